@@ -1,0 +1,97 @@
+/**
+ * Every error Highwater throws is a `HighwaterError` with a stable `code` (safe to match on) and
+ * `retriable` (whether the same call can succeed later without a change by the user). The
+ * database's own error is kept as `cause`, whole.
+ */
+export class HighwaterError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(code: string, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A setting is missing, malformed or contradicts another. */
+export class ConfigError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('HW_CONFIG', message, options);
+  }
+}
+
+/** A table named in the configuration does not exist or is not visible to the user. */
+export class TableNotFoundError extends HighwaterError {
+  constructor(
+    readonly table: string,
+    message: string,
+  ) {
+    super('HW_TABLE_NOT_FOUND', message);
+  }
+}
+
+/** A captured table has neither a primary key nor a configured chunk key. */
+export class MissingKeyError extends HighwaterError {
+  constructor(
+    readonly table: string,
+    message: string,
+  ) {
+    super('HW_TABLE_WITHOUT_KEY', message);
+  }
+}
+
+/** The adapter lacks a capability the configuration asks for. */
+export class UnsupportedError extends HighwaterError {
+  constructor(message: string) {
+    super('HW_UNSUPPORTED', message);
+  }
+}
+
+/** The log no longer has the requested position (purged, truncated, slot lost). */
+export class OffsetUnavailableError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('HW_OFFSET_UNAVAILABLE', message, options);
+  }
+}
+
+/** A connection dropped or timed out; the core retries these with backoff. */
+export class ConnectionLostError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('HW_CONNECTION_LOST', message, { ...options, retriable: true });
+  }
+}
+
+/** The database refused an operation for lack of a privilege or a server setting. */
+export class PermissionError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('HW_PERMISSION_DENIED', message, options);
+  }
+}
+
+/** A checkpoint cannot be read, or belongs to another adapter or another table set. */
+export class CheckpointError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('HW_CHECKPOINT_INVALID', message, options);
+  }
+}
+
+/** The source was closed, or stopped after an earlier failure. */
+export class SourceClosedError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('HW_SOURCE_CLOSED', message, options);
+  }
+}
+
+/** Wraps an unexpected failure inside an adapter so it carries a code; the original is the `cause`. */
+export class AdapterError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super('HW_ADAPTER', message, options);
+  }
+}
+
+/** True when an error is worth retrying (a `HighwaterError` marked retriable). */
+export function isRetriable(error: unknown): boolean {
+  return error instanceof HighwaterError && error.retriable;
+}

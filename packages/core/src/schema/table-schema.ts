@@ -1,0 +1,61 @@
+import type { Row, Key } from '../values/value.js';
+
+/** A logical column type, shared by every adapter; `nativeType` on the column keeps the database's own name. */
+export type LogicalType =
+  | { readonly kind: 'boolean' }
+  | { readonly kind: 'int16' | 'int32' | 'int64' | 'uint64' }
+  | { readonly kind: 'float32' | 'float64' }
+  | { readonly kind: 'decimal'; readonly precision?: number; readonly scale?: number }
+  | { readonly kind: 'string'; readonly length?: number }
+  | { readonly kind: 'bytes' | 'uuid' | 'json' | 'date' | 'interval' }
+  | { readonly kind: 'time' | 'timestamp' | 'timestamptz'; readonly precision?: number }
+  | { readonly kind: 'enum' | 'set'; readonly values: readonly string[] }
+  | { readonly kind: 'bits'; readonly length?: number }
+  | { readonly kind: 'array'; readonly element: LogicalType }
+  | { readonly kind: 'other' };
+
+export interface ColumnSchema {
+  readonly name: string;
+  readonly type: LogicalType;
+  /** The database's own type name, e.g. `timestamptz(3)` or `decimal(20,10) unsigned`. */
+  readonly nativeType: string;
+  readonly nullable: boolean;
+}
+
+/** Where a table lives. `database` and `schema` are absent where the database has no such level. */
+export interface TableId {
+  readonly database?: string;
+  readonly schema?: string;
+  readonly name: string;
+}
+
+export interface TableSchema {
+  readonly id: TableId;
+  readonly columns: readonly ColumnSchema[];
+  /** Primary-key column names in key order; empty when the table has none. */
+  readonly primaryKey: readonly string[];
+  /** The columns chunks are split on; defaults to the primary key. Must identify a row uniquely. */
+  readonly chunkKey: readonly string[];
+}
+
+/** The qualified name used everywhere a table is named in one string: `db.schema.name`, absent levels left out. */
+export function tableName(id: TableId): string {
+  if (id.database !== undefined && id.schema !== undefined) return `${id.database}.${id.schema}.${id.name}`;
+  if (id.schema !== undefined) return `${id.schema}.${id.name}`;
+  if (id.database !== undefined) return `${id.database}.${id.name}`;
+  return id.name;
+}
+
+/** The chunk key of a row (the columns of `schema.chunkKey`, in order). */
+export function chunkKeyOf(schema: TableSchema, row: Row): Key {
+  const cols = schema.chunkKey;
+  if (cols.length === 1) return [row[cols[0] as string] ?? null];
+  return cols.map((c) => row[c] ?? null);
+}
+
+/** The primary-key columns of a row, as a row (what events carry as `key`). */
+export function primaryKeyRowOf(schema: TableSchema, row: Row): Row {
+  const out: Record<string, Row[string]> = {};
+  for (const c of schema.primaryKey) out[c] = row[c] ?? null;
+  return out;
+}
