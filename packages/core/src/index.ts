@@ -32,3 +32,28 @@ export type {
   StoredSplit,
   TableCheckpoint,
 } from './checkpoint/checkpoint.js';
+export { MemoryCheckpointStore } from './checkpoint/memory-checkpoint-store.js';
+export { FileCheckpointStore } from './checkpoint/file-checkpoint-store.js';
+export { parseCheckpoint } from './checkpoint/parse-checkpoint.js';
+export type { EvenDistribution } from './chunking/even-split.js';
+export { DEFAULT_EVEN_DISTRIBUTION } from './chunking/even-split.js';
+export type { TableSplitter, TableSplitterOptions } from './chunking/table-splitter.js';
+export { createTableSplitter } from './chunking/table-splitter.js';
+export type { ChunkChange, ChunkKeySpace } from './snapshot/chunk-merge.js';
+export { applyChange, mergeChunk } from './snapshot/chunk-merge.js';
+export type { SnapshotProgress, SourceMetrics } from './metrics/source-metrics.js';
+export type { RowKind } from './output/row-kinds.js';
+export { toRowKinds } from './output/row-kinds.js';
+export type {
+  DebeziumEnvelope,
+  DebeziumOptions,
+  DebeziumRecord,
+  DebeziumRow,
+  DebeziumSource,
+} from './output/debezium.js';
+export { toDebeziumEnvelope } from './output/debezium.js';
+export type { TemporalMode } from './output/debezium-values.js';
+export type { EventBatch } from './source/event-batch.js';
+export type { Source } from './source/source.js';
+export type { RetryPolicy, SnapshotPhaseHooks, SourceOptions, StartupMode } from './source/source-options.js';
+export { createSource } from './source/create-source.js';

@@ -1,4 +1,4 @@
-import type { TableSchema } from '../schema/table-schema.js';
+import type { TableId, TableSchema } from '../schema/table-schema.js';
 import type { JsonValue, Row } from '../values/value.js';
 
 /** Where an event came from. */
@@ -7,6 +7,8 @@ export interface SourceInfo {
   readonly connector: string;
   /** Qualified table name. */
   readonly table: string;
+  /** The table's database, schema and name, for consumers that need the levels apart. */
+  readonly tableId: TableId;
   /** Commit time of the change in the source, ms since the epoch; for snapshot reads the time the chunk was read. */
   readonly opTs: number | null;
   /** The serialised log offset of the change; for snapshot reads the chunk's high watermark. */

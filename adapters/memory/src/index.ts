@@ -1,0 +1,11 @@
+export { type MemoryAdapterOptions, memoryAdapter } from './adapter/memory-adapter.js';
+export type { PartialImageOption } from './adapter/image-shaping.js';
+export { memoryOffsets } from './adapter/offsets.js';
+export { compareKeys, compareValues } from './database/compare.js';
+export type { LogEntry } from './database/change-log.js';
+export type { ConnectionInfo, ConnectionKind, MemoryConnection } from './database/connection.js';
+export { type AlterTableChange, MemoryDatabase, type MemoryDatabaseOptions } from './database/database.js';
+export { type MemoryErrorCode, MemoryDatabaseError } from './database/errors.js';
+export type { MemoryFaults, VisibilityLag } from './database/faults.js';
+export { type ColumnDefinition, parseTableName, type TableDefinition } from './database/table.js';
+export type { MemoryTransaction, RowChanges } from './database/transaction.js';

@@ -1,0 +1,17 @@
+export { findMariadbBinaries, findPostgresBinaries, type MariadbBinaries, type PostgresBinaries } from './binaries.js';
+export { MissingBinaryError, PortInUseError, ServerStartError } from './errors.js';
+export { MARIADB_DEFAULT_ARGS, MYSQL_URL_VARIABLE, startMariadb } from './mariadb.js';
+export { pickFreePort } from './ports.js';
+export { POSTGRES_DEFAULT_SETTINGS, POSTGRES_URL_VARIABLE, startPostgres } from './postgres.js';
+export { liveServerCount } from './registry.js';
+export { OWNER_FILE, sweepLeftovers, TEMP_DIR_PREFIX } from './tempdir.js';
+export type {
+  CommonStartOptions,
+  ServerKind,
+  StartMariadbOptions,
+  StartPostgresOptions,
+  StartTimings,
+  ThrowawayMariadb,
+  ThrowawayPostgres,
+  ThrowawayServer,
+} from './types.js';

@@ -1,0 +1,31 @@
+import type { JsonValue } from '../values/value.js';
+
+/** Snapshot progress, summed over the tables being snapshotted or already snapshotted. */
+export interface SnapshotProgress {
+  readonly tablesTotal: number;
+  readonly tablesDone: number;
+  readonly splitsDone: number;
+  /** Finished plus known-unfinished plus the splitters' estimate of what remains. */
+  readonly splitsTotal: number;
+  readonly rowsRead: number;
+  readonly rowsPerSecond: number;
+}
+
+/**
+ * A point-in-time view of a running source. Names follow Flink CDC's source metrics where they
+ * exist, so dashboards carry over.
+ */
+export interface SourceMetrics {
+  readonly state: 'created' | 'starting' | 'snapshot' | 'stream' | 'done' | 'closed' | 'failed';
+  readonly snapshot: SnapshotProgress;
+  /** ms between the commit of the last change read from the log and the moment it was read. */
+  readonly currentFetchEventTimeLag: number | null;
+  /** ms between the commit of the last change handed to the application and the moment it was handed over. */
+  readonly currentEmitEventTimeLag: number | null;
+  /** ms since the log last delivered a change of a captured table. */
+  readonly sourceIdleTime: number;
+  readonly eventsEmitted: number;
+  readonly eventsPerSecond: number;
+  /** The log position processed so far (serialised offset). */
+  readonly position: JsonValue | null;
+}

@@ -1,0 +1,636 @@
+import type { Checkpoint, TableCheckpoint } from '../checkpoint/checkpoint.js';
+import { createTableSplitter } from '../chunking/table-splitter.js';
+import type { Assignment } from '../enumerator/split-assigner.js';
+import { SplitAssigner } from '../enumerator/split-assigner.js';
+import type { ChunkWindow, UnfinishedSplit } from '../enumerator/table-snapshot.js';
+import { TableSnapshot } from '../enumerator/table-snapshot.js';
+import {
+  CheckpointError,
+  ConfigError,
+  HighwaterError,
+  isRetriable,
+  SourceClosedError,
+  UnsupportedError,
+} from '../errors/errors.js';
+import { RateMeter } from '../metrics/rate-meter.js';
+import type { SourceMetrics } from '../metrics/source-metrics.js';
+import type { TableFilter } from '../schema/table-filter.js';
+import type { TableSchema } from '../schema/table-schema.js';
+import { tableName } from '../schema/table-schema.js';
+import type { ChunkReader, Introspector, LogReader, SourceAdapter } from '../spi/source-adapter.js';
+import type { LogItem } from '../spi/log-item.js';
+import type { AlgorithmVariant } from '../stream/change-router.js';
+import { ChangeRouter } from '../stream/change-router.js';
+import { RetainedChanges } from '../stream/retained-changes.js';
+import { RetentionFloor } from '../stream/retention-floor.js';
+import type { Row } from '../values/value.js';
+import type { CapturedTable } from './captured-table.js';
+import { discoverTables, requireChunkKey } from './discover-tables.js';
+import type { EventBatch } from './event-batch.js';
+import { OutputQueue } from './output-queue.js';
+import type { ResolvedSourceOptions } from './source-options.js';
+import type { Source } from './source.js';
+
+/** Retained changes beyond this many make the log reader ask for a fresh low watermark to trim them. */
+const RETENTION_SAMPLE_THRESHOLD = 50_000;
+
+/**
+ * The engine behind `createSource`: one log reader running through snapshot and stream, `parallelism`
+ * chunk readers, the router between them, and the queue to the application.
+ */
+export class SourceRuntime<O> implements Source {
+  private state: SourceMetrics['state'] = 'created';
+  private readonly adapter: SourceAdapter<O>;
+  private readonly compare: (a: O, b: O) => number;
+  private readonly output: OutputQueue;
+  private readonly assigner = new SplitAssigner<O>();
+  private router: ChangeRouter<O> | null = null;
+  private floor: RetentionFloor<O> | null = null;
+  private introspector: Introspector<O> | null = null;
+  private logReader: LogReader<O> | null = null;
+  private position: O | null = null;
+  private snapshotOnly = false;
+  private complete = false;
+  private started: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  private failure: unknown = null;
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly awaitingRelease: { table: CapturedTable<O>; entry: UnfinishedSplit<O> }[] = [];
+  private workers = 0;
+  private sampling = false;
+  private lastAcknowledged: O | null = null;
+  private lastSealAt = Date.now();
+  // metrics
+  private readonly rowRate = new RateMeter();
+  private readonly eventRate = new RateMeter();
+  private eventsEmitted = 0;
+  private fetchLag: number | null = null;
+  private emitLag: number | null = null;
+  private lastChangeAt = Date.now();
+  private doneTables = { count: 0, splits: 0, rows: 0 };
+
+  constructor(
+    private readonly options: ResolvedSourceOptions<O>,
+    private readonly variant: AlgorithmVariant = {},
+  ) {
+    this.adapter = options.adapter;
+    this.compare = options.adapter.offsets.compare;
+    this.output = new OutputQueue(options.batchSize, options.maxQueuedBatches, () => this.checkpoint());
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  start(): Promise<void> {
+    if (this.closing !== null) return Promise.reject(new SourceClosedError('the source is closed'));
+    this.started ??= this.begin().catch(async (error: unknown) => {
+      await this.fail(error);
+      throw error;
+    });
+    return this.started;
+  }
+
+  private async begin(): Promise<void> {
+    this.state = 'starting';
+    const { options, adapter } = this;
+    const resume = options.resumeFrom ?? (await options.checkpointStore?.load()) ?? null;
+    if (resume !== null && resume.connector !== adapter.name) {
+      throw new CheckpointError(
+        `the checkpoint was written by the '${resume.connector}' adapter, this source uses '${adapter.name}': point resumeFrom/checkpointStore at this pipeline's own checkpoint`,
+      );
+    }
+    this.snapshotOnly = options.startup.mode === 'snapshot';
+    this.introspector = await adapter.createIntrospector();
+    const schemas = await discoverTables(this.introspector, options.tables, options.chunkKeys);
+    // Tables without a stored state (all of them on a first start) are snapshotted in these modes.
+    const snapshotNew = this.snapshotOnly || options.startup.mode === 'initial';
+    for (const schema of schemas) {
+      const stored = resume?.tables[tableName(schema.id)];
+      if ((stored === undefined && snapshotNew) || stored?.phase === 'snapshot') requireChunkKey(schema);
+    }
+
+    const snapshotting = schemas.some((s) => {
+      const stored = resume?.tables[tableName(s.id)];
+      return stored === undefined ? snapshotNew : stored.phase === 'snapshot';
+    });
+    let emittedThrough: O | null = null;
+    let from: O;
+    let lowWatermark: O | null = null;
+    if (resume !== null && resume.position !== null) {
+      emittedThrough = this.parseOffset(resume.position, 'checkpoint position');
+      from = emittedThrough;
+      if (snapshotting) {
+        lowWatermark = await this.introspector.lowWatermark();
+        if (this.compare(lowWatermark, from) < 0) from = lowWatermark;
+      }
+    } else if (snapshotting) {
+      lowWatermark = await this.introspector.lowWatermark();
+      from = lowWatermark;
+    } else {
+      from = await this.streamStart();
+    }
+    this.position = from;
+    this.floor = new RetentionFloor(lowWatermark ?? from, this.compare);
+    this.router = new ChangeRouter({
+      connector: adapter.name,
+      offsets: adapter.offsets,
+      output: this.output,
+      snapshotOnly: this.snapshotOnly,
+      emittedThrough,
+      variant: this.variant,
+    });
+    for (const schema of schemas) {
+      const name = tableName(schema.id);
+      const stored = resume?.tables[name];
+      const snapshot = stored === undefined ? snapshotNew : stored.phase === 'snapshot';
+      this.capture(
+        schema,
+        snapshot ? ((stored as Extract<TableCheckpoint, { phase: 'snapshot' }>) ?? null) : undefined,
+      );
+    }
+    if (resume?.complete === true || (this.snapshotOnly && !snapshotting)) {
+      this.finishSnapshotOnly();
+      return;
+    }
+    this.logReader = await adapter.createLogReader({ from, tables: schemas });
+    this.state = snapshotting ? 'snapshot' : 'stream';
+    this.spawn(this.runLog());
+    this.spawnWorkers();
+  }
+
+  /** Where streaming starts without a snapshot, by startup mode. */
+  private async streamStart(): Promise<O> {
+    const { startup } = this.options;
+    const introspector = this.introspector!;
+    const caps = this.adapter.capabilities;
+    switch (startup.mode) {
+      case 'earliest':
+        if (!caps.startFromEarliest || introspector.earliestOffset === undefined) {
+          throw new UnsupportedError(
+            `the ${this.adapter.name} adapter cannot start from the earliest offset: use startup mode 'initial', 'latest' or 'offset'`,
+          );
+        }
+        return introspector.earliestOffset();
+      case 'timestamp':
+        if (!caps.startFromTimestamp || introspector.offsetAtTimestamp === undefined) {
+          throw new UnsupportedError(
+            `the ${this.adapter.name} adapter cannot start from a timestamp: use startup mode 'initial', 'latest' or 'offset'`,
+          );
+        }
+        return introspector.offsetAtTimestamp(new Date(startup.timestamp));
+      case 'offset':
+        return this.parseOffset(startup.offset, 'startup.offset');
+      default:
+        return introspector.highWatermark();
+    }
+  }
+
+  private parseOffset(json: Parameters<SourceAdapter<O>['offsets']['fromJSON']>[0], what: string): O {
+    try {
+      return this.adapter.offsets.fromJSON(json);
+    } catch (cause) {
+      if (cause instanceof HighwaterError) throw cause;
+      throw new ConfigError(`${what}: ${JSON.stringify(json)} is not a ${this.adapter.name} offset`, { cause });
+    }
+  }
+
+  /** Registers a captured table; `snapshot` undefined means stream only, null a fresh snapshot. */
+  private capture(
+    schema: TableSchema,
+    snapshot: Extract<TableCheckpoint, { phase: 'snapshot' }> | null | undefined,
+  ): void {
+    const name = tableName(schema.id);
+    const table: CapturedTable<O> = {
+      name,
+      schema,
+      columnNames: schema.columns.map((c) => c.name),
+      snapshot: null,
+      retained: null,
+    };
+    if (snapshot !== undefined) {
+      const compareKeys = (a: readonly unknown[], b: readonly unknown[]) =>
+        this.adapter.compareKeys(table.schema, a as Row[string][], b as Row[string][]);
+      const splitter = createTableSplitter({
+        table: schema,
+        tableName: name,
+        boundaries: this.introspector!,
+        compareKeys,
+        chunkSize: this.options.chunkSize,
+        ...(snapshot === null ? {} : { resume: snapshot.splitter }),
+      });
+      table.snapshot = new TableSnapshot<O>(name, schema, splitter, compareKeys, snapshot ?? undefined);
+      table.retained = new RetainedChanges<O>(this.compare);
+      this.assigner.addTable(table.snapshot);
+    }
+    this.router!.tables.set(name, table);
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.state !== 'failed' && this.state !== 'done') this.state = 'closed';
+    this.output.end();
+    for (const { entry } of this.awaitingRelease) entry.window?.abandon(new SourceClosedError('the source closed'));
+    this.awaitingRelease.length = 0;
+    await this.started?.catch(() => undefined);
+    const reader = this.logReader;
+    this.logReader = null;
+    await reader?.close().catch(() => undefined);
+    for (const table of this.router?.tables.values() ?? []) {
+      for (const u of table.snapshot?.unfinished ?? []) u.window?.abandon(new SourceClosedError('the source closed'));
+    }
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+    await this.introspector?.close().catch(() => undefined);
+  }
+
+  private async fail(error: unknown): Promise<void> {
+    if (this.failure !== null || this.closing !== null) return;
+    this.failure = error;
+    this.state = 'failed';
+    this.output.fail(error);
+    await this.close();
+  }
+
+  private spawn(task: Promise<void>): void {
+    const tracked = task.catch((error: unknown) => this.fail(error)).finally(() => this.tasks.delete(tracked));
+    this.tasks.add(tracked);
+  }
+
+  private get closed(): boolean {
+    return this.closing !== null;
+  }
+
+  // ---------------------------------------------------------------- the log reader
+
+  private async runLog(): Promise<void> {
+    let attempt = 0;
+    while (!this.closed) {
+      try {
+        this.logReader ??= await this.adapter.createLogReader({ from: this.position as O, tables: this.schemas() });
+        for await (const batch of this.logReader) {
+          if (this.closed) return;
+          this.processLogBatch(batch);
+          attempt = 0;
+          if (this.complete) return;
+          if (this.output.full) await this.output.waitForRoom();
+        }
+        if (this.closed) return;
+        throw new SourceClosedError(`the ${this.adapter.name} log reader ended although the source is running`);
+      } catch (error) {
+        if (this.closed) return;
+        if (!isRetriable(error) || ++attempt > this.options.retry.attempts) throw error;
+        const reader = this.logReader;
+        this.logReader = null;
+        await reader?.close().catch(() => undefined);
+        await this.backoff(attempt);
+      }
+    }
+  }
+
+  private processLogBatch(batch: readonly LogItem<O>[]): void {
+    const router = this.router!;
+    const output = this.output;
+    let lastCommit: number | null = null;
+    for (const item of batch) {
+      router.route(item);
+      this.position = item.offset;
+      if (item.kind !== 'progress' && item.commitTime !== null) lastCommit = item.commitTime;
+      if (this.awaitingRelease.length > 0) this.releaseReached();
+      output.sealIfFull();
+    }
+    const now = Date.now();
+    if (lastCommit !== null) {
+      this.fetchLag = now - lastCommit;
+      this.lastChangeAt = now;
+    }
+    if (output.unsealed > 0) {
+      output.seal();
+      this.lastSealAt = now;
+    } else if (this.options.heartbeatIntervalMs > 0 && now - this.lastSealAt >= this.options.heartbeatIntervalMs) {
+      output.emit({ kind: 'heartbeat', offset: this.adapter.offsets.toJSON(this.position as O), at: now });
+      output.seal();
+      this.lastSealAt = now;
+    }
+    if (this.retainedCount() > RETENTION_SAMPLE_THRESHOLD && !this.sampling) this.spawn(this.sampleLowWatermark());
+  }
+
+  private releaseReached(): void {
+    const position = this.position as O;
+    for (let i = this.awaitingRelease.length - 1; i >= 0; i--) {
+      const waiting = this.awaitingRelease[i]!;
+      if (this.compare(position, waiting.entry.window!.highWatermark as O) >= 0) {
+        this.awaitingRelease.splice(i, 1);
+        this.release(waiting.table, waiting.entry);
+      }
+    }
+  }
+
+  /** Emits a chunk once the log reader is at or past its high watermark, and records it finished. */
+  private release(table: CapturedTable<O>, entry: UnfinishedSplit<O>): void {
+    const snapshot = table.snapshot;
+    if (snapshot === null || this.router!.tables.get(table.name) !== table) {
+      entry.window?.release();
+      return;
+    }
+    const rows = this.router!.releaseChunk(table, entry);
+    snapshot.finish(entry, rows);
+    this.rowRate.add(rows);
+    entry.window!.release();
+    if (snapshot.done) this.snapshotFinished(table);
+    this.trimRetained();
+    this.output.seal();
+    this.lastSealAt = Date.now();
+    if (this.complete) this.output.end();
+  }
+
+  private snapshotFinished(table: CapturedTable<O>): void {
+    const snapshot = table.snapshot!;
+    this.doneTables.count++;
+    this.doneTables.splits += snapshot.splitsDone;
+    this.doneTables.rows += snapshot.rowsRead;
+    this.assigner.removeTable(snapshot);
+    table.snapshot = null;
+    table.retained = null;
+    if ([...this.router!.tables.values()].some((t) => t.snapshot !== null)) return;
+    if (this.snapshotOnly) this.complete = true;
+    else this.state = 'stream';
+  }
+
+  private finishSnapshotOnly(): void {
+    this.complete = true;
+    this.output.seal(true);
+    this.output.end();
+    this.state = 'done';
+  }
+
+  // ---------------------------------------------------------------- chunk readers
+
+  private spawnWorkers(): void {
+    while (this.workers < this.options.parallelism) {
+      this.workers++;
+      this.spawn(this.runWorker());
+    }
+  }
+
+  private async runWorker(): Promise<void> {
+    let reader: ChunkReader | null = null;
+    let attempt = 0;
+    try {
+      while (!this.closed && !this.complete) {
+        const assignment = await this.assigner.next();
+        if (assignment === null || this.closed) return;
+        try {
+          reader ??= await this.adapter.createChunkReader();
+          await this.readChunk(reader, assignment);
+          attempt = 0;
+        } catch (error) {
+          if (this.closed) return;
+          const waiting = this.awaitingRelease.findIndex((w) => w.entry === assignment.entry);
+          if (waiting >= 0) this.awaitingRelease.splice(waiting, 1);
+          if (!isRetriable(error) || ++attempt > this.options.retry.attempts) throw error;
+          this.assigner.giveBack(assignment);
+          await reader?.close().catch(() => undefined);
+          reader = null;
+          await this.backoff(attempt);
+        }
+      }
+    } finally {
+      this.workers--;
+      await reader?.close().catch(() => undefined);
+    }
+  }
+
+  /** One chunk: low watermark, plain read, high watermark; released by the log reader (see {@link release}). */
+  private async readChunk(reader: ChunkReader, { table, entry }: Assignment<O>): Promise<void> {
+    const hooks = this.options.phaseHooks;
+    const split = entry.split;
+    const floor = this.floor!;
+    const introspector = this.introspector!;
+    await hooks?.beforeLowWatermark?.(split);
+    const ticket = floor.reserve();
+    let lowWatermark: O;
+    try {
+      lowWatermark = await introspector.lowWatermark();
+    } catch (error) {
+      floor.settle(ticket, null);
+      throw error;
+    }
+    const window = openWindow(lowWatermark);
+    entry.window = window;
+    floor.settle(ticket, lowWatermark);
+    await hooks?.afterLowWatermark?.(split, lowWatermark);
+    const rows: Row[] = [];
+    for await (const batch of reader.readChunk(table.schema, split.range)) {
+      for (const row of batch) rows.push(row);
+      if (this.closed) return;
+    }
+    await hooks?.afterRead?.(split, rows.length);
+    await hooks?.beforeHighWatermark?.(split);
+    const highWatermark = await introspector.highWatermark();
+    window.rows = rows;
+    window.readAt = Date.now();
+    await hooks?.afterHighWatermark?.(split, highWatermark);
+    if (this.closed) return;
+    window.highWatermark = highWatermark;
+    const captured = this.router!.tables.get(table.name);
+    if (captured === undefined || captured.snapshot !== table) return;
+    if (this.compare(this.position as O, highWatermark) >= 0) this.release(captured, entry);
+    else this.awaitingRelease.push({ table: captured, entry });
+    await window.released;
+    if (this.output.full) await this.output.waitForRoom();
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  private retainedCount(): number {
+    let n = 0;
+    for (const t of this.router!.tables.values()) n += t.retained?.size ?? 0;
+    return n;
+  }
+
+  private openLowWatermarks(): O[] {
+    const out: O[] = [];
+    for (const t of this.router!.tables.values()) {
+      for (const u of t.snapshot?.unfinished ?? []) if (u.window !== null) out.push(u.window.lowWatermark);
+    }
+    return out;
+  }
+
+  private trimRetained(): void {
+    const floor = this.floor!.current(this.openLowWatermarks());
+    for (const t of this.router!.tables.values()) t.retained?.trimThrough(floor);
+  }
+
+  private async sampleLowWatermark(): Promise<void> {
+    this.sampling = true;
+    const ticket = this.floor!.reserve();
+    let lw: O | null = null;
+    try {
+      lw = await this.introspector!.lowWatermark();
+    } finally {
+      this.floor!.settle(ticket, lw);
+      this.sampling = false;
+    }
+    if (!this.closed) this.trimRetained();
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  private checkpoint(): Checkpoint {
+    const tables: Record<string, TableCheckpoint> = {};
+    for (const t of this.router?.tables.values() ?? []) {
+      tables[t.name] = t.snapshot === null ? STREAM : t.snapshot.toCheckpoint();
+    }
+    return {
+      version: 1,
+      connector: this.adapter.name,
+      position: this.position === null ? null : this.adapter.offsets.toJSON(this.position),
+      complete: this.complete,
+      tables,
+    };
+  }
+
+  async commit(checkpoint: Checkpoint): Promise<void> {
+    await this.options.checkpointStore?.save(checkpoint);
+    const reader = this.logReader;
+    if (reader === null || checkpoint.position === null) return;
+    let ack = this.adapter.offsets.fromJSON(checkpoint.position);
+    // A restart re-reads the log from the lowest low watermark a chunk may still need: keep that.
+    if (this.router !== null && [...this.router.tables.values()].some((t) => t.snapshot !== null)) {
+      const floor = this.floor!.current(this.openLowWatermarks());
+      if (this.compare(floor, ack) < 0) ack = floor;
+    }
+    if (this.lastAcknowledged !== null && this.compare(ack, this.lastAcknowledged) <= 0) return;
+    this.lastAcknowledged = ack;
+    await reader.acknowledge(ack);
+  }
+
+  // ---------------------------------------------------------------- tables added while running
+
+  async addTables(filter: TableFilter): Promise<readonly string[]> {
+    await this.start();
+    if (this.closed) throw new SourceClosedError('the source is closed');
+    const router = this.router!;
+    const schemas = (await discoverTables(this.introspector!, filter, this.options.chunkKeys)).filter(
+      (s) => !router.tables.has(tableName(s.id)),
+    );
+    if (schemas.length === 0) return [];
+    const reader = this.logReader;
+    if (!this.adapter.capabilities.addTables || reader?.addTables === undefined) {
+      throw new UnsupportedError(
+        `the ${this.adapter.name} adapter cannot add tables to a running source: restart it with the new tables in tables.include`,
+      );
+    }
+    const snapshot = this.options.startup.mode === 'initial' || this.snapshotOnly;
+    if (snapshot) for (const s of schemas) requireChunkKey(s);
+    // Capture first, so changes the log reader delivers from now on are retained for the new chunks.
+    for (const s of schemas) this.capture(s, snapshot ? null : undefined);
+    await reader.addTables(schemas);
+    if (snapshot) {
+      this.state = 'snapshot';
+      this.spawnWorkers();
+    }
+    return schemas.map((s) => tableName(s.id));
+  }
+
+  private schemas(): TableSchema[] {
+    return [...(this.router?.tables.values() ?? [])].map((t) => t.schema);
+  }
+
+  // ---------------------------------------------------------------- iteration and metrics
+
+  [Symbol.asyncIterator](): AsyncIterator<EventBatch> {
+    let delivered: EventBatch | null = null;
+    const autoCommit = this.options.checkpointStore !== undefined;
+    return {
+      next: async () => {
+        if (delivered !== null && autoCommit && this.failure === null) await this.commit(delivered.checkpoint);
+        delivered = null;
+        await this.start();
+        const batch = await this.output.take();
+        if (batch === null) {
+          if (this.complete) this.state = 'done';
+          await this.close();
+          return { done: true, value: undefined };
+        }
+        this.noteDelivered(batch);
+        delivered = batch;
+        return { done: false, value: batch };
+      },
+      return: async () => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  private noteDelivered(batch: EventBatch): void {
+    const n = batch.events.length;
+    this.eventsEmitted += n;
+    this.eventRate.add(n);
+    for (let i = n - 1; i >= 0; i--) {
+      const e = batch.events[i]!;
+      if (e.kind === 'change' && !e.source.snapshot && e.source.opTs !== null) {
+        this.emitLag = Date.now() - e.source.opTs;
+        break;
+      }
+    }
+  }
+
+  metrics(): SourceMetrics {
+    let splitsDone = this.doneTables.splits;
+    let splitsTotal = this.doneTables.splits;
+    let rowsRead = this.doneTables.rows;
+    let tablesTotal = this.doneTables.count;
+    for (const t of this.router?.tables.values() ?? []) {
+      const s = t.snapshot;
+      if (s === null) continue;
+      tablesTotal++;
+      splitsDone += s.splitsDone;
+      rowsRead += s.rowsRead;
+      const estimate = s.splitter.estimatedTotal();
+      splitsTotal +=
+        s.exhausted || estimate === null
+          ? s.splitsDone + s.unfinished.length
+          : Math.max(estimate, s.splitsDone + s.unfinished.length);
+    }
+    return {
+      state: this.state,
+      snapshot: {
+        tablesTotal,
+        tablesDone: this.doneTables.count,
+        splitsDone,
+        splitsTotal,
+        rowsRead,
+        rowsPerSecond: this.rowRate.perSecond(),
+      },
+      currentFetchEventTimeLag: this.fetchLag,
+      currentEmitEventTimeLag: this.emitLag,
+      sourceIdleTime: Date.now() - this.lastChangeAt,
+      eventsEmitted: this.eventsEmitted,
+      eventsPerSecond: this.eventRate.perSecond(),
+      position: this.position === null ? null : this.adapter.offsets.toJSON(this.position),
+    };
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const { initialDelayMs, maxDelayMs } = this.options.retry;
+    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
+    return new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+const STREAM: TableCheckpoint = Object.freeze({ phase: 'stream' });
+
+function openWindow<O>(lowWatermark: O): ChunkWindow<O> {
+  let release!: () => void;
+  let abandon!: (error: unknown) => void;
+  const released = new Promise<void>((resolve, reject) => {
+    release = resolve;
+    abandon = reject;
+  });
+  released.catch(() => undefined);
+  return { lowWatermark, highWatermark: null, rows: null, readAt: 0, released, release, abandon };
+}

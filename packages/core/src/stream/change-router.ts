@@ -1,0 +1,234 @@
+import type { ChangeEvent, SourceInfo } from '../events/source-event.js';
+import type { UnfinishedSplit } from '../enumerator/table-snapshot.js';
+import type { OffsetCodec } from '../offset/offset-codec.js';
+import { chunkKeyOf, primaryKeyRowOf } from '../schema/table-schema.js';
+import type { ChunkChange, ChunkKeySpace } from '../snapshot/chunk-merge.js';
+import { applyChange, bufferRows, completeImage, unknownColumnsOf } from '../snapshot/chunk-merge.js';
+import { keyIdentity } from '../snapshot/key-identity.js';
+import type { CapturedTable } from '../source/captured-table.js';
+import type { OutputQueue } from '../source/output-queue.js';
+import type { LogItem, RowChange } from '../spi/log-item.js';
+import type { Key, Row } from '../values/value.js';
+
+/**
+ * Deliberately wrong variants of the algorithm, used only by tests that prove the suite notices
+ * (see `@highwater/core/testing`). Never set in production.
+ */
+export interface AlgorithmVariant {
+  /** Treat a change at exactly a chunk's high watermark as after it: merged no more, emitted too. */
+  readonly releaseHighWatermarkEqualAsAfter?: boolean;
+}
+
+export interface RouterSettings<O> {
+  readonly connector: string;
+  readonly offsets: OffsetCodec<O>;
+  readonly output: OutputQueue;
+  /** `snapshot` startup mode: only snapshot reads are emitted. */
+  readonly snapshotOnly: boolean;
+  /** Changes at or before this offset were emitted before a restart: they only backfill chunks now. */
+  readonly emittedThrough: O | null;
+  readonly variant: AlgorithmVariant;
+}
+
+/**
+ * Routes every log item in log order (DESIGN.md, "One log reader"): a change on a key whose chunk
+ * is finished is emitted; one on a key whose chunk is open or not read yet is retained for that
+ * chunk's backfill. When the log reader passes a chunk's high watermark, {@link releaseChunk}
+ * merges the retained changes into the chunk's rows and emits them; the retained changes after
+ * the high watermark follow. That is the high-watermark gate: a change is emitted exactly when its
+ * offset is above the high watermark of the chunk its key belongs to.
+ */
+export class ChangeRouter<O> {
+  readonly tables = new Map<string, CapturedTable<O>>();
+  private replayThrough: O | null;
+  private readonly compare: (a: O, b: O) => number;
+
+  constructor(private readonly settings: RouterSettings<O>) {
+    this.replayThrough = settings.emittedThrough;
+    this.compare = settings.offsets.compare;
+  }
+
+  /** True while the log is re-read below what was emitted before a restart. */
+  private replaying(offset: O): boolean {
+    if (this.replayThrough === null) return false;
+    if (this.compare(offset, this.replayThrough) <= 0) return true;
+    this.replayThrough = null;
+    return false;
+  }
+
+  route(item: LogItem<O>): void {
+    if (item.kind === 'progress') return;
+    const table = this.tables.get(item.table);
+    if (table === undefined) return;
+    const replay = this.replaying(item.offset);
+    const emit = !replay && !this.settings.snapshotOnly;
+    switch (item.kind) {
+      case 'change':
+        if (table.snapshot === null) {
+          if (emit) this.emitChange(table, item, item.op, item.before, item.after);
+        } else {
+          this.routeDuringSnapshot(table, item, emit);
+        }
+        return;
+      case 'truncate':
+        table.retained?.push(item);
+        if (emit)
+          this.settings.output.emit({ kind: 'truncate', table: table.name, source: this.sourceInfo(table, item) });
+        return;
+      case 'schema':
+        if (item.schema !== null) {
+          table.schema = { ...item.schema, chunkKey: table.schema.chunkKey };
+          table.columnNames = item.schema.columns.map((c) => c.name);
+          if (table.snapshot !== null) table.snapshot.schema = table.schema;
+        }
+        if (!replay) {
+          this.settings.output.emit({
+            kind: 'schema',
+            table: table.name,
+            schema: item.schema,
+            ddl: item.ddl,
+            source: this.sourceInfo(table, item),
+          });
+        }
+        return;
+    }
+  }
+
+  /**
+   * A change on a table still being snapshotted: each side of it (old key, new key) is emitted
+   * only if its chunk is finished; otherwise the change is kept for the chunk's backfill. An
+   * update whose two keys fall on either side of that line is emitted as a delete plus an insert,
+   * as Debezium does for key changes.
+   */
+  private routeDuringSnapshot(table: CapturedTable<O>, change: RowChange<O>, emit: boolean): void {
+    const snapshot = table.snapshot!;
+    const schema = table.schema;
+    const oldKey = change.op === 'c' ? null : chunkKeyOf(schema, (change.before ?? change.after) as Row);
+    const newKey = change.after === null ? null : chunkKeyOf(schema, change.after);
+    const oldDone = oldKey === null || snapshot.isFinished(oldKey);
+    const newDone =
+      newKey === null || (oldKey !== null && sameKey(oldKey, newKey) ? oldDone : snapshot.isFinished(newKey));
+    if (oldDone && newDone) {
+      if (emit) this.emitChange(table, change, change.op, change.before, change.after);
+      return;
+    }
+    table.retained!.push(change);
+    if (!emit) return;
+    if (oldKey !== null && oldDone) this.emitChange(table, change, 'd', change.before, null);
+    if (newKey !== null && newDone) this.emitChange(table, change, 'c', null, change.after);
+  }
+
+  /**
+   * Emits a chunk whose high watermark the log reader has passed: the rows it read, with every
+   * retained change in `(low watermark, high watermark]` applied, as `r` events; then the retained
+   * changes after the high watermark that touch the chunk, which were held back while it was open.
+   * Returns the number of rows emitted.
+   */
+  releaseChunk(table: CapturedTable<O>, entry: UnfinishedSplit<O>): number {
+    const window = entry.window!;
+    const snapshot = table.snapshot!;
+    const hw = window.highWatermark as O;
+    const range = entry.split.range;
+    const schema = table.schema;
+    const space: ChunkKeySpace = {
+      keyOf: (row) => chunkKeyOf(schema, row),
+      inChunk: (key) => snapshot.inRange(range, key),
+    };
+    const buffer = bufferRows(window.rows ?? [], space);
+    const held: ChunkChange<O>[] = [];
+    const exclusive = this.settings.variant.releaseHighWatermarkEqualAsAfter === true;
+    for (const change of table.retained!.after(window.lowWatermark)) {
+      const c = this.compare(change.offset, hw);
+      if (c < 0 || (c === 0 && !exclusive)) applyChange(buffer, change, space);
+      else held.push(change);
+    }
+    const source: SourceInfo = {
+      connector: this.settings.connector,
+      table: table.name,
+      tableId: schema.id,
+      opTs: window.readAt,
+      offset: this.settings.offsets.toJSON(hw),
+      txId: null,
+      snapshot: true,
+    };
+    const { output } = this.settings;
+    for (const row of buffer.values()) {
+      output.emit({
+        kind: 'change',
+        op: 'r',
+        key: primaryKeyRowOf(schema, row),
+        before: null,
+        after: row,
+        beforeImage: 'none',
+        unknownColumns: unknownColumnsOf(row, table.columnNames),
+        source,
+      });
+    }
+    if (!this.settings.snapshotOnly) {
+      for (const change of held) {
+        if (change.kind === 'change' && !this.replaying(change.offset)) this.emitPartsInChunk(table, change, space);
+      }
+    }
+    return buffer.size;
+  }
+
+  /** Emits the side(s) of a held-back change that lie in the chunk being released. */
+  private emitPartsInChunk(table: CapturedTable<O>, change: RowChange<O>, space: ChunkKeySpace): void {
+    const oldKey = change.op === 'c' ? null : space.keyOf((change.before ?? change.after) as Row);
+    const newKey = change.after === null ? null : space.keyOf(change.after);
+    const oldIn = oldKey !== null && space.inChunk(oldKey);
+    const newIn = newKey !== null && space.inChunk(newKey);
+    if ((oldKey === null || oldIn) && (newKey === null || newIn)) {
+      this.emitChange(table, change, change.op, change.before, change.after);
+      return;
+    }
+    if (oldIn) this.emitChange(table, change, 'd', change.before, null);
+    if (newIn) this.emitChange(table, change, 'c', null, change.after);
+  }
+
+  private emitChange(
+    table: CapturedTable<O>,
+    change: RowChange<O>,
+    op: 'c' | 'u' | 'd',
+    before: Row | null,
+    after: Row | null,
+  ): void {
+    let unknown: readonly string[] = NONE;
+    if (after !== null && change.unchanged !== undefined && change.unchanged.length > 0) {
+      after = completeImage(after, change.unchanged, change.beforeImage === 'full' ? change.before : null);
+      unknown = unknownColumnsOf(after, table.columnNames);
+    }
+    const event: ChangeEvent = {
+      kind: 'change',
+      op,
+      key: primaryKeyRowOf(table.schema, (after ?? before) as Row),
+      before,
+      after,
+      beforeImage: op === 'c' ? 'none' : change.beforeImage,
+      unknownColumns: unknown,
+      source: this.sourceInfo(table, change),
+    };
+    this.settings.output.emit(event);
+  }
+
+  private sourceInfo(
+    table: CapturedTable<O>,
+    item: { offset: O; commitTime: number | null; txId?: string | null },
+  ): SourceInfo {
+    return {
+      connector: this.settings.connector,
+      table: table.name,
+      tableId: table.schema.id,
+      opTs: item.commitTime,
+      offset: this.settings.offsets.toJSON(item.offset),
+      txId: item.txId ?? null,
+      snapshot: false,
+    };
+  }
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+function sameKey(a: Key, b: Key): boolean {
+  return a === b || keyIdentity(a) === keyIdentity(b);
+}
