@@ -22,10 +22,31 @@ const cases: readonly KeyCase[] = [
     columns: [{ name: 'k', type: { kind: 'int64' } }],
     keys: [[-(2n ** 63n)], [-1], [0], [2 ** 53 - 1], [2n ** 53n + 1n], [2n ** 63n - 1n]],
   },
-  { name: 'float64', columns: [{ name: 'k', type: { kind: 'float64' } }], keys: [[-1.5], [-0.25], [0.5], [3.25], [1e300]] },
-  { name: 'string', columns: [{ name: 'k', type: { kind: 'string' } }], keys: [[''], ['A'], ['Z'], ['a'], ['aa'], ['é'], ['\u{1F600}'], ['～']] },
-  { name: 'bytes', columns: [{ name: 'k', type: { kind: 'bytes' } }], keys: [[bytes()], [bytes(0)], [bytes(0, 0)], [bytes(1)], [bytes(255)]] },
-  { name: 'uuid', columns: [{ name: 'k', type: { kind: 'uuid' } }], keys: [['00000000-0000-0000-0000-000000000000'], ['0f000000-0000-0000-0000-000000000000'], ['a0000000-0000-0000-0000-000000000000'], ['ffffffff-ffff-ffff-ffff-ffffffffffff']] },
+  {
+    name: 'float64',
+    columns: [{ name: 'k', type: { kind: 'float64' } }],
+    keys: [[-1.5], [-0.25], [0.5], [3.25], [1e300]],
+  },
+  {
+    name: 'string',
+    columns: [{ name: 'k', type: { kind: 'string' } }],
+    keys: [[''], ['A'], ['Z'], ['a'], ['aa'], ['é'], ['\u{1F600}'], ['～']],
+  },
+  {
+    name: 'bytes',
+    columns: [{ name: 'k', type: { kind: 'bytes' } }],
+    keys: [[bytes()], [bytes(0)], [bytes(0, 0)], [bytes(1)], [bytes(255)]],
+  },
+  {
+    name: 'uuid',
+    columns: [{ name: 'k', type: { kind: 'uuid' } }],
+    keys: [
+      ['00000000-0000-0000-0000-000000000000'],
+      ['0f000000-0000-0000-0000-000000000000'],
+      ['a0000000-0000-0000-0000-000000000000'],
+      ['ffffffff-ffff-ffff-ffff-ffffffffffff'],
+    ],
+  },
   { name: 'boolean', columns: [{ name: 'k', type: { kind: 'boolean' } }], keys: [[false], [true]] },
   {
     name: 'composite (string, int32)',
@@ -33,7 +54,14 @@ const cases: readonly KeyCase[] = [
       { name: 'a', type: { kind: 'string' } },
       { name: 'b', type: { kind: 'int32' } },
     ],
-    keys: [['a', 1], ['a', 2], ['a', 10], ['b', -1], ['b', 0], ['c', 5]],
+    keys: [
+      ['a', 1],
+      ['a', 2],
+      ['a', 10],
+      ['b', -1],
+      ['b', 0],
+      ['c', 5],
+    ],
   },
 ];
 
@@ -72,14 +100,21 @@ describe('readChunk over every key type', () => {
           const rows = await readAll(reader.readChunk(schema, { start, end }));
           const expected = c.keys
             .map((k, i) => ({ k, i }))
-            .filter(({ k }) => (start === null || compareKeys(k, start) >= 0) && (end === null || compareKeys(k, end) < 0))
+            .filter(
+              ({ k }) => (start === null || compareKeys(k, start) >= 0) && (end === null || compareKeys(k, end) < 0),
+            )
             .map(({ i }) => i);
-          expect(rows.map((r) => r.v), `[${s}, ${e})`).toEqual(expected);
+          expect(
+            rows.map((r) => r.v),
+            `[${s}, ${e})`,
+          ).toEqual(expected);
         }
       }
       expect(await introspector.keyRange(schema)).toEqual({ min: c.keys[0], max: c.keys[c.keys.length - 1] });
       for (let i = 0; i < c.keys.length; i++) {
-        expect(adapter.compareKeys(schema, c.keys[i] as Key, (c.keys[i + 1] ?? c.keys[i]) as Key)).toBeLessThanOrEqual(0);
+        expect(adapter.compareKeys(schema, c.keys[i] as Key, (c.keys[i + 1] ?? c.keys[i]) as Key)).toBeLessThanOrEqual(
+          0,
+        );
       }
       await reader.close();
       await introspector.close();
@@ -98,7 +133,7 @@ describe('readChunk over every key type', () => {
       primaryKey: ['id'],
     });
     const emails = ['d@x', 'a@x', 'c@x', 'e@x', 'b@x'];
-    emails.forEach((email, id) => db.insert('k.t', { id, email }));
+    for (const [id, email] of emails.entries()) db.insert('k.t', { id, email });
     const adapter = memoryAdapter(db);
     const introspector = await adapter.createIntrospector();
     const [base] = (await introspector.describeTables([{ schema: 'k', name: 't' }])) as [TableSchema];

@@ -87,7 +87,9 @@ describe('MemoryDatabase: tables and rows', () => {
       'table_exists',
     );
     expect(
-      codeOf(() => db.createTable({ name: 'a.b', columns: [{ name: 'id', type: { kind: 'int32' } }], primaryKey: ['x'] })),
+      codeOf(() =>
+        db.createTable({ name: 'a.b', columns: [{ name: 'id', type: { kind: 'int32' } }], primaryKey: ['x'] }),
+      ),
     ).toBe('invalid_definition');
     expect(codeOf(() => db.createTable({ name: 'a..b', columns: [{ name: 'id', type: { kind: 'int32' } }] }))).toBe(
       'invalid_definition',

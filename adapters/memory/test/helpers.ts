@@ -32,7 +32,9 @@ export async function setup(db: MemoryDatabase, options: MemoryAdapterOptions = 
 export async function schemasOf(adapter: SourceAdapter<number>, ...names: string[]): Promise<readonly TableSchema[]> {
   const introspector = await adapter.createIntrospector();
   try {
-    return await introspector.describeTables(names.map((n) => ({ schema: n.split('.')[0], name: n.split('.')[1] as string })));
+    return await introspector.describeTables(
+      names.map((n) => ({ schema: n.split('.')[0], name: n.split('.')[1] as string })),
+    );
   } finally {
     await introspector.close();
   }
@@ -41,6 +43,8 @@ export async function schemasOf(adapter: SourceAdapter<number>, ...names: string
 /** Pulls batches from a log reader, with a timeout so a hang fails the test instead of stalling it. */
 export class Pull {
   private readonly iterator: AsyncIterator<readonly LogItem<number>[]>;
+  /** A `next()` still in flight after a timeout: the following call must take its result, not lose it. */
+  private pending: Promise<IteratorResult<readonly LogItem<number>[]>> | null = null;
 
   constructor(reader: LogReader<number>) {
     this.iterator = reader[Symbol.asyncIterator]();
@@ -53,8 +57,10 @@ export class Pull {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     try {
-      const result = await Promise.race([this.iterator.next(), timeout]);
+      this.pending ??= this.iterator.next();
+      const result = await Promise.race([this.pending, timeout]);
       if (result === 'timeout') return result;
+      this.pending = null;
       return result.done === true ? 'done' : result.value;
     } finally {
       clearTimeout(timer);
@@ -76,7 +82,9 @@ export class Pull {
 /** Row changes only, as compact tuples for assertions. */
 export function changes(items: readonly LogItem<number>[]): [number, string, unknown, unknown][] {
   return items.flatMap((i) =>
-    i.kind === 'change' ? [[i.offset, i.op, i.before?.id ?? null, i.after?.id ?? null] as [number, string, unknown, unknown]] : [],
+    i.kind === 'change'
+      ? [[i.offset, i.op, i.before?.id ?? null, i.after?.id ?? null] as [number, string, unknown, unknown]]
+      : [],
   );
 }
 

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { findMariadbBinaries } from './binaries.js';
@@ -74,6 +74,8 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<T
   const socket = join(tempDir, 'mysqld.sock');
   const logFile = join(tempDir, 'mariadb.log');
   const initFile = join(tempDir, 'init.sql');
+  // Its own tmpdir: the server's internal temporary tables otherwise land in /tmp, shared with every other server.
+  const serverTmp = join(tempDir, 'tmp');
   const env = childEnv();
   // mariadbd refuses to run as root unless told to; as anyone else it runs as that user.
   const asRoot = isRoot() ? ['--user=root'] : [];
@@ -94,6 +96,7 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<T
             `--port=${port}`,
             `--pid-file=${join(tempDir, 'mariadbd.pid')}`,
             `--log-error=${logFile}`,
+            `--tmpdir=${serverTmp}`,
             ...asRoot,
             ...(firstStart ? [`--init-file=${initFile}`] : []),
             ...MARIADB_DEFAULT_ARGS,
@@ -114,9 +117,10 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<T
     if (socket.length > 100) {
       throw new Error(`the temporary directory ${tempDir} is too long for a unix socket path; pass a shorter tmpRoot`);
     }
+    mkdirSync(serverTmp);
     writeFileSync(initFile, `CREATE DATABASE IF NOT EXISTS \`${database}\`;\n`);
     const initStarted = performance.now();
-    await installDb(bins.installDb, { dataDir, tempDir, env, asRoot });
+    await installDb(bins.installDb, { dataDir, tempDir, serverTmp, env, asRoot });
     server.initMs = performance.now() - initStarted;
     await server.start();
   } catch (error) {
@@ -133,7 +137,7 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<T
 
 async function installDb(
   command: string,
-  options: { dataDir: string; tempDir: string; env: NodeJS.ProcessEnv; asRoot: readonly string[] },
+  options: { dataDir: string; tempDir: string; serverTmp: string; env: NodeJS.ProcessEnv; asRoot: readonly string[] },
 ): Promise<void> {
   try {
     await run(
@@ -145,6 +149,7 @@ async function installDb(
         '--skip-test-db',
         '--skip-name-resolve',
         ...options.asRoot,
+        `--tmpdir=${options.serverTmp}`, // passed on to the bootstrapping mariadbd
       ],
       { cwd: options.tempDir, env: options.env },
     );

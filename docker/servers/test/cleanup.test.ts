@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,21 +29,26 @@ interface ChildInfo {
   readonly shmid: string;
 }
 
+/** Which servers a child starts: every end is tried with each kind at least once, without starting both every time. */
+type Servers = 'both' | 'postgres' | 'mariadb';
+
 const CHILD = `
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMariadb, startPostgres } from './index.js';
-const [mode, tmpRoot] = process.argv.slice(2);
-const pg = await startPostgres({ useEnv: false, tmpRoot });
-const db = await startMariadb({ useEnv: false, tmpRoot });
-const pidFile = readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\\n');
+const [mode, servers, tmpRoot] = process.argv.slice(2);
+const pg = servers === 'mariadb' ? undefined : await startPostgres({ useEnv: false, tmpRoot });
+const db = servers === 'postgres' ? undefined : await startMariadb({ useEnv: false, tmpRoot });
+const pidFile = pg === undefined ? [] : readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\\n');
 const shmid = (pidFile[6] ?? '').trim().split(/\\s+/)[1] ?? '';
 if (mode === 'kill-then-exit') await pg.kill();
-process.stdout.write(JSON.stringify({ dirs: [pg.tempDir, db.tempDir], pids: [pg.pid ?? -1, db.pid], shmid }) + '\\n');
+const handles = [pg, db].filter((handle) => handle !== undefined);
+const info = { dirs: handles.map((h) => h.tempDir), pids: handles.map((h) => h.pid ?? -1), shmid };
+process.stdout.write(JSON.stringify(info) + '\\n');
 if (mode === 'exit' || mode === 'kill-then-exit') process.exit(3);
 if (mode === 'throw') throw new Error('boom');
 if (mode === 'wait') setInterval(() => {}, 1000);
-// mode 'end': nothing keeps the event loop alive, so Node ends by itself with both servers still running
+// mode 'end': nothing keeps the event loop alive, so Node ends by itself with the servers still running
 `;
 
 let build: string;
@@ -93,9 +107,10 @@ async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<boo
 /** Starts the child; resolves with what it printed once both servers run, and its exit. */
 function runChild(
   mode: string,
+  servers: Servers,
   tmpRoot: string,
 ): { child: ChildProcess; info: Promise<ChildInfo>; exit: Promise<[number | null, NodeJS.Signals | null]> } {
-  const child = spawn(process.execPath, [join(build, 'child.js'), mode, tmpRoot], {
+  const child = spawn(process.execPath, [join(build, 'child.js'), mode, servers, tmpRoot], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -126,36 +141,46 @@ async function expectCleanedUp(info: ChildInfo): Promise<void> {
 }
 
 describe.runIf(postgresInstalled && mariadbInstalled)('cleanup when the test process ends', () => {
-  const cases: [string, (exit: [number | null, NodeJS.Signals | null]) => void][] = [
-    ['end', ([code]) => expect(code).toBe(0)],
-    ['exit', ([code]) => expect(code).toBe(3)],
-    ['kill-then-exit', ([code]) => expect(code).toBe(3)],
-    ['throw', ([code]) => expect(code).toBe(1)],
+  const cases: [string, Servers, (exit: [number | null, NodeJS.Signals | null]) => void][] = [
+    ['end', 'both', ([code]) => expect(code).toBe(0)],
+    ['exit', 'mariadb', ([code]) => expect(code).toBe(3)],
+    ['kill-then-exit', 'postgres', ([code]) => expect(code).toBe(3)],
+    ['throw', 'postgres', ([code]) => expect(code).toBe(1)],
   ];
-  it.concurrent.each(cases)('servers and directories go when the process ends by %s', async (mode, checkExit) => {
-    const { info, exit } = runChild(mode, root);
-    const started = await info;
-    expect(started.dirs.every((dir) => existsSync(dir))).toBe(true);
-    checkExit(await exit);
-    await expectCleanedUp(started);
-  });
+  it.concurrent.each(cases)(
+    '%s (%s): servers and directories are gone',
+    async (mode, servers, checkExit) => {
+      const { info, exit } = runChild(mode, servers, root);
+      const started = await info;
+      expect(started.dirs.every((dir) => existsSync(dir))).toBe(true);
+      checkExit(await exit);
+      await expectCleanedUp(started);
+    },
+    120_000,
+  );
 
-  it.concurrent.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
-    'servers and directories go on %s, and the process still dies of it',
-    async (signal) => {
-      const { child, info, exit } = runChild('wait', root);
+  const signals: [NodeJS.Signals, Servers][] = [
+    ['SIGTERM', 'both'],
+    ['SIGINT', 'mariadb'],
+    ['SIGHUP', 'postgres'],
+  ];
+  it.concurrent.each(signals)(
+    '%s (%s): servers and directories are gone, and the process still dies of it',
+    async (signal, servers) => {
+      const { child, info, exit } = runChild('wait', servers, root);
       const started = await info;
       child.kill(signal);
       expect(await exit).toEqual([null, signal]);
       await expectCleanedUp(started);
     },
+    120_000,
   );
 
   it('after SIGKILL nothing can run in the process: the next sweep kills the servers and removes the directories', async () => {
     const own = mkdtempSync(join(tmpdir(), 'hw-test-sweep-'));
     chmodSync(own, 0o755);
     try {
-      const { child, info, exit } = runChild('wait', own);
+      const { child, info, exit } = runChild('wait', 'both', own);
       const started = await info;
       child.kill('SIGKILL');
       await exit;
@@ -167,7 +192,7 @@ describe.runIf(postgresInstalled && mariadbInstalled)('cleanup when the test pro
     } finally {
       rmSync(own, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
 
 describe('sweepLeftovers', () => {

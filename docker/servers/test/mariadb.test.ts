@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  liveServerCount,
   MissingBinaryError,
   MYSQL_URL_VARIABLE,
   ServerStartError,
@@ -14,9 +15,12 @@ import { mariadb, mariadbInstalled, mariadbOk } from './helpers.js';
 // Lifecycle tests need local binaries; they are skipped only when an external server is named instead.
 const canStart = mariadbInstalled || (process.env[MYSQL_URL_VARIABLE] ?? '') === '';
 
-/** Binlog file and position (SHOW MASTER STATUS works on MariaDB and on MySQL before 8.4). */
+/** Binlog file and position (SHOW MASTER STATUS on MariaDB and older MySQL; MySQL 8.4 only has the new name). */
 async function binlogPosition(server: ThrowawayMariadb): Promise<[string, number]> {
-  const [file, position] = (await mariadbOk(server, 'SHOW MASTER STATUS')).split('\t');
+  let status = await mariadb(server, 'SHOW MASTER STATUS');
+  if (!status.ok) status = await mariadb(server, 'SHOW BINARY LOG STATUS');
+  if (!status.ok) throw new Error(`cannot read the binlog position: ${status.stderr}`);
+  const [file, position] = status.stdout.split('\t');
   return [file ?? '', Number(position)];
 }
 
@@ -133,7 +137,9 @@ describe.runIf(canStart)('throwaway MariaDB life cycle', () => {
   it('stop() removes the directory; stopping twice is harmless; restart() after stop() rejects', async () => {
     const db = await start();
     const { tempDir } = db;
+    const live = liveServerCount();
     await Promise.all([db.stop(), db.stop()]);
+    expect(liveServerCount()).toBe(live - 1);
     await db.stop();
     expect(existsSync(tempDir!)).toBe(false);
     expect(db.running).toBe(false);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  liveServerCount,
   MissingBinaryError,
   POSTGRES_URL_VARIABLE,
   ServerStartError,
@@ -102,7 +103,9 @@ describe.runIf(canStart)('throwaway Postgres life cycle', () => {
   it('stop() removes the directory; stopping twice is harmless; restart() after stop() rejects', async () => {
     const pg = await start();
     const { tempDir } = pg;
+    const live = liveServerCount();
     await Promise.all([pg.stop(), pg.stop()]);
+    expect(liveServerCount()).toBe(live - 1);
     await pg.stop();
     expect(existsSync(tempDir!)).toBe(false);
     expect(pg.running).toBe(false);

@@ -2,6 +2,7 @@ import { type LogItem, type LogReader, type TableSchema, tableName } from '@high
 import type { LogEntry } from '../database/change-log.js';
 import type { MemoryConnection } from '../database/connection.js';
 import type { MemoryDatabase } from '../database/database.js';
+import { MemoryDatabaseError } from '../database/errors.js';
 import { toHighwaterError } from './errors.js';
 import type { Shaper } from './image-shaping.js';
 
@@ -10,11 +11,14 @@ import type { Shaper } from './image-shaping.js';
  * wait for the next commit — on a promise the commit resolves, never by polling.
  *
  * Every batch ends at the reader's position: with the last entry read, or with a `progress` item
- * when that entry was left out. So once caught up the core has always been told the log end, which
- * is what lets a chunk's high watermark pass when nothing it captures changes.
+ * when that entry was left out; and a reader that is caught up before it yielded anything (opened
+ * at the log end) yields a `progress` at its start. So once caught up the core has always been told
+ * the log end, which is what lets a chunk's high watermark pass when nothing it captures changes.
  */
 export class MemoryLogReader implements LogReader<number> {
   private position: number;
+  /** The offset of the last item yielded; -1 before the first. */
+  private reported = -1;
   /** Captured tables and their latest schema (the shaper needs primary keys). */
   private readonly tables = new Map<string, TableSchema | null>();
   private closed = false;
@@ -42,6 +46,13 @@ export class MemoryLogReader implements LogReader<number> {
         throw toHighwaterError(error);
       }
       if (entries.length === 0) {
+        if (this.reported !== this.position) {
+          // Caught up, and the core has not been told this position yet (a reader opened at the log
+          // end has said nothing at all): a high watermark taken now must be seen to pass.
+          this.reported = this.position;
+          yield [{ kind: 'progress', offset: this.position }];
+          continue;
+        }
         // Resolved by the next commit, by close() or by an injected drop; the loop tells which.
         await connection.waitForLog(this.position);
         continue;
@@ -51,15 +62,22 @@ export class MemoryLogReader implements LogReader<number> {
       if (batch.length === 0 || (batch[batch.length - 1] as LogItem<number>).offset !== this.position) {
         batch.push({ kind: 'progress', offset: this.position });
       }
+      this.reported = this.position;
       yield batch;
     }
   }
 
+  /**
+   * Best effort: an acknowledgement lost with a dropped connection is harmless (the next one, on
+   * the reopened reader, covers it), and the loss itself surfaces from the iterator, where the core
+   * retries — so it is not reported twice, from a call the core makes outside its retry loop.
+   */
   async acknowledge(offset: number): Promise<void> {
     if (this.closed) return;
     try {
       this.connection.acknowledge(offset);
     } catch (error) {
+      if (error instanceof MemoryDatabaseError && error.code === 'connection_lost') return;
       throw toHighwaterError(error);
     }
   }

@@ -67,15 +67,16 @@ export function memoryAdapter(db: MemoryDatabase, options: MemoryAdapterOptions 
     async createLogReader(request) {
       const from = request.from;
       // Check the position before opening, as a replication connection is refused for a purged position.
-      if (from < db.logStart()) {
+      const start = db.logStart();
+      if (from < start) {
         throw new OffsetUnavailableError(
-          `memory: cannot read the log after offset ${from}: it was truncated; ` +
-            `the oldest offset a reader can start from is ${db.logStart()}`,
+          `memory: cannot read the log after offset ${from}: the entries up to offset ${start} were truncated; ` +
+            `the oldest entry kept is offset ${start + 1}, so a reader can start from offset ${start} or later`,
         );
       }
       if (from > db.logEnd()) {
         throw new OffsetUnavailableError(
-          `memory: cannot read the log after offset ${from}: the log ends at ${db.logEnd()} ` +
+          `memory: cannot read the log after offset ${from}: the log ends at offset ${db.logEnd()} ` +
             '(is the checkpoint from another database?)',
         );
       }

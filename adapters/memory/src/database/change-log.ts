@@ -7,13 +7,16 @@ export type LogEntry = RowChange<number> | SchemaChange<number> | TableTruncate<
  * The database's change log: every committed row change, schema change and truncate, in commit
  * order, each with its offset — a strictly increasing integer, one per entry, starting at 1.
  *
- * Entries are kept in a plain array (entry `i` has offset `start + 1 + i`), so reading a batch is
- * an array slice. Commit times never decrease (the clock is clamped), so a time lookup is a binary
- * search.
+ * Entries are kept in a plain array, so reading a batch is an array slice. Truncation only moves
+ * `head` and compacts the array once the dead prefix is as long as the rest, so freeing the log a
+ * little at a time (after each acknowledgement) costs O(1) amortised. Commit times never decrease
+ * (the clock is clamped), so a time lookup is a binary search.
  */
 export class ChangeLog {
   private entries: LogEntry[] = [];
-  /** The offset just before `entries[0]`: everything at or below it was truncated away. */
+  /** Index of the oldest entry kept; entries before it are dead, waiting for compaction. */
+  private head = 0;
+  /** The offset just before `entries[head]`: everything at or below it was truncated away. */
   private base = 0;
   private lastCommitTime = Number.NEGATIVE_INFINITY;
   private lastTruncatedTime = Number.NEGATIVE_INFINITY;
@@ -21,7 +24,7 @@ export class ChangeLog {
 
   /** The last offset in the log; 0 when nothing was ever logged. */
   get end(): number {
-    return this.base + this.entries.length;
+    return this.base + this.entries.length - this.head;
   }
 
   /** The offset just before the oldest entry kept: a reader starting after it sees the whole remaining log. */
@@ -63,22 +66,26 @@ export class ChangeLog {
    * `after >= start` first: entries at or below `start` are gone.
    */
   read(after: number, max: number): LogEntry[] {
-    const from = after - this.base;
+    const from = after - this.base + this.head;
     return this.entries.slice(from, from + max);
   }
 
   /** The entry at `offset`, if the log has it. */
   entryAt(offset: number): LogEntry | undefined {
-    return this.entries[offset - this.base - 1];
+    return offset > this.base ? this.entries[offset - this.base - 1 + this.head] : undefined;
   }
 
   /** Removes every entry with an offset below `offset` (like a purged binlog or recycled WAL). */
   truncateBefore(offset: number): void {
-    const k = Math.min(offset - 1 - this.base, this.entries.length);
+    const k = Math.min(offset - 1 - this.base, this.entries.length - this.head);
     if (k <= 0) return;
-    this.lastTruncatedTime = (this.entries[k - 1] as LogEntry).commitTime as number;
-    this.entries = this.entries.slice(k);
+    this.head += k;
     this.base += k;
+    this.lastTruncatedTime = (this.entries[this.head - 1] as LogEntry).commitTime as number;
+    if (this.head * 2 >= this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /**
@@ -88,14 +95,14 @@ export class ChangeLog {
    */
   offsetBeforeTime(time: number): number | undefined {
     const entries = this.entries;
-    let lo = 0;
+    let lo = this.head;
     let hi = entries.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (((entries[mid] as LogEntry).commitTime as number) < time) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === 0 && this.lastTruncatedTime >= time) return undefined;
-    return this.base + lo;
+    if (lo === this.head && this.lastTruncatedTime >= time) return undefined;
+    return this.base + lo - this.head;
   }
 }

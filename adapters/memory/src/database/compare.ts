@@ -70,6 +70,8 @@ export function compareValues(a: Value, b: Value): number {
  * that is a prefix of the other sorts first.
  */
 export function compareKeys(a: readonly Value[], b: readonly Value[]): number {
+  // Most keys have one column: skip the loop.
+  if (a.length === 1 && b.length === 1) return compareValues(a[0] as Value, b[0] as Value);
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const c = compareValues(a[i] as Value, b[i] as Value);

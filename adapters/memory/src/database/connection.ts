@@ -93,7 +93,7 @@ export class MemoryConnection implements ConnectionInfo, Droppable {
     if (after < log.start) {
       throw new MemoryDatabaseError(
         'log_position_gone',
-        `the log no longer has the entries after offset ${after}: the oldest offset a reader can start from is ${log.start}`,
+        `the log no longer has the entries after offset ${after}: the oldest entry kept is offset ${log.start + 1}`,
       );
     }
     if (this.dropAfter === 0) {
@@ -120,7 +120,9 @@ export class MemoryConnection implements ConnectionInfo, Droppable {
   /** Records that everything up to `offset` is stored downstream (a replication slot's flush position). */
   acknowledge(offset: number): void {
     this.assertUsable();
-    if (offset > this.engine.acknowledged) this.engine.acknowledged = offset;
+    if (offset <= this.engine.acknowledged) return;
+    this.engine.acknowledged = offset;
+    if (this.engine.releaseAcknowledgedLog) this.engine.log.truncateBefore(offset + 1);
   }
 
   /** Injected fault: fail after `afterItems` more log entries. */

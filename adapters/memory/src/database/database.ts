@@ -13,6 +13,12 @@ export interface MemoryDatabaseOptions {
   readonly clock?: () => number;
   /** Random numbers in [0, 1) for probabilistic faults (default `Math.random`); seed it for reproducible runs. */
   readonly random?: () => number;
+  /**
+   * Free log entries as soon as a log reader acknowledges them, like a replication slot releasing
+   * WAL (default false: the log keeps everything until `truncateLogBefore`). Keeps memory flat in
+   * long benchmarks; `earliestOffset()` then moves forward.
+   */
+  readonly releaseAcknowledgedLog?: boolean;
 }
 
 /** What `alterTable` can change. */
@@ -42,7 +48,11 @@ export class MemoryDatabase {
   private nextConnectionId = 1;
 
   constructor(options: MemoryDatabaseOptions = {}) {
-    this.engine = new Engine(options.clock ?? Date.now, options.random ?? Math.random);
+    this.engine = new Engine(
+      options.clock ?? Date.now,
+      options.random ?? Math.random,
+      options.releaseAcknowledgedLog ?? false,
+    );
   }
 
   /** Injectable failures: visibility lag, failed chunk reads, dropped log connections. */

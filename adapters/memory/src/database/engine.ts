@@ -32,6 +32,8 @@ export class Engine {
   constructor(
     readonly clock: () => number,
     readonly random: () => number,
+    /** Free log entries once a reader acknowledges them, as a replication slot lets WAL go. */
+    readonly releaseAcknowledgedLog: boolean,
   ) {
     this.faults = new MemoryFaults({
       releaseHeldCommits: () => this.gate.releaseAll(),

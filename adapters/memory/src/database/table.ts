@@ -1,5 +1,6 @@
 import type { ColumnSchema, Key, LogicalType, Row, TableId, TableSchema, Value } from '@highwater/core';
 import { canonicalValue, nativeTypeName } from './column-types.js';
+import { compareValues } from './compare.js';
 import { MemoryDatabaseError } from './errors.js';
 import { SortedMap } from './sorted-map.js';
 
@@ -99,6 +100,15 @@ export class MemoryTable {
     const key: Value[] = new Array(pk.length);
     for (let i = 0; i < pk.length; i++) key[i] = row[pk[i] as string] as Value;
     return key;
+  }
+
+  /** True when a stored row's primary key equals `key` (no allocation: the update path calls it for every row). */
+  hasKey(row: Row, key: Key): boolean {
+    const pk = this.primaryKey;
+    for (let i = 0; i < pk.length; i++) {
+      if (compareValues(row[pk[i] as string] as Value, key[i] as Value) !== 0) return false;
+    }
+    return true;
   }
 
   /** The key a new row is stored under: its primary key, or a fresh row id for a keyless table. */

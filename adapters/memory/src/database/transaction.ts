@@ -1,5 +1,4 @@
 import type { Key, Row, Value } from '@highwater/core';
-import { compareKeys } from './compare.js';
 import type { Engine } from './engine.js';
 import { MemoryDatabaseError } from './errors.js';
 import { SortedMap } from './sorted-map.js';
@@ -131,14 +130,11 @@ export class TransactionRun implements MemoryTransaction {
       throw new MemoryDatabaseError('row_not_found', `${name}: no row with key ${formatKey(key)}`);
     const after = table.rowForUpdate(before, typeof changes === 'function' ? changes(before) : changes);
     let newKey = key;
-    if (!table.keyless) {
-      const moved = table.keyOf(after);
-      // Primary-key columns are not nullable, so `rowForUpdate` already refused a null in the new key.
-      if (compareKeys(moved, key) !== 0) {
-        if (this.current(table, moved) !== undefined) {
-          throw new MemoryDatabaseError('duplicate_key', `${name}: duplicate key ${formatKey(moved)}`);
-        }
-        newKey = moved;
+    if (!table.keyless && !table.hasKey(after, key)) {
+      // A key-moving update. Primary-key columns are not nullable, so the new key has no null.
+      newKey = table.keyOf(after);
+      if (this.current(table, newKey) !== undefined) {
+        throw new MemoryDatabaseError('duplicate_key', `${name}: duplicate key ${formatKey(newKey)}`);
       }
     }
     this.staged.push({ table, op: 'u', before, after, oldKey: key, newKey });

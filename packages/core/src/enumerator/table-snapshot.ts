@@ -1,4 +1,4 @@
-import type { StoredSplit, TableCheckpoint } from '../checkpoint/checkpoint.js';
+import type { SplitterState, StoredSplit, TableCheckpoint } from '../checkpoint/checkpoint.js';
 import type { TableSplitter } from '../chunking/table-splitter.js';
 import type { TableSchema } from '../schema/table-schema.js';
 import type { ChunkRange, SnapshotSplit } from '../split/split.js';
@@ -38,6 +38,12 @@ export class TableSnapshot<O> {
   private frontier: Key | null = null;
   private started: boolean;
   exhausted: boolean;
+  /**
+   * The splitter's state as of the last registered split. The splitter's own state moves as soon as
+   * it has computed a split, before the split is registered here; a checkpoint taken in between
+   * must not count that split as produced, or it would be lost on restart.
+   */
+  private splitterState: SplitterState;
 
   constructor(
     readonly name: string,
@@ -47,6 +53,7 @@ export class TableSnapshot<O> {
     resumed?: Extract<TableCheckpoint, { phase: 'snapshot' }>,
   ) {
     const state = splitter.state();
+    this.splitterState = state;
     this.started = state.nextIndex > 0;
     this.exhausted = state.done;
     this.frontier = state.nextStart === null ? null : (valueFromJson(state.nextStart) as Key);
@@ -66,6 +73,7 @@ export class TableSnapshot<O> {
   register(split: SnapshotSplit): UnfinishedSplit<O> {
     const entry: UnfinishedSplit<O> = { split, window: null };
     this.unfinished.push(entry);
+    this.splitterState = this.splitter.state();
     this.started = true;
     if (split.range.end === null) this.exhausted = true;
     else this.frontier = split.range.end;
@@ -74,6 +82,7 @@ export class TableSnapshot<O> {
 
   markExhausted(): void {
     this.exhausted = true;
+    this.splitterState = this.splitter.state();
   }
 
   finish(entry: UnfinishedSplit<O>, rows: number): void {
@@ -100,7 +109,7 @@ export class TableSnapshot<O> {
   toCheckpoint(): TableCheckpoint {
     return {
       phase: 'snapshot',
-      splitter: this.splitter.state(),
+      splitter: this.splitterState,
       unfinished: this.unfinished.map((u) => splitToStored(u.split)),
       splitsDone: this.splitsDone,
       rowsRead: this.rowsRead,

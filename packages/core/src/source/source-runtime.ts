@@ -60,6 +60,7 @@ export class SourceRuntime<O> implements Source {
   private sampling = false;
   private lastAcknowledged: O | null = null;
   private lastSealAt = Date.now();
+  private heartbeatTimer: NodeJS.Timeout | null = null;
   // metrics
   private readonly rowRate = new RateMeter();
   private readonly eventRate = new RateMeter();
@@ -155,6 +156,24 @@ export class SourceRuntime<O> implements Source {
     this.state = snapshotting ? 'snapshot' : 'stream';
     this.spawn(this.runLog());
     this.spawnWorkers();
+    const interval = this.options.heartbeatIntervalMs;
+    if (interval > 0) {
+      this.heartbeatTimer = setInterval(() => this.heartbeatIfQuiet(), interval);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  /**
+   * Seals a heartbeat batch when nothing was sealed for a heartbeat interval, so a quiet source
+   * still hands out its current checkpoint (and a consumer that stores it lets the log be freed).
+   */
+  private heartbeatIfQuiet(): void {
+    const now = Date.now();
+    if (this.closed || this.complete || this.output.full || this.output.unsealed > 0) return;
+    if (now - this.lastSealAt < this.options.heartbeatIntervalMs || this.position === null) return;
+    this.output.emit({ kind: 'heartbeat', offset: this.adapter.offsets.toJSON(this.position), at: now });
+    this.output.seal();
+    this.lastSealAt = now;
   }
 
   /** Where streaming starts without a snapshot, by startup mode. */
@@ -230,6 +249,7 @@ export class SourceRuntime<O> implements Source {
   }
 
   private async shutdown(): Promise<void> {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     if (this.state !== 'failed' && this.state !== 'done') this.state = 'closed';
     this.output.end();
     for (const { entry } of this.awaitingRelease) entry.window?.abandon(new SourceClosedError('the source closed'));
@@ -308,10 +328,8 @@ export class SourceRuntime<O> implements Source {
     if (output.unsealed > 0) {
       output.seal();
       this.lastSealAt = now;
-    } else if (this.options.heartbeatIntervalMs > 0 && now - this.lastSealAt >= this.options.heartbeatIntervalMs) {
-      output.emit({ kind: 'heartbeat', offset: this.adapter.offsets.toJSON(this.position as O), at: now });
-      output.seal();
-      this.lastSealAt = now;
+    } else {
+      this.heartbeatIfQuiet();
     }
     if (this.retainedCount() > RETENTION_SAMPLE_THRESHOLD && !this.sampling) this.spawn(this.sampleLowWatermark());
   }
@@ -340,7 +358,8 @@ export class SourceRuntime<O> implements Source {
     entry.window!.release();
     if (snapshot.done) this.snapshotFinished(table);
     this.trimRetained();
-    this.output.seal();
+    // Sealed even when the chunk was empty: its checkpoint records the chunk as done.
+    this.output.seal(true);
     this.lastSealAt = Date.now();
     if (this.complete) this.output.end();
   }
