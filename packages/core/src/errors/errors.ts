@@ -95,3 +95,13 @@ export class AdapterError extends HighwaterError {
 export function isRetriable(error: unknown): boolean {
   return error instanceof HighwaterError && error.retriable;
 }
+
+/**
+ * The error as a `HighwaterError`: itself when it is one, otherwise wrapped in an `AdapterError`
+ * that says where it happened and keeps the original as `cause`.
+ */
+export function asHighwaterError(error: unknown, where: string): HighwaterError {
+  if (error instanceof HighwaterError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new AdapterError(`${where}: ${message}`, { cause: error });
+}

@@ -15,6 +15,7 @@ export class OutputQueue {
   private consumerFailed: ((error: unknown) => void) | null = null;
   private producers: (() => void)[] = [];
   private ended = false;
+  private producersReleased = false;
   private failure: { error: unknown } | null = null;
 
   constructor(
@@ -57,7 +58,7 @@ export class OutputQueue {
 
   /** Resolves when there is room for more batches (at once if there is). */
   waitForRoom(): Promise<void> {
-    if (!this.full || this.ended) return Promise.resolve();
+    if (!this.full || this.ended || this.producersReleased) return Promise.resolve();
     return new Promise((resolve) => this.producers.push(resolve));
   }
 
@@ -74,6 +75,12 @@ export class OutputQueue {
       this.consumer = resolve;
       this.consumerFailed = reject;
     });
+  }
+
+  /** Stops making producers wait (the source is shutting down); the consumer is not told yet. */
+  releaseProducers(): void {
+    this.producersReleased = true;
+    this.wakeProducers(true);
   }
 
   /** No more batches after the sealed ones. */

@@ -5,6 +5,7 @@ import { SplitAssigner } from '../enumerator/split-assigner.js';
 import type { ChunkWindow, UnfinishedSplit } from '../enumerator/table-snapshot.js';
 import { TableSnapshot } from '../enumerator/table-snapshot.js';
 import {
+  asHighwaterError,
   CheckpointError,
   ConfigError,
   HighwaterError,
@@ -83,7 +84,8 @@ export class SourceRuntime<O> implements Source {
 
   start(): Promise<void> {
     if (this.closing !== null) return Promise.reject(new SourceClosedError('the source is closed'));
-    this.started ??= this.begin().catch(async (error: unknown) => {
+    this.started ??= this.begin().catch(async (cause: unknown) => {
+      const error = asHighwaterError(cause, `the ${this.adapter.name} source could not start`);
       await this.fail(error);
       throw error;
     });
@@ -251,7 +253,7 @@ export class SourceRuntime<O> implements Source {
   private async shutdown(): Promise<void> {
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     if (this.state !== 'failed' && this.state !== 'done') this.state = 'closed';
-    this.output.end();
+    this.output.releaseProducers();
     for (const { entry } of this.awaitingRelease) entry.window?.abandon(new SourceClosedError('the source closed'));
     this.awaitingRelease.length = 0;
     await this.started?.catch(() => undefined);
@@ -263,18 +265,26 @@ export class SourceRuntime<O> implements Source {
     }
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     await this.introspector?.close().catch(() => undefined);
+    if (this.failure !== null) this.output.fail(this.failure);
+    else this.output.end();
   }
 
-  private async fail(error: unknown): Promise<void> {
+  private async fail(cause: unknown): Promise<void> {
     if (this.failure !== null || this.closing !== null) return;
+    const error = asHighwaterError(cause, `the ${this.adapter.name} source failed`);
     this.failure = error;
     this.state = 'failed';
-    this.output.fail(error);
+    // The application hears of the failure once every connection is closed.
     await this.close();
   }
 
   private spawn(task: Promise<void>): void {
-    const tracked = task.catch((error: unknown) => this.fail(error)).finally(() => this.tasks.delete(tracked));
+    // fail() closes the source, which waits for every task: it must not be awaited by one.
+    const tracked = task
+      .catch((error: unknown) => {
+        void this.fail(error);
+      })
+      .finally(() => this.tasks.delete(tracked));
     this.tasks.add(tracked);
   }
 

@@ -1,0 +1,224 @@
+import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
+import { describe, expect, it } from 'vitest';
+import { MemoryCheckpointStore } from '../../src/checkpoint/memory-checkpoint-store.js';
+import { ConfigError, ConnectionLostError, HighwaterError } from '../../src/errors/errors.js';
+import type { ChangeEvent } from '../../src/events/source-event.js';
+import { createSource } from '../../src/source/create-source.js';
+import type { EventBatch } from '../../src/source/event-batch.js';
+import type { SourceAdapter } from '../../src/spi/source-adapter.js';
+
+function tableOf(rows: number): MemoryDatabase {
+  const db = new MemoryDatabase();
+  db.createTable({
+    name: 'app.t',
+    columns: [
+      { name: 'id', type: { kind: 'int32' } },
+      { name: 'v', type: { kind: 'string' } },
+    ],
+    primaryKey: ['id'],
+  });
+  db.insertMany(
+    'app.t',
+    Array.from({ length: rows }, (_, id) => ({ id, v: `v${id}` })),
+  );
+  return db;
+}
+
+async function readSnapshot(iterator: AsyncIterator<EventBatch>): Promise<{ reads: number; last: EventBatch }> {
+  let reads = 0;
+  for (;;) {
+    const { value, done } = await iterator.next();
+    if (done) throw new Error('ended before the snapshot finished');
+    reads += value.events.filter((e) => e.kind === 'change' && e.op === 'r').length;
+    if (Object.values(value.checkpoint.tables).every((t) => t.phase === 'stream')) return { reads, last: value };
+  }
+}
+
+describe('source runtime', () => {
+  it('slows reading down for a slow consumer: rows read stay bounded by the queue, not the table', async () => {
+    const db = tableOf(50_000);
+    const source = createSource({
+      adapter: memoryAdapter(db),
+      tables: { include: ['app.t'] },
+      chunkSize: 100,
+      parallelism: 2,
+      batchSize: 100,
+      maxQueuedBatches: 2,
+    });
+    const iterator = source[Symbol.asyncIterator]();
+    await iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Queue (2 batches) + one chunk per reader waiting to be released + the batch in hand, at 100 rows each.
+    const read = source.metrics().snapshot.rowsRead;
+    expect(read).toBeLessThanOrEqual((2 + 2 + 2) * 100);
+    const { reads } = await readSnapshot(iterator);
+    expect(reads + 100).toBeGreaterThanOrEqual(50_000);
+    await source.close();
+  });
+
+  it('recovers from failed chunk reads and dropped log connections without losing or repeating rows', async () => {
+    const db = tableOf(2_000);
+    db.faults.failChunkReads(3, { afterBatches: 1 });
+    const source = createSource({
+      adapter: memoryAdapter(db, { chunkBatchSize: 10 }),
+      tables: { include: ['app.t'] },
+      chunkSize: 50,
+      retry: { attempts: 5, initialDelayMs: 0, maxDelayMs: 0 },
+      phaseHooks: {
+        afterRead: (split) => {
+          if (split.index % 7 === 0) {
+            db.update('app.t', [split.index], { v: `changed${split.index}` });
+            db.faults.dropLogConnections({ afterItems: 0 });
+          }
+        },
+      },
+    });
+    const seen = new Map<number, string>();
+    let reads = 0;
+    for await (const batch of source) {
+      for (const e of batch.events) {
+        if (e.kind !== 'change') continue;
+        if (e.op === 'r') reads++;
+        seen.set(e.after?.id as number, e.after?.v as string);
+      }
+      if (
+        Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream') &&
+        Number(batch.checkpoint.position) >= db.logEnd()
+      )
+        break;
+    }
+    await source.close();
+    expect(db.faults.pendingChunkReadFailures).toBe(0);
+    expect(reads).toBe(2_000);
+    for (const row of db.snapshotRows('app.t')) expect(seen.get(row.id as number)).toBe(row.v);
+    expect(db.openConnections()).toEqual([]);
+  });
+
+  it('fails with the typed error once retries are used up, and closes every connection', async () => {
+    const db = tableOf(100);
+    db.faults.failChunkReads(10);
+    const source = createSource({
+      adapter: memoryAdapter(db),
+      tables: { include: ['app.t'] },
+      retry: { attempts: 2, initialDelayMs: 0, maxDelayMs: 0 },
+    });
+    const consume = async () => {
+      for await (const _ of source) {
+        // nothing: the first chunk never succeeds
+      }
+    };
+    await expect(consume()).rejects.toBeInstanceOf(ConnectionLostError);
+    expect(source.metrics().state).toBe('failed');
+    expect(db.openConnections()).toEqual([]);
+  });
+
+  it('wraps an unexpected adapter failure in a coded error that keeps the cause', async () => {
+    const db = tableOf(10);
+    const adapter = memoryAdapter(db);
+    const broken: SourceAdapter<number> = {
+      ...adapter,
+      createChunkReader: async () => {
+        throw new TypeError('driver exploded');
+      },
+    };
+    const source = createSource({ adapter: broken, tables: { include: ['app.t'] } });
+    const error = await (async () => {
+      try {
+        for await (const _ of source) {
+          // unreachable
+        }
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(HighwaterError);
+    expect((error as HighwaterError).code).toBe('HW_ADAPTER');
+    expect((error as HighwaterError).message).toContain('driver exploded');
+    expect((error as Error).cause).toBeInstanceOf(TypeError);
+  });
+
+  it('keeps the checkpoint small however many chunks the snapshot had', async () => {
+    const sizes: number[] = [];
+    for (const chunkSize of [20_000, 10]) {
+      const db = tableOf(20_000);
+      const source = createSource({ adapter: memoryAdapter(db), tables: { include: ['app.t'] }, chunkSize });
+      const { last } = await readSnapshot(source[Symbol.asyncIterator]());
+      await source.close();
+      sizes.push(JSON.stringify(last.checkpoint).length);
+      expect(source.metrics().snapshot.splitsDone).toBe(chunkSize === 10 ? 2_000 : 1);
+    }
+    // 2,000 finished chunks cost no more than one: finished chunks are not listed.
+    expect(sizes[1]).toBeLessThanOrEqual((sizes[0] as number) + 20);
+    expect(sizes[1]).toBeLessThan(300);
+  });
+
+  it('reports snapshot progress and stream metrics', async () => {
+    const db = tableOf(1_000);
+    const source = createSource({ adapter: memoryAdapter(db), tables: { include: ['app.t'] }, chunkSize: 100 });
+    const iterator = source[Symbol.asyncIterator]();
+    await readSnapshot(iterator);
+    db.update('app.t', [1], { v: 'x' });
+    let change: ChangeEvent | undefined;
+    while (change === undefined) {
+      const { value } = await iterator.next();
+      change = value?.events.find((e): e is ChangeEvent => e.kind === 'change' && e.op === 'u');
+    }
+    const m = source.metrics();
+    expect(m.state).toBe('stream');
+    expect(m.snapshot).toMatchObject({
+      tablesTotal: 1,
+      tablesDone: 1,
+      splitsDone: 10,
+      splitsTotal: 10,
+      rowsRead: 1_000,
+    });
+    expect(m.eventsEmitted).toBeGreaterThanOrEqual(1_001);
+    expect(m.currentFetchEventTimeLag).not.toBeNull();
+    expect(m.currentEmitEventTimeLag).not.toBeNull();
+    expect(m.position).toBe(db.logEnd());
+    await source.close();
+  });
+
+  it('saves each processed batch to the checkpoint store and acknowledges the log only then', async () => {
+    const db = tableOf(300);
+    const store = new MemoryCheckpointStore();
+    const source = createSource({
+      adapter: memoryAdapter(db),
+      tables: { include: ['app.t'] },
+      chunkSize: 100,
+      checkpointStore: store,
+      heartbeatIntervalMs: 20,
+    });
+    const iterator = source[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(await store.load()).toBeNull(); // not processed yet
+    await iterator.next();
+    expect(await store.load()).toEqual(first.value?.checkpoint);
+    await readSnapshot(iterator);
+    db.insert('app.t', { id: 1_000, v: 'new' });
+    const ackedBefore = db.acknowledgedOffset;
+    for (;;) {
+      const { value } = await iterator.next();
+      if (value?.events.some((e) => e.kind === 'change' && e.op === 'c')) break;
+    }
+    await iterator.next(); // processing the insert's batch commits it
+    expect(db.acknowledgedOffset).toBeGreaterThan(ackedBefore);
+    await source.close();
+  });
+
+  it('rejects bad options with a ConfigError naming the setting', () => {
+    const adapter = memoryAdapter(new MemoryDatabase());
+    expect(() => createSource({ adapter, tables: { include: ['a.b'] }, chunkSize: 0 })).toThrow(/chunkSize/);
+    expect(() => createSource({ adapter, tables: { include: [] } })).toThrow(ConfigError);
+    expect(() =>
+      createSource({ adapter, tables: { include: ['a.b'] }, startup: { mode: 'sometime' } as never }),
+    ).toThrow(/startup.mode/);
+    expect(() =>
+      createSource({
+        adapter,
+        tables: { include: ['a.b'] },
+        startup: { mode: 'timestamp', timestamp: 'yesterday-ish' },
+      }),
+    ).toThrow(/startup.timestamp/);
+  });
+});
