@@ -140,6 +140,7 @@ export class SourceRuntime<O> implements Source {
       snapshotOnly: this.snapshotOnly,
       emittedThrough,
       variant: this.variant,
+      onTableDropped: (table) => this.tableDropped(table),
     });
     for (const schema of schemas) {
       const name = tableName(schema.id);
@@ -379,7 +380,25 @@ export class SourceRuntime<O> implements Source {
     this.doneTables.count++;
     this.doneTables.splits += snapshot.splitsDone;
     this.doneTables.rows += snapshot.rowsRead;
-    this.assigner.removeTable(snapshot);
+    this.stopSnapshot(table);
+  }
+
+  /** A table dropped in the source: its chunks are abandoned (their readers move on) and it is no longer captured. */
+  private tableDropped(table: CapturedTable<O>): void {
+    if (table.snapshot === null) return;
+    for (let i = this.awaitingRelease.length - 1; i >= 0; i--) {
+      if (this.awaitingRelease[i]?.table === table) this.awaitingRelease.splice(i, 1);
+    }
+    for (const u of table.snapshot.unfinished) u.window?.release();
+    this.stopSnapshot(table);
+    if (this.complete) {
+      this.output.seal(true);
+      this.output.end();
+    }
+  }
+
+  private stopSnapshot(table: CapturedTable<O>): void {
+    this.assigner.removeTable(table.snapshot!);
     table.snapshot = null;
     table.retained = null;
     if ([...this.router!.tables.values()].some((t) => t.snapshot !== null)) return;
@@ -416,6 +435,8 @@ export class SourceRuntime<O> implements Source {
           attempt = 0;
         } catch (error) {
           if (this.closed) return;
+          // A table dropped while one of its chunks was read: the failure is expected, move on.
+          if (this.router!.tables.get(assignment.table.name)?.snapshot !== assignment.table) continue;
           const waiting = this.awaitingRelease.findIndex((w) => w.entry === assignment.entry);
           if (waiting >= 0) this.awaitingRelease.splice(waiting, 1);
           if (!isRetriable(error) || ++attempt > this.options.retry.attempts) throw error;

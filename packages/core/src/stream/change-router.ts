@@ -28,6 +28,8 @@ export interface RouterSettings<O> {
   /** Changes at or before this offset were emitted before a restart: they only backfill chunks now. */
   readonly emittedThrough: O | null;
   readonly variant: AlgorithmVariant;
+  /** Called when the log says a captured table was dropped; the router has stopped capturing it. */
+  readonly onTableDropped: (table: CapturedTable<O>) => void;
 }
 
 /**
@@ -89,6 +91,10 @@ export class ChangeRouter<O> {
             ddl: item.ddl,
             source: this.sourceInfo(table, item),
           });
+        }
+        if (item.schema === null) {
+          this.tables.delete(table.name);
+          this.settings.onTableDropped(table);
         }
         return;
     }

@@ -221,4 +221,40 @@ describe('source runtime', () => {
       }),
     ).toThrow(/startup.timestamp/);
   });
+
+  it('stops capturing a table dropped in the middle of its snapshot and carries on with the others', async () => {
+    const db = tableOf(1_000);
+    db.createTable({ name: 'app.u', columns: [{ name: 'id', type: { kind: 'int32' } }], primaryKey: ['id'] });
+    db.insertMany(
+      'app.u',
+      Array.from({ length: 500 }, (_, id) => ({ id })),
+    );
+    let dropped = false;
+    const source = createSource({
+      adapter: memoryAdapter(db),
+      tables: { include: ['app.*'] },
+      chunkSize: 50,
+      phaseHooks: {
+        afterRead: (split) => {
+          if (split.table === 'app.t' && split.index === 3 && !dropped) {
+            dropped = true;
+            db.dropTable('app.t');
+          }
+        },
+      },
+    });
+    let droppedEvent = false;
+    const readsOfU = new Set<number>();
+    for await (const batch of source) {
+      for (const e of batch.events) {
+        if (e.kind === 'schema' && e.table === 'app.t' && e.schema === null) droppedEvent = true;
+        if (e.kind === 'change' && e.op === 'r' && e.source.table === 'app.u') readsOfU.add(e.after?.id as number);
+      }
+      if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) break;
+    }
+    expect(droppedEvent).toBe(true);
+    expect(readsOfU.size).toBe(500);
+    await source.close();
+    expect(db.openConnections()).toEqual([]);
+  });
 });
