@@ -1,4 +1,4 @@
-import { MissingKeyError, TableNotFoundError } from '../errors/errors.js';
+import { ConfigError, MissingKeyError, TableNotFoundError } from '../errors/errors.js';
 import type { TableFilter } from '../schema/table-filter.js';
 import { compileTableFilter, isLiteralPattern } from '../schema/table-filter.js';
 import type { TableSchema } from '../schema/table-schema.js';
@@ -42,8 +42,7 @@ export function withChunkKey(schema: TableSchema, configured: readonly string[] 
   const name = tableName(schema.id);
   for (const column of configured) {
     if (!schema.columns.some((c) => c.name === column)) {
-      throw new MissingKeyError(
-        name,
+      throw new ConfigError(
         `chunkKeys['${name}']: column ${column} does not exist (columns: ${schema.columns.map((c) => c.name).join(', ')})`,
       );
     }

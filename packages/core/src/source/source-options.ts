@@ -46,7 +46,7 @@ export interface SourceOptions<O> {
   readonly tables: TableFilter;
   /** Default `{ mode: 'initial' }`. Ignored when resuming, except that `snapshot` still stops after the snapshot. */
   readonly startup?: StartupMode;
-  /** Resume from this checkpoint. When absent and `checkpointStore` is set, the store's checkpoint is used. */
+  /** Resume from this checkpoint (`null`: start fresh). When absent and `checkpointStore` is set, the store's checkpoint is used. */
   readonly resumeFrom?: Checkpoint | null;
   /**
    * Where checkpoints are kept. With a store, a batch's checkpoint is saved (and the log
@@ -63,7 +63,10 @@ export interface SourceOptions<O> {
   readonly batchSize?: number;
   /** Batches waiting for the application before reading pauses. Default 8. */
   readonly maxQueuedBatches?: number;
-  /** A heartbeat batch when the log moved but nothing was emitted for this long. Default 10000 ms; 0 turns heartbeats off. */
+  /**
+   * A heartbeat batch (its checkpoint with the current position) when nothing was handed out for
+   * this long, so an idle source still lets its consumer store progress. Default 10000 ms; 0 turns heartbeats off.
+   */
   readonly heartbeatIntervalMs?: number;
   /** Default: 5 attempts from 100 ms up to 5 s. */
   readonly retry?: RetryPolicy;

@@ -1,4 +1,5 @@
 import type { Checkpoint, TableCheckpoint } from '../checkpoint/checkpoint.js';
+import { parseCheckpoint } from '../checkpoint/parse-checkpoint.js';
 import { createTableSplitter } from '../chunking/table-splitter.js';
 import type { Assignment } from '../enumerator/split-assigner.js';
 import { SplitAssigner } from '../enumerator/split-assigner.js';
@@ -8,7 +9,6 @@ import {
   asHighwaterError,
   CheckpointError,
   ConfigError,
-  HighwaterError,
   isRetriable,
   SourceClosedError,
   UnsupportedError,
@@ -53,6 +53,8 @@ export class SourceRuntime<O> implements Source {
   private snapshotOnly = false;
   private complete = false;
   private started: Promise<void> | null = null;
+  /** `begin()` itself, which shutdown waits for (not `started`, which waits for the shutdown on failure). */
+  private beginning: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
   private failure: unknown = null;
   private readonly tasks = new Set<Promise<void>>();
@@ -83,19 +85,29 @@ export class SourceRuntime<O> implements Source {
   // ---------------------------------------------------------------- lifecycle
 
   start(): Promise<void> {
-    if (this.closing !== null) return Promise.reject(new SourceClosedError('the source is closed'));
-    this.started ??= this.begin().catch(async (cause: unknown) => {
-      const error = asHighwaterError(cause, `the ${this.adapter.name} source could not start`);
-      await this.fail(error);
-      throw error;
-    });
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.started === null && this.closing !== null)
+      return Promise.reject(new SourceClosedError('the source is closed'));
+    if (this.started === null) {
+      this.beginning = this.begin();
+      this.started = this.beginning.catch(async (cause: unknown) => {
+        const error = asHighwaterError(cause, `the ${this.adapter.name} source could not start`);
+        await this.fail(error);
+        throw error;
+      });
+    }
     return this.started;
   }
 
   private async begin(): Promise<void> {
     this.state = 'starting';
     const { options, adapter } = this;
-    const resume = options.resumeFrom ?? (await options.checkpointStore?.load()) ?? null;
+    const resume =
+      options.resumeFrom === undefined
+        ? ((await options.checkpointStore?.load()) ?? null)
+        : options.resumeFrom === null
+          ? null
+          : parseCheckpoint(options.resumeFrom, 'resumeFrom');
     if (resume !== null && resume.connector !== adapter.name) {
       throw new CheckpointError(
         `the checkpoint was written by the '${resume.connector}' adapter, this source uses '${adapter.name}': point resumeFrom/checkpointStore at this pipeline's own checkpoint`,
@@ -119,7 +131,7 @@ export class SourceRuntime<O> implements Source {
     let from: O;
     let lowWatermark: O | null = null;
     if (resume !== null && resume.position !== null) {
-      emittedThrough = this.parseOffset(resume.position, 'checkpoint position');
+      emittedThrough = this.parseOffset(resume.position, 'checkpoint');
       from = emittedThrough;
       if (snapshotting) {
         lowWatermark = await this.introspector.lowWatermark();
@@ -171,6 +183,7 @@ export class SourceRuntime<O> implements Source {
    * still hands out its current checkpoint (and a consumer that stores it lets the log be freed).
    */
   private heartbeatIfQuiet(): void {
+    if (this.options.heartbeatIntervalMs === 0) return;
     const now = Date.now();
     if (this.closed || this.complete || this.output.full || this.output.unsealed > 0) return;
     if (now - this.lastSealAt < this.options.heartbeatIntervalMs || this.position === null) return;
@@ -206,12 +219,16 @@ export class SourceRuntime<O> implements Source {
     }
   }
 
-  private parseOffset(json: Parameters<SourceAdapter<O>['offsets']['fromJSON']>[0], what: string): O {
+  /** Parses an offset from configuration (`ConfigError`) or from a checkpoint (`CheckpointError`). */
+  private parseOffset(
+    json: Parameters<SourceAdapter<O>['offsets']['fromJSON']>[0],
+    what: 'startup.offset' | 'checkpoint',
+  ): O {
     try {
       return this.adapter.offsets.fromJSON(json);
     } catch (cause) {
-      if (cause instanceof HighwaterError) throw cause;
-      throw new ConfigError(`${what}: ${JSON.stringify(json)} is not a ${this.adapter.name} offset`, { cause });
+      const message = `${what === 'checkpoint' ? 'the checkpoint position' : what} ${JSON.stringify(json)} is not a ${this.adapter.name} offset`;
+      throw what === 'checkpoint' ? new CheckpointError(message, { cause }) : new ConfigError(message, { cause });
     }
   }
 
@@ -257,7 +274,7 @@ export class SourceRuntime<O> implements Source {
     this.output.releaseProducers();
     for (const { entry } of this.awaitingRelease) entry.window?.abandon(new SourceClosedError('the source closed'));
     this.awaitingRelease.length = 0;
-    await this.started?.catch(() => undefined);
+    await this.beginning?.catch(() => undefined);
     const reader = this.logReader;
     this.logReader = null;
     await reader?.close().catch(() => undefined);
@@ -327,7 +344,8 @@ export class SourceRuntime<O> implements Source {
     for (const item of batch) {
       router.route(item);
       this.position = item.offset;
-      if (item.kind !== 'progress' && item.commitTime !== null) lastCommit = item.commitTime;
+      if (item.kind === 'change' && item.commitTime !== null && router.tables.has(item.table))
+        lastCommit = item.commitTime;
       if (this.awaitingRelease.length > 0) this.releaseReached();
       output.sealIfFull();
     }
@@ -553,8 +571,13 @@ export class SourceRuntime<O> implements Source {
       if (this.compare(floor, ack) < 0) ack = floor;
     }
     if (this.lastAcknowledged !== null && this.compare(ack, this.lastAcknowledged) <= 0) return;
-    this.lastAcknowledged = ack;
-    await reader.acknowledge(ack);
+    try {
+      await reader.acknowledge(ack);
+      this.lastAcknowledged = ack;
+    } catch (error) {
+      // A lost connection is the log loop's to handle; the next commit acknowledges again.
+      if (!isRetriable(error)) throw error;
+    }
   }
 
   // ---------------------------------------------------------------- tables added while running
@@ -596,8 +619,15 @@ export class SourceRuntime<O> implements Source {
     const autoCommit = this.options.checkpointStore !== undefined;
     return {
       next: async () => {
-        if (delivered !== null && autoCommit && this.failure === null) await this.commit(delivered.checkpoint);
+        if (this.failure !== null) throw this.failure;
+        if (delivered !== null && autoCommit && this.closing === null) await this.commit(delivered.checkpoint);
         delivered = null;
+        if (this.closing !== null && this.failure === null) {
+          // Closed by the application: whatever is left ends the iteration.
+          const left = await this.output.take();
+          if (left === null) return { done: true, value: undefined };
+          return { done: false, value: left };
+        }
         await this.start();
         const batch = await this.output.take();
         if (batch === null) {

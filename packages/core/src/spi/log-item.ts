@@ -3,7 +3,7 @@ import type { Row } from '../values/value.js';
 
 /** Fields every item read from a change log carries. */
 interface LogItemBase<O> {
-  /** Position of this item in the log; strictly increasing in delivery order. */
+  /** Position of this item in the log; strictly increasing in delivery order (a `progress` item may repeat the last position). */
   readonly offset: O;
 }
 

@@ -47,6 +47,10 @@ export interface SourceAdapter<O> {
   createLogReader(request: LogReadRequest<O>): Promise<LogReader<O>>;
 }
 
+/**
+ * A control connection. Its methods may throw `ConnectionLostError`; the core then retries the
+ * operation, so the introspector must be usable again afterwards (reconnect inside, e.g. use a pool).
+ */
 export interface Introspector<O> {
   /** Every table the connection can see. */
   listTables(): Promise<readonly TableId[]>;
@@ -74,8 +78,8 @@ export interface Introspector<O> {
   estimateRowCount(table: TableSchema): Promise<number>;
   /**
    * The chunk key `chunkSize` rows after `from` in key order: the smallest key k such that
-   * `[from, k)` holds `chunkSize` rows (`from` null means the start of the table). `null` when
-   * fewer rows than that remain.
+   * `[from, k)` holds `chunkSize` rows (`from` null means the start of the table). `null` when no
+   * row lies that far (the rest of the table fits in one chunk).
    */
   nextChunkBoundary(table: TableSchema, from: Key | null, chunkSize: number): Promise<Key | null>;
   close(): Promise<void>;

@@ -257,4 +257,42 @@ describe('source runtime', () => {
     await source.close();
     expect(db.openConnections()).toEqual([]);
   });
+
+  it('rejects start() with the setup error (and keeps rejecting with it), closing what it opened', async () => {
+    const db = tableOf(10);
+    const source = createSource({ adapter: memoryAdapter(db), tables: { include: ['app.nope'] } });
+    await expect(source.start()).rejects.toMatchObject({ code: 'HW_TABLE_NOT_FOUND' });
+    await expect(source[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'HW_TABLE_NOT_FOUND' });
+    expect(db.openConnections()).toEqual([]);
+  });
+
+  it('ends iteration after close()', async () => {
+    const db = tableOf(10);
+    const source = createSource({ adapter: memoryAdapter(db), tables: { include: ['app.t'] } });
+    const iterator = source[Symbol.asyncIterator]();
+    await iterator.next();
+    await source.close();
+    for (let i = 0; i < 20; i++) {
+      const { done } = await iterator.next();
+      if (done) return;
+    }
+    throw new Error('iteration did not end after close()');
+  });
+
+  it('sends no heartbeat when heartbeats are off, and one per interval when idle', async () => {
+    for (const heartbeatIntervalMs of [0, 20]) {
+      const db = tableOf(10);
+      const source = createSource({ adapter: memoryAdapter(db), tables: { include: ['app.t'] }, heartbeatIntervalMs });
+      const iterator = source[Symbol.asyncIterator]();
+      await readSnapshot(iterator);
+      const next = iterator.next();
+      const outcome = await Promise.race([
+        next.then(() => 'batch'),
+        new Promise((r) => setTimeout(() => r('quiet'), 150)),
+      ]);
+      expect(outcome).toBe(heartbeatIntervalMs === 0 ? 'quiet' : 'batch');
+      if (heartbeatIntervalMs > 0) expect((await next).value?.events[0]?.kind).toBe('heartbeat');
+      await source.close();
+    }
+  });
 });
