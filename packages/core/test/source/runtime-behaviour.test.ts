@@ -2,7 +2,7 @@ import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
 import { describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../../src/checkpoint/memory-checkpoint-store.js';
 import { ConfigError, ConnectionLostError, HighwaterError } from '../../src/errors/errors.js';
-import type { ChangeEvent } from '../../src/events/source-event.js';
+import type { ChangeEvent, SourceEvent } from '../../src/events/source-event.js';
 import { createSource } from '../../src/source/create-source.js';
 import type { EventBatch } from '../../src/source/event-batch.js';
 import type { SourceAdapter } from '../../src/spi/source-adapter.js';
@@ -161,7 +161,7 @@ describe('source runtime', () => {
     let change: ChangeEvent | undefined;
     while (change === undefined) {
       const { value } = await iterator.next();
-      change = value?.events.find((e): e is ChangeEvent => e.kind === 'change' && e.op === 'u');
+      change = value?.events.find((e: SourceEvent): e is ChangeEvent => e.kind === 'change' && e.op === 'u');
     }
     const m = source.metrics();
     expect(m.state).toBe('stream');
@@ -199,7 +199,7 @@ describe('source runtime', () => {
     const ackedBefore = db.acknowledgedOffset;
     for (;;) {
       const { value } = await iterator.next();
-      if (value?.events.some((e) => e.kind === 'change' && e.op === 'c')) break;
+      if (value?.events.some((e: SourceEvent) => e.kind === 'change' && e.op === 'c')) break;
     }
     await iterator.next(); // processing the insert's batch commits it
     expect(db.acknowledgedOffset).toBeGreaterThan(ackedBefore);
