@@ -116,17 +116,18 @@ export class SourceRuntime<O> implements Source {
     this.snapshotOnly = options.startup.mode === 'snapshot';
     this.introspector = await adapter.createIntrospector();
     const schemas = await discoverTables(this.introspector, options.tables, options.chunkKeys);
-    // Tables without a stored state (all of them on a first start) are snapshotted in these modes.
+    // Per table: its stored snapshot state (null: a fresh snapshot), or undefined when it is only
+    // streamed. Tables without a stored state (all of them on a first start) are snapshotted in
+    // `initial` and `snapshot` modes.
     const snapshotNew = this.snapshotOnly || options.startup.mode === 'initial';
-    for (const schema of schemas) {
+    const plan = schemas.map((schema) => {
       const stored = resume?.tables[tableName(schema.id)];
-      if ((stored === undefined && snapshotNew) || stored?.phase === 'snapshot') requireChunkKey(schema);
-    }
-
-    const snapshotting = schemas.some((s) => {
-      const stored = resume?.tables[tableName(s.id)];
-      return stored === undefined ? snapshotNew : stored.phase === 'snapshot';
+      const snapshot =
+        stored === undefined ? (snapshotNew ? null : undefined) : stored.phase === 'snapshot' ? stored : undefined;
+      if (snapshot !== undefined) requireChunkKey(schema);
+      return { schema, snapshot };
     });
+    const snapshotting = plan.some((p) => p.snapshot !== undefined);
     let emittedThrough: O | null = null;
     let from: O;
     let lowWatermark: O | null = null;
@@ -154,15 +155,7 @@ export class SourceRuntime<O> implements Source {
       variant: this.variant,
       onTableDropped: (table) => this.tableDropped(table),
     });
-    for (const schema of schemas) {
-      const name = tableName(schema.id);
-      const stored = resume?.tables[name];
-      const snapshot = stored === undefined ? snapshotNew : stored.phase === 'snapshot';
-      this.capture(
-        schema,
-        snapshot ? ((stored as Extract<TableCheckpoint, { phase: 'snapshot' }>) ?? null) : undefined,
-      );
-    }
+    for (const { schema, snapshot } of plan) this.capture(schema, snapshot);
     if (resume?.complete === true || (this.snapshotOnly && !snapshotting)) {
       this.finishSnapshotOnly();
       return;
