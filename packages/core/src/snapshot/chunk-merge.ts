@@ -3,7 +3,7 @@ import type { Key, Row } from '../values/value.js';
 import { keyIdentity } from './key-identity.js';
 
 /** The rows of one chunk being assembled: chunk-key identity to row. */
-export type ChunkBuffer = Map<string, Row>;
+export type ChunkBuffer = Map<string | number, Row>;
 
 /** How the merge sees a table: where a row's chunk key is, and whether a key lies in the chunk. */
 export interface ChunkKeySpace {

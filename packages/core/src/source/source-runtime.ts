@@ -24,7 +24,7 @@ import type { AlgorithmVariant } from '../stream/change-router.js';
 import { ChangeRouter } from '../stream/change-router.js';
 import { RetainedChanges } from '../stream/retained-changes.js';
 import { RetentionFloor } from '../stream/retention-floor.js';
-import type { Row } from '../values/value.js';
+import type { Key, Row } from '../values/value.js';
 import type { CapturedTable } from './captured-table.js';
 import { discoverTables, requireChunkKey } from './discover-tables.js';
 import type { EventBatch } from './event-batch.js';
@@ -239,8 +239,7 @@ export class SourceRuntime<O> implements Source {
       retained: null,
     };
     if (snapshot !== undefined) {
-      const compareKeys = (a: readonly unknown[], b: readonly unknown[]) =>
-        this.adapter.compareKeys(table.schema, a as Row[string][], b as Row[string][]);
+      const compareKeys = (a: Key, b: Key) => this.adapter.compareKeys(table.schema, a, b);
       const splitter = createTableSplitter({
         table: schema,
         tableName: name,

@@ -118,7 +118,7 @@ export class ChangeRouter<O> {
       if (emit) this.emitChange(table, change, change.op, change.before, change.after);
       return;
     }
-    table.retained!.push(change);
+    table.retained!.push(change, oldKey, newKey);
     if (!emit) return;
     if (oldKey !== null && oldDone) this.emitChange(table, change, 'd', change.before, null);
     if (newKey !== null && newDone) this.emitChange(table, change, 'c', null, change.after);
@@ -140,13 +140,30 @@ export class ChangeRouter<O> {
       keyOf: (row) => chunkKeyOf(schema, row),
       inChunk: (key) => snapshot.inRange(range, key),
     };
-    const buffer = bufferRows(window.rows ?? [], space);
+    const rows = window.rows ?? [];
+    const merged: ChunkChange<O>[] = [];
     const held: ChunkChange<O>[] = [];
     const exclusive = this.settings.variant.releaseHighWatermarkEqualAsAfter === true;
-    for (const change of table.retained!.after(window.lowWatermark)) {
+    table.retained!.forEachAfter(window.lowWatermark, (change, oldKey, newKey) => {
       const c = this.compare(change.offset, hw);
-      if (c < 0 || (c === 0 && !exclusive)) applyChange(buffer, change, space);
-      else held.push(change);
+      if (c > 0 || (c === 0 && exclusive)) held.push(change);
+      else if (
+        change.kind === 'truncate' ||
+        (oldKey !== null && space.inChunk(oldKey)) ||
+        (newKey !== null && space.inChunk(newKey))
+      ) {
+        merged.push(change);
+      }
+    });
+    // Nothing logged in the window touches the chunk: the read's rows are its rows as of HW, each
+    // once (a plain read returns a row once when nothing changes it), so skip keying them.
+    let result: Iterable<Row> = rows;
+    let size = rows.length;
+    if (merged.length > 0) {
+      const buffer = bufferRows(rows, space);
+      for (const change of merged) applyChange(buffer, change, space);
+      result = buffer.values();
+      size = buffer.size;
     }
     const source: SourceInfo = {
       connector: this.settings.connector,
@@ -158,7 +175,7 @@ export class ChangeRouter<O> {
       snapshot: true,
     };
     const { output } = this.settings;
-    for (const row of buffer.values()) {
+    for (const row of result) {
       output.emit({
         kind: 'change',
         op: 'r',
@@ -175,7 +192,7 @@ export class ChangeRouter<O> {
         if (change.kind === 'change' && !this.replaying(change.offset)) this.emitPartsInChunk(table, change, space);
       }
     }
-    return buffer.size;
+    return size;
   }
 
   /** Emits the side(s) of a held-back change that lie in the chunk being released. */

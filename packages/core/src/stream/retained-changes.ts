@@ -1,4 +1,5 @@
 import type { ChunkChange } from '../snapshot/chunk-merge.js';
+import type { Key } from '../values/value.js';
 
 /**
  * Changes of one table that a chunk may still need: those on keys whose chunk has not finished,
@@ -8,6 +9,9 @@ import type { ChunkChange } from '../snapshot/chunk-merge.js';
  */
 export class RetainedChanges<O> {
   private items: ChunkChange<O>[] = [];
+  /** The chunk keys of each change (before and after; null where it has none), computed once when routed. */
+  private oldKeys: (Key | null)[] = [];
+  private newKeys: (Key | null)[] = [];
   private head = 0;
 
   constructor(private readonly compare: (a: O, b: O) => number) {}
@@ -16,8 +20,10 @@ export class RetainedChanges<O> {
     return this.items.length - this.head;
   }
 
-  push(change: ChunkChange<O>): void {
+  push(change: ChunkChange<O>, oldKey: Key | null = null, newKey: Key | null = null): void {
     this.items.push(change);
+    this.oldKeys.push(oldKey);
+    this.newKeys.push(newKey);
   }
 
   /** Drops every change at or before `floor`. */
@@ -29,12 +35,25 @@ export class RetainedChanges<O> {
     // Compact once the dead prefix dominates, so trimming stays amortised O(1) per change.
     if (h > 1024 && h * 2 > items.length) {
       this.items = items.slice(h);
+      this.oldKeys = this.oldKeys.slice(h);
+      this.newKeys = this.newKeys.slice(h);
       this.head = 0;
     }
   }
 
-  /** The retained changes strictly after `lw`, in log order. */
-  *after(lw: O): Generator<ChunkChange<O>> {
+  /**
+   * Calls `f` with each retained change strictly after `lw`, in log order, and its chunk keys
+   * (as given to {@link push}).
+   */
+  forEachAfter(lw: O, f: (change: ChunkChange<O>, oldKey: Key | null, newKey: Key | null) => void): void {
+    const { items, oldKeys, newKeys } = this;
+    const end = items.length;
+    for (let i = this.firstAfter(lw); i < end; i++) {
+      f(items[i] as ChunkChange<O>, oldKeys[i] as Key | null, newKeys[i] as Key | null);
+    }
+  }
+
+  private firstAfter(lw: O): number {
     const { items, compare } = this;
     let lo = this.head;
     let hi = items.length;
@@ -43,6 +62,6 @@ export class RetainedChanges<O> {
       if (compare((items[mid] as ChunkChange<O>).offset, lw) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    for (let i = lo; i < items.length; i++) yield items[i] as ChunkChange<O>;
+    return lo;
   }
 }
