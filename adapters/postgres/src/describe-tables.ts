@@ -1,0 +1,72 @@
+import { type ColumnSchema, type TableId, TableNotFoundError, type TableSchema, tableName } from '@highwater/core';
+import type { Queryable } from './sql/queryable.js';
+import { logicalTypeOf } from './types/logical-type.js';
+import type { PgType } from './types/pg-type.js';
+import type { TypeCatalog } from './types/type-catalog.js';
+
+/** A table as the adapter knows it: its schema plus each column's Postgres type (for decoding). */
+export interface DescribedTable {
+  readonly oid: number;
+  readonly schema: TableSchema;
+  readonly types: ReadonlyMap<string, PgType>;
+}
+
+const TABLE_QUERY = `
+SELECT c.oid::int8 AS oid, c.relkind
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`;
+
+const COLUMN_QUERY = `
+SELECT a.attname, a.atttypid::int8 AS typid, a.atttypmod AS typmod, a.attnotnull,
+       format_type(a.atttypid, a.atttypmod) AS native
+  FROM pg_attribute a
+ WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum`;
+
+const KEY_QUERY = `
+SELECT a.attname
+  FROM pg_index i
+  JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+ WHERE i.indrelid = $1::oid AND i.indisprimary
+ ORDER BY k.ord`;
+
+/** Columns (with types) and primary key of a table; `chunkKey` is the primary key. */
+export async function describeTable(db: Queryable, catalog: TypeCatalog, id: TableId): Promise<DescribedTable> {
+  const schemaName = id.schema ?? 'public';
+  const found = await db.query<{ oid: string }>(TABLE_QUERY, [schemaName, id.name]);
+  const row = found.rows[0];
+  if (row === undefined) {
+    throw new TableNotFoundError(
+      tableName(id),
+      `postgres: table ${tableName(id)} does not exist or is not a table (views and partitions are not captured: name the partitioned root)`,
+    );
+  }
+  const oid = Number(row.oid);
+  const columns = await db.query<{
+    attname: string;
+    typid: string;
+    typmod: string;
+    attnotnull: string;
+    native: string;
+  }>(COLUMN_QUERY, [oid]);
+  const types = await catalog.resolve(columns.rows.map((c) => Number(c.typid)));
+  const byColumn = new Map<string, PgType>();
+  const columnSchemas: ColumnSchema[] = columns.rows.map((c) => {
+    const type = types.get(Number(c.typid)) as PgType;
+    byColumn.set(c.attname, type);
+    return {
+      name: c.attname,
+      type: logicalTypeOf(type, Number(c.typmod)),
+      nativeType: c.native,
+      nullable: c.attnotnull !== 't',
+    };
+  });
+  const key = await db.query<{ attname: string }>(KEY_QUERY, [oid]);
+  const primaryKey = key.rows.map((k) => k.attname);
+  return {
+    oid,
+    schema: { id: { schema: schemaName, name: id.name }, columns: columnSchemas, primaryKey, chunkKey: primaryKey },
+    types: byColumn,
+  };
+}

@@ -1,0 +1,7 @@
+export { type PostgresAdapterOptions, postgresAdapter } from './adapter.js';
+export type { ConnectionSettings } from './connection.js';
+export { formatLsn, type Lsn, parseLsn } from './offsets/lsn.js';
+export { compareOffsets, type PgOffset, pgOffsets, positionAt } from './offsets/pg-offset.js';
+export { decoderFor, SESSION_SETTINGS, type TextDecoder } from './types/decode.js';
+export { logicalTypeOf } from './types/logical-type.js';
+export type { PgType } from './types/pg-type.js';

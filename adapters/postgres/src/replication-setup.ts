@@ -1,0 +1,180 @@
+import { ConfigError, type TableId, type TableSchema, PermissionError, tableName } from '@highwater/core';
+import type pg from 'pg';
+import { type ConnectionSettings, connect } from './connection.js';
+import { toHighwaterError } from './errors.js';
+import type { Queryable } from './sql/queryable.js';
+import { quoteIdent, qualifiedName } from './sql/identifiers.js';
+
+export interface ReplicationSettings {
+  readonly slotName: string;
+  readonly publicationName: string;
+  readonly createSlot: boolean;
+  readonly createPublication: boolean;
+  readonly dropSlotOnClose: boolean;
+}
+
+/** The slot as `pg_replication_slots` shows it. */
+export interface SlotState {
+  readonly plugin: string;
+  readonly active: boolean;
+  readonly activePid: number | null;
+  /** `confirmed_flush_lsn`: transactions committed before it are no longer delivered. */
+  readonly confirmedFlush: string | null;
+  /** True when this call created it. */
+  readonly created: boolean;
+}
+
+/** Fails with a clear, typed error unless the server can do logical replication for this user. */
+export async function checkServer(client: Queryable): Promise<void> {
+  const level = await client.query<{ wal_level: string }>('SHOW wal_level');
+  const walLevel = level.rows[0]?.wal_level;
+  if (walLevel !== 'logical') {
+    throw new ConfigError(
+      `postgres: wal_level is '${walLevel}', logical replication needs 'logical': run ` +
+        `\`ALTER SYSTEM SET wal_level = logical;\` and restart the server`,
+    );
+  }
+  const role = await client.query<{ ok: string; name: string }>(
+    'SELECT (rolreplication OR rolsuper) AS ok, rolname AS name FROM pg_roles WHERE rolname = current_user',
+  );
+  const row = role.rows[0];
+  if (row?.ok !== 't') {
+    const name = row?.name ?? 'the user';
+    throw new PermissionError(
+      `postgres: user ${name} lacks the REPLICATION attribute needed to read the change log: run ` +
+        `\`ALTER ROLE ${quoteIdent(name)} WITH REPLICATION;\``,
+    );
+  }
+}
+
+/** Creates the slot when missing (if allowed), and says clearly when it cannot be used. */
+export async function ensureSlot(client: Queryable, settings: ReplicationSettings): Promise<SlotState> {
+  const name = settings.slotName;
+  const found = await client.query<{
+    plugin: string;
+    active: string;
+    active_pid: string | null;
+    confirmed: string | null;
+    same_db: string;
+  }>(
+    `SELECT plugin, active, active_pid, confirmed_flush_lsn::text AS confirmed, (database = current_database()) AS same_db
+       FROM pg_replication_slots WHERE slot_name = $1`,
+    [name],
+  );
+  const slot = found.rows[0];
+  if (slot === undefined) {
+    if (!settings.createSlot) {
+      throw new ConfigError(
+        `postgres: replication slot ${name} does not exist: create it with ` +
+          `\`SELECT pg_create_logical_replication_slot('${name}', 'pgoutput');\` or allow the adapter to (createSlot: true)`,
+      );
+    }
+    const created = await client.query<{ lsn: string }>(
+      "SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')",
+      [name],
+    );
+    return {
+      plugin: 'pgoutput',
+      active: false,
+      activePid: null,
+      confirmedFlush: created.rows[0]?.lsn ?? null,
+      created: true,
+    };
+  }
+  if (slot.plugin !== 'pgoutput') {
+    throw new ConfigError(
+      `postgres: replication slot ${name} uses the ${slot.plugin} plugin, the adapter needs pgoutput: ` +
+        'choose another slotName, or drop it (`SELECT pg_drop_replication_slot(...)`) if nothing else uses it',
+    );
+  }
+  if (slot.same_db !== 't') {
+    throw new ConfigError(`postgres: replication slot ${name} belongs to another database: choose another slotName`);
+  }
+  return {
+    plugin: slot.plugin,
+    active: slot.active === 't',
+    activePid: slot.active_pid === null ? null : Number(slot.active_pid),
+    confirmedFlush: slot.confirmed,
+    created: false,
+  };
+}
+
+/**
+ * Creates the publication when missing (with `publish_via_partition_root`, so partitioned tables are
+ * published under their root) and adds captured tables it lacks — or, when the adapter may not
+ * manage it, says which statement adds them.
+ */
+export async function ensurePublication(
+  client: Queryable,
+  settings: ReplicationSettings,
+  tables: readonly TableId[],
+): Promise<void> {
+  const name = settings.publicationName;
+  const found = await client.query<{ puballtables: string }>(
+    'SELECT puballtables FROM pg_publication WHERE pubname = $1',
+    [name],
+  );
+  const publication = found.rows[0];
+  const list = tables.map(qualifiedName).join(', ');
+  if (publication === undefined) {
+    if (!settings.createPublication) {
+      throw new ConfigError(
+        `postgres: publication ${name} does not exist: create it with ` +
+          `\`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list || '...'} WITH (publish_via_partition_root = true);\``,
+      );
+    }
+    const forTables = tables.length === 0 ? '' : ` FOR TABLE ${list}`;
+    await client.query(`CREATE PUBLICATION ${quoteIdent(name)}${forTables} WITH (publish_via_partition_root = true)`);
+    return;
+  }
+  if (publication.puballtables === 't' || tables.length === 0) return;
+  const published = await client.query<{ schemaname: string; tablename: string }>(
+    'SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1',
+    [name],
+  );
+  const have = new Set(published.rows.map((r) => `${r.schemaname}.${r.tablename}`));
+  // Partitions are listed instead of their root when the publication does not publish via the root.
+  const missing: TableId[] = [];
+  for (const id of tables) {
+    if (have.has(tableName({ schema: id.schema ?? 'public', name: id.name }))) continue;
+    const partitions = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_partition_tree($1::regclass) p
+         JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace s ON s.oid = c.relnamespace
+         JOIN pg_publication_tables t ON t.pubname = $2 AND t.schemaname = s.nspname AND t.tablename = c.relname
+        WHERE p.isleaf`,
+      [qualifiedName(id), name],
+    );
+    if (Number(partitions.rows[0]?.n ?? 0) === 0) missing.push(id);
+  }
+  if (missing.length === 0) return;
+  const add = `ALTER PUBLICATION ${quoteIdent(name)} ADD TABLE ${missing.map(qualifiedName).join(', ')}`;
+  if (!settings.createPublication) {
+    throw new ConfigError(
+      `postgres: publication ${name} does not publish ${missing.map((t) => tableName(t)).join(', ')}: run \`${add};\``,
+    );
+  }
+  await client.query(add);
+}
+
+/** Checks the server and makes sure slot and publication exist; returns the slot's state. */
+export async function ensureReplication(
+  connection: ConnectionSettings,
+  settings: ReplicationSettings,
+  tables: readonly TableSchema[],
+): Promise<SlotState> {
+  let client: pg.Client | undefined;
+  try {
+    client = await connect(connection, 'highwater-setup');
+    await checkServer(client);
+    await ensurePublication(
+      client,
+      settings,
+      tables.map((t) => t.id),
+    );
+    return await ensureSlot(client, settings);
+  } catch (error) {
+    throw toHighwaterError(error, 'replication setup');
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
+}
