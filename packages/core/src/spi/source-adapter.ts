@@ -50,6 +50,8 @@ export interface SourceAdapter<O> {
 /**
  * A control connection. Its methods may throw `ConnectionLostError`; the core then retries the
  * operation, so the introspector must be usable again afterwards (reconnect inside, e.g. use a pool).
+ * The core calls its methods concurrently (every chunk reader takes its own watermarks): an
+ * introspector on a connection that cannot overlap queries serialises them itself.
  */
 export interface Introspector<O> {
   /** Every table the connection can see. */
