@@ -1,0 +1,52 @@
+import mysqlCore from 'mysql2';
+import type mysql from 'mysql2/promise';
+
+/** Where the adapter connects: a `mysql://user:password@host:port/db` URL or mysql2 connection options. */
+export type ConnectionSettings = string | mysqlCore.ConnectionOptions;
+
+/** The options every adapter connection uses: exact numbers and dates as text (decoded by `types/decode.ts`). */
+export function connectionOptions(settings: ConnectionSettings): mysqlCore.ConnectionOptions {
+  let base: mysqlCore.ConnectionOptions;
+  if (typeof settings === 'string') {
+    const url = new URL(settings);
+    base = {
+      host: url.hostname,
+      port: url.port === '' ? 3306 : Number(url.port),
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      database: url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined,
+    };
+  } else {
+    base = settings;
+  }
+  return {
+    ...base,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+    decimalNumbers: false,
+    timezone: 'Z',
+    charset: 'UTF8MB4_GENERAL_CI',
+  };
+}
+
+/** A connected client in UTC (TIMESTAMP values as UTC text, independent of the process time zone). */
+export async function connect(settings: ConnectionSettings): Promise<mysql.Connection> {
+  return (await connectCore(settings)).promise();
+}
+
+/** The callback-API connection (for query streams); `.promise()` gives the promise API on the same connection. */
+export async function connectCore(settings: ConnectionSettings): Promise<mysqlCore.Connection> {
+  const core = mysqlCore.createConnection(connectionOptions(settings));
+  const connection = core.promise();
+  connection.on('error', () => {
+    // Reported again by the next query on this connection.
+  });
+  try {
+    await connection.query("SET time_zone = '+00:00'");
+  } catch (error) {
+    connection.destroy();
+    throw error;
+  }
+  return core;
+}

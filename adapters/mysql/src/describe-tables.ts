@@ -1,0 +1,90 @@
+import { type ColumnSchema, type TableId, TableNotFoundError, type TableSchema, tableName } from '@highwater/core';
+import type mysql from 'mysql2/promise';
+import { type ColumnDecoder, decoderFor } from './types/decode.js';
+import { logicalTypeOf, type MysqlColumn } from './types/mysql-column.js';
+
+export interface DescribedTable {
+  readonly schema: TableSchema;
+  readonly columns: readonly MysqlColumn[];
+  readonly decoders: ReadonlyMap<string, ColumnDecoder>;
+}
+
+interface ColumnRow {
+  COLUMN_NAME: string;
+  DATA_TYPE: string;
+  COLUMN_TYPE: string;
+  CHARACTER_SET_NAME: string | null;
+  COLLATION_NAME: string | null;
+  NUMERIC_PRECISION: string | number | null;
+  NUMERIC_SCALE: string | number | null;
+  DATETIME_PRECISION: string | number | null;
+  IS_NULLABLE: string;
+}
+
+/** Columns with a `json_valid(col)` check (MariaDB's JSON): none where the server has no CHECK_CONSTRAINTS.TABLE_NAME. */
+async function jsonColumns(db: mysql.Connection, schema: string, table: string): Promise<Set<string>> {
+  try {
+    const [rows] = await db.query(
+      'SELECT CHECK_CLAUSE AS c FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?',
+      [schema, table],
+    );
+    const out = new Set<string>();
+    for (const r of rows as { c: string }[]) {
+      const m = /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(r.c.trim());
+      if (m?.[1] !== undefined) out.add(m[1].replace(/``/g, '`'));
+    }
+    return out;
+  } catch {
+    return new Set();
+  }
+}
+
+const num = (v: string | number | null) => (v === null ? 0 : Number(v));
+
+export async function describeTable(db: mysql.Connection, id: TableId): Promise<DescribedTable> {
+  const schemaName = id.schema ?? '';
+  const [columnRows] = await db.query(
+    `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, NUMERIC_PRECISION, NUMERIC_SCALE,
+            DATETIME_PRECISION, IS_NULLABLE
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    [schemaName, id.name],
+  );
+  const rows = columnRows as ColumnRow[];
+  if (rows.length === 0) {
+    throw new TableNotFoundError(tableName(id), `mysql: table ${tableName(id)} does not exist or is not visible`);
+  }
+  const json = await jsonColumns(db, schemaName, id.name);
+  const [keyRows] = await db.query(
+    `SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,
+    [schemaName, id.name],
+  );
+  const columns: MysqlColumn[] = rows.map((r) => {
+    const dataType = r.DATA_TYPE.toLowerCase();
+    const temporal = ['time', 'datetime', 'timestamp'].includes(dataType);
+    return {
+      name: r.COLUMN_NAME,
+      dataType,
+      columnType: r.COLUMN_TYPE.toLowerCase(),
+      charset: r.CHARACTER_SET_NAME,
+      collation: r.COLLATION_NAME,
+      precision: num(r.NUMERIC_PRECISION),
+      scale: temporal ? num(r.DATETIME_PRECISION) : num(r.NUMERIC_SCALE),
+      nullable: r.IS_NULLABLE === 'YES',
+      json: dataType === 'json' || json.has(r.COLUMN_NAME),
+    };
+  });
+  const primaryKey = (keyRows as { COLUMN_NAME: string }[]).map((r) => r.COLUMN_NAME);
+  const schemaColumns: ColumnSchema[] = columns.map((c) => ({
+    name: c.name,
+    type: logicalTypeOf(c),
+    // Text columns name their collation: compareKeys needs to know PAD SPACE from NO PAD.
+    nativeType: c.collation === null ? c.columnType : `${c.columnType} collate ${c.collation}`,
+    nullable: c.nullable,
+  }));
+  return {
+    schema: { id: { schema: schemaName, name: id.name }, columns: schemaColumns, primaryKey, chunkKey: primaryKey },
+    columns,
+    decoders: new Map(columns.map((c) => [c.name, decoderFor(c)])),
+  };
+}

@@ -1,0 +1,117 @@
+import type { LogicalType } from '@highwater/core';
+
+/** What `information_schema.COLUMNS` says about a column, as the decoders need it. */
+export interface MysqlColumn {
+  readonly name: string;
+  /** `DATA_TYPE`, lower case: `int`, `varchar`, `datetime`, … */
+  readonly dataType: string;
+  /** `COLUMN_TYPE`, lower case: `int(10) unsigned`, `enum('a','b')`, … */
+  readonly columnType: string;
+  /** `CHARACTER_SET_NAME` (null for non-text columns). */
+  readonly charset: string | null;
+  /** `COLLATION_NAME` (null for non-text columns). */
+  readonly collation: string | null;
+  /** `NUMERIC_SCALE` (decimals) or `DATETIME_PRECISION` (temporal), 0 when absent. */
+  readonly scale: number;
+  readonly precision: number;
+  readonly nullable: boolean;
+  /** MariaDB `JSON` is `LONGTEXT` with a `json_valid()` check; true when such a check exists (or MySQL `json`). */
+  readonly json: boolean;
+}
+
+/** The values of an `enum(...)` or `set(...)` column type, unquoted. */
+export function enumValues(columnType: string): string[] {
+  const open = columnType.indexOf('(');
+  const body = columnType.slice(open + 1, columnType.lastIndexOf(')'));
+  const out: string[] = [];
+  let i = 0;
+  while (i < body.length) {
+    if (body[i] !== "'") {
+      i++;
+      continue;
+    }
+    let value = '';
+    i++;
+    while (i < body.length) {
+      const ch = body[i] as string;
+      if (ch === "'" && body[i + 1] === "'") {
+        value += "'";
+        i += 2;
+      } else if (ch === "'") {
+        i++;
+        break;
+      } else if (ch === '\\' && i + 1 < body.length) {
+        value += body[i + 1];
+        i += 2;
+      } else {
+        value += ch;
+        i++;
+      }
+    }
+    out.push(value);
+  }
+  return out;
+}
+
+const unsigned = (c: MysqlColumn) => /\bunsigned\b/.test(c.columnType);
+
+/** The logical type of a column. */
+export function logicalTypeOf(c: MysqlColumn): LogicalType {
+  if (c.json) return { kind: 'json' };
+  switch (c.dataType) {
+    case 'tinyint':
+    case 'smallint':
+      return { kind: 'int16' };
+    case 'mediumint':
+      return { kind: 'int32' };
+    case 'int':
+    case 'integer':
+      return unsigned(c) ? { kind: 'int64' } : { kind: 'int32' };
+    case 'bigint':
+      return unsigned(c) ? { kind: 'uint64' } : { kind: 'int64' };
+    case 'decimal':
+    case 'numeric':
+      return { kind: 'decimal', precision: c.precision, scale: c.scale };
+    case 'float':
+      return { kind: 'float32' };
+    case 'double':
+    case 'real':
+      return { kind: 'float64' };
+    case 'bit':
+      return { kind: 'bits', length: c.precision };
+    case 'char':
+    case 'varchar':
+    case 'tinytext':
+    case 'text':
+    case 'mediumtext':
+    case 'longtext':
+      return { kind: 'string' };
+    case 'binary':
+    case 'varbinary':
+    case 'tinyblob':
+    case 'blob':
+    case 'mediumblob':
+    case 'longblob':
+      return { kind: 'bytes' };
+    case 'date':
+      return { kind: 'date' };
+    case 'time':
+      return { kind: 'time', precision: c.scale };
+    case 'datetime':
+      return { kind: 'timestamp', precision: c.scale };
+    case 'timestamp':
+      return { kind: 'timestamptz', precision: c.scale };
+    case 'year':
+      return { kind: 'int16' };
+    case 'enum':
+      return { kind: 'enum', values: enumValues(c.columnType) };
+    case 'set':
+      return { kind: 'set', values: enumValues(c.columnType) };
+    case 'json':
+      return { kind: 'json' };
+    case 'uuid':
+      return { kind: 'uuid' };
+    default:
+      return { kind: 'other' };
+  }
+}

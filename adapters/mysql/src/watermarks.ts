@@ -1,0 +1,94 @@
+import { PermissionError } from '@highwater/core';
+import type mysql from 'mysql2/promise';
+
+export interface BinlogPosition {
+  readonly file: string;
+  readonly pos: number;
+}
+
+/**
+ * The end of the binlog: `SHOW BINARY LOG STATUS` (MySQL 8.2+), `SHOW BINLOG STATUS` (MariaDB
+ * 10.5.2+), else `SHOW MASTER STATUS`. Every transaction whose binlog entry starts before it is
+ * wholly written (group commit writes whole transactions under the log lock).
+ */
+export async function binlogStatus(db: mysql.Connection): Promise<BinlogPosition> {
+  let rows: unknown;
+  for (const sql of ['SHOW BINARY LOG STATUS', 'SHOW BINLOG STATUS', 'SHOW MASTER STATUS']) {
+    try {
+      [rows] = await db.query(sql);
+      break;
+    } catch (error) {
+      const errno = (error as { errno?: unknown }).errno;
+      if (errno !== 1064) throw error; // not a syntax error: a real failure
+    }
+  }
+  const row = Array.isArray(rows) ? (rows[0] as { File?: unknown; Position?: unknown } | undefined) : undefined;
+  if (row === undefined || typeof row.File !== 'string') {
+    throw new PermissionError(
+      'mysql: the binary log is off. Start the server with log_bin (MySQL 8 has it on by default), binlog_format=ROW and binlog_row_image=FULL.',
+    );
+  }
+  return { file: row.File, pos: Number(row.Position) };
+}
+
+/**
+ * The statements other sessions are executing right now, as `thread id → statement id`: every
+ * thread not idle (`Sleep`), not a binlog dump and not a server daemon, except this connection and
+ * `exclude` (the adapter's own chunk readers, which only run plain SELECTs). PROCESSLIST is read
+ * live (unlike INNODB_TRX, a cache refreshed at most every 100 ms). Needs the PROCESS privilege to
+ * see other users' sessions. MariaDB identifies a statement by QUERY_ID; MySQL has no such column,
+ * so there a statement is identified by its command and text.
+ */
+export async function busyStatements(db: mysql.Connection, exclude: ReadonlySet<number>): Promise<Map<number, string>> {
+  const idle = "('Sleep', 'Daemon', 'Binlog Dump', 'Binlog Dump GTID')";
+  let rows: unknown;
+  try {
+    [rows] = await db.query(
+      `SELECT ID AS id, CAST(QUERY_ID AS CHAR) AS q FROM information_schema.PROCESSLIST
+        WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ${idle}`,
+    );
+  } catch (error) {
+    if ((error as { errno?: unknown }).errno !== 1054) throw error; // unknown column: MySQL
+    [rows] = await db.query(
+      `SELECT ID AS id, CONCAT(COMMAND, ':', COALESCE(INFO, '')) AS q FROM information_schema.PROCESSLIST
+        WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ${idle}`,
+    );
+  }
+  const out = new Map<number, string>();
+  for (const r of rows as { id: number | string; q: string | null }[]) {
+    const id = Number(r.id);
+    if (!exclude.has(id)) out.set(id, r.q ?? '');
+  }
+  return out;
+}
+
+/** True when the connection's user has PROCESS (or ALL PRIVILEGES) globally. */
+export async function hasProcessPrivilege(db: mysql.Connection): Promise<boolean> {
+  const [rows] = await db.query('SHOW GRANTS');
+  return (rows as Record<string, string>[]).some((r) => {
+    const grant = String(Object.values(r)[0] ?? '').toUpperCase();
+    return / ON \*\.\* /.test(grant) && (/\bALL PRIVILEGES\b/.test(grant) || /\bPROCESS\b/.test(grant));
+  });
+}
+
+/** Checks the server settings the binlog reader needs; throws a PermissionError naming the fix. */
+export async function checkServer(db: mysql.Connection): Promise<void> {
+  const [rows] = await db.query(
+    'SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.binlog_format AS format, @@GLOBAL.binlog_row_image AS image',
+  );
+  const r = (rows as { log_bin: number | string; format: string; image: string }[])[0];
+  if (r === undefined) return;
+  if (Number(r.log_bin) !== 1) {
+    throw new PermissionError('mysql: log_bin is OFF. Start the server with --log-bin (and --server-id).');
+  }
+  if (String(r.format).toUpperCase() !== 'ROW') {
+    throw new PermissionError(
+      `mysql: binlog_format is ${r.format}; row-based replication is needed: SET GLOBAL binlog_format = 'ROW' (and in the server config).`,
+    );
+  }
+  if (String(r.image).toUpperCase() !== 'FULL') {
+    throw new PermissionError(
+      `mysql: binlog_row_image is ${r.image}; full row images are needed: SET GLOBAL binlog_row_image = 'FULL' (and in the server config).`,
+    );
+  }
+}

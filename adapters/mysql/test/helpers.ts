@@ -1,0 +1,68 @@
+import { startMariadb, type ThrowawayMariadb } from '@highwater/test-servers';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll } from 'vitest';
+
+/** A throwaway MariaDB for one test file, plus a plain mysql2 client on it (multiple statements allowed). */
+export function useMariadb(): { server: () => ThrowawayMariadb; sql: () => mysql.Connection } {
+  let server: ThrowawayMariadb | undefined;
+  let client: mysql.Connection | undefined;
+  beforeAll(async () => {
+    server = await startMariadb();
+    try {
+      client = await mysql.createConnection({ uri: server.url, multipleStatements: true, supportBigNumbers: true });
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await client?.end().catch(() => undefined);
+    await server?.stop();
+  }, 60_000);
+  return {
+    server: () => {
+      if (server === undefined) throw new Error('server not started');
+      return server;
+    },
+    sql: () => {
+      if (client === undefined) throw new Error('server not started');
+      return client;
+    },
+  };
+}
+
+/** Collects async-iterable batches into one array. */
+export async function collect<T>(iterable: AsyncIterable<readonly T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const batch of iterable) out.push(...batch);
+  return out;
+}
+
+/** Pulls batches from one iterator of a log reader until `done` holds for the items so far, or fails after `ms`. */
+export class LogTap<T> {
+  private readonly iterator: AsyncIterator<readonly T[]>;
+  readonly items: T[] = [];
+
+  constructor(iterable: AsyncIterable<readonly T[]>) {
+    this.iterator = iterable[Symbol.asyncIterator]();
+  }
+
+  async until(done: (items: readonly T[]) => boolean, ms = 10_000): Promise<T[]> {
+    const deadline = Date.now() + ms;
+    while (!done(this.items)) {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`log did not reach the expected state in ${ms} ms; got ${this.items.length} items`);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), left);
+      });
+      const next = await Promise.race([this.iterator.next(), timeout]);
+      clearTimeout(timer);
+      if (next === 'timeout') continue;
+      if (next.done === true) throw new Error('log ended');
+      this.items.push(...next.value);
+    }
+    return this.items;
+  }
+}

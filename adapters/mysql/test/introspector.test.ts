@@ -1,0 +1,164 @@
+import { type Key, PermissionError, TableNotFoundError, type TableSchema } from '@highwater/core';
+import mysql from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import { compareMysqlKeys, compareOffsets, mysqlAdapter } from '../src/index.js';
+import { collect, useMariadb } from './helpers.js';
+
+const db = useMariadb();
+const adapter = () => mysqlAdapter({ connection: db.server().url, lowWatermarkPatienceMs: 500 });
+
+async function schemaOf(name: string): Promise<TableSchema> {
+  const introspector = await adapter().createIntrospector();
+  try {
+    const [s] = await introspector.describeTables([{ schema: 'highwater', name }]);
+    if (s === undefined) throw new Error('missing');
+    return s;
+  } finally {
+    await introspector.close();
+  }
+}
+
+describe('MysqlIntrospector', () => {
+  it('lists tables without system schemas and describes columns, types and keys', async () => {
+    await db
+      .sql()
+      .query(`CREATE TABLE intro_a (a varchar(10) NOT NULL, b bigint unsigned NOT NULL, c decimal(8,3), d datetime(3),
+      e timestamp(6) NULL, f json, g enum('x','y'), PRIMARY KEY (b, a))`);
+    const introspector = await adapter().createIntrospector();
+    try {
+      const tables = await introspector.listTables();
+      expect(tables).toContainEqual({ schema: 'highwater', name: 'intro_a' });
+      expect(
+        tables.some((t) => ['mysql', 'sys', 'information_schema', 'performance_schema'].includes(t.schema ?? '')),
+      ).toBe(false);
+      const [s] = await introspector.describeTables([{ schema: 'highwater', name: 'intro_a' }]);
+      expect(s?.primaryKey).toEqual(['b', 'a']);
+      expect(s?.chunkKey).toEqual(['b', 'a']);
+      expect(s?.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
+        ['a', { kind: 'string' }, false],
+        ['b', { kind: 'uint64' }, false],
+        ['c', { kind: 'decimal', precision: 8, scale: 3 }, true],
+        ['d', { kind: 'timestamp', precision: 3 }, true],
+        ['e', { kind: 'timestamptz', precision: 6 }, true],
+        ['f', { kind: 'json' }, true],
+        ['g', { kind: 'enum', values: ['x', 'y'] }, true],
+      ]);
+      await expect(introspector.describeTables([{ schema: 'highwater', name: 'nope' }])).rejects.toBeInstanceOf(
+        TableNotFoundError,
+      );
+    } finally {
+      await introspector.close();
+    }
+  });
+
+  it('walks composite string keys in the order compareKeys gives, case and accents included', async () => {
+    const sql = db.sql();
+    await sql.query(
+      'CREATE TABLE intro_keys (s varchar(20) NOT NULL, n int NOT NULL, v int, PRIMARY KEY (s, n)) COLLATE utf8mb4_general_ci',
+    );
+    const words = ['a', 'B', 'b ', 'é', 'E', 'z', '😀', '\u00ff', "o'q", ''];
+    const rows: [string, number][] = [];
+    // general_ci would make 'b' = 'B' a duplicate key: one of each case-fold class per n.
+    for (const [i, w] of words.entries()) for (let n = 0; n < 3; n++) rows.push([w, n * 10 + i]);
+    await sql.query('INSERT INTO intro_keys (s, n) VALUES ?', [rows]);
+    const schema = await schemaOf('intro_keys');
+    const introspector = await adapter().createIntrospector();
+    const reader = await adapter().createChunkReader();
+    try {
+      const range = await introspector.keyRange(schema);
+      const sorted = rows.map((r): Key => [r[0], r[1]]).sort((x, y) => compareMysqlKeys(schema, x, y));
+      expect(range).toEqual({ min: sorted[0], max: sorted[sorted.length - 1] });
+      // Boundaries every 4 rows are exactly every 4th key in compareKeys order.
+      const boundaries: Key[] = [];
+      let from: Key | null = null;
+      for (;;) {
+        const next: Key | null = await introspector.nextChunkBoundary(schema, from, 4);
+        if (next === null) break;
+        boundaries.push(next);
+        from = next;
+      }
+      expect(boundaries).toEqual(sorted.filter((_, i) => i > 0 && i % 4 === 0));
+      // The chunks cover every row exactly once, and each holds what compareKeys says it holds.
+      const edges: (Key | null)[] = [null, ...boundaries, null];
+      let total = 0;
+      for (let i = 0; i + 1 < edges.length; i++) {
+        const start = edges[i] ?? null;
+        const end = edges[i + 1] ?? null;
+        const got = await collect(reader.readChunk(schema, { start, end }));
+        total += got.length;
+        for (const r of got) {
+          const k: Key = [r.s ?? null, r.n ?? null];
+          if (start !== null) expect(compareMysqlKeys(schema, k, start)).toBeGreaterThanOrEqual(0);
+          if (end !== null) expect(compareMysqlKeys(schema, k, end)).toBeLessThan(0);
+        }
+      }
+      expect(total).toBe(rows.length);
+    } finally {
+      await introspector.close();
+      await reader.close();
+    }
+  });
+
+  it('estimates row counts from statistics', async () => {
+    await db.sql().query('CREATE TABLE intro_count (id int PRIMARY KEY)');
+    await db.sql().query('INSERT INTO intro_count VALUES (1),(2),(3),(4),(5)');
+    await db.sql().query('ANALYZE TABLE intro_count');
+    const introspector = await adapter().createIntrospector();
+    try {
+      expect(await introspector.estimateRowCount(await schemaOf('intro_count'))).toBe(5);
+      expect(await introspector.keyRange(await schemaOf('intro_count'))).toEqual({ min: [1], max: [5] });
+    } finally {
+      await introspector.close();
+    }
+  });
+
+  it('high watermark follows the binlog; the low watermark waits for statements in flight', async () => {
+    const sql = db.sql();
+    await sql.query('CREATE TABLE intro_wm (id int PRIMARY KEY, v int)');
+    const introspector = await adapter().createIntrospector();
+    const other = await mysql.createConnection(db.server().url);
+    try {
+      const lw0 = await introspector.lowWatermark();
+      const hw0 = await introspector.highWatermark();
+      expect(compareOffsets(lw0, hw0)).toBe(0); // nothing in flight: the binlog end itself
+      await sql.query('INSERT INTO intro_wm VALUES (1, 1)');
+      const hw1 = await introspector.highWatermark();
+      expect(compareOffsets(hw1, hw0)).toBeGreaterThan(0);
+      // An idle open transaction is not in flight: it has written nothing to the binlog.
+      await other.query('BEGIN');
+      await other.query('INSERT INTO intro_wm VALUES (2, 2)');
+      expect(compareOffsets(await introspector.lowWatermark(), hw1)).toBe(0);
+      await other.query('ROLLBACK');
+      // A statement executing (it could be a commit between binlog and engine): samples taken while
+      // it runs are not proven, so after the patience (500 ms) the last proven one is returned ...
+      const busy = other.query('SELECT SLEEP(1.5)');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sql.query('INSERT INTO intro_wm VALUES (3, 3)');
+      const hw2 = await introspector.highWatermark();
+      const started = Date.now();
+      const lwHeld = await introspector.lowWatermark();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+      expect(compareOffsets(lwHeld, hw1)).toBe(0);
+      // ... and once it has ended, the held samples are proven and the watermark moves on.
+      await busy;
+      const lw2 = await introspector.lowWatermark();
+      expect(compareOffsets(lw2, hw2)).toBeGreaterThanOrEqual(0);
+    } finally {
+      await other.end();
+      await introspector.close();
+    }
+  });
+
+  it('refuses a user without PROCESS for the low watermark', async () => {
+    await db.sql().query("CREATE USER IF NOT EXISTS 'noproc'@'%'");
+    await db.sql().query("GRANT SELECT, REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO 'noproc'@'%'");
+    const url = new URL(db.server().url);
+    url.username = 'noproc';
+    const introspector = await mysqlAdapter({ connection: url.toString() }).createIntrospector();
+    try {
+      await expect(introspector.lowWatermark()).rejects.toBeInstanceOf(PermissionError);
+    } finally {
+      await introspector.close();
+    }
+  });
+});
