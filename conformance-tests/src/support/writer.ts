@@ -150,7 +150,13 @@ export class TableWriter {
       if (candidates.length === 0) continue;
       const before = random.pick(candidates);
       if (kind === 'delete') return { op: 'd', before, after: null };
-      if (kind === 'update') return { op: 'u', before, after: { ...before, ...shape.change(before, random) } };
+      if (kind === 'update') {
+        const after = { ...before, ...shape.change(before, random) };
+        // An update that changes nothing is logged by some databases and not by others (MySQL
+        // writes no row event for it): the suite does not ask for one.
+        if (Object.keys(changedColumns(before, after)).length === 0) continue;
+        return { op: 'u', before, after };
+      }
       // A key-moving update: inside the range, or anywhere when no range is given.
       const target = freshRow();
       if (target === null) continue;
