@@ -1,6 +1,7 @@
 import type { ColumnSchema, TableSchema } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
-import { compareCodePoints, compareDecimals, comparePgKeys } from '../src/compare-keys.js';
+import { compareCodePoints, compareDecimalStrings as compareDecimals } from '@highwater/core';
+import { comparePgKeys } from '../src/compare-keys.js';
 import { CopyLineSplitter, splitCopyLine, unescapeCopyField } from '../src/copy-text.js';
 
 const table = (columns: ColumnSchema[]): TableSchema => ({

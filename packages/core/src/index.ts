@@ -57,3 +57,11 @@ export type { EventBatch } from './source/event-batch.js';
 export type { Source } from './source/source.js';
 export type { RetryPolicy, SnapshotPhaseHooks, SourceOptions, StartupMode } from './source/source-options.js';
 export { createSource } from './source/create-source.js';
+export type { ValueComparator } from './keys/key-comparison.js';
+export {
+  columnwiseKeyComparator,
+  compareBytes,
+  compareCodePoints,
+  compareDecimalStrings,
+  compareNumeric,
+} from './keys/key-comparison.js';
