@@ -22,3 +22,4 @@ export { registerConformanceTests } from './register.js';
 export { type CaseOutcome, runConformanceCase } from './run-case.js';
 export * from './cases/index.js';
 export { ConformanceFailure } from './support/failure.js';
+export { collect, LogTap } from './support/log-tap.js';
