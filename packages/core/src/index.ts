@@ -41,7 +41,7 @@ export type { TableSplitter, TableSplitterOptions } from './chunking/table-split
 export { createTableSplitter } from './chunking/table-splitter.js';
 export type { ChunkChange, ChunkKeySpace } from './snapshot/chunk-merge.js';
 export { applyChange, mergeChunk } from './snapshot/chunk-merge.js';
-export type { SnapshotProgress, SourceMetrics } from './metrics/source-metrics.js';
+export type { SnapshotProgress, SourceMetrics, TableSnapshotProgress } from './metrics/source-metrics.js';
 export type { RowKind } from './output/row-kinds.js';
 export { toRowKinds } from './output/row-kinds.js';
 export type {
@@ -54,6 +54,7 @@ export type {
 export { toDebeziumEnvelope } from './output/debezium.js';
 export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';
+export type { Sink } from './sink/sink.js';
 export type { Source } from './source/source.js';
 export type { RetryPolicy, SnapshotPhaseHooks, SourceOptions, StartupMode } from './source/source-options.js';
 export { createSource } from './source/create-source.js';

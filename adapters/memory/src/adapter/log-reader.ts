@@ -86,6 +86,11 @@ export class MemoryLogReader implements LogReader<number> {
     for (const t of tables) this.tables.set(tableName(t.id), t);
   }
 
+  /** How far the reader is behind the end of the log, in entries (the analogue of a replication slot's lag). */
+  metrics(): Readonly<Record<string, number>> {
+    return { entriesBehind: Math.max(0, this.db.logEnd() - this.position) };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.connection.close();

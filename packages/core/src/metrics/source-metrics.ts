@@ -1,5 +1,17 @@
 import type { JsonValue } from '../values/value.js';
 
+/** Snapshot progress of one table. */
+export interface TableSnapshotProgress {
+  /** Qualified table name. */
+  readonly table: string;
+  /** True once every chunk of the table is read (in this run; tables finished before a restart are not listed). */
+  readonly done: boolean;
+  readonly splitsDone: number;
+  /** Finished plus known-unfinished plus the splitter's estimate of what remains. */
+  readonly splitsTotal: number;
+  readonly rowsRead: number;
+}
+
 /** Snapshot progress, summed over the tables being snapshotted or already snapshotted. */
 export interface SnapshotProgress {
   readonly tablesTotal: number;
@@ -9,6 +21,8 @@ export interface SnapshotProgress {
   readonly splitsTotal: number;
   readonly rowsRead: number;
   readonly rowsPerSecond: number;
+  /** The same per table, in the order snapshots finished, then the tables still being read. */
+  readonly tables: readonly TableSnapshotProgress[];
 }
 
 /**
@@ -28,4 +42,9 @@ export interface SourceMetrics {
   readonly eventsPerSecond: number;
   /** The log position processed so far (serialised offset). */
   readonly position: JsonValue | null;
+  /**
+   * Figures the adapter's log reader reports (`LogReader.metrics`), e.g. Postgres
+   * `slotLagBytes`. Empty while no log reader is open.
+   */
+  readonly log: Readonly<Record<string, number>>;
 }

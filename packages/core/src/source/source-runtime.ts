@@ -14,7 +14,7 @@ import {
   UnsupportedError,
 } from '../errors/errors.js';
 import { RateMeter } from '../metrics/rate-meter.js';
-import type { SourceMetrics } from '../metrics/source-metrics.js';
+import type { SourceMetrics, TableSnapshotProgress } from '../metrics/source-metrics.js';
 import type { TableFilter } from '../schema/table-filter.js';
 import type { TableSchema } from '../schema/table-schema.js';
 import { tableName } from '../schema/table-schema.js';
@@ -71,7 +71,8 @@ export class SourceRuntime<O> implements Source {
   private fetchLag: number | null = null;
   private emitLag: number | null = null;
   private lastChangeAt = Date.now();
-  private doneTables = { count: 0, splits: 0, rows: 0 };
+  /** Figures of tables whose snapshot finished in this run (their snapshot state is gone). */
+  private readonly doneTables = new Map<string, { readonly splits: number; readonly rows: number }>();
 
   constructor(
     private readonly options: ResolvedSourceOptions<O>,
@@ -387,9 +388,7 @@ export class SourceRuntime<O> implements Source {
 
   private snapshotFinished(table: CapturedTable<O>): void {
     const snapshot = table.snapshot!;
-    this.doneTables.count++;
-    this.doneTables.splits += snapshot.splitsDone;
-    this.doneTables.rows += snapshot.rowsRead;
+    this.doneTables.set(table.name, { splits: snapshot.splitsDone, rows: snapshot.rowsRead });
     this.stopSnapshot(table);
   }
 
@@ -652,31 +651,36 @@ export class SourceRuntime<O> implements Source {
   }
 
   metrics(): SourceMetrics {
-    let splitsDone = this.doneTables.splits;
-    let splitsTotal = this.doneTables.splits;
-    let rowsRead = this.doneTables.rows;
-    let tablesTotal = this.doneTables.count;
+    const tables: TableSnapshotProgress[] = [];
+    for (const [table, done] of this.doneTables) {
+      tables.push({ table, done: true, splitsDone: done.splits, splitsTotal: done.splits, rowsRead: done.rows });
+    }
     for (const t of this.router?.tables.values() ?? []) {
       const s = t.snapshot;
       if (s === null) continue;
-      tablesTotal++;
-      splitsDone += s.splitsDone;
-      rowsRead += s.rowsRead;
       const estimate = s.splitter.estimatedTotal();
-      splitsTotal +=
-        s.exhausted || estimate === null
-          ? s.splitsDone + s.unfinished.length
-          : Math.max(estimate, s.splitsDone + s.unfinished.length);
+      const known = s.splitsDone + s.unfinished.length;
+      const splitsTotal = s.exhausted || estimate === null ? known : Math.max(estimate, known);
+      tables.push({ table: t.name, done: false, splitsDone: s.splitsDone, splitsTotal, rowsRead: s.rowsRead });
+    }
+    let splitsDone = 0;
+    let splitsTotal = 0;
+    let rowsRead = 0;
+    for (const t of tables) {
+      splitsDone += t.splitsDone;
+      splitsTotal += t.splitsTotal;
+      rowsRead += t.rowsRead;
     }
     return {
       state: this.state,
       snapshot: {
-        tablesTotal,
-        tablesDone: this.doneTables.count,
+        tablesTotal: tables.length,
+        tablesDone: this.doneTables.size,
         splitsDone,
         splitsTotal,
         rowsRead,
         rowsPerSecond: this.rowRate.perSecond(),
+        tables,
       },
       currentFetchEventTimeLag: this.fetchLag,
       currentEmitEventTimeLag: this.emitLag,
@@ -684,6 +688,7 @@ export class SourceRuntime<O> implements Source {
       eventsEmitted: this.eventsEmitted,
       eventsPerSecond: this.eventRate.perSecond(),
       position: this.position === null ? null : this.adapter.offsets.toJSON(this.position),
+      log: this.logReader?.metrics?.() ?? {},
     };
   }
 

@@ -113,5 +113,11 @@ export interface LogReader<O> extends AsyncIterable<readonly LogItem<O>[]> {
   acknowledge(offset: O): Promise<void>;
   /** Start capturing more tables. Required when `capabilities.addTables`. */
   addTables?(tables: readonly TableSchema[]): Promise<void>;
+  /**
+   * Adapter-specific gauges, read whenever the application asks for metrics (keep it cheap and
+   * synchronous: report what the reader already knows), e.g. `{ slotLagBytes: 4096 }`. Names in
+   * lowerCamelCase; they appear under `SourceMetrics.log`.
+   */
+  metrics?(): Readonly<Record<string, number>>;
   close(): Promise<void>;
 }

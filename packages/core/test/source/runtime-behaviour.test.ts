@@ -156,6 +156,12 @@ describe('source runtime', () => {
     const db = tableOf(1_000);
     const source = createSource({ adapter: memoryAdapter(db), tables: { include: ['app.t'] }, chunkSize: 100 });
     const iterator = source[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    const during = source.metrics().snapshot.tables;
+    expect(during).toHaveLength(1);
+    expect(during[0]).toMatchObject({ table: 'app.t', done: false });
+    expect(during[0]?.splitsTotal).toBeGreaterThanOrEqual(10);
     await readSnapshot(iterator);
     db.update('app.t', [1], { v: 'x' });
     let change: ChangeEvent | undefined;
@@ -171,7 +177,9 @@ describe('source runtime', () => {
       splitsDone: 10,
       splitsTotal: 10,
       rowsRead: 1_000,
+      tables: [{ table: 'app.t', done: true, splitsDone: 10, splitsTotal: 10, rowsRead: 1_000 }],
     });
+    expect(m.log).toEqual({ entriesBehind: 0 });
     expect(m.eventsEmitted).toBeGreaterThanOrEqual(1_001);
     expect(m.currentFetchEventTimeLag).not.toBeNull();
     expect(m.currentEmitEventTimeLag).not.toBeNull();
