@@ -91,6 +91,19 @@ export class AdapterError extends HighwaterError {
   }
 }
 
+/**
+ * A sink could not apply a batch or store its checkpoint (the target refused a write, a table
+ * cannot be created, a type has no mapping). `table` names the target table when one is involved.
+ */
+export class SinkError extends HighwaterError {
+  readonly table: string | null;
+
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean; table?: string } = {}) {
+    super('HW_SINK', message, options);
+    this.table = options.table ?? null;
+  }
+}
+
 /** True when an error is worth retrying (a `HighwaterError` marked retriable). */
 export function isRetriable(error: unknown): boolean {
   return error instanceof HighwaterError && error.retriable;

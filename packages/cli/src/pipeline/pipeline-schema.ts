@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+/**
+ * The pipeline file, as `highwater run pipeline.yaml` reads it. Every field is documented in
+ * docs/pipelines.md; this schema is the one source of truth for what is allowed.
+ */
+
+const positiveInt = z.number().int().positive();
+
+/** A connection: a URL (`postgres://…`, `mysql://…`) or its parts. Passwords normally come from `${ENV_VARS}`. */
+const connectionSchema = z.union(
+  [
+    z.string().min(1),
+    z
+      .object({
+        host: z.string().min(1).default('localhost'),
+        port: z.number().int().min(1).max(65_535).optional(),
+        user: z.string().min(1),
+        password: z.string().optional(),
+        database: z.string().min(1),
+      })
+      .strict(),
+  ],
+  { error: 'expected a URL (postgres://user:${PASSWORD}@host:5432/db) or { host, port, user, password, database }' },
+);
+
+const tablesSchema = z
+  .object({
+    include: z.array(z.string().min(1)).min(1),
+    exclude: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const startupSchema = z.union(
+  [
+    z.enum(['initial', 'snapshot', 'latest', 'earliest']),
+    z.object({ offset: z.json() }).strict(),
+    z.object({ timestamp: z.union([z.string().min(1), z.date()]) }).strict(),
+  ],
+  {
+    error:
+      "expected initial, snapshot, latest, earliest, { offset: <an event's source.offset> } or { timestamp: <ISO time> }",
+  },
+);
+
+const postgresSourceOptions = z
+  .object({
+    slotName: z
+      .string()
+      .regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _ only')
+      .optional(),
+    publicationName: z.string().min(1).optional(),
+    createSlot: z.boolean().optional(),
+    createPublication: z.boolean().optional(),
+    dropSlotOnClose: z.boolean().optional(),
+  })
+  .strict();
+
+const mysqlSourceOptions = z
+  .object({
+    serverId: z.number().int().min(1).max(4_294_967_295).optional(),
+    heartbeatMs: positiveInt.optional(),
+  })
+  .strict();
+
+const commonSource = {
+  connection: connectionSchema,
+  tables: tablesSchema,
+  startup: startupSchema.default('initial'),
+  chunkSize: positiveInt.optional(),
+  parallelism: z.number().int().min(1).max(64).optional(),
+  chunkKeys: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
+  batchSize: positiveInt.optional(),
+};
+
+const sourceSchema = z.discriminatedUnion('adapter', [
+  z.object({ adapter: z.literal('postgres'), ...commonSource, options: postgresSourceOptions.default({}) }).strict(),
+  z.object({ adapter: z.literal('mysql'), ...commonSource, options: mysqlSourceOptions.default({}) }).strict(),
+]);
+
+const eventFormat = z.enum(['native', 'debezium']);
+
+/** How source tables are named in a SQL target: `schema.table` → `<targetSchema>.<table>` or `<targetSchema>.<schema>_<table>`. */
+const tableNaming = z.enum(['table', 'schema_table']);
+
+const sqlSinkCommon = {
+  connection: connectionSchema,
+  /** Target schema (Postgres) or database (MySQL) the tables are created in. */
+  schema: z.string().min(1).optional(),
+  tableNaming: tableNaming.default('table'),
+  /** Create missing target tables from the source schema (default true). */
+  createTables: z.boolean().default(true),
+};
+
+const sinkSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('stdout'), format: eventFormat.default('native') }).strict(),
+  z.object({ type: z.literal('file'), path: z.string().min(1), format: eventFormat.default('native') }).strict(),
+  z.object({ type: z.literal('postgres'), ...sqlSinkCommon }).strict(),
+  z.object({ type: z.literal('mysql'), ...sqlSinkCommon }).strict(),
+]);
+
+/** Where checkpoints live when the sink does not store them with its data (stdout, file). */
+const checkpointSchema = z
+  .object({
+    /** Default: `<pipeline file without extension>.checkpoint.json` beside the pipeline file. */
+    path: z.string().min(1).optional(),
+  })
+  .strict();
+
+const metricsSchema = z
+  .object({
+    port: z.number().int().min(0).max(65_535).default(9464),
+    /** Localhost unless set: metrics reveal table names and positions. */
+    host: z.string().min(1).default('127.0.0.1'),
+  })
+  .strict();
+
+const logSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  })
+  .strict();
+
+export const pipelineSchema = z
+  .object({
+    /** Names the pipeline in logs, metrics and the sink's checkpoint row. Default: the file name. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _, . and - only')
+      .optional(),
+    source: sourceSchema,
+    sink: sinkSchema,
+    checkpoint: checkpointSchema.default({}),
+    /** Absent: no metrics endpoint. */
+    metrics: metricsSchema.optional(),
+    log: logSchema.default({ level: 'info' }),
+  })
+  .strict();
+
+/** A pipeline file after validation and `${ENV}` substitution, defaults filled in. */
+export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type SourceConfig = PipelineConfig['source'];
+export type SinkConfig = PipelineConfig['sink'];
+export type SqlSinkConfig = Extract<SinkConfig, { type: 'postgres' | 'mysql' }>;
+export type ConnectionConfig = z.output<typeof connectionSchema>;

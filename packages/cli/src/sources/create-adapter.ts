@@ -1,0 +1,61 @@
+import type { SourceAdapter, SourceOptions, StartupMode } from '@highwater/core';
+import { mysqlAdapter } from '@highwater/mysql';
+import { postgresAdapter } from '@highwater/postgres';
+import type { ConnectionConfig, SourceConfig } from '../pipeline/pipeline-schema.js';
+
+/** The adapter a pipeline's `source` section describes. */
+export function createAdapter(source: SourceConfig, pipelineName: string): SourceAdapter<unknown> {
+  switch (source.adapter) {
+    case 'postgres':
+      return postgresAdapter({
+        connection: postgresConnection(source.connection),
+        // One slot and publication per pipeline, so two pipelines on one database never share a slot.
+        slotName: source.options.slotName ?? defaultSlotName(pipelineName),
+        publicationName: source.options.publicationName ?? defaultSlotName(pipelineName),
+        createSlot: source.options.createSlot,
+        createPublication: source.options.createPublication,
+        dropSlotOnClose: source.options.dropSlotOnClose,
+      }) as SourceAdapter<unknown>;
+    case 'mysql':
+      return mysqlAdapter({
+        connection: mysqlConnection(source.connection),
+        serverId: source.options.serverId,
+        heartbeatMs: source.options.heartbeatMs,
+      }) as SourceAdapter<unknown>;
+  }
+}
+
+/** The `createSource` options of a pipeline's `source` section, minus adapter and checkpoints. */
+export function sourceOptionsOf(
+  source: SourceConfig,
+): Pick<SourceOptions<unknown>, 'tables' | 'startup' | 'chunkSize' | 'parallelism' | 'chunkKeys' | 'batchSize'> {
+  return {
+    tables: source.tables,
+    startup: startupOf(source.startup),
+    chunkSize: source.chunkSize,
+    parallelism: source.parallelism,
+    chunkKeys: source.chunkKeys,
+    batchSize: source.batchSize,
+  };
+}
+
+/** `highwater_<name>` in the characters a replication slot name allows. */
+export function defaultSlotName(pipelineName: string): string {
+  return `highwater_${pipelineName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+}
+
+function startupOf(startup: SourceConfig['startup']): StartupMode {
+  if (typeof startup === 'string') return { mode: startup };
+  if ('offset' in startup) return { mode: 'offset', offset: startup.offset };
+  return { mode: 'timestamp', timestamp: startup.timestamp };
+}
+
+function postgresConnection(connection: ConnectionConfig) {
+  if (typeof connection === 'string') return connection;
+  return { ...connection, port: connection.port ?? 5432 };
+}
+
+function mysqlConnection(connection: ConnectionConfig) {
+  if (typeof connection === 'string') return connection;
+  return { ...connection, port: connection.port ?? 3306 };
+}

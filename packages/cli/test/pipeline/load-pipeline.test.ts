@@ -1,0 +1,66 @@
+import { ConfigError } from '@highwater/core';
+import { describe, expect, it } from 'vitest';
+import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
+import { redact } from '../../src/pipeline/redact.js';
+
+const minimal = `
+source:
+  adapter: postgres
+  connection: postgres://cdc:\${PG_PASSWORD}@db:5432/shop
+  tables: { include: ['public.*'] }
+sink:
+  type: stdout
+`;
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('pipeline files', () => {
+  it('fills defaults, substitutes the environment and remembers the secret', () => {
+    const p = parsePipeline(minimal, '/etc/hw/shop.yaml', { PG_PASSWORD: 's3cr:et#1' });
+    expect(p.name).toBe('shop');
+    expect(p.checkpointPath).toBe('/etc/hw/shop.checkpoint.json');
+    expect(p.config.source.connection).toBe('postgres://cdc:s3cr:et#1@db:5432/shop');
+    expect(p.config.source.startup).toBe('initial');
+    expect(p.config.sink).toEqual({ type: 'stdout', format: 'native' });
+    expect(p.config.metrics).toBeUndefined();
+    expect(p.secrets).toContain('s3cr:et#1');
+    expect(redact(`failed: ${p.config.source.connection as string}`, p.secrets)).toBe(
+      'failed: postgres://cdc:***@db:5432/shop',
+    );
+  });
+
+  it('names the variable and the field when the environment lacks it', () => {
+    const e = errorOf(() => parsePipeline(minimal, 'shop.yaml', {}));
+    expect(e.message).toContain('shop.yaml: source.connection uses ${PG_PASSWORD}');
+    expect(e.message).toContain('PG_PASSWORD is not set');
+  });
+
+  it('names the file, every bad field and what is allowed', () => {
+    const bad = minimal.replace('adapter: postgres', 'adapter: postgres\n  chunkSize: -3\n  tabels: {}');
+    const e = errorOf(() => parsePipeline(bad, 'shop.yaml', { PG_PASSWORD: 'x' }));
+    expect(e.message).toMatch(/^shop\.yaml: invalid pipeline:/);
+    expect(e.message).toContain('source.chunkSize:');
+    expect(e.message).toContain('source: unknown field tabels');
+  });
+
+  it('says which sink types exist', () => {
+    const e = errorOf(() =>
+      parsePipeline(minimal.replace('type: stdout', 'type: kafka'), 'p.yaml', { PG_PASSWORD: 'x' }),
+    );
+    expect(e.message).toContain('sink.type');
+    expect(e.message).toMatch(/stdout.*file.*postgres.*mysql/);
+  });
+
+  it('reports YAML syntax errors with the file', () => {
+    const e = errorOf(() => parsePipeline('source: [unclosed', 'p.yaml'));
+    expect(e.message).toMatch(/^p\.yaml: not valid YAML/);
+  });
+});
