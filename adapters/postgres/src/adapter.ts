@@ -1,4 +1,4 @@
-import { type AdapterCapabilities, type SourceAdapter, tableName } from '@highwater/core';
+import { type AdapterCapabilities, type SourceAdapter, type TableId, tableName } from '@highwater/core';
 import type pg from 'pg';
 import { PgChunkReader } from './chunk-reader.js';
 import { comparePgKeys } from './compare-keys.js';
@@ -6,7 +6,9 @@ import { type ConnectionSettings, connect } from './connection.js';
 import { toHighwaterError } from './errors.js';
 import { PgIntrospector } from './introspector.js';
 import { createPgLogReader } from './log-reader.js';
-import { type PgOffset, pgOffsets } from './offsets/pg-offset.js';
+import { parseLsn } from './offsets/lsn.js';
+import { type PgOffset, pgOffsets, positionAt } from './offsets/pg-offset.js';
+import { replicaIdentityProblem } from './replica-identity.js';
 import type { Queryable } from './sql/queryable.js';
 import {
   checkServer,
@@ -43,7 +45,7 @@ export interface PostgresAdapterOptions {
 }
 
 const capabilities: AdapterCapabilities = {
-  startFromEarliest: false,
+  startFromEarliest: true,
   startFromTimestamp: false,
   schemaChanges: true,
   truncate: true,
@@ -100,24 +102,40 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
       try {
         client = await connect(options.connection, 'highwater-introspector');
         if (replication.createSlot && !prepared) await prepareSlot(client);
-        return new PgIntrospector(client, {
-          watermarkMessages: options.watermarkMessages ?? true,
-          messagePrefix,
-          lowWatermarkPatienceMs: options.lowWatermarkPatienceMs ?? 2000,
-          onWatermark: (o) => {
-            if (createdAt !== null) issued.add(offsetKey(o));
+        const reconnect = () => connect(options.connection, 'highwater-introspector');
+        return new PgIntrospector(
+          client,
+          {
+            watermarkMessages: options.watermarkMessages ?? true,
+            messagePrefix,
+            lowWatermarkPatienceMs: options.lowWatermarkPatienceMs ?? 2000,
+            earliest: async (db) => {
+              const slot = await ensureSlot(db, replication);
+              if (slot.created) createdAt = slot.confirmedFlush;
+              return positionAt(parseLsn(slot.confirmedFlush ?? '0/0'));
+            },
+            onWatermark: (o) => {
+              if (createdAt !== null) issued.add(offsetKey(o));
+            },
+            onDescribe: replication.createPublication
+              ? async (ids, db) => {
+                  // Tables join the publication before the first watermark: pgoutput decides what to
+                  // send by the publication as it was when a change was written.
+                  // A table without a replica identity stays out: in a publication, the server would
+                  // refuse UPDATE and DELETE on it (createLogReader says what to run instead).
+                  const missing: TableId[] = [];
+                  for (const id of ids) {
+                    if (published.has(tableName(id))) continue;
+                    if ((await replicaIdentityProblem(db, id, [])) === null) missing.push(id);
+                  }
+                  if (missing.length === 0) return;
+                  await ensurePublication(db, replication, missing);
+                  for (const id of missing) published.add(tableName(id));
+                }
+              : undefined,
           },
-          onDescribe: replication.createPublication
-            ? async (ids, db) => {
-                // Tables join the publication before the first watermark: pgoutput decides what to
-                // send by the publication as it was when a change was written.
-                const missing = ids.filter((id) => !published.has(tableName(id)));
-                if (missing.length === 0) return;
-                await ensurePublication(db, replication, missing);
-                for (const id of missing) published.add(tableName(id));
-              }
-            : undefined,
-        });
+          reconnect,
+        );
       } catch (error) {
         await client?.end().catch(() => undefined);
         throw toHighwaterError(error, 'connect');
@@ -139,7 +157,10 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
         if (replication.createPublication) for (const t of request.tables) published.add(tableName(t.id));
       }
       const fresh = createdAt !== null && issued.has(offsetKey(request.from)) ? createdAt : null;
-      return createPgLogReader(options.connection, replication, messagePrefix, request, { createdAt: fresh });
+      return createPgLogReader(options.connection, replication, messagePrefix, request, {
+        createdAt: fresh,
+        slotCreatedAt: createdAt,
+      });
     },
   };
 }

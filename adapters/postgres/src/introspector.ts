@@ -20,6 +20,8 @@ export interface IntrospectorSettings {
   readonly lowWatermarkPatienceMs: number;
   /** Told of every watermark returned. */
   readonly onWatermark?: (offset: PgOffset) => void;
+  /** The oldest position the replication slot can still deliver (its confirmed flush position). */
+  readonly earliest?: (db: Queryable) => Promise<PgOffset>;
   /** Called with the tables described (the adapter adds them to its publication). */
   readonly onDescribe?: ((ids: readonly TableId[], db: Queryable) => Promise<void>) | undefined;
 }
@@ -58,11 +60,13 @@ export class PgIntrospector implements Introspector<PgOffset> {
 
   private readonly client: SerialClient;
 
+  /** `reconnect` opens a new connection after the current one is lost (e.g. a server restart). */
   constructor(
     connection: pg.Client,
     private readonly settings: IntrospectorSettings,
+    reconnect?: () => Promise<pg.Client>,
   ) {
-    this.client = new SerialClient(connection);
+    this.client = new SerialClient(connection, reconnect);
     this.catalog = new TypeCatalog(this.client);
   }
 
@@ -137,6 +141,17 @@ export class PgIntrospector implements Introspector<PgOffset> {
       }
       return this.issue(positionAt(parseLsn(await currentInsertLsn(this.client))));
     });
+  }
+
+  /**
+   * The slot's `confirmed_flush_lsn`: the server skips every transaction committed before it, so
+   * nothing older can be read, and everything committed from it on (of the tables the publication
+   * had when it was written) still is. See the README on `earliest`.
+   */
+  async earliestOffset(): Promise<PgOffset> {
+    const earliest = this.settings.earliest;
+    if (earliest === undefined) throw new Error('earliestOffset: the adapter did not configure the slot');
+    return this.run('earliestOffset', async () => this.issue(await earliest(this.client)));
   }
 
   async keyRange(table: TableSchema): Promise<{ readonly min: Key; readonly max: Key } | null> {
@@ -217,7 +232,7 @@ export class PgIntrospector implements Introspector<PgOffset> {
   }
 
   async close(): Promise<void> {
-    await this.client.client.end().catch(() => undefined);
+    await this.client.close();
   }
 
   private issue(offset: PgOffset): PgOffset {

@@ -1,6 +1,7 @@
 import {
   type ColumnSchema,
   ConfigError,
+  ConnectionLostError,
   type LogItem,
   type LogReader,
   type LogReadRequest,
@@ -17,12 +18,17 @@ import { describeTable } from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
 import { formatLsn, type Lsn, parseLsn } from './offsets/lsn.js';
 import { compareOffsets, type PgOffset, positionAt } from './offsets/pg-offset.js';
+import { requireReplicaIdentity } from './replica-identity.js';
 import { ensurePublication, ensureSlot, type ReplicationSettings } from './replication-setup.js';
 import { decoderFor, type TextDecoder } from './types/decode.js';
 import { logicalTypeOf } from './types/logical-type.js';
 import { TypeCatalog } from './types/type-catalog.js';
 
 const rawText = (raw: unknown): unknown => raw;
+
+/** Requested replies within the window that mean the server is shutting down (see `serverStopping`). */
+const SHUTDOWN_PINGS = 5;
+const SHUTDOWN_PING_WINDOW_MS = 1000;
 
 /** pgoutput, with every column left as the text the server sent: the adapter's decoder reads it. */
 class RawTextPgoutput extends PgoutputPlugin {
@@ -70,6 +76,16 @@ export interface LogReaderTuning {
    * the slot has not been advanced past its start.
    */
   readonly createdAt?: string | null;
+  /** Where the slot started when this adapter instance created it (whatever the position asked for), for messages. */
+  readonly slotCreatedAt?: string | null;
+}
+
+/** What the server said about the slot and the WAL when the reader opened. */
+interface OpenState {
+  /** The slot's `confirmed_flush_lsn`. */
+  readonly confirmed: Lsn;
+  /** The server's WAL end. */
+  readonly walEnd: Lsn;
 }
 
 /** Opens the replication stream after `request.from`; see {@link PgLogReader}. */
@@ -98,20 +114,41 @@ export async function createPgLogReader(
     const confirmed = slot.confirmedFlush === null ? 0n : parseLsn(slot.confirmedFlush);
     const fresh =
       tuning.createdAt !== undefined && tuning.createdAt !== null && confirmed <= parseLsn(tuning.createdAt);
-    if (!fresh && confirmed > request.from.commitLsn) {
-      throw new OffsetUnavailableError(
-        `postgres: cannot read the log after ${formatLsn(request.from.commitLsn)}: replication slot ${settings.slotName} ` +
-          `has already confirmed everything before ${slot.confirmedFlush} and the server no longer delivers it ` +
-          '(was the slot dropped and re-created, or advanced by another consumer?); start a new snapshot',
-      );
-    }
-    const reader = new PgLogReader(connection, client, settings, messagePrefix, request, tuning);
+    if (!fresh && confirmed > request.from.commitLsn)
+      throw unavailable(settings.slotName, request.from, confirmed, tuning);
+    await requireReplicaIdentity(client, request.tables);
+    const walEnd = await client.query<{ l: string }>(
+      'SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS l',
+    );
+    const reader = new PgLogReader(connection, client, settings, messagePrefix, request, tuning, {
+      confirmed,
+      walEnd: parseLsn(walEnd.rows[0]?.l ?? '0/0'),
+    });
     await reader.start();
     return reader;
   } catch (error) {
     await client?.end().catch(() => undefined);
     throw toHighwaterError(error, 'open log reader');
   }
+}
+
+/** The log after `from` is gone from the slot: say what happened and that only a new snapshot helps. */
+function unavailable(
+  slotName: string,
+  from: PgOffset,
+  confirmed: Lsn,
+  tuning: LogReaderTuning,
+): OffsetUnavailableError {
+  const what =
+    tuning.slotCreatedAt !== undefined && tuning.slotCreatedAt !== null
+      ? `replication slot ${slotName} did not exist and was created just now at ${tuning.slotCreatedAt} (was it ` +
+        'dropped?), so the changes between the two are not in it'
+      : `replication slot ${slotName} has already confirmed everything before ${formatLsn(confirmed)} and the server ` +
+        'no longer delivers it (was the slot advanced by another consumer, or dropped and re-created?)';
+  return new OffsetUnavailableError(
+    `postgres: cannot read the log after ${formatLsn(from.commitLsn)} (the stored checkpoint): ${what}. Resuming would ` +
+      'silently lose changes: delete the stored checkpoint (or pass resumeFrom: null) to start again with a new snapshot',
+  );
 }
 
 /**
@@ -135,12 +172,21 @@ export class PgLogReader implements LogReader<PgOffset> {
   private txn: Transaction | null = null;
   /** The offset of the last item yielded (or `from`): everything yielded is strictly after the previous. */
   private last: PgOffset;
-  /** Flush position confirmed to the server: transactions committed before it are never sent again. */
-  private acked: Lsn = 0n;
+  /**
+   * Flush position confirmed to the server: transactions committed before it are never sent again.
+   * Starts at the slot's own position: a keepalive answered with less would move the slot back
+   * (Postgres takes the flush position a client reports as it is).
+   */
+  private acked: Lsn;
+  /** The newest WAL end the server reported (keepalives) or implied (commits): for the slot lag. */
+  private walEnd: Lsn;
   private lastReply = 0;
   private replyTimer: NodeJS.Timeout | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private paused = false;
+  /** When the server asked for a reply lately (ms): a burst of them means it is shutting down. */
+  private pings: number[] = [];
+  private leaving = false;
   private readonly maxQueued: number;
   private readonly batchSize: number;
   private readonly replyInterval: number;
@@ -152,8 +198,11 @@ export class PgLogReader implements LogReader<PgOffset> {
     private readonly messagePrefix: string,
     request: LogReadRequest<PgOffset>,
     tuning: LogReaderTuning,
+    state: OpenState = { confirmed: 0n, walEnd: 0n },
   ) {
     this.last = request.from;
+    this.acked = state.confirmed;
+    this.walEnd = state.walEnd;
     this.batchSize = tuning.batchSize ?? 4096;
     this.replyInterval = tuning.keepaliveReplyIntervalMs ?? 1000;
     this.maxQueued = tuning.maxQueued ?? 50_000;
@@ -172,6 +221,7 @@ export class PgLogReader implements LogReader<PgOffset> {
     service.on('data', (lsn: string, message: Pgoutput.Message) => this.push({ kind: 'data', lsn, message }));
     service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
       this.push({ kind: 'keepalive', lsn });
+      if (shouldRespond && this.serverStopping(lsn)) return;
       this.answerKeepalive(shouldRespond);
     });
     service.on('error', (error: Error) => this.push({ kind: 'error', error }));
@@ -220,6 +270,22 @@ export class PgLogReader implements LogReader<PgOffset> {
     }
   }
 
+  /**
+   * Gauges from what the reader already knows (no query): `slotLagBytes` is the server's WAL end
+   * minus the confirmed flush position — roughly the WAL this slot makes the server keep beyond what
+   * it needs anyway (the slot's `restart_lsn`, which decides retention, trails the confirmed position
+   * by up to one running-transactions record, logged every 15 s or at a checkpoint).
+   */
+  metrics(): Readonly<Record<string, number>> {
+    const lag = this.walEnd > this.acked ? this.walEnd - this.acked : 0n;
+    return {
+      slotLagBytes: Number(lag),
+      confirmedFlushLsn: Number(this.acked),
+      serverWalEndLsn: Number(this.walEnd),
+      queuedMessages: this.queue.length,
+    };
+  }
+
   async acknowledge(offset: PgOffset): Promise<void> {
     // The server skips transactions whose commit record starts before the confirmed position; the
     // transaction of `offset` itself may be unfinished downstream, so confirm up to its start.
@@ -234,6 +300,9 @@ export class PgLogReader implements LogReader<PgOffset> {
    * known schemas are updated here.
    */
   async addTables(tables: readonly TableSchema[]): Promise<void> {
+    await requireReplicaIdentity(this.client, tables).catch((error: unknown) => {
+      throw toHighwaterError(error, 'addTables');
+    });
     if (!this.settings.createPublication) {
       // The user's publication: say which statement adds what it lacks.
       await ensurePublication(
@@ -304,6 +373,33 @@ export class PgLogReader implements LogReader<PgOffset> {
     }
   }
 
+  /**
+   * A server shutting down (even a "fast" one) keeps its walsender until the client has confirmed
+   * everything sent, asking for a reply again as soon as one arrives. Confirming changes the core has
+   * not stored would lose them on a crash, and answering without confirming keeps the server from
+   * stopping (for ever: the replies also keep wal_sender_timeout away). So a burst of requested
+   * replies while behind is taken as a shutdown: the reader disconnects, which lets the server stop,
+   * and reports a lost connection (the core reconnects once the server is back). Outside a shutdown
+   * the server asks for a reply at most every wal_sender_timeout / 2.
+   */
+  private serverStopping(lsn: string): boolean {
+    if (this.closed || this.leaving) return this.leaving;
+    const now = Date.now();
+    this.pings = this.pings.filter((t) => now - t < SHUTDOWN_PING_WINDOW_MS);
+    this.pings.push(now);
+    if (this.pings.length < SHUTDOWN_PINGS || this.acked >= parseLsn(lsn)) return false;
+    this.leaving = true;
+    this.push({
+      kind: 'error',
+      error: new ConnectionLostError(
+        `postgres: the server is shutting down and waits for replication slot ${this.settings.slotName} to confirm ` +
+          'changes not stored downstream yet; disconnected so that it can stop (the source reconnects when it is back)',
+      ),
+    });
+    void this.service.destroy().catch(() => undefined);
+    return true;
+  }
+
   private answerKeepalive(shouldRespond: boolean): void {
     if (shouldRespond) {
       void this.reply();
@@ -333,6 +429,8 @@ export class PgLogReader implements LogReader<PgOffset> {
 
   private async handle(entry: Entry, batch: LogItem<PgOffset>[]): Promise<void> {
     if (entry.kind === 'keepalive') {
+      const walEnd = parseLsn(entry.lsn);
+      if (walEnd > this.walEnd) this.walEnd = walEnd;
       // Between transactions, everything committed before walEnd has been delivered.
       if (this.txn === null) this.emit(batch, { kind: 'progress', offset: positionAt(parseLsn(entry.lsn)) });
       return;
@@ -348,9 +446,12 @@ export class PgLogReader implements LogReader<PgOffset> {
           seq: 0,
         };
         return;
-      case 'commit':
+      case 'commit': {
         this.txn = null;
+        const end = message.commitEndLsn === null ? 0n : parseLsn(message.commitEndLsn);
+        if (end > this.walEnd) this.walEnd = end;
         return;
+      }
       case 'message':
         if (!message.transactional && message.prefix === this.messagePrefix && message.messageLsn !== null) {
           this.emit(batch, { kind: 'progress', offset: positionAt(parseLsn(message.messageLsn)) });
@@ -391,7 +492,7 @@ export class PgLogReader implements LogReader<PgOffset> {
           image = 'key';
         } else {
           // The key did not change (pgoutput sends the old key only when it does).
-          before = keyOf(relation.schema, after);
+          before = keyOf(relation, after);
           image = 'key';
         }
         this.emit(batch, this.change(entry.lsn, relation, 'u', before, after, image, unchanged));
@@ -535,8 +636,10 @@ function decodeKey(relation: Relation, key: Record<string, unknown>): Row {
   return row;
 }
 
-function keyOf(schema: TableSchema, row: Row): Row {
+function keyOf(relation: Relation, row: Row): Row {
+  // The replica identity (primary key or USING INDEX columns) is what identifies the row.
+  const columns = relation.identityColumns.length > 0 ? relation.identityColumns : relation.schema.primaryKey;
   const out: Record<string, Value> = {};
-  for (const k of schema.primaryKey) out[k] = row[k] ?? null;
+  for (const k of columns) out[k] = row[k] ?? null;
   return out;
 }

@@ -1,7 +1,15 @@
-import { ConfigError, type TableId, type TableSchema, PermissionError, tableName } from '@highwater/core';
+import {
+  ConfigError,
+  OffsetUnavailableError,
+  PermissionError,
+  type TableId,
+  type TableSchema,
+  tableName,
+} from '@highwater/core';
 import type pg from 'pg';
 import { type ConnectionSettings, connect } from './connection.js';
 import { toHighwaterError } from './errors.js';
+import { requireReplicaIdentity } from './replica-identity.js';
 import type { Queryable } from './sql/queryable.js';
 import { quoteIdent, qualifiedName } from './sql/identifiers.js';
 
@@ -56,9 +64,12 @@ export async function ensureSlot(client: Queryable, settings: ReplicationSetting
     active_pid: string | null;
     confirmed: string | null;
     same_db: string;
+    wal_status: string | null;
   }>(
-    `SELECT plugin, active, active_pid, confirmed_flush_lsn::text AS confirmed, (database = current_database()) AS same_db
-       FROM pg_replication_slots WHERE slot_name = $1`,
+    // wal_status exists from Postgres 13 on: read through to_jsonb so older servers give null.
+    `SELECT plugin, active, active_pid, confirmed_flush_lsn::text AS confirmed, (database = current_database()) AS same_db,
+            to_jsonb(s) ->> 'wal_status' AS wal_status
+       FROM pg_replication_slots s WHERE slot_name = $1`,
     [name],
   );
   const slot = found.rows[0];
@@ -89,6 +100,14 @@ export async function ensureSlot(client: Queryable, settings: ReplicationSetting
   }
   if (slot.same_db !== 't') {
     throw new ConfigError(`postgres: replication slot ${name} belongs to another database: choose another slotName`);
+  }
+  if (slot.wal_status === 'lost') {
+    throw new OffsetUnavailableError(
+      `postgres: replication slot ${name} was invalidated by the server (wal_status 'lost': it fell further behind ` +
+        'than max_slot_wal_keep_size allows, and the WAL it needed is removed), so the changes since it was last ' +
+        `confirmed are gone: drop it with \`SELECT pg_drop_replication_slot('${name}');\`, delete the stored ` +
+        'checkpoint, and start again with a new snapshot',
+    );
   }
   return {
     plugin: slot.plugin,
@@ -166,6 +185,9 @@ export async function ensureReplication(
   try {
     client = await connect(connection, 'highwater-setup');
     await checkServer(client);
+    // Before the publication: a table without a replica identity that joins a publication makes the
+    // server refuse UPDATE and DELETE on it.
+    await requireReplicaIdentity(client, tables);
     await ensurePublication(
       client,
       settings,
