@@ -7,3 +7,45 @@ export type {
   SqlSinkConfig,
 } from './pipeline/pipeline-schema.js';
 export { redact } from './pipeline/redact.js';
+export {
+  createSqlSink,
+  readSqlSinkCheckpoint,
+  type SqlSinkContext,
+  sourceTableDescriber,
+} from './sinks/sql/index.js';
+export { formatReport, type TableReport, type VerifyReport, verifyPipeline } from './verify/index.js';
+export { verifyCommand } from './commands/verify.js';
+export {
+  PipelineRunner,
+  type PipelineRunnerOptions,
+  type RunnerSourceOptions,
+  type RunnerState,
+  type RunSummary,
+} from './run/pipeline-runner.js';
+export { type CreateSinkOptions, createSink } from './sinks/create-sink.js';
+export type { SinkContext, SinkLogger } from './sinks/sink-context.js';
+export { type LineOutput, StdoutSink, type StdoutSinkOptions } from './sinks/stdout-sink.js';
+export {
+  FileSink,
+  type FileSinkOptions,
+  type FileSinkState,
+  fileSinkCheckpointPath,
+  readFileSinkState,
+} from './sinks/file-sink.js';
+export { type EventFormat, EventLineEncoder } from './sinks/event-lines.js';
+export {
+  createPipelineLogger,
+  type LogFormat,
+  type LoggerOptions,
+  type LogLevel,
+  type PipelineLogger,
+} from './observe/logger.js';
+export {
+  type MetricsProvider,
+  type MetricsServer,
+  PipelineMetrics,
+  startMetricsServer,
+} from './observe/metrics-server.js';
+export { ProgressDisplay } from './observe/progress.js';
+export { executeRun, type RunCommandOptions, type RunSetup, runCommand } from './commands/run.js';
+export { readStoredCheckpoint, type StoredCheckpoint, statusCommand } from './commands/status.js';

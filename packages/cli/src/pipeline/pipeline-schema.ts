@@ -21,6 +21,7 @@ const connectionSchema = z.union(
       })
       .strict(),
   ],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${…} is the pipeline file's own syntax, shown to the user
   { error: 'expected a URL (postgres://user:${PASSWORD}@host:5432/db) or { host, port, user, password, database }' },
 );
 
@@ -90,6 +91,8 @@ const sqlSinkCommon = {
   tableNaming: tableNaming.default('table'),
   /** Create missing target tables from the source schema (default true). */
   createTables: z.boolean().default(true),
+  /** Rows per multi-row INSERT/DELETE statement (default 500); a whole source batch is still one transaction. */
+  batchSize: positiveInt.optional(),
 };
 
 const sinkSchema = z.discriminatedUnion('type', [

@@ -39,6 +39,7 @@ describe('pipeline files', () => {
 
   it('names the variable and the field when the environment lacks it', () => {
     const e = errorOf(() => parsePipeline(minimal, 'shop.yaml', {}));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the message quotes the file's ${…} syntax
     expect(e.message).toContain('shop.yaml: source.connection uses ${PG_PASSWORD}');
     expect(e.message).toContain('PG_PASSWORD is not set');
   });

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_CONFIG, runCommand } from '../commands/run.js';
+import { statusCommand } from '../commands/status.js';
+import { verifyCommand } from '../commands/verify.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+const program = new Command('highwater')
+  .description('Change data capture pipelines: snapshot and stream PostgreSQL and MySQL tables into a sink.')
+  .version(version, '-V, --version', 'print the version')
+  .helpOption('-h, --help', 'show help')
+  .showHelpAfterError('(run highwater --help for usage)')
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  highwater run shop.yaml                      run until Ctrl-C (a restart resumes)
+  highwater run shop.yaml --progress=off --log-format=json
+  highwater status shop.yaml                   where the stored checkpoint stands
+  highwater verify shop.yaml                   compare source and target tables
+
+Pipeline files are described in docs/pipelines.md; logs, metrics and restarts in docs/operations.md.`,
+  );
+
+program
+  .command('run')
+  .description('run a pipeline until stopped (SIGINT/SIGTERM: finish the batch, store the checkpoint, exit)')
+  .argument('<pipeline>', 'pipeline file (YAML)')
+  .addOption(
+    new Option('--progress <mode>', 'progress bars on standard error').choices(['auto', 'on', 'off']).default('auto'),
+  )
+  .addOption(
+    new Option('--log-format <format>', 'default: pretty on a terminal, json otherwise').choices(['json', 'pretty']),
+  )
+  .addOption(
+    new Option('--log-level <level>', "overrides the pipeline's log.level").choices([
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+    ]),
+  )
+  .addHelpText(
+    'after',
+    `
+Exit codes: 0 stopped or finished, 1 the pipeline failed, 2 bad command line or pipeline file,
+130/143 a second SIGINT/SIGTERM (exit at once; the next run resumes from the last checkpoint).
+
+Example:
+  PG_PASSWORD=… highwater run shop.yaml --log-level=debug`,
+  )
+  .action(
+    async (
+      file: string,
+      options: { progress: 'auto' | 'on' | 'off'; logFormat?: 'json' | 'pretty'; logLevel?: 'info' },
+    ) => {
+      process.exitCode = await runCommand(file, options);
+    },
+  );
+
+program
+  .command('status')
+  .description("print a pipeline's stored checkpoint in words: phase, tables, chunks done, stream position")
+  .argument('<pipeline>', 'pipeline file (YAML)')
+  .option('--json', 'print JSON instead')
+  .addHelpText('after', '\nExample:\n  highwater status shop.yaml --json')
+  .action(async (file: string, options: { json?: boolean }) => {
+    process.exitCode = await statusCommand(file, options);
+  });
+
+program
+  .command('verify')
+  .description('compare source and target table by table (run while the pipeline is quiet)')
+  .argument('<pipeline>', 'pipeline file (YAML)')
+  .option('--json', 'print the report as JSON')
+  .option('--tables <names...>', 'only these tables (qualified source names)')
+  .option('--chunk-size <rows>', 'rows per compared chunk', (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new CommanderError(
+        EXIT_CONFIG,
+        'highwater.badChunkSize',
+        `--chunk-size must be a positive integer, got ${value}`,
+      );
+    return n;
+  })
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 equal, 1 differences found, 2 the comparison could not be made.\n\nExample:\n  highwater verify shop.yaml --tables public.orders',
+  )
+  .action(async (file: string, options: { json?: boolean; tables?: string[]; chunkSize?: number }) => {
+    process.exitCode = await verifyCommand(file, options);
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  // Commander has printed the message; help and --version end with code 0.
+  process.exitCode = error.exitCode === 0 ? 0 : EXIT_CONFIG;
+}
+// A driver's idle socket or timer must not keep a finished command alive.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,155 @@
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type Checkpoint, FileCheckpointStore } from '@highwater/core';
+import { type LoadedPipeline, loadPipeline } from '../pipeline/load-pipeline.js';
+import { redact } from '../pipeline/redact.js';
+import { fileSinkCheckpointPath, readFileSinkState } from '../sinks/file-sink.js';
+import { CHECKPOINT_TABLE, readSqlSinkCheckpoint } from '../sinks/sql/index.js';
+import { EXIT_OK, exitCodeOf } from './run.js';
+
+/** A pipeline's stored checkpoint and where it was found. */
+export interface StoredCheckpoint {
+  /** Where it lives: a file path, or a description of the target table. */
+  readonly location: string;
+  /** `null`: nothing stored yet (the next run starts fresh). */
+  readonly checkpoint: Checkpoint | null;
+  /** When it was stored, when known. */
+  readonly storedAt: Date | null;
+}
+
+/**
+ * Reads the checkpoint a pipeline would resume from, without connecting to the source: from the
+ * file sink's checkpoint file, the SQL target's checkpoint table, or the pipeline's checkpoint file.
+ */
+export async function readStoredCheckpoint(pipeline: LoadedPipeline): Promise<StoredCheckpoint> {
+  const sink = pipeline.config.sink;
+  switch (sink.type) {
+    case 'file': {
+      const path = resolve(dirname(pipeline.file), sink.path);
+      const state = await readFileSinkState(path);
+      return {
+        location: fileSinkCheckpointPath(path),
+        checkpoint: state?.checkpoint ?? null,
+        storedAt: state?.storedAt ?? null,
+      };
+    }
+    case 'postgres':
+    case 'mysql': {
+      const stored = await readSqlSinkCheckpoint(sink, pipeline.name);
+      const where = `${sink.schema === undefined ? '' : `${sink.schema}.`}${CHECKPOINT_TABLE}`;
+      return {
+        location: `${sink.type} target, table ${where}, row '${pipeline.name}'`,
+        checkpoint: stored?.checkpoint ?? null,
+        storedAt: stored?.storedAt ?? null,
+      };
+    }
+    case 'stdout': {
+      const store = new FileCheckpointStore(pipeline.checkpointPath);
+      const checkpoint = await store.load();
+      const storedAt = checkpoint === null ? null : (await stat(store.path)).mtime;
+      return { location: store.path, checkpoint, storedAt };
+    }
+  }
+}
+
+/** `highwater status pipeline.yaml`: prints the stored checkpoint in words (or JSON). Returns the exit code. */
+export async function statusCommand(
+  file: string,
+  options: { json?: boolean } = {},
+  io: { env?: NodeJS.ProcessEnv; stdout?: (text: string) => void; stderr?: (text: string) => void; now?: Date } = {},
+): Promise<number> {
+  const out = io.stdout ?? ((text: string) => process.stdout.write(text));
+  const err = io.stderr ?? ((text: string) => process.stderr.write(text));
+  let pipeline: LoadedPipeline | null = null;
+  try {
+    pipeline = await loadPipeline(file, io.env ?? process.env);
+    const stored = await readStoredCheckpoint(pipeline);
+    const now = io.now ?? new Date();
+    if (options.json === true) {
+      out(`${JSON.stringify(statusJson(pipeline, stored, now), null, 2)}\n`);
+    } else {
+      out(redact(describeStatus(pipeline, stored, now), pipeline.secrets));
+    }
+    return EXIT_OK;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    err(`highwater status: ${pipeline === null ? message : redact(message, pipeline.secrets)}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+function statusJson(pipeline: LoadedPipeline, stored: StoredCheckpoint, now: Date) {
+  return {
+    pipeline: pipeline.name,
+    source: pipeline.config.source.adapter,
+    sink: pipeline.config.sink.type,
+    location: stored.location,
+    storedAt: stored.storedAt?.toISOString() ?? null,
+    storedSecondsAgo: stored.storedAt === null ? null : Math.round((now.getTime() - stored.storedAt.getTime()) / 1000),
+    phase: phaseOf(stored.checkpoint),
+    checkpoint: stored.checkpoint,
+  };
+}
+
+/** `fresh` (nothing stored), `snapshot` (a table still has chunks to read), `stream`, or `complete`. */
+export function phaseOf(checkpoint: Checkpoint | null): 'fresh' | 'snapshot' | 'stream' | 'complete' {
+  if (checkpoint === null) return 'fresh';
+  if (checkpoint.complete) return 'complete';
+  return Object.values(checkpoint.tables).some((t) => t.phase === 'snapshot') ? 'snapshot' : 'stream';
+}
+
+/** The status report as text, one fact per line. */
+export function describeStatus(pipeline: LoadedPipeline, stored: StoredCheckpoint, now: Date): string {
+  const { config } = pipeline;
+  const lines = [`pipeline ${pipeline.name}: ${config.source.adapter} → ${config.sink.type}`];
+  const age =
+    stored.storedAt === null ? '' : ` (stored ${ago(Math.max(0, now.getTime() - stored.storedAt.getTime()))})`;
+  lines.push(`checkpoint: ${stored.location}${stored.checkpoint === null ? '' : age}`);
+  const cp = stored.checkpoint;
+  if (cp === null) {
+    const startup =
+      typeof config.source.startup === 'string' ? config.source.startup : JSON.stringify(config.source.startup);
+    lines.push(`no checkpoint stored yet: the next run starts fresh (startup: ${startup})`);
+    return `${lines.join('\n')}\n`;
+  }
+  const tables = Object.entries(cp.tables).sort(([a], [b]) => a.localeCompare(b));
+  const snapshotting = tables.filter(([, t]) => t.phase === 'snapshot');
+  const phase = phaseOf(cp);
+  lines.push(
+    phase === 'complete'
+      ? 'phase: complete — the snapshot is read and the pipeline (startup: snapshot) has nothing left to do'
+      : phase === 'snapshot'
+        ? `phase: snapshot — ${tables.length - snapshotting.length} of ${tables.length} tables snapshotted, changes streamed alongside`
+        : `phase: stream — all ${tables.length} tables snapshotted, following the log`,
+  );
+  lines.push(`stream position: ${cp.position === null ? 'none yet' : JSON.stringify(cp.position)}`);
+  lines.push(`connector: ${cp.connector}`);
+  if (tables.length > 0) {
+    lines.push('tables:');
+    const width = Math.max(...tables.map(([name]) => name.length));
+    for (const [name, t] of tables) {
+      if (t.phase === 'stream') {
+        lines.push(`  ${name.padEnd(width)}  stream`);
+        continue;
+      }
+      const unfinished =
+        t.unfinished.length === 0
+          ? 'no unfinished chunks'
+          : `${t.unfinished.length} unfinished chunk${t.unfinished.length === 1 ? '' : 's'} (#${t.unfinished.map((u) => u.index).join(', #')}, re-read on restart)`;
+      const more = t.splitter.done ? 'all chunks produced' : 'more chunks to produce';
+      lines.push(
+        `  ${name.padEnd(width)}  snapshot: ${t.splitsDone.toLocaleString('en-US')} chunks done, ` +
+          `${t.rowsRead.toLocaleString('en-US')} rows read, ${unfinished}, ${more}`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function ago(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86_400)} days ago`;
+}

@@ -1,0 +1,235 @@
+import {
+  type Checkpoint,
+  type CheckpointStore,
+  ConfigError,
+  createSource,
+  type EventBatch,
+  type Sink,
+  type Source,
+  type SourceAdapter,
+  type SourceMetrics,
+  type SourceOptions,
+} from '@highwater/core';
+import type { SinkLogger } from '../sinks/sink-context.js';
+
+/** `createSource` options the runner passes through; it sets `adapter`, `resumeFrom` and checkpointing itself. */
+export type RunnerSourceOptions = Omit<SourceOptions<unknown>, 'adapter' | 'resumeFrom' | 'checkpointStore'>;
+
+export interface PipelineRunnerOptions {
+  readonly adapter: SourceAdapter<unknown>;
+  readonly source: RunnerSourceOptions;
+  readonly sink: Sink;
+  /** Where checkpoints are kept when the sink does not store them with its data; required then, ignored otherwise. */
+  readonly checkpointStore?: CheckpointStore;
+  readonly logger?: SinkLogger;
+}
+
+/**
+ * Where a run stands: `starting` (opening the sink, connecting the source), `snapshot`/`stream`
+ * (the source's phase), `stopping` (a stop was asked for: finishing the batch in hand), `stopped`,
+ * `done` (a `snapshot`-mode pipeline read everything), `failed`.
+ */
+export type RunnerState = 'created' | 'starting' | 'snapshot' | 'stream' | 'stopping' | 'stopped' | 'done' | 'failed';
+
+/** How a run ended without an error. */
+export interface RunSummary {
+  /** `stopped`: `stop()` was called; `done`: the source had nothing more (startup mode `snapshot`). */
+  readonly reason: 'stopped' | 'done';
+  readonly batches: number;
+  /** Events handed to the sink (heartbeats included). */
+  readonly events: number;
+  /** The last checkpoint stored, or the one resumed from when no batch was written; `null` if neither. */
+  readonly checkpoint: Checkpoint | null;
+}
+
+const quietLogger: SinkLogger = { info() {}, warn() {}, debug() {} };
+
+/**
+ * Runs one pipeline: source → sink, storing a checkpoint after every batch.
+ *
+ * 1. `sink.open()` returns the checkpoint stored with the data (sinks that store checkpoints),
+ *    otherwise the checkpoint store's is loaded.
+ * 2. The source is created from it and **started before the first write**, so a source that cannot
+ *    start (unreachable, wrong password, missing privilege, unknown table) fails with nothing
+ *    written to the target.
+ * 3. For each batch: `sink.write(batch)`, then — for sinks that do not store checkpoints — the
+ *    store's `save`, then `source.commit` to let the database free its log up to there. The source
+ *    is given no store of its own: it would save one batch late (when the next is asked for) and
+ *    not at all for the last batch of a graceful stop.
+ * 4. `stop()` ends the run after the batch in hand is written and its checkpoint stored; a batch
+ *    not yet taken is left for the next run, which resumes from the stored checkpoint.
+ *
+ * Errors reject `run()` (after the source and sink are closed) as the core's typed errors.
+ *
+ * @example
+ * const runner = new PipelineRunner({ adapter, source: { tables: { include: ['shop.*'] } }, sink, checkpointStore });
+ * process.once('SIGTERM', () => runner.stop());
+ * const summary = await runner.run();
+ */
+export class PipelineRunner {
+  readonly #options: PipelineRunnerOptions;
+  readonly #logger: SinkLogger;
+  #source: Source | null = null;
+  #phase: Exclude<RunnerState, 'snapshot' | 'stream'> | 'running' = 'created';
+  #stopRequested = false;
+  #waitingForBatch = false;
+  #batches = 0;
+  #events = 0;
+  #checkpoint: Checkpoint | null = null;
+  #checkpointStoredAt: number | null = null;
+
+  constructor(options: PipelineRunnerOptions) {
+    if (!options.sink.storesCheckpoints && options.checkpointStore === undefined) {
+      throw new ConfigError(
+        `the ${options.sink.name} sink does not store checkpoints: give the runner a checkpointStore`,
+      );
+    }
+    this.#options = options;
+    this.#logger = options.logger ?? quietLogger;
+  }
+
+  /** The running source (null before `run()` created it). */
+  get source(): Source | null {
+    return this.#source;
+  }
+
+  get state(): RunnerState {
+    if (this.#phase !== 'running') return this.#phase;
+    return this.#source?.metrics().state === 'stream' ? 'stream' : 'snapshot';
+  }
+
+  /** The source's metrics, or null before it exists. */
+  metrics(): SourceMetrics | null {
+    return this.#source?.metrics() ?? null;
+  }
+
+  /** Batches and events written so far, and when the last checkpoint was stored (ms since the epoch). */
+  progress(): { batches: number; events: number; checkpointStoredAt: number | null } {
+    return { batches: this.#batches, events: this.#events, checkpointStoredAt: this.#checkpointStoredAt };
+  }
+
+  /**
+   * Asks the run to end: the batch being written is finished and its checkpoint stored, then the
+   * source and sink close and `run()` resolves. Safe to call more than once and before `run()`.
+   */
+  stop(): void {
+    if (this.#stopRequested) return;
+    this.#stopRequested = true;
+    if (this.#phase === 'starting' || this.#phase === 'running') this.#phase = 'stopping';
+    // Waiting on the source (still connecting, or an idle stream): closing it ends the wait. A batch
+    // being written is left to finish; the loop stops after storing its checkpoint.
+    if (this.#waitingForBatch) void this.#source?.close();
+  }
+
+  async run(): Promise<RunSummary> {
+    if (this.#phase !== 'created') throw new ConfigError('a PipelineRunner runs once: create another to run again');
+    const { sink, checkpointStore, adapter } = this.#options;
+    this.#phase = this.#stopRequested ? 'stopping' : 'starting';
+    let sinkOpened = false;
+    try {
+      const stored = await sink.open();
+      sinkOpened = true;
+      const resumeFrom = sink.storesCheckpoints ? stored : ((await checkpointStore?.load()) ?? null);
+      this.#checkpoint = resumeFrom;
+      this.#logResume(resumeFrom);
+      if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
+
+      const source = createSource({ ...this.#options.source, adapter, resumeFrom });
+      this.#source = source;
+      this.#waitingForBatch = true;
+      try {
+        await source.start();
+      } catch (error) {
+        if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
+        throw error;
+      } finally {
+        this.#waitingForBatch = false;
+      }
+      if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
+      if (this.#phase === 'starting') this.#phase = 'running';
+      this.#logger.info({ state: source.metrics().state }, 'source started');
+
+      const batches = source[Symbol.asyncIterator]();
+      let lastPhase = source.metrics().state;
+      for (;;) {
+        this.#waitingForBatch = true;
+        let next: IteratorResult<EventBatch>;
+        try {
+          next = await batches.next();
+        } finally {
+          this.#waitingForBatch = false;
+        }
+        if (next.done) return await this.#finish(this.#stopRequested ? 'stopped' : 'done', sinkOpened);
+        await this.#deliver(source, next.value);
+        const phase = source.metrics().state;
+        if (phase !== lastPhase) {
+          this.#logPhase(source, lastPhase, phase);
+          lastPhase = phase;
+        }
+        if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
+      }
+    } catch (error) {
+      this.#phase = 'failed';
+      await this.#source?.close().catch(() => undefined);
+      if (sinkOpened) await sink.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #deliver(source: Source, batch: EventBatch): Promise<void> {
+    const { sink, checkpointStore } = this.#options;
+    await sink.write(batch);
+    if (!sink.storesCheckpoints) await checkpointStore!.save(batch.checkpoint);
+    this.#checkpoint = batch.checkpoint;
+    this.#checkpointStoredAt = Date.now();
+    this.#batches++;
+    this.#events += batch.events.length;
+    // Only now may the database free its log: the checkpoint that no longer needs it is durable.
+    await source.commit(batch.checkpoint);
+  }
+
+  async #finish(reason: RunSummary['reason'], sinkOpened: boolean): Promise<RunSummary> {
+    await this.#source?.close();
+    if (sinkOpened) await this.#options.sink.close();
+    this.#phase = reason;
+    const summary: RunSummary = {
+      reason,
+      batches: this.#batches,
+      events: this.#events,
+      checkpoint: this.#checkpoint,
+    };
+    this.#logger.info(
+      { reason, batches: summary.batches, events: summary.events, position: summary.checkpoint?.position ?? null },
+      reason === 'done' ? 'pipeline finished: everything is read' : 'pipeline stopped; the checkpoint is stored',
+    );
+    return summary;
+  }
+
+  #logResume(checkpoint: Checkpoint | null): void {
+    const where = this.#options.sink.storesCheckpoints ? `the ${this.#options.sink.name} sink` : 'the checkpoint store';
+    if (checkpoint === null) {
+      this.#logger.info(
+        { startup: this.#options.source.startup ?? { mode: 'initial' } },
+        'no stored checkpoint: starting fresh',
+      );
+      return;
+    }
+    const snapshotting = Object.values(checkpoint.tables).filter((t) => t.phase === 'snapshot').length;
+    this.#logger.info(
+      { position: checkpoint.position, tables: Object.keys(checkpoint.tables).length, snapshotting },
+      `resuming from the checkpoint stored by ${where}`,
+    );
+  }
+
+  #logPhase(source: Source, from: SourceMetrics['state'], to: SourceMetrics['state']): void {
+    const m = source.metrics();
+    if (from === 'snapshot' && to === 'stream') {
+      this.#logger.info(
+        { rows: m.snapshot.rowsRead, chunks: m.snapshot.splitsDone, tables: m.snapshot.tablesDone },
+        'snapshot finished; streaming changes',
+      );
+    } else {
+      this.#logger.info({ from, to }, `source is now in phase ${to}`);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { type SourceEvent, type TableSchema, toDebeziumEnvelope } from '@highwater/core';
+
+/** How the `stdout` and `file` sinks write an event: one JSON object per line. */
+export type EventFormat = 'native' | 'debezium';
+
+/**
+ * Turns events into JSON lines. Heartbeats are left out in both formats (they only move the
+ * checkpoint); in `debezium` schema changes are left out too, as Debezium sends them elsewhere.
+ *
+ * `native` is the `SourceEvent` itself. Values JSON cannot hold become strings, as Debezium's JSON
+ * shows them: a `bigint` is its decimal string, bytes are base64, non-finite numbers are
+ * `"NaN"`/`"Infinity"`/`"-Infinity"`. (Core's `valueToJson` tags such values as `{"$bigint": …}`
+ * to round-trip chunk keys exactly; a line consumer wants the plain value, so it is not used here.)
+ */
+export class EventLineEncoder {
+  /** Latest schema per table, from schema-change events, so Debezium output can use column types. */
+  readonly #schemas = new Map<string, TableSchema>();
+
+  constructor(
+    readonly format: EventFormat,
+    /** Debezium `source.name` and topic prefix; the pipeline name. */
+    readonly serverName = 'highwater',
+  ) {}
+
+  /** The lines of a batch, each ending in `\n`; `''` when nothing in it is written. */
+  encode(events: readonly SourceEvent[]): string {
+    let out = '';
+    for (const event of events) {
+      if (event.kind === 'heartbeat') continue;
+      if (event.kind === 'schema') {
+        if (event.schema === null) this.#schemas.delete(event.table);
+        else this.#schemas.set(event.table, event.schema);
+      }
+      if (this.format === 'native') {
+        out += `${JSON.stringify(event, plainValue)}\n`;
+      } else {
+        const record = toDebeziumEnvelope(event, { name: this.serverName, schemas: this.#schemas });
+        if (record !== null) out += `${JSON.stringify(record)}\n`;
+      }
+    }
+    return out;
+  }
+}
+
+function plainValue(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  // Read from the holder: a Buffer (a Uint8Array drivers often return) has been through its toJSON by now.
+  const original = this[key];
+  if (original instanceof Uint8Array)
+    return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64');
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return value;
+}

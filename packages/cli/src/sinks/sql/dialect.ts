@@ -1,0 +1,76 @@
+import type { LogicalType, Value } from '@highwater/core';
+import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+
+/** One connection to the target; statements run one at a time. */
+export interface SqlSession {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** A target column as the sink creates it. */
+export interface TargetColumn {
+  readonly name: string;
+  readonly type: LogicalType;
+}
+
+/**
+ * What differs between the SQL targets: connecting, quoting, the type mapping and the statements.
+ * The sink logic (planning, transactions, checkpoints) is written once against this.
+ */
+export interface Dialect {
+  readonly name: 'postgres' | 'mysql';
+  /** Postgres runs DDL inside the write's transaction; MySQL commits implicitly on DDL, so it runs before. */
+  readonly transactionalDdl: boolean;
+  /** Bound parameters per statement (Postgres allows 65535; kept lower to bound statement size). */
+  readonly maxParams: number;
+  readonly begin: string;
+  connect(connection: ConnectionConfig): Promise<SqlSession>;
+  /** The schema (Postgres) or database (MySQL) unqualified names resolve to on this connection. */
+  currentSchema(session: SqlSession): Promise<string>;
+  quote(identifier: string): string;
+  /** The `n`th (1-based) bound parameter. */
+  param(n: number): string;
+  /** Column type for a logical type; key columns may need a bounded type (MySQL indexes). */
+  columnType(type: LogicalType, isKey: boolean): string;
+  /** A value as a bound parameter for a column of `type`; `lossy` is told when the value cannot be stored as is. */
+  encode(type: LogicalType, value: Value, lossy: (why: string) => void): unknown;
+  /** Column names of a table, or null when it does not exist. */
+  columnsOf(session: SqlSession, schema: string, table: string): Promise<readonly string[] | null>;
+  createTable(qualified: string, columns: readonly TargetColumn[], key: readonly string[]): string;
+  addColumn(qualified: string, column: TargetColumn): string;
+  /** Insert-or-update of `rows` rows of `columns`; only `update` columns change on a conflict. */
+  upsert(qualified: string, columns: readonly string[], key: readonly string[], rows: number): string;
+  truncate(qualified: string): string;
+  createCheckpointTable(qualified: string): string;
+  /** Parameters: pipeline, checkpoint JSON text. */
+  storeCheckpoint(qualified: string): string;
+  /** True when the error means the connection is gone (worth reconnecting and retrying). */
+  isConnectionLost(error: unknown): boolean;
+  /** True when the transaction failed for a transient reason (deadlock, serialization) and may be retried. */
+  isTransient(error: unknown): boolean;
+}
+
+/** `(a, b) IN ((?, ?), …)` or `a IN (?, …)`: the rows whose key is one of `count` keys. */
+export function keyInList(dialect: Dialect, key: readonly string[], count: number, first = 1): string {
+  const cols = key.map((c) => dialect.quote(c));
+  const tuples: string[] = [];
+  let n = first;
+  for (let i = 0; i < count; i++) {
+    const ps = key.map(() => dialect.param(n++));
+    tuples.push(ps.length === 1 ? (ps[0] as string) : `(${ps.join(', ')})`);
+  }
+  const left = cols.length === 1 ? (cols[0] as string) : `(${cols.join(', ')})`;
+  return `${left} IN (${tuples.join(', ')})`;
+}
+
+/** `(?, ?), (?, ?)` for `rows` rows of `width` parameters. */
+export function valuesList(dialect: Dialect, width: number, rows: number): string {
+  const out: string[] = [];
+  let n = 1;
+  for (let r = 0; r < rows; r++) {
+    const ps: string[] = [];
+    for (let c = 0; c < width; c++) ps.push(dialect.param(n++));
+    out.push(`(${ps.join(', ')})`);
+  }
+  return out.join(', ');
+}

@@ -1,0 +1,53 @@
+import type { Checkpoint, Sink } from '@highwater/core';
+import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
+import { readCheckpointRow } from './checkpoint-table.js';
+import type { Dialect } from './dialect.js';
+import { mysqlDialect } from './mysql-dialect.js';
+import { postgresDialect } from './postgres-dialect.js';
+import { sinkError } from './sql-errors.js';
+import { SqlSink, type SqlSinkContext } from './sql-sink.js';
+
+export { CHECKPOINT_TABLE } from './checkpoint-table.js';
+export { mysqlColumnType } from './mysql-dialect.js';
+export { postgresColumnType } from './postgres-dialect.js';
+export { DEFAULT_STATEMENT_ROWS, type SqlSinkContext } from './sql-sink.js';
+export { sourceTableDescriber } from './source-schemas.js';
+export { targetTableName } from './target-table.js';
+
+export function dialectOf(type: SqlSinkConfig['type']): Dialect {
+  return type === 'postgres' ? postgresDialect : mysqlDialect;
+}
+
+/**
+ * The `postgres` or `mysql` sink of a pipeline: table replication with the source checkpoint in the
+ * same transaction as the rows (see docs/sinks.md). Pass `describeTables` in the context so it can
+ * create target tables with mapped types.
+ */
+export function createSqlSink(config: SqlSinkConfig, context: SqlSinkContext): Sink {
+  return new SqlSink(dialectOf(config.type), config, context);
+}
+
+/**
+ * The checkpoint a SQL sink stored for `pipelineName`, with when it was stored; null when none is
+ * stored or the checkpoint table does not exist. Only reads (for `highwater status`).
+ */
+export async function readSqlSinkCheckpoint(
+  config: SqlSinkConfig,
+  pipelineName: string,
+): Promise<{ checkpoint: Checkpoint; storedAt: Date } | null> {
+  const dialect = dialectOf(config.type);
+  let session: Awaited<ReturnType<Dialect['connect']>>;
+  try {
+    session = await dialect.connect(config.connection);
+  } catch (error) {
+    throw sinkError(dialect, 'connecting', error);
+  }
+  try {
+    const schema = config.schema ?? (await dialect.currentSchema(session));
+    return await readCheckpointRow(dialect, session, schema, pipelineName);
+  } catch (error) {
+    throw sinkError(dialect, 'reading the stored checkpoint', error);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,232 @@
+import type { LogicalType, Value } from '@highwater/core';
+import mysql from 'mysql2/promise';
+import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import type { Dialect, SqlSession } from './dialect.js';
+import { valuesList } from './dialect.js';
+import { bitBytes, bitString, jsonText, plainText } from './value-text.js';
+
+/** Longest VARCHAR a key column gets: utf8mb4 takes 4 bytes a character, InnoDB keys 3072 bytes. */
+const KEY_CHARS = 255;
+
+/**
+ * MySQL/MariaDB target column types. Tables use utf8mb4 with a binary collation, so text keys that
+ * differ only in case or accents stay distinct rows, as they are in the source.
+ */
+export function mysqlColumnType(type: LogicalType, isKey: boolean): string {
+  switch (type.kind) {
+    case 'boolean':
+      return 'BOOLEAN';
+    case 'int16':
+      return 'SMALLINT';
+    case 'int32':
+      return 'INT';
+    case 'int64':
+      return 'BIGINT';
+    case 'uint64':
+      return 'BIGINT UNSIGNED';
+    case 'float32':
+      return 'FLOAT';
+    case 'float64':
+      return 'DOUBLE';
+    case 'decimal':
+      return type.precision !== undefined && type.precision <= 65 && (type.scale ?? 0) <= 30
+        ? `DECIMAL(${type.precision},${type.scale ?? 0})`
+        : 'DECIMAL(65,30)';
+    case 'string':
+      if (isKey) return `VARCHAR(${Math.min(type.length ?? KEY_CHARS, KEY_CHARS)})`;
+      return type.length !== undefined && type.length <= 16_383 ? `VARCHAR(${type.length})` : 'LONGTEXT';
+    case 'bytes':
+      return isKey ? `VARBINARY(${KEY_CHARS * 4})` : 'LONGBLOB';
+    case 'uuid':
+      return 'CHAR(36)';
+    case 'json':
+    case 'array':
+      return 'JSON';
+    case 'date':
+      return 'DATE';
+    case 'time':
+      return `TIME(${precision(type.precision)})`;
+    case 'timestamp':
+    case 'timestamptz':
+      // DATETIME, in UTC for timestamptz: TIMESTAMP would end in 2038 and shift with the session zone.
+      return `DATETIME(${precision(type.precision)})`;
+    case 'bits':
+      return type.length !== undefined && type.length >= 1 && type.length <= 64
+        ? `BIT(${type.length})`
+        : isKey
+          ? `VARCHAR(${KEY_CHARS})`
+          : 'LONGTEXT';
+    case 'interval':
+    case 'enum':
+    case 'set':
+    case 'other':
+      return isKey ? `VARCHAR(${KEY_CHARS})` : 'LONGTEXT';
+  }
+}
+
+function precision(p: number | undefined): number {
+  return p === undefined ? 6 : Math.min(Math.max(p, 0), 6);
+}
+
+/** ISO date-times as MySQL literals: a space for `T`, no zone (the session and the values are UTC). */
+function dateTimeText(value: Value): Value {
+  if (typeof value !== 'string') return value;
+  return value.replace('T', ' ').replace(/(Z|[+-]00(:?00)?)$/, '');
+}
+
+/** A value as a mysql2 parameter (escaped client-side) for a column of `type`. */
+export function mysqlParam(type: LogicalType, value: Value, lossy: (why: string) => void): unknown {
+  if (value === null) return null;
+  switch (type.kind) {
+    case 'boolean':
+      return value === true || value === 1 || value === '1' || value === 't' || value === 'true' ? 1 : 0;
+    case 'float32':
+    case 'float64':
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        lossy(`${String(value)} cannot be stored in a MySQL ${type.kind === 'float32' ? 'FLOAT' : 'DOUBLE'}`);
+        return null;
+      }
+      return typeof value === 'number' ? value : Number(value);
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'uint64':
+    case 'decimal':
+      return String(value);
+    case 'bytes':
+      return value instanceof Uint8Array ? Buffer.from(value) : value;
+    case 'json':
+    case 'array':
+      return jsonText(value);
+    case 'timestamp':
+    case 'timestamptz':
+      return dateTimeText(value);
+    case 'bits':
+      return type.length !== undefined && type.length >= 1 && type.length <= 64
+        ? bitBytes(value, type.length)
+        : bitString(value, type.length);
+    case 'interval':
+    case 'enum':
+    case 'set':
+    case 'other':
+      return plainText(value);
+    default:
+      return typeof value === 'string' ? value : plainText(value);
+  }
+}
+
+const LOST_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+]);
+
+function fieldOf(error: unknown, field: string): unknown {
+  return typeof error === 'object' && error !== null && field in error
+    ? (error as Record<string, unknown>)[field]
+    : undefined;
+}
+
+function mysqlOptions(connection: ConnectionConfig): mysql.ConnectionOptions {
+  if (typeof connection !== 'string') return { ...connection, port: connection.port ?? 3306 };
+  const url = new URL(connection);
+  return {
+    host: url.hostname,
+    port: url.port === '' ? 3306 : Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined,
+  };
+}
+
+export const mysqlDialect: Dialect = {
+  name: 'mysql',
+  transactionalDdl: false,
+  maxParams: 20_000,
+  begin: 'START TRANSACTION',
+  async connect(connection: ConnectionConfig): Promise<SqlSession> {
+    const db = await mysql.createConnection({
+      ...mysqlOptions(connection),
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      timezone: 'Z',
+      charset: 'UTF8MB4_BIN',
+    });
+    db.on('error', () => {
+      // Reported again by the next query on this connection.
+    });
+    try {
+      // Strict mode: a value that does not fit fails the batch instead of being silently truncated.
+      await db.query("SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+    } catch (error) {
+      db.destroy();
+      throw error;
+    }
+    return {
+      async query<T>(sql: string, params?: readonly unknown[]) {
+        const [rows] = await db.query(sql, params as unknown[] | undefined);
+        return (Array.isArray(rows) ? rows : []) as T[];
+      },
+      close: () => db.end().catch(() => db.destroy()),
+    };
+  },
+  async currentSchema(session) {
+    const rows = await session.query<{ s: string | null }>('SELECT DATABASE() AS s');
+    const schema = rows[0]?.s ?? null;
+    if (schema === null)
+      throw new Error('the target connection names no database: add one to the URL or set sink.schema');
+    return schema;
+  },
+  quote: (identifier) => `\`${identifier.replace(/`/g, '``')}\``,
+  param: () => '?',
+  columnType: mysqlColumnType,
+  encode: mysqlParam,
+  async columnsOf(session, schema, table) {
+    const rows = await session.query<{ c: string }>(
+      `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS
+        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      [schema, table],
+    );
+    return rows.length === 0 ? null : rows.map((r) => r.c);
+  },
+  createTable(qualified, columns, key) {
+    const keys = new Set(key);
+    const defs = columns.map(
+      (c) =>
+        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) ? ' NOT NULL' : ' NULL'}`,
+    );
+    defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
+    return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+  },
+  addColumn(qualified, column) {
+    // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB has); the sink checks the catalog first.
+    return `ALTER TABLE ${qualified} ADD COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL`;
+  },
+  upsert(qualified, columns, key, rows) {
+    const keys = new Set(key);
+    const update = columns.filter((c) => !keys.has(c));
+    const set = (update.length === 0 ? [key[0] as string] : update)
+      .map((c) => `${this.quote(c)} = VALUES(${this.quote(c)})`)
+      .join(', ');
+    return `INSERT INTO ${qualified} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${valuesList(this, columns.length, rows)} ON DUPLICATE KEY UPDATE ${set}`;
+  },
+  // TRUNCATE commits implicitly in MySQL; DELETE stays inside the batch's transaction.
+  truncate: (qualified) => `DELETE FROM ${qualified}`,
+  createCheckpointTable: (qualified) =>
+    `CREATE TABLE IF NOT EXISTS ${qualified} (pipeline VARCHAR(255) NOT NULL PRIMARY KEY, checkpoint LONGTEXT NOT NULL, stored_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+  storeCheckpoint: (qualified) =>
+    `INSERT INTO ${qualified} (pipeline, checkpoint, stored_at) VALUES (?, ?, UTC_TIMESTAMP(6))
+       ON DUPLICATE KEY UPDATE checkpoint = VALUES(checkpoint), stored_at = VALUES(stored_at)`,
+  isConnectionLost(error) {
+    const code = String(fieldOf(error, 'code') ?? '');
+    return LOST_CODES.has(code) || fieldOf(error, 'fatal') === true;
+  },
+  isTransient: (error) => [1213, 1205].includes(Number(fieldOf(error, 'errno'))),
+};

@@ -1,0 +1,192 @@
+import type { LogicalType, Value } from '@highwater/core';
+import pg from 'pg';
+import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import type { Dialect, SqlSession } from './dialect.js';
+import { valuesList } from './dialect.js';
+import { bitString, jsonText, plainText } from './value-text.js';
+
+/**
+ * Postgres target column types. Every source type keeps its meaning; only `uint64` (numeric(20)),
+ * `enum`/`set`/`other` (text) and arrays of arrays (flattened by Postgres into one multi-dimensional
+ * array type) change type.
+ */
+export function postgresColumnType(type: LogicalType): string {
+  switch (type.kind) {
+    case 'boolean':
+      return 'boolean';
+    case 'int16':
+      return 'smallint';
+    case 'int32':
+      return 'integer';
+    case 'int64':
+      return 'bigint';
+    case 'uint64':
+      return 'numeric(20)';
+    case 'float32':
+      return 'real';
+    case 'float64':
+      return 'double precision';
+    case 'decimal':
+      return type.precision !== undefined && type.precision >= 1 && type.precision <= 1000
+        ? `numeric(${type.precision},${type.scale ?? 0})`
+        : 'numeric';
+    case 'string':
+      return 'text';
+    case 'bytes':
+      return 'bytea';
+    case 'uuid':
+      return 'uuid';
+    case 'json':
+      return 'jsonb';
+    case 'date':
+      return 'date';
+    case 'time':
+      return `time(${precision(type.precision)})`;
+    case 'timestamp':
+      return `timestamp(${precision(type.precision)})`;
+    case 'timestamptz':
+      return `timestamptz(${precision(type.precision)})`;
+    case 'interval':
+      return 'interval';
+    case 'enum':
+    case 'set':
+    case 'other':
+      return 'text';
+    case 'bits':
+      return 'bit varying';
+    case 'array': {
+      let element: LogicalType = type.element;
+      while (element.kind === 'array') element = element.element;
+      return `${postgresColumnType(element)}[]`;
+    }
+  }
+}
+
+function precision(p: number | undefined): number {
+  return p === undefined ? 6 : Math.min(Math.max(p, 0), 6);
+}
+
+/** A value in the form node-postgres sends as text and Postgres parses into the column type. */
+export function postgresParam(type: LogicalType, value: Value): unknown {
+  if (value === null) return null;
+  switch (type.kind) {
+    case 'boolean':
+      return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
+    case 'float32':
+    case 'float64':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'uint64':
+    case 'decimal':
+      // String(NaN) and String(±Infinity) are the spellings Postgres accepts for real/double/numeric.
+      return String(value);
+    case 'bytes':
+      return value instanceof Uint8Array ? Buffer.from(value) : value;
+    case 'json':
+      return jsonText(value);
+    case 'timestamptz':
+      return typeof value === 'string' && !/(Z|[+-]\d\d(:?\d\d)?)$/.test(value) ? `${value}Z` : value;
+    case 'bits':
+      return bitString(value, type.length);
+    case 'enum':
+    case 'set':
+    case 'other':
+    case 'interval':
+      return plainText(value);
+    case 'array':
+      return Array.isArray(value) ? value.map((v) => postgresParam(type.element, v as Value)) : plainText(value);
+    default:
+      return typeof value === 'string' ? value : plainText(value);
+  }
+}
+
+const LOST_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
+const LOST_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+function codeOf(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+}
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  transactionalDdl: true,
+  maxParams: 30_000,
+  begin: 'BEGIN',
+  async connect(connection: ConnectionConfig): Promise<SqlSession> {
+    const config: pg.ClientConfig =
+      typeof connection === 'string'
+        ? { connectionString: connection }
+        : { ...connection, port: connection.port ?? 5432 };
+    const client = new pg.Client({
+      ...config,
+      application_name: 'highwater-sink',
+      // Every value is read as text: the sink only reads its own checkpoint and catalog names.
+      types: { getTypeParser: (() => (text: string) => text) as unknown as pg.CustomTypesConfig['getTypeParser'] },
+      options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601',
+    });
+    client.on('error', () => {
+      // Reported again by the next query on this client.
+    });
+    await client.connect();
+    return {
+      async query<T>(sql: string, params?: readonly unknown[]) {
+        const result = await client.query(sql, params as unknown[] | undefined);
+        return result.rows as T[];
+      },
+      close: () => client.end().catch(() => undefined),
+    };
+  },
+  async currentSchema(session) {
+    const rows = await session.query<{ s: string | null }>('SELECT current_schema() AS s');
+    return rows[0]?.s ?? 'public';
+  },
+  quote: (identifier) => `"${identifier.replace(/"/g, '""')}"`,
+  param: (n) => `$${n}`,
+  columnType: (type) => postgresColumnType(type),
+  encode: (type, value) => postgresParam(type, value),
+  async columnsOf(session, schema, table) {
+    const rows = await session.query<{ attname: string }>(
+      `SELECT a.attname FROM pg_attribute a
+         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum`,
+      [schema, table],
+    );
+    if (rows.length > 0) return rows.map((r) => r.attname);
+    const exists = await session.query('SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2', [
+      schema,
+      table,
+    ]);
+    return exists.length > 0 ? [] : null;
+  },
+  createTable(qualified, columns, key) {
+    const defs = columns.map((c) => `${this.quote(c.name)} ${postgresColumnType(c.type)}`);
+    defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
+    return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')})`;
+  },
+  addColumn(qualified, column) {
+    return `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS ${this.quote(column.name)} ${postgresColumnType(column.type)}`;
+  },
+  upsert(qualified, columns, key, rows) {
+    const keys = new Set(key);
+    const update = columns.filter((c) => !keys.has(c));
+    const head = `INSERT INTO ${qualified} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${valuesList(this, columns.length, rows)}`;
+    const conflict = `ON CONFLICT (${key.map((k) => this.quote(k)).join(', ')})`;
+    if (update.length === 0) return `${head} ${conflict} DO NOTHING`;
+    return `${head} ${conflict} DO UPDATE SET ${update.map((c) => `${this.quote(c)} = EXCLUDED.${this.quote(c)}`).join(', ')}`;
+  },
+  truncate: (qualified) => `TRUNCATE TABLE ${qualified}`,
+  createCheckpointTable: (qualified) =>
+    `CREATE TABLE IF NOT EXISTS ${qualified} (pipeline text PRIMARY KEY, checkpoint jsonb NOT NULL, stored_at timestamptz NOT NULL)`,
+  storeCheckpoint: (qualified) =>
+    `INSERT INTO ${qualified} (pipeline, checkpoint, stored_at) VALUES ($1, $2, clock_timestamp())
+       ON CONFLICT (pipeline) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, stored_at = EXCLUDED.stored_at`,
+  isConnectionLost(error) {
+    const code = codeOf(error);
+    if (code.startsWith('08') || LOST_CODES.has(code) || LOST_ERRNO.has(code)) return true;
+    const message = error instanceof Error ? error.message : '';
+    return /Connection terminated|not queryable|Client has encountered a connection error/i.test(message);
+  },
+  isTransient: (error) => ['40001', '40P01'].includes(codeOf(error)),
+};

@@ -1,0 +1,340 @@
+import {
+  type Checkpoint,
+  type EventBatch,
+  type Row,
+  type Sink,
+  SinkError,
+  type TableId,
+  type TableSchema,
+  tableName,
+  type Value,
+} from '@highwater/core';
+import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
+import type { SinkContext } from '../sink-context.js';
+import { BatchPlan, type StatementGroup } from './batch-plan.js';
+import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
+import { type Dialect, keyInList, type SqlSession } from './dialect.js';
+import { sinkError } from './sql-errors.js';
+import { keyColumnsOf, type TargetTable, targetColumn, targetTableName, withSchema } from './target-table.js';
+
+/**
+ * What a SQL sink needs besides its configuration: the source's table definitions, to create target
+ * tables with mapped types. Change events carry values, not types, so without `describeTables` the
+ * sink can only write to tables it has seen a schema event for.
+ */
+export interface SqlSinkContext extends SinkContext {
+  readonly describeTables?: (tables: readonly TableId[]) => Promise<readonly TableSchema[]>;
+}
+
+/** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
+export const DEFAULT_STATEMENT_ROWS = 500;
+
+/**
+ * Table replication into Postgres or MySQL with the source checkpoint stored in the same transaction
+ * as the rows: `open` reads it back, so a restart resumes exactly after the last committed batch.
+ */
+export class SqlSink implements Sink {
+  readonly storesCheckpoints = true;
+  readonly name: string;
+  private session: SqlSession | null = null;
+  private schema: string | null = null;
+  /** Source table name → what the target has, as of the last committed batch. */
+  private tables = new Map<string, TargetTable>();
+  /** Target tables known to exist with these columns (after a commit). */
+  private ensured = new Map<string, ReadonlySet<string>>();
+  private checkpointTableReady = false;
+
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly config: SqlSinkConfig,
+    private readonly context: SqlSinkContext,
+  ) {
+    this.name = dialect.name;
+  }
+
+  async open(): Promise<Checkpoint | null> {
+    const session = await this.connect();
+    try {
+      const stored = await readCheckpointRow(this.dialect, session, await this.targetSchema(session), this.pipeline);
+      this.checkpointTableReady = stored !== null;
+      return stored?.checkpoint ?? null;
+    } catch (error) {
+      throw this.fail('reading the stored checkpoint', error);
+    }
+  }
+
+  async write(batch: EventBatch): Promise<void> {
+    const session = await this.connect();
+    const schema = await this.targetSchema(session);
+    const tables = new Map(this.tables);
+    await this.learnSchemas(batch, tables, schema);
+    const plan = new BatchPlan();
+    const touched = new Set<string>();
+    for (const event of batch.events) {
+      switch (event.kind) {
+        case 'change': {
+          const table = this.tableOf(tables, event.source.table);
+          touched.add(event.source.table);
+          plan.add(table, event);
+          break;
+        }
+        case 'truncate':
+          touched.add(event.table);
+          plan.truncate(this.tableOf(tables, event.table));
+          break;
+        case 'schema':
+          if (event.schema === null) {
+            this.context.logger.warn(
+              { table: event.table },
+              `source table ${event.table} was dropped; its target table is kept`,
+            );
+          } else {
+            touched.add(event.table);
+          }
+          break;
+        case 'heartbeat':
+          break;
+      }
+    }
+    const ensured = new Map(this.ensured);
+    const ddl: { sql: string; table?: string }[] = [];
+    let inTransaction = false;
+    try {
+      if (this.dialect.transactionalDdl) {
+        await session.query(this.dialect.begin);
+        inTransaction = true;
+      }
+      if (!this.checkpointTableReady)
+        ddl.push({ sql: this.dialect.createCheckpointTable(this.qualify(schema, CHECKPOINT_TABLE)) });
+      for (const name of touched)
+        ddl.push(...(await this.ddlFor(session, schema, this.tableOf(tables, name), ensured)));
+      for (const statement of ddl) await this.run(session, statement.sql, [], statement.table);
+      if (!inTransaction) {
+        await session.query(this.dialect.begin);
+        inTransaction = true;
+      }
+      for (const group of plan.groups) await this.apply(session, group);
+      await this.run(session, this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)), [
+        this.pipeline,
+        JSON.stringify(batch.checkpoint),
+      ]);
+      await session.query('COMMIT');
+      inTransaction = false;
+    } catch (error) {
+      if (inTransaction) await session.query('ROLLBACK').catch(() => undefined);
+      throw this.fail('applying a batch', error);
+    }
+    this.tables = tables;
+    this.ensured = ensured;
+    this.checkpointTableReady = true;
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    await session?.close();
+  }
+
+  private get pipeline(): string {
+    return this.context.pipelineName;
+  }
+
+  private async connect(): Promise<SqlSession> {
+    if (this.session !== null) return this.session;
+    try {
+      this.session = await this.dialect.connect(this.config.connection);
+      return this.session;
+    } catch (error) {
+      throw this.fail('connecting', error);
+    }
+  }
+
+  private async targetSchema(session: SqlSession): Promise<string> {
+    if (this.schema === null) {
+      try {
+        this.schema = this.config.schema ?? (await this.dialect.currentSchema(session));
+      } catch (error) {
+        throw this.fail('finding the target schema', error);
+      }
+    }
+    return this.schema;
+  }
+
+  /** Updates `tables` with every schema the batch carries and describes source tables not seen before. */
+  private async learnSchemas(batch: EventBatch, tables: Map<string, TargetTable>, schema: string): Promise<void> {
+    const unknown = new Map<string, TableId>();
+    const seen = new Set<string>();
+    for (const event of batch.events) {
+      if (event.kind === 'schema') {
+        seen.add(event.table);
+        if (event.schema !== null) tables.set(event.table, this.merge(tables.get(event.table), event.schema, schema));
+      } else if (event.kind === 'change' && !tables.has(event.source.table) && !seen.has(event.source.table)) {
+        unknown.set(event.source.table, event.source.tableId);
+      } else if (event.kind === 'truncate' && !tables.has(event.table) && !seen.has(event.table)) {
+        unknown.set(event.table, event.source.tableId);
+      }
+    }
+    if (unknown.size === 0) return;
+    const describe = this.context.describeTables;
+    if (describe === undefined) {
+      const first = [...unknown.keys()][0] as string;
+      throw new SinkError(
+        `${this.dialect.name} sink: no definition of source table ${first}: the sink needs the source's table definitions (SqlSinkContext.describeTables) to create and fill target tables`,
+        { table: first },
+      );
+    }
+    let described: readonly TableSchema[];
+    try {
+      described = await describe([...unknown.values()]);
+    } catch (error) {
+      throw this.fail('describing source tables', error);
+    }
+    const byName = new Map<string, TableSchema>();
+    for (const s of described) byName.set(tableName(s.id), s);
+    for (const [name, id] of unknown) {
+      const found = byName.get(name) ?? byName.get(tableName(id));
+      if (found === undefined) {
+        throw new SinkError(`${this.dialect.name} sink: the source did not describe table ${name}`, { table: name });
+      }
+      // A schema event later in the batch is newer; merging keeps its columns too.
+      tables.set(name, this.merge(tables.get(name), found, schema));
+    }
+  }
+
+  private merge(existing: TargetTable | undefined, source: TableSchema, schema: string): TargetTable {
+    if (existing !== undefined) return withSchema(existing, source);
+    const name = targetTableName(source.id, this.config.tableNaming);
+    const key = keyColumnsOf(source);
+    const sourceName = tableName(source.id);
+    if (key.length === 0) {
+      throw new SinkError(
+        `${this.dialect.name} sink: source table ${sourceName} has neither a primary key nor a chunk key: rows cannot be matched in the target`,
+        { table: sourceName },
+      );
+    }
+    return {
+      source: sourceName,
+      name,
+      qualified: this.qualify(schema, name),
+      key,
+      columns: new Map(source.columns.map((c) => [c.name, targetColumn(c)])),
+    };
+  }
+
+  private tableOf(tables: ReadonlyMap<string, TargetTable>, name: string): TargetTable {
+    const table = tables.get(name);
+    if (table === undefined)
+      throw new SinkError(`${this.dialect.name} sink: no definition of table ${name}`, { table: name });
+    return table;
+  }
+
+  /** CREATE TABLE or ADD COLUMN statements that make the target match `table`; records the result in `ensured`. */
+  private async ddlFor(
+    session: SqlSession,
+    schema: string,
+    table: TargetTable,
+    ensured: Map<string, ReadonlySet<string>>,
+  ): Promise<{ sql: string; table: string }[]> {
+    let existing = ensured.get(table.qualified);
+    if (existing === undefined) {
+      let columns: readonly string[] | null;
+      try {
+        columns = await this.dialect.columnsOf(session, schema, table.name);
+      } catch (error) {
+        throw this.fail('reading the target catalog', error, table.qualified);
+      }
+      if (columns === null) {
+        if (!this.config.createTables) {
+          throw new SinkError(
+            `${this.dialect.name} sink: target table ${schema}.${table.name} does not exist and sink.createTables is false`,
+            { table: `${schema}.${table.name}` },
+          );
+        }
+        const created = [...table.columns.values()];
+        ensured.set(table.qualified, new Set(created.map((c) => c.name)));
+        this.context.logger.info({ table: table.qualified }, `creating target table ${schema}.${table.name}`);
+        return [{ sql: this.dialect.createTable(table.qualified, created, table.key), table: table.qualified }];
+      }
+      existing = new Set(columns);
+    }
+    const missing = [...table.columns.values()].filter((c) => !existing.has(c.name));
+    ensured.set(table.qualified, new Set([...existing, ...missing.map((c) => c.name)]));
+    return missing.map((c) => {
+      this.context.logger.info(
+        { table: table.qualified, column: c.name },
+        `adding column ${c.name} to ${table.qualified}`,
+      );
+      return { sql: this.dialect.addColumn(table.qualified, c), table: table.qualified };
+    });
+  }
+
+  private async apply(session: SqlSession, group: StatementGroup): Promise<void> {
+    const { table } = group;
+    switch (group.kind) {
+      case 'truncate':
+        await this.run(session, this.dialect.truncate(table.qualified), [], table.qualified);
+        return;
+      case 'delete': {
+        const keys = [...group.keys.values()];
+        const per = this.rowsPerStatement(table.key.length);
+        for (let i = 0; i < keys.length; i += per) {
+          const slice = keys.slice(i, i + per);
+          const params = slice.flatMap((k) => k.map((v, j) => this.encode(table, table.key[j] as string, v)));
+          const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
+          await this.run(session, sql, params, table.qualified);
+        }
+        return;
+      }
+      case 'upsert': {
+        const rows = [...group.rows.values()];
+        const per = this.rowsPerStatement(group.columns.length);
+        for (let i = 0; i < rows.length; i += per) {
+          const slice = rows.slice(i, i + per);
+          const params = slice.flatMap((row: Row) => group.columns.map((c) => this.encode(table, c, row[c] ?? null)));
+          const sql = this.dialect.upsert(table.qualified, group.columns, table.key, slice.length);
+          await this.run(session, sql, params, table.qualified);
+        }
+        return;
+      }
+    }
+  }
+
+  private rowsPerStatement(width: number): number {
+    const rows = this.config.batchSize ?? DEFAULT_STATEMENT_ROWS;
+    return Math.max(1, Math.min(rows, Math.floor(this.dialect.maxParams / Math.max(1, width))));
+  }
+
+  private encode(table: TargetTable, column: string, value: Value): unknown {
+    const type = table.columns.get(column)?.type ?? { kind: 'other' as const };
+    return this.dialect.encode(type, value, (why) => {
+      if (table.key.includes(column)) {
+        throw new SinkError(`${this.dialect.name} sink: key column ${column} of ${table.qualified}: ${why}`, {
+          table: table.qualified,
+        });
+      }
+      this.context.logger.warn({ table: table.qualified, column }, `${why}; stored as NULL`);
+    });
+  }
+
+  private async run(session: SqlSession, sql: string, params: readonly unknown[], table?: string): Promise<void> {
+    try {
+      await session.query(sql, params);
+    } catch (error) {
+      throw this.fail(`${sql.split(' ', 1)[0]} statement`, error, table);
+    }
+  }
+
+  private qualify(schema: string, name: string): string {
+    return `${this.dialect.quote(schema)}.${this.dialect.quote(name)}`;
+  }
+
+  /** Wraps an error; a lost connection is dropped so the next call reconnects. */
+  private fail(what: string, error: unknown, table?: string) {
+    if (this.dialect.isConnectionLost(error)) {
+      const session = this.session;
+      this.session = null;
+      void session?.close();
+    }
+    return sinkError(this.dialect, what, error, table);
+  }
+}

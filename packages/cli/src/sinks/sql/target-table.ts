@@ -1,0 +1,48 @@
+import type { ColumnSchema, TableId, TableSchema } from '@highwater/core';
+
+/** A source table as the sink replicates it. */
+export interface TargetTable {
+  /** The source's qualified name (`schema.table`), as events name it. */
+  readonly source: string;
+  /** The target table's name inside the target schema. */
+  readonly name: string;
+  /** Schema-qualified, quoted: ready for SQL. */
+  readonly qualified: string;
+  /** The key the target table is created with and rows are upserted on. */
+  readonly key: readonly string[];
+  /**
+   * Every column the source table has had while this sink ran, in first-seen order. A column
+   * dropped in the source stays (its target column keeps old values and takes NULL for new rows).
+   */
+  readonly columns: ReadonlyMap<string, ColumnSchema>;
+}
+
+/** `orders` or `shop_orders`, per the sink's `tableNaming`. */
+export function targetTableName(id: TableId, naming: 'table' | 'schema_table'): string {
+  if (naming === 'table') return id.name;
+  const prefix = id.schema ?? id.database;
+  return prefix === undefined ? id.name : `${prefix}_${id.name}`;
+}
+
+/** The key rows are matched on: the primary key, or the chunk key of a table without one. */
+export function keyColumnsOf(schema: TableSchema): readonly string[] {
+  return schema.primaryKey.length > 0 ? schema.primaryKey : schema.chunkKey;
+}
+
+/**
+ * The column as the target stores it. An unsigned SMALLINT from MySQL (0–65535) arrives typed
+ * `int16` by the MySQL adapter, which a Postgres `smallint` cannot hold: unsigned native types are
+ * given the next wider integer.
+ */
+export function targetColumn(column: ColumnSchema): ColumnSchema {
+  if (column.type.kind === 'int16' && /unsigned/i.test(column.nativeType))
+    return { ...column, type: { kind: 'int32' } };
+  return column;
+}
+
+/** `table` with the columns of a newer schema of the same source table added (never removed). */
+export function withSchema(table: TargetTable, schema: TableSchema): TargetTable {
+  const columns = new Map(table.columns);
+  for (const c of schema.columns) columns.set(c.name, targetColumn(c));
+  return { ...table, columns };
+}

@@ -1,0 +1,158 @@
+import {
+  type ChunkReader,
+  compileTableFilter,
+  ConfigError,
+  type Introspector,
+  type SourceAdapter,
+  type TableSchema,
+  tableName,
+} from '@highwater/core';
+import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
+import type { SourceConfig, SqlSinkConfig } from '../pipeline/pipeline-schema.js';
+import { dialectOf } from '../sinks/sql/index.js';
+import { createAdapter } from '../sources/create-adapter.js';
+import { compareTable } from './compare-table.js';
+import { targetAdapter, targetTableOf } from './target-reader.js';
+import { type TableReport, totalsOf, type VerifyReport } from './verify-report.js';
+
+export interface VerifyOptions {
+  /** Only these captured tables (names or patterns, as in `tables.include`). */
+  readonly tables?: readonly string[];
+  /** Rows per chunk; default the pipeline's `source.chunkSize`, else 8096. */
+  readonly chunkSize?: number;
+  /** Keys listed per kind of difference and table (default 20). */
+  readonly maxKeys?: number;
+  /** Told when a table is done (progress on a terminal). */
+  readonly onTable?: (report: TableReport) => void;
+}
+
+export const DEFAULT_VERIFY_CHUNK_SIZE = 8096;
+
+/**
+ * The pipeline's source without side effects: a Postgres source creates neither its slot nor its
+ * publication, and verify never asks for watermarks (which write a WAL message).
+ */
+export function readOnlySource(source: SourceConfig): SourceConfig {
+  if (source.adapter !== 'postgres') return source;
+  return { ...source, options: { ...source.options, createSlot: false, createPublication: false } };
+}
+
+/**
+ * Compares every captured table of a pipeline in its SQL target with the source. Meant for a quiet
+ * pipeline: rows written while it runs show up as differences.
+ */
+export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const started = Date.now();
+  const sink = pipeline.config.sink;
+  if (sink.type !== 'postgres' && sink.type !== 'mysql') {
+    throw new ConfigError(
+      `${pipeline.file}: sink.type is ${sink.type}: verify compares the source with a postgres or mysql sink's tables`,
+    );
+  }
+  const source = pipeline.config.source;
+  const chunkSize = options.chunkSize ?? source.chunkSize ?? DEFAULT_VERIFY_CHUNK_SIZE;
+  const adapter = createAdapter(readOnlySource(source), pipeline.name);
+  const open: { close(): Promise<void> }[] = [];
+  try {
+    const introspector = await adapter.createIntrospector();
+    open.push(introspector);
+    const tables = await capturedTables(introspector, source, options.tables);
+    const targetSchema = await targetSchemaOf(sink);
+    const sourceReader = await adapter.createChunkReader();
+    open.push(sourceReader);
+    const targetReader = await targetAdapter(sink).createChunkReader();
+    open.push(targetReader);
+    const reports: TableReport[] = [];
+    for (const table of tables) {
+      const report = await compareOne(adapter, introspector, sourceReader, targetReader, table, sink, targetSchema, {
+        chunkSize,
+        maxKeys: options.maxKeys ?? 20,
+      });
+      reports.push(report);
+      options.onTable?.(report);
+    }
+    const totals = totalsOf(reports);
+    return {
+      pipeline: pipeline.name,
+      equal: totals.errors === 0 && totals.missing + totals.extra + totals.different === 0,
+      tables: reports,
+      totals,
+      elapsedMs: Date.now() - started,
+    };
+  } finally {
+    for (const o of open.reverse()) await o.close().catch(() => undefined);
+  }
+}
+
+async function compareOne(
+  adapter: SourceAdapter<unknown>,
+  introspector: Introspector<unknown>,
+  sourceReader: ChunkReader,
+  targetReader: ChunkReader,
+  table: TableSchema,
+  sink: SqlSinkConfig,
+  targetSchema: string,
+  settings: { chunkSize: number; maxKeys: number },
+): Promise<TableReport> {
+  const target = targetTableOf(table, sink, targetSchema);
+  try {
+    return await compareTable({
+      source: table,
+      target,
+      introspector,
+      compareKeys: (t, a, b) => adapter.compareKeys(t, a, b),
+      sourceReader,
+      targetReader,
+      ...settings,
+    });
+  } catch (error) {
+    return {
+      table: tableName(table.id),
+      target: tableName(target.id),
+      sourceRows: 0,
+      targetRows: 0,
+      chunks: 0,
+      chunksCompared: 0,
+      missing: 0,
+      extra: 0,
+      different: 0,
+      missingKeys: [],
+      extraKeys: [],
+      differentKeys: [],
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+async function capturedTables(
+  introspector: Introspector<unknown>,
+  source: SourceConfig,
+  only: readonly string[] | undefined,
+): Promise<readonly TableSchema[]> {
+  const captured = compileTableFilter(source.tables);
+  const wanted = only === undefined || only.length === 0 ? () => true : compileTableFilter({ include: only });
+  const ids = (await introspector.listTables()).filter((id) => captured(tableName(id)) && wanted(tableName(id)));
+  if (ids.length === 0) {
+    throw new ConfigError(
+      only === undefined || only.length === 0
+        ? 'no source table matches the pipeline’s tables.include/exclude'
+        : `no captured table matches ${only.join(', ')}`,
+    );
+  }
+  const schemas = await introspector.describeTables(ids);
+  return schemas.map((s) => {
+    const chunkKey = source.chunkKeys?.[tableName(s.id)];
+    return chunkKey === undefined ? s : { ...s, chunkKey };
+  });
+}
+
+async function targetSchemaOf(sink: SqlSinkConfig): Promise<string> {
+  if (sink.schema !== undefined) return sink.schema;
+  const dialect = dialectOf(sink.type);
+  const session = await dialect.connect(sink.connection);
+  try {
+    return await dialect.currentSchema(session);
+  } finally {
+    await session.close();
+  }
+}

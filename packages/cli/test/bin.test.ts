@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The built command, as users run it: build first with `npx tsc -b`.
+const BIN = fileURLToPath(new URL('../dist/bin/highwater.js', import.meta.url));
+
+function highwater(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `${NAME}`, the pipeline file's environment reference. */
+const ref = (name: string) => `$${'{'}${name}}`;
+
+let dir: string;
+beforeAll(async () => {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build with npx tsc -b first`);
+  dir = await mkdtemp(join(tmpdir(), 'hw-bin-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the highwater command', () => {
+  it('prints its version and help with examples', async () => {
+    const version = await highwater(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const help = await highwater(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('run [options] <pipeline>');
+    expect(help.stdout).toContain('Examples:');
+    const runHelp = await highwater(['run', '--help']);
+    expect(runHelp.stdout).toContain('--progress <mode>');
+    expect(runHelp.stdout).toContain('Exit codes:');
+  });
+
+  it('exits 2 with one message for a missing argument, an unknown option or a bad choice', async () => {
+    for (const args of [['run'], ['run', 'x.yaml', '--nope'], ['run', 'x.yaml', '--progress=maybe'], ['frobnicate']]) {
+      const result = await highwater(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/^error: /);
+    }
+  });
+
+  it('exits 2 naming the file and the field for a bad pipeline file, and the variable for a missing secret', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(
+      file,
+      `source:\n  adapter: postgres\n  connection: postgres://u:${ref('PW')}@h/db\n  tables: { include: [a.b] }\n  chunkSize: 0\nsink: { type: stdout }\n`,
+    );
+    const bad = await highwater(['run', file], { PW: 'hunter2' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`highwater run: ${file}: invalid pipeline:`);
+    expect(bad.stderr).toContain('source.chunkSize:');
+    expect(bad.stderr).not.toContain('hunter2');
+    expect(bad.stdout).toBe('');
+
+    const unsetFile = join(dir, 'unset.yaml');
+    await writeFile(unsetFile, (await readFile(file, 'utf8')).replace(ref('PW'), ref('HW_TEST_NEVER_SET')));
+    const unset = await highwater(['status', unsetFile]);
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain(`source.connection uses ${ref('HW_TEST_NEVER_SET')}`);
+    const missing = await highwater(['run', join(dir, 'absent.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toContain('cannot read the pipeline file');
+  });
+
+  it('prints the status of a pipeline that never ran', async () => {
+    const file = join(dir, 'fresh.yaml');
+    await writeFile(
+      file,
+      'source:\n  adapter: postgres\n  connection: postgres://u@h/db\n  tables: { include: [a.b] }\nsink: { type: stdout }\n',
+    );
+    const result = await highwater(['status', file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('no checkpoint stored yet');
+  });
+});

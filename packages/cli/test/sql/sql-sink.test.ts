@@ -1,0 +1,215 @@
+import { SinkError, type TableSchema } from '@highwater/core';
+import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlSink, readSqlSinkCheckpoint } from '../../src/sinks/sql/index.js';
+import {
+  type CapturedLog,
+  checkpoint,
+  context,
+  insert,
+  q,
+  remove,
+  schemaChange,
+  sinkConfig,
+  table,
+  type TargetClient,
+  type TargetKind,
+  targetClient,
+  truncate,
+  update,
+} from './helpers.js';
+
+const items = table(
+  'items',
+  [
+    ['id', { kind: 'int32' }],
+    ['name', { kind: 'string' }],
+    ['note', { kind: 'string' }],
+  ],
+  ['id'],
+);
+
+describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
+  let server: ThrowawayServer;
+  let db: TargetClient;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = kind === 'postgres' ? await startPostgres({ useEnv: false }) : await startMariadb({ useEnv: false });
+    db = await targetClient(kind, server.url);
+  });
+  afterAll(async () => {
+    await db?.close().catch(() => undefined);
+    await server?.stop();
+  });
+
+  async function freshSchema(): Promise<string> {
+    const name = `t${++n}`;
+    await db.createSchema(name);
+    return name;
+  }
+
+  async function rows(schema: string, name: string, order = 'id'): Promise<Record<string, unknown>[]> {
+    return db.query(`SELECT * FROM ${q(kind, schema, name)} ORDER BY ${order}`);
+  }
+
+  it('open() on a fresh target returns null and creates nothing', async () => {
+    const schema = await freshSchema();
+    const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([items]));
+    expect(await sink.open()).toBeNull();
+    await sink.close();
+    expect(await db.tables(schema)).toEqual([]);
+    expect(await readSqlSinkCheckpoint(sinkConfig(kind, server.url, schema), 'test-pipeline')).toBeNull();
+  });
+
+  it('creates tables lazily and stores the checkpoint with the rows; open() returns it', async () => {
+    const schema = await freshSchema();
+    const config = sinkConfig(kind, server.url, schema);
+    const sink = createSqlSink(config, context([items]));
+    await sink.open();
+    await sink.write({ events: [insert(items, { id: 1, name: 'a', note: 'x' })], checkpoint: checkpoint(1) });
+    await sink.close();
+    expect(await db.tables(schema)).toEqual(['highwater_checkpoints', 'items']);
+    const again = createSqlSink(config, context([items]));
+    expect(await again.open()).toEqual(checkpoint(1));
+    await again.close();
+    const stored = await readSqlSinkCheckpoint(config, 'test-pipeline');
+    expect(stored?.checkpoint).toEqual(checkpoint(1));
+    expect(Math.abs((stored?.storedAt.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('applies upserts, deletes, key changes and truncates in order, coalesced', async () => {
+    const schema = await freshSchema();
+    const sink = createSqlSink(sinkConfig(kind, server.url, schema, 3), context([items]));
+    await sink.open();
+    const many = Array.from({ length: 20 }, (_, i) => insert(items, { id: 100 + i, name: `n${i}`, note: null }));
+    await sink.write({
+      events: [
+        ...many,
+        insert(items, { id: 1, name: 'a', note: 'x' }),
+        insert(items, { id: 2, name: 'b', note: 'y' }),
+        // an insert of an existing key is an upsert (snapshot reads overlap the stream)
+        insert(items, { id: 1, name: 'a2', note: 'x2' }),
+        remove(items, { id: 2 }),
+        insert(items, { id: 2, name: 'b-again', note: null }),
+        update(items, { id: 1 }, { id: 3, name: 'moved', note: 'x2' }),
+        remove(items, { id: 105 }),
+        update(items, { id: 106 }, { id: 106, name: 'six', note: 'upd' }),
+      ],
+      checkpoint: checkpoint(1),
+    });
+    const after = await rows(schema, 'items');
+    expect(after.map((r) => [Number(r.id), r.name])).toEqual([
+      [2, 'b-again'],
+      [3, 'moved'],
+      ...many.filter((_, i) => i !== 5).map((e, i) => [Number(e.after?.id), i === 5 ? 'six' : e.after?.name]),
+    ]);
+    await sink.write({
+      events: [truncate(items), insert(items, { id: 7, name: 'after', note: null })],
+      checkpoint: checkpoint(2),
+    });
+    expect((await rows(schema, 'items')).map((r) => Number(r.id))).toEqual([7]);
+    await sink.close();
+  });
+
+  it('leaves unknown (unchanged TOAST) columns as stored', async () => {
+    const schema = await freshSchema();
+    const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([items]));
+    await sink.open();
+    await sink.write({ events: [insert(items, { id: 1, name: 'a', note: 'big value' })], checkpoint: checkpoint(1) });
+    await sink.write({ events: [update(items, { id: 1 }, { id: 1, name: 'b' }, ['note'])], checkpoint: checkpoint(2) });
+    expect(await rows(schema, 'items')).toEqual([{ id: 1, name: 'b', note: 'big value' }]);
+    await sink.close();
+  });
+
+  it('adds columns and tables on schema changes and keeps a dropped table', async () => {
+    const schema = await freshSchema();
+    const log: CapturedLog = { warnings: [] };
+    const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([items], log));
+    await sink.open();
+    await sink.write({ events: [insert(items, { id: 1, name: 'a', note: null })], checkpoint: checkpoint(1) });
+    const wider: TableSchema = {
+      ...items,
+      columns: [...items.columns, { name: 'qty', type: { kind: 'int64' }, nativeType: 'int8', nullable: true }],
+    };
+    const other = table(
+      'other',
+      [
+        ['k', { kind: 'string' }],
+        ['v', { kind: 'json' }],
+      ],
+      ['k'],
+    );
+    await sink.write({
+      events: [
+        schemaChange(items, wider),
+        insert(wider, { id: 2, name: 'b', note: null, qty: 9007199254740993n }),
+        schemaChange(other, other),
+        insert(other, { k: 'x', v: { a: [1, 2] } }),
+        schemaChange(other, null),
+      ],
+      checkpoint: checkpoint(2),
+    });
+    const got = await rows(schema, 'items');
+    expect(got.map((r) => [Number(r.id), r.qty === null ? null : String(r.qty)])).toEqual([
+      [1, null],
+      [2, '9007199254740993'],
+    ]);
+    expect(await db.tables(schema)).toContain('other');
+    expect(log.warnings.some((w) => w.includes('src.other was dropped'))).toBe(true);
+    await sink.close();
+  });
+
+  it('a failing batch leaves neither rows nor checkpoint, and the error names the table', async () => {
+    const schema = await freshSchema();
+    const config = sinkConfig(kind, server.url, schema);
+    const sink = createSqlSink(config, context([items]));
+    await sink.open();
+    const bad = {
+      events: [
+        insert(items, { id: 1, name: 'ok', note: null }),
+        insert(items, { id: 'not a number', name: 'x', note: null }),
+      ],
+      checkpoint: checkpoint(1),
+    };
+    const error = await sink.write(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkError);
+    expect((error as SinkError).table).toContain('items');
+    expect((error as SinkError).retriable).toBe(false);
+    expect(await readSqlSinkCheckpoint(config, 'test-pipeline')).toBeNull();
+    // Postgres rolls the DDL back with the rows; MySQL keeps the (idempotent) CREATE TABLEs, empty.
+    const tables = await db.tables(schema);
+    if (kind === 'postgres') expect(tables).toEqual([]);
+    if (tables.includes('items')) expect(await rows(schema, 'items')).toEqual([]);
+    // The sink goes on: a good batch commits, then a failing one leaves it in place.
+    await sink.write({ events: [insert(items, { id: 1, name: 'ok', note: null })], checkpoint: checkpoint(2) });
+    await expect(sink.write({ ...bad, checkpoint: checkpoint(3) })).rejects.toBeInstanceOf(SinkError);
+    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
+    expect(await rows(schema, 'items')).toEqual([{ id: 1, name: 'ok', note: null }]);
+    await sink.close();
+  });
+
+  it('stores the checkpoint of heartbeat-only and empty batches', async () => {
+    const schema = await freshSchema();
+    const config = sinkConfig(kind, server.url, schema);
+    const sink = createSqlSink(config, context([items]));
+    await sink.open();
+    await sink.write({ events: [{ kind: 'heartbeat', offset: 5, at: Date.now() }], checkpoint: checkpoint(5) });
+    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(5));
+    await sink.write({ events: [], checkpoint: checkpoint(6) });
+    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(6));
+    await sink.close();
+  });
+
+  it('refuses a missing table when createTables is false, without writing', async () => {
+    const schema = await freshSchema();
+    const config = { ...sinkConfig(kind, server.url, schema), createTables: false };
+    const sink = createSqlSink(config, context([items]));
+    await sink.open();
+    await expect(
+      sink.write({ events: [insert(items, { id: 1, name: 'a', note: null })], checkpoint: checkpoint(1) }),
+    ).rejects.toThrow(/does not exist and sink.createTables is false/);
+    await sink.close();
+    expect(await readSqlSinkCheckpoint(config, 'test-pipeline')).toBeNull();
+  });
+});
