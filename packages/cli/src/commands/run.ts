@@ -111,6 +111,7 @@ export async function executeRun(
       sink,
       checkpointStore,
       logger,
+      restart: pipeline.config.restart,
     });
     io.onRunner?.(runner);
     logger.info(

@@ -8,7 +8,7 @@ import type { RunnerState } from '../run/pipeline-runner.js';
 export interface MetricsProvider {
   readonly state: RunnerState;
   metrics(): SourceMetrics | null;
-  progress(): { batches: number; events: number; checkpointStoredAt: number | null };
+  progress(): { batches: number; events: number; checkpointStoredAt: number | null; restarts?: number };
 }
 
 const STATES: readonly RunnerState[] = [
@@ -16,6 +16,7 @@ const STATES: readonly RunnerState[] = [
   'starting',
   'snapshot',
   'stream',
+  'restarting',
   'stopping',
   'stopped',
   'done',
@@ -47,8 +48,9 @@ export class PipelineMetrics {
   readonly #batchesWritten: Counter;
   readonly #eventsWritten: Counter;
   readonly #checkpointStored: Gauge;
+  readonly #restarts: Counter;
   readonly #logGauges = new Map<string, Gauge>();
-  #seen = { emitted: 0, batches: 0, events: 0 };
+  #seen = { emitted: 0, batches: 0, events: 0, restarts: 0 };
 
   constructor(provider: MetricsProvider, pipelineName: string, options: { processMetrics?: boolean } = {}) {
     this.#provider = provider;
@@ -86,6 +88,10 @@ export class PipelineMetrics {
       'highwater_checkpoint_stored_timestamp_seconds',
       'When the last checkpoint was stored (Unix time; absent before the first).',
     );
+    this.#restarts = counter(
+      'highwater_pipeline_restarts_total',
+      'Times the pipeline restarted itself (closed, waited, resumed from its checkpoint) after a retriable failure.',
+    );
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.update();
   }
@@ -98,7 +104,9 @@ export class PipelineMetrics {
     const progress = this.#provider.progress();
     this.#batchesWritten.inc(progress.batches - this.#seen.batches);
     this.#eventsWritten.inc(progress.events - this.#seen.events);
-    this.#seen = { ...this.#seen, batches: progress.batches, events: progress.events };
+    const restarts = progress.restarts ?? 0;
+    this.#restarts.inc(restarts - this.#seen.restarts);
+    this.#seen = { ...this.#seen, batches: progress.batches, events: progress.events, restarts };
     if (progress.checkpointStoredAt !== null) this.#checkpointStored.set(progress.checkpointStoredAt / 1000);
     if (m === null) {
       for (const g of [this.#fetchLag, this.#emitLag]) g.set(Number.NaN);
@@ -118,8 +126,10 @@ export class PipelineMetrics {
     this.#fetchLag.set(m.currentFetchEventTimeLag === null ? Number.NaN : m.currentFetchEventTimeLag / 1000);
     this.#emitLag.set(m.currentEmitEventTimeLag === null ? Number.NaN : m.currentEmitEventTimeLag / 1000);
     this.#idle.set(m.sourceIdleTime / 1000);
-    if (m.eventsEmitted > this.#seen.emitted) this.#eventsEmitted.inc(m.eventsEmitted - this.#seen.emitted);
-    this.#seen.emitted = Math.max(this.#seen.emitted, m.eventsEmitted);
+    // A restart makes a new source whose count starts again from zero: count on from there.
+    if (m.eventsEmitted < this.#seen.emitted) this.#seen.emitted = 0;
+    this.#eventsEmitted.inc(m.eventsEmitted - this.#seen.emitted);
+    this.#seen.emitted = m.eventsEmitted;
     this.#eventsPerSecond.set(m.eventsPerSecond);
     for (const [key, value] of Object.entries(m.log)) this.#logGauge(key).set(value);
   }

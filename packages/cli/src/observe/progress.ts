@@ -31,6 +31,8 @@ export class ProgressDisplay {
         barsize: 24,
         etaBuffer: 20,
         format: ' {name} |{bar}| {value}/{total} chunks | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
+        // cli-progress gives 'NULL'/'INF' before it has a rate (a bar created complete shows "LLs" by default).
+        formatTime: (seconds: unknown) => formatEta(seconds),
       },
       cliProgress.Presets.shades_classic,
     );
@@ -123,6 +125,12 @@ export function streamLine(state: string, m: SourceMetrics): string {
   ];
   for (const [key, value] of Object.entries(m.log)) parts.push(`${key} ${value.toLocaleString('en-US')}`);
   return parts.join(' | ');
+}
+
+/** An ETA in seconds as `12 s`, `3 min 12 s`…; `–` while unknown. */
+export function formatEta(seconds: unknown): string {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return '–';
+  return seconds < 1 ? '0 s' : formatDuration(Math.round(seconds) * 1000);
 }
 
 /** `850 ms`, `4.2 s`, `3 min 12 s`, `2 h 5 min`. */

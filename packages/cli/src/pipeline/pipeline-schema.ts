@@ -118,6 +118,22 @@ const metricsSchema = z
   })
   .strict();
 
+/** Restarts after a retriable failure (lost target connection, source down after its own retries). */
+const restartSchema = z
+  .object({
+    /** Restarts in a row before the run fails; a written batch starts the count again. 0: fail at once. */
+    attempts: z.number().int().min(0).default(10),
+    /** Wait before the first restart; doubles each time. */
+    initialDelayMs: z.number().int().min(0).default(1_000),
+    /** Longest wait between restarts. */
+    maxDelayMs: z.number().int().min(0).default(60_000),
+  })
+  .strict()
+  .refine((r) => r.maxDelayMs >= r.initialDelayMs, {
+    message: 'maxDelayMs must be at least initialDelayMs',
+    path: ['maxDelayMs'],
+  });
+
 const logSchema = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -137,6 +153,7 @@ export const pipelineSchema = z
     /** Absent: no metrics endpoint. */
     metrics: metricsSchema.optional(),
     log: logSchema.default({ level: 'info' }),
+    restart: restartSchema.default({ attempts: 10, initialDelayMs: 1_000, maxDelayMs: 60_000 }),
   })
   .strict();
 

@@ -4,6 +4,9 @@ import {
   ConfigError,
   createSource,
   type EventBatch,
+  HighwaterError,
+  isRetriable,
+  type RetryPolicy,
   type Sink,
   type Source,
   type SourceAdapter,
@@ -22,14 +25,38 @@ export interface PipelineRunnerOptions {
   /** Where checkpoints are kept when the sink does not store them with its data; required then, ignored otherwise. */
   readonly checkpointStore?: CheckpointStore;
   readonly logger?: SinkLogger;
+  /**
+   * How the run restarts itself after a retriable failure (a lost target connection, a source that
+   * lost its database after its own retries): `attempts` restarts in a row, waiting
+   * `initialDelayMs`, doubling up to `maxDelayMs`. Default {@link DEFAULT_RESTART_POLICY};
+   * `attempts: 0` fails at once.
+   */
+  readonly restart?: RetryPolicy;
 }
+
+/** 10 restarts in a row, after 1 s, 2 s, 4 s … up to 60 s each (about 5 minutes in all). */
+export const DEFAULT_RESTART_POLICY: RetryPolicy = Object.freeze({
+  attempts: 10,
+  initialDelayMs: 1_000,
+  maxDelayMs: 60_000,
+});
 
 /**
  * Where a run stands: `starting` (opening the sink, connecting the source), `snapshot`/`stream`
- * (the source's phase), `stopping` (a stop was asked for: finishing the batch in hand), `stopped`,
- * `done` (a `snapshot`-mode pipeline read everything), `failed`.
+ * (the source's phase), `restarting` (waiting to reopen after a retriable failure), `stopping` (a
+ * stop was asked for: finishing the batch in hand), `stopped`, `done` (a `snapshot`-mode pipeline
+ * read everything), `failed`.
  */
-export type RunnerState = 'created' | 'starting' | 'snapshot' | 'stream' | 'stopping' | 'stopped' | 'done' | 'failed';
+export type RunnerState =
+  | 'created'
+  | 'starting'
+  | 'snapshot'
+  | 'stream'
+  | 'restarting'
+  | 'stopping'
+  | 'stopped'
+  | 'done'
+  | 'failed';
 
 /** How a run ended without an error. */
 export interface RunSummary {
@@ -40,6 +67,8 @@ export interface RunSummary {
   readonly events: number;
   /** The last checkpoint stored, or the one resumed from when no batch was written; `null` if neither. */
   readonly checkpoint: Checkpoint | null;
+  /** Times the run restarted itself after a retriable failure. */
+  readonly restarts: number;
 }
 
 const quietLogger: SinkLogger = { info() {}, warn() {}, debug() {} };
@@ -58,6 +87,14 @@ const quietLogger: SinkLogger = { info() {}, warn() {}, debug() {} };
  *    not at all for the last batch of a graceful stop.
  * 4. `stop()` ends the run after the batch in hand is written and its checkpoint stored; a batch
  *    not yet taken is left for the next run, which resumes from the stored checkpoint.
+ * 5. A retriable failure once the pipeline has started (the sink lost its connection, the source
+ *    lost its database after its own retries) restarts it in-process: source and sink are closed,
+ *    and after a backoff (`restart` policy) steps 1–3 run again — so the run resumes from the
+ *    checkpoint stored with the last batch written, and a batch whose write failed is read again
+ *    (a sink that stores checkpoints with its data rolled it back, or committed it with its
+ *    checkpoint: either way it is applied once). Each restart is a `warn` log line; the attempts
+ *    count restarts in a row and start again after a batch is written. A failure while starting
+ *    for the first time is not retried: it is usually a wrong setting, and says so at once.
  *
  * Errors reject `run()` (after the source and sink are closed) as the core's typed errors.
  *
@@ -77,6 +114,12 @@ export class PipelineRunner {
   #events = 0;
   #checkpoint: Checkpoint | null = null;
   #checkpointStoredAt: number | null = null;
+  #restarts = 0;
+  /** Restarts since the last batch written. */
+  #attempt = 0;
+  /** The pipeline started once (sink open, source started): later retriable failures restart it. */
+  #startedOnce = false;
+  #wakeUp: (() => void) | null = null;
 
   constructor(options: PipelineRunnerOptions) {
     if (!options.sink.storesCheckpoints && options.checkpointStore === undefined) {
@@ -103,9 +146,14 @@ export class PipelineRunner {
     return this.#source?.metrics() ?? null;
   }
 
-  /** Batches and events written so far, and when the last checkpoint was stored (ms since the epoch). */
-  progress(): { batches: number; events: number; checkpointStoredAt: number | null } {
-    return { batches: this.#batches, events: this.#events, checkpointStoredAt: this.#checkpointStoredAt };
+  /** Batches and events written so far, when the last checkpoint was stored (ms since the epoch), and restarts. */
+  progress(): { batches: number; events: number; checkpointStoredAt: number | null; restarts: number } {
+    return {
+      batches: this.#batches,
+      events: this.#events,
+      checkpointStoredAt: this.#checkpointStoredAt,
+      restarts: this.#restarts,
+    };
   }
 
   /**
@@ -115,17 +163,55 @@ export class PipelineRunner {
   stop(): void {
     if (this.#stopRequested) return;
     this.#stopRequested = true;
-    if (this.#phase === 'starting' || this.#phase === 'running') this.#phase = 'stopping';
+    if (this.#phase === 'starting' || this.#phase === 'running' || this.#phase === 'restarting') {
+      this.#phase = 'stopping';
+    }
     // Waiting on the source (still connecting, or an idle stream): closing it ends the wait. A batch
     // being written is left to finish; the loop stops after storing its checkpoint.
     if (this.#waitingForBatch) void this.#source?.close();
+    // Waiting to restart: stop waiting.
+    this.#wakeUp?.();
   }
 
   async run(): Promise<RunSummary> {
     if (this.#phase !== 'created') throw new ConfigError('a PipelineRunner runs once: create another to run again');
+    const policy = this.#options.restart ?? DEFAULT_RESTART_POLICY;
+    for (;;) {
+      this.#phase = this.#stopRequested ? 'stopping' : 'starting';
+      try {
+        return await this.#runOnce();
+      } catch (error) {
+        // #runOnce closed source and sink.
+        if (this.#stopRequested || !this.#startedOnce || !isRetriable(error) || this.#attempt >= policy.attempts) {
+          this.#phase = 'failed';
+          if (this.#attempt > 0 && isRetriable(error)) throw gaveUp(error, this.#attempt);
+          throw error;
+        }
+        this.#attempt++;
+        this.#restarts++;
+        const delayMs = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (this.#attempt - 1));
+        this.#phase = 'restarting';
+        this.#logger.warn(
+          {
+            code: error instanceof HighwaterError ? error.code : undefined,
+            attempt: this.#attempt,
+            attempts: policy.attempts,
+            delayMs,
+          },
+          `${messageOf(error)}; restarting from the stored checkpoint in ${delayMs} ms (attempt ${this.#attempt} of ${policy.attempts})`,
+        );
+        await this.#sleep(delayMs);
+        if (this.#stopRequested) return this.#summary('stopped');
+      }
+    }
+  }
+
+  /** One pass: open the sink, start the source from the stored checkpoint, write until stopped, done or failed. */
+  async #runOnce(): Promise<RunSummary> {
     const { sink, checkpointStore, adapter } = this.#options;
-    this.#phase = this.#stopRequested ? 'stopping' : 'starting';
     let sinkOpened = false;
+    // The previous pass's source stays readable (metrics) until this pass makes its own.
+    let source: Source | null = null;
     try {
       const stored = await sink.open();
       sinkOpened = true;
@@ -134,7 +220,7 @@ export class PipelineRunner {
       this.#logResume(resumeFrom);
       if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
 
-      const source = createSource({ ...this.#options.source, adapter, resumeFrom });
+      source = createSource({ ...this.#options.source, adapter, resumeFrom });
       this.#source = source;
       this.#waitingForBatch = true;
       try {
@@ -146,6 +232,7 @@ export class PipelineRunner {
         this.#waitingForBatch = false;
       }
       if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
+      this.#startedOnce = true;
       if (this.#phase === 'starting') this.#phase = 'running';
       this.#logger.info({ state: source.metrics().state }, 'source started');
 
@@ -169,11 +256,23 @@ export class PipelineRunner {
         if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
       }
     } catch (error) {
-      this.#phase = 'failed';
-      await this.#source?.close().catch(() => undefined);
+      await source?.close().catch(() => undefined);
       if (sinkOpened) await sink.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Waits `ms`, or less when `stop()` is called. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakeUp = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wakeUp = done;
+    });
   }
 
   async #deliver(source: Source, batch: EventBatch): Promise<void> {
@@ -184,6 +283,7 @@ export class PipelineRunner {
     this.#checkpointStoredAt = Date.now();
     this.#batches++;
     this.#events += batch.events.length;
+    this.#attempt = 0;
     // Only now may the database free its log: the checkpoint that no longer needs it is durable.
     await source.commit(batch.checkpoint);
   }
@@ -191,12 +291,17 @@ export class PipelineRunner {
   async #finish(reason: RunSummary['reason'], sinkOpened: boolean): Promise<RunSummary> {
     await this.#source?.close();
     if (sinkOpened) await this.#options.sink.close();
+    return this.#summary(reason);
+  }
+
+  #summary(reason: RunSummary['reason']): RunSummary {
     this.#phase = reason;
     const summary: RunSummary = {
       reason,
       batches: this.#batches,
       events: this.#events,
       checkpoint: this.#checkpoint,
+      restarts: this.#restarts,
     };
     this.#logger.info(
       { reason, batches: summary.batches, events: summary.events, position: summary.checkpoint?.position ?? null },
@@ -232,4 +337,20 @@ export class PipelineRunner {
       this.#logger.info({ from, to }, `source is now in phase ${to}`);
     }
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The last error, saying that the restarts did not help; same class, code and cause. */
+function gaveUp(error: unknown, attempts: number): unknown {
+  if (!(error instanceof HighwaterError)) return error;
+  const suffix = ` (gave up after ${attempts} restart${attempts === 1 ? '' : 's'})`;
+  try {
+    error.message += suffix;
+  } catch {
+    // A frozen error keeps its message.
+  }
+  return error;
 }

@@ -4,7 +4,7 @@ import { readCheckpointRow } from './checkpoint-table.js';
 import type { Dialect } from './dialect.js';
 import { mysqlDialect } from './mysql-dialect.js';
 import { postgresDialect } from './postgres-dialect.js';
-import { sinkError } from './sql-errors.js';
+import { connectError, sinkError } from './sql-errors.js';
 import { SqlSink, type SqlSinkContext } from './sql-sink.js';
 
 export { CHECKPOINT_TABLE } from './checkpoint-table.js';
@@ -40,7 +40,7 @@ export async function readSqlSinkCheckpoint(
   try {
     session = await dialect.connect(config.connection);
   } catch (error) {
-    throw sinkError(dialect, 'connecting', error);
+    throw connectError(dialect, config.connection, error);
   }
   try {
     const schema = config.schema ?? (await dialect.currentSchema(session));

@@ -119,7 +119,10 @@ export const postgresDialect: Dialect = {
         ? { connectionString: connection }
         : { ...connection, port: connection.port ?? 5432 };
     const client = new pg.Client({
+      // pg waits forever for an unanswered connection unless told otherwise.
+      connectionTimeoutMillis: 30_000,
       ...config,
+      // Names the sink's session in pg_stat_activity (a connection string's own application_name wins).
       application_name: 'highwater-sink',
       // Every value is read as text: the sink only reads its own checkpoint and catalog names.
       types: { getTypeParser: (() => (text: string) => text) as unknown as pg.CustomTypesConfig['getTypeParser'] },
@@ -128,7 +131,12 @@ export const postgresDialect: Dialect = {
     client.on('error', () => {
       // Reported again by the next query on this client.
     });
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     return {
       async query<T>(sql: string, params?: readonly unknown[]) {
         const result = await client.query(sql, params as unknown[] | undefined);

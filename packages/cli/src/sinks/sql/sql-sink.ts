@@ -14,7 +14,7 @@ import type { SinkContext } from '../sink-context.js';
 import { BatchPlan, type StatementGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import { type Dialect, keyInList, type SqlSession } from './dialect.js';
-import { sinkError } from './sql-errors.js';
+import { connectError, sinkError } from './sql-errors.js';
 import { keyColumnsOf, type TargetTable, targetColumn, targetTableName, withSchema } from './target-table.js';
 
 /**
@@ -145,7 +145,7 @@ export class SqlSink implements Sink {
       this.session = await this.dialect.connect(this.config.connection);
       return this.session;
     } catch (error) {
-      throw this.fail('connecting', error);
+      throw connectError(this.dialect, this.config.connection, error);
     }
   }
 
