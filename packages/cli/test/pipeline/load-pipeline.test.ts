@@ -65,3 +65,10 @@ describe('pipeline files', () => {
     expect(e.message).toMatch(/^p\.yaml: not valid YAML/);
   });
 });
+
+describe('redact', () => {
+  it('hides long secrets anywhere and short ones only inside URLs', () => {
+    expect(redact('auth failed with s3cret for mysql', ['s3cret', 'y'])).toBe('auth failed with *** for mysql');
+    expect(redact('mysql://u:y@h/db', ['y'])).toBe('mysql://u:***@h/db');
+  });
+});
