@@ -1,0 +1,159 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pickFreePort } from '@highwater/test-servers';
+import { checkExactlyOnce, type ExactlyOnceReport } from './exactly-once.js';
+import { highwater, RunningPipeline, sleep, until } from './cli.js';
+import {
+  connectSource,
+  createSourceTables,
+  type InitialSize,
+  initialKeys,
+  RecordingWriter,
+  random,
+} from './source-db.js';
+import { createAuditedTarget, readAudit, sql } from './target-db.js';
+
+export interface KillScenario {
+  readonly name: string;
+  readonly source: { readonly dialect: 'postgres' | 'mariadb'; readonly url: string };
+  /** A Postgres for the target. */
+  readonly targetUrl: string;
+  /** Where the pipeline file goes. */
+  readonly dir: string;
+  readonly seed: number;
+  readonly size: InitialSize;
+  /** SIGKILLs planned while the snapshot runs, then while the pipeline streams. */
+  readonly kills: { readonly snapshot: number; readonly stream: number };
+  readonly log: (line: string) => void;
+}
+
+export interface KillRecord {
+  readonly run: number;
+  readonly planned: 'snapshot' | 'stream';
+  /** The pipeline state at the last scrape before the kill. */
+  readonly observed: string;
+  readonly afterMs: number;
+  readonly exit: string;
+}
+
+export interface ScenarioResult {
+  readonly kills: KillRecord[];
+  readonly verify: { code: number | null; stdout: string; stderr: string };
+  readonly finalExit: { code: number | null; signal: NodeJS.Signals | null };
+  readonly exactlyOnce: ExactlyOnceReport;
+  readonly sourceWrites: number;
+}
+
+/**
+ * A pipeline into an audited Postgres target under a concurrent writer, SIGKILLed at random moments
+ * during the snapshot and during streaming and restarted each time; then the writer stops, a
+ * sentinel row is written and awaited in the target, the last run is stopped with SIGTERM, and
+ * `highwater verify` runs. The caller asserts on the result.
+ */
+export async function runKillScenario(s: KillScenario): Promise<ScenarioResult> {
+  const rand = random(s.seed);
+  const db = await connectSource(s.source.dialect, s.source.url);
+  const writer = new RecordingWriter(db, s.size, random(s.seed ^ 0x5bd1e995));
+  let pipeline: RunningPipeline | null = null;
+  try {
+    await createSourceTables(db, s.size);
+    await createAuditedTarget(s.targetUrl, {
+      text: s.source.dialect === 'postgres' ? 'text' : 'varchar(100)',
+      code: 'varchar(32)',
+    });
+    const metricsPort = await pickFreePort();
+    const file = join(s.dir, `${s.name}.yaml`);
+    await writeFile(
+      file,
+      [
+        `name: ${s.name}`,
+        'source:',
+        `  adapter: ${s.source.dialect === 'postgres' ? 'postgres' : 'mysql'}`,
+        `  connection: '${s.source.url}'`,
+        "  tables: { include: ['e2e.*'] }",
+        '  chunkSize: 1000',
+        '  parallelism: 2',
+        'sink:',
+        '  type: postgres',
+        `  connection: '${s.targetUrl}'`,
+        '  schema: e2e',
+        `metrics: { port: ${metricsPort} }`,
+        'restart: { attempts: 30, initialDelayMs: 200, maxDelayMs: 1000 }',
+        '',
+      ].join('\n'),
+    );
+
+    writer.start();
+    let snapshotDoneSeq = Number.POSITIVE_INFINITY;
+    const noteState = (state: string | undefined) => {
+      if (state === 'stream' && snapshotDoneSeq === Number.POSITIVE_INFINITY) snapshotDoneSeq = writer.committedSeq;
+    };
+    const kills: KillRecord[] = [];
+    const plan = [
+      ...Array.from({ length: s.kills.snapshot }, () => 'snapshot' as const),
+      ...Array.from({ length: s.kills.stream }, () => 'stream' as const),
+    ];
+    for (const [run, planned] of plan.entries()) {
+      pipeline = new RunningPipeline(file, metricsPort);
+      const current = pipeline;
+      // During the snapshot: a random moment after this run's first written batch. While streaming:
+      // a random moment after the state turns to stream.
+      await until(
+        planned === 'snapshot' ? 'a first batch written' : 'streaming',
+        async () => {
+          const m = await current.state();
+          noteState(m?.state);
+          if (m === null) return false;
+          return planned === 'snapshot' ? m.batches > 0 || m.state === 'stream' : m.state === 'stream';
+        },
+        { pipeline: current, timeoutMs: 90_000 },
+      );
+      const afterMs = planned === 'snapshot' ? rand(700) : 200 + rand(1500);
+      await sleep(afterMs);
+      const observed = (await current.state())?.state ?? 'no answer';
+      noteState(observed);
+      if (writer.failure !== null) throw writer.failure;
+      const exit = await current.kill('SIGKILL');
+      const record = { run, planned, observed, afterMs, exit: exit.signal ?? `code ${exit.code}` };
+      kills.push(record);
+      s.log(`${s.name}: kill ${run + 1}: ${JSON.stringify(record)}`);
+      if (exit.signal !== 'SIGKILL') throw new Error(`run ${run} ended before its kill:\n${current.tail()}`);
+    }
+
+    // The last run: stream a moment, stop the writer, then the sentinel shows the stream caught up.
+    pipeline = new RunningPipeline(file, metricsPort);
+    const last = pipeline;
+    await until(
+      'streaming after the last restart',
+      async () => {
+        const m = await last.state();
+        noteState(m?.state);
+        return m?.state === 'stream';
+      },
+      { pipeline: last, timeoutMs: 90_000 },
+    );
+    await sleep(1_000);
+    await writer.stop();
+    const sentinel = await writer.sentinel();
+    await until(
+      'the sentinel row in the target',
+      async () => (await sql(s.targetUrl, ['SELECT 1 FROM e2e.items WHERE id = $1'], [sentinel])).length === 1,
+      { pipeline: last, timeoutMs: 60_000 },
+    );
+    const finalExit = await last.kill('SIGTERM');
+    if (finalExit.code !== 0) s.log(`${s.name}: last run output:\n${last.tail(60)}`);
+
+    const verify = await highwater(['verify', file]);
+    const report = checkExactlyOnce(initialKeys(s.size), writer.writes, await readAudit(s.targetUrl), snapshotDoneSeq);
+    s.log(
+      `${s.name}: ${writer.writes.length} source writes, ${report.applied} applied rows audited, ` +
+        `${report.merged} merged into a later upsert of the same batch, ${report.beforeSnapshot} before their snapshot copy; ` +
+        `snapshot done by write #${snapshotDoneSeq}`,
+    );
+    return { kills, verify, finalExit, exactlyOnce: report, sourceWrites: writer.writes.length };
+  } finally {
+    if (pipeline?.running) await pipeline.kill('SIGKILL');
+    await writer.stop().catch(() => undefined);
+    await db.close();
+  }
+}
