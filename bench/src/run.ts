@@ -1,9 +1,13 @@
 /**
- * `npm run bench [-- [--quick] [name filter]]`: the core benchmarks, each side by side with its
- * limit in this process, printed as Markdown tables (results are recorded in docs/benchmarks.md).
+ * `npm run bench [-- [--quick] [name filters…]]`: the core benchmarks (memory adapter) and the
+ * Postgres and MySQL/MariaDB adapter benchmarks (against throwaway servers), each side by side with
+ * its limit in the same run, printed as Markdown tables (results are recorded in docs/benchmarks.md).
  *
  * - `--quick`: small sizes, one measured run, for a smoke test;
- * - a name filter runs only the benchmarks whose name contains it (`stream`, `snapshot`, `writes`).
+ * - name filters run only the benchmarks whose full name contains one of them: `core`, `postgres`,
+ *   `mysql`, or `stream`, `snapshot`, `latency`, `rss`, `writes`, `2x`, or e.g. `"postgres stream"`.
+ *
+ * Sizes of the database benchmarks: environment variables, see `db/common.ts` (`BENCH_*`).
  */
 import { cpus, loadavg } from 'node:os';
 import type { RunPlan } from './core/measure.js';
@@ -11,54 +15,101 @@ import { type BenchmarkReport, emptyReport, formatReport } from './core/report.j
 import { snapshotBenchmark } from './core/snapshot.js';
 import { snapshotUnderWritesBenchmark } from './core/snapshot-under-writes.js';
 import { streamBenchmark } from './core/stream.js';
+import { dbSizes, progress } from './db/common.js';
+import { mysqlBenchmarks } from './db/mysql.js';
+import { postgresBenchmarks } from './db/postgres.js';
+import { formatDbReport } from './db/report.js';
 
 interface Benchmark {
   readonly name: string;
   readonly run: (plan: RunPlan) => Promise<BenchmarkReport>;
 }
 
-function benchmarks(quick: boolean): Benchmark[] {
+function coreBenchmarks(quick: boolean): Benchmark[] {
   const size = (full: number, small: number) => (quick ? small : full);
   const list: Benchmark[] = [
-    { name: 'stream', run: (plan) => streamBenchmark(size(2_000_000, 100_000), plan) },
-    { name: 'snapshot', run: (plan) => snapshotBenchmark('snapshot', size(1_000_000, 100_000), plan) },
+    { name: 'core stream', run: (plan) => streamBenchmark(size(2_000_000, 100_000), plan) },
+    { name: 'core snapshot', run: (plan) => snapshotBenchmark('snapshot', size(1_000_000, 100_000), plan) },
   ];
-  if (!quick) list.push({ name: 'snapshot 2x', run: (plan) => snapshotBenchmark('snapshot 2x', 2_000_000, plan) });
+  if (!quick) list.push({ name: 'core snapshot 2x', run: (plan) => snapshotBenchmark('snapshot 2x', 2_000_000, plan) });
   list.push({
-    name: 'snapshot under writes',
+    name: 'core snapshot under writes',
     run: (plan) => snapshotUnderWritesBenchmark(size(1_000_000, 100_000), plan),
   });
   return list;
 }
 
+const DB_PARTS = ['snapshot', 'stream', 'latency', 'rss'] as const;
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
-  const filter = args.find((a) => !a.startsWith('--'))?.toLowerCase();
-  const plan: RunPlan = quick ? { warmups: 1, runs: 1 } : { warmups: 1, runs: 5 };
-  const selected = benchmarks(quick).filter((b) => filter === undefined || b.name.includes(filter));
-  if (selected.length === 0) {
-    const names = benchmarks(quick).map((b) => b.name);
-    throw new Error(`no benchmark matches "${filter}"; they are: ${names.join(', ')}`);
+  const filters = args.filter((a) => !a.startsWith('--')).map((a) => a.toLowerCase());
+  const wanted = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f));
+  const core = coreBenchmarks(quick).filter((b) => wanted(b.name));
+  const pgParts = Object.fromEntries(DB_PARTS.map((p) => [p, wanted(`postgres ${p}`)])) as Record<
+    (typeof DB_PARTS)[number],
+    boolean
+  >;
+  const myParts = Object.fromEntries(DB_PARTS.map((p) => [p, wanted(`mysql ${p}`)])) as Record<
+    (typeof DB_PARTS)[number],
+    boolean
+  >;
+  const anyPg = Object.values(pgParts).some(Boolean);
+  const anyMy = Object.values(myParts).some(Boolean);
+  if (core.length === 0 && !anyPg && !anyMy) {
+    const names = [
+      ...coreBenchmarks(quick).map((b) => b.name),
+      ...DB_PARTS.map((p) => `postgres ${p}`),
+      ...DB_PARTS.map((p) => `mysql ${p}`),
+    ];
+    throw new Error(`no benchmark matches ${filters.join(', ')}; they are: ${names.join(', ')}`);
   }
-  const report = emptyReport();
-  // Other work on the machine shows here: a 2-core machine with a load near 2 halves the figures.
-  const loadBefore = loadavg()[0] as number;
-  const started = performance.now();
-  for (const b of selected) {
-    process.stderr.write(`running ${b.name}…\n`);
-    const r = await b.run(plan);
-    report.throughput.push(...r.throughput);
-    report.memory.push(...r.memory);
-    report.notes.push(...r.notes);
+  const machine = `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`;
+  const load = () => (loadavg()[0] as number).toFixed(2);
+  const sections: string[] = [];
+
+  if (core.length > 0) {
+    const plan: RunPlan = quick ? { warmups: 1, runs: 1 } : { warmups: 1, runs: 5 };
+    const report = emptyReport();
+    // Other work on the machine shows here: a 2-core machine with a load near 2 halves the figures.
+    const loadBefore = load();
+    const started = performance.now();
+    for (const b of core) {
+      progress(`running ${b.name}…`);
+      const r = await b.run(plan);
+      report.throughput.push(...r.throughput);
+      report.memory.push(...r.memory);
+      report.notes.push(...r.notes);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    sections.push(
+      `Highwater core benchmarks${quick ? ' (--quick)' : ''}: ${machine}; ` +
+        `warm-up ${plan.warmups}, median of ${plan.runs} run${plan.runs === 1 ? '' : 's'} per side; ${seconds.toFixed(0)} s in all; ` +
+        `1-minute load average ${loadBefore} before, ${load()} after\n\n${formatReport(report, plan.runs)}`,
+    );
+    console.log(`${sections[sections.length - 1]}\n`);
   }
-  const seconds = (performance.now() - started) / 1000;
-  console.log(
-    `Highwater core benchmarks${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; ` +
-      `warm-up ${plan.warmups}, median of ${plan.runs} run${plan.runs === 1 ? '' : 's'} per side; ${seconds.toFixed(0)} s in all; ` +
-      `1-minute load average ${loadBefore.toFixed(2)} before, ${(loadavg()[0] as number).toFixed(2)} after\n`,
-  );
-  console.log(formatReport(report, plan.runs));
+
+  const sizes = dbSizes(quick);
+  const dbHeader = (what: string, seconds: number, before: string) =>
+    `Highwater ${what} benchmarks${quick ? ' (--quick)' : ''}: ${machine}; warm-up ${sizes.plan.warmups}, ` +
+    `median of ${sizes.plan.runs} run${sizes.plan.runs === 1 ? '' : 's'} per side, sides interleaved; ` +
+    `${seconds.toFixed(0)} s in all; 1-minute load average ${before} before, ${load()} after`;
+  if (anyPg) {
+    const before = load();
+    const started = performance.now();
+    const report = await postgresBenchmarks(pgParts, sizes);
+    const text = `${dbHeader('Postgres', (performance.now() - started) / 1000, before)}\n\n${formatDbReport(report)}`;
+    console.log(`${text}\n`);
+  }
+  if (anyMy) {
+    const before = load();
+    const started = performance.now();
+    const report = await mysqlBenchmarks(myParts, sizes);
+    const text = `${dbHeader('MySQL (MariaDB)', (performance.now() - started) / 1000, before)}\n\n${formatDbReport(report)}`;
+    console.log(`${text}\n`);
+  }
 }
 
 main().catch((error: unknown) => {

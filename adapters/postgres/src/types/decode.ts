@@ -102,3 +102,64 @@ export function decoderFor(type: PgType): TextDecoder {
   cache.set(type, decoder);
   return decoder;
 }
+
+/**
+ * A decoder reading its value from `text.slice(start, end)` (one field of a COPY line), for the
+ * snapshot path's parser: the same result as the column's {@link TextDecoder} on that slice.
+ */
+export type SpanDecoder = (text: string, start: number, end: number) => Value;
+
+const ZERO = 48;
+const MINUS = 45;
+
+/**
+ * Integer text (`-?[0-9]+`, as Postgres prints int2/int4/int8/oid) read from its characters without
+ * cutting a string: up to 15 digits the value is exact and a safe integer, which is what
+ * `Number(text)` gives; anything longer or unexpected goes to the text decoder.
+ */
+function integerSpan(fallback: TextDecoder): SpanDecoder {
+  return (text, start, end) => {
+    let i = start;
+    const negative = text.charCodeAt(i) === MINUS;
+    if (negative) i++;
+    if (end - i < 1 || end - i > 15) return fallback(text.slice(start, end));
+    let n = 0;
+    for (; i < end; i++) {
+      const d = text.charCodeAt(i) - ZERO;
+      if (d < 0 || d > 9) return fallback(text.slice(start, end));
+      n = n * 10 + d;
+    }
+    return negative ? -n : n;
+  };
+}
+
+/**
+ * An enum value as the label string itself when the text is one of the labels known when the
+ * decoder was made (no new string per row); any other text (a label added since) through the
+ * decoder.
+ */
+function labelSpan(labels: readonly string[], fallback: TextDecoder): SpanDecoder {
+  return (text, start, end) => {
+    const length = end - start;
+    for (const label of labels) {
+      if (label.length === length && text.startsWith(label, start)) return fallback(label);
+    }
+    return fallback(text.slice(start, end));
+  };
+}
+
+const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'oid', 'xid']);
+const spanCache = new WeakMap<PgType, SpanDecoder>();
+
+/** The span form of {@link decoderFor}: the same values, fewer intermediate strings for integers. */
+export function spanDecoderFor(type: PgType): SpanDecoder {
+  let span = spanCache.get(type);
+  if (span !== undefined) return span;
+  const decode = decoderFor(type);
+  if (type.kind === 'base' && INTEGER_TYPES.has(type.name)) span = integerSpan(decode);
+  else if (type.kind === 'enum' && type.labels.length > 0 && type.labels.length <= 64)
+    span = labelSpan(type.labels, decode);
+  else span = (text, start, end) => decode(text.slice(start, end));
+  spanCache.set(type, span);
+  return span;
+}
