@@ -1,7 +1,8 @@
 import type { AdapterCapabilities, SourceAdapter } from '@highwater/core';
 import { MysqlChunkReader } from './chunk-reader.js';
 import { compareMysqlKeys } from './compare-keys.js';
-import { type ConnectionSettings, connect, connectCore } from './connection.js';
+import { type ConnectionSettings, closeConnection, connect, connectCore } from './connection.js';
+import { untilLost, watchLoss } from './connection-loss.js';
 import { toHighwaterError } from './errors.js';
 import { MysqlIntrospector } from './introspector.js';
 import { createMysqlLogReader } from './log-reader.js';
@@ -26,7 +27,7 @@ export interface MysqlAdapterOptions {
 
 const capabilities: AdapterCapabilities = {
   startFromEarliest: true,
-  startFromTimestamp: false,
+  startFromTimestamp: true,
   schemaChanges: true,
   truncate: true,
   addTables: true,
@@ -55,12 +56,14 @@ export function mysqlAdapter(options: MysqlAdapterOptions): SourceAdapter<MysqlO
         try {
           await checkServer(db);
         } catch (error) {
-          await db.end().catch(() => db.destroy());
+          await closeConnection(db);
           throw error;
         }
-        return new MysqlIntrospector(db, {
+        return new MysqlIntrospector(db, () => connect(options.connection), {
           lowWatermarkPatienceMs: options.lowWatermarkPatienceMs ?? 2000,
           ownConnections: chunkReaders,
+          // Its own replica id: the server drops an older dump with the same id (the log reader's).
+          timestampSearch: { connection: options.connection, serverId: (serverId + 1) >>> 0 || 1 },
         });
       } catch (error) {
         throw toHighwaterError(error, 'connect');
@@ -71,9 +74,15 @@ export function mysqlAdapter(options: MysqlAdapterOptions): SourceAdapter<MysqlO
         const connection = await connectCore(options.connection);
         const id = connection.threadId;
         if (id !== null) chunkReaders.add(id);
-        return new MysqlChunkReader(connection, options.chunkBatchSize ?? 4096, () => {
+        const watch = watchLoss(connection);
+        const reader = new MysqlChunkReader(connection, options.chunkBatchSize ?? 4096, () => {
           if (id !== null) chunkReaders.delete(id);
         });
+        return {
+          readChunk: (table, range) => untilLost(reader.readChunk(table, range), watch, 'readChunk'),
+          // Bounded: ending a connection the server dropped (restart, KILL) can wait forever.
+          close: () => closeConnection({ end: () => reader.close(), destroy: () => connection.destroy() }),
+        };
       } catch (error) {
         throw toHighwaterError(error, 'connect');
       }

@@ -50,3 +50,22 @@ export async function connectCore(settings: ConnectionSettings): Promise<mysqlCo
   }
   return core;
 }
+
+/**
+ * Closes a connection politely, but never waits more than `ms`: `end()` on a connection whose
+ * server went away (restart, KILL) can wait forever for the reply to its QUIT.
+ */
+export async function closeConnection(db: { end(): Promise<void>; destroy(): void }, ms = 1000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  try {
+    const outcome = await Promise.race([db.end().then(() => 'ended' as const), late]);
+    if (outcome === 'late') db.destroy();
+  } catch {
+    db.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,10 +1,23 @@
 import { type ColumnSchema, type TableId, TableNotFoundError, type TableSchema, tableName } from '@highwater/core';
 import type mysql from 'mysql2/promise';
+import { qualifiedName } from './sql/identifiers.js';
 import { type ColumnDecoder, decoderFor } from './types/decode.js';
+import { GEOMETRY_TYPES, geometryDecoder } from './types/geometry.js';
 import { logicalTypeOf, type MysqlColumn } from './types/mysql-column.js';
+
+/** A column as zongji asks information_schema for it (it names and types row values with these). */
+export interface BinlogColumn {
+  readonly COLUMN_NAME: string;
+  readonly COLLATION_NAME: string | null;
+  readonly CHARACTER_SET_NAME: string | null;
+  readonly COLUMN_COMMENT: string;
+  readonly COLUMN_TYPE: string;
+}
 
 export interface DescribedTable {
   readonly schema: TableSchema;
+  /** The columns in zongji's form, exactly as the server spells them (ENUM values keep their case). */
+  readonly binlogColumns: readonly BinlogColumn[];
   readonly columns: readonly MysqlColumn[];
   readonly decoders: ReadonlyMap<string, ColumnDecoder>;
 }
@@ -51,7 +64,11 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
   );
   const rows = columnRows as ColumnRow[];
   if (rows.length === 0) {
-    throw new TableNotFoundError(tableName(id), `mysql: table ${tableName(id)} does not exist or is not visible`);
+    // information_schema shows only what the user may read: a missing grant looks like a missing table.
+    throw new TableNotFoundError(
+      tableName(id),
+      `mysql: table ${tableName(id)} does not exist or is not visible to the adapter's user; if it exists, run: GRANT SELECT ON ${qualifiedName(id)} TO <user>`,
+    );
   }
   const json = await jsonColumns(db, schemaName, id.name);
   const [keyRows] = await db.query(
@@ -84,7 +101,16 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
   }));
   return {
     schema: { id: { schema: schemaName, name: id.name }, columns: schemaColumns, primaryKey, chunkKey: primaryKey },
+    binlogColumns: rows.map((r) => ({
+      COLUMN_NAME: r.COLUMN_NAME,
+      COLLATION_NAME: r.COLLATION_NAME,
+      CHARACTER_SET_NAME: r.CHARACTER_SET_NAME,
+      COLUMN_COMMENT: '',
+      COLUMN_TYPE: r.COLUMN_TYPE,
+    })),
     columns,
-    decoders: new Map(columns.map((c) => [c.name, decoderFor(c)])),
+    decoders: new Map(
+      columns.map((c) => [c.name, GEOMETRY_TYPES.has(c.dataType) ? geometryDecoder(c) : decoderFor(c)]),
+    ),
   };
 }

@@ -28,9 +28,8 @@ export function isConnectionError(error: unknown): boolean {
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
   if (field(error, 'fatal') === true && field(error, 'errno') === undefined) return true;
   const message = error instanceof Error ? error.message : '';
-  return /closed state|Connection lost|connection is in closed|Can't add new command when connection is in closed state/i.test(
-    message,
-  );
+  // zongji reports its lost control connection (used for table metadata) as a plain Error.
+  return /closed state|Connection lost|connection is in closed|Control connection unavailable/i.test(message);
 }
 
 /** Translates a mysql2 / zongji error into the errors the core understands, keeping the original as `cause`. */
@@ -39,16 +38,19 @@ export function toHighwaterError(error: unknown, where: string, table?: string):
   const message = error instanceof Error ? error.message : String(error);
   const errno = field(error, 'errno');
   if (isConnectionError(error)) return new ConnectionLostError(`mysql: ${where}: ${message}`, { cause: error });
+  if (/schema changed between binlog event and metadata fetch/.test(message)) {
+    return new AdapterError(
+      `mysql: ${where}: ${message}. A row written before a DDL that removed columns is read after it: MariaDB's binlog has no column names, so it cannot be decoded with today's definition. Resume from an offset after the DDL, or take a new snapshot (startup 'initial').`,
+      { cause: error },
+    );
+  }
   switch (errno) {
     case 1044: // ER_DBACCESS_DENIED_ERROR
     case 1045: // ER_ACCESS_DENIED_ERROR
     case 1142: // ER_TABLEACCESS_DENIED_ERROR
     case 1143: // ER_COLUMNACCESS_DENIED_ERROR
     case 1227: // ER_SPECIFIC_ACCESS_DENIED_ERROR
-      return new PermissionError(
-        `mysql: ${where}: ${message}. The adapter's user needs SELECT on the captured tables, REPLICATION SLAVE and REPLICATION CLIENT (MariaDB 10.5+: BINLOG MONITOR, REPLICATION SLAVE ADMIN not needed), and PROCESS for the low watermark.`,
-        { cause: error },
-      );
+      return new PermissionError(`mysql: ${where}: ${message}. ${grantHint(message)}`, { cause: error });
     case 1146: // ER_NO_SUCH_TABLE
       return new TableNotFoundError(table ?? 'unknown', `mysql: ${where}: ${message}`);
     case 1236: // ER_MASTER_FATAL_ERROR_READING_BINLOG (purged / unknown file)
@@ -59,4 +61,23 @@ export function toHighwaterError(error: unknown, where: string, table?: string):
     default:
       return new AdapterError(`mysql: ${where}: ${message}`, { cause: error });
   }
+}
+
+const ALL_GRANTS =
+  "The adapter's user needs: GRANT SELECT ON <db>.* TO <user>; GRANT REPLICATION SLAVE, REPLICATION CLIENT, PROCESS ON *.* TO <user> " +
+  '(on MariaDB 10.5+ REPLICATION CLIENT is also called BINLOG MONITOR).';
+
+/** The GRANT that fixes an access-denied message, naming the privilege the server asked for. */
+export function grantHint(message: string): string {
+  const needed = /you need \(at least one of\) the (.+?) privilege/i.exec(message)?.[1]?.toUpperCase() ?? '';
+  if (/REPLICATION SLAVE|REPLICA/.test(needed) && !/CLIENT|MONITOR/.test(needed))
+    return `Run: GRANT REPLICATION SLAVE ON *.* TO <user> (needed to read the binlog). ${ALL_GRANTS}`;
+  if (/BINLOG MONITOR|REPLICATION CLIENT/.test(needed))
+    return `Run: GRANT REPLICATION CLIENT ON *.* TO <user> (needed for SHOW BINARY LOGS / SHOW MASTER STATUS). ${ALL_GRANTS}`;
+  if (/PROCESS/.test(needed)) return `Run: GRANT PROCESS ON *.* TO <user>. ${ALL_GRANTS}`;
+  const database = /to database '([^']+)'/i.exec(message)?.[1];
+  if (database !== undefined) return `Run: GRANT SELECT ON \`${database}\`.* TO <user>. ${ALL_GRANTS}`;
+  const table = /command denied to user .* for table [`']([^`']+)[`']/i.exec(message)?.[1];
+  if (table !== undefined) return `Run: GRANT SELECT ON <db>.\`${table}\` TO <user>. ${ALL_GRANTS}`;
+  return ALL_GRANTS;
 }

@@ -1,10 +1,13 @@
 import { type Introspector, type Key, PermissionError, type TableId, type TableSchema } from '@highwater/core';
 import type mysql from 'mysql2/promise';
 import { type DescribedTable, describeTable } from './describe-tables.js';
-import { toHighwaterError } from './errors.js';
+import { closeConnection } from './connection.js';
+import { coreOf, type LossWatch, watchLoss } from './connection-loss.js';
+import { isConnectionError, toHighwaterError } from './errors.js';
 import { compareOffsets, type MysqlOffset, positionAt } from './offsets/mysql-offset.js';
 import { qualifiedName } from './sql/identifiers.js';
 import { keySql } from './sql/key-sql.js';
+import { offsetAtTimestamp, type TimestampSearchSettings } from './timestamp-search.js';
 import { binlogStatus, busyStatements, hasProcessPrivilege } from './watermarks.js';
 
 export interface IntrospectorSettings {
@@ -12,6 +15,8 @@ export interface IntrospectorSettings {
   readonly lowWatermarkPatienceMs: number;
   /** Connection ids of the adapter's own chunk readers (plain SELECTs: never a commit in flight). */
   readonly ownConnections: ReadonlySet<number>;
+  /** How `offsetAtTimestamp` reads the binlog (its own short dumps, with their own replica id). */
+  readonly timestampSearch: TimestampSearchSettings;
   /** Told of every table described (the adapter keeps the decoders for chunk reads). */
   readonly onDescribe?: (table: DescribedTable) => void;
 }
@@ -36,16 +41,23 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
   private samples: Sample[] = [];
   private lastLow: MysqlOffset | null = null;
   private processChecked = false;
+  private closed = false;
   private readonly described = new Map<string, DescribedTable>();
 
+  /** The connection in use; replaced after it is lost (the SPI wants the introspector usable after a ConnectionLostError). */
+  private current: Promise<{ db: mysql.Connection; watch: LossWatch }> | null;
+
   constructor(
-    private readonly db: mysql.Connection,
+    first: mysql.Connection,
+    private readonly reconnect: () => Promise<mysql.Connection>,
     private readonly settings: IntrospectorSettings,
-  ) {}
+  ) {
+    this.current = Promise.resolve({ db: first, watch: watchLoss(coreOf(first)) });
+  }
 
   async listTables(): Promise<readonly TableId[]> {
-    return this.run('listTables', async () => {
-      const [rows] = await this.db.query(
+    return this.run('listTables', async (db) => {
+      const [rows] = await db.query(
         `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES
           WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN (?) ORDER BY 1, 2`,
         [SYSTEM_SCHEMAS],
@@ -55,10 +67,10 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
   }
 
   async describeTables(ids: readonly TableId[]): Promise<readonly TableSchema[]> {
-    return this.run('describeTables', async () => {
+    return this.run('describeTables', async (db) => {
       const out: TableSchema[] = [];
       for (const id of ids) {
-        const d = await describeTable(this.db, id);
+        const d = await describeTable(db, id);
         this.described.set(qualifiedName(d.schema.id), d);
         this.settings.onDescribe?.(d);
         out.push(d.schema);
@@ -79,20 +91,20 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
    * patience, to the newest earlier sample proven safe. It never goes backwards.
    */
   async lowWatermark(): Promise<MysqlOffset> {
-    return this.run('lowWatermark', async () => {
+    return this.run('lowWatermark', async (db) => {
       if (this.processChecked === false) {
-        if (!(await hasProcessPrivilege(this.db))) {
+        if (!(await hasProcessPrivilege(db))) {
           throw new PermissionError(
             "mysql: the low watermark needs the PROCESS privilege (to see other sessions' commits in flight): GRANT PROCESS ON *.* TO the adapter's user.",
           );
         }
         this.processChecked = true;
       }
-      const status = await binlogStatus(this.db);
+      const status = await binlogStatus(db);
       const own: Sample = {
         offset: positionAt(status.file, status.pos),
         at: Date.now(),
-        pending: await busyStatements(this.db, this.settings.ownConnections),
+        pending: await busyStatements(db, this.settings.ownConnections),
       };
       this.samples.push(own);
       if (this.samples.length > 1000) this.samples.shift();
@@ -101,7 +113,7 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
         const running =
           own.pending.size === 0 && this.samples.length === 1
             ? new Map<number, string>()
-            : await busyStatements(this.db, this.settings.ownConnections);
+            : await busyStatements(db, this.settings.ownConnections);
         let newest: Sample | null = null;
         for (const s of this.samples) {
           for (const [id, statement] of [...s.pending]) if (running.get(id) !== statement) s.pending.delete(id);
@@ -120,31 +132,37 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
 
   /** The end of the binlog: at or after the commit of every transaction visible now. */
   async highWatermark(): Promise<MysqlOffset> {
-    return this.run('highWatermark', async () => {
-      const status = await binlogStatus(this.db);
+    return this.run('highWatermark', async (db) => {
+      const status = await binlogStatus(db);
       return positionAt(status.file, status.pos);
     });
   }
 
   /** The start of the oldest binlog file the server still has. */
   async earliestOffset(): Promise<MysqlOffset> {
-    return this.run('earliestOffset', async () => {
-      const [rows] = await this.db.query('SHOW BINARY LOGS');
+    return this.run('earliestOffset', async (db) => {
+      const [rows] = await db.query('SHOW BINARY LOGS');
       const first = (rows as { Log_name: string }[])[0];
       if (first === undefined) throw new Error('SHOW BINARY LOGS returned nothing: is log_bin on?');
       return positionAt(first.Log_name, 4);
     });
   }
 
+  /** The offset just before the first transaction committed at or after `time` (see `timestamp-search.ts`). */
+  async offsetAtTimestamp(time: Date): Promise<MysqlOffset> {
+    return this.run('offsetAtTimestamp', (db) => offsetAtTimestamp(this.settings.timestampSearch, db, time));
+  }
+
   async keyRange(table: TableSchema): Promise<{ readonly min: Key; readonly max: Key } | null> {
     return this.run(
       'keyRange',
-      async () => {
-        const d = await this.table(table);
+      async (db) => {
+        const d = await this.table(db, table);
         const sql = keySql(table, d.columns);
         const select = this.keySelect(table, d);
         const from = qualifiedName(table.id);
         const [first] = await this.queryKeys(
+          db,
           `SELECT ${select} FROM ${from} ORDER BY ${sql.orderBy} LIMIT 1`,
           [],
           table,
@@ -152,6 +170,7 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
         );
         if (first === undefined) return null;
         const [last] = await this.queryKeys(
+          db,
           `SELECT ${select} FROM ${from} ORDER BY ${sql.orderByDesc} LIMIT 1`,
           [],
           table,
@@ -167,8 +186,8 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
   async estimateRowCount(table: TableSchema): Promise<number> {
     return this.run(
       'estimateRowCount',
-      async () => {
-        const [rows] = await this.db.query(
+      async (db) => {
+        const [rows] = await db.query(
           'SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
           [table.id.schema ?? '', table.id.name],
         );
@@ -182,12 +201,13 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
   async nextChunkBoundary(table: TableSchema, from: Key | null, chunkSize: number): Promise<Key | null> {
     return this.run(
       'nextChunkBoundary',
-      async () => {
-        const d = await this.table(table);
+      async (db) => {
+        const d = await this.table(db, table);
         const sql = keySql(table, d.columns);
         const where = from === null ? '' : `WHERE ${sql.compare('>=')}`;
         const params = from === null ? [] : sql.params(from);
         const [row] = await this.queryKeys(
+          db,
           `SELECT ${this.keySelect(table, d)} FROM ${qualifiedName(table.id)} ${where} ORDER BY ${sql.orderBy} LIMIT 1 OFFSET ${Math.max(0, Math.floor(chunkSize))}`,
           params,
           table,
@@ -200,7 +220,11 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
   }
 
   async close(): Promise<void> {
-    await this.db.end().catch(() => this.db.destroy());
+    const current = this.current;
+    this.current = null;
+    this.closed = true;
+    const live = await current?.catch(() => null);
+    if (live !== null && live !== undefined) await closeConnection(live.db);
   }
 
   private keySelect(table: TableSchema, d: DescribedTable): string {
@@ -212,9 +236,15 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
       .join(', ');
   }
 
-  private async queryKeys(sql: string, params: unknown[], table: TableSchema, d: DescribedTable): Promise<Key[]> {
+  private async queryKeys(
+    db: mysql.Connection,
+    sql: string,
+    params: unknown[],
+    table: TableSchema,
+    d: DescribedTable,
+  ): Promise<Key[]> {
     const binary = new Set(table.chunkKey.map((c, i) => (d.decoders.get(c)?.binary === true ? `k${i}` : '')));
-    const [rows] = await this.db.query({
+    const [rows] = await db.query({
       sql,
       values: params,
       rowsAsArray: true,
@@ -232,18 +262,39 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
     );
   }
 
-  private async table(table: TableSchema): Promise<DescribedTable> {
+  private async table(db: mysql.Connection, table: TableSchema): Promise<DescribedTable> {
     const known = this.described.get(qualifiedName(table.id));
     if (known !== undefined) return known;
-    const d = await describeTable(this.db, table.id);
+    const d = await describeTable(db, table.id);
     this.described.set(qualifiedName(table.id), d);
     return d;
   }
 
-  private async run<T>(where: string, body: () => Promise<T>, table?: TableSchema): Promise<T> {
+  /** The live connection, opened again when the last one was lost. */
+  private connection(): Promise<{ db: mysql.Connection; watch: LossWatch }> {
+    if (this.closed) return Promise.reject(new Error('the introspector is closed'));
+    if (this.current === null) {
+      const opening = this.reconnect().then((db) => ({ db, watch: watchLoss(coreOf(db)) }));
+      this.current = opening;
+      // A failed reconnect is forgotten, so the core's next retry tries again.
+      opening.catch(() => {
+        if (this.current === opening) this.current = null;
+      });
+    }
+    return this.current;
+  }
+
+  private async run<T>(where: string, body: (db: mysql.Connection) => Promise<T>, table?: TableSchema): Promise<T> {
+    const used = this.connection();
     try {
-      return await body();
+      const live = await used;
+      return await live.watch.race(() => body(live.db));
     } catch (error) {
+      // Only the call that saw this connection fail drops it: a concurrent call may already have opened the next.
+      if (isConnectionError(error) && this.current === used) {
+        this.current = null;
+        void used.then((live) => live.db.destroy()).catch(() => undefined);
+      }
       throw toHighwaterError(error, where, table === undefined ? undefined : qualifiedName(table.id));
     }
   }

@@ -10,7 +10,7 @@ import {
 } from '@highwater/core';
 import ZongJi from '@vlasky/zongji';
 import type mysql from 'mysql2/promise';
-import { type ConnectionSettings, connect, connectionOptions } from './connection.js';
+import { type ConnectionSettings, closeConnection, connect, connectionOptions } from './connection.js';
 import { type DescribedTable, describeTable } from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
 import { compareOffsets, fileNumber, type MysqlOffset, positionAt } from './offsets/mysql-offset.js';
@@ -94,6 +94,16 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     this.txStart = from.pos;
     this.lastDelivered = from;
     for (const t of tables) this.captured.set(t.name, t);
+  }
+
+  /** The definition the reader decodes a captured table's rows with (updated at each DDL it reads). */
+  capturedTable(schema: string, table: string): DescribedTable | undefined {
+    return this.captured.get(`${schema}.${table}`)?.described;
+  }
+
+  /** Resolves once every event received so far has been handled. */
+  settled(): Promise<void> {
+    return this.chain;
   }
 
   /** Called for every zongji event, in order. */
@@ -230,7 +240,9 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     const decode = (raw: unknown): Row => {
       const out: Record<string, Value> = {};
       if (!isRec(raw)) return out;
-      for (const [column, decoder] of captured.described.decoders) out[column] = decoder.fromBinlog(raw[column]);
+      // A row written before an ADD COLUMN and read after it has only the columns of its time.
+      for (const [column, decoder] of captured.described.decoders)
+        if (column in raw) out[column] = decoder.fromBinlog(raw[column]);
       return out;
     };
     const common = {
@@ -359,7 +371,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
       });
       this.zongji.stop();
     });
-    await this.control.end().catch(() => this.control.destroy());
+    await closeConnection(this.control);
   }
 }
 
@@ -377,6 +389,46 @@ function includeSchema(tables: readonly Captured[]): Record<string, string[]> {
     out[schema].push(t.schema.id.name);
   }
   return out;
+}
+
+interface TableMapEvent {
+  readonly tableId: number;
+  readonly schemaName: string;
+  readonly tableName: string;
+}
+
+interface ZongJiTables {
+  tableMap: Record<number, unknown>;
+  _fetchTableInfo(event: TableMapEvent, next: () => void): void;
+}
+
+/**
+ * Has zongji name the columns of a captured table from the reader's own definition instead of
+ * asking information_schema when it meets the table map. The table may be gone by the time its
+ * rows are read (renamed or dropped since; zongji would stop with "Insufficient permissions"), and
+ * the reader's definition is the one its decoders use, kept current by the DDL events it reads.
+ */
+function describeFromReader(zongji: ZongJi, reader: MysqlLogReader): void {
+  const z = zongji as unknown as ZongJiTables;
+  const fetch = z._fetchTableInfo.bind(zongji);
+  z._fetchTableInfo = (event, next) => {
+    // zongji asks as soon as it meets the table map, before the reader has handled the events before
+    // it (a DDL re-describes the table asynchronously): answer once those are done.
+    void reader.settled().then(() => {
+      const known = reader.capturedTable(event.schemaName, event.tableName);
+      if (known === undefined) {
+        fetch(event, next);
+        return;
+      }
+      // Copies: zongji writes signedness into them.
+      z.tableMap[event.tableId] = {
+        columnSchemas: known.binlogColumns.map((c) => ({ ...c })),
+        parentSchema: event.schemaName,
+        tableName: event.tableName,
+      };
+      next();
+    });
+  };
 }
 
 /** Drops progress items followed by another item in the same batch. */
@@ -414,6 +466,7 @@ export async function createMysqlLogReader(
     }
     const zongji = new ZongJi(connectionOptions(settings.connection));
     const reader = new MysqlLogReader(zongji, control, from, tables);
+    describeFromReader(zongji, reader);
     await new Promise<void>((resolve, reject) => {
       let started = false;
       zongji.on('error', (error: Error) => {
@@ -439,7 +492,7 @@ export async function createMysqlLogReader(
     });
     return reader;
   } catch (error) {
-    await control?.end().catch(() => control?.destroy());
+    if (control !== undefined) await closeConnection(control);
     throw toHighwaterError(error, 'createLogReader', qualifiedName({ name: request.from.file }));
   }
 }

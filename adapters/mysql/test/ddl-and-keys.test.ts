@@ -2,7 +2,7 @@ import type { TableSchema } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { compareMysqlKeys, parseDdl } from '../src/index.js';
 import { normalizeDateTime, normalizeTime } from '../src/types/decode.js';
-import { enumValues } from '../src/types/mysql-column.js';
+import { enumValues, logicalTypeOf, type MysqlColumn } from '../src/types/mysql-column.js';
 
 describe('parseDdl', () => {
   it('finds the tables of ALTER, CREATE, DROP, RENAME and TRUNCATE', () => {
@@ -69,5 +69,34 @@ describe('temporal text', () => {
   });
   it('reads enum and set values with quotes', () => {
     expect(enumValues("enum('a','it''s','b,c')")).toEqual(['a', "it's", 'b,c']);
+  });
+});
+
+describe('integer logical types', () => {
+  const column = (dataType: string, columnType: string): MysqlColumn => ({
+    name: 'c',
+    dataType,
+    columnType,
+    charset: null,
+    collation: null,
+    scale: 0,
+    precision: 0,
+    nullable: false,
+    json: false,
+  });
+
+  it('gives every integer width a logical type wide enough for its whole range', () => {
+    const kinds = [
+      ['tinyint', 'tinyint(4)'],
+      ['tinyint', 'tinyint(3) unsigned'],
+      ['smallint', 'smallint(6)'],
+      ['smallint', 'smallint(5) unsigned'],
+      ['mediumint', 'mediumint(8) unsigned'],
+      ['int', 'int(11)'],
+      ['int', 'int(10) unsigned'],
+      ['bigint', 'bigint(20)'],
+      ['bigint', 'bigint(20) unsigned'],
+    ].map(([d, t]) => logicalTypeOf(column(d as string, t as string)).kind);
+    expect(kinds).toEqual(['int16', 'int16', 'int16', 'int32', 'int32', 'int32', 'int64', 'int64', 'uint64']);
   });
 });

@@ -61,6 +61,9 @@ describe('MysqlLogReader', () => {
       expect(cs[3]?.after).toEqual({ id: 1, v: 'x' });
       expect(cs[0]?.commitTime).toBeGreaterThan(Date.now() - 60_000);
       expect(cs[0]?.txId).toMatch(/^\d+-\d+-\d+$/);
+      // The GTID rides in the offset too (informational: resume is by file and position).
+      for (const c of cs) expect(c.offset.gtid).toBe(c.txId);
+      expect(new Set(cs.map((c) => c.txId)).size).toBe(2); // two transactions on log_a
       for (let i = 1; i < items.length; i++) {
         expect(compareOffsets((items[i] as Item).offset, (items[i - 1] as Item).offset)).toBeGreaterThan(0);
       }
@@ -176,6 +179,60 @@ describe('MysqlLogReader', () => {
       for (const r of rows as { ID: number }[]) await sql.query(`KILL ${r.ID}`);
       const error = await tap.until(() => false, 10_000).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConnectionLostError);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+describe('MysqlLogReader and DDL read later', () => {
+  it('decodes rows written before an ADD COLUMN with the columns of their time, read after it', async () => {
+    const sql = db.sql();
+    await sql.query('CREATE TABLE ddl_late (id int PRIMARY KEY, a int)');
+    const from = await highWatermark();
+    await sql.query('INSERT INTO ddl_late VALUES (1, 10)');
+    await sql.query("ALTER TABLE ddl_late ADD COLUMN b varchar(5) DEFAULT 'z'");
+    await sql.query("INSERT INTO ddl_late VALUES (2, 20, 'y')");
+    // The reader starts only now, from before the ALTER: it knows only today's definition.
+    const schema = await describeOne('ddl_late');
+    const hw = await highWatermark();
+    const log = await adapter().createLogReader({ from, tables: [schema] });
+    try {
+      const items = await new LogTap<Item>(log).until((xs) => xs.some((x) => compareOffsets(x.offset, hw) >= 0));
+      const kinds = items.filter((x) => x.kind !== 'progress').map((x) => x.kind);
+      expect(kinds).toEqual(['change', 'schema', 'change']);
+      expect(changes(items).map((c) => c.after)).toEqual([
+        { id: 1, a: 10 },
+        { id: 2, a: 20, b: 'y' },
+      ]);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('RENAME away, DROP and CREATE again of a captured table', async () => {
+    const sql = db.sql();
+    await sql.query('CREATE TABLE ddl_cycle (id int PRIMARY KEY)');
+    const schema = await describeOne('ddl_cycle');
+    const from = await highWatermark();
+    const log = await adapter().createLogReader({ from, tables: [schema] });
+    try {
+      const tap = new LogTap<Item>(log);
+      await sql.query('INSERT INTO ddl_cycle VALUES (1)');
+      await sql.query('RENAME TABLE ddl_cycle TO ddl_cycle_old');
+      await tap.until((xs) => xs.some((x) => x.kind === 'schema'));
+      await sql.query('CREATE TABLE ddl_cycle (id int PRIMARY KEY, note varchar(10))');
+      await tap.until((xs) => xs.filter((x) => x.kind === 'schema').length >= 2);
+      await sql.query("INSERT INTO ddl_cycle VALUES (2, 'new')");
+      await sql.query('DROP TABLE ddl_cycle');
+      const items = await tap.until((xs) => xs.filter((x) => x.kind === 'schema').length >= 3);
+      const shown = items
+        .filter((x) => x.kind !== 'progress')
+        .map((x) =>
+          x.kind === 'schema' ? `schema:${x.schema?.columns.map((c) => c.name).join(',') ?? 'gone'}` : x.kind,
+        );
+      expect(shown).toEqual(['change', 'schema:gone', 'schema:id,note', 'change', 'schema:gone']);
+      expect(changes(items)[1]?.after).toEqual({ id: 2, note: 'new' });
     } finally {
       await log.close();
     }

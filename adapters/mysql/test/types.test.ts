@@ -39,6 +39,18 @@ const COLUMNS: readonly [string, string, readonly string[]][] = [
   ['dtm6', 'datetime(6)', ["'2024-02-29 13:45:00.123456'", "'1000-01-01 00:00:00.000001'", "'2038-01-19 03:14:08'"]],
   ['ts', 'timestamp null', ["'2024-02-29 13:45:00'", "'0000-00-00 00:00:00'", "'1970-01-01 00:00:01'"]],
   ['ts6', 'timestamp(6) null', ["'2024-07-01 02:30:00.654321'", "'2038-01-19 03:14:07.999999'", 'NULL']],
+  ['dtm1', 'datetime(1)', ["'2024-02-29 13:45:00.1'", "'1000-01-01 00:00:00'", "'2099-12-31 23:59:59.9'"]],
+  ['dtm2', 'datetime(2)', ["'2024-02-29 13:45:00.12'", "'1969-12-31 23:59:59.99'", "'2000-01-01 00:00:00'"]],
+  ['dtm4', 'datetime(4)', ["'2024-02-29 13:45:00.1234'", "'1969-12-31 23:59:59.9999'", "'2000-01-01 00:00:00.0001'"]],
+  ['dtm5', 'datetime(5)', ["'2024-02-29 13:45:00.12345'", "'9999-12-31 23:59:59.99999'", "'2000-01-01 00:00:00'"]],
+  ['ts1', 'timestamp(1) null', ["'2024-03-10 02:30:00.1'", "'2038-01-19 03:14:07.9'", "'1970-01-01 00:00:01'"]],
+  ['ts2', 'timestamp(2) null', ["'2024-11-03 01:30:00.12'", "'2000-01-01 00:00:00.01'", 'NULL']],
+  ['ts3', 'timestamp(3) null', ["'2024-02-29 13:45:00.123'", "'2000-01-01 00:00:00'", "'1999-12-31 23:59:59.999'"]],
+  ['ts4', 'timestamp(4) null', ["'2024-02-29 13:45:00.1234'", "'2000-01-01 00:00:00.0001'", "'2001-01-01 00:00:00'"]],
+  ['ts5', 'timestamp(5) null', ["'2024-02-29 13:45:00.12345'", "'2000-01-01 00:00:00'", "'2037-06-30 12:00:00.5'"]],
+  ['tm3', 'time(3)', ["'-838:59:58.999'", "'24:00:00.001'", "'-00:00:00.5'"]],
+  ['geo', 'geometry', ["ST_GeomFromText('POINT(1 2)')", "ST_GeomFromText('LINESTRING(0 0, 1 1.5)')", 'NULL']],
+  ['pt', 'point', ["ST_GeomFromText('POINT(-71.06 42.36)')", 'NULL', "ST_GeomFromText('POINT(0 0)')"]],
   ['yr', 'year', ['2024', '0', '1901']],
   ['en', "enum('small','medium','it''s')", ["'medium'", "'it''s'", "'small'"]],
   ['st', "set('a','b','c','d''q')", ["'a,c'", "''", "'a,b,c,d''q'"]],
@@ -48,7 +60,8 @@ const COLUMNS: readonly [string, string, readonly string[]][] = [
 const TABLE = 'types_all';
 
 describe('values: identical on the snapshot and the binlog path', () => {
-  const zones = ['UTC', 'America/New_York'];
+  // Half-hour and +14 h offsets and a DST zone: no value may depend on the process time zone.
+  const zones = ['UTC', 'America/New_York', 'Asia/Kolkata', 'Pacific/Kiritimati'];
   let savedTz: string | undefined;
   beforeEach(() => {
     savedTz = process.env.TZ;
@@ -107,6 +120,16 @@ describe('values: identical on the snapshot and the binlog path', () => {
         expect(first.bin).toEqual(new Uint8Array([0, 1, 2, 0]));
         expect(first.js).toEqual({ a: [1, 2.5, 'x'], b: null });
         expect(first.l1).toBe('café');
+        expect(first.dtm4).toBe('2024-02-29T13:45:00.1234');
+        expect(first.ts1).toBe('2024-03-10T02:30:00.1Z');
+        expect(first.tm3).toBe('-838:59:58.999');
+        // GEOMETRY: zongji's point structure on both paths (see src/types/geometry.ts).
+        expect(first.geo).toEqual({ x: 1, y: 2 });
+        expect(first.pt).toEqual({ x: -71.06, y: 42.36 });
+        expect((byId(snapshot)[1] as Row).geo).toEqual([
+          { x: 0, y: 0 },
+          { x: 1, y: 1.5 },
+        ]);
       }
     } finally {
       await introspector.close();

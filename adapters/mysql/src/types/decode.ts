@@ -59,8 +59,73 @@ export function normalizeTime(text: string, scale: number): string {
   return `${zero ? '' : sign}${hours}:${mi}:${s}${frac}`;
 }
 
+const isDigit = (text: string, i: number) => text.charCodeAt(i) - 48 <= 9 && text.charCodeAt(i) >= 48;
+
+/** `YYYY-MM-DD` at the start of `text`: digits and dashes in place. */
+function datePart(text: string): boolean {
+  return (
+    text.charCodeAt(4) === 45 &&
+    text.charCodeAt(7) === 45 &&
+    isDigit(text, 0) &&
+    isDigit(text, 1) &&
+    isDigit(text, 2) &&
+    isDigit(text, 3) &&
+    isDigit(text, 5) &&
+    isDigit(text, 6) &&
+    isDigit(text, 8) &&
+    isDigit(text, 9)
+  );
+}
+
+/** `HH:MM:SS` at offset 11. */
+function timePart(text: string): boolean {
+  return (
+    text.charCodeAt(13) === 58 &&
+    text.charCodeAt(16) === 58 &&
+    isDigit(text, 11) &&
+    isDigit(text, 12) &&
+    isDigit(text, 14) &&
+    isDigit(text, 15) &&
+    isDigit(text, 17) &&
+    isDigit(text, 18)
+  );
+}
+
+/**
+ * The common forms of {@link normalizeDateTime} without a regular expression: `YYYY-MM-DD` and
+ * `YYYY-MM-DD HH:MM:SS[.digits]`, as both paths print them. The result is the same string the
+ * general form builds (the date, `T`, the time, the fraction cut to `scale` digits without trailing
+ * zeros); `undefined` for anything else, which the general form handles.
+ */
+function fastDateTime(text: string, scale: number, withTime: boolean): string | null | undefined {
+  const n = text.length;
+  if (n < 10 || !datePart(text)) return undefined;
+  if (n === 10) {
+    if (text.charCodeAt(5) === 48 && text.charCodeAt(6) === 48) return null;
+    if (text.charCodeAt(8) === 48 && text.charCodeAt(9) === 48) return null;
+    return withTime ? `${text}T00:00:00` : text;
+  }
+  if (!withTime || n < 19) return undefined;
+  const sep = text.charCodeAt(10);
+  if ((sep !== 32 && sep !== 84) || !timePart(text)) return undefined;
+  let end = 19;
+  if (n > 19) {
+    if (text.charCodeAt(19) !== 46) return undefined;
+    for (let i = 20; i < n; i++) if (!isDigit(text, i)) return undefined;
+    // The fraction cut to `scale` digits, without trailing zeros.
+    end = Math.min(n, 20 + scale);
+    while (end > 20 && text.charCodeAt(end - 1) === 48) end--;
+    if (end === 20) end = 19;
+  }
+  if (text.charCodeAt(5) === 48 && text.charCodeAt(6) === 48) return null;
+  if (text.charCodeAt(8) === 48 && text.charCodeAt(9) === 48) return null;
+  return `${text.slice(0, 10)}T${text.slice(11, end)}`;
+}
+
 /** `YYYY-MM-DD[ HH:MM:SS[.f]]` → ISO (`T`, the fraction without trailing zeros), or null for zero dates. */
 export function normalizeDateTime(text: string, scale: number, withTime: boolean): string | null {
+  const fast = fastDateTime(text, scale, withTime);
+  if (fast !== undefined) return fast;
   const m = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d):(\d\d)(?:\.(\d*))?)?$/.exec(text);
   if (m === null) throw new TypeError(`unexpected date/time text ${JSON.stringify(text)}`);
   const [, y = '', mo = '', d = '', h = '00', mi = '00', s = '00', f = ''] = m;
@@ -108,7 +173,10 @@ export function decoderFor(c: MysqlColumn): ColumnDecoder {
     case 'int':
     case 'integer':
     case 'bigint':
-      return make(c, false, (r) => integerValue(textOf(r, what)));
+      // A safe integer (zongji's and mysql2's small integer types) is already the value the text gives.
+      return make(c, false, (r) =>
+        typeof r === 'number' && Number.isSafeInteger(r) && !Object.is(r, -0) ? r : integerValue(textOf(r, what)),
+      );
     case 'year':
       // zongji adds 1900 to the stored byte, so the zero year (stored 0) arrives as 1900, which no
       // YEAR column can hold (1901–2155 or 0000).

@@ -60,8 +60,10 @@ export function logicalTypeOf(c: MysqlColumn): LogicalType {
   if (c.json) return { kind: 'json' };
   switch (c.dataType) {
     case 'tinyint':
-    case 'smallint':
       return { kind: 'int16' };
+    case 'smallint':
+      // SMALLINT UNSIGNED reaches 65535, past int16.
+      return unsigned(c) ? { kind: 'int32' } : { kind: 'int16' };
     case 'mediumint':
       return { kind: 'int32' };
     case 'int':
@@ -111,6 +113,17 @@ export function logicalTypeOf(c: MysqlColumn): LogicalType {
       return { kind: 'json' };
     case 'uuid':
       return { kind: 'uuid' };
+    // Spatial values are JSON-shaped (see types/geometry.ts).
+    case 'geometry':
+    case 'point':
+    case 'linestring':
+    case 'polygon':
+    case 'multipoint':
+    case 'multilinestring':
+    case 'multipolygon':
+    case 'geometrycollection':
+    case 'geomcollection':
+      return { kind: 'json' };
     default:
       return { kind: 'other' };
   }
