@@ -11,6 +11,7 @@ import { type PgOffset, pgOffsets, positionAt } from './offsets/pg-offset.js';
 import { replicaIdentityProblem } from './replica-identity.js';
 import type { Queryable } from './sql/queryable.js';
 import {
+  awaitTransactionsRunningNow,
   checkServer,
   ensurePublication,
   ensureReplication,
@@ -83,13 +84,32 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
   /** Tables this instance has made sure the publication has. */
   const published = new Set<string>();
   /**
+   * Makes sure the publication exists (empty when it is new: tables join it in `onDescribe`), then
+   * the slot. In that order: `pgoutput` looks the publication up in the catalog as it was when each
+   * decoded change was written, and fails on a change written before the publication existed — a
+   * slot created first could not decode a transaction in flight while the publication was created.
+   * A new slot decodes only transactions that start after it was created (creating it waits for
+   * those running), so all of them see the publication. When the slot already existed (made by the
+   * user) and the publication is created only now, wait for the transactions running now instead,
+   * so that the first watermark lies after their commits and the log is read after them.
+   * With `createPublication: false`, a missing publication is a `ConfigError` here, before anything
+   * is read, not a decoding error in the stream later.
+   */
+  const publicationThenSlot = async (db: Queryable) => {
+    const createdPublication = await ensurePublication(db, replication, []);
+    const slot = await ensureSlot(db, replication);
+    if (slot.created) createdAt = slot.confirmedFlush;
+    else if (createdPublication) await awaitTransactionsRunningNow(db);
+    return slot;
+  };
+  /**
    * The slot must exist before the first watermark is taken: a slot only delivers transactions that
-   * commit after it was created. So the first introspector makes sure of it (on its own connection).
+   * commit after it was created. So the first introspector makes sure of it (on its own connection),
+   * and of the publication before it.
    */
   const prepareSlot = async (db: Queryable) => {
     await checkServer(db);
-    const slot = await ensureSlot(db, replication);
-    if (slot.created) createdAt = slot.confirmedFlush;
+    await publicationThenSlot(db);
     prepared = true;
   };
   return {
@@ -110,8 +130,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
             messagePrefix,
             lowWatermarkPatienceMs: options.lowWatermarkPatienceMs ?? 2000,
             earliest: async (db) => {
-              const slot = await ensureSlot(db, replication);
-              if (slot.created) createdAt = slot.confirmedFlush;
+              const slot = await publicationThenSlot(db);
               return positionAt(parseLsn(slot.confirmedFlush ?? '0/0'));
             },
             onWatermark: (o) => {
@@ -129,7 +148,9 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
                     if ((await replicaIdentityProblem(db, id, [])) === null) missing.push(id);
                   }
                   if (missing.length === 0) return;
-                  await ensurePublication(db, replication, missing);
+                  // The publication exists already (prepareSlot) unless the slot is the user's
+                  // (createSlot: false) or it was dropped since: then see publicationThenSlot.
+                  if (await ensurePublication(db, replication, missing)) await awaitTransactionsRunningNow(db);
                   for (const id of missing) published.add(tableName(id));
                 }
               : undefined,

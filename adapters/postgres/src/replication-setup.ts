@@ -12,6 +12,7 @@ import { toHighwaterError } from './errors.js';
 import { requireReplicaIdentity } from './replica-identity.js';
 import type { Queryable } from './sql/queryable.js';
 import { quoteIdent, qualifiedName } from './sql/identifiers.js';
+import { currentSnapshot } from './watermarks.js';
 
 export interface ReplicationSettings {
   readonly slotName: string;
@@ -121,13 +122,19 @@ export async function ensureSlot(client: Queryable, settings: ReplicationSetting
 /**
  * Creates the publication when missing (with `publish_via_partition_root`, so partitioned tables are
  * published under their root) and adds captured tables it lacks — or, when the adapter may not
- * manage it, says which statement adds them.
+ * manage it, says which statement adds them. Returns true when this call created the publication.
+ *
+ * The publication must exist before the slot that reads it: `pgoutput` looks it up by name in the
+ * catalog as it was when each decoded change was written, and a change written before the
+ * publication existed cannot be decoded at all (`publication "…" does not exist`, for every table).
+ * So the adapter calls this (with the tables it knows, possibly none) before creating a slot; see
+ * {@link awaitTransactionsRunningNow} for a slot that already exists.
  */
 export async function ensurePublication(
   client: Queryable,
   settings: ReplicationSettings,
   tables: readonly TableId[],
-): Promise<void> {
+): Promise<boolean> {
   const name = settings.publicationName;
   const found = await client.query<{ puballtables: string }>(
     'SELECT puballtables FROM pg_publication WHERE pubname = $1',
@@ -138,15 +145,16 @@ export async function ensurePublication(
   if (publication === undefined) {
     if (!settings.createPublication) {
       throw new ConfigError(
-        `postgres: publication ${name} does not exist: create it with ` +
-          `\`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list || '...'} WITH (publish_via_partition_root = true);\``,
+        `postgres: publication ${name} does not exist: create it (before the replication slot) with ` +
+          `\`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list || '...'} WITH (publish_via_partition_root = true);\`, ` +
+          'or let the adapter create it (createPublication: true)',
       );
     }
     const forTables = tables.length === 0 ? '' : ` FOR TABLE ${list}`;
     await client.query(`CREATE PUBLICATION ${quoteIdent(name)}${forTables} WITH (publish_via_partition_root = true)`);
-    return;
+    return true;
   }
-  if (publication.puballtables === 't' || tables.length === 0) return;
+  if (publication.puballtables === 't' || tables.length === 0) return false;
   const published = await client.query<{ schemaname: string; tablename: string }>(
     'SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1',
     [name],
@@ -165,7 +173,7 @@ export async function ensurePublication(
     );
     if (Number(partitions.rows[0]?.n ?? 0) === 0) missing.push(id);
   }
-  if (missing.length === 0) return;
+  if (missing.length === 0) return false;
   const add = `ALTER PUBLICATION ${quoteIdent(name)} ADD TABLE ${missing.map(qualifiedName).join(', ')}`;
   if (!settings.createPublication) {
     throw new ConfigError(
@@ -173,6 +181,22 @@ export async function ensurePublication(
     );
   }
   await client.query(add);
+  return false;
+}
+
+/**
+ * Waits until every transaction running now has ended. After creating a publication for a slot
+ * that already existed: a transaction that wrote before the publication existed and commits later
+ * would make `pgoutput` fail on it; once this returns, such transactions have committed before any
+ * watermark the introspector takes afterwards, so a log read from that watermark skips them.
+ * (Creating a slot waits the same way by itself.)
+ */
+export async function awaitTransactionsRunningNow(client: Queryable): Promise<void> {
+  const own = await client.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x');
+  const xid = BigInt((own.rows[0] as { x: string }).x);
+  for (let wait = 1; (await currentSnapshot(client)).xmin < xid; wait = Math.min(wait * 2, 100)) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 /** Checks the server and makes sure slot and publication exist; returns the slot's state. */

@@ -65,12 +65,8 @@ async function main(cleanup: Cleanup): Promise<number> {
   const sourceDb = await connect(source.url, cleanup, 'demo');
   const targetDb = await connect(target.url, cleanup, 'demo');
   await createSampleData(sourceDb, SIZE);
-  // The publication the pipeline reads through (highwater_<pipeline name>), made before the writer
-  // starts, as a DBA would. Left to the pipeline, it is created after the replication slot, and
-  // decoding a change written in between fails ("publication does not exist"): see NEEDS.md.
-  await sourceDb.query('CREATE PUBLICATION highwater_demo FOR TABLE shop.customers, shop.products, shop.order_lines');
-  // The sink creates the tables, in a schema that must exist.
-  await targetDb.query('CREATE SCHEMA shop');
+  // Nothing else is prepared: the pipeline creates its publication and replication slot on the
+  // source (while the writer below is already writing), and the schema and tables on the target.
   say(
     `Loaded ${fmt(totalRows(SIZE))} rows in ${seconds(phase).toFixed(1)} s: shop.customers (${fmt(SIZE.customers)}, ` +
       `integer key), shop.products (${fmt(SIZE.products)}, text key), shop.order_lines (${fmt(SIZE.orders * 3)}, ` +

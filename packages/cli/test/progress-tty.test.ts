@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
+import { pickFreePort, startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -42,6 +42,22 @@ const plain = (text: string) => text.replace(ANSI, '').replace(/\r/g, '\n');
 
 /** Quotes a word for `sh -c`. */
 const sh = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/** Runs `highwater <args>` under a pseudo-terminal until it exits; returns its exit code and what the terminal showed. */
+async function onTerminal(args: readonly string[], timeoutMs = 60_000): Promise<{ code: number | null; text: string }> {
+  const command = `exec ${sh(process.execPath)} ${sh(BIN)} ${args.map(sh).join(' ')}`;
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    return { code: await exited, text: plain(output) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 describe('highwater run on a terminal', () => {
   it.skipIf(!hasScript)(
@@ -93,5 +109,29 @@ describe('highwater run on a terminal', () => {
       expect(text).not.toMatch(/^\{"level"/m);
     },
     120_000,
+  );
+
+  it.skipIf(!hasScript)(
+    'a run that fails before anything is drawn still prints its error',
+    async () => {
+      const port = await pickFreePort();
+      const file = join(dir, 'down.yaml');
+      await writeFile(
+        file,
+        [
+          'name: down',
+          'source:',
+          '  adapter: postgres',
+          `  connection: postgres://postgres@127.0.0.1:${port}/postgres`,
+          "  tables: { include: ['public.items'] }",
+          'sink: { type: file, path: down.jsonl }',
+          '',
+        ].join('\n'),
+      );
+      const { code, text } = await onTerminal(['run', file]);
+      expect(code, text).toBe(1);
+      expect(text).toContain(`postgres: cannot connect to 127.0.0.1:${port}: connection refused`);
+    },
+    60_000,
   );
 });

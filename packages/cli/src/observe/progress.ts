@@ -19,12 +19,15 @@ export class ProgressDisplay {
   #allTables: cliProgress.SingleBar | null = null;
   #streamBar: cliProgress.SingleBar | null = null;
   #timer: NodeJS.Timeout | null = null;
+  readonly #stream: NodeJS.WritableStream;
+  #stopped = false;
 
   constructor(provider: MetricsProvider, options: { stream?: NodeJS.WritableStream; intervalMs?: number } = {}) {
     this.#provider = provider;
+    this.#stream = options.stream ?? process.stderr;
     this.#bars = new cliProgress.MultiBar(
       {
-        stream: options.stream ?? process.stderr,
+        stream: this.#stream,
         hideCursor: true,
         clearOnComplete: false,
         stopOnComplete: false,
@@ -40,9 +43,14 @@ export class ProgressDisplay {
     this.#timer.unref();
   }
 
-  /** Prints a line (ending in `\n`) above the bars. */
+  /**
+   * Prints a line (ending in `\n`) above the bars. cli-progress holds such lines until its next
+   * redraw, and it redraws only while bars are drawn: before the first bar (a run that fails while
+   * connecting), off a terminal, or after `stop()`, the line is written at once instead.
+   */
   log(line: string): void {
-    this.#bars.log(line);
+    if (this.#stopped || !this.#bars.isActive) this.#stream.write(line);
+    else this.#bars.log(line);
   }
 
   refresh(): void {
@@ -110,7 +118,11 @@ export class ProgressDisplay {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     this.refresh();
+    // A last redraw writes the lines still held (e.g. the error that ended the run); stop() alone
+    // would drop them.
+    if (this.#bars.isActive) this.#bars.update();
     this.#bars.stop();
+    this.#stopped = true;
   }
 }
 

@@ -3,7 +3,6 @@ import { mysqlAdapter } from '@highwater/mysql';
 import { postgresAdapter } from '@highwater/postgres';
 import type { ConnectionConfig, SqlSinkConfig } from '../pipeline/pipeline-schema.js';
 import { mysqlColumnType, postgresColumnType, targetTableName } from '../sinks/sql/index.js';
-import { targetColumn } from '../sinks/sql/target-table.js';
 
 /**
  * Reads the target with the target database's own adapter: its chunk reader runs the same key-range
@@ -27,7 +26,7 @@ export function targetTableOf(source: TableSchema, config: SqlSinkConfig, schema
   const keys = new Set(source.chunkKey);
   return {
     id: { schema, name: targetTableName(source.id, config.tableNaming) },
-    columns: source.columns.map(targetColumn).map((c) => ({
+    columns: source.columns.map((c) => ({
       ...c,
       nativeType: config.type === 'postgres' ? postgresColumnType(c.type) : mysqlColumnType(c.type, keys.has(c.name)),
     })),

@@ -2,6 +2,7 @@ import {
   type ChunkReader,
   compileTableFilter,
   ConfigError,
+  HighwaterError,
   type Introspector,
   type SourceAdapter,
   type TableSchema,
@@ -10,6 +11,7 @@ import {
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import type { SourceConfig, SqlSinkConfig } from '../pipeline/pipeline-schema.js';
 import { dialectOf } from '../sinks/sql/index.js';
+import { connectError, sinkError } from '../sinks/sql/sql-errors.js';
 import { createAdapter } from '../sources/create-adapter.js';
 import { compareTable } from './compare-table.js';
 import { targetAdapter, targetTableOf } from './target-reader.js';
@@ -60,7 +62,7 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
     const targetSchema = await targetSchemaOf(sink);
     const sourceReader = await adapter.createChunkReader();
     open.push(sourceReader);
-    const targetReader = await targetAdapter(sink).createChunkReader();
+    const targetReader = await onTarget(sink, () => targetAdapter(sink).createChunkReader());
     open.push(targetReader);
     const reports: TableReport[] = [];
     for (const table of tables) {
@@ -149,10 +151,27 @@ async function capturedTables(
 async function targetSchemaOf(sink: SqlSinkConfig): Promise<string> {
   if (sink.schema !== undefined) return sink.schema;
   const dialect = dialectOf(sink.type);
-  const session = await dialect.connect(sink.connection);
+  const session = await onTarget(sink, () => dialect.connect(sink.connection));
   try {
     return await dialect.currentSchema(session);
+  } catch (error) {
+    throw sinkError(dialect, 'finding the target schema', error);
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * Connects to the target. A failure is worded as `highwater run` words it for the sink (`postgres
+ * sink: authentication failed for user "u" at host:port: check sink.connection's user and
+ * password`), so it is never mistaken for the source's: the target is read with the target
+ * database's own adapter, whose messages would otherwise read like a source's.
+ */
+async function onTarget<T>(sink: SqlSinkConfig, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    const raw = error instanceof HighwaterError && error.cause !== undefined ? error.cause : error;
+    throw connectError(dialectOf(sink.type), sink.connection, raw);
   }
 }

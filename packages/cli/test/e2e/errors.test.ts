@@ -162,12 +162,54 @@ describe('highwater verify cannot reach or log in: exit code 2 and one message',
     expect(result.stderr).toContain(`127.0.0.1:${port}`);
   });
 
-  it('a wrong target password names the user', async () => {
+  // Worded as `highwater run` words them (../connection-errors.test.ts): the sink's failures say
+  // "sink" and sink.connection, the source's come from the source adapter; both name host:port.
+  const sinkAuth = () =>
+    `highwater verify: postgres sink: authentication failed for user "postgres" at 127.0.0.1:${target.port}: ` +
+    "check sink.connection's user and password\n";
+
+  it('a wrong target password says it is the sink, with host:port and what to check', async () => {
     const file = await fileWith('verify-password', pipelineText());
     const result = await highwater(['verify', file], { ...env, TARGET_PW: WRONG_PASSWORD });
     const output = await expectCleanFailure(result, 2);
-    expect(result.stderr.trim().split('\n'), output).toHaveLength(1);
-    expect(result.stderr).toMatch(/authentication failed for user "postgres"/);
+    expect(result.stderr, output).toBe(sinkAuth());
+  });
+
+  it('a wrong target password with sink.schema set (the target is read at once) says the same', async () => {
+    const file = await fileWith(
+      'verify-password-schema',
+      pipelineText({
+        sink: [
+          '  type: postgres',
+          `  connection: { host: 127.0.0.1, port: ${target.port}, user: postgres, password: '${ref('TARGET_PW')}', database: postgres }`,
+          '  schema: shop',
+        ],
+      }),
+    );
+    const result = await highwater(['verify', file], { ...env, TARGET_PW: WRONG_PASSWORD });
+    const output = await expectCleanFailure(result, 2);
+    expect(result.stderr, output).toBe(sinkAuth());
+  });
+
+  it('an unreachable target says it is the sink, with host:port', async () => {
+    const port = await pickFreePort();
+    const file = await fileWith('verify-target-down', pipelineText().replace(`port: ${target.port}`, `port: ${port}`));
+    const result = await highwater(['verify', file], env);
+    const output = await expectCleanFailure(result, 2);
+    expect(result.stderr, output).toBe(
+      `highwater verify: postgres sink: cannot connect to 127.0.0.1:${port}: connection refused: check that the ` +
+        "server is running and sink.connection's host and port\n",
+    );
+  });
+
+  it("a wrong source password is the source adapter's message, with host:port, not the sink", async () => {
+    const file = await fileWith('verify-source-password', pipelineText());
+    const result = await highwater(['verify', file], { ...env, SOURCE_PW: WRONG_PASSWORD });
+    const output = await expectCleanFailure(result, 2);
+    expect(result.stderr, output).toBe(
+      `highwater verify: postgres: authentication failed for user "postgres" at 127.0.0.1:${source.port}: ` +
+        'check the user name and password of the connection\n',
+    );
   });
 });
 

@@ -201,6 +201,79 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     await sink.close();
   });
 
+  const what = kind === 'postgres' ? 'schema' : 'database';
+  async function schemaExists(schema: string): Promise<boolean> {
+    const found =
+      kind === 'postgres'
+        ? await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+        : await db.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema]);
+    return found.length > 0;
+  }
+
+  it(`creates a missing target ${what} in the first write, not in open()`, async () => {
+    const schema = `missing${++n}`;
+    const config = sinkConfig(kind, server.url, schema);
+    const sink = createSqlSink(config, context([items]));
+    expect(await sink.open()).toBeNull();
+    expect(await schemaExists(schema)).toBe(false);
+    await sink.write({ events: [insert(items, { id: 1, name: 'a', note: null })], checkpoint: checkpoint(1) });
+    await sink.write({ events: [insert(items, { id: 2, name: 'b', note: null })], checkpoint: checkpoint(2) });
+    await sink.close();
+    expect(await db.tables(schema)).toEqual(['highwater_checkpoints', 'items']);
+    expect((await rows(schema, 'items')).map((r) => Number(r.id))).toEqual([1, 2]);
+    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
+  });
+
+  it(`a failing first batch leaves no rows nor checkpoint in a ${what} it created`, async () => {
+    const schema = `missing${++n}`;
+    const config = sinkConfig(kind, server.url, schema);
+    const sink = createSqlSink(config, context([items]));
+    await sink.open();
+    const error = await sink
+      .write({ events: [insert(items, { id: 'not a number', name: 'x', note: null })], checkpoint: checkpoint(1) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkError);
+    await sink.close();
+    expect(await readSqlSinkCheckpoint(config, 'test-pipeline')).toBeNull();
+    // Postgres rolls CREATE SCHEMA back with the batch; MySQL's CREATE DATABASE commits implicitly
+    // (like its CREATE TABLEs), and the database stays, empty.
+    if (kind === 'postgres') expect(await schemaExists(schema)).toBe(false);
+    else if (await schemaExists(schema)) expect(await rows(schema, 'items')).toEqual([]);
+  });
+
+  it(`refuses a missing target ${what} when createTables is false, creating nothing`, async () => {
+    const schema = `missing${++n}`;
+    const config = { ...sinkConfig(kind, server.url, schema), createTables: false };
+    const sink = createSqlSink(config, context([items]));
+    await sink.open();
+    const error = await sink
+      .write({ events: [insert(items, { id: 1, name: 'a', note: null })], checkpoint: checkpoint(1) })
+      .catch((e: unknown) => e);
+    await sink.close();
+    expect(error).toBeInstanceOf(SinkError);
+    expect(String(error)).toContain(`target ${what} ${schema} does not exist and sink.createTables is false`);
+    expect(await schemaExists(schema)).toBe(false);
+  });
+
+  it.skipIf(kind !== 'postgres')(
+    'a user with privileges on an existing schema only (no CREATE on the database) writes into it',
+    async () => {
+      // CREATE SCHEMA IF NOT EXISTS checks the database privilege even when the schema exists: the
+      // sink must not run it for a schema that is there.
+      const schema = await freshSchema();
+      await db.query(`CREATE ROLE loader${n} LOGIN; REVOKE CREATE ON DATABASE postgres FROM PUBLIC;
+        GRANT USAGE, CREATE ON SCHEMA ${schema} TO loader${n}`);
+      const url = new URL(server.url);
+      url.username = `loader${n}`;
+      const config = sinkConfig(kind, url.toString(), schema);
+      const sink = createSqlSink(config, context([items]));
+      await sink.open();
+      await sink.write({ events: [insert(items, { id: 1, name: 'a', note: null })], checkpoint: checkpoint(1) });
+      await sink.close();
+      expect(await rows(schema, 'items')).toEqual([{ id: 1, name: 'a', note: null }]);
+    },
+  );
+
   it('refuses a missing table when createTables is false, without writing', async () => {
     const schema = await freshSchema();
     const config = { ...sinkConfig(kind, server.url, schema), createTables: false };

@@ -34,6 +34,10 @@ export interface Dialect {
   columnType(type: LogicalType, isKey: boolean): string;
   /** A value as a bound parameter for a column of `type`; `lossy` is told when the value cannot be stored as is. */
   encode(type: LogicalType, value: Value, lossy: (why: string) => void): unknown;
+  /** True when the schema (Postgres) or database (MySQL) exists. */
+  schemaExists(session: SqlSession, schema: string): Promise<boolean>;
+  /** `CREATE SCHEMA IF NOT EXISTS` (Postgres) / `CREATE DATABASE IF NOT EXISTS` (MySQL). */
+  createSchema(schema: string): string;
   /** Column names of a table, or null when it does not exist. */
   columnsOf(session: SqlSession, schema: string, table: string): Promise<readonly string[] | null>;
   createTable(qualified: string, columns: readonly TargetColumn[], key: readonly string[]): string;

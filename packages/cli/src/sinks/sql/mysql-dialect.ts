@@ -188,6 +188,15 @@ export const mysqlDialect: Dialect = {
   param: () => '?',
   columnType: mysqlColumnType,
   encode: mysqlParam,
+  async schemaExists(session, schema) {
+    return (
+      (await session.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema])).length > 0
+    );
+  },
+  createSchema(schema) {
+    // Commits implicitly, like all DDL on MySQL; harmless, since it only ever creates an empty database.
+    return `CREATE DATABASE IF NOT EXISTS ${this.quote(schema)}`;
+  },
   async columnsOf(session, schema, table) {
     const rows = await session.query<{ c: string }>(
       `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS

@@ -153,6 +153,12 @@ export const postgresDialect: Dialect = {
   param: (n) => `$${n}`,
   columnType: (type) => postgresColumnType(type),
   encode: (type, value) => postgresParam(type, value),
+  async schemaExists(session, schema) {
+    return (await session.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).length > 0;
+  },
+  createSchema(schema) {
+    return `CREATE SCHEMA IF NOT EXISTS ${this.quote(schema)}`;
+  },
   async columnsOf(session, schema, table) {
     const rows = await session.query<{ attname: string }>(
       `SELECT a.attname FROM pg_attribute a

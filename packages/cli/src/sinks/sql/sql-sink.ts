@@ -15,7 +15,7 @@ import { BatchPlan, type StatementGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import { type Dialect, keyInList, type SqlSession } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
-import { keyColumnsOf, type TargetTable, targetColumn, targetTableName, withSchema } from './target-table.js';
+import { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';
 
 /**
  * What a SQL sink needs besides its configuration: the source's table definitions, to create target
@@ -104,8 +104,11 @@ export class SqlSink implements Sink {
         await session.query(this.dialect.begin);
         inTransaction = true;
       }
-      if (!this.checkpointTableReady)
+      if (!this.checkpointTableReady) {
+        const create = await this.schemaDdl(session, schema);
+        if (create !== null) ddl.push({ sql: create });
         ddl.push({ sql: this.dialect.createCheckpointTable(this.qualify(schema, CHECKPOINT_TABLE)) });
+      }
       for (const name of touched)
         ddl.push(...(await this.ddlFor(session, schema, this.tableOf(tables, name), ensured)));
       for (const statement of ddl) await this.run(session, statement.sql, [], statement.table);
@@ -217,7 +220,7 @@ export class SqlSink implements Sink {
       name,
       qualified: this.qualify(schema, name),
       key,
-      columns: new Map(source.columns.map((c) => [c.name, targetColumn(c)])),
+      columns: new Map(source.columns.map((c) => [c.name, c])),
     };
   }
 
@@ -226,6 +229,32 @@ export class SqlSink implements Sink {
     if (table === undefined)
       throw new SinkError(`${this.dialect.name} sink: no definition of table ${name}`, { table: name });
     return table;
+  }
+
+  /**
+   * `CREATE SCHEMA` (Postgres) or `CREATE DATABASE` (MySQL) when the target schema is missing and
+   * `createTables` is true; null when it exists. Checked first rather than always running `… IF NOT
+   * EXISTS`: Postgres checks the CREATE privilege on the database even when the schema exists, and
+   * a sink user often has only its schema. On Postgres it runs in the first batch's transaction
+   * (rolled back with it); on MySQL it commits at once, like all DDL there.
+   */
+  private async schemaDdl(session: SqlSession, schema: string): Promise<string | null> {
+    let exists: boolean;
+    try {
+      exists = await this.dialect.schemaExists(session, schema);
+    } catch (error) {
+      throw this.fail('reading the target catalog', error);
+    }
+    if (exists) return null;
+    const what = this.dialect.name === 'postgres' ? 'schema' : 'database';
+    if (!this.config.createTables) {
+      throw new SinkError(
+        `${this.dialect.name} sink: target ${what} ${schema} does not exist and sink.createTables is false: create it, ` +
+          'or set sink.createTables to true',
+      );
+    }
+    this.context.logger.info({ schema }, `creating target ${what} ${schema}`);
+    return this.dialect.createSchema(schema);
   }
 
   /** CREATE TABLE or ADD COLUMN statements that make the target match `table`; records the result in `ensured`. */

@@ -29,20 +29,9 @@ export function keyColumnsOf(schema: TableSchema): readonly string[] {
   return schema.primaryKey.length > 0 ? schema.primaryKey : schema.chunkKey;
 }
 
-/**
- * The column as the target stores it. An unsigned SMALLINT from MySQL (0–65535) arrives typed
- * `int16` by the MySQL adapter, which a Postgres `smallint` cannot hold: unsigned native types are
- * given the next wider integer.
- */
-export function targetColumn(column: ColumnSchema): ColumnSchema {
-  if (column.type.kind === 'int16' && /unsigned/i.test(column.nativeType))
-    return { ...column, type: { kind: 'int32' } };
-  return column;
-}
-
 /** `table` with the columns of a newer schema of the same source table added (never removed). */
 export function withSchema(table: TargetTable, schema: TableSchema): TargetTable {
   const columns = new Map(table.columns);
-  for (const c of schema.columns) columns.set(c.name, targetColumn(c));
+  for (const c of schema.columns) columns.set(c.name, c);
   return { ...table, columns };
 }
