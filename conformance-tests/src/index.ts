@@ -23,3 +23,13 @@ export { type CaseOutcome, runConformanceCase } from './run-case.js';
 export * from './cases/index.js';
 export { ConformanceFailure } from './support/failure.js';
 export { collect, LogTap } from './support/log-tap.js';
+export { currentPosition, offsetOrder } from './support/consumer.js';
+export { Materialised, type OffsetOrder, type OpCounts, type TrackedTable } from './support/materialised.js';
+export { createRandom, type Random } from './support/random.js';
+export {
+  type EventCheck,
+  nothingStored,
+  type Stored,
+  TransactionalConsumer,
+  type TransactionalConsumerOptions,
+} from './support/transactional.js';

@@ -1,4 +1,12 @@
-import type { ChunkRange, ChunkReader, Row, TableSchema, Value } from '@highwater/core';
+import {
+  type ChunkRange,
+  type ChunkReader,
+  createRowBuilder,
+  type Row,
+  type RowBuilder,
+  type TableSchema,
+  type Value,
+} from '@highwater/core';
 import type mysql from 'mysql2';
 import { type DescribedTable, describeTable } from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
@@ -53,30 +61,13 @@ function flatten(value: Value): void {
   if (typeof value === 'string' && value.length > 12) value.charCodeAt(0);
 }
 
-/**
- * A row builder for fixed column names: an object literal compiled once per table, so every row
- * gets the same shape in one allocation instead of one keyed store per column. Names an object
- * literal would not take as a plain own property fall back to a loop.
- */
-export function rowMaker(columns: readonly string[]): (values: readonly Value[]) => Row {
-  if (columns.includes('__proto__') || new Set(columns).size !== columns.length) {
-    return (values) => {
-      const row: Record<string, Value> = {};
-      for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i] ?? null;
-      return row;
-    };
-  }
-  const body = columns.map((c, i) => `${JSON.stringify(c)}: v[${i}]`).join(', ');
-  return new Function('v', `return { ${body} };`) as (values: readonly Value[]) => Row;
-}
-
 interface Plan {
   readonly described: DescribedTable;
   readonly decoders: readonly (ColumnDecoder | undefined)[];
   readonly select: string;
   /** Column aliases read as bytes by `typeCast`; null when mysql2 reads every column natively. */
   readonly binary: ReadonlySet<string> | null;
-  readonly makeRow: (values: readonly Value[]) => Row;
+  readonly makeRow: RowBuilder;
 }
 
 /** Batches of decoded rows waiting for the consumer before the connection stops reading. */
@@ -241,7 +232,7 @@ export class MysqlChunkReader implements ChunkReader {
       decoders,
       select,
       binary,
-      makeRow: rowMaker(columns.map((c) => c.name)),
+      makeRow: createRowBuilder(columns.map((c) => c.name)),
     };
     this.plans.set(key, plan);
     return plan;

@@ -1,4 +1,12 @@
-import type { ChunkRange, ChunkReader, Row, TableSchema, Value } from '@highwater/core';
+import {
+  type ChunkRange,
+  type ChunkReader,
+  createRowBuilder,
+  type Row,
+  type RowBuilder,
+  type TableSchema,
+  type Value,
+} from '@highwater/core';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { CopyFieldScanner, CopyTextChunks } from './copy-text.js';
@@ -13,7 +21,7 @@ interface Plan {
   readonly columns: readonly string[];
   readonly decoders: readonly SpanDecoder[];
   /** Builds a row from the decoded values, in column order. */
-  readonly makeRow: (values: readonly Value[]) => Row;
+  readonly makeRow: RowBuilder;
 }
 
 /**
@@ -24,23 +32,6 @@ interface Plan {
  */
 function flatten(value: Value): void {
   if (typeof value === 'string' && value.length > 12) value.charCodeAt(0);
-}
-
-/**
- * A row builder for fixed column names: an object literal compiled once per table, so every row
- * gets the same shape in one allocation instead of one keyed store per column. Names that an
- * object literal would not take as a plain own property fall back to a loop.
- */
-export function rowMaker(columns: readonly string[]): (values: readonly Value[]) => Row {
-  if (columns.includes('__proto__') || new Set(columns).size !== columns.length) {
-    return (values) => {
-      const row: Record<string, Value> = {};
-      for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i] ?? null;
-      return row;
-    };
-  }
-  const body = columns.map((c, i) => `${JSON.stringify(c)}: v[${i}]`).join(', ');
-  return new Function('v', `return { ${body} };`) as (values: readonly Value[]) => Row;
 }
 
 /** The `WHERE` clause of a chunk, with the key values inlined as typed literals (COPY takes no parameters). */
@@ -141,7 +132,7 @@ export class PgChunkReader implements ChunkReader {
         if (type === undefined) throw new Error(`column ${c} of ${qualifiedName(table.id)} no longer exists`);
         return spanDecoderFor(type);
       });
-      plan = { columns, decoders, makeRow: rowMaker(columns) };
+      plan = { columns, decoders, makeRow: createRowBuilder(columns) };
       this.plans.set(cacheKey, plan);
     }
     return plan;

@@ -1,37 +1,24 @@
+import { createRandom, nothingStored, type Stored, TransactionalConsumer } from '@highwater/conformance';
 import { createSource, type SnapshotPhaseHooks } from '@highwater/core';
-import { startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type PgOffset, postgresAdapter } from '../src/index.js';
-import {
-  type Committed,
-  catchUp,
-  Pump,
-  Random,
-  streaming,
-  VersionedState,
-  VersionedWriter,
-  withClient,
-} from './exactly-once.js';
+import { dropSlot, useServer, withClient } from './helpers.js';
+import { VersionedWriter, versionCheck } from './versioned-writer.js';
 
 /**
  * The replication connection killed and the server crashed or restarted at chosen moments, with a
  * write load going on; the pipeline either recovers by itself (the core retries lost connections)
  * or is resumed from its stored checkpoint by a new adapter and source. Either way the stored
- * output must equal the table, with every event checked on arrival (see exactly-once.ts).
+ * output must equal the table, with every event checked on arrival (by the conformance suite's
+ * Materialised, plus the versioned table's own rules: see versioned-writer.ts).
  */
 describe('kill and restart', () => {
-  let server: ThrowawayPostgres;
-  beforeAll(async () => {
-    server = await startPostgres({ useEnv: false });
-  }, 60_000);
-  afterAll(async () => {
-    await server?.stop();
-  }, 60_000);
+  const server = useServer({ useEnv: false });
 
   const retry = { attempts: 30, initialDelayMs: 50, maxDelayMs: 500 };
 
-  function newSource(slot: string, table: string, from: Committed | null, hooks?: SnapshotPhaseHooks<PgOffset>) {
-    const adapter = postgresAdapter({ connection: server.url, slotName: slot, publicationName: slot });
+  function newSource(slot: string, table: string, from: Stored | null, hooks?: SnapshotPhaseHooks<PgOffset>) {
+    const adapter = postgresAdapter({ connection: server().url, slotName: slot, publicationName: slot });
     const source = createSource({
       adapter,
       tables: { include: [table] },
@@ -45,6 +32,14 @@ describe('kill and restart', () => {
       ...(hooks === undefined ? {} : { phaseHooks: hooks }),
     });
     return { adapter, source };
+  }
+
+  /** A consumer taking batches in the background from a new source, checking the versioned table's rules too. */
+  function startConsumer(slot: string, table: string, hooks?: SnapshotPhaseHooks<PgOffset>) {
+    const { adapter, source } = newSource(slot, table, null, hooks);
+    const stored = nothingStored(adapter, [{ name: table, keyColumns: ['id'] }]);
+    const consumer = new TransactionalConsumer(source, stored, { check: versionCheck(table), background: true });
+    return { adapter, consumer };
   }
 
   /** A hook that holds chunk reads after `n` of them have read their rows, until opened. */
@@ -68,21 +63,17 @@ describe('kill and restart', () => {
     return { hooks, reached: hit, open: () => open() };
   }
 
-  async function verify(writer: VersionedWriter, committed: Committed, what: string): Promise<void> {
-    const { r, c, u, d } = committed.state.counts;
+  /** No event broke a rule, the stored rows equal the table, and (with `allWrites`) every write was stored once. */
+  async function verify(writer: VersionedWriter, stored: Stored, what: string, allWrites = false): Promise<void> {
+    const { r, c, u, d } = stored.output.counts(writer.table);
     console.info(`${what}: ${r} reads, ${c} inserts, ${u} updates, ${d} deletes stored; ${writer.writes} writes made`);
-    expect(committed.state.problems, what).toEqual([]);
-    expect(committed.state.differences(await writer.rows()), what).toEqual([]);
-  }
-
-  async function dropSlot(slot: string): Promise<void> {
-    await withClient(server.url, (c) =>
-      c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]),
-    );
+    expect(stored.output.problemReport(), what).toBeNull();
+    expect(stored.output.differenceReport(writer.table, await writer.rows()), what).toBeNull();
+    if (allWrites) expect(c + u + d, `${what}: changes stored vs writes made`).toBe(writer.writes);
   }
 
   async function walsender(slot: string): Promise<number | null> {
-    const result = await withClient(server.url, (c) =>
+    const result = await withClient(server().url, (c) =>
       c.query<{ pid: number | null }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [
         slot,
       ]),
@@ -92,11 +83,10 @@ describe('kill and restart', () => {
 
   it('the replication connection terminated three times mid-stream: the source reconnects, nothing lost or repeated', async () => {
     const table = 'public.res_walsender';
-    const writer = await VersionedWriter.create(server.url, table, 300, new Random(11));
-    const { adapter, source } = newSource('res_ws', table, null);
-    const pump = new Pump(source, { state: new VersionedState(table), checkpoint: null });
+    const writer = await VersionedWriter.create(server().url, table, 300, createRandom(11));
+    const { adapter, consumer } = startConsumer('res_ws', table);
     try {
-      await pump.until('snapshot', (c) => streaming(c, table));
+      await consumer.until('snapshot', () => consumer.streaming(table));
       const killed: number[] = [];
       for (let round = 0; round < 3; round++) {
         await writer.write(20);
@@ -106,7 +96,7 @@ describe('kill and restart', () => {
           if (pid === null || killed.includes(pid)) await new Promise((r) => setTimeout(r, 50));
         }
         expect(pid, 'a new walsender serves the slot').not.toBeNull();
-        const done = await withClient(server.url, (c) =>
+        const done = await withClient(server().url, (c) =>
           c.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [pid]),
         );
         expect(done.rows[0]?.ok).toBe(true);
@@ -114,116 +104,104 @@ describe('kill and restart', () => {
         // Written while the reader is down or reconnecting.
         await writer.write(20);
       }
-      await catchUp(pump, adapter, table);
-      expect(pump.failure).toBeNull();
-      await verify(writer, pump.committed, 'after three terminated walsenders');
-      expect(pump.committed.state.counts.c + pump.committed.state.counts.u + pump.committed.state.counts.d).toBe(
-        writer.writes,
-      );
+      await consumer.catchUp(adapter, [table]);
+      expect(consumer.failure).toBeNull();
+      await verify(writer, consumer.stored, 'after three terminated walsenders', true);
       expect(new Set(killed).size).toBe(3);
     } finally {
-      await pump.stop();
-      await dropSlot('res_ws');
+      await consumer.crash();
+      await dropSlot(server().url, 'res_ws');
     }
   }, 90_000);
 
   it('the server crashes mid-snapshot: resuming from the stored checkpoint loses and repeats nothing', async () => {
     const table = 'public.res_crash_snap';
-    const writer = await VersionedWriter.create(server.url, table, 2000, new Random(22));
+    const writer = await VersionedWriter.create(server().url, table, 2000, createRandom(22));
     const gate = gateAfter(8);
-    const first = newSource('res_cs', table, null, gate.hooks);
-    const pump = new Pump(first.source, { state: new VersionedState(table), checkpoint: null });
-    let committed: Committed;
+    const { consumer } = startConsumer('res_cs', table, gate.hooks);
     try {
       await writer.write(10);
       await gate.reached;
       await writer.write(10);
-      await pump.until('some chunks stored', (c) => c.state.counts.r > 0);
-      await server.kill();
+      await consumer.until('some chunks stored', (s) => s.output.counts(table).r > 0);
+      await server().kill();
       gate.open();
     } finally {
       gate.open();
-      await pump.stop();
-      committed = pump.committed;
+      await consumer.crash();
     }
-    const stored = committed.checkpoint?.tables[table];
-    expect(stored?.phase, 'crashed during the snapshot').toBe('snapshot');
-    expect(committed.state.counts.r).toBeGreaterThan(0);
-    expect(committed.state.counts.r).toBeLessThan(2000);
-    await server.restart();
+    const stored = consumer.stored;
+    expect(stored.checkpoint?.tables[table]?.phase, 'crashed during the snapshot').toBe('snapshot');
+    expect(stored.output.counts(table).r).toBeGreaterThan(0);
+    expect(stored.output.counts(table).r).toBeLessThan(2000);
+    await server().restart();
     await writer.write(15); // while the pipeline is down
-    const second = newSource('res_cs', table, committed);
-    const resumed = new Pump(second.source, committed);
+    const second = newSource('res_cs', table, stored);
+    consumer.resume(second.source);
     try {
       await writer.write(10);
-      await resumed.until('snapshot after the crash', (c) => streaming(c, table));
+      await consumer.until('snapshot after the crash', () => consumer.streaming(table));
       await writer.write(20);
-      await catchUp(resumed, second.adapter, table);
-      await verify(writer, resumed.committed, 'after a crash mid-snapshot');
+      await consumer.catchUp(second.adapter, [table]);
+      await verify(writer, consumer.stored, 'after a crash mid-snapshot');
     } finally {
-      await resumed.stop();
-      await dropSlot('res_cs');
+      await consumer.crash();
+      await dropSlot(server().url, 'res_cs');
     }
   }, 120_000);
 
   it('the server crashes mid-stream: resuming from the stored checkpoint loses and repeats nothing', async () => {
     const table = 'public.res_crash_stream';
-    const writer = await VersionedWriter.create(server.url, table, 300, new Random(33));
-    const first = newSource('res_cst', table, null);
-    const pump = new Pump(first.source, { state: new VersionedState(table), checkpoint: null });
-    let committed: Committed;
+    const writer = await VersionedWriter.create(server().url, table, 300, createRandom(33));
+    const { adapter, consumer } = startConsumer('res_cst', table);
     try {
-      await pump.until('snapshot', (c) => streaming(c, table));
+      await consumer.until('snapshot', () => consumer.streaming(table));
       await writer.write(20);
-      await catchUp(pump, first.adapter, table);
+      await consumer.catchUp(adapter, [table]);
       // Not waited for: the crash comes while these are being streamed.
       await writer.write(40);
-      await server.kill();
+      await server().kill();
     } finally {
-      await pump.stop();
-      committed = pump.committed;
+      await consumer.crash();
     }
-    await server.restart();
+    await server().restart();
     await writer.write(15);
-    const second = newSource('res_cst', table, committed);
-    const resumed = new Pump(second.source, committed);
+    const second = newSource('res_cst', table, consumer.stored);
+    consumer.resume(second.source);
     try {
       await writer.write(15);
-      await catchUp(resumed, second.adapter, table);
-      await verify(writer, resumed.committed, 'after a crash mid-stream');
-      const { c, u, d } = resumed.committed.state.counts;
-      expect(c + u + d).toBe(writer.writes);
+      await consumer.catchUp(second.adapter, [table]);
+      await verify(writer, consumer.stored, 'after a crash mid-stream', true);
     } finally {
-      await resumed.stop();
-      await dropSlot('res_cst');
+      await consumer.crash();
+      await dropSlot(server().url, 'res_cst');
     }
   }, 120_000);
 
   it('the server restarts mid-snapshot and mid-stream: the running source reconnects by itself', async () => {
     const table = 'public.res_restart';
-    const writer = await VersionedWriter.create(server.url, table, 1500, new Random(44));
+    const writer = await VersionedWriter.create(server().url, table, 1500, createRandom(44));
     const gate = gateAfter(6);
-    const { adapter, source } = newSource('res_rs', table, null, gate.hooks);
-    const pump = new Pump(source, { state: new VersionedState(table), checkpoint: null });
+    const { adapter, consumer } = startConsumer('res_rs', table, gate.hooks);
     try {
       await gate.reached;
       await writer.write(10);
       // Chunk readers, the introspector and the replication connection all lose their connections.
-      await server.restart();
+      await server().restart();
       gate.open();
       await writer.write(10);
-      await pump.until('snapshot after the restart', (c) => streaming(c, table), 60_000);
+      await consumer.until('snapshot after the restart', () => consumer.streaming(table), 60_000);
       await writer.write(20);
-      await server.restart();
+      await server().restart();
       await writer.write(20);
-      await catchUp(pump, adapter, table);
-      expect(pump.failure).toBeNull();
-      await verify(writer, pump.committed, 'after two restarts');
-      expect(pump.committed.state.counts.r).toBeGreaterThan(0);
+      await consumer.catchUp(adapter, [table]);
+      expect(consumer.failure).toBeNull();
+      await verify(writer, consumer.stored, 'after two restarts');
+      expect(consumer.stored.output.counts(table).r).toBeGreaterThan(0);
     } finally {
       gate.open();
-      await pump.stop();
-      await dropSlot('res_rs');
+      await consumer.crash();
+      await dropSlot(server().url, 'res_rs');
     }
   }, 120_000);
 });

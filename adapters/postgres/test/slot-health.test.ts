@@ -1,3 +1,4 @@
+import { nothingStored, TransactionalConsumer } from '@highwater/conformance';
 import {
   type Checkpoint,
   createSource,
@@ -5,28 +6,23 @@ import {
   MemoryCheckpointStore,
   OffsetUnavailableError,
   type SnapshotPhaseHooks,
+  type Source,
+  type SourceAdapter,
   type TableSchema,
 } from '@highwater/core';
-import { startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres } from '@highwater/test-servers';
+import { describe, expect, it } from 'vitest';
 import { type PgOffset, parseLsn, postgresAdapter } from '../src/index.js';
 import type { PgLogReader } from '../src/log-reader.js';
-import { Pump, streaming, VersionedState, withClient } from './exactly-once.js';
-import { LogTap } from './helpers.js';
+import { dropSlot as dropSlotAt, LogTap, useServer, withClient } from './helpers.js';
 
 /** Slot lag in metrics, WAL not pinned by an idle captured table, and a lost slot refused on resume. */
 describe('replication slot health', () => {
-  let server: ThrowawayPostgres;
-  beforeAll(async () => {
-    server = await startPostgres({ useEnv: false });
-  }, 60_000);
-  afterAll(async () => {
-    await server?.stop();
-  }, 60_000);
+  const server = useServer({ useEnv: false });
 
-  const sql = <R extends Record<string, unknown>>(text: string, values: unknown[] = [], url = server.url) =>
+  const sql = <R extends Record<string, unknown>>(text: string, values: unknown[] = [], url = server().url) =>
     withClient(url, (c) => c.query<R>(text, values)).then((r) => r.rows);
-  const lsnNow = async (url = server.url) =>
+  const lsnNow = async (url = server().url) =>
     parseLsn((await sql<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l', [], url))[0]?.l ?? '0/0');
   const slotState = async (slot: string) =>
     (
@@ -36,8 +32,12 @@ describe('replication slot health', () => {
         [slot],
       )
     )[0];
-  const dropSlot = (slot: string, url = server.url) =>
-    sql('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot], url);
+  const dropSlot = (slot: string, url = server().url) => dropSlotAt(url, slot);
+  /** A consumer storing batches of `table` in the background. */
+  const consume = (adapter: SourceAdapter<unknown>, source: Source, table: string) =>
+    new TransactionalConsumer(source, nothingStored(adapter, [{ name: table, keyColumns: ['id'] }]), {
+      background: true,
+    });
 
   async function waitFor(what: string, condition: () => Promise<boolean>, ms = 20_000): Promise<void> {
     const deadline = Date.now() + ms;
@@ -49,7 +49,7 @@ describe('replication slot health', () => {
 
   it('metrics: slotLagBytes is the WAL end minus the confirmed position, and drops when acknowledged', async () => {
     await sql('CREATE TABLE lag_quiet (id int4 PRIMARY KEY); CREATE TABLE lag_busy (id int4, pad text)');
-    const adapter = postgresAdapter({ connection: server.url, slotName: 'lag', publicationName: 'lag' });
+    const adapter = postgresAdapter({ connection: server().url, slotName: 'lag', publicationName: 'lag' });
     const introspector = await adapter.createIntrospector();
     const tables = (await introspector.describeTables([{ schema: 'public', name: 'lag_quiet' }])) as TableSchema[];
     const log = (await adapter.createLogReader({ from: await introspector.lowWatermark(), tables })) as PgLogReader;
@@ -86,10 +86,10 @@ describe('replication slot health', () => {
   it('an idle captured table does not pin WAL written to other tables and databases, through createSource', async () => {
     await sql('CREATE TABLE hb_idle (id int4 PRIMARY KEY); CREATE TABLE hb_busy (id int4, pad text)');
     await sql('CREATE DATABASE hb_other');
-    const other = new URL(server.url);
+    const other = new URL(server().url);
     other.pathname = '/hb_other';
     await sql('CREATE TABLE elsewhere (id int4, pad text)', [], other.toString());
-    const adapter = postgresAdapter({ connection: server.url, slotName: 'hb', publicationName: 'hb' });
+    const adapter = postgresAdapter({ connection: server().url, slotName: 'hb', publicationName: 'hb' });
     const store = new MemoryCheckpointStore();
     const source = createSource({
       adapter,
@@ -97,12 +97,12 @@ describe('replication slot health', () => {
       checkpointStore: store,
       heartbeatIntervalMs: 100,
     });
-    const pump = new Pump(source, { state: new VersionedState('public.hb_idle'), checkpoint: null });
+    const pump = consume(adapter, source, 'public.hb_idle');
     try {
-      await pump.until('snapshot of the empty table', (c) => streaming(c, 'public.hb_idle'));
+      await pump.until('snapshot of the empty table', () => pump.streaming('public.hb_idle'));
       for (const [what, url, table] of [
         ['another database', other.toString(), 'elsewhere'],
-        ['an uncaptured table', server.url, 'hb_busy'],
+        ['an uncaptured table', server().url, 'hb_busy'],
       ] as const) {
         const before = await slotState('hb');
         await sql(`INSERT INTO ${table} SELECT g, repeat('x', 200) FROM generate_series(1, 5000) g`, [], url);
@@ -127,35 +127,36 @@ describe('replication slot health', () => {
         return parseLsn((await slotState('hb'))?.restart ?? '0/0') >= afterCheckpoint - 1024n;
       });
       expect(parseLsn((await slotState('hb'))?.restart ?? '0/0')).toBeGreaterThan(restartBefore);
-      expect(pump.committed.state.counts).toEqual({ r: 0, c: 0, u: 0, d: 0 });
+      expect(pump.stored.output.counts('public.hb_idle')).toEqual({ r: 0, c: 0, u: 0, d: 0 });
       expect(pump.failure).toBeNull();
     } finally {
-      await pump.stop();
+      await pump.crash();
       await dropSlot('hb');
     }
   }, 60_000);
 
   it("startup 'earliest' streams from the slot's confirmed position: what was stored is not repeated", async () => {
     await sql('CREATE TABLE early (id int4 PRIMARY KEY); INSERT INTO early VALUES (1)');
-    const adapter = postgresAdapter({ connection: server.url, slotName: 'early', publicationName: 'early' });
-    const first = new Pump(createSource({ adapter, tables: { include: ['public.early'] }, heartbeatIntervalMs: 50 }), {
-      state: new VersionedState('public.early'),
-      checkpoint: null,
-    });
+    const adapter = postgresAdapter({ connection: server().url, slotName: 'early', publicationName: 'early' });
+    const first = consume(
+      adapter,
+      createSource({ adapter, tables: { include: ['public.early'] }, heartbeatIntervalMs: 50 }),
+      'public.early',
+    );
     try {
-      await first.until('snapshot', (c) => streaming(c, 'public.early'));
+      await first.until('snapshot', () => first.streaming('public.early'));
       await sql('INSERT INTO early VALUES (2), (3)');
-      await first.until('the inserts stored', (c) => c.state.rows.size === 3);
-      const stored = adapter.offsets.fromJSON(first.committed.checkpoint?.position ?? null).commitLsn;
+      await first.until('the inserts stored', (s) => s.output.rows('public.early').size === 3);
+      const stored = adapter.offsets.fromJSON(first.stored.checkpoint?.position ?? null).commitLsn;
       await waitFor('the slot confirms what was stored', async () => {
         return parseLsn((await slotState('early'))?.confirmed ?? '0/0') >= stored;
       });
     } finally {
-      await first.stop();
+      await first.crash();
     }
     await sql('INSERT INTO early VALUES (4); UPDATE early SET id = 5 WHERE id = 1');
     const source = createSource({
-      adapter: postgresAdapter({ connection: server.url, slotName: 'early', publicationName: 'early' }),
+      adapter: postgresAdapter({ connection: server().url, slotName: 'early', publicationName: 'early' }),
       tables: { include: ['public.early'] },
       startup: { mode: 'earliest' },
       heartbeatIntervalMs: 50,
@@ -179,7 +180,7 @@ describe('replication slot health', () => {
   });
 
   /** Runs a source on `table` until it streams (or, with `gate`, until it is mid-snapshot) and returns its checkpoint. */
-  async function checkpointOf(slot: string, table: string, url = server.url, mid = false): Promise<Checkpoint> {
+  async function checkpointOf(slot: string, table: string, url = server().url, mid = false): Promise<Checkpoint> {
     let reads = 0;
     let release!: () => void;
     const held = new Promise<void>((resolve) => {
@@ -190,28 +191,34 @@ describe('replication slot health', () => {
         if (mid && ++reads >= 3) await held;
       },
     };
+    const adapter = postgresAdapter({ connection: url, slotName: slot, publicationName: slot });
     const source = createSource({
-      adapter: postgresAdapter({ connection: url, slotName: slot, publicationName: slot }),
+      adapter,
       tables: { include: [table] },
       chunkSize: 10,
       parallelism: 1,
       heartbeatIntervalMs: 100,
       phaseHooks: hooks,
     });
-    const pump = new Pump(source, { state: new VersionedState(table), checkpoint: null });
+    const pump = consume(adapter, source, table);
     try {
-      if (mid) await pump.until('two chunks stored', (c) => c.state.counts.r >= 20);
-      else await pump.until('streaming', (c) => streaming(c, table));
+      if (mid) await pump.until('two chunks stored', (s) => s.output.counts(table).r >= 20);
+      else await pump.until('streaming', () => pump.streaming(table));
     } finally {
       release();
-      await pump.stop();
+      await pump.crash();
     }
-    const checkpoint = pump.committed.checkpoint as Checkpoint;
+    const checkpoint = pump.stored.checkpoint as Checkpoint;
     expect(checkpoint.tables[table]?.phase).toBe(mid ? 'snapshot' : 'stream');
     return checkpoint;
   }
 
-  async function resumeError(slot: string, table: string, checkpoint: Checkpoint, url = server.url): Promise<unknown> {
+  async function resumeError(
+    slot: string,
+    table: string,
+    checkpoint: Checkpoint,
+    url = server().url,
+  ): Promise<unknown> {
     const source = createSource({
       adapter: postgresAdapter({ connection: url, slotName: slot, publicationName: slot }),
       tables: { include: [table] },
@@ -236,7 +243,7 @@ describe('replication slot health', () => {
       const table = `public.gone_${mid ? 'snap' : 'stream'}`;
       await sql(`CREATE TABLE ${table} (id int4 PRIMARY KEY); INSERT INTO ${table} SELECT generate_series(1, 100)`);
       const slot = `gone_${mid ? 'snap' : 'stream'}`;
-      const checkpoint = await checkpointOf(slot, table, server.url, mid);
+      const checkpoint = await checkpointOf(slot, table, server().url, mid);
       await dropSlot(slot);
       await sql(`INSERT INTO ${table} VALUES (1000)`); // lost with the slot
       const error = await resumeError(slot, table, checkpoint);

@@ -59,11 +59,13 @@ function spread(runs: readonly Measurement[], rate?: (m: Measurement) => number)
   return `${millions(lo)}–${millions(hi)}`;
 }
 
-function millions(n: number): string {
+/** A rate as `1.23 M` or `456 k` (`–` when not finite). */
+export function millions(n: number): string {
+  if (!Number.isFinite(n)) return '–';
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`;
 }
 
-function count(n: number): string {
+export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
@@ -72,7 +74,7 @@ function mib(n: number): string {
 }
 
 /** A Markdown table (so it can be pasted into docs/benchmarks.md as printed). */
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;

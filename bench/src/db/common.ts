@@ -2,8 +2,17 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { ChunkRange, SourceAdapter, TableId, TableSchema } from '@highwater/core';
+import {
+  type ChunkRange,
+  createSource,
+  type JsonValue,
+  type SourceAdapter,
+  type TableId,
+  type TableSchema,
+} from '@highwater/core';
 import { collectGarbage, type Measurement, median, type RunPlan } from '../core/measure.js';
+import type { DbReport } from './report.js';
+import type { RssChildArgs, RssChildResult } from './rss-child.js';
 
 /** Sizes and run counts of the database benchmarks, from flags and environment variables. */
 export interface DbSizes {
@@ -252,4 +261,112 @@ export async function adapterChunkReads(
     }),
   );
   return { seconds: (performance.now() - started) / 1000, count: n, extra: {} };
+}
+
+/** Highwater from `offset` (serialised) until `expected` change events were handed out; timed from connecting. */
+export async function highwaterStream<O>(
+  adapter: SourceAdapter<O>,
+  table: string,
+  offset: JsonValue,
+  expected: number,
+): Promise<Measurement> {
+  const started = performance.now();
+  const source = createSource({
+    adapter,
+    tables: { include: [table] },
+    startup: { mode: 'offset', offset },
+    heartbeatIntervalMs: 0,
+  });
+  let n = 0;
+  let first = 0;
+  const run = async () => {
+    for await (const batch of source) {
+      for (const e of batch.events) {
+        if (e.kind !== 'change') continue;
+        if (n === 0) first = performance.now();
+        n++;
+      }
+      if (n >= expected) break;
+    }
+  };
+  try {
+    await within(run(), 120_000, 'Highwater stream');
+  } finally {
+    await source.close();
+  }
+  return { seconds: (performance.now() - started) / 1000, count: n, extra: { firstMs: first - started } };
+}
+
+/** Highwater `snapshot` mode on `table`, default options, counting `r` events. */
+export async function highwaterSnapshot<O>(adapter: SourceAdapter<O>, table: string): Promise<Measurement> {
+  const started = performance.now();
+  const source = createSource({ adapter, tables: { include: [table] }, startup: { mode: 'snapshot' } });
+  let rows = 0;
+  try {
+    for await (const batch of source) {
+      for (const e of batch.events) if (e.kind === 'change' && e.op === 'r') rows++;
+    }
+  } finally {
+    await source.close();
+  }
+  return { seconds: (performance.now() - started) / 1000, count: rows, extra: {} };
+}
+
+/** Throws unless every run of the sides in `exact` counted `expected`. */
+export function checkCounts(
+  name: string,
+  runs: Map<string, Measurement[]>,
+  expected: number,
+  exact: ReadonlySet<string>,
+): void {
+  for (const [side, ms] of runs) {
+    if (!exact.has(side)) continue;
+    for (const m of ms)
+      if (m.count !== expected) throw new Error(`${name}: ${side} counted ${m.count}, expected ${expected}`);
+  }
+}
+
+/**
+ * Peak RSS of Highwater snapshots, each in a fresh child process (`rss-child`): once with the
+ * adapter loaded and idle, then one snapshot of `table` per size in `sizes.rssRows` (the table
+ * grown by `ensure` first). `afterRun` cleans up after each child (a replication slot, say).
+ */
+export async function rssRuns(
+  name: string,
+  child: Omit<RssChildArgs, 'idle'>,
+  ensure: (rows: number) => Promise<void>,
+  sizes: DbSizes,
+  report: DbReport,
+  afterRun: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  const idle = await runChild<RssChildResult>('rss-child', { ...child, idle: true } satisfies RssChildArgs);
+  report.rss.push({
+    benchmark: name,
+    rows: 0,
+    what: 'adapter loaded, one connection, no snapshot',
+    maxRssMiB: idle.maxRssKiB / 1024,
+    seconds: 0,
+  });
+  await afterRun();
+  for (const rows of [...sizes.rssRows].sort((a, b) => a - b)) {
+    await ensure(rows);
+    const loadBefore = load();
+    const r = await runChild<RssChildResult>('rss-child', child satisfies RssChildArgs);
+    await afterRun();
+    if (r.rows !== rows) throw new Error(`${name}: the child read ${r.rows} rows of ${rows}`);
+    progress(
+      `  ${rows.toLocaleString('en-US')} rows: peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB, ${r.seconds.toFixed(1)} s`,
+    );
+    report.rss.push({
+      benchmark: name,
+      rows,
+      what: `Highwater snapshot (load ${loadBefore.toFixed(2)})`,
+      maxRssMiB: r.maxRssKiB / 1024,
+      seconds: r.seconds,
+    });
+  }
+  report.notes.push({
+    benchmark: name,
+    text: 'each run a fresh `node` process: `snapshot` mode, default options (parallelism 4, chunks of 8096), a consumer counting `r` events; peak RSS = `process.resourceUsage().maxRSS` at its end',
+  });
 }

@@ -1,4 +1,5 @@
-import { type DbSizes, nowMicros, percentile, progress, runChild, sleep } from './common.js';
+import { createSource, type SourceAdapter } from '@highwater/core';
+import { type DbSizes, load, nowMicros, percentile, progress, runChild, sleep } from './common.js';
 import type { DbReport } from './report.js';
 import type { WriterArgs, WriterResult } from './writer.js';
 
@@ -41,6 +42,42 @@ export async function latencyPhase(
   }
   if (received < result.written) throw new Error(`latency: received ${received} of ${result.written} rows`);
   return { latencies, written: result.written, seconds: result.seconds };
+}
+
+/**
+ * The Highwater side of a latency phase (for {@link latencyPhase}): a source on `table` in `latest`
+ * mode, default options, passing each change's `written_us` as the `for await` loop sees it.
+ */
+export function highwaterReceiver<O>(
+  adapter: () => SourceAdapter<O>,
+  table: string,
+): (onRow: (writtenUs: number) => void) => Promise<() => Promise<void>> {
+  return async (onRow) => {
+    const source = createSource({ adapter: adapter(), tables: { include: [table] }, startup: { mode: 'latest' } });
+    await source.start();
+    const loop = (async () => {
+      for await (const batch of source) {
+        for (const e of batch.events) {
+          if (e.kind === 'change' && e.after !== null) onRow(Number(e.after.written_us));
+        }
+      }
+    })();
+    return async () => {
+      await source.close();
+      await loop.catch(() => undefined);
+    };
+  };
+}
+
+/** The note under a latency comparison: how it was measured (`stamp`: the server's clock function). */
+export function latencyNote(sizes: DbSizes, stamp: string, loadBefore: number): string {
+  return (
+    `a child process writes single-row autocommit INSERTs at ${sizes.latencyRate}/s for ${sizes.latencySeconds} s per phase ` +
+    `(${sizes.latencyRuns} phase${sizes.latencyRuns === 1 ? '' : 's'} per side, alternating), each stamped with the server's ` +
+    `\`${stamp}\` in µs; latency = time the consumer got the row − that stamp (same machine, same clock); the first second ` +
+    `of each phase is left out. Highwater: \`latest\` mode, default options, the event as the \`for await\` loop sees it; ` +
+    `load ${loadBefore.toFixed(2)} → ${load().toFixed(2)}`
+  );
 }
 
 /** Alternates phases of the two sides (A B, B A, …) and reports each side's pooled percentiles. */

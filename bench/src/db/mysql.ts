@@ -1,4 +1,4 @@
-import { createSource, type SourceAdapter } from '@highwater/core';
+import type { SourceAdapter } from '@highwater/core';
 import { type MysqlOffset, mysqlAdapter, mysqlOffsets, positionAt } from '@highwater/mysql';
 import { startMariadb, type ThrowawayMariadb } from '@highwater/test-servers';
 import ZongJi from '@vlasky/zongji';
@@ -7,20 +7,22 @@ import mysql from 'mysql2/promise';
 import type { Measurement } from '../core/measure.js';
 import {
   adapterChunkReads,
+  checkCounts,
   type DbSizes,
+  highwaterSnapshot,
+  highwaterStream as highwaterStreamFrom,
   interleave,
   load,
   percentile,
   progress,
-  runChild,
+  rssRuns,
   type Side,
   serverId,
   timeCommand,
   within,
 } from './common.js';
-import { type LatencySample, latencyComparison, latencyPhase } from './latency.js';
+import { highwaterReceiver, type LatencySample, latencyComparison, latencyNote, latencyPhase } from './latency.js';
 import { type DbReport, emptyDbReport } from './report.js';
-import type { RssChildArgs, RssChildResult } from './rss-child.js';
 
 const ORDERS = 'orders';
 const STREAM = 'stream_orders';
@@ -123,59 +125,14 @@ async function stopZongji(zongji: ZongJi): Promise<void> {
   });
 }
 
-async function highwaterStream(
+/** Highwater from the binlog position `from` until `expected` change events were handed out. */
+function highwaterStream(
   adapter: SourceAdapter<MysqlOffset>,
   table: string,
   from: { file: string; pos: number },
   expected: number,
 ): Promise<Measurement> {
-  const started = performance.now();
-  const source = createSource({
-    adapter,
-    tables: { include: [table] },
-    startup: { mode: 'offset', offset: mysqlOffsets.toJSON(positionAt(from.file, from.pos)) },
-    heartbeatIntervalMs: 0,
-  });
-  let n = 0;
-  let first = 0;
-  const run = async () => {
-    for await (const batch of source) {
-      for (const e of batch.events) {
-        if (e.kind !== 'change') continue;
-        if (n === 0) first = performance.now();
-        n++;
-      }
-      if (n >= expected) break;
-    }
-  };
-  try {
-    await within(run(), 120_000, 'Highwater stream');
-  } finally {
-    await source.close();
-  }
-  return { seconds: (performance.now() - started) / 1000, count: n, extra: { firstMs: first - started } };
-}
-
-async function highwaterSnapshot(adapter: SourceAdapter<MysqlOffset>, table: string): Promise<Measurement> {
-  const started = performance.now();
-  const source = createSource({ adapter, tables: { include: [table] }, startup: { mode: 'snapshot' } });
-  let rows = 0;
-  try {
-    for await (const batch of source) {
-      for (const e of batch.events) if (e.kind === 'change' && e.op === 'r') rows++;
-    }
-  } finally {
-    await source.close();
-  }
-  return { seconds: (performance.now() - started) / 1000, count: rows, extra: {} };
-}
-
-function checkCounts(name: string, runs: Map<string, Measurement[]>, expected: number, exact: ReadonlySet<string>) {
-  for (const [side, ms] of runs) {
-    if (!exact.has(side)) continue;
-    for (const m of ms)
-      if (m.count !== expected) throw new Error(`${name}: ${side} counted ${m.count}, expected ${expected}`);
-  }
+  return highwaterStreamFrom(adapter, table, mysqlOffsets.toJSON(positionAt(from.file, from.pos)), expected);
 }
 
 /** `mariadb` / `mariadb-binlog` arguments that reach the throwaway server (and no option file). */
@@ -438,75 +395,20 @@ async function latency(server: ThrowawayMariadb, db: Db, sizes: DbSizes, report:
       return () => stopZongji(zongji);
     });
   const highwater = async (): Promise<LatencySample> =>
-    latencyPhase('mysql', server.url, LATENCY, sizes, async (onRow) => {
-      const source = createSource({
-        adapter: mysqlAdapter({ connection: server.url }),
-        tables: { include: [`${server.database}.${LATENCY}`] },
-        startup: { mode: 'latest' },
-      });
-      await source.start();
-      const loop = (async () => {
-        for await (const batch of source) {
-          for (const e of batch.events) {
-            if (e.kind === 'change' && e.after !== null) onRow(Number(e.after.written_us));
-          }
-        }
-      })();
-      return async () => {
-        await source.close();
-        await loop.catch(() => undefined);
-      };
-    });
+    latencyPhase(
+      'mysql',
+      server.url,
+      LATENCY,
+      sizes,
+      highwaterReceiver(() => mysqlAdapter({ connection: server.url }), `${server.database}.${LATENCY}`),
+    );
   await latencyComparison(name, sizes, library, highwater, report, '@vlasky/zongji (bare)');
-  report.notes.push({
-    benchmark: name,
-    text:
-      `a child process writes single-row autocommit INSERTs at ${sizes.latencyRate}/s for ${sizes.latencySeconds} s per phase ` +
-      `(${sizes.latencyRuns} phase${sizes.latencyRuns === 1 ? '' : 's'} per side, alternating), each stamped with the server's ` +
-      '`SYSDATE(6)` in µs; latency = time the consumer got the row − that stamp (same machine, same clock); the first second ' +
-      `of each phase is left out. Highwater: \`latest\` mode, default options; load ${loadBefore.toFixed(2)} → ${load().toFixed(2)}`,
-  });
+  report.notes.push({ benchmark: name, text: latencyNote(sizes, 'SYSDATE(6)', loadBefore) });
 }
 
 async function rss(server: ThrowawayMariadb, orders: OrdersTable, sizes: DbSizes, report: DbReport) {
   const name = 'mysql peak RSS';
   progress(`running ${name}…`);
-  const table = `${server.database}.${ORDERS}`;
-  const idle = await runChild<RssChildResult>('rss-child', {
-    kind: 'mysql',
-    url: server.url,
-    table,
-    idle: true,
-  } satisfies RssChildArgs);
-  report.rss.push({
-    benchmark: name,
-    rows: 0,
-    what: 'adapter loaded, one connection, no snapshot',
-    maxRssMiB: idle.maxRssKiB / 1024,
-    seconds: 0,
-  });
-  for (const rows of [...sizes.rssRows].sort((a, b) => a - b)) {
-    await orders.ensure(rows);
-    const loadBefore = load();
-    const r = await runChild<RssChildResult>('rss-child', {
-      kind: 'mysql',
-      url: server.url,
-      table,
-    } satisfies RssChildArgs);
-    if (r.rows !== rows) throw new Error(`${name}: the child read ${r.rows} rows of ${rows}`);
-    progress(
-      `  ${rows.toLocaleString('en-US')} rows: peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB, ${r.seconds.toFixed(1)} s`,
-    );
-    report.rss.push({
-      benchmark: name,
-      rows,
-      what: `Highwater snapshot (load ${loadBefore.toFixed(2)})`,
-      maxRssMiB: r.maxRssKiB / 1024,
-      seconds: r.seconds,
-    });
-  }
-  report.notes.push({
-    benchmark: name,
-    text: 'each run a fresh `node` process: `snapshot` mode, default options, a consumer counting `r` events; peak RSS = `process.resourceUsage().maxRSS` at its end',
-  });
+  const child = { kind: 'mysql', url: server.url, table: `${server.database}.${ORDERS}` } as const;
+  await rssRuns(name, child, (rows) => orders.ensure(rows), sizes, report);
 }

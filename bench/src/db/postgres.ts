@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSource, type SourceAdapter } from '@highwater/core';
-import { type PgOffset, parseLsn, pgOffsets, positionAt, postgresAdapter } from '@highwater/postgres';
+import type { SourceAdapter } from '@highwater/core';
+import { parseLsn, pgOffsets, positionAt, postgresAdapter } from '@highwater/postgres';
 import { findPostgresBinaries, startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -9,20 +9,22 @@ import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from 'pg-log
 import type { Measurement } from '../core/measure.js';
 import {
   adapterChunkReads,
+  checkCounts,
   type DbSizes,
+  highwaterSnapshot,
+  highwaterStream,
   interleave,
   load,
   percentile,
   progress,
-  runChild,
+  rssRuns,
   type Side,
   sleep,
   timeCommand,
   within,
 } from './common.js';
-import { type LatencySample, latencyComparison, latencyPhase } from './latency.js';
+import { highwaterReceiver, type LatencySample, latencyComparison, latencyNote, latencyPhase } from './latency.js';
 import { type DbReport, emptyDbReport } from './report.js';
-import type { RssChildArgs, RssChildResult } from './rss-child.js';
 
 const ORDERS = 'public.orders';
 const STREAM = 'public.stream_orders';
@@ -160,64 +162,6 @@ async function bareReplication(
     return { seconds: (ended - started) / 1000, count: n, extra: { firstMs: first - started } };
   } finally {
     await service.destroy().catch(() => undefined);
-  }
-}
-
-/** Highwater from `offset` until `expected` change events were handed out. */
-async function highwaterStream(
-  adapter: SourceAdapter<PgOffset>,
-  table: string,
-  startLsn: string,
-  expected: number,
-): Promise<Measurement> {
-  const started = performance.now();
-  const source = createSource({
-    adapter,
-    tables: { include: [table] },
-    startup: { mode: 'offset', offset: pgOffsets.toJSON(positionAt(parseLsn(startLsn))) },
-    heartbeatIntervalMs: 0,
-  });
-  let n = 0;
-  let first = 0;
-  const run = async () => {
-    for await (const batch of source) {
-      for (const e of batch.events) {
-        if (e.kind !== 'change') continue;
-        if (n === 0) first = performance.now();
-        n++;
-      }
-      if (n >= expected) break;
-    }
-  };
-  try {
-    await within(run(), 120_000, 'Highwater stream');
-  } finally {
-    await source.close();
-  }
-  const seconds = (performance.now() - started) / 1000;
-  return { seconds, count: n, extra: { firstMs: first - started } };
-}
-
-/** Highwater `snapshot` mode on `table`, default options, counting `r` events. */
-async function highwaterSnapshot(adapter: SourceAdapter<PgOffset>, table: string): Promise<Measurement> {
-  const started = performance.now();
-  const source = createSource({ adapter, tables: { include: [table] }, startup: { mode: 'snapshot' } });
-  let rows = 0;
-  try {
-    for await (const batch of source) {
-      for (const e of batch.events) if (e.kind === 'change' && e.op === 'r') rows++;
-    }
-  } finally {
-    await source.close();
-  }
-  return { seconds: (performance.now() - started) / 1000, count: rows, extra: {} };
-}
-
-function checkCounts(name: string, runs: Map<string, Measurement[]>, expected: number, exact: ReadonlySet<string>) {
-  for (const [side, ms] of runs) {
-    if (!exact.has(side)) continue;
-    for (const m of ms)
-      if (m.count !== expected) throw new Error(`${name}: ${side} counted ${m.count}, expected ${expected}`);
   }
 }
 
@@ -406,25 +350,19 @@ async function stream(server: ThrowawayPostgres, db: pg.Client, sizes: DbSizes, 
     if (slot === undefined) throw new Error(`no slot left for ${side}`);
     return slot;
   };
+  /** Bare pg-logical-replication on a slot of its own, dropped after the run. */
+  const library = (side: string, values: 'parsed' | 'text'): Side => ({
+    name: side,
+    run: async () => {
+      const slot = take(side);
+      const m = await bareReplication(server.url, slot, publication, startLsn, expected, values);
+      await dropSlot(db, slot);
+      return m;
+    },
+  });
   const sides: Side[] = [
-    {
-      name: 'library',
-      run: async () => {
-        const slot = take('library');
-        const m = await bareReplication(server.url, slot, publication, startLsn, expected, 'parsed');
-        await dropSlot(db, slot);
-        return m;
-      },
-    },
-    {
-      name: 'library-text',
-      run: async () => {
-        const slot = take('library-text');
-        const m = await bareReplication(server.url, slot, publication, startLsn, expected, 'text');
-        await dropSlot(db, slot);
-        return m;
-      },
-    },
+    library('library', 'parsed'),
+    library('library-text', 'text'),
     {
       name: 'Highwater',
       run: async () => {
@@ -437,7 +375,7 @@ async function stream(server: ThrowawayPostgres, db: pg.Client, sizes: DbSizes, 
           createPublication: false,
           dropSlotOnClose: true,
         });
-        return highwaterStream(adapter, STREAM, startLsn, expected);
+        return highwaterStream(adapter, STREAM, pgOffsets.toJSON(positionAt(parseLsn(startLsn))), expected);
       },
     },
   ];
@@ -516,91 +454,39 @@ async function latency(server: ThrowawayPostgres, db: pg.Client, sizes: DbSizes,
       };
     });
   const highwater = async (): Promise<LatencySample> =>
-    latencyPhase('postgres', server.url, LATENCY, sizes, async (onRow) => {
-      const slot = `bench_latency_highwater_${phase++}`;
-      const adapter = postgresAdapter({
-        connection: server.url,
-        slotName: slot,
-        publicationName: publication,
-        createPublication: false,
-        dropSlotOnClose: true,
-      });
-      const source = createSource({ adapter, tables: { include: [LATENCY] }, startup: { mode: 'latest' } });
-      await source.start();
-      const loop = (async () => {
-        for await (const batch of source) {
-          for (const e of batch.events) {
-            if (e.kind === 'change' && e.after !== null) onRow(Number(e.after.written_us));
-          }
-        }
-      })();
-      return async () => {
-        await source.close();
-        await loop.catch(() => undefined);
-      };
-    });
+    latencyPhase(
+      'postgres',
+      server.url,
+      LATENCY,
+      sizes,
+      highwaterReceiver(
+        () =>
+          postgresAdapter({
+            connection: server.url,
+            slotName: `bench_latency_highwater_${phase++}`,
+            publicationName: publication,
+            createPublication: false,
+            dropSlotOnClose: true,
+          }),
+        LATENCY,
+      ),
+    );
   await latencyComparison(name, sizes, library, highwater, report, 'pg-logical-replication (bare)');
-  report.notes.push({
-    benchmark: name,
-    text:
-      `a child process writes single-row autocommit INSERTs at ${sizes.latencyRate}/s for ${sizes.latencySeconds} s per phase ` +
-      `(${sizes.latencyRuns} phase${sizes.latencyRuns === 1 ? '' : 's'} per side, alternating), each stamped with the server's ` +
-      '`clock_timestamp()` in µs; latency = time the consumer got the event − that stamp (same machine, same clock); the first ' +
-      `second of each phase is left out. Highwater: \`latest\` mode, default options, the event as the \`for await\` loop sees it; ` +
-      `load ${loadBefore.toFixed(2)} → ${load().toFixed(2)}`,
-  });
+  report.notes.push({ benchmark: name, text: latencyNote(sizes, 'clock_timestamp()', loadBefore) });
   await db.query(`DROP PUBLICATION ${publication}`);
 }
 
-async function rss(
-  server: ThrowawayPostgres,
-  db: pg.Client,
-  orders: OrdersTable,
-  sizes: DbSizes,
-  report: DbReport,
-): Promise<void> {
+async function rss(server: ThrowawayPostgres, db: pg.Client, orders: OrdersTable, sizes: DbSizes, report: DbReport) {
   const name = 'postgres peak RSS';
   progress(`running ${name}…`);
   const slot = 'bench_rss';
-  const idle = await runChild<RssChildResult>('rss-child', {
-    kind: 'postgres',
-    url: server.url,
-    table: ORDERS,
-    idle: true,
-    slotName: slot,
-  } satisfies RssChildArgs);
-  report.rss.push({
-    benchmark: name,
-    rows: 0,
-    what: 'adapter loaded, one connection, no snapshot',
-    maxRssMiB: idle.maxRssKiB / 1024,
-    seconds: 0,
-  });
-  await dropSlot(db, slot);
-  for (const rows of [...sizes.rssRows].sort((a, b) => a - b)) {
-    await orders.ensure(rows);
-    const loadBefore = load();
-    const r = await runChild<RssChildResult>('rss-child', {
-      kind: 'postgres',
-      url: server.url,
-      table: ORDERS,
-      slotName: slot,
-    } satisfies RssChildArgs);
-    await dropSlot(db, slot);
-    if (r.rows !== rows) throw new Error(`${name}: the child read ${r.rows} rows of ${rows}`);
-    progress(
-      `  ${rows.toLocaleString('en-US')} rows: peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB, ${r.seconds.toFixed(1)} s`,
-    );
-    report.rss.push({
-      benchmark: name,
-      rows,
-      what: `Highwater snapshot (load ${loadBefore.toFixed(2)})`,
-      maxRssMiB: r.maxRssKiB / 1024,
-      seconds: r.seconds,
-    });
-  }
-  report.notes.push({
-    benchmark: name,
-    text: `each run a fresh \`node\` process: \`snapshot\` mode, default options (parallelism 4, chunks of 8096), a consumer counting \`r\` events; peak RSS = \`process.resourceUsage().maxRSS\` at its end`,
-  });
+  const child = { kind: 'postgres', url: server.url, table: ORDERS, slotName: slot } as const;
+  await rssRuns(
+    name,
+    child,
+    (rows) => orders.ensure(rows),
+    sizes,
+    report,
+    () => dropSlot(db, slot),
+  );
 }

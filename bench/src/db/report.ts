@@ -1,5 +1,6 @@
 import type { Measurement } from '../core/measure.js';
 import { median } from '../core/measure.js';
+import { count, millions, type NoteLine, table } from '../core/report.js';
 
 /** Highwater against one limit, both measured in the same run. */
 export interface ComparisonLine {
@@ -37,11 +38,6 @@ export interface RssLine {
   readonly seconds: number;
 }
 
-export interface NoteLine {
-  readonly benchmark: string;
-  readonly text: string;
-}
-
 export interface DbReport {
   readonly comparisons: ComparisonLine[];
   readonly latency: LatencyLine[];
@@ -62,22 +58,9 @@ export function mergeDbReports(into: DbReport, from: DbReport): void {
 
 const rateOf = (m: Measurement) => m.count / m.seconds;
 
-function millions(n: number): string {
-  if (!Number.isFinite(n)) return '–';
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`;
-}
-
 function ms(n: number): string {
   if (!Number.isFinite(n)) return '–';
   return n >= 100 ? `${n.toFixed(0)} ms` : n >= 10 ? `${n.toFixed(1)} ms` : `${n.toFixed(2)} ms`;
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
 /** Markdown tables of a database report, as recorded in docs/benchmarks.md. */
@@ -104,7 +87,7 @@ export function formatDbReport(report: DbReport): string {
           const hwRates = c.highwater.map(rateOf);
           return [
             c.benchmark,
-            c.size.toLocaleString('en-US'),
+            count(c.size),
             c.unit,
             c.limitName,
             millions(limit),
@@ -126,7 +109,7 @@ export function formatDbReport(report: DbReport): string {
           l.benchmark,
           l.side,
           `${l.achievedRate.toFixed(0)} (${l.targetRate})`,
-          l.events.toLocaleString('en-US'),
+          count(l.events),
           ms(l.p50),
           ms(l.p90),
           ms(l.p99),
@@ -142,7 +125,7 @@ export function formatDbReport(report: DbReport): string {
         ['peak RSS (child process)', 'rows', 'run', 'peak RSS', 'time', 'rows/s'],
         report.rss.map((r) => [
           r.benchmark,
-          r.rows.toLocaleString('en-US'),
+          count(r.rows),
           r.what,
           `${r.maxRssMiB.toFixed(0)} MiB`,
           r.seconds > 0 ? `${r.seconds.toFixed(1)} s` : '–',

@@ -37,6 +37,35 @@ export function snapshotDoneIn(checkpoint: Checkpoint, tables: readonly string[]
 }
 
 /**
+ * `next()` on a batch iterator with an idle limit: a `next()` still in flight when the limit passes
+ * is kept, and the following call takes its result (so no batch is skipped).
+ */
+export class BatchPuller {
+  private pending: Promise<IteratorResult<EventBatch>> | null = null;
+
+  constructor(private readonly iterator: AsyncIterator<EventBatch>) {}
+
+  /** The iterator's next result, or `'idle'` when none came within `idleMs`. A source failure is thrown. */
+  async next(idleMs: number): Promise<IteratorResult<EventBatch> | 'idle'> {
+    if (this.pending === null) {
+      this.pending = this.iterator.next();
+      this.pending.catch(() => undefined);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle = new Promise<'idle'>((resolve) => {
+      timer = setTimeout(() => resolve('idle'), idleMs);
+    });
+    try {
+      const result = await Promise.race([this.pending, idle]);
+      if (result !== 'idle') this.pending = null;
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
  * Pulls batches from a source with time limits, so a hang fails the case with a message instead of
  * stalling it, and pokes the log (`harness.moveLog`) while waiting so a position is reported even
  * when nothing captured changes.
@@ -46,9 +75,7 @@ export class Consumer {
   batches = 0;
   lastCheckpoint: Checkpoint | null = null;
   ended = false;
-  private readonly iterator: AsyncIterator<EventBatch>;
-  /** A `next()` still in flight after an idle timeout: the following call takes its result. */
-  private pending: Promise<IteratorResult<EventBatch>> | null = null;
+  private readonly puller: BatchPuller;
 
   constructor(
     private readonly ctx: CaseContext,
@@ -56,36 +83,23 @@ export class Consumer {
     readonly adapter: SourceAdapter<unknown>,
     private readonly onBatch?: (batch: EventBatch) => void,
   ) {
-    this.iterator = source[Symbol.asyncIterator]();
+    this.puller = new BatchPuller(source[Symbol.asyncIterator]());
   }
 
   /** The next batch; `'idle'` when none came within `idleMs`; `'done'` once iteration has ended. A source failure is thrown. */
   async take(idleMs = 50): Promise<EventBatch | 'idle' | 'done'> {
     if (this.ended) return 'done';
-    if (this.pending === null) {
-      this.pending = this.iterator.next();
-      this.pending.catch(() => undefined);
+    const result = await this.puller.next(Math.max(1, Math.min(idleMs, this.ctx.timeLeft())));
+    if (result === 'idle') return 'idle';
+    if (result.done === true) {
+      this.ended = true;
+      return 'done';
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const idle = new Promise<'idle'>((resolve) => {
-      timer = setTimeout(() => resolve('idle'), Math.max(1, Math.min(idleMs, this.ctx.timeLeft())));
-    });
-    try {
-      const result = await Promise.race([this.pending, idle]);
-      if (result === 'idle') return 'idle';
-      this.pending = null;
-      if (result.done === true) {
-        this.ended = true;
-        return 'done';
-      }
-      this.batches++;
-      this.lastCheckpoint = result.value.checkpoint;
-      this.events.push(...result.value.events);
-      this.onBatch?.(result.value);
-      return result.value;
-    } finally {
-      clearTimeout(timer);
-    }
+    this.batches++;
+    this.lastCheckpoint = result.value.checkpoint;
+    this.events.push(...result.value.events);
+    this.onBatch?.(result.value);
+    return result.value;
   }
 
   /** Takes batches until `done(batch)` holds, poking the log when idle. */

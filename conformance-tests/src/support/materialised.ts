@@ -17,7 +17,19 @@ interface TableState {
   /** Per key: the offset of the last event on it (a snapshot read's high watermark, or a change's offset). */
   readonly last: Map<string, JsonValue>;
   readonly read: Set<string>;
+  /** Change events applied, per op. */
+  readonly ops: OpCounts;
 }
+
+/** Change events applied to a table, per op (`r` snapshot reads, `c` inserts, `u` updates, `d` deletes). */
+export interface OpCounts {
+  r: number;
+  c: number;
+  u: number;
+  d: number;
+}
+
+const noOps = (): OpCounts => ({ r: 0, c: 0, u: 0, d: 0 });
 
 const MAX_PROBLEMS = 40;
 
@@ -49,12 +61,35 @@ export class Materialised {
   /** Starts tracking a table (e.g. one added to a running source). */
   track(table: TrackedTable): void {
     if (this.tables.has(table.name)) return;
-    this.tables.set(table.name, { keyColumns: table.keyColumns, rows: new Map(), last: new Map(), read: new Set() });
+    this.tables.set(table.name, {
+      keyColumns: table.keyColumns,
+      rows: new Map(),
+      last: new Map(),
+      read: new Set(),
+      ops: noOps(),
+    });
   }
 
   /** The current rows of a table, by key id. */
   rows(table: string): ReadonlyMap<string, Row> {
     return this.state(table).rows;
+  }
+
+  /** The current row of `table` with the key of `row` (any row carrying the key columns). */
+  find(table: string, row: Row): Row | undefined {
+    const t = this.state(table);
+    return t.rows.get(keyId(t.keyColumns, row));
+  }
+
+  /** Whether any event so far touched the key of `row` in `table` (even if it is deleted now). */
+  touched(table: string, row: Row): boolean {
+    const t = this.state(table);
+    return t.last.has(keyId(t.keyColumns, row));
+  }
+
+  /** Change events applied to `table` so far, per op. */
+  counts(table: string): OpCounts {
+    return { ...this.state(table).ops };
   }
 
   /** Number of keys the snapshot read in a table. */
@@ -81,6 +116,7 @@ export class Materialised {
         rows: new Map(t.rows),
         last: new Map(t.last),
         read: new Set(t.read),
+        ops: { ...t.ops },
       });
     }
     copy.problems.push(...this.problems);
@@ -132,6 +168,7 @@ export class Materialised {
       return;
     }
     const at = JSON.stringify(offset);
+    t.ops[e.op]++;
     switch (e.op) {
       case 'r': {
         if (e.after === null) {
@@ -223,7 +260,8 @@ export class Materialised {
     t.last.set(k, offset);
   }
 
-  private problem(message: string): void {
+  /** Records a broken rule: the materialiser's own, or one a caller checks on top (say, of a version column). */
+  problem(message: string): void {
     this.problemCount++;
     if (this.problems.length < MAX_PROBLEMS) this.problems.push(message);
   }

@@ -1,35 +1,15 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-// The built command, as users run it: build first with `npx tsc -b`.
-const BIN = fileURLToPath(new URL('../dist/bin/highwater.js', import.meta.url));
-
-function highwater(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { assertBuilt, highwater } from './e2e/cli.js';
 
 /** `${NAME}`, the pipeline file's environment reference. */
 const ref = (name: string) => `$${'{'}${name}}`;
 
 let dir: string;
 beforeAll(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build with npx tsc -b first`);
+  assertBuilt();
   dir = await mkdtemp(join(tmpdir(), 'hw-bin-'));
 });
 afterAll(async () => {

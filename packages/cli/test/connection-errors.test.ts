@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   pickFreePort,
   startMariadb,
@@ -14,10 +11,9 @@ import {
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, highwater } from './e2e/cli.js';
 
 // The built command against throwaway servers that check passwords: build first with `npx tsc -b`.
-const BIN = fileURLToPath(new URL('../dist/bin/highwater.js', import.meta.url));
-
 /** Distinctive, so a leak anywhere in the output is found. */
 const SOURCE_PASSWORD = 'Src-Pw-7d1fQx';
 const TARGET_PASSWORD = 'Tgt-Pw-4k9mZr';
@@ -34,7 +30,7 @@ let maria: ThrowawayMariadb;
 let dir: string;
 
 beforeAll(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build with npx tsc -b first`);
+  assertBuilt();
   dir = await mkdtemp(join(tmpdir(), 'hw-conn-errors-'));
   [source, target, maria] = await Promise.all([
     startPostgres({ useEnv: false, password: SOURCE_PASSWORD }),
@@ -101,24 +97,9 @@ async function pipelineFile(
   return file;
 }
 
-function highwater(file: string, env: { SOURCE_PW: string; TARGET_PW: string }) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'run', file, '--log-format=json'], {
-      env: { ...process.env, ...env },
-      stdio: 'pipe',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** Runs the pipeline and checks what every failure to connect must do; returns the one error message. */
 async function failsClearly(file: string, env: { SOURCE_PW: string; TARGET_PW: string }): Promise<string> {
-  const { code, stdout, stderr } = await highwater(file, env);
+  const { code, stdout, stderr } = await highwater(['run', file, '--log-format=json'], env);
   const output = `${stdout}\n${stderr}`;
   expect(code, output).toBe(1);
   for (const password of ALL_PASSWORDS) expect(output).not.toContain(password);

@@ -1,5 +1,6 @@
 export type { JsonValue, Key, Row, Value } from './values/value.js';
 export { valueFromJson, valueToJson } from './values/value-json.js';
+export { createRowBuilder, type RowBuilder } from './values/row-builder.js';
 export type { OffsetCodec } from './offset/offset-codec.js';
 export type { ColumnSchema, LogicalType, TableId, TableSchema } from './schema/table-schema.js';
 export { chunkKeyOf, primaryKeyRowOf, tableName } from './schema/table-schema.js';
@@ -34,6 +35,7 @@ export type {
 } from './checkpoint/checkpoint.js';
 export { MemoryCheckpointStore } from './checkpoint/memory-checkpoint-store.js';
 export { FileCheckpointStore } from './checkpoint/file-checkpoint-store.js';
+export { writeFileAtomically } from './checkpoint/atomic-write.js';
 export { parseCheckpoint } from './checkpoint/parse-checkpoint.js';
 export type { EvenDistribution } from './chunking/even-split.js';
 export { DEFAULT_EVEN_DISTRIBUTION } from './chunking/even-split.js';

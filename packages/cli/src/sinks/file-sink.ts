@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, open, readFile, stat, truncate } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import {
   type Checkpoint,
   CheckpointError,
@@ -8,6 +7,7 @@ import {
   parseCheckpoint,
   type Sink,
   SinkError,
+  writeFileAtomically,
 } from '@highwater/core';
 import { type EventFormat, EventLineEncoder } from './event-lines.js';
 import type { SinkLogger } from './sink-context.js';
@@ -188,23 +188,7 @@ export class FileSink implements Sink {
 
   async #saveState(length: number, checkpoint: Checkpoint | null): Promise<void> {
     const text = `${JSON.stringify({ version: 1, length, storedAt: new Date().toISOString(), checkpoint })}\n`;
-    const dir = dirname(this.checkpointPath);
-    const temp = join(dir, `.${basename(this.checkpointPath)}.${randomBytes(8).toString('hex')}.tmp`);
-    let renamed = false;
-    try {
-      const file = await open(temp, 'wx');
-      try {
-        await file.writeFile(text, 'utf8');
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temp, this.checkpointPath);
-      renamed = true;
-      await syncDirectory(dir);
-    } finally {
-      if (!renamed) await unlink(temp).catch(() => undefined);
-    }
+    await writeFileAtomically(this.checkpointPath, text);
   }
 
   async close(): Promise<void> {
@@ -221,20 +205,6 @@ async function sizeOf(path: string): Promise<number | null> {
   } catch (error) {
     if (codeOf(error) === 'ENOENT') return null;
     throw new SinkError(`cannot read ${path}: ${messageOf(error)}`, { cause: error });
-  }
-}
-
-/** Makes a rename durable. Windows cannot open a directory and some file systems refuse to fsync one: both are skipped. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (error) {
-    const code = codeOf(error);
-    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
-  } finally {
-    await handle.close();
   }
 }
 

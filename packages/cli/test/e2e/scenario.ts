@@ -1,8 +1,10 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pickFreePort } from '@highwater/test-servers';
+import { pickFreePort, startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkExactlyOnce, type ExactlyOnceReport } from './exactly-once.js';
-import { highwater, RunningPipeline, sleep, until } from './cli.js';
+import { assertBuilt, highwater, RunningPipeline, sleep, until } from './cli.js';
 import {
   connectSource,
   createSourceTables,
@@ -156,4 +158,70 @@ export async function runKillScenario(s: KillScenario): Promise<ScenarioResult> 
     await writer.stop().catch(() => undefined);
     await db.close();
   }
+}
+
+/** A kill scenario's test file: its source database and what the result must show. */
+export interface KillSuite {
+  /** The test's title, e.g. `Postgres → Postgres`. */
+  readonly title: string;
+  /** Names the run in logs and files, e.g. `pg-to-pg`. */
+  readonly name: string;
+  readonly dialect: KillScenario['source']['dialect'];
+  /** Starts a throwaway source server (never one from the environment: the test writes to it). */
+  readonly startSource: () => Promise<{ readonly url: string; stop(): Promise<void> }>;
+}
+
+/**
+ * Registers one kill scenario through the built `highwater` command, with a throwaway source and
+ * a throwaway Postgres target, and its checks: every run SIGKILLed, kills during the snapshot and
+ * while streaming, a clean last run, `verify` passing and every source change applied exactly
+ * once. HIGHWATER_E2E_SEED repeats a run's kill moments and writes (timing still varies).
+ */
+export function describeKillScenario(suite: KillSuite): void {
+  const seed = Number(process.env.HIGHWATER_E2E_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  let source: { readonly url: string; stop(): Promise<void> } | undefined;
+  let target: ThrowawayPostgres | undefined;
+  let dir: string | undefined;
+
+  beforeAll(async () => {
+    assertBuilt();
+    dir = await mkdtemp(join(tmpdir(), `hw-e2e-${suite.name}-`));
+    [source, target] = await Promise.all([suite.startSource(), startPostgres({ useEnv: false })]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([source?.stop(), target?.stop()]);
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  describe(`${suite.title}, killed and restarted under load`, () => {
+    it('ends equal (verify) with every source change applied exactly once', async () => {
+      if (source === undefined || target === undefined || dir === undefined) throw new Error('servers not started');
+      console.log(`${suite.name} seed ${seed} (HIGHWATER_E2E_SEED=${seed} repeats it)`);
+      const result = await runKillScenario({
+        name: `e2e-${suite.name}`,
+        source: { dialect: suite.dialect, url: source.url },
+        targetUrl: target.url,
+        dir,
+        seed,
+        size: { items: 20_000, tags: 10_000, orders: 10_000 },
+        kills: { snapshot: 2, stream: 2 },
+        log: (line) => console.log(line),
+      });
+      const context = `seed ${seed}`;
+      expect(result.kills.map((k) => k.exit)).toEqual(result.kills.map(() => 'SIGKILL'));
+      expect(
+        result.kills.some((k) => k.observed === 'snapshot'),
+        `${context}: a kill during the snapshot`,
+      ).toBe(true);
+      expect(
+        result.kills.some((k) => k.observed === 'stream'),
+        `${context}: a kill while streaming`,
+      ).toBe(true);
+      expect(result.finalExit, context).toEqual({ code: 0, signal: null });
+      expect(result.verify.code, `${context}\n${result.verify.stdout}${result.verify.stderr}`).toBe(0);
+      expect(result.exactlyOnce.problems, context).toEqual([]);
+      expect(result.sourceWrites).toBeGreaterThan(100);
+    }, 180_000);
+  });
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors/errors.js';
+import { isTemporaryFileOf, writeFileAtomically } from './atomic-write.js';
 import type { Checkpoint, CheckpointStore } from './checkpoint.js';
 import { parseCheckpoint } from './parse-checkpoint.js';
 
@@ -68,52 +68,23 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async #write(text: string): Promise<void> {
-    const dir = dirname(this.path);
-    const temp = join(dir, `.${basename(this.path)}.${randomBytes(8).toString('hex')}.tmp`);
-    let renamed = false;
     try {
+      const dir = dirname(this.path);
       await mkdir(dir, { recursive: true });
       if (!this.#swept) {
         await this.#removeStrayTempFiles(dir);
         this.#swept = true;
       }
-      const file = await open(temp, 'wx');
-      try {
-        await file.writeFile(text, 'utf8');
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temp, this.path);
-      renamed = true;
-      await syncDirectory(dir);
+      await writeFileAtomically(this.path, text);
     } catch (error) {
-      if (!renamed) await unlink(temp).catch(() => undefined);
       throw new CheckpointError(`cannot save checkpoint to ${this.path}: ${messageOf(error)}`, { cause: error });
     }
   }
 
   /** Temporary files of this target left by a process that died between writing and renaming. */
   async #removeStrayTempFiles(dir: string): Promise<void> {
-    const prefix = `.${basename(this.path)}.`;
-    const stray = (await readdir(dir)).filter(
-      (name) => name.startsWith(prefix) && /^[0-9a-f]{16}\.tmp$/.test(name.slice(prefix.length)),
-    );
+    const stray = (await readdir(dir)).filter((name) => isTemporaryFileOf(this.path, name));
     await Promise.all(stray.map((name) => unlink(join(dir, name)).catch(() => undefined)));
-  }
-}
-
-/** Makes a rename in `dir` durable. Windows cannot open a directory, and some file systems refuse to fsync one: both are skipped. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (error) {
-    const code = errorCode(error);
-    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
-  } finally {
-    await handle.close();
   }
 }
 

@@ -1,0 +1,43 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isTemporaryFileOf } from '../../src/checkpoint/atomic-write.js';
+import { writeFileAtomically } from '../../src/index.js';
+
+describe('writeFileAtomically', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hw-atomic-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates the file, then replaces it whole, leaving no temporary file', async () => {
+    const path = join(dir, 'state.json');
+    await writeFileAtomically(path, 'first\n');
+    expect(await readFile(path, 'utf8')).toBe('first\n');
+    await writeFileAtomically(path, 'second\n');
+    expect(await readFile(path, 'utf8')).toBe('second\n');
+    expect(await readdir(dir)).toEqual(['state.json']);
+  });
+
+  it('fails without touching the file when the rename cannot happen, and removes its temporary file', async () => {
+    const path = join(dir, 'taken');
+    await writeFile(join(dir, 'keep'), 'old');
+    // A non-empty directory in the way: the rename over it fails.
+    await mkdir(join(path, 'inside'), { recursive: true });
+    await expect(writeFileAtomically(path, 'new')).rejects.toThrow();
+    await expect(writeFileAtomically(join(dir, 'absent', 'x'), 'new')).rejects.toThrow(/ENOENT/);
+    expect((await readdir(dir)).sort()).toEqual(['keep', 'taken']);
+  });
+
+  it('names its temporary files so a sweep finds only them', () => {
+    const path = join(dir, 'cp.json');
+    expect(isTemporaryFileOf(path, '.cp.json.0123456789abcdef.tmp')).toBe(true);
+    expect(isTemporaryFileOf(path, '.cp.json.0123456789abcdeg.tmp')).toBe(false);
+    expect(isTemporaryFileOf(path, '.other.json.0123456789abcdef.tmp')).toBe(false);
+    expect(isTemporaryFileOf(path, 'cp.json')).toBe(false);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { createRowBuilder } from '../../src/index.js';
+
+describe('createRowBuilder', () => {
+  it('builds rows with the columns in order', () => {
+    const build = createRowBuilder(['id', 'name', 'at']);
+    expect(build([1, 'a', null])).toEqual({ id: 1, name: 'a', at: null });
+    expect(Object.keys(build([2, 'b', 'c']))).toEqual(['id', 'name', 'at']);
+  });
+
+  it('gives every row its own object', () => {
+    const build = createRowBuilder(['id']);
+    const a = build([1]);
+    const b = build([2]);
+    expect(a).not.toBe(b);
+    expect([a, b]).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+
+  it('takes any column name as a plain key, never as code', () => {
+    const names = ['a b', 'x"}; throw new Error("injected"); ({"', '1', 'constructor', '', 'ü\n'];
+    const row = createRowBuilder(names)([1, 2, 3, 4, 5, 6]);
+    expect(Object.entries(row)).toEqual([
+      ['1', 3],
+      ['a b', 1],
+      ['x"}; throw new Error("injected"); ({"', 2],
+      ['constructor', 4],
+      ['', 5],
+      ['ü\n', 6],
+    ]);
+  });
+
+  it('stores __proto__ as an own column, not as the prototype', () => {
+    const polluted = createRowBuilder(['__proto__'])([{ polluted: true } as never]);
+    expect(Object.getPrototypeOf(polluted)).toBe(Object.prototype);
+    const row = createRowBuilder(['id', '__proto__'])([1, 'p']);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.hasOwn(row, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(row, '__proto__')?.value).toBe('p');
+    expect(Object.keys(row)).toEqual(['id', '__proto__']);
+  });
+
+  it('keeps the last value of a repeated name', () => {
+    expect(createRowBuilder(['id', 'id'])([1, 2])).toEqual({ id: 2 });
+  });
+
+  it('an empty column list gives empty rows', () => {
+    expect(createRowBuilder([])([])).toEqual({});
+  });
+});
