@@ -12,35 +12,26 @@ import {
   type Value,
 } from '@highwater/core';
 import type pg from 'pg';
-import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from 'pg-logical-replication';
+import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { type ConnectionSettings, clientConfig, connect } from './connection.js';
 import { describeTable } from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
 import { formatLsn, type Lsn, parseLsn } from './offsets/lsn.js';
 import { compareOffsets, type PgOffset, positionAt } from './offsets/pg-offset.js';
+import { type Message, RawTextPgoutput, type Tuple } from './pgoutput.js';
 import { requireReplicaIdentity } from './replica-identity.js';
 import { ensurePublication, ensureSlot, type ReplicationSettings } from './replication-setup.js';
 import { decoderFor, type TextDecoder } from './types/decode.js';
 import { logicalTypeOf } from './types/logical-type.js';
 import { TypeCatalog } from './types/type-catalog.js';
 
-const rawText = (raw: unknown): unknown => raw;
-
 /** Requested replies within the window that mean the server is shutting down (see `serverStopping`). */
 const SHUTDOWN_PINGS = 5;
 const SHUTDOWN_PING_WINDOW_MS = 1000;
 
-/** pgoutput, with every column left as the text the server sent: the adapter's decoder reads it. */
-class RawTextPgoutput extends PgoutputPlugin {
-  override parse(buffer: Buffer): Pgoutput.Message {
-    const message = super.parse(buffer);
-    if (message.tag === 'relation') for (const column of message.columns) column.parser = rawText;
-    return message;
-  }
-}
-
+/** A message waiting behind a relation message (see {@link PgLogReader}'s `backlog`). */
 type Entry =
-  | { readonly kind: 'data'; readonly lsn: string; readonly message: Pgoutput.Message }
+  | { readonly kind: 'data'; readonly lsn: string; readonly message: Message }
   | { readonly kind: 'keepalive'; readonly lsn: string }
   | { readonly kind: 'error'; readonly error: unknown };
 
@@ -61,11 +52,11 @@ interface Transaction {
 }
 
 export interface LogReaderTuning {
-  /** Entries handled per yielded batch (default 4096). */
+  /** Items per yielded batch, at most (default 4096). */
   readonly batchSize?: number;
   /**
-   * Backpressure: when this many messages wait unread, stop reading the replication socket until
-   * the queue is down to a tenth of it (default 50 000). Keepalives stay in order with the data.
+   * Backpressure: when this many items and messages wait unread, stop reading the replication
+   * socket until they are down to a tenth of it (default 50 000). Keepalives stay in order with the data.
    */
   readonly maxQueued?: number;
   /** Unsolicited keepalives are answered at most this often (ms, default 1000); each answer invites the next one. */
@@ -160,11 +151,31 @@ function unavailable(
  *   transactions become `progress` items: everything committed before that LSN has been delivered.
  * - `acknowledge()` is manual (`{auto: false, timeoutSeconds: 0}`): the slot confirms only what the
  *   core says is stored downstream; keepalives are answered with that same position.
+ *
+ * Messages are turned into items as the library emits them (synchronously, in stream order), into
+ * batches that wait for the iterator: nothing per message survives but the item. Only a relation
+ * message needs queries (types, the table's description): it is resolved at once, and the messages
+ * after it wait in `backlog` until it is, with the socket paused so that the queries are not stuck
+ * behind the stream.
  */
 export class PgLogReader implements LogReader<PgOffset> {
   private readonly service: LogicalReplicationService;
   private readonly catalog: TypeCatalog;
-  private readonly queue: Entry[] = [];
+  /** Full batches of items ready to be yielded, oldest first; `current` is filled after them. */
+  private readonly ready: LogItem<PgOffset>[][] = [];
+  private current: LogItem<PgOffset>[] = [];
+  /** Items in `ready` and `current`. */
+  private readyItems = 0;
+  /**
+   * A relation message being resolved and the messages (and errors) received after it, from
+   * `backlogHead` on; everything in `ready` and `current` precedes them.
+   */
+  private backlog: Entry[] = [];
+  private backlogHead = 0;
+  /** `drain()` is handling the backlog; the socket is paused meanwhile. */
+  private resolving = false;
+  /** The error that ends the stream, thrown once the items before it have been yielded. */
+  private failure: { readonly error: unknown } | null = null;
   private wake: (() => void) | null = null;
   private closed = false;
   private readonly relations = new Map<number, Relation>();
@@ -184,6 +195,8 @@ export class PgLogReader implements LogReader<PgOffset> {
   private replyTimer: NodeJS.Timeout | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
   private paused = false;
+  /** Paused because too many items wait (as opposed to `resolving`). */
+  private full = false;
   /** When the server asked for a reply lately (ms): a burst of them means it is shutting down. */
   private pings: number[] = [];
   private leaving = false;
@@ -216,15 +229,15 @@ export class PgLogReader implements LogReader<PgOffset> {
 
   async start(): Promise<void> {
     const service = this.service;
-    // With flow control off, data and keepalives are emitted synchronously in stream order; the
-    // queue keeps that order for the async handling below.
-    service.on('data', (lsn: string, message: Pgoutput.Message) => this.push({ kind: 'data', lsn, message }));
+    // With flow control off, data and keepalives are emitted synchronously in stream order, and are
+    // handled in that order (see `receive`). The messages are RawTextPgoutput's (`parseMessage`).
+    service.on('data', (lsn: string, message: Message) => this.receive(lsn, message));
     service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
-      this.push({ kind: 'keepalive', lsn });
+      this.receiveKeepalive(lsn);
       if (shouldRespond && this.serverStopping(lsn)) return;
       this.answerKeepalive(shouldRespond);
     });
-    service.on('error', (error: Error) => this.push({ kind: 'error', error }));
+    service.on('error', (error: Error) => this.failed(error));
     const started = new Promise<void>((resolve) => service.once('start', () => resolve()));
     const plugin = new RawTextPgoutput({
       protoVersion: 1,
@@ -234,10 +247,10 @@ export class PgLogReader implements LogReader<PgOffset> {
     const failed = service
       .subscribe(plugin, this.settings.slotName, formatLsn(this.last.commitLsn))
       .then(() => {
-        if (!this.closed) this.push({ kind: 'error', error: new Error('Connection terminated: replication ended') });
+        if (!this.closed) this.failed(new Error('Connection terminated: replication ended'));
       })
       .catch((error: unknown) => {
-        if (!this.closed) this.push({ kind: 'error', error });
+        if (!this.closed) this.failed(error);
         throw error;
       });
     await Promise.race([started, failed]);
@@ -245,28 +258,22 @@ export class PgLogReader implements LogReader<PgOffset> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<readonly LogItem<PgOffset>[]> {
     while (!this.closed) {
-      if (this.queue.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        this.wake = null;
+      if (this.readyItems > 0) {
+        const batch = this.ready.shift() ?? this.current;
+        if (batch === this.current) this.current = [];
+        this.readyItems -= batch.length;
+        this.checkFull();
+        yield batch;
         continue;
       }
-      const entries = this.queue.splice(0, this.batchSize);
-      if (this.paused && this.queue.length <= this.maxQueued / 10) this.setPaused(false);
-      const batch: LogItem<PgOffset>[] = [];
-      for (const entry of entries) {
-        if (entry.kind === 'error') {
-          if (this.closed) return;
-          throw toHighwaterError(entry.error, 'replication stream');
-        }
-        try {
-          await this.handle(entry, batch);
-        } catch (error) {
-          throw toHighwaterError(error, 'replication stream');
-        }
+      if (this.failure !== null) {
+        if (this.closed) return;
+        throw toHighwaterError(this.failure.error, 'replication stream');
       }
-      if (batch.length > 0) yield batch;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = null;
     }
   }
 
@@ -282,7 +289,7 @@ export class PgLogReader implements LogReader<PgOffset> {
       slotLagBytes: Number(lag),
       confirmedFlushLsn: Number(this.acked),
       serverWalEndLsn: Number(this.walEnd),
-      queuedMessages: this.queue.length,
+      queuedMessages: this.queued,
     };
   }
 
@@ -339,15 +346,142 @@ export class PgLogReader implements LogReader<PgOffset> {
     await this.client.end().catch(() => undefined);
   }
 
-  private push(entry: Entry): void {
-    this.queue.push(entry);
-    if (!this.paused && this.queue.length >= this.maxQueued) this.setPaused(true);
+  /** A message from the library: handled now, unless a relation message before it is being resolved. */
+  private receive(lsn: string, message: Message): void {
+    if (this.failure !== null) return;
+    if (this.resolving || message.tag === 'relation') {
+      this.push({ kind: 'data', lsn, message });
+      return;
+    }
+    const before = this.current.length;
+    try {
+      this.handleMessage(lsn, message, this.current);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.added(before);
+  }
+
+  private receiveKeepalive(lsn: string): void {
+    if (this.failure !== null) return;
+    if (this.resolving) {
+      this.push({ kind: 'keepalive', lsn });
+      return;
+    }
+    const before = this.current.length;
+    try {
+      this.handleKeepalive(lsn, this.current);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.added(before);
+  }
+
+  /** An error from the library or the connection: after whatever was received before it. */
+  private failed(error: unknown): void {
+    if (this.resolving) this.push({ kind: 'error', error });
+    else this.fail(error);
+  }
+
+  /** Ends the stream with `error` once the items before it have been yielded; nothing after it is handled. */
+  private fail(error: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = { error };
     this.wake?.();
   }
 
-  /** Messages received and not yet handled (for tests and metrics). */
+  /** Counts the items just added to `current`, closes it when full, and wakes the iterator. */
+  private added(before: number): void {
+    const current = this.current;
+    if (current.length === before) return;
+    this.readyItems += current.length - before;
+    if (current.length >= this.batchSize) {
+      this.ready.push(current);
+      this.current = [];
+    }
+    if (this.readyItems >= this.maxQueued) this.checkFull();
+    const wake = this.wake;
+    if (wake !== null) {
+      this.wake = null;
+      wake();
+    }
+  }
+
+  private push(entry: Entry): void {
+    this.backlog.push(entry);
+    this.checkFull();
+    if (!this.resolving) {
+      this.resolving = true;
+      this.updatePause();
+      void this.drain();
+    }
+  }
+
+  /**
+   * Handles the backlog in order: resolves each relation message (queries on the reader's own
+   * connection), handles everything else as it comes, until the backlog is empty; then messages are
+   * handled as they arrive again and the socket is resumed.
+   */
+  private async drain(): Promise<void> {
+    try {
+      while (this.backlogHead < this.backlog.length && !this.closed && this.failure === null) {
+        const entry = this.backlog[this.backlogHead] as Entry;
+        if (entry.kind === 'error') {
+          this.fail(entry.error);
+          break;
+        }
+        try {
+          if (entry.kind === 'keepalive') {
+            const before = this.current.length;
+            this.handleKeepalive(entry.lsn, this.current);
+            this.added(before);
+          } else if (entry.message.tag === 'relation') {
+            const relation = await this.relation(entry.message);
+            const before = this.current.length;
+            this.handleRelation(entry.lsn, relation, this.current);
+            this.added(before);
+          } else {
+            const before = this.current.length;
+            this.handleMessage(entry.lsn, entry.message, this.current);
+            this.added(before);
+          }
+        } catch (error) {
+          this.fail(error);
+          break;
+        }
+        this.backlog[this.backlogHead++] = undefined as unknown as Entry;
+      }
+    } finally {
+      this.backlog = [];
+      this.backlogHead = 0;
+      this.resolving = false;
+      this.checkFull();
+      this.updatePause();
+    }
+  }
+
+  /** Items and messages received and not yet handed out (for tests and metrics). */
   get queued(): number {
-    return this.queue.length;
+    return this.readyItems + this.backlog.length - this.backlogHead;
+  }
+
+  /** Backpressure: pause at `maxQueued` waiting, resume at a tenth of it. */
+  private checkFull(): void {
+    const queued = this.queued;
+    if (!this.full && queued >= this.maxQueued) {
+      this.full = true;
+      this.updatePause();
+    } else if (this.full && queued <= this.maxQueued / 10) {
+      this.full = false;
+      this.updatePause();
+    }
+  }
+
+  private updatePause(): void {
+    const paused = this.full || this.resolving;
+    if (paused !== this.paused) this.setPaused(paused);
   }
 
   /**
@@ -389,13 +523,12 @@ export class PgLogReader implements LogReader<PgOffset> {
     this.pings.push(now);
     if (this.pings.length < SHUTDOWN_PINGS || this.acked >= parseLsn(lsn)) return false;
     this.leaving = true;
-    this.push({
-      kind: 'error',
-      error: new ConnectionLostError(
+    this.failed(
+      new ConnectionLostError(
         `postgres: the server is shutting down and waits for replication slot ${this.settings.slotName} to confirm ` +
           'changes not stored downstream yet; disconnected so that it can stop (the source reconnects when it is back)',
       ),
-    });
+    );
     void this.service.destroy().catch(() => undefined);
     return true;
   }
@@ -427,92 +560,78 @@ export class PgLogReader implements LogReader<PgOffset> {
     batch.push(item);
   }
 
-  private async handle(entry: Entry, batch: LogItem<PgOffset>[]): Promise<void> {
-    if (entry.kind === 'keepalive') {
-      const walEnd = parseLsn(entry.lsn);
-      if (walEnd > this.walEnd) this.walEnd = walEnd;
-      // Between transactions, everything committed before walEnd has been delivered.
-      if (this.txn === null) this.emit(batch, { kind: 'progress', offset: positionAt(parseLsn(entry.lsn)) });
-      return;
+  /** Emits a schema item when a relation message shows columns other than those known. */
+  private handleRelation(lsn: string, relation: Relation, batch: LogItem<PgOffset>[]): void {
+    const known = this.known.get(relation.table);
+    if (known === undefined || !sameColumns(known.columns, relation.schema.columns)) {
+      this.known.set(relation.table, relation.schema);
+      this.emit(batch, {
+        kind: 'schema',
+        offset: this.next(lsn, 'schema'),
+        table: relation.table,
+        schema: relation.schema,
+        ddl: null,
+        commitTime: this.txn?.commitTime ?? null,
+      });
     }
-    if (entry.kind !== 'data') return;
-    const message = entry.message;
+  }
+
+  private handleKeepalive(lsn: string, batch: LogItem<PgOffset>[]): void {
+    const walEnd = parseLsn(lsn);
+    if (walEnd > this.walEnd) this.walEnd = walEnd;
+    // Between transactions, everything committed before walEnd has been delivered.
+    if (this.txn === null) this.emit(batch, { kind: 'progress', offset: positionAt(walEnd) });
+  }
+
+  /** Handles any message but a relation message (see {@link drain}). */
+  private handleMessage(lsn: string, message: Message, batch: LogItem<PgOffset>[]): void {
     switch (message.tag) {
-      case 'begin':
-        this.txn = {
-          commitLsn: parseLsn(message.commitLsn ?? '0/0'),
-          commitTime: Number(BigInt(message.commitTime.toString()) / 1000n),
-          txId: String(message.xid),
-          seq: 0,
-        };
-        return;
-      case 'commit': {
-        this.txn = null;
-        const end = message.commitEndLsn === null ? 0n : parseLsn(message.commitEndLsn);
-        if (end > this.walEnd) this.walEnd = end;
+      case 'row': {
+        const relation = this.relationOf(message.relation);
+        const after = message.new === null ? null : decodeTuple(relation, message.new);
+        const unchanged = after === null ? null : takeUnchanged();
+        if (message.op === 'c') {
+          this.emit(batch, this.change(lsn, relation, 'c', null, after, 'none', unchanged));
+          return;
+        }
+        let before: Row;
+        let image: 'full' | 'key';
+        if (message.old !== null) {
+          before = decodeTuple(relation, message.old);
+          takeUnchanged();
+          image = 'full';
+        } else if (message.key !== null) {
+          before = decodeKey(relation, message.key);
+          image = 'key';
+        } else if (after !== null) {
+          // An update that did not change the key (pgoutput sends the old key only when it does).
+          before = keyOf(relation, after);
+          image = 'key';
+        } else {
+          before = decodeKey(relation, []);
+          image = 'key';
+        }
+        this.emit(batch, this.change(lsn, relation, message.op, before, after, image, unchanged));
         return;
       }
+      case 'begin':
+        this.txn = { commitLsn: message.commitLsn, commitTime: message.commitTime, txId: String(message.xid), seq: 0 };
+        return;
+      case 'commit':
+        this.txn = null;
+        if (message.commitEndLsn > this.walEnd) this.walEnd = message.commitEndLsn;
+        return;
       case 'message':
         if (!message.transactional && message.prefix === this.messagePrefix && message.messageLsn !== null) {
           this.emit(batch, { kind: 'progress', offset: positionAt(parseLsn(message.messageLsn)) });
         }
         return;
-      case 'relation': {
-        const relation = await this.relation(message);
-        const known = this.known.get(relation.table);
-        if (known === undefined || !sameColumns(known.columns, relation.schema.columns)) {
-          this.known.set(relation.table, relation.schema);
-          this.emit(batch, {
-            kind: 'schema',
-            offset: this.next(entry.lsn, 'schema'),
-            table: relation.table,
-            schema: relation.schema,
-            ddl: null,
-            commitTime: this.txn?.commitTime ?? null,
-          });
-        }
-        return;
-      }
-      case 'insert': {
-        const relation = this.relationOf(message.relation);
-        const { row, unchanged } = decodeTuple(relation, message.new);
-        this.emit(batch, this.change(entry.lsn, relation, 'c', null, row, 'none', unchanged));
-        return;
-      }
-      case 'update': {
-        const relation = this.relationOf(message.relation);
-        const { row: after, unchanged } = decodeTuple(relation, message.new);
-        let before: Row;
-        let image: 'full' | 'key';
-        if (message.old !== null) {
-          before = decodeTuple(relation, message.old).row;
-          image = 'full';
-        } else if (message.key !== null) {
-          before = decodeKey(relation, message.key);
-          image = 'key';
-        } else {
-          // The key did not change (pgoutput sends the old key only when it does).
-          before = keyOf(relation, after);
-          image = 'key';
-        }
-        this.emit(batch, this.change(entry.lsn, relation, 'u', before, after, image, unchanged));
-        return;
-      }
-      case 'delete': {
-        const relation = this.relationOf(message.relation);
-        const full = message.old !== null;
-        const before = full
-          ? decodeTuple(relation, message.old as Record<string, unknown>).row
-          : decodeKey(relation, message.key ?? {});
-        this.emit(batch, this.change(entry.lsn, relation, 'd', before, null, full ? 'full' : 'key', []));
-        return;
-      }
       case 'truncate':
         for (const r of message.relations) {
           const relation = this.relationOf(r);
           this.emit(batch, {
             kind: 'truncate',
-            offset: this.next(entry.lsn),
+            offset: this.next(lsn),
             table: relation.table,
             commitTime: this.txn?.commitTime ?? null,
             txId: this.txn?.txId ?? null,
@@ -545,20 +664,27 @@ export class PgLogReader implements LogReader<PgOffset> {
     before: Row | null,
     after: Row | null,
     beforeImage: 'full' | 'key' | 'none',
-    unchanged: readonly string[],
+    unchanged: string[] | null,
   ): LogItem<PgOffset> {
-    const item = {
-      kind: 'change' as const,
-      offset: this.next(lsn),
+    const txn = this.txn;
+    const offset = this.next(lsn);
+    const commitTime = txn === null ? null : txn.commitTime;
+    const txId = txn === null ? null : txn.txId;
+    if (unchanged === null) {
+      return { kind: 'change', offset, op, table: relation.table, before, after, beforeImage, commitTime, txId };
+    }
+    return {
+      kind: 'change',
+      offset,
       op,
       table: relation.table,
       before,
       after,
       beforeImage,
-      commitTime: this.txn?.commitTime ?? null,
-      txId: this.txn?.txId ?? null,
+      commitTime,
+      txId,
+      unchanged,
     };
-    return unchanged.length > 0 ? { ...item, unchanged } : item;
   }
 
   private relationOf(message: Pgoutput.MessageRelation): Relation {
@@ -614,23 +740,43 @@ function sameColumns(a: readonly ColumnSchema[], b: readonly ColumnSchema[]): bo
   return a.length === b.length && a.every((c, i) => c.name === b[i]?.name && c.nativeType === b[i]?.nativeType);
 }
 
-/** Decodes a tuple; columns the server left out (unchanged TOAST values) are listed, never emitted as null. */
-function decodeTuple(relation: Relation, tuple: Record<string, unknown>): { row: Row; unchanged: string[] } {
-  const row: Record<string, Value> = {};
-  const unchanged: string[] = [];
-  for (const { name, decode } of relation.columns) {
-    const raw = tuple[name];
-    if (raw === undefined) unchanged.push(name);
-    else row[name] = raw === null ? null : decode(raw as string);
-  }
-  return { row, unchanged };
+/** The columns {@link decodeTuple} found left out, or null: read once with {@link takeUnchanged}. */
+let unchangedColumns: string[] | null = null;
+
+function takeUnchanged(): string[] | null {
+  const columns = unchangedColumns;
+  unchangedColumns = null;
+  return columns;
 }
 
-function decodeKey(relation: Relation, key: Record<string, unknown>): Row {
+/**
+ * Decodes a tuple; columns the server left out (unchanged TOAST values) are not in the row, never
+ * emitted as null: they are listed for {@link takeUnchanged}.
+ */
+function decodeTuple(relation: Relation, tuple: Tuple): Row {
   const row: Record<string, Value> = {};
-  for (const { name, decode } of relation.columns) {
+  const columns = relation.columns;
+  let unchanged: string[] | null = null;
+  for (let i = 0; i < columns.length; i++) {
+    const { name, decode } = columns[i] as Relation['columns'][number];
+    const raw = tuple[i];
+    if (raw === undefined) {
+      if (unchanged === null) unchanged = [];
+      unchanged.push(name);
+    } else row[name] = raw === null ? null : decode(raw as string);
+  }
+  unchangedColumns = unchanged;
+  return row;
+}
+
+/** The replica identity columns of a key tuple (the server sends the others as null). */
+function decodeKey(relation: Relation, key: Tuple): Row {
+  const row: Record<string, Value> = {};
+  const columns = relation.columns;
+  for (let i = 0; i < columns.length; i++) {
+    const { name, decode } = columns[i] as Relation['columns'][number];
     if (!relation.identityColumns.includes(name)) continue;
-    const raw = key[name];
+    const raw = key[i];
     row[name] = raw === undefined || raw === null ? null : decode(raw as string);
   }
   return row;

@@ -53,9 +53,24 @@ export async function withClient<T>(url: string, run: (client: pg.Client) => Pro
 
 /** Drops a replication slot if it exists. */
 export async function dropSlot(url: string, slot: string): Promise<void> {
-  await withClient(url, (c) =>
-    c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]),
-  );
+  await withClient(url, (c) => dropReleasedSlot(c, slot));
+}
+
+/**
+ * Drops a slot once no walsender holds it: after `source.close()` the server side of the replication
+ * connection can still be exiting for a moment, and dropping an active slot fails.
+ */
+export async function dropReleasedSlot(client: pg.Client, slot: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const { rows } = await client.query<{ active: boolean }>(
+      'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+      [slot],
+    );
+    if (rows.length === 0) return;
+    if (!rows[0]?.active || attempt >= 100) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await client.query('SELECT pg_drop_replication_slot($1)', [slot]);
 }
 
 export { collect, LogTap } from '@highwater/conformance';

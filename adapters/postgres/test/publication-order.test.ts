@@ -2,7 +2,7 @@ import { ConfigError, createSource, type SourceEvent } from '@highwater/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresAdapter } from '../src/index.js';
-import { usePostgres } from './helpers.js';
+import { dropReleasedSlot, usePostgres } from './helpers.js';
 
 const pgs = usePostgres();
 
@@ -104,9 +104,7 @@ describe('publication before slot', () => {
       expect(missing, name).toEqual([]);
     } finally {
       await source.close();
-      await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [
-        name,
-      ]);
+      await dropReleasedSlot(db, name);
     }
   }
 

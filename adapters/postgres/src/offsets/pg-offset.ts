@@ -38,10 +38,25 @@ function invalid(json: JsonValue): CheckpointError {
   );
 }
 
+/**
+ * The last commit LSN formatted, and its text: every change event's offset is serialised, and the
+ * changes of one transaction share their commit LSN.
+ */
+let lastCommit: Lsn = 0n;
+let lastCommitText = formatLsn(0n);
+
+function formatCommit(lsn: Lsn): string {
+  if (lsn !== lastCommit) {
+    lastCommitText = formatLsn(lsn);
+    lastCommit = lsn;
+  }
+  return lastCommitText;
+}
+
 /** Offsets serialised as `{"commitLsn": "16/B374D848", "lsn": "16/B374D900", "seq": 3}`. */
 export const pgOffsets: OffsetCodec<PgOffset> = {
   compare: compareOffsets,
-  toJSON: (o) => ({ commitLsn: formatLsn(o.commitLsn), lsn: formatLsn(o.lsn), seq: o.seq }),
+  toJSON: (o) => ({ commitLsn: formatCommit(o.commitLsn), lsn: formatLsn(o.lsn), seq: o.seq }),
   fromJSON(json: JsonValue): PgOffset {
     if (json === null || typeof json !== 'object' || Array.isArray(json)) throw invalid(json);
     const o = json as { readonly [key: string]: JsonValue };
