@@ -4,6 +4,7 @@ import {
   type LogReadRequest,
   OffsetUnavailableError,
   type Row,
+  type RowChange,
   type TableSchema,
   tableName,
   type Value,
@@ -12,8 +13,9 @@ import ZongJi from '@vlasky/zongji';
 import type mysql from 'mysql2/promise';
 import { type ConnectionSettings, closeConnection, connect, connectionOptions } from './connection.js';
 import { type DescribedTable, describeTable } from './describe-tables.js';
+import type { ColumnDecoder } from './types/decode.js';
 import { toHighwaterError } from './errors.js';
-import { compareOffsets, fileNumber, type MysqlOffset, positionAt } from './offsets/mysql-offset.js';
+import { compareOffsets, fileNumber, type MysqlOffset, mysqlOffset, positionAt } from './offsets/mysql-offset.js';
 import { qualifiedName } from './sql/identifiers.js';
 import { checkServer } from './watermarks.js';
 import { parseDdl } from './ddl.js';
@@ -40,37 +42,108 @@ const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null;
 const str = (o: Rec, k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
 const numOf = (o: Rec, k: string): number | undefined => (typeof o[k] === 'number' ? (o[k] as number) : undefined);
 
-function eventName(event: unknown): string | undefined {
-  if (!isRec(event) || typeof event.getEventName !== 'function') return undefined;
-  const name: unknown = (event.getEventName as () => unknown).call(event);
+function eventName(event: Rec): string | undefined {
+  const get = event.getEventName;
+  if (typeof get !== 'function') return undefined;
+  const name: unknown = (get as () => unknown).call(event);
   return typeof name === 'string' ? name : undefined;
 }
 
-/** The schema and table of a rows event, from zongji's table map. */
-function rowsEventTable(event: Rec): { schema: string; table: string } | undefined {
+/** zongji's table map entry of a rows event (the same object for every event of the table until its next describe). */
+function tableMapEntry(event: Rec): Rec | undefined {
   const tableId = event.tableId;
   const map = event.tableMap;
   if (typeof tableId !== 'number' || !isRec(map)) return undefined;
   const entry = map[tableId];
-  if (!isRec(entry)) return undefined;
-  const schema = str(entry, 'parentSchema');
-  const table = str(entry, 'tableName');
-  return schema === undefined || table === undefined ? undefined : { schema, table };
+  return isRec(entry) ? entry : undefined;
 }
 
 interface Captured {
-  schema: TableSchema;
-  described: DescribedTable;
-  name: string;
+  readonly schema: TableSchema;
+  readonly described: DescribedTable;
+  readonly name: string;
+  /** `described.decoders` as parallel arrays: rows decode by index, not over the map's iterator. */
+  readonly columns: readonly string[];
+  readonly decoders: readonly ColumnDecoder[];
+}
+
+function capturedTable(schema: TableSchema, described: DescribedTable, name: string): Captured {
+  return {
+    schema,
+    described,
+    name,
+    columns: [...described.decoders.keys()],
+    decoders: [...described.decoders.values()],
+  };
+}
+
+/** A row image decoded with a captured table's decoders. */
+function decodeRow(table: Captured, raw: unknown): Row {
+  const out: Record<string, Value> = {};
+  if (!isRec(raw)) return out;
+  const { columns, decoders } = table;
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i] as string;
+    // A row written before an ADD COLUMN and read after it has only the columns of its time.
+    if (column in raw) out[column] = (decoders[i] as ColumnDecoder).fromBinlog(raw[column]);
+  }
+  return out;
+}
+
+/**
+ * A row change of the binlog. A class rather than an object literal: V8 moves the allocation site of
+ * a literal whose objects outlive young-generation collections (rows waiting for the consumer in a
+ * catch-up) to allocating in the old generation, where every row then costs a full collection's work.
+ */
+class ChangeItem implements RowChange<MysqlOffset> {
+  // Declared, not initialised: plain assignments in the constructor, in the order of a literal.
+  declare readonly kind: 'change';
+  declare readonly op: 'c' | 'u' | 'd';
+  declare readonly offset: MysqlOffset;
+  declare readonly before: Row | null;
+  declare readonly after: Row | null;
+  declare readonly beforeImage: 'full' | 'none';
+  declare readonly table: string;
+  declare readonly commitTime: number | null;
+  declare readonly txId: string | null;
+
+  constructor(
+    op: 'c' | 'u' | 'd',
+    offset: MysqlOffset,
+    before: Row | null,
+    after: Row | null,
+    beforeImage: 'full' | 'none',
+    table: string,
+    commitTime: number | null,
+    txId: string | null,
+  ) {
+    this.kind = 'change';
+    this.op = op;
+    this.offset = offset;
+    this.before = before;
+    this.after = after;
+    this.beforeImage = beforeImage;
+    this.table = table;
+    this.commitTime = commitTime;
+    this.txId = txId;
+  }
 }
 
 class MysqlLogReader implements LogReader<MysqlOffset> {
-  private readonly queue: LogItem<MysqlOffset>[] = [];
+  /** Items waiting for the consumer: full batches of {@link MAX_BATCH}, then the one being filled. */
+  private readonly full: LogItem<MysqlOffset>[][] = [];
+  private filling: LogItem<MysqlOffset>[] = [];
+  private queued = 0;
   private failure: unknown = null;
   private closed = false;
   private wake: (() => void) | null = null;
+  /** Set while the consumer waits for a turn of the event loop: a batch filling up ends the wait. */
+  private wakeFull: (() => void) | null = null;
   private paused = false;
   private readonly captured = new Map<string, Captured>();
+  /** The captured table of the last rows event's table map entry (`undefined`: not captured). */
+  private lastEntry: Rec | null = null;
+  private lastTable: Captured | undefined;
   /** Position tracking, from rotate and commit events (zongji's own position is not fine enough). */
   private file: string;
   private txStart: number;
@@ -81,8 +154,13 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
   private pendingProgress: MysqlOffset | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
   private reportedFrom = false;
-  /** DDL handling is async (re-describe); binlog events wait behind it in order. */
-  private chain: Promise<void> = Promise.resolve();
+  /**
+   * Binlog events are handled synchronously as they arrive, except a DDL (it re-describes the table,
+   * asynchronously): events arriving meanwhile wait in `backlog`, in order, and `busy` resolves once
+   * every one of them has been handled.
+   */
+  private busy: Promise<void> | null = null;
+  private backlog: unknown[] = [];
 
   constructor(
     private readonly zongji: ZongJi,
@@ -93,7 +171,13 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     this.file = from.file;
     this.txStart = from.pos;
     this.lastDelivered = from;
-    for (const t of tables) this.captured.set(t.name, t);
+    for (const t of tables) this.setCaptured(t.name, t);
+  }
+
+  private setCaptured(key: string, table: Captured): void {
+    this.captured.set(key, table);
+    this.lastEntry = null;
+    this.lastTable = undefined;
   }
 
   /** The definition the reader decodes a captured table's rows with (updated at each DDL it reads). */
@@ -103,13 +187,42 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
 
   /** Resolves once every event received so far has been handled. */
   settled(): Promise<void> {
-    return this.chain;
+    return this.busy ?? Promise.resolve();
   }
 
   /** Called for every zongji event, in order. */
   onEvent(event: unknown): void {
     if (this.closed) return;
-    this.chain = this.chain.then(() => this.handle(event)).catch((error: unknown) => this.fail(error));
+    if (this.busy !== null) {
+      this.backlog.push(event);
+      return;
+    }
+    const pending = this.dispatch(event);
+    if (pending !== undefined) this.busy = this.afterPending(pending);
+  }
+
+  /** Handles one event; a promise when it has to wait (a DDL), after which the backlog is handled. */
+  private dispatch(event: unknown): Promise<void> | undefined {
+    try {
+      const pending = this.handle(event);
+      return pending?.catch((error: unknown) => this.fail(error));
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    }
+  }
+
+  private async afterPending(pending: Promise<void>): Promise<void> {
+    await pending;
+    // Events that arrive while one of these waits join the end of the backlog.
+    for (let i = 0; i < this.backlog.length; i++) {
+      const event = this.backlog[i];
+      this.backlog[i] = undefined; // handled: not kept until the whole backlog is
+      const next = this.dispatch(event);
+      if (next !== undefined) await next;
+    }
+    this.backlog = [];
+    this.busy = null;
   }
 
   fail(error: unknown): void {
@@ -132,17 +245,24 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     else if (this.pendingProgress !== null && compareOffsets(this.pendingProgress, item.offset) < 0)
       this.pendingProgress = null;
     this.lastDelivered = item.offset;
-    this.queue.push(item);
-    if (this.queue.length > HIGH_WATER && !this.paused) {
+    let filling = this.filling;
+    if (filling.length >= MAX_BATCH) {
+      this.full.push(filling);
+      filling = this.filling = [];
+      const w = this.wakeFull;
+      this.wakeFull = null;
+      w?.();
+    }
+    filling.push(item);
+    if (++this.queued > HIGH_WATER && !this.paused) {
       this.paused = true;
       this.zongji.connection?.pause();
     }
     this.notify();
   }
 
-  private offset(eventIndex: number, rowIndex: number, gtid: unknown): MysqlOffset {
-    const base = { file: this.file, pos: this.txStart, eventIndex, rowIndex };
-    return typeof gtid === 'string' ? { ...base, gtid } : base;
+  private offset(eventIndex: number, rowIndex: number, gtid: string | undefined): MysqlOffset {
+    return mysqlOffset(this.file, this.txStart, eventIndex, rowIndex, gtid);
   }
 
   private endTransaction(nextPosition: number): void {
@@ -173,7 +293,8 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     this.progressTimer = setTimeout(() => this.flushProgress(), PROGRESS_QUIET_MS);
   }
 
-  private async handle(event: unknown): Promise<void> {
+  /** Handles one binlog event: synchronously, but for a DDL statement (it re-describes tables). */
+  private handle(event: unknown): Promise<void> | undefined {
     if (!isRec(event)) return;
     const name = eventName(event);
     const timestamp = numOf(event, 'timestamp') ?? null;
@@ -211,9 +332,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
           this.endTransaction(nextPosition);
           return;
         }
-        await this.ddl(sql, str(event, 'schema') ?? '', timestamp);
-        this.endTransaction(nextPosition);
-        return;
+        return this.ddl(sql, str(event, 'schema') ?? '', timestamp).then(() => this.endTransaction(nextPosition));
       }
       case 'writerows':
       case 'updaterows':
@@ -231,60 +350,42 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     }
   }
 
+  /** The captured table a rows event belongs to (remembered for its table map entry). */
+  private tableOf(event: Rec): Captured | undefined {
+    const entry = tableMapEntry(event);
+    if (entry === undefined) return undefined;
+    if (entry === this.lastEntry) return this.lastTable;
+    const schema = str(entry, 'parentSchema');
+    const table = str(entry, 'tableName');
+    const found = schema === undefined || table === undefined ? undefined : this.captured.get(`${schema}.${table}`);
+    this.lastEntry = entry;
+    this.lastTable = found;
+    return found;
+  }
+
   private rows(name: string, event: Rec, timestamp: number | null, eventIndex: number): void {
-    const where = rowsEventTable(event);
     const rows = event.rows;
-    if (where === undefined || !Array.isArray(rows)) return;
-    const captured = this.captured.get(`${where.schema}.${where.table}`);
+    if (!Array.isArray(rows)) return;
+    const captured = this.tableOf(event);
     if (captured === undefined) return;
-    const decode = (raw: unknown): Row => {
-      const out: Record<string, Value> = {};
-      if (!isRec(raw)) return out;
-      // A row written before an ADD COLUMN and read after it has only the columns of its time.
-      for (const [column, decoder] of captured.described.decoders)
-        if (column in raw) out[column] = decoder.fromBinlog(raw[column]);
-      return out;
-    };
-    const common = {
-      table: captured.name,
-      commitTime: timestamp,
-      txId: typeof event.gtid === 'string' ? event.gtid : null,
-    };
-    rows.forEach((raw: unknown, rowIndex) => {
-      const offset = this.offset(eventIndex, rowIndex, event.gtid);
-      if (compareOffsets(offset, this.from) <= 0) return;
-      if (name === 'writerows') {
-        this.push({
-          kind: 'change',
-          op: 'c',
-          offset,
-          before: null,
-          after: decode(raw),
-          beforeImage: 'none',
-          ...common,
-        });
-      } else if (name === 'deleterows') {
-        this.push({
-          kind: 'change',
-          op: 'd',
-          offset,
-          before: decode(raw),
-          after: null,
-          beforeImage: 'full',
-          ...common,
-        });
+    const table = captured.name;
+    const gtid = typeof event.gtid === 'string' ? event.gtid : undefined;
+    const txId = gtid ?? null;
+    const op = name === 'writerows' ? 'c' : name === 'deleterows' ? 'd' : 'u';
+    for (let rowIndex = 0; rowIndex < rows.length; rowIndex++) {
+      const raw: unknown = rows[rowIndex];
+      const offset = this.offset(eventIndex, rowIndex, gtid);
+      if (compareOffsets(offset, this.from) <= 0) continue;
+      if (op === 'c') {
+        this.push(new ChangeItem(op, offset, null, decodeRow(captured, raw), 'none', table, timestamp, txId));
+      } else if (op === 'd') {
+        this.push(new ChangeItem(op, offset, decodeRow(captured, raw), null, 'full', table, timestamp, txId));
       } else if (isRec(raw)) {
-        this.push({
-          kind: 'change',
-          op: 'u',
-          offset,
-          before: decode(raw.before),
-          after: decode(raw.after),
-          beforeImage: 'full',
-          ...common,
-        });
+        const before = decodeRow(captured, raw.before);
+        const after = decodeRow(captured, raw.after);
+        this.push(new ChangeItem(op, offset, before, after, 'full', table, timestamp, txId));
       }
-    });
+    }
   }
 
   /** DDL of a captured table: a schema item (re-described now) or a truncate item. */
@@ -317,21 +418,37 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
         continue;
       }
       const schema: TableSchema = { ...described.schema, chunkKey: captured.schema.chunkKey };
-      this.captured.set(key, { ...captured, schema, described });
+      this.setCaptured(key, capturedTable(schema, described, captured.name));
       this.push({ kind: 'schema', offset, table: captured.name, schema, ddl: sql, commitTime: timestamp });
     }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<readonly LogItem<MysqlOffset>[]> {
     while (!this.closed) {
-      if (this.queue.length > 0) {
-        // Let the rest of what arrived with these items (typically the commit) be handled first, and
-        // deliver the position reached in the same batch: the core then releases chunks together
-        // with the changes instead of in a batch of its own.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        this.flushProgress();
-        const batch = this.queue.splice(0, MAX_BATCH);
-        if (this.paused && this.queue.length < HIGH_WATER / 2) {
+      if (this.queued > 0) {
+        // A full batch goes at once (also one that fills up while waiting below): the consumer keeps up
+        // with a burst (a catch-up) between the socket's reads instead of once per turn of the event
+        // loop, so items wait in memory briefly. Row items that outlive a few young-generation
+        // collections are copied to the old generation; that garbage collection cost more than the
+        // rest of the reader.
+        let batch = this.full.shift();
+        if (batch === undefined) {
+          // Let the rest of what arrived with these items (typically the commit) be handled first, and
+          // deliver the position reached in the same batch: the core then releases chunks together
+          // with the changes instead of in a batch of its own.
+          await new Promise<void>((resolve) => {
+            this.wakeFull = resolve;
+            setImmediate(resolve);
+          });
+          this.wakeFull = null;
+          batch = this.full.shift();
+          if (batch === undefined) {
+            this.flushProgress();
+            batch = this.full.shift() ?? this.takeFilling();
+          }
+        }
+        this.queued -= batch.length;
+        if (this.paused && this.queued < HIGH_WATER / 2) {
           this.paused = false;
           this.zongji.connection?.resume();
         }
@@ -345,6 +462,12 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     }
   }
 
+  private takeFilling(): LogItem<MysqlOffset>[] {
+    const batch = this.filling;
+    this.filling = [];
+    return batch;
+  }
+
   async acknowledge(): Promise<void> {
     // The binlog is freed by the server's expiry settings, not by its readers.
   }
@@ -352,7 +475,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
   async addTables(tables: readonly TableSchema[]): Promise<void> {
     for (const t of tables) {
       const described = await describeTable(this.control, t.id);
-      this.captured.set(`${t.id.schema ?? ''}.${t.id.name}`, { schema: t, described, name: tableName(t.id) });
+      this.setCaptured(`${t.id.schema ?? ''}.${t.id.name}`, capturedTable(t, described, tableName(t.id)));
     }
     // On a running zongji, start() only updates the filters.
     this.zongji.start({ includeEvents: [...EVENTS], includeSchema: includeSchema([...this.captured.values()]) });
@@ -431,9 +554,12 @@ function describeFromReader(zongji: ZongJi, reader: MysqlLogReader): void {
   };
 }
 
-/** Drops progress items followed by another item in the same batch. */
+/** Drops progress items followed by another item in the same batch (the batch itself when there are none). */
 function coalesce(batch: LogItem<MysqlOffset>[]): LogItem<MysqlOffset>[] {
-  return batch.filter((item, i) => item.kind !== 'progress' || i === batch.length - 1);
+  const last = batch.length - 1;
+  for (let i = 0; i < last; i++)
+    if (batch[i]?.kind === 'progress') return batch.filter((item, j) => item.kind !== 'progress' || j === last);
+  return batch;
 }
 
 /**
@@ -462,7 +588,7 @@ export async function createMysqlLogReader(
     const tables: Captured[] = [];
     for (const t of request.tables) {
       const described = await describeTable(control, t.id);
-      tables.push({ schema: t, described, name: tableName(t.id) });
+      tables.push(capturedTable(t, described, tableName(t.id)));
     }
     const zongji = new ZongJi(connectionOptions(settings.connection));
     const reader = new MysqlLogReader(zongji, control, from, tables);

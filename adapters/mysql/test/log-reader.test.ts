@@ -73,6 +73,38 @@ describe('MysqlLogReader', () => {
     }
   });
 
+  it('delivers a burst of more rows than a batch holds, in order, each once, with the position after them', async () => {
+    const sql = db.sql();
+    await sql.query('CREATE TABLE log_burst (id int PRIMARY KEY, v varchar(10))');
+    const schema = await describeOne('log_burst');
+    const from = await highWatermark();
+    // Several thousand rows in multi-row events and small transactions, all in the binlog before
+    // the reader starts: it reads them as one catch-up (batches of 2,000 go to the consumer at once).
+    await sql.query('INSERT INTO log_burst SELECT seq, CONCAT("r", seq) FROM seq_1_to_4500');
+    await sql.query('UPDATE log_burst SET v = "u" WHERE id <= 1500');
+    for (let i = 0; i < 20; i++) await sql.query(`DELETE FROM log_burst WHERE id = ${4500 - i}`);
+    const hw = await highWatermark();
+    const log = await adapter().createLogReader({ from, tables: [schema] });
+    try {
+      const tap = new LogTap<Item>(log);
+      const items = await tap.until((xs) => xs.some((x) => compareOffsets(x.offset, hw) >= 0));
+      const cs = changes(items);
+      expect(cs.length).toBe(4500 + 1500 + 20);
+      expect(cs.slice(0, 4500).map((c) => c.after?.id)).toEqual(Array.from({ length: 4500 }, (_, i) => i + 1));
+      expect(cs[4500]?.before).toEqual({ id: 1, v: 'r1' });
+      expect(cs[4500]?.after).toEqual({ id: 1, v: 'u' });
+      expect(cs.slice(6000).map((c) => [c.op, c.before?.id])).toEqual(
+        Array.from({ length: 20 }, (_, i) => ['d', 4500 - i]),
+      );
+      for (let i = 1; i < items.length; i++) {
+        expect(compareOffsets((items[i] as Item).offset, (items[i - 1] as Item).offset)).toBeGreaterThan(0);
+      }
+      expect(items.at(-1)?.kind).toBe('progress');
+    } finally {
+      await log.close();
+    }
+  });
+
   it('resumes strictly after any offset, inside a multi-row event and inside a transaction', async () => {
     const sql = db.sql();
     await sql.query('CREATE TABLE log_resume (id int PRIMARY KEY, v int)');

@@ -48,6 +48,18 @@ describe('mysql offsets', () => {
     }
   });
 
+  it('serialises exactly as checkpoints written before store it (keys, order, gtid only when known)', () => {
+    expect(JSON.stringify(mysqlOffsets.toJSON({ ...o('binlog.000002', 339, 5, 1), gtid: '0-1-42' }))).toBe(
+      '{"file":"binlog.000002","pos":339,"eventIndex":5,"rowIndex":1,"gtid":"0-1-42"}',
+    );
+    expect(JSON.stringify(mysqlOffsets.toJSON({ ...o('binlog.000002', 339, 5, 1), gtid: undefined }))).toBe(
+      '{"file":"binlog.000002","pos":339,"eventIndex":5,"rowIndex":1}',
+    );
+    expect(JSON.stringify(mysqlOffsets.toJSON(positionAt('binlog.000002', 339)))).toBe(
+      '{"file":"binlog.000002","pos":339,"eventIndex":-1,"rowIndex":-1}',
+    );
+  });
+
   it('refuses anything it did not write', () => {
     const bad = [
       null,

@@ -29,6 +29,20 @@ export function positionAt(file: string, pos: number): MysqlOffset {
   return { file, pos, eventIndex: -1, rowIndex: -1 };
 }
 
+/**
+ * An offset with its properties always in the serialised order (`gtid` only when it is a string):
+ * one object literal per call, no spread — the log reader builds one per row, `toJSON` one per event.
+ */
+export function mysqlOffset(
+  file: string,
+  pos: number,
+  eventIndex: number,
+  rowIndex: number,
+  gtid: string | undefined,
+): MysqlOffset {
+  return gtid === undefined ? { file, pos, eventIndex, rowIndex } : { file, pos, eventIndex, rowIndex, gtid };
+}
+
 /** The numeric suffix of a binlog file name (`mysql-bin.000123` → 123). */
 export function fileNumber(file: string): number {
   const dot = file.lastIndexOf('.');
@@ -60,9 +74,11 @@ const isIndex = (v: JsonValue | undefined): v is number => typeof v === 'number'
 /** Offsets serialised as `{"file": "binlog.000003", "pos": 1234, "eventIndex": 0, "rowIndex": 2}` (plus `"gtid"` when known). */
 export const mysqlOffsets: OffsetCodec<MysqlOffset> = {
   compare: compareOffsets,
-  toJSON: (o) => {
-    const base = { file: o.file, pos: o.pos, eventIndex: o.eventIndex, rowIndex: o.rowIndex };
-    return o.gtid === undefined ? base : { ...base, gtid: o.gtid };
+  // Called by the core for every event: a fresh object (never the offset itself, which the reader
+  // keeps), built in one literal.
+  toJSON(o: MysqlOffset): JsonValue {
+    if (o.gtid === undefined) return { file: o.file, pos: o.pos, eventIndex: o.eventIndex, rowIndex: o.rowIndex };
+    return { file: o.file, pos: o.pos, eventIndex: o.eventIndex, rowIndex: o.rowIndex, gtid: o.gtid };
   },
   fromJSON(json: JsonValue): MysqlOffset {
     if (json === null || typeof json !== 'object' || Array.isArray(json)) throw invalid(json);
@@ -74,7 +90,6 @@ export const mysqlOffsets: OffsetCodec<MysqlOffset> = {
     if (typeof pos !== 'number' || !Number.isSafeInteger(pos) || pos < 0) throw invalid(json);
     if (!isIndex(eventIndex) || !isIndex(rowIndex)) throw invalid(json);
     if (gtid !== undefined && typeof gtid !== 'string') throw invalid(json);
-    const base = { file, pos, eventIndex, rowIndex };
-    return gtid === undefined ? base : { ...base, gtid };
+    return mysqlOffset(file, pos, eventIndex, rowIndex, gtid);
   },
 };
