@@ -8,8 +8,8 @@ import {
   type Value,
 } from '@highwater/core';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
-import { CopyFieldScanner, CopyTextChunks } from './copy-text.js';
+import { CopyOutQuery } from './copy-out.js';
+import { CopyFieldScanner } from './copy-text.js';
 import { describeTable } from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
 import { quoteIdent, quoteLiteral, qualifiedName } from './sql/identifiers.js';
@@ -22,16 +22,6 @@ interface Plan {
   readonly decoders: readonly SpanDecoder[];
   /** Builds a row from the decoded values, in column order. */
   readonly makeRow: RowBuilder;
-}
-
-/**
- * Rows wait in the core until their chunk's high watermark, so they outlive a few young-generation
- * collections. A decoder that assembles a string from pieces (`2024-01-01T10:00:00Z`) returns a
- * chain of V8 cons strings; reading one character flattens it in place, and the collector then
- * keeps only the flat string instead of the chain.
- */
-function flatten(value: Value): void {
-  if (typeof value === 'string' && value.length > 12) value.charCodeAt(0);
 }
 
 /** The `WHERE` clause of a chunk, with the key values inlined as typed literals (COPY takes no parameters). */
@@ -71,25 +61,23 @@ export class PgChunkReader implements ChunkReader {
   async *readChunk(table: TableSchema, range: ChunkRange): AsyncIterable<readonly Row[]> {
     const name = qualifiedName(table.id);
     let plan: Plan;
-    let stream: NodeJS.ReadableStream;
+    let copy: CopyOutQuery;
     try {
       plan = await this.plan(table);
       const select = `SELECT ${plan.columns.map(quoteIdent).join(', ')} FROM ${name}${chunkPredicate(table, range)}`;
-      stream = this.client.query(copyTo(`COPY (${select}) TO STDOUT`));
+      copy = this.client.query(new CopyOutQuery(`COPY (${select}) TO STDOUT`));
     } catch (error) {
       throw toHighwaterError(error, 'readChunk', name);
     }
     const { decoders, makeRow } = plan;
     const width = decoders.length;
     if (width === 0) throw toHighwaterError(new Error('no columns to read'), 'readChunk', name);
-    const chunks = new CopyTextChunks();
     const scanner = new CopyFieldScanner();
     const values: Value[] = new Array(width).fill(null);
     let batch: Row[] = [];
+    let over = false;
     try {
-      for await (const chunk of stream) {
-        const text = chunks.push(chunk as Buffer);
-        if (text === '') continue;
+      for (let text = await copy.next(); text !== null; text = await copy.next()) {
         scanner.reset(text);
         while (scanner.hasLine()) {
           for (let i = 0; i < width; i++) {
@@ -99,7 +87,6 @@ export class PgChunkReader implements ChunkReader {
               const unescaped = scanner.value();
               values[i] = (decoders[i] as SpanDecoder)(unescaped, 0, unescaped.length);
             } else values[i] = (decoders[i] as SpanDecoder)(text, scanner.start, scanner.end);
-            flatten(values[i] as Value);
             scanner.next();
           }
           batch.push(makeRow(values));
@@ -109,9 +96,13 @@ export class PgChunkReader implements ChunkReader {
           }
         }
       }
-      chunks.end();
+      over = true;
     } catch (error) {
+      over = true;
       throw toHighwaterError(error, 'readChunk', name);
+    } finally {
+      // The consumer stopped early: the COPY's rest cannot be skipped, so its connection goes.
+      if (!over) copy.abort();
     }
     if (batch.length > 0) yield batch;
   }
