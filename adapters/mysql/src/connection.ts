@@ -1,4 +1,5 @@
 import mysqlCore from 'mysql2';
+import { connectError } from './errors.js';
 import type mysql from 'mysql2/promise';
 
 /** Where the adapter connects: a `mysql://user:password@host:port/db` URL or mysql2 connection options. */
@@ -37,7 +38,8 @@ export async function connect(settings: ConnectionSettings): Promise<mysql.Conne
 
 /** The callback-API connection (for query streams); `.promise()` gives the promise API on the same connection. */
 export async function connectCore(settings: ConnectionSettings): Promise<mysqlCore.Connection> {
-  const core = mysqlCore.createConnection(connectionOptions(settings));
+  const options = connectionOptions(settings);
+  const core = mysqlCore.createConnection(options);
   const connection = core.promise();
   connection.on('error', () => {
     // Reported again by the next query on this connection.
@@ -46,7 +48,12 @@ export async function connectCore(settings: ConnectionSettings): Promise<mysqlCo
     await connection.query("SET time_zone = '+00:00'");
   } catch (error) {
     connection.destroy();
-    throw error;
+    throw connectError(error, {
+      host: options.host ?? 'localhost',
+      port: options.port ?? 3306,
+      user: options.user ?? '',
+      database: options.database,
+    });
   }
   return core;
 }

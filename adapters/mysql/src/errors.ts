@@ -24,6 +24,7 @@ const CONNECTION_CODES = new Set([
 
 /** True when the error means the connection is gone (the core retries these). */
 export function isConnectionError(error: unknown): boolean {
+  if (error instanceof ConnectionLostError) return true;
   const code = field(error, 'code');
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
   if (field(error, 'fatal') === true && field(error, 'errno') === undefined) return true;
@@ -80,4 +81,54 @@ export function grantHint(message: string): string {
   const table = /command denied to user .* for table [`']([^`']+)[`']/i.exec(message)?.[1];
   if (table !== undefined) return `Run: GRANT SELECT ON <db>.\`${table}\` TO <user>. ${ALL_GRANTS}`;
   return ALL_GRANTS;
+}
+
+/** Where a connection was going, for messages (never the password). */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly database: string | undefined;
+}
+
+/**
+ * A failure to open a connection as an error that says what went wrong, where, and what to check:
+ * wrong password, unknown database or host, refused or unanswered connections. Refused and
+ * unanswered connections stay retriable `ConnectionLostError`s. The message never holds the password.
+ */
+export function connectError(error: unknown, at: Endpoint): HighwaterError {
+  if (error instanceof HighwaterError) return error;
+  const where = `${at.host}:${at.port}`;
+  const lost = (what: string) =>
+    new ConnectionLostError(`mysql: cannot connect to ${where}: ${what}`, { cause: error });
+  switch (field(error, 'code')) {
+    case 'ECONNREFUSED':
+      return lost('connection refused: check that the server is running and that host and port are right');
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new AdapterError(`mysql: cannot connect to ${where}: unknown host ${at.host}: check the host name`, {
+        cause: error,
+      });
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return lost(`no answer (${String(field(error, 'code'))}): check the host, the port and any firewall in between`);
+  }
+  switch (field(error, 'errno')) {
+    case 1045: // ER_ACCESS_DENIED_ERROR: at connect, a wrong user or password
+      return new PermissionError(
+        `mysql: authentication failed for user ${JSON.stringify(at.user)} at ${where}: check the user name and password of the connection`,
+        { cause: error },
+      );
+    case 1049: // ER_BAD_DB_ERROR
+      return new AdapterError(
+        `mysql: database ${JSON.stringify(at.database)} does not exist on ${where}: check the database name of the connection`,
+        { cause: error },
+      );
+    case 1040: // ER_CON_COUNT_ERROR
+      return lost(
+        'the server has no free connections (too many connections): raise max_connections or close idle sessions',
+      );
+  }
+  return toHighwaterError(error, `connect to ${where} as user ${JSON.stringify(at.user)}`);
 }
