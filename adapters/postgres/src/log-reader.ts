@@ -105,8 +105,19 @@ export async function createPgLogReader(
     const confirmed = slot.confirmedFlush === null ? 0n : parseLsn(slot.confirmedFlush);
     const fresh =
       tuning.createdAt !== undefined && tuning.createdAt !== null && confirmed <= parseLsn(tuning.createdAt);
-    if (!fresh && confirmed > request.from.commitLsn)
-      throw unavailable(settings.slotName, request.from, confirmed, tuning);
+    if (!fresh && confirmed > request.from.commitLsn) {
+      const createdNow = tuning.slotCreatedAt !== undefined && tuning.slotCreatedAt !== null;
+      // A slot this adapter created for a resume it now refuses serves nobody and would pin WAL
+      // until the user acts; a slot that existed before is the user's to decide about. If dropping
+      // fails, the refusal is still the error to report, and it says to drop the slot by hand.
+      const dropped =
+        createdNow &&
+        (await client.query('SELECT pg_drop_replication_slot($1)', [settings.slotName]).then(
+          () => true,
+          () => false,
+        ));
+      throw unavailable(settings.slotName, request.from, confirmed, tuning, dropped);
+    }
     await requireReplicaIdentity(client, request.tables);
     const walEnd = await client.query<{ l: string }>(
       'SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS l',
@@ -129,11 +140,12 @@ function unavailable(
   from: PgOffset,
   confirmed: Lsn,
   tuning: LogReaderTuning,
+  newSlotDropped: boolean,
 ): OffsetUnavailableError {
   const what =
     tuning.slotCreatedAt !== undefined && tuning.slotCreatedAt !== null
       ? `replication slot ${slotName} did not exist and was created just now at ${tuning.slotCreatedAt} (was it ` +
-        'dropped?), so the changes between the two are not in it'
+        `dropped?), so the changes between the two are not in it (${newSlotDropped ? 'the new slot was dropped again' : `drop the new slot: SELECT pg_drop_replication_slot('${slotName}');`})`
       : `replication slot ${slotName} has already confirmed everything before ${formatLsn(confirmed)} and the server ` +
         'no longer delivers it (was the slot advanced by another consumer, or dropped and re-created?)';
   return new OffsetUnavailableError(

@@ -250,7 +250,13 @@ describe('replication slot health', () => {
       expect(error).toBeInstanceOf(OffsetUnavailableError);
       expect(String(error)).toContain(`replication slot ${slot} did not exist and was created just now`);
       expect(String(error)).toContain('delete the stored checkpoint');
-      await dropSlot(slot);
+      // The slot made for the refused resume is not left behind pinning WAL.
+      expect(String(error)).toContain('the new slot was dropped again');
+      const left = await sql<{ n: string }>(
+        'SELECT count(*)::text AS n FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      );
+      expect(left[0]?.n).toBe('0');
     });
   }
 
