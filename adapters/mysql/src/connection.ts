@@ -5,7 +5,20 @@ import type mysql from 'mysql2/promise';
 /** Where the adapter connects: a `mysql://user:password@host:port/db` URL or mysql2 connection options. */
 export type ConnectionSettings = string | mysqlCore.ConnectionOptions;
 
-/** The options every adapter connection uses: exact numbers and dates as text (decoded by `types/decode.ts`). */
+/**
+ * The mysql2 options every adapter connection uses, the binlog's included: exact numbers and dates
+ * as text (decoded by `types/decode.ts`), in UTC, whatever the process time zone.
+ */
+export const DRIVER_OPTIONS = {
+  supportBigNumbers: true,
+  bigNumberStrings: true,
+  dateStrings: true,
+  decimalNumbers: false,
+  timezone: 'Z',
+  charset: 'UTF8MB4_GENERAL_CI',
+} as const satisfies mysqlCore.ConnectionOptions;
+
+/** The connection options of `settings` with {@link DRIVER_OPTIONS}. */
 export function connectionOptions(settings: ConnectionSettings): mysqlCore.ConnectionOptions {
   let base: mysqlCore.ConnectionOptions;
   if (typeof settings === 'string') {
@@ -20,15 +33,7 @@ export function connectionOptions(settings: ConnectionSettings): mysqlCore.Conne
   } else {
     base = settings;
   }
-  return {
-    ...base,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    dateStrings: true,
-    decimalNumbers: false,
-    timezone: 'Z',
-    charset: 'UTF8MB4_GENERAL_CI',
-  };
+  return { ...base, ...DRIVER_OPTIONS };
 }
 
 /** A connected client in UTC (TIMESTAMP values as UTC text, independent of the process time zone). */

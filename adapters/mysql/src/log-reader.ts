@@ -478,7 +478,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
       this.setCaptured(`${t.id.schema ?? ''}.${t.id.name}`, capturedTable(t, described, tableName(t.id)));
     }
     // On a running zongji, start() only updates the filters.
-    this.zongji.start({ includeEvents: [...EVENTS], includeSchema: includeSchema([...this.captured.values()]) });
+    this.zongji.start({ includeEvents: [...BINLOG_EVENTS], includeSchema: includeSchema([...this.captured.values()]) });
   }
 
   async close(): Promise<void> {
@@ -498,7 +498,17 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
   }
 }
 
-const EVENTS = ['tablemap', 'writerows', 'updaterows', 'deleterows', 'rotate', 'xid', 'query', 'heartbeat'] as const;
+/** The binlog events the reader asks zongji for: each is needed (table maps to decode rows, rotate/XID/query for positions and DDL, heartbeats for progress). */
+export const BINLOG_EVENTS = [
+  'tablemap',
+  'writerows',
+  'updaterows',
+  'deleterows',
+  'rotate',
+  'xid',
+  'query',
+  'heartbeat',
+] as const;
 
 /**
  * zongji's table filter: only captured tables are described (it looks every other table up in
@@ -612,7 +622,7 @@ export async function createMysqlLogReader(
         startAtEnd: false,
         filename: from.file,
         position: Math.max(4, from.pos),
-        includeEvents: [...EVENTS],
+        includeEvents: [...BINLOG_EVENTS],
         includeSchema: includeSchema(tables),
       });
     });

@@ -1,5 +1,12 @@
 import type { SourceAdapter } from '@highwater/core';
-import { type MysqlOffset, mysqlAdapter, mysqlOffsets, positionAt } from '@highwater/mysql';
+import {
+  BINLOG_EVENTS,
+  DRIVER_OPTIONS,
+  type MysqlOffset,
+  mysqlAdapter,
+  mysqlOffsets,
+  positionAt,
+} from '@highwater/mysql';
 import { startMariadb, type ThrowawayMariadb } from '@highwater/test-servers';
 import ZongJi from '@vlasky/zongji';
 import mysqlCore from 'mysql2';
@@ -79,30 +86,6 @@ async function masterStatus(db: Db): Promise<{ file: string; pos: number }> {
 
 const ROW_EVENTS = new Set(['writerows', 'updaterows', 'deleterows']);
 
-/**
- * Like for like with the adapter's log reader: its connection options (`connectionOptions` in
- * adapters/mysql/src/connection.ts — `dateStrings` has zongji build DATETIME text instead of a `Date`,
- * which costs it more) and the event kinds it asks for (`EVENTS` in log-reader.ts).
- */
-const ADAPTER_ZONGJI_OPTIONS = {
-  supportBigNumbers: true,
-  bigNumberStrings: true,
-  dateStrings: true,
-  decimalNumbers: false,
-  timezone: 'Z',
-  charset: 'UTF8MB4_GENERAL_CI',
-} as const;
-const ADAPTER_ZONGJI_EVENTS = [
-  'tablemap',
-  'writerows',
-  'updaterows',
-  'deleterows',
-  'rotate',
-  'xid',
-  'query',
-  'heartbeat',
-];
-
 /** Bare @vlasky/zongji from `file:pos`, with the adapter's options and events, counting rows of one table until `expected`. */
 async function bareZongji(
   server: ThrowawayMariadb,
@@ -110,7 +93,7 @@ async function bareZongji(
   from: { file: string; pos: number },
   expected: number,
 ): Promise<Measurement> {
-  const zongji = new ZongJi({ ...zongjiOptions(server), ...ADAPTER_ZONGJI_OPTIONS });
+  const zongji = new ZongJi({ ...zongjiOptions(server), ...DRIVER_OPTIONS });
   let n = 0;
   let first = 0;
   const started = performance.now();
@@ -127,7 +110,7 @@ async function bareZongji(
     serverId: serverId(),
     filename: from.file,
     position: from.pos,
-    includeEvents: ADAPTER_ZONGJI_EVENTS,
+    includeEvents: [...BINLOG_EVENTS],
     includeSchema: { [server.database]: [table] },
   });
   try {
