@@ -2,6 +2,7 @@ import {
   AdapterError,
   ConnectionLostError,
   HighwaterError,
+  networkFailureOf,
   OffsetUnavailableError,
   PermissionError,
   TableNotFoundError,
@@ -101,18 +102,16 @@ export function connectError(error: unknown, at: Endpoint): HighwaterError {
   const where = `${at.host}:${at.port}`;
   const lost = (what: string) =>
     new ConnectionLostError(`mysql: cannot connect to ${where}: ${what}`, { cause: error });
-  switch (field(error, 'code')) {
-    case 'ECONNREFUSED':
+  const network = networkFailureOf(error);
+  switch (network?.kind) {
+    case 'refused':
       return lost('connection refused: check that the server is running and that host and port are right');
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
+    case 'unknown-host':
       return new AdapterError(`mysql: cannot connect to ${where}: unknown host ${at.host}: check the host name`, {
         cause: error,
       });
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return lost(`no answer (${String(field(error, 'code'))}): check the host, the port and any firewall in between`);
+    case 'no-answer':
+      return lost(`no answer (${network.code}): check the host, the port and any firewall in between`);
   }
   switch (field(error, 'errno')) {
     case 1045: // ER_ACCESS_DENIED_ERROR: at connect, a wrong user or password

@@ -2,6 +2,7 @@ import {
   AdapterError,
   ConnectionLostError,
   HighwaterError,
+  networkFailureOf,
   OffsetUnavailableError,
   PermissionError,
   TableNotFoundError,
@@ -69,18 +70,18 @@ export function connectError(error: unknown, at: Endpoint): HighwaterError {
   const user = JSON.stringify(at.user);
   const lost = (what: string) =>
     new ConnectionLostError(`postgres: cannot connect to ${where}: ${what}`, { cause: error });
-  switch (code) {
-    case 'ECONNREFUSED':
+  const network = networkFailureOf(error);
+  switch (network?.kind) {
+    case 'refused':
       return lost('connection refused: check that the server is running and that host and port are right');
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
+    case 'unknown-host':
       return new AdapterError(`postgres: cannot connect to ${where}: unknown host ${at.host}: check the host name`, {
         cause: error,
       });
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return lost(`no answer (${code}): check the host, the port and any firewall in between`);
+    case 'no-answer':
+      return lost(`no answer (${network.code}): check the host, the port and any firewall in between`);
+  }
+  switch (code) {
     case '28P01':
       return new PermissionError(
         `postgres: authentication failed for user ${user} at ${where}: check the user name and password of the connection`,

@@ -1,4 +1,4 @@
-import { HighwaterError, SinkError } from '@highwater/core';
+import { HighwaterError, networkFailureOf, SinkError } from '@highwater/core';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
 import type { Dialect } from './dialect.js';
 
@@ -66,16 +66,17 @@ export function connectError(dialect: Dialect, connection: ConnectionConfig, err
   const errno = Number(field(error, 'errno'));
   const message = error instanceof Error ? error.message : String(error);
   const fail = (text: string, retriable: boolean) => new SinkError(text, { cause: error, retriable });
-  if (code === 'ECONNREFUSED') {
+  const network = networkFailureOf(error)?.kind;
+  if (network === 'refused') {
     return fail(
       `${head}: connection refused: check that the server is running and sink.connection's host and port`,
       true,
     );
   }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+  if (network === 'unknown-host') {
     return fail(`${head}: unknown host ${at.host}: check sink.connection's host`, false);
   }
-  if (['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code) || /timeout/i.test(message)) {
+  if (network === 'no-answer' || /timeout/i.test(message)) {
     return fail(`${head}: no answer: check sink.connection's host and port, and any firewall in between`, true);
   }
   if (code === '28P01' || errno === 1045) {
