@@ -185,6 +185,24 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** The 1-minute load average now. */
+/** Median time to the first change of one side's runs, as whole ms (runs record it as `extra.firstMs`). */
+export function medianFirstMs(runs: ReadonlyMap<string, readonly Measurement[]>, side: string): string {
+  const v = (runs.get(side) ?? []).map((m) => m.extra.firstMs ?? Number.NaN).sort((a, b) => a - b);
+  return percentile(v, 50).toFixed(0);
+}
+
+/**
+ * The stream benchmarks' write mix in words: `transactions` of `tx` rows each,
+ * each with `h` inserts, and every one after the first with `u` updates and `h - u` deletes.
+ */
+export function describeWriteMix(expected: number, transactions: number, h: number, u: number, tx: number): string {
+  return (
+    `${expected.toLocaleString('en-US')} row changes (${((transactions * h) / 1000).toFixed(0)} k inserts, ` +
+    `${(((transactions - 1) * u) / 1000).toFixed(0)} k updates, ${(((transactions - 1) * (h - u)) / 1000).toFixed(0)} k deletes; ` +
+    `${transactions.toLocaleString('en-US')} transactions of ${tx})`
+  );
+}
+
 export function load(): number {
   return loadavg()[0] as number;
 }

@@ -20,7 +20,8 @@ import {
   highwaterStream as highwaterStreamFrom,
   interleave,
   load,
-  percentile,
+  describeWriteMix,
+  medianFirstMs,
   progress,
   rssRuns,
   type Side,
@@ -356,18 +357,12 @@ async function stream(server: ThrowawayMariadb, db: Db, sizes: DbSizes, report: 
       highwater: hw,
     },
   );
-  const firstMs = (side: string) => {
-    const v = (runs.get(side) ?? []).map((m) => m.extra.firstMs ?? Number.NaN).sort((a, b) => a - b);
-    return percentile(v, 50).toFixed(0);
-  };
   report.notes.push({
     benchmark: name,
     text:
-      `${expected.toLocaleString('en-US')} row changes (${((transactions * h) / 1000).toFixed(0)} k inserts, ` +
-      `${(((transactions - 1) * u) / 1000).toFixed(0)} k updates, ${(((transactions - 1) * (h - u)) / 1000).toFixed(0)} k deletes; ` +
-      `${transactions.toLocaleString('en-US')} transactions of ${tx}) in ${((end.pos - from.pos) / 2 ** 20).toFixed(0)} MiB of binlog ` +
+      `${describeWriteMix(expected, transactions, h, u, tx)} in ${((end.pos - from.pos) / 2 ** 20).toFixed(0)} MiB of binlog ` +
       `(${from.file} ${from.pos}–${end.pos}), read until the last change arrived; timed from connecting (time to the first change, ` +
-      `median: zongji ${firstMs('zongji')} ms, Highwater ${firstMs('Highwater')} ms); load ${loadBefore.toFixed(2)} → ${load().toFixed(2)}`,
+      `median: zongji ${medianFirstMs(runs, 'zongji')} ms, Highwater ${medianFirstMs(runs, 'Highwater')} ms); load ${loadBefore.toFixed(2)} → ${load().toFixed(2)}`,
   });
   await db.query('DROP PROCEDURE bench_stream_write');
 }

@@ -15,7 +15,8 @@ import {
   highwaterStream,
   interleave,
   load,
-  percentile,
+  describeWriteMix,
+  medianFirstMs,
   progress,
   rssRuns,
   type Side,
@@ -401,18 +402,12 @@ async function stream(server: ThrowawayPostgres, db: pg.Client, sizes: DbSizes, 
       highwater: hw,
     },
   );
-  const firstMs = (side: string) => {
-    const v = (runs.get(side) ?? []).map((m) => m.extra.firstMs ?? Number.NaN).sort((a, b) => a - b);
-    return percentile(v, 50).toFixed(0);
-  };
   report.notes.push({
     benchmark: name,
     text:
-      `${expected.toLocaleString('en-US')} row changes (${((transactions * h) / 1000).toFixed(0)} k inserts, ` +
-      `${(((transactions - 1) * u) / 1000).toFixed(0)} k updates, ${(((transactions - 1) * (h - u)) / 1000).toFixed(0)} k deletes; ` +
-      `${transactions.toLocaleString('en-US')} transactions of ${tx}) in ${walMiB.toFixed(0)} MiB of WAL, read from ${startLsn} ` +
+      `${describeWriteMix(expected, transactions, h, u, tx)} in ${walMiB.toFixed(0)} MiB of WAL, read from ${startLsn} ` +
       `through a fresh slot per run until the last change arrived; timed from connecting (time to the first change, median: ` +
-      `library ${firstMs('library')} ms, Highwater ${firstMs('Highwater')} ms); REPLICA IDENTITY DEFAULT; ` +
+      `library ${medianFirstMs(runs, 'library')} ms, Highwater ${medianFirstMs(runs, 'Highwater')} ms); REPLICA IDENTITY DEFAULT; ` +
       `load ${loadBefore.toFixed(2)} → ${load().toFixed(2)}`,
   });
   await db.query(`DROP PUBLICATION ${publication}`);
