@@ -22,6 +22,7 @@ export { registerConformanceTests } from './register.js';
 export { type CaseOutcome, runConformanceCase } from './run-case.js';
 export * from './cases/index.js';
 export { ConformanceFailure } from './support/failure.js';
+export { SingleConnectionWrites } from './support/single-connection-writes.js';
 export { collect, LogTap } from './support/log-tap.js';
 export { currentPosition, offsetOrder } from './support/consumer.js';
 export { Materialised, type OffsetOrder, type OpCounts, type TrackedTable } from './support/materialised.js';

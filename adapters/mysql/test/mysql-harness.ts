@@ -7,12 +7,13 @@ import type {
   TableSchema,
   Value,
 } from '@highwater/core';
-import type {
-  ColumnDefinition,
-  ConformanceHarness,
-  HarnessCapabilities,
-  TableDefinition,
-  WriteOp,
+import {
+  type ColumnDefinition,
+  type ConformanceHarness,
+  type HarnessCapabilities,
+  type TableDefinition,
+  type WriteOp,
+  SingleConnectionWrites,
 } from '@highwater/conformance';
 import { startMariadb, type ThrowawayMariadb } from '@highwater/test-servers';
 import type mysql from 'mysql2/promise';
@@ -77,7 +78,10 @@ function param(value: Value, type: LogicalType | undefined): unknown {
  * The conformance harness for `@highwater/mysql` on a throwaway MariaDB 10.11 (or the server named by
  * HIGHWATER_MYSQL_URL): tables in database `conformance`, a scratch table in `harness` for `moveLog`.
  */
-export class MysqlHarness implements ConformanceHarness<MysqlOffset, Partial<MysqlAdapterOptions>> {
+export class MysqlHarness
+  extends SingleConnectionWrites
+  implements ConformanceHarness<MysqlOffset, Partial<MysqlAdapterOptions>>
+{
   readonly name = 'mariadb';
   readonly adapterCapabilities: AdapterCapabilities = mysqlAdapter({ connection: 'mysql://x@127.0.0.1/' }).capabilities;
   readonly capabilities: HarnessCapabilities = {
@@ -159,27 +163,8 @@ export class MysqlHarness implements ConformanceHarness<MysqlOffset, Partial<Mys
     return name;
   }
 
-  async insert(table: string, row: Row): Promise<void> {
-    await this.run({ op: 'insert', table, row });
-  }
-
-  async update(table: string, key: Row, changes: Row): Promise<void> {
-    await this.run({ op: 'update', table, key, changes });
-  }
-
-  async delete(table: string, key: Row): Promise<void> {
-    await this.run({ op: 'delete', table, key });
-  }
-
-  async transaction(ops: readonly WriteOp[]): Promise<void> {
-    await this.db.query('BEGIN');
-    try {
-      for (const op of ops) await this.run(op);
-      await this.db.query('COMMIT');
-    } catch (error) {
-      await this.db.query('ROLLBACK');
-      throw error;
-    }
+  protected control(statement: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): Promise<unknown> {
+    return this.db.query(statement);
   }
 
   /** The rows as the adapter's snapshot decoder reads them (checked against the log path by types.test.ts). */
@@ -237,7 +222,7 @@ export class MysqlHarness implements ConformanceHarness<MysqlOffset, Partial<Mys
     return `${quoteIdent(schema)}.${quoteIdent(name)}`;
   }
 
-  private async run(op: WriteOp): Promise<void> {
+  protected async runWrite(op: WriteOp): Promise<void> {
     const t = op.table;
     const types = this.types.get(t);
     const values: unknown[] = [];

@@ -1,10 +1,11 @@
 import type { AdapterCapabilities, JsonValue, LogicalType, Row, SourceAdapter, Value } from '@highwater/core';
-import type {
-  ColumnDefinition,
-  ConformanceHarness,
-  HarnessCapabilities,
-  TableDefinition,
-  WriteOp,
+import {
+  type ColumnDefinition,
+  type ConformanceHarness,
+  type HarnessCapabilities,
+  type TableDefinition,
+  type WriteOp,
+  SingleConnectionWrites,
 } from '@highwater/conformance';
 import { startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
 import pg from 'pg';
@@ -61,7 +62,10 @@ function pgType(type: LogicalType): string {
  * The conformance harness for `@highwater/postgres` on a throwaway PostgreSQL (or the server named by
  * HIGHWATER_POSTGRES_URL): tables in schema `conformance`, one shared slot so restarts resume it.
  */
-export class PostgresHarness implements ConformanceHarness<PgOffset, Partial<PostgresAdapterOptions>> {
+export class PostgresHarness
+  extends SingleConnectionWrites
+  implements ConformanceHarness<PgOffset, Partial<PostgresAdapterOptions>>
+{
   readonly name = 'postgres';
   readonly adapterCapabilities: AdapterCapabilities = postgresAdapter({ connection: '' }).capabilities;
   readonly capabilities: HarnessCapabilities = {
@@ -163,27 +167,8 @@ export class PostgresHarness implements ConformanceHarness<PgOffset, Partial<Pos
     return name;
   }
 
-  async insert(table: string, row: Row): Promise<void> {
-    await this.run({ op: 'insert', table, row });
-  }
-
-  async update(table: string, key: Row, changes: Row): Promise<void> {
-    await this.run({ op: 'update', table, key, changes });
-  }
-
-  async delete(table: string, key: Row): Promise<void> {
-    await this.run({ op: 'delete', table, key });
-  }
-
-  async transaction(ops: readonly WriteOp[]): Promise<void> {
-    await this.db.query('BEGIN');
-    try {
-      for (const op of ops) await this.run(op);
-      await this.db.query('COMMIT');
-    } catch (error) {
-      await this.db.query('ROLLBACK');
-      throw error;
-    }
+  protected control(statement: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): Promise<unknown> {
+    return this.db.query(statement);
   }
 
   async readTable(table: string): Promise<readonly Row[]> {
@@ -262,7 +247,7 @@ export class PostgresHarness implements ConformanceHarness<PgOffset, Partial<Pos
     return type === undefined ? '' : `::${pgType(type)}`;
   }
 
-  private async run(op: WriteOp): Promise<void> {
+  protected async runWrite(op: WriteOp): Promise<void> {
     const t = op.table;
     const values: (string | null)[] = [];
     const bind = (column: string, value: Value) => {
