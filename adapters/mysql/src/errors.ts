@@ -2,7 +2,7 @@ import {
   AdapterError,
   ConnectionLostError,
   HighwaterError,
-  networkFailureOf,
+  networkConnectError,
   OffsetUnavailableError,
   PermissionError,
   TableNotFoundError,
@@ -102,17 +102,8 @@ export function connectError(error: unknown, at: Endpoint): HighwaterError {
   const where = `${at.host}:${at.port}`;
   const lost = (what: string) =>
     new ConnectionLostError(`mysql: cannot connect to ${where}: ${what}`, { cause: error });
-  const network = networkFailureOf(error);
-  switch (network?.kind) {
-    case 'refused':
-      return lost('connection refused: check that the server is running and that host and port are right');
-    case 'unknown-host':
-      return new AdapterError(`mysql: cannot connect to ${where}: unknown host ${at.host}: check the host name`, {
-        cause: error,
-      });
-    case 'no-answer':
-      return lost(`no answer (${network.code}): check the host, the port and any firewall in between`);
-  }
+  const network = networkConnectError('mysql', { where, host: at.host }, error);
+  if (network !== null) return network;
   switch (field(error, 'errno')) {
     case 1045: // ER_ACCESS_DENIED_ERROR: at connect, a wrong user or password
       return new PermissionError(

@@ -2,7 +2,7 @@ import {
   AdapterError,
   ConnectionLostError,
   HighwaterError,
-  networkFailureOf,
+  networkConnectError,
   OffsetUnavailableError,
   PermissionError,
   TableNotFoundError,
@@ -70,17 +70,8 @@ export function connectError(error: unknown, at: Endpoint): HighwaterError {
   const user = JSON.stringify(at.user);
   const lost = (what: string) =>
     new ConnectionLostError(`postgres: cannot connect to ${where}: ${what}`, { cause: error });
-  const network = networkFailureOf(error);
-  switch (network?.kind) {
-    case 'refused':
-      return lost('connection refused: check that the server is running and that host and port are right');
-    case 'unknown-host':
-      return new AdapterError(`postgres: cannot connect to ${where}: unknown host ${at.host}: check the host name`, {
-        cause: error,
-      });
-    case 'no-answer':
-      return lost(`no answer (${network.code}): check the host, the port and any firewall in between`);
-  }
+  const network = networkConnectError('postgres', { where, host: at.host }, error);
+  if (network !== null) return network;
   switch (code) {
     case '28P01':
       return new PermissionError(

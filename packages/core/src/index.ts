@@ -26,7 +26,7 @@ export type {
   TruncateEvent,
 } from './events/source-event.js';
 export * from './errors/errors.js';
-export { type NetworkFailure, networkFailureOf } from './errors/network-failure.js';
+export { type NetworkFailure, networkConnectError, networkFailureOf } from './errors/network-failure.js';
 export type {
   Checkpoint,
   CheckpointStore,

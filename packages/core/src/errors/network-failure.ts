@@ -1,3 +1,5 @@
+import { AdapterError, ConnectionLostError, type HighwaterError } from './errors.js';
+
 /**
  * Why a connection could not be opened at the network level, from Node's socket error codes —
  * the same whatever the driver, so every adapter and sink words these failures alike:
@@ -26,4 +28,36 @@ export function networkFailureOf(error: unknown): NetworkFailure | null {
   if (typeof code !== 'string') return null;
   const kind = KINDS.get(code);
   return kind === undefined ? null : { kind, code };
+}
+
+/**
+ * The error an adapter reports when it cannot open a connection for a network-level reason, worded
+ * alike for every adapter; `null` when `error` is not such a failure. Refused and unanswered
+ * connections are retriable `ConnectionLostError`s; an unknown host is not retried.
+ *
+ * @example networkConnectError('postgres', { where: 'db:5432', host: 'db' }, error) ?? otherCauses(error)
+ */
+export function networkConnectError(
+  connector: string,
+  at: { readonly where: string; readonly host: string },
+  error: unknown,
+): HighwaterError | null {
+  const network = networkFailureOf(error);
+  const head = `${connector}: cannot connect to ${at.where}`;
+  switch (network?.kind) {
+    case 'refused':
+      return new ConnectionLostError(
+        `${head}: connection refused: check that the server is running and that host and port are right`,
+        { cause: error },
+      );
+    case 'unknown-host':
+      return new AdapterError(`${head}: unknown host ${at.host}: check the host name`, { cause: error });
+    case 'no-answer':
+      return new ConnectionLostError(
+        `${head}: no answer (${network.code}): check the host, the port and any firewall in between`,
+        { cause: error },
+      );
+    default:
+      return null;
+  }
 }
