@@ -9,3 +9,9 @@ registerConformanceTests({ harness: new MemoryHarness() });
 registerConformanceTests({
   harness: new MemoryHarness({ name: 'memory, key-only before-images', adapter: { beforeImage: 'key' } }),
 });
+
+// …and when its chunk readers hand rows over undecoded, which the core decodes only when it emits
+// the chunk (the Postgres adapter's COPY path).
+registerConformanceTests({
+  harness: new MemoryHarness({ name: 'memory, rows decoded on release', adapter: { deferDecoding: true } }),
+});

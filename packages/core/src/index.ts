@@ -16,6 +16,7 @@ export type {
   LogReader,
   LogReadRequest,
   SourceAdapter,
+  UndecodedRows,
 } from './spi/source-adapter.js';
 export type {
   ChangeEvent,

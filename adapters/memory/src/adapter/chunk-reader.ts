@@ -1,4 +1,15 @@
-import { type ChunkRange, type ChunkReader, chunkKeyOf, type Row, type TableSchema, tableName } from '@highwater/core';
+import {
+  type ChunkRange,
+  type ChunkReader,
+  chunkKeyOf,
+  type JsonValue,
+  type Row,
+  type TableSchema,
+  tableName,
+  type UndecodedRows,
+  valueFromJson,
+  valueToJson,
+} from '@highwater/core';
 import type { MemoryConnection } from '../database/connection.js';
 import { chunksOnPrimaryKey, inRange } from './chunk-key.js';
 import { toHighwaterError } from './errors.js';
@@ -33,5 +44,31 @@ export class MemoryChunkReader implements ChunkReader {
 
   async close(): Promise<void> {
     this.connection.close();
+  }
+}
+
+/**
+ * With the adapter's `deferDecoding`, chunks also come as JSON text turned into rows only when the
+ * core asks, as an adapter reading a wire format hands them over (the Postgres adapter keeps COPY
+ * output until the chunk is emitted), so the core's deferred path runs on the reference adapter too.
+ */
+export class DeferringMemoryChunkReader extends MemoryChunkReader {
+  async *readUndecodedChunk(table: TableSchema, range: ChunkRange): AsyncIterable<UndecodedRows> {
+    for await (const rows of this.readChunk(table, range)) yield new JsonRows(rows);
+  }
+}
+
+class JsonRows implements UndecodedRows {
+  readonly count: number;
+  private readonly text: string;
+
+  constructor(rows: readonly Row[]) {
+    this.count = rows.length;
+    this.text = JSON.stringify(rows.map((row) => Object.entries(row).map(([k, v]) => [k, valueToJson(v)])));
+  }
+
+  decode(): readonly Row[] {
+    const rows = JSON.parse(this.text) as [string, JsonValue][][];
+    return rows.map((entries) => Object.fromEntries(entries.map(([k, v]) => [k, valueFromJson(v)])));
   }
 }

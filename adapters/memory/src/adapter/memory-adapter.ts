@@ -1,7 +1,7 @@
 import { type AdapterCapabilities, OffsetUnavailableError, type SourceAdapter } from '@highwater/core';
 import { compareKeys } from '../database/compare.js';
 import type { MemoryDatabase } from '../database/database.js';
-import { MemoryChunkReader } from './chunk-reader.js';
+import { DeferringMemoryChunkReader, MemoryChunkReader } from './chunk-reader.js';
 import { createImageShaper, type PartialImageOption } from './image-shaping.js';
 import { MemoryIntrospector } from './introspector.js';
 import { MemoryLogReader } from './log-reader.js';
@@ -25,6 +25,11 @@ export interface MemoryAdapterOptions {
    * `unchanged` (like Postgres's unchanged TOAST values), to exercise the core's merge of partial images.
    */
   readonly partialImages?: PartialImageOption | readonly PartialImageOption[];
+  /**
+   * Chunk readers also offer `readUndecodedChunk`: rows as JSON text, decoded when the core emits
+   * the chunk (as the Postgres adapter defers decoding COPY output), to exercise that path of the core.
+   */
+  readonly deferDecoding?: boolean;
 }
 
 const capabilities: AdapterCapabilities = {
@@ -62,7 +67,10 @@ export function memoryAdapter(db: MemoryDatabase, options: MemoryAdapterOptions 
       return new MemoryIntrospector(db, db.connect('introspector'), options.unsafeNaiveLowWatermark === true);
     },
     async createChunkReader() {
-      return new MemoryChunkReader(db.connect('chunk-reader'), chunkBatchSize);
+      const connection = db.connect('chunk-reader');
+      return options.deferDecoding === true
+        ? new DeferringMemoryChunkReader(connection, chunkBatchSize)
+        : new MemoryChunkReader(connection, chunkBatchSize);
     },
     async createLogReader(request) {
       const from = request.from;

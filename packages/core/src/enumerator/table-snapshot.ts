@@ -1,16 +1,23 @@
 import type { SplitterState, StoredSplit, TableCheckpoint } from '../checkpoint/checkpoint.js';
 import type { TableSplitter } from '../chunking/table-splitter.js';
 import type { TableSchema } from '../schema/table-schema.js';
+import type { UndecodedRows } from '../spi/source-adapter.js';
 import type { ChunkRange, SnapshotSplit } from '../split/split.js';
 import { snapshotSplitId } from '../split/split.js';
 import type { Key, Row } from '../values/value.js';
 import { valueFromJson, valueToJson } from '../values/value-json.js';
 
+/** A chunk's rows as read: batches of rows, or of rows still to be decoded when the chunk is emitted. */
+export type ChunkRows = readonly (readonly Row[] | UndecodedRows)[];
+
 /** A chunk being read: open from its low watermark until the log reader passes its high watermark. */
 export interface ChunkWindow<O> {
   readonly lowWatermark: O;
   highWatermark: O | null;
-  rows: Row[] | null;
+  /** What the read returned, in batches: rows, or rows still to be decoded. */
+  rows: ChunkRows | null;
+  /** The definition the chunk was read with: every row read has each of its columns. */
+  readWith: TableSchema | null;
   /** When the read finished (ms), reported as the reads' `opTs`. */
   readAt: number;
   /** Settles when the chunk's rows have been emitted (or the source stopped). */

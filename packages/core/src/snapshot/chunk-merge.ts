@@ -17,8 +17,13 @@ export type ChunkChange<O> = RowChange<O> | TableTruncate<O>;
 /** Buffers the rows a chunk read returned, keyed by chunk key. */
 export function bufferRows(rows: Iterable<Row>, space: ChunkKeySpace): ChunkBuffer {
   const buffer: ChunkBuffer = new Map();
-  for (const row of rows) buffer.set(keyIdentity(space.keyOf(row)), row);
+  addRows(buffer, rows, space);
   return buffer;
+}
+
+/** Adds rows a chunk read returned to its buffer. */
+export function addRows(buffer: ChunkBuffer, rows: Iterable<Row>, space: ChunkKeySpace): void {
+  for (const row of rows) buffer.set(keyIdentity(space.keyOf(row)), row);
 }
 
 /**

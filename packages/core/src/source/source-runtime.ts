@@ -18,7 +18,7 @@ import type { SourceMetrics, TableSnapshotProgress } from '../metrics/source-met
 import type { TableFilter } from '../schema/table-filter.js';
 import type { TableSchema } from '../schema/table-schema.js';
 import { tableName } from '../schema/table-schema.js';
-import type { ChunkReader, Introspector, LogReader, SourceAdapter } from '../spi/source-adapter.js';
+import type { ChunkReader, Introspector, LogReader, SourceAdapter, UndecodedRows } from '../spi/source-adapter.js';
 import type { LogItem } from '../spi/log-item.js';
 import type { AlgorithmVariant } from '../stream/change-router.js';
 import { ChangeRouter } from '../stream/change-router.js';
@@ -480,15 +480,20 @@ export class SourceRuntime<O> implements Source {
     entry.window = window;
     floor.settle(ticket, lowWatermark);
     await hooks?.afterLowWatermark?.(split, lowWatermark);
-    const rows: Row[] = [];
-    for await (const batch of reader.readChunk(table.schema, split.range)) {
-      for (const row of batch) rows.push(row);
+    const schema = table.schema;
+    const rows: (readonly Row[] | UndecodedRows)[] = [];
+    let count = 0;
+    const batches = reader.readUndecodedChunk?.(schema, split.range) ?? reader.readChunk(schema, split.range);
+    for await (const batch of batches) {
+      rows.push(batch);
+      count += Array.isArray(batch) ? batch.length : (batch as UndecodedRows).count;
       if (this.closed) return;
     }
-    await hooks?.afterRead?.(split, rows.length);
+    await hooks?.afterRead?.(split, count);
     await hooks?.beforeHighWatermark?.(split);
     const highWatermark = await introspector.highWatermark();
     window.rows = rows;
+    window.readWith = schema;
     window.readAt = Date.now();
     await hooks?.afterHighWatermark?.(split, highWatermark);
     if (this.closed) return;
@@ -709,5 +714,5 @@ function openWindow<O>(lowWatermark: O): ChunkWindow<O> {
     abandon = reject;
   });
   released.catch(() => undefined);
-  return { lowWatermark, highWatermark: null, rows: null, readAt: 0, released, release, abandon };
+  return { lowWatermark, highWatermark: null, rows: null, readWith: null, readAt: 0, released, release, abandon };
 }

@@ -90,10 +90,25 @@ export interface Introspector<O> {
 export interface ChunkReader {
   /**
    * The rows whose chunk key lies in `range`, in any order, as a plain read: no lock, no long
-   * transaction. Yielded in batches so large chunks stream.
+   * transaction. Yielded in batches so large chunks stream. Every row has each column of `table`
+   * (null where the value is NULL), and no other.
    */
   readChunk(table: TableSchema, range: ChunkRange): AsyncIterable<readonly Row[]>;
+  /**
+   * The same rows as {@link readChunk}, left as the bytes or text the database sent until the core
+   * emits the chunk. Optional: a chunk waits for its high watermark after it is read, and rows held
+   * as thousands of small objects over that time are what the garbage collector spends its time
+   * copying; undecoded text is a few large strings. The core uses it when present.
+   */
+  readUndecodedChunk?(table: TableSchema, range: ChunkRange): AsyncIterable<UndecodedRows>;
   close(): Promise<void>;
+}
+
+/** Rows read by {@link ChunkReader.readUndecodedChunk}, turned into objects by `decode()` (called once). */
+export interface UndecodedRows {
+  /** How many rows `decode()` returns. */
+  readonly count: number;
+  decode(): readonly Row[];
 }
 
 export interface LogReadRequest<O> {

@@ -1,13 +1,15 @@
-import type { ChangeEvent, SourceInfo } from '../events/source-event.js';
-import type { UnfinishedSplit } from '../enumerator/table-snapshot.js';
+import { changeEvent } from '../events/change-event.js';
+import type { SourceInfo } from '../events/source-event.js';
+import type { ChunkRows, UnfinishedSplit } from '../enumerator/table-snapshot.js';
 import type { OffsetCodec } from '../offset/offset-codec.js';
 import { chunkKeyOf, primaryKeyRowOf } from '../schema/table-schema.js';
 import type { ChunkChange, ChunkKeySpace } from '../snapshot/chunk-merge.js';
-import { applyChange, bufferRows, completeImage, unknownColumnsOf } from '../snapshot/chunk-merge.js';
+import { addRows, applyChange, type ChunkBuffer, completeImage, unknownColumnsOf } from '../snapshot/chunk-merge.js';
 import { keyIdentity } from '../snapshot/key-identity.js';
 import type { CapturedTable } from '../source/captured-table.js';
 import type { OutputQueue } from '../source/output-queue.js';
 import type { LogItem, RowChange } from '../spi/log-item.js';
+import type { UndecodedRows } from '../spi/source-adapter.js';
 import type { Key, Row } from '../values/value.js';
 
 /**
@@ -140,7 +142,7 @@ export class ChangeRouter<O> {
       keyOf: (row) => chunkKeyOf(schema, row),
       inChunk: (key) => snapshot.inRange(range, key),
     };
-    const rows = window.rows ?? [];
+    const batches = window.rows ?? [];
     const merged: ChunkChange<O>[] = [];
     const held: ChunkChange<O>[] = [];
     const exclusive = this.settings.variant.releaseHighWatermarkEqualAsAfter === true;
@@ -155,16 +157,6 @@ export class ChangeRouter<O> {
         merged.push(change);
       }
     });
-    // Nothing logged in the window touches the chunk: the read's rows are its rows as of HW, each
-    // once (a plain read returns a row once when nothing changes it), so skip keying them.
-    let result: Iterable<Row> = rows;
-    let size = rows.length;
-    if (merged.length > 0) {
-      const buffer = bufferRows(rows, space);
-      for (const change of merged) applyChange(buffer, change, space);
-      result = buffer.values();
-      size = buffer.size;
-    }
     const source: SourceInfo = {
       connector: this.settings.connector,
       table: table.name,
@@ -175,17 +167,40 @@ export class ChangeRouter<O> {
       snapshot: true,
     };
     const { output } = this.settings;
-    for (const row of result) {
-      output.emit({
-        kind: 'change',
-        op: 'r',
-        key: primaryKeyRowOf(schema, row),
-        before: null,
-        after: row,
-        beforeImage: 'none',
-        unknownColumns: unknownColumnsOf(row, table.columnNames),
-        source,
-      });
+    const columns = table.columnNames;
+    // Rows read with the current definition have every column (see ChunkReader.readChunk); only
+    // rows an update filled in from a partial image, or read before a schema change, can lack one.
+    const complete = window.readWith === schema;
+    const emitRows = (rows: Iterable<Row>, partial: boolean): void => {
+      for (const row of rows) {
+        output.emit(
+          changeEvent(
+            'r',
+            primaryKeyRowOf(schema, row),
+            null,
+            row,
+            'none',
+            partial ? unknownColumnsOf(row, columns) : NONE,
+            source,
+          ),
+        );
+      }
+    };
+    let size = 0;
+    if (merged.length === 0) {
+      // Nothing logged in the window touches the chunk: the read's rows are its rows as of HW, each
+      // once (a plain read returns a row once when nothing changes it), so skip keying them.
+      for (const batch of batches) {
+        const rows = isUndecoded(batch) ? batch.decode() : batch;
+        size += rows.length;
+        emitRows(rows, !complete);
+      }
+    } else {
+      const buffer: ChunkBuffer = new Map();
+      for (const batch of batches) addRows(buffer, isUndecoded(batch) ? batch.decode() : batch, space);
+      for (const change of merged) applyChange(buffer, change, space);
+      size = buffer.size;
+      emitRows(buffer.values(), true);
     }
     if (!this.settings.snapshotOnly) {
       for (const change of held) {
@@ -221,17 +236,17 @@ export class ChangeRouter<O> {
       after = completeImage(after, change.unchanged, change.beforeImage === 'full' ? change.before : null);
       unknown = unknownColumnsOf(after, table.columnNames);
     }
-    const event: ChangeEvent = {
-      kind: 'change',
-      op,
-      key: primaryKeyRowOf(table.schema, (after ?? before) as Row),
-      before,
-      after,
-      beforeImage: op === 'c' ? 'none' : change.beforeImage,
-      unknownColumns: unknown,
-      source: this.sourceInfo(table, change),
-    };
-    this.settings.output.emit(event);
+    this.settings.output.emit(
+      changeEvent(
+        op,
+        primaryKeyRowOf(table.schema, (after ?? before) as Row),
+        before,
+        after,
+        op === 'c' ? 'none' : change.beforeImage,
+        unknown,
+        this.sourceInfo(table, change),
+      ),
+    );
   }
 
   private sourceInfo(
@@ -251,6 +266,10 @@ export class ChangeRouter<O> {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+
+function isUndecoded(batch: ChunkRows[number]): batch is UndecodedRows {
+  return !Array.isArray(batch);
+}
 
 function sameKey(a: Key, b: Key): boolean {
   return a === b || keyIdentity(a) === keyIdentity(b);

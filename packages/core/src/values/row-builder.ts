@@ -6,13 +6,18 @@ export type RowBuilder = (values: readonly Value[]) => Row;
 /**
  * A row builder for fixed column names, for chunk readers that decode values column by column.
  *
- * It compiles one object literal per table (`new Function`), so V8 builds every row of the table
- * with one hidden class in one allocation, instead of growing each row through one keyed store per
- * column (and transitions from shape to shape). Measured faster in the Postgres snapshot benchmark
- * (see docs/benchmarks.md), and rows of one shape keep the code that reads them monomorphic.
+ * It compiles one constructor per table (`new Function`), so V8 builds every row of the table with
+ * one hidden class in one allocation, instead of growing each row through one keyed store per
+ * column; rows of one shape keep the code that reads them monomorphic. A constructor rather than
+ * an object literal: V8 watches how long the objects of each literal live, and once most of them
+ * outlive a young-generation collection (the rows of a chunk do, while it is merged and emitted) it
+ * allocates all later ones in the old generation, where dead rows then hold their values until a
+ * full collection. Objects made with `new` are not watched. The constructor's `prototype` is
+ * `Object.prototype`, so rows are plain objects. Measured in the Postgres snapshot benchmark (see
+ * docs/benchmarks.md).
  *
- * Column names go into the literal only as JSON string keys, so no name can inject code. Names an
- * object literal would not take as a plain own property (`__proto__` sets the prototype instead),
+ * Column names go into the code only as JSON string keys, so no name can inject code. Names an
+ * assignment would not store as a plain own property (`__proto__` sets the prototype instead),
  * and lists with a repeated name, fall back to a loop that defines each column as an own property
  * in turn (the last value of a repeated name wins).
  */
@@ -33,6 +38,8 @@ export function createRowBuilder(columns: readonly string[]): RowBuilder {
       return row;
     };
   }
-  const body = columns.map((c, i) => `${JSON.stringify(c)}: v[${i}]`).join(', ');
-  return new Function('v', `return { ${body} };`) as RowBuilder;
+  const body = columns.map((c, i) => `this[${JSON.stringify(c)}] = v[${i}];`).join('\n');
+  const PlainRow = new Function('v', body) as unknown as new (values: readonly Value[]) => Row;
+  PlainRow.prototype = Object.prototype;
+  return (values) => new PlainRow(values);
 }

@@ -303,4 +303,65 @@ describe('source runtime', () => {
       await source.close();
     }
   });
+  it('decodes undecoded chunk rows once each, only after the chunk passed its high watermark', async () => {
+    const db = tableOf(1_000);
+    const adapter = memoryAdapter(db, { deferDecoding: true, chunkBatchSize: 30 });
+    const timeline: string[] = [];
+    const decodes = new Map<string, number>();
+    const withTimeline: SourceAdapter<number> = {
+      ...adapter,
+      createChunkReader: async () => {
+        const reader = await adapter.createChunkReader();
+        const read = reader.readUndecodedChunk?.bind(reader);
+        if (read === undefined) throw new Error('deferDecoding did not give readUndecodedChunk');
+        return {
+          readChunk: (table, range) => reader.readChunk(table, range),
+          readUndecodedChunk: async function* (table, range) {
+            const chunk = JSON.stringify(range);
+            let n = 0;
+            for await (const rows of read(table, range)) {
+              const id = `${chunk}#${n++}`;
+              yield {
+                count: rows.count,
+                decode: () => {
+                  timeline.push(`decode ${chunk}`);
+                  decodes.set(id, (decodes.get(id) ?? 0) + 1);
+                  return rows.decode();
+                },
+              };
+            }
+          },
+          close: () => reader.close(),
+        };
+      },
+    };
+    let counted = 0;
+    const source = createSource({
+      adapter: withTimeline,
+      tables: { include: ['app.t'] },
+      startup: { mode: 'snapshot' },
+      chunkSize: 100,
+      parallelism: 3,
+      phaseHooks: {
+        afterRead: (_split, rows) => {
+          counted += rows;
+        },
+        afterHighWatermark: (split) => {
+          timeline.push(`hw ${JSON.stringify(split.range)}`);
+        },
+      },
+    });
+    const seen = new Set<number>();
+    for await (const batch of source) {
+      for (const e of batch.events) if (e.kind === 'change') seen.add(e.after?.id as number);
+    }
+    expect(seen.size).toBe(1_000);
+    expect(counted).toBe(1_000);
+    expect(decodes.size).toBeGreaterThanOrEqual(10 * 4);
+    for (const [id, n] of decodes) expect(n, id).toBe(1);
+    for (const [i, entry] of timeline.entries()) {
+      if (!entry.startsWith('decode ')) continue;
+      expect(timeline.slice(0, i), entry).toContain(`hw ${entry.slice('decode '.length)}`);
+    }
+  });
 });

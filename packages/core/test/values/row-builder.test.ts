@@ -8,6 +8,14 @@ describe('createRowBuilder', () => {
     expect(Object.keys(build([2, 'b', 'c']))).toEqual(['id', 'name', 'at']);
   });
 
+  it('builds plain objects', () => {
+    const row = createRowBuilder(['id', 'name'])([1, 'a']);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(row.constructor).toBe(Object);
+    expect(structuredClone(row)).toStrictEqual(row);
+    expect(JSON.stringify(row)).toBe('{"id":1,"name":"a"}');
+  });
+
   it('gives every row its own object', () => {
     const build = createRowBuilder(['id']);
     const a = build([1]);
