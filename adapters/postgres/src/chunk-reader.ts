@@ -5,11 +5,12 @@ import {
   type Row,
   type RowBuilder,
   type TableSchema,
+  type UndecodedRows,
   type Value,
 } from '@highwater/core';
 import type pg from 'pg';
 import { CopyOutQuery } from './copy-out.js';
-import { CopyFieldScanner } from './copy-text.js';
+import { CopyFieldScanner, CopyTextChunks } from './copy-text.js';
 import { describeTable } from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
 import { quoteIdent, quoteLiteral, qualifiedName } from './sql/identifiers.js';
@@ -59,6 +60,25 @@ export class PgChunkReader implements ChunkReader {
   }
 
   async *readChunk(table: TableSchema, range: ChunkRange): AsyncIterable<readonly Row[]> {
+    let batch: Row[] = [];
+    for await (const lines of this.readUndecodedChunk(table, range)) {
+      for (const row of lines.decode()) {
+        batch.push(row);
+        if (batch.length >= this.batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  /**
+   * The chunk's COPY output in pieces of about `batchSize` lines, decoded only when asked: a chunk
+   * waiting for its high watermark then holds the bytes the server sent (outside the JavaScript
+   * heap) instead of a row object per line.
+   */
+  async *readUndecodedChunk(table: TableSchema, range: ChunkRange): AsyncIterable<UndecodedRows> {
     const name = qualifiedName(table.id);
     let plan: Plan;
     let copy: CopyOutQuery;
@@ -69,31 +89,18 @@ export class PgChunkReader implements ChunkReader {
     } catch (error) {
       throw toHighwaterError(error, 'readChunk', name);
     }
-    const { decoders, makeRow } = plan;
-    const width = decoders.length;
-    if (width === 0) throw toHighwaterError(new Error('no columns to read'), 'readChunk', name);
-    const scanner = new CopyFieldScanner();
-    const values: Value[] = new Array(width).fill(null);
-    let batch: Row[] = [];
+    // A piece may end inside a line: the line counts where it ends, and is decoded with the next piece.
+    let pieces: Buffer[] = [];
+    let lines = 0;
     let over = false;
     try {
-      for (let text = await copy.next(); text !== null; text = await copy.next()) {
-        scanner.reset(text);
-        while (scanner.hasLine()) {
-          for (let i = 0; i < width; i++) {
-            scanner.field(i, width);
-            if (scanner.isNull()) values[i] = null;
-            else if (scanner.isEscaped()) {
-              const unescaped = scanner.value();
-              values[i] = (decoders[i] as SpanDecoder)(unescaped, 0, unescaped.length);
-            } else values[i] = (decoders[i] as SpanDecoder)(text, scanner.start, scanner.end);
-            scanner.next();
-          }
-          batch.push(makeRow(values));
-          if (batch.length >= this.batchSize) {
-            yield batch;
-            batch = [];
-          }
+      for (let bytes = await copy.nextBytes(); bytes !== null; bytes = await copy.nextBytes()) {
+        pieces.push(bytes);
+        lines += countLines(bytes);
+        if (lines >= this.batchSize && bytes[bytes.length - 1] === NEWLINE) {
+          yield new CopyLines(plan, name, pieces, lines);
+          pieces = [];
+          lines = 0;
         }
       }
       over = true;
@@ -104,7 +111,7 @@ export class PgChunkReader implements ChunkReader {
       // The consumer stopped early: the COPY's rest cannot be skipped, so its connection goes.
       if (!over) copy.abort();
     }
-    if (batch.length > 0) yield batch;
+    if (pieces.length > 0) yield new CopyLines(plan, name, pieces, lines);
   }
 
   async close(): Promise<void> {
@@ -128,4 +135,57 @@ export class PgChunkReader implements ChunkReader {
     }
     return plan;
   }
+}
+
+const NEWLINE = 0x0a;
+
+/** COPY output of whole lines (the last piece ends a line), decoded into rows on demand. */
+class CopyLines implements UndecodedRows {
+  constructor(
+    private readonly plan: Plan,
+    private readonly table: string,
+    private readonly pieces: readonly Buffer[],
+    readonly count: number,
+  ) {}
+
+  decode(): readonly Row[] {
+    const { decoders, makeRow } = this.plan;
+    const width = decoders.length;
+    if (width === 0) throw toHighwaterError(new Error('no columns to read'), 'readChunk', this.table);
+    const lines = new CopyTextChunks();
+    const scanner = new CopyFieldScanner();
+    const values: Value[] = new Array(width).fill(null);
+    const rows: Row[] = [];
+    try {
+      for (const piece of this.pieces) {
+        const text = lines.push(piece);
+        scanner.reset(text);
+        while (scanner.hasLine()) {
+          for (let i = 0; i < width; i++) {
+            scanner.field(i, width);
+            if (scanner.isNull()) values[i] = null;
+            else if (scanner.isEscaped()) {
+              const unescaped = scanner.value();
+              values[i] = (decoders[i] as SpanDecoder)(unescaped, 0, unescaped.length);
+            } else values[i] = (decoders[i] as SpanDecoder)(text, scanner.start, scanner.end);
+            scanner.next();
+          }
+          rows.push(makeRow(values));
+        }
+      }
+      lines.end();
+    } catch (error) {
+      throw toHighwaterError(error, 'readChunk', this.table);
+    }
+    if (rows.length !== this.count) {
+      throw toHighwaterError(new Error(`decoded ${rows.length} rows of ${this.count} lines`), 'readChunk', this.table);
+    }
+    return rows;
+  }
+}
+
+function countLines(bytes: Buffer): number {
+  let n = 0;
+  for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) n++;
+  return n;
 }

@@ -21,10 +21,11 @@ interface PgConnection {
 
 /**
  * `COPY … TO STDOUT` read straight from the connection's socket: a `pg` submittable (pass it to
- * `client.query`) that takes the socket over while the COPY runs, as pg-copy-streams does, but hands
- * out text instead of buffers: the payloads of the CopyData messages in each socket read are moved
- * together in place (dropping the 5-byte message headers) and decoded as UTF-8 once, giving one
- * string of whole lines per read — no `Buffer` per row, no concatenation of per-row buffers.
+ * `client.query`) that takes the socket over while the COPY runs, as pg-copy-streams does. The
+ * payloads of the CopyData messages in each socket read are moved together in place (dropping the
+ * 5-byte message headers): {@link nextBytes} hands out that buffer as it is, {@link next} decodes it
+ * as UTF-8 once into one string of whole lines — no `Buffer` per row, no concatenation of per-row
+ * buffers.
  *
  * When the server sends CopyDone (or an ErrorResponse) the socket goes back to `pg`'s parser with
  * the bytes that follow, so `pg` sees CommandComplete / the error and ReadyForQuery as usual; {@link
@@ -85,16 +86,32 @@ export class CopyOutQuery {
    */
   async next(): Promise<string | null> {
     for (;;) {
+      const bytes = await this.nextBytes();
+      if (bytes === null) {
+        this.text.end();
+        return null;
+      }
+      const text = this.text.push(bytes);
+      if (text !== '') return text;
+    }
+  }
+
+  /**
+   * The next piece of COPY output as bytes, cut anywhere (even inside a line or a UTF-8 sequence;
+   * never empty); `null` once the COPY is over. Throws the query's error. The buffer is the
+   * caller's to keep. Use either this or {@link next}, not both.
+   */
+  async nextBytes(): Promise<Buffer | null> {
+    for (;;) {
       if (this.error !== null) throw this.error;
       if (this.attached) {
         const chunk = (this.connection as PgConnection).stream.read() as Buffer | null;
         if (chunk !== null) {
-          const text = this.parse(chunk);
-          if (text !== '') return text;
+          const bytes = this.parse(chunk);
+          if (bytes !== null) return bytes;
           continue;
         }
       } else if (this.finished) {
-        this.text.end();
         return null;
       }
       await new Promise<void>((resolve) => {
@@ -133,9 +150,9 @@ export class CopyOutQuery {
 
   /**
    * Takes the messages of one socket read: CopyData payloads are moved to the front of the buffer
-   * (in place: the write position never passes the read position) and decoded at the end.
+   * (in place: the write position never passes the read position); null when there were none.
    */
-  private parse(read: Buffer): string {
+  private parse(read: Buffer): Buffer | null {
     let data = read;
     if (this.pendingBytes > 0) {
       // A message began in an earlier read: wait until it is whole, then join once.
@@ -145,7 +162,7 @@ export class CopyOutQuery {
         const head = this.pending.length === 1 ? read : Buffer.concat(this.pending);
         this.pendingLength = 1 + head.readUInt32BE(1);
       }
-      if (this.pendingLength < 0 || this.pendingBytes < this.pendingLength) return '';
+      if (this.pendingLength < 0 || this.pendingBytes < this.pendingLength) return null;
       data = Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
@@ -164,7 +181,7 @@ export class CopyOutQuery {
       if (code === ERROR_RESPONSE) {
         // pg parses the error; it calls handleError.
         this.detach(data.subarray(at));
-        return '';
+        return null;
       }
       if (size - at < length) {
         this.keep(data, at);
@@ -189,7 +206,7 @@ export class CopyOutQuery {
       }
       at += length;
     }
-    return out === 0 ? '' : this.text.push(data.subarray(0, out));
+    return out === 0 ? null : data.subarray(0, out);
   }
 
   /** Keeps the start of an incomplete message (copied: the read's front is being rewritten). */

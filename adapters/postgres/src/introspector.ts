@@ -9,7 +9,7 @@ import { keySql } from './sql/key-sql.js';
 import { type Queryable, SerialClient } from './sql/queryable.js';
 import { decoderFor, type TextDecoder } from './types/decode.js';
 import { TypeCatalog } from './types/type-catalog.js';
-import { currentInsertLsn, currentSnapshot } from './watermarks.js';
+import { currentInsertLsn, currentSnapshot, parseSnapshot } from './watermarks.js';
 
 export interface IntrospectorSettings {
   /** Write a `pg_logical_emit_message` marker in `highWatermark()` so the log passes it even when idle. */
@@ -32,10 +32,22 @@ interface Sample {
   readonly xid: bigint;
 }
 
-async function takeSample(client: SerialClient): Promise<Sample> {
-  const lsn = parseLsn(await currentInsertLsn(client));
-  const result = await client.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x');
-  return { lsn, xid: BigInt((result.rows[0] as { x: string }).x) };
+/**
+ * One statement, evaluated inside out: the insert LSN, then a fresh transaction id, then the
+ * statement's snapshot (`pg_current_snapshot()` is the snapshot the statement started with, taken
+ * before the other two). `OFFSET 0` keeps each level a separate plan node, so the order holds.
+ */
+const SAMPLE_QUERY = `SELECT l::text AS l, x::text AS x, pg_current_snapshot()::text AS s
+  FROM (SELECT l, pg_current_xact_id() AS x FROM (SELECT pg_current_wal_insert_lsn() AS l OFFSET 0) a OFFSET 0) b`;
+
+async function takeSample(client: Queryable): Promise<{ sample: Sample; safeAtOnce: boolean }> {
+  const result = await client.query<{ l: string; x: string; s: string }>(SAMPLE_QUERY);
+  const row = result.rows[0] as { l: string; x: string; s: string };
+  const sample = { lsn: parseLsn(row.l), xid: BigInt(row.x) };
+  // The statement's snapshot S was taken before L was read. If no transaction was running at S and
+  // X is the id S expected next (its xmax), every id below X had finished at S: already safe.
+  const before = parseSnapshot(row.s);
+  return { sample, safeAtOnce: before.xip.size === 0 && before.xmax === sample.xid };
 }
 
 const LIST_QUERY = `
@@ -101,7 +113,11 @@ export class PgIntrospector implements Introspector<PgOffset> {
    */
   async lowWatermark(): Promise<PgOffset> {
     return this.run('lowWatermark', async () => {
-      const sample = await takeSample(this.client);
+      const { sample, safeAtOnce } = await takeSample(this.client);
+      if (safeAtOnce) {
+        if (sample.lsn > this.lastLow) this.lastLow = sample.lsn;
+        return this.issue(positionAt(this.lastLow));
+      }
       this.samples.push(sample);
       if (this.samples.length > 1000) this.samples.shift();
       const deadline = Date.now() + this.settings.lowWatermarkPatienceMs;

@@ -57,6 +57,31 @@ describe('chunk reader (COPY)', () => {
     expect((await readAll(table, { start: [20000], end: null })).rows).toEqual([]);
   });
 
+  it('hands rows over undecoded in pieces of whole lines, decoded into the same rows', async () => {
+    // Multi-byte and escaped values, so socket reads end inside lines and inside UTF-8 sequences.
+    await pgs.sql().query(`CREATE TABLE wide (id int4 PRIMARY KEY, v text);
+      INSERT INTO wide SELECT g, repeat('é😀\t\\', g % 40) || g FROM generate_series(1, 20000) g;`);
+    const table = await describe1('public', 'wide');
+    const reader = await postgresAdapter({ connection: pgs.server().url, chunkBatchSize: 500 }).createChunkReader();
+    try {
+      const read = reader.readUndecodedChunk?.bind(reader);
+      if (read === undefined) throw new Error('the Postgres chunk reader has no readUndecodedChunk');
+      const pieces: Row[][] = [];
+      for await (const undecoded of read(table, { start: null, end: null })) {
+        const rows = [...undecoded.decode()];
+        expect(rows).toHaveLength(undecoded.count);
+        pieces.push(rows);
+      }
+      expect(pieces.length).toBeGreaterThanOrEqual(10);
+      // About chunkBatchSize lines each; only the last piece may be short.
+      for (const rows of pieces.slice(0, -1)) expect(rows.length).toBeGreaterThanOrEqual(500);
+      const expected = await pgs.sql().query<Row>('SELECT id, v FROM wide ORDER BY id');
+      expect(pieces.flat().sort((a, b) => (a.id as number) - (b.id as number))).toEqual(expected.rows);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('composite and text keys use row comparison in code-point order, literals quoted safely', async () => {
     await pgs.sql().query(`CREATE TABLE comp (k text, n int8, PRIMARY KEY (k, n));
       INSERT INTO comp VALUES ('a', 1), ('a', 2), ('a''b', 1), ('b', 0), ('B', 9), ('é', 1), ('😀', 1);`);

@@ -122,6 +122,21 @@ describe('introspector', () => {
     expect(compareOffsets(lw2, hw)).toBeGreaterThanOrEqual(0);
   });
 
+  /**
+   * Starts a low watermark while `other` holds a transaction, commits 300 ms later; whether the
+   * watermark had settled before the commit, and the watermark.
+   */
+  async function lowWatermarkAcross(other: { query(sql: string): Promise<unknown> }) {
+    let settled = false;
+    const pending = introspector.lowWatermark().finally(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const settledBeforeCommit = settled;
+    await other.query('COMMIT');
+    return { settledBeforeCommit, lw: await pending };
+  }
+
   it('LW waits for a transaction that was in progress when its LSN was read', async () => {
     const other = new (await import('pg')).default.Client({ connectionString: pgs.server().url });
     await other.connect();
@@ -129,15 +144,38 @@ describe('introspector', () => {
       await other.query('BEGIN');
       await other.query("INSERT INTO public.items VALUES (6000, 'held')"); // has an xid now
       const before = await introspector.lowWatermark(); // patience 2 s: falls back to the last safe one
-      const started = Date.now();
-      const pending = introspector.lowWatermark();
-      await new Promise((r) => setTimeout(r, 300));
-      await other.query('COMMIT');
-      const after = await pending;
-      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-      expect(compareOffsets(after, before)).toBeGreaterThan(0);
+      const { settledBeforeCommit, lw } = await lowWatermarkAcross(other);
+      expect(settledBeforeCommit).toBe(false);
+      expect(compareOffsets(lw, before)).toBeGreaterThan(0);
     } finally {
       await other.end();
     }
+  });
+
+  it('LW waits for the newest transaction id, which a snapshot does not list as running', async () => {
+    const other = new (await import('pg')).default.Client({ connectionString: pgs.server().url });
+    await other.connect();
+    try {
+      const before = await introspector.lowWatermark();
+      // Nothing completes between this id and the LW statement: the statement's snapshot ends below
+      // the id (xmax = latest completed + 1), so the id is missing from its list of running ones.
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()');
+      const { settledBeforeCommit, lw } = await lowWatermarkAcross(other);
+      expect(settledBeforeCommit).toBe(false);
+      expect(compareOffsets(lw, before)).toBeGreaterThan(0);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('LW settles at once on an idle server', async () => {
+    const before = await introspector.lowWatermark();
+    await pgs.sql().query("INSERT INTO public.items VALUES (7000, 'idle')");
+    const started = performance.now();
+    const lw = await introspector.lowWatermark();
+    // One statement, no polling (a poll sleeps at least 1 ms and takes another round trip).
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(compareOffsets(lw, before)).toBeGreaterThan(0);
   });
 });
