@@ -1,9 +1,11 @@
 import {
+  createRowBuilder,
   type LogItem,
   type LogReader,
   type LogReadRequest,
   OffsetUnavailableError,
   type Row,
+  type RowBuilder,
   type RowChange,
   type TableSchema,
   tableName,
@@ -33,7 +35,13 @@ const PROGRESS_QUIET_MS = 10;
 
 /** Pause the binlog connection when this many items wait for the consumer. */
 const HIGH_WATER = 20_000;
-const MAX_BATCH = 2_000;
+/**
+ * Items per batch. Small, so an item is handed on soon after it is decoded: the items of a batch
+ * all live until it is full and processed, and those that outlive a young-generation collection are
+ * copied. Measured on the stream benchmark: 256 took 3.1–3.3 s where 2,000 took 3.6–3.7 s (zongji
+ * itself: 2.7 s).
+ */
+const MAX_BATCH = 256;
 
 // --- small guards: zongji's events arrive as `unknown` and are narrowed here -------------------
 
@@ -65,29 +73,49 @@ interface Captured {
   /** `described.decoders` as parallel arrays: rows decode by index, not over the map's iterator. */
   readonly columns: readonly string[];
   readonly decoders: readonly ColumnDecoder[];
+  /** Builds a row with every column (one shape per table). */
+  readonly makeRow: RowBuilder;
+  /** Scratch for the values of the row being decoded. */
+  readonly values: Value[];
 }
 
 function capturedTable(schema: TableSchema, described: DescribedTable, name: string): Captured {
+  const columns = [...described.decoders.keys()];
   return {
     schema,
     described,
     name,
-    columns: [...described.decoders.keys()],
+    columns,
     decoders: [...described.decoders.values()],
+    makeRow: createRowBuilder(columns),
+    values: new Array<Value>(columns.length).fill(null),
   };
 }
 
 /** A row image decoded with a captured table's decoders. */
 function decodeRow(table: Captured, raw: unknown): Row {
-  const out: Record<string, Value> = {};
-  if (!isRec(raw)) return out;
+  if (!isRec(raw)) return {};
+  const { columns, decoders, values } = table;
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i] as string;
+    const value = raw[column];
+    // A row written before an ADD COLUMN and read after it has only the columns of its time.
+    if (value === undefined && !(column in raw)) return decodePartialRow(table, raw);
+    values[i] = (decoders[i] as ColumnDecoder).fromBinlog(value);
+  }
+  return table.makeRow(values);
+}
+
+/** {@link decodeRow} for an image without some of the table's columns: those stay absent. */
+function decodePartialRow(table: Captured, raw: Rec): Row {
+  const entries: [string, Value][] = [];
   const { columns, decoders } = table;
   for (let i = 0; i < columns.length; i++) {
     const column = columns[i] as string;
-    // A row written before an ADD COLUMN and read after it has only the columns of its time.
-    if (column in raw) out[column] = (decoders[i] as ColumnDecoder).fromBinlog(raw[column]);
+    if (column in raw) entries.push([column, (decoders[i] as ColumnDecoder).fromBinlog(raw[column])]);
   }
-  return out;
+  // fromEntries defines own properties: a column named __proto__ stays a column.
+  return Object.fromEntries(entries);
 }
 
 /**
