@@ -80,6 +80,7 @@ export function mysqlAdapter(options: MysqlAdapterOptions): SourceAdapter<MysqlO
         });
         return {
           readChunk: (table, range) => untilLost(reader.readChunk(table, range), watch, 'readChunk'),
+          readUndecodedChunk: (table, range) => untilLost(reader.readUndecodedChunk(table, range), watch, 'readChunk'),
           // Bounded: ending a connection the server dropped (restart, KILL) can wait forever.
           close: () => closeConnection({ end: () => reader.close(), destroy: () => connection.destroy() }),
         };

@@ -5,72 +5,107 @@ import {
   type Row,
   type RowBuilder,
   type TableSchema,
+  type UndecodedRows,
   type Value,
 } from '@highwater/core';
-import type mysql from 'mysql2';
+import mysql from 'mysql2';
 import { type DescribedTable, describeTable } from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
 import { qualifiedName, quoteIdent } from './sql/identifiers.js';
 import { keySql } from './sql/key-sql.js';
 import type { ColumnDecoder } from './types/decode.js';
-import type { MysqlColumn } from './types/mysql-column.js';
+import { captureRowPackets, type FieldReading, readTextRow, RowPacketBatch } from './raw-rows.js';
 
-/**
- * Column types whose value mysql2's own text-protocol reader returns exactly as the decoders expect
- * with the adapter's connection options (`supportBigNumbers`, `bigNumberStrings`, `dateStrings`, no
- * `decimalNumbers`): integers up to 32 bits as numbers, BIGINT, DECIMAL, dates and times as text,
- * character types as text, binary types and BIT as a Buffer. FLOAT/DOUBLE (mysql2 computes them
- * digit by digit, not always as `Number(text)` does), JSON and spatial types go through `typeCast`.
- */
-const NATIVE_TYPES = new Set([
-  'tinyint',
-  'smallint',
-  'mediumint',
-  'int',
-  'integer',
-  'bigint',
-  'year',
-  'decimal',
-  'numeric',
-  'date',
-  'datetime',
-  'timestamp',
-  'time',
-  'binary',
-  'varbinary',
-  'tinyblob',
-  'blob',
-  'mediumblob',
-  'longblob',
-  'bit',
+const { Types } = mysql;
+
+/** Result column types the server sends as ASCII text (numbers, dates and times). */
+const ASCII_TYPES: ReadonlySet<number> = new Set([
+  Types.DECIMAL,
+  Types.TINY,
+  Types.SHORT,
+  Types.LONG,
+  Types.FLOAT,
+  Types.DOUBLE,
+  Types.NULL,
+  Types.TIMESTAMP,
+  Types.LONGLONG,
+  Types.INT24,
+  Types.DATE,
+  Types.TIME,
+  Types.DATETIME,
+  Types.YEAR,
+  Types.NEWDATE,
+  Types.NEWDECIMAL,
 ]);
-const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set']);
-
-function readsNatively(column: MysqlColumn): boolean {
-  if (column.json) return false;
-  if (NATIVE_TYPES.has(column.dataType)) return true;
-  return TEXT_TYPES.has(column.dataType) && column.charset !== null && column.charset !== 'binary';
-}
+const BINARY_CHARSET = 63;
 
 /**
- * Rows wait in the core until their chunk's high watermark, so they outlive a few young-generation
- * collections. A decoder that assembles a string from pieces returns a chain of V8 cons strings;
- * reading one character flattens it in place, and the collector then keeps only the flat string.
+ * How each result column is read from the row packets, as mysql2's own reader would give it to the
+ * decoders: bytes for the columns a decoder reads as bytes and for other binary-charset columns,
+ * ASCII for numbers and dates, UTF-8 (the connection's result charset) for the rest — JSON too,
+ * which MySQL labels binary.
  */
-function flatten(value: Value): void {
-  if (typeof value === 'string' && value.length > 12) value.charCodeAt(0);
+function fieldReadings(
+  fields: readonly mysql.FieldPacket[],
+  decoders: readonly (ColumnDecoder | undefined)[],
+): FieldReading[] {
+  if (fields.length !== decoders.length) {
+    throw new Error(`the SELECT returned ${fields.length} columns, ${decoders.length} were asked for`);
+  }
+  return fields.map((f, i) => {
+    const type = f.columnType ?? -1;
+    if (decoders[i]?.binary === true) return 'bytes';
+    if (ASCII_TYPES.has(type)) return 'ascii';
+    if (type === Types.JSON) return 'text';
+    return f.characterSet === BINARY_CHARSET ? 'bytes' : 'text';
+  });
 }
 
 interface Plan {
   readonly described: DescribedTable;
   readonly decoders: readonly (ColumnDecoder | undefined)[];
   readonly select: string;
-  /** Column aliases read as bytes by `typeCast`; null when mysql2 reads every column natively. */
-  readonly binary: ReadonlySet<string> | null;
   readonly makeRow: RowBuilder;
 }
 
-/** Batches of decoded rows waiting for the consumer before the connection stops reading. */
+/** A batch of row packets, decoded into rows with the table's decoders when the core emits the chunk. */
+class UndecodedRowPackets implements UndecodedRows {
+  readonly count: number;
+
+  constructor(
+    private readonly packets: RowPacketBatch,
+    private readonly reading: readonly FieldReading[],
+    private readonly plan: Plan,
+    private readonly table: string,
+  ) {
+    this.count = packets.count;
+  }
+
+  decode(): readonly Row[] {
+    const { decoders, makeRow } = this.plan;
+    const reading = this.reading;
+    const width = reading.length;
+    const fields: (string | Buffer | null)[] = new Array(width).fill(null);
+    const values: Value[] = new Array(width).fill(null);
+    const rows: Row[] = [];
+    try {
+      this.packets.forEach((bytes, start, end) => {
+        readTextRow(bytes, start, end, reading, fields);
+        for (let i = 0; i < width; i++) {
+          const decoder = decoders[i];
+          const field = fields[i] as string | Buffer | null;
+          values[i] = decoder === undefined ? field : decoder.fromQuery(field);
+        }
+        rows.push(makeRow(values));
+      });
+    } catch (error) {
+      throw toHighwaterError(error, 'readChunk', this.table);
+    }
+    return rows;
+  }
+}
+
+/** Batches of rows waiting for the consumer before the connection stops reading. */
 const MAX_READY = 2;
 
 /**
@@ -88,11 +123,31 @@ export class MysqlChunkReader implements ChunkReader {
   ) {}
 
   async *readChunk(table: TableSchema, range: ChunkRange): AsyncIterable<readonly Row[]> {
+    let batch: Row[] = [];
+    for await (const rows of this.readUndecodedChunk(table, range)) {
+      for (const row of rows.decode()) {
+        batch.push(row);
+        if (batch.length >= this.batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  /**
+   * The chunk's rows as the server sent them (text-protocol row packets, copied into one buffer per
+   * batch of about `batchSize` rows), decoded when asked: a chunk waiting for its high watermark
+   * then holds a few buffers outside the JavaScript heap instead of a row object per row.
+   */
+  async *readUndecodedChunk(table: TableSchema, range: ChunkRange): AsyncIterable<UndecodedRows> {
+    const name = qualifiedName(table.id);
     let plan: Plan;
     try {
       plan = await this.plan(table);
     } catch (error) {
-      throw toHighwaterError(error, 'readChunk', qualifiedName(table.id));
+      throw toHighwaterError(error, 'readChunk', name);
     }
     const sql = keySql(table, plan.described.columns);
     const where: string[] = [];
@@ -105,12 +160,10 @@ export class MysqlChunkReader implements ChunkReader {
       where.push(sql.compare('<'));
       params.push(...sql.params(range.end));
     }
-    const text = `SELECT ${plan.select} FROM ${qualifiedName(table.id)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
-    const { decoders, makeRow, binary } = plan;
-    const width = decoders.length;
-    const values: Value[] = new Array(width).fill(null);
-    const ready: Row[][] = [];
-    let batch: Row[] = [];
+    const text = `SELECT ${plan.select} FROM ${name}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
+    const ready: RowPacketBatch[] = [];
+    let batch = new RowPacketBatch(this.batchSize);
+    let reading: FieldReading[] | null = null;
     let ended = false;
     let failure: unknown = null;
     let discard = false;
@@ -121,43 +174,29 @@ export class MysqlChunkReader implements ChunkReader {
       wake = null;
       w?.();
     };
-    const query = this.db.query({
-      sql: text,
-      values: params,
-      rowsAsArray: true,
-      ...(binary === null
-        ? {}
-        : {
-            typeCast: (field: mysql.TypeCastField, next: () => unknown) => {
-              void next;
-              return binary.has(field.name) ? field.buffer() : field.string();
-            },
-          }),
-    });
-    query.on('result', (raw: unknown) => {
-      if (discard || failure !== null) return;
-      const fields = raw as (string | number | Buffer | null)[];
+    const query = this.db.query({ sql: text, values: params });
+    try {
+      captureRowPackets(query, (bytes, start, end) => {
+        if (discard || failure !== null) return;
+        batch.add(bytes, start, end);
+        if (batch.count >= this.batchSize) {
+          ready.push(batch);
+          batch = new RowPacketBatch(this.batchSize);
+          if (ready.length >= MAX_READY && !paused) {
+            paused = true;
+            this.db.pause();
+          }
+          notify();
+        }
+      });
+    } catch (error) {
+      throw toHighwaterError(error, 'readChunk', name);
+    }
+    query.on('fields', (fields: mysql.FieldPacket[]) => {
       try {
-        for (let i = 0; i < width; i++) {
-          const decoder = decoders[i];
-          const value = (fields[i] ?? null) as Value;
-          const decoded = decoder === undefined ? value : decoder.fromQuery(value as string | Buffer | null);
-          flatten(decoded);
-          values[i] = decoded;
-        }
+        reading = fieldReadings(fields, plan.decoders);
       } catch (error) {
-        failure = error;
-        notify();
-        return;
-      }
-      batch.push(makeRow(values));
-      if (batch.length >= this.batchSize) {
-        ready.push(batch);
-        batch = [];
-        if (ready.length >= MAX_READY && !paused) {
-          paused = true;
-          this.db.pause();
-        }
+        if (failure === null) failure = error;
         notify();
       }
     });
@@ -176,6 +215,11 @@ export class MysqlChunkReader implements ChunkReader {
       notify();
     };
     this.db.on('error', onConnectionError);
+    const undecoded = (rows: RowPacketBatch): UndecodedRows => {
+      if (reading === null)
+        throw toHighwaterError(new Error('rows before their column definitions'), 'readChunk', name);
+      return new UndecodedRowPackets(rows, reading, plan, name);
+    };
     try {
       for (;;) {
         if (failure !== null) throw failure;
@@ -185,7 +229,7 @@ export class MysqlChunkReader implements ChunkReader {
             paused = false;
             this.db.resume();
           }
-          yield next;
+          yield undecoded(next);
           continue;
         }
         if (ended) break;
@@ -194,7 +238,7 @@ export class MysqlChunkReader implements ChunkReader {
         });
       }
     } catch (error) {
-      throw toHighwaterError(error, 'readChunk', qualifiedName(table.id));
+      throw toHighwaterError(error, 'readChunk', name);
     } finally {
       this.db.off('error', onConnectionError);
       if (!ended) {
@@ -203,7 +247,7 @@ export class MysqlChunkReader implements ChunkReader {
         if (paused) this.db.resume();
       }
     }
-    if (batch.length > 0) yield batch;
+    if (batch.count > 0) yield undecoded(batch);
   }
 
   async close(): Promise<void> {
@@ -225,15 +269,7 @@ export class MysqlChunkReader implements ChunkReader {
     const select = columns
       .map((c, i) => `${decoders[i]?.select(quoteIdent(c.name)) ?? quoteIdent(c.name)} AS c${i}`)
       .join(', ');
-    const native = columns.every((c, i) => readsNatively(c) && decoders[i]?.select('x') === 'x');
-    const binary = native ? null : new Set(columns.flatMap((_c, i) => (decoders[i]?.binary === true ? [`c${i}`] : [])));
-    const plan: Plan = {
-      described: d,
-      decoders,
-      select,
-      binary,
-      makeRow: createRowBuilder(columns.map((c) => c.name)),
-    };
+    const plan: Plan = { described: d, decoders, select, makeRow: createRowBuilder(columns.map((c) => c.name)) };
     this.plans.set(key, plan);
     return plan;
   }

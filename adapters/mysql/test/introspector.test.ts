@@ -161,4 +161,47 @@ describe('MysqlIntrospector', () => {
       await introspector.close();
     }
   });
+  it('reads chunks as row packets decoded on demand: long, multi-byte, binary and NULL values', async () => {
+    const sql = db.sql();
+    await sql.query(
+      'CREATE TABLE raw_rows (id int PRIMARY KEY, t mediumtext, b blob, l varchar(20) CHARACTER SET latin1, n decimal(30,10))',
+    );
+    const rows = Array.from({ length: 3000 }, (_, id) => [
+      id,
+      id % 7 === 0 ? null : `${'é😀'.repeat(id % 50 === 0 ? 30_000 : id % 90)}${id}`,
+      id % 5 === 0 ? null : Buffer.from([id % 256, 0, 255, 0xfb]),
+      id % 3 === 0 ? null : `caf\u00e9 ${id}`,
+      `${id}.0123456789`,
+    ]);
+    for (let i = 0; i < rows.length; i += 500)
+      await sql.query('INSERT INTO raw_rows VALUES ?', [rows.slice(i, i + 500)]);
+    const schema = await schemaOf('raw_rows');
+    const reader = await mysqlAdapter({ connection: db.server().url, chunkBatchSize: 400 }).createChunkReader();
+    try {
+      const read = reader.readUndecodedChunk?.bind(reader);
+      if (read === undefined) throw new Error('the MySQL chunk reader has no readUndecodedChunk');
+      const got: Record<string, unknown>[] = [];
+      let batches = 0;
+      for await (const undecoded of read(schema, { start: null, end: null })) {
+        const decoded = undecoded.decode();
+        expect(decoded).toHaveLength(undecoded.count);
+        got.push(...decoded);
+        batches++;
+      }
+      expect(batches).toBeGreaterThanOrEqual(7);
+      expect(got).toHaveLength(rows.length);
+      got.sort((a, b) => (a.id as number) - (b.id as number));
+      for (const [i, r] of rows.entries()) {
+        const [id, t, b, l, n] = r as [number, string | null, Buffer | null, string | null, string];
+        expect(got[i]).toEqual({ id, t, b: b === null ? null : new Uint8Array(b), l, n });
+      }
+      // readChunk gives the same rows.
+      const plain = (await collect(reader.readChunk(schema, { start: null, end: null }))).sort(
+        (a, b) => (a.id as number) - (b.id as number),
+      );
+      expect(plain).toEqual(got);
+    } finally {
+      await reader.close();
+    }
+  });
 });

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { captureRowPackets, type FieldReading, readTextRow, RowPacketBatch } from '../src/raw-rows.js';
+
+/** A length-encoded string as the text protocol sends it (or 0xFB for null). */
+function field(value: Buffer | null): Buffer {
+  if (value === null) return Buffer.from([0xfb]);
+  const n = value.length;
+  let head: Buffer;
+  if (n < 0xfb) head = Buffer.from([n]);
+  else if (n < 2 ** 16) {
+    head = Buffer.alloc(3);
+    head[0] = 0xfc;
+    head.writeUInt16LE(n, 1);
+  } else if (n < 2 ** 24) {
+    head = Buffer.alloc(4);
+    head[0] = 0xfd;
+    head.writeUIntLE(n, 1, 3);
+  } else {
+    head = Buffer.alloc(9);
+    head[0] = 0xfe;
+    head.writeBigUInt64LE(BigInt(n), 1);
+  }
+  return Buffer.concat([head, value]);
+}
+
+function read(row: Buffer, reading: FieldReading[]): (string | Buffer | null)[] {
+  const out: (string | Buffer | null)[] = new Array(reading.length).fill(null);
+  // Inside a larger buffer, as packets are.
+  const framed = Buffer.concat([Buffer.from('head'), row, Buffer.from('tail')]);
+  readTextRow(framed, 4, 4 + row.length, reading, out);
+  return out;
+}
+
+describe('text-protocol rows read from their bytes', () => {
+  it('reads ASCII, UTF-8, bytes and NULL fields of every length encoding', () => {
+    const long = 'ü'.repeat(40_000); // 80,000 bytes: a 3-byte length
+    const mid = 'x'.repeat(300); // a 2-byte length
+    const bytes = Buffer.from([0, 1, 2, 255]);
+    const row = Buffer.concat([
+      field(Buffer.from('-12.50')),
+      field(Buffer.from('é😀')),
+      field(null),
+      field(bytes),
+      field(Buffer.from(mid)),
+      field(Buffer.from(long)),
+      field(Buffer.from('')),
+    ]);
+    const out = read(row, ['ascii', 'text', 'text', 'bytes', 'text', 'text', 'text']);
+    expect(out.slice(0, 3)).toEqual(['-12.50', 'é😀', null]);
+    expect(out[3]).toEqual(bytes);
+    expect(out.slice(4)).toEqual([mid, long, '']);
+  });
+
+  it('copies bytes fields out of the packet', () => {
+    const row = field(Buffer.from([7, 8]));
+    const framed = Buffer.concat([row]);
+    const out: (string | Buffer | null)[] = [null];
+    readTextRow(framed, 0, framed.length, ['bytes'], out);
+    framed.fill(0);
+    expect(out[0]).toEqual(Buffer.from([7, 8]));
+  });
+
+  it('reads an 8-byte length', () => {
+    const big = Buffer.alloc(2 ** 24 + 3, 0x61);
+    const out = read(field(big), ['ascii']);
+    expect((out[0] as string).length).toBe(2 ** 24 + 3);
+  });
+
+  it('rejects rows that do not match their column count', () => {
+    const two = Buffer.concat([field(Buffer.from('1')), field(Buffer.from('2'))]);
+    expect(() => read(two, ['ascii'])).toThrow(/1 bytes after its 1 fields|2 bytes after/);
+    expect(() => read(two, ['ascii', 'ascii', 'ascii'])).toThrow(/ends before field 3 of 3/);
+    expect(() => read(Buffer.from([5, 0x61]), ['ascii'])).toThrow(/runs past the end/);
+    expect(() => read(Buffer.from([0xff]), ['ascii'])).toThrow(/starts with 0xff/);
+  });
+});
+
+describe('row packet batches', () => {
+  it('keeps every row in order, growing past their first size', () => {
+    const batch = new RowPacketBatch(2);
+    const rows = Array.from({ length: 500 }, (_, i) => Buffer.from(`row ${i} ${'z'.repeat(i)}`));
+    for (const r of rows) {
+      const framed = Buffer.concat([Buffer.from('hdr!'), r, Buffer.from('next')]);
+      batch.add(framed, 4, 4 + r.length);
+    }
+    expect(batch.count).toBe(500);
+    const seen: string[] = [];
+    batch.forEach((bytes, start, end) => seen.push(bytes.toString('utf8', start, end)));
+    expect(seen).toEqual(rows.map((r) => r.toString()));
+  });
+});
+
+describe('capturing row packets from mysql2', () => {
+  it('refuses a Query without the states it replaces, instead of reading nothing', () => {
+    const notAQuery = Object.create({ fieldsEOF() {} });
+    expect(() => captureRowPackets(notAQuery, () => undefined)).toThrow(/mysql2 changed/);
+  });
+
+  it('hands row packets over and leaves the end of the result to mysql2', () => {
+    const ends: unknown[] = [];
+    class FakeQuery {
+      fieldsEOF() {
+        return (this as unknown as { row: unknown }).row;
+      }
+      row(packet: unknown) {
+        ends.push(packet);
+        return null;
+      }
+    }
+    const query = new FakeQuery();
+    const rows: string[] = [];
+    captureRowPackets(query as never, (bytes, start, end) => rows.push(bytes.toString('utf8', start, end)));
+    const state = query.fieldsEOF() as (p: unknown, c: unknown) => unknown;
+    const packet = (text: string, eof = false) => ({
+      buffer: Buffer.from(`....${text}`),
+      offset: 4,
+      end: 4 + text.length,
+      isEOF: () => eof,
+    });
+    const next = state.call(query, packet('a'), null);
+    expect(next).toBe(state);
+    state.call(query, packet('b'), null);
+    expect(state.call(query, packet('', true), null)).toBeNull();
+    expect(rows).toEqual(['a', 'b']);
+    expect(ends).toHaveLength(1);
+  });
+});
