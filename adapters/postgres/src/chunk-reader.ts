@@ -156,23 +156,23 @@ class CopyLines implements UndecodedRows {
     const scanner = new CopyFieldScanner();
     const values: Value[] = new Array(width).fill(null);
     const rows: Row[] = [];
-    try {
-      for (const piece of this.pieces) {
-        const text = lines.push(piece);
-        scanner.reset(text);
-        while (scanner.hasLine()) {
-          for (let i = 0; i < width; i++) {
-            scanner.field(i, width);
-            if (scanner.isNull()) values[i] = null;
-            else if (scanner.isEscaped()) {
-              const unescaped = scanner.value();
-              values[i] = (decoders[i] as SpanDecoder)(unescaped, 0, unescaped.length);
-            } else values[i] = (decoders[i] as SpanDecoder)(text, scanner.start, scanner.end);
-            scanner.next();
-          }
-          rows.push(makeRow(values));
+    const decodeLines = (text: string): void => {
+      scanner.reset(text);
+      while (scanner.hasLine()) {
+        for (let i = 0; i < width; i++) {
+          scanner.field(i, width);
+          if (scanner.isNull()) values[i] = null;
+          else if (scanner.isEscaped()) {
+            const unescaped = scanner.value();
+            values[i] = (decoders[i] as SpanDecoder)(unescaped, 0, unescaped.length);
+          } else values[i] = (decoders[i] as SpanDecoder)(text, scanner.start, scanner.end);
+          scanner.next();
         }
+        rows.push(makeRow(values));
       }
+    };
+    try {
+      for (const piece of this.pieces) lines.pushEach(piece, decodeLines);
       lines.end();
     } catch (error) {
       throw toHighwaterError(error, 'readChunk', this.table);

@@ -73,26 +73,38 @@ export class CopyTextChunks {
 
   /** The complete lines now available (`''` when none). */
   push(chunk: Buffer): string {
-    let head = '';
+    let text = '';
+    this.pushEach(chunk, (lines) => {
+      text += lines;
+    });
+    return text;
+  }
+
+  /**
+   * The complete lines now available, in up to two pieces: the line the previous chunk left
+   * unfinished, then the rest. Apart, they are never joined into one string that a reader would
+   * then copy whole to read it.
+   */
+  pushEach(chunk: Buffer, lines: (text: string) => void): void {
     let data = chunk;
     if (this.rest !== null) {
       const nl = chunk.indexOf(0x0a);
       if (nl < 0) {
         this.rest = Buffer.concat([this.rest, chunk]);
-        return '';
+        return;
       }
-      head = Buffer.concat([this.rest, chunk.subarray(0, nl + 1)]).toString('utf8');
+      const head = Buffer.concat([this.rest, chunk.subarray(0, nl + 1)]).toString('utf8');
       this.rest = null;
       data = chunk.subarray(nl + 1);
+      lines(head);
     }
     const end = data.lastIndexOf(0x0a);
     if (end < 0) {
       if (data.length > 0) this.rest = Buffer.from(data);
-      return head;
+      return;
     }
     if (end + 1 < data.length) this.rest = Buffer.from(data.subarray(end + 1));
-    const body = data.toString('utf8', 0, end + 1);
-    return head === '' ? body : head + body;
+    lines(data.toString('utf8', 0, end + 1));
   }
 
   /** Throws if the stream ended inside a line. */

@@ -4,6 +4,7 @@ import type { Connection } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { clientConfig } from '../src/connection.js';
 import { CopyOutQuery } from '../src/copy-out.js';
+import { CopyTextChunks } from '../src/copy-text.js';
 import { usePostgres } from './helpers.js';
 
 /** One backend message: code, length (itself included), payload. */
@@ -142,5 +143,37 @@ describe('COPY out reader (server)', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('COPY text chunks', () => {
+  it('gives the same whole lines whatever the byte cuts, the unfinished line apart from the rest', () => {
+    const text = '1\té😀\t\\N\n2\tb\\tc\n3\txyz\n4\t\n';
+    const bytes = Buffer.from(text, 'utf8');
+    for (let a = 0; a <= bytes.length; a++) {
+      for (let b = a; b <= bytes.length; b += 3) {
+        const chunks = new CopyTextChunks();
+        const pieces: string[] = [];
+        for (const part of [bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)]) {
+          chunks.pushEach(Buffer.from(part), (lines) => pieces.push(lines));
+        }
+        chunks.end();
+        expect(pieces.join('')).toBe(text);
+        for (const p of pieces) expect(p.endsWith('\n') && p.length > 0).toBe(true);
+        // push() joins the same pieces.
+        const joined = new CopyTextChunks();
+        expect(
+          [bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)]
+            .map((p) => joined.push(Buffer.from(p)))
+            .join(''),
+        ).toBe(text);
+      }
+    }
+  });
+
+  it('refuses output that ends inside a line', () => {
+    const chunks = new CopyTextChunks();
+    chunks.pushEach(Buffer.from('1\ta\n2\tb'), () => undefined);
+    expect(() => chunks.end()).toThrow(/inside a row/);
   });
 });
