@@ -38,6 +38,8 @@ const ASCII_TYPES: ReadonlySet<number> = new Set([
   Types.NEWDECIMAL,
 ]);
 const BINARY_CHARSET = 63;
+/** Integer result types (not YEAR: its decoder reads text), read straight into numbers. */
+const INTEGER_TYPES: ReadonlySet<number> = new Set([Types.TINY, Types.SHORT, Types.LONG, Types.INT24, Types.LONGLONG]);
 
 /**
  * How each result column is read from the row packets, as mysql2's own reader would give it to the
@@ -55,6 +57,7 @@ function fieldReadings(
   return fields.map((f, i) => {
     const type = f.columnType ?? -1;
     if (decoders[i]?.binary === true) return 'bytes';
+    if (INTEGER_TYPES.has(type)) return 'integer';
     if (ASCII_TYPES.has(type)) return 'ascii';
     if (type === Types.JSON) return 'text';
     return f.characterSet === BINARY_CHARSET ? 'bytes' : 'text';
@@ -85,7 +88,7 @@ class UndecodedRowPackets implements UndecodedRows {
     const { decoders, makeRow } = this.plan;
     const reading = this.reading;
     const width = reading.length;
-    const fields: (string | Buffer | null)[] = new Array(width).fill(null);
+    const fields: (string | number | Buffer | null)[] = new Array(width).fill(null);
     const values: Value[] = new Array(width).fill(null);
     const rows: Row[] = [];
     try {
@@ -93,7 +96,7 @@ class UndecodedRowPackets implements UndecodedRows {
         readTextRow(bytes, start, end, reading, fields);
         for (let i = 0; i < width; i++) {
           const decoder = decoders[i];
-          const field = fields[i] as string | Buffer | null;
+          const field = fields[i] as string | number | Buffer | null;
           values[i] = decoder === undefined ? field : decoder.fromQuery(field);
         }
         rows.push(makeRow(values));

@@ -79,8 +79,12 @@ export class RowPacketBatch {
   }
 }
 
-/** How a column's bytes become what the column's decoder takes (as mysql2 would give them). */
-export type FieldReading = 'text' | 'ascii' | 'bytes';
+/**
+ * How a column's bytes become what the column's decoder takes (as mysql2 would give them): UTF-8
+ * text, ASCII text (numbers, dates), an integer (a number up to 15 digits, else its text), or a
+ * copy of the bytes.
+ */
+export type FieldReading = 'text' | 'ascii' | 'integer' | 'bytes';
 
 const NULL_VALUE = 0xfb;
 
@@ -112,7 +116,7 @@ export function readTextRow(
   start: number,
   end: number,
   reading: readonly FieldReading[],
-  out: (string | Buffer | null)[],
+  out: (string | number | Buffer | null)[],
 ): void {
   let at = start;
   for (let i = 0; i < reading.length; i++) {
@@ -143,12 +147,35 @@ export function readTextRow(
     if (fieldEnd > end) throw new Error(`row packet: field ${i + 1} runs past the end of the row`);
     const how = reading[i];
     out[i] =
-      how === 'ascii'
-        ? latin1(bytes, at, fieldEnd)
-        : how === 'text'
-          ? utf8(bytes, at, fieldEnd)
-          : Buffer.from(bytes.subarray(at, fieldEnd));
+      how === 'integer'
+        ? integerAt(bytes, at, fieldEnd)
+        : how === 'ascii'
+          ? latin1(bytes, at, fieldEnd)
+          : how === 'text'
+            ? utf8(bytes, at, fieldEnd)
+            : Buffer.from(bytes.subarray(at, fieldEnd));
     at = fieldEnd;
   }
   if (at !== end) throw new Error(`row packet has ${end - at} bytes after its ${reading.length} fields`);
+}
+
+const MINUS = 0x2d;
+const ZERO = 0x30;
+
+/**
+ * An integer's ASCII digits as a number, read from the bytes without a string; up to 15 digits
+ * (always a safe integer). Longer or unexpected text comes back as text, for the decoder.
+ */
+function integerAt(bytes: Buffer, start: number, end: number): number | string {
+  let i = start;
+  const negative = bytes[i] === MINUS;
+  if (negative) i++;
+  if (end - i < 1 || end - i > 15) return latin1(bytes, start, end);
+  let n = 0;
+  for (; i < end; i++) {
+    const d = (bytes[i] as number) - ZERO;
+    if (d < 0 || d > 9) return latin1(bytes, start, end);
+    n = n * 10 + d;
+  }
+  return negative ? -n : n;
 }

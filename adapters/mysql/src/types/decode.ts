@@ -2,8 +2,8 @@ import type { Value } from '@highwater/core';
 import { enumValues, type MysqlColumn } from './mysql-column.js';
 
 /**
- * The two decoders of one column: `fromQuery` for what mysql2 returns on the snapshot path (every
- * column as text, through {@link queryTypeCast}, except bytes and bits as a Buffer), `fromBinlog`
+ * The two decoders of one column: `fromQuery` for a chunk read's field (`chunk-reader.ts`: text,
+ * integers up to 15 digits as numbers, bytes and bits as a Buffer), `fromBinlog`
  * for what zongji decodes from a row image. Both produce the same {@link Value} for the same stored
  * value; `test/types.test.ts` checks it type by type against a real server.
  */
@@ -13,7 +13,7 @@ export interface ColumnDecoder {
   readonly binary: boolean;
   /** The select-list expression for the column (FLOAT goes through DOUBLE to keep every bit). */
   readonly select: (quoted: string) => string;
-  fromQuery(raw: string | Buffer | null): Value;
+  fromQuery(raw: string | number | Buffer | null): Value;
   fromBinlog(raw: unknown): Value;
 }
 

@@ -64,7 +64,7 @@ export function geometryDecoder(c: MysqlColumn): ColumnDecoder {
     binary: true,
     select: (q) => q,
     fromQuery: (raw) =>
-      raw === null ? null : geometryFromBytes(Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'binary')),
+      raw === null ? null : geometryFromBytes(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw), 'binary')),
     // zongji has already parsed it into the same form.
     fromBinlog: (raw) => (raw === null || raw === undefined ? null : (JSON.parse(JSON.stringify(raw)) as JsonValue)),
   };

@@ -1,4 +1,5 @@
-import type { Row, Key } from '../values/value.js';
+import { createRowBuilder } from '../values/row-builder.js';
+import type { Key, Row, Value } from '../values/value.js';
 
 /** A logical column type, shared by every adapter; `nativeType` on the column keeps the database's own name. */
 export type LogicalType =
@@ -55,7 +56,23 @@ export function chunkKeyOf(schema: TableSchema, row: Row): Key {
 
 /** The primary-key columns of a row, as a row (what events carry as `key`). */
 export function primaryKeyRowOf(schema: TableSchema, row: Row): Row {
-  const out: Record<string, Row[string]> = {};
-  for (const c of schema.primaryKey) out[c] = row[c] ?? null;
-  return out;
+  const columns = schema.primaryKey;
+  let keyRow = keyRows.get(columns);
+  if (keyRow === undefined) {
+    keyRow = keyRowOf(columns);
+    keyRows.set(columns, keyRow);
+  }
+  return keyRow(row);
+}
+
+/** Per primary-key column list: a function building key rows with one shape (see createRowBuilder). */
+const keyRows = new WeakMap<readonly string[], (row: Row) => Row>();
+
+function keyRowOf(columns: readonly string[]): (row: Row) => Row {
+  const build = createRowBuilder(columns);
+  const values: Value[] = new Array(columns.length).fill(null);
+  return (row) => {
+    for (let i = 0; i < columns.length; i++) values[i] = row[columns[i] as string] ?? null;
+    return build(values);
+  };
 }

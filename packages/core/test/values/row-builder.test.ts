@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRowBuilder } from '../../src/index.js';
+import { createRowBuilder, primaryKeyRowOf } from '../../src/index.js';
 
 describe('createRowBuilder', () => {
   it('builds rows with the columns in order', () => {
@@ -53,5 +53,29 @@ describe('createRowBuilder', () => {
 
   it('an empty column list gives empty rows', () => {
     expect(createRowBuilder([])([])).toEqual({});
+  });
+});
+
+describe('primaryKeyRowOf', () => {
+  const table = (primaryKey: string[]) => ({
+    id: { name: 't' },
+    columns: [],
+    primaryKey,
+    chunkKey: primaryKey,
+  });
+
+  it('gives the key columns of a row, in key order, null for missing ones, as a plain object', () => {
+    const schema = table(['b', 'a', '__proto__', 'z']);
+    const key = primaryKeyRowOf(schema, { a: 1, b: 'x', c: 3, ['__proto__']: 'p' } as never);
+    expect(Object.entries(key)).toEqual([
+      ['b', 'x'],
+      ['a', 1],
+      ['__proto__', 'p'],
+      ['z', null],
+    ]);
+    expect(Object.getPrototypeOf(key)).toBe(Object.prototype);
+    const again = primaryKeyRowOf(schema, { a: 2, b: 'y' });
+    expect(again).not.toBe(key);
+    expect(Object.entries(key)[1]).toEqual(['a', 1]);
   });
 });
