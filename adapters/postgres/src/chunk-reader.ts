@@ -2,6 +2,7 @@ import {
   type ChunkRange,
   type ChunkReader,
   createRowBuilder,
+  decodedBatches,
   type Row,
   type RowBuilder,
   type TableSchema,
@@ -59,18 +60,8 @@ export class PgChunkReader implements ChunkReader {
     this.catalog = new TypeCatalog(client);
   }
 
-  async *readChunk(table: TableSchema, range: ChunkRange): AsyncIterable<readonly Row[]> {
-    let batch: Row[] = [];
-    for await (const lines of this.readUndecodedChunk(table, range)) {
-      for (const row of lines.decode()) {
-        batch.push(row);
-        if (batch.length >= this.batchSize) {
-          yield batch;
-          batch = [];
-        }
-      }
-    }
-    if (batch.length > 0) yield batch;
+  readChunk(table: TableSchema, range: ChunkRange): AsyncIterable<readonly Row[]> {
+    return decodedBatches(this.readUndecodedChunk(table, range), this.batchSize);
   }
 
   /**

@@ -7,6 +7,7 @@ export { chunkKeyOf, primaryKeyRowOf, tableName } from './schema/table-schema.js
 export type { TableFilter } from './schema/table-filter.js';
 export { compileTableFilter } from './schema/table-filter.js';
 export type { ChunkRange, SnapshotSplit, Split, StreamSplit } from './split/split.js';
+export { decodedBatches } from './spi/decoded-batches.js';
 export { snapshotSplitId } from './split/split.js';
 export type { LogItem, LogProgress, RowChange, SchemaChange, TableTruncate } from './spi/log-item.js';
 export type {

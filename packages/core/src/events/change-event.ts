@@ -30,19 +30,7 @@ function ChangeEventObject(
 }
 ChangeEventObject.prototype = Object.prototype;
 
-const PlainChangeEvent = ChangeEventObject as unknown as new (
+/** Makes a change event (a plain object): `new PlainChangeEvent(op, key, before, after, beforeImage, unknownColumns, source)`. */
+export const PlainChangeEvent = ChangeEventObject as unknown as new (
   ...fields: Parameters<typeof ChangeEventObject>
 ) => ChangeEvent;
-
-/** A change event (a plain object). */
-export function changeEvent(
-  op: ChangeEvent['op'],
-  key: Row,
-  before: Row | null,
-  after: Row | null,
-  beforeImage: ChangeEvent['beforeImage'],
-  unknownColumns: readonly string[],
-  source: SourceInfo,
-): ChangeEvent {
-  return new PlainChangeEvent(op, key, before, after, beforeImage, unknownColumns, source);
-}

@@ -1,4 +1,4 @@
-import { changeEvent } from '../events/change-event.js';
+import { PlainChangeEvent } from '../events/change-event.js';
 import type { SourceInfo } from '../events/source-event.js';
 import type { ChunkRows, UnfinishedSplit } from '../enumerator/table-snapshot.js';
 import type { OffsetCodec } from '../offset/offset-codec.js';
@@ -174,7 +174,7 @@ export class ChangeRouter<O> {
     const emitRows = (rows: Iterable<Row>, partial: boolean): void => {
       for (const row of rows) {
         output.emit(
-          changeEvent(
+          new PlainChangeEvent(
             'r',
             primaryKeyRowOf(schema, row),
             null,
@@ -237,7 +237,7 @@ export class ChangeRouter<O> {
       unknown = unknownColumnsOf(after, table.columnNames);
     }
     this.settings.output.emit(
-      changeEvent(
+      new PlainChangeEvent(
         op,
         primaryKeyRowOf(table.schema, (after ?? before) as Row),
         before,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRowBuilder, primaryKeyRowOf } from '../../src/index.js';
+import { createRowBuilder, decodedBatches, primaryKeyRowOf } from '../../src/index.js';
 
 describe('createRowBuilder', () => {
   it('builds rows with the columns in order', () => {
@@ -77,5 +77,20 @@ describe('primaryKeyRowOf', () => {
     const again = primaryKeyRowOf(schema, { a: 2, b: 'y' });
     expect(again).not.toBe(key);
     expect(Object.entries(key)[1]).toEqual(['a', 1]);
+  });
+});
+
+describe('decodedBatches', () => {
+  it('decodes undecoded rows into batches of the size asked for, in order', async () => {
+    async function* undecoded() {
+      for (const n of [3, 0, 5, 1]) {
+        const base = n * 100;
+        yield { count: n, decode: () => Array.from({ length: n }, (_, i) => ({ id: base + i })) };
+      }
+    }
+    const batches: number[][] = [];
+    for await (const b of decodedBatches(undecoded(), 4)) batches.push(b.map((r) => r.id as number));
+    expect(batches.map((b) => b.length)).toEqual([4, 4, 1]);
+    expect(batches.flat()).toEqual([300, 301, 302, 500, 501, 502, 503, 504, 100]);
   });
 });
