@@ -85,7 +85,9 @@ describe('row packet batches', () => {
     }
     expect(batch.count).toBe(500);
     const seen: string[] = [];
-    batch.forEach((bytes, start, end) => seen.push(bytes.toString('utf8', start, end)));
+    batch.forEach((bytes, start, end) => {
+      seen.push(bytes.toString('utf8', start, end));
+    });
     expect(seen).toEqual(rows.map((r) => r.toString()));
   });
 });
