@@ -113,9 +113,9 @@ class UndecodedRowPackets implements UndecodedRows {
 const MAX_READY = 2;
 
 /**
- * Plain range reads: `SELECT … WHERE key >= ? AND key < ?` streamed with mysql2 (rows taken from
- * the query's events, with backpressure by pausing the connection), no lock, no transaction; every
- * value through the column's snapshot decoder.
+ * Plain range reads: `SELECT … WHERE key >= ? AND key < ?` streamed with mysql2 (its row packets
+ * taken unparsed, with backpressure by pausing the connection), no lock, no transaction; every
+ * value through the column's snapshot decoder when the rows are decoded.
  */
 export class MysqlChunkReader implements ChunkReader {
   private readonly plans = new Map<string, Plan>();

@@ -19,6 +19,7 @@ import type { ColumnDecoder } from './types/decode.js';
 import { toHighwaterError } from './errors.js';
 import { compareOffsets, fileNumber, type MysqlOffset, mysqlOffset, positionAt } from './offsets/mysql-offset.js';
 import { qualifiedName } from './sql/identifiers.js';
+import { stopZongji } from './stop-zongji.js';
 import { checkServer } from './watermarks.js';
 import { parseDdl } from './ddl.js';
 
@@ -514,14 +515,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     this.closed = true;
     if (this.progressTimer !== null) clearTimeout(this.progressTimer);
     this.notify();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      this.zongji.once('stopped', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.zongji.stop();
-    });
+    await stopZongji(this.zongji);
     await closeConnection(this.control);
   }
 }

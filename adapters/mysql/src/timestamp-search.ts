@@ -2,6 +2,7 @@ import ZongJi from '@vlasky/zongji';
 import type mysql from 'mysql2/promise';
 import { type ConnectionSettings, connectionOptions } from './connection.js';
 import { compareOffsets, type MysqlOffset, positionAt } from './offsets/mysql-offset.js';
+import { stopZongji } from './stop-zongji.js';
 import { binlogStatus } from './watermarks.js';
 
 /** What the scan needs of an event. */
@@ -93,14 +94,7 @@ async function* dump(settings: TimestampSearchSettings, file: string, end: Mysql
       });
     }
   } finally {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      zongji.once('stopped', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      zongji.stop();
-    });
+    await stopZongji(zongji);
   }
 }
 

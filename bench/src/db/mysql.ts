@@ -6,6 +6,7 @@ import {
   mysqlAdapter,
   mysqlOffsets,
   positionAt,
+  stopZongji,
 } from '@highwater/mysql';
 import { startMariadb, type ThrowawayMariadb } from '@highwater/test-servers';
 import ZongJi from '@vlasky/zongji';
@@ -120,17 +121,6 @@ async function bareZongji(
   } finally {
     await stopZongji(zongji);
   }
-}
-
-async function stopZongji(zongji: ZongJi): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 2000);
-    zongji.once('stopped', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    zongji.stop();
-  });
 }
 
 /** Highwater from the binlog position `from` until `expected` change events were handed out. */

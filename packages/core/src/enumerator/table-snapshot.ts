@@ -10,6 +10,11 @@ import { valueFromJson, valueToJson } from '../values/value-json.js';
 /** A chunk's rows as read: batches of rows, or of rows still to be decoded when the chunk is emitted. */
 export type ChunkRows = readonly (readonly Row[] | UndecodedRows)[];
 
+/** True for a batch still to be decoded. */
+export function isUndecoded(batch: readonly Row[] | UndecodedRows): batch is UndecodedRows {
+  return !Array.isArray(batch);
+}
+
 /** A chunk being read: open from its low watermark until the log reader passes its high watermark. */
 export interface ChunkWindow<O> {
   readonly lowWatermark: O;

@@ -4,7 +4,7 @@ import { createTableSplitter } from '../chunking/table-splitter.js';
 import type { Assignment } from '../enumerator/split-assigner.js';
 import { SplitAssigner } from '../enumerator/split-assigner.js';
 import type { ChunkWindow, UnfinishedSplit } from '../enumerator/table-snapshot.js';
-import { TableSnapshot } from '../enumerator/table-snapshot.js';
+import { isUndecoded, TableSnapshot } from '../enumerator/table-snapshot.js';
 import {
   asHighwaterError,
   CheckpointError,
@@ -486,7 +486,7 @@ export class SourceRuntime<O> implements Source {
     const batches = reader.readUndecodedChunk?.(schema, split.range) ?? reader.readChunk(schema, split.range);
     for await (const batch of batches) {
       rows.push(batch);
-      count += Array.isArray(batch) ? batch.length : (batch as UndecodedRows).count;
+      count += isUndecoded(batch) ? batch.count : batch.length;
       if (this.closed) return;
     }
     await hooks?.afterRead?.(split, count);

@@ -1,6 +1,6 @@
 import { PlainChangeEvent } from '../events/change-event.js';
 import type { SourceInfo } from '../events/source-event.js';
-import type { ChunkRows, UnfinishedSplit } from '../enumerator/table-snapshot.js';
+import { isUndecoded, type UnfinishedSplit } from '../enumerator/table-snapshot.js';
 import type { OffsetCodec } from '../offset/offset-codec.js';
 import { chunkKeyOf, primaryKeyRowOf } from '../schema/table-schema.js';
 import type { ChunkChange, ChunkKeySpace } from '../snapshot/chunk-merge.js';
@@ -9,7 +9,6 @@ import { keyIdentity } from '../snapshot/key-identity.js';
 import type { CapturedTable } from '../source/captured-table.js';
 import type { OutputQueue } from '../source/output-queue.js';
 import type { LogItem, RowChange } from '../spi/log-item.js';
-import type { UndecodedRows } from '../spi/source-adapter.js';
 import type { Key, Row } from '../values/value.js';
 
 /**
@@ -266,10 +265,6 @@ export class ChangeRouter<O> {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
-
-function isUndecoded(batch: ChunkRows[number]): batch is UndecodedRows {
-  return !Array.isArray(batch);
-}
 
 function sameKey(a: Key, b: Key): boolean {
   return a === b || keyIdentity(a) === keyIdentity(b);
