@@ -9,7 +9,7 @@ import { keySql } from './sql/key-sql.js';
 import { type Queryable, SerialClient } from './sql/queryable.js';
 import { decoderFor, type TextDecoder } from './types/decode.js';
 import { TypeCatalog } from './types/type-catalog.js';
-import { currentInsertLsn, currentSnapshot, parseSnapshot } from './watermarks.js';
+import { currentSnapshot, parseSnapshot } from './watermarks.js';
 
 export interface IntrospectorSettings {
   /** Write a `pg_logical_emit_message` marker in `highWatermark()` so the log passes it even when idle. */
@@ -40,15 +40,40 @@ interface Sample {
 const SAMPLE_QUERY = `SELECT l::text AS l, x::text AS x, pg_current_snapshot()::text AS s
   FROM (SELECT l, pg_current_xact_id() AS x FROM (SELECT pg_current_wal_insert_lsn() AS l OFFSET 0) a OFFSET 0) b`;
 
-async function takeSample(client: Queryable): Promise<{ sample: Sample; safeAtOnce: boolean }> {
-  const result = await client.query<{ l: string; x: string; s: string }>(SAMPLE_QUERY);
-  const row = result.rows[0] as { l: string; x: string; s: string };
+/** The high watermark's message `m` (written first), then the sample of {@link SAMPLE_QUERY}. */
+function messageSampleQuery(prefix: string): string {
+  return `SELECT m::text AS m, l::text AS l, x::text AS x, pg_current_snapshot()::text AS s
+  FROM (SELECT m, l, pg_current_xact_id() AS x
+          FROM (SELECT m, pg_current_wal_insert_lsn() AS l
+                  FROM (SELECT pg_logical_emit_message(false, ${quoteLiteral(prefix)}, 'hw') AS m OFFSET 0) f
+                OFFSET 0) a OFFSET 0) b`;
+}
+
+interface SampleRow {
+  readonly l: string;
+  readonly x: string;
+  readonly s: string;
+}
+
+function sampleOf(row: SampleRow): { sample: Sample; safeAtOnce: boolean } {
   const sample = { lsn: parseLsn(row.l), xid: BigInt(row.x) };
   // The statement's snapshot S was taken before L was read. If no transaction was running at S and
   // X is the id S expected next (its xmax), every id below X had finished at S: already safe.
   const before = parseSnapshot(row.s);
   return { sample, safeAtOnce: before.xip.size === 0 && before.xmax === sample.xid };
 }
+
+async function takeSample(client: Queryable): Promise<{ sample: Sample; safeAtOnce: boolean }> {
+  const result = await client.query<SampleRow>(SAMPLE_QUERY);
+  return sampleOf(result.rows[0] as SampleRow);
+}
+
+/**
+ * How long a low watermark found safe by a high watermark's statement may be handed out instead of
+ * sampling anew. Any earlier safe sample is sound (the next read sees every commit before it); a
+ * recent one keeps the chunk's window, and the log it merges, short.
+ */
+const REUSE_LOW_WATERMARK_MS = 1000;
 
 const LIST_QUERY = `
 SELECT n.nspname, c.relname
@@ -68,6 +93,9 @@ export class PgIntrospector implements Introspector<PgOffset> {
   /** Samples not known safe yet, oldest first. */
   private samples: Sample[] = [];
   private lastLow: Lsn = 0n;
+  /** A sample a high watermark's statement found safe, and when (`performance.now()`). */
+  private reusableLow: { readonly lsn: Lsn; readonly at: number } | null = null;
+  private readonly messageSampleQuery: string;
   private readonly decoders = new Map<string, TextDecoder[]>();
 
   private readonly client: SerialClient;
@@ -79,6 +107,7 @@ export class PgIntrospector implements Introspector<PgOffset> {
     reconnect?: () => Promise<pg.Client>,
   ) {
     this.client = new SerialClient(connection, reconnect);
+    this.messageSampleQuery = messageSampleQuery(settings.messagePrefix);
     this.catalog = new TypeCatalog(this.client);
   }
 
@@ -113,6 +142,12 @@ export class PgIntrospector implements Introspector<PgOffset> {
    */
   async lowWatermark(): Promise<PgOffset> {
     return this.run('lowWatermark', async () => {
+      const reusable = this.reusableLow;
+      this.reusableLow = null;
+      if (reusable !== null && performance.now() - reusable.at <= REUSE_LOW_WATERMARK_MS) {
+        if (reusable.lsn > this.lastLow) this.lastLow = reusable.lsn;
+        return this.issue(positionAt(this.lastLow));
+      }
       const { sample, safeAtOnce } = await takeSample(this.client);
       if (safeAtOnce) {
         if (sample.lsn > this.lastLow) this.lastLow = sample.lsn;
@@ -143,19 +178,23 @@ export class PgIntrospector implements Introspector<PgOffset> {
    * An LSN after the commit record of every transaction visible now. With `watermarkMessages` it is
    * the position of a non-transactional logical message written now, which the log reader sees and
    * reports, so the watermark is passed even when no captured table changes.
+   *
+   * The same statement takes a low-watermark sample after it: when that is safe at once, the next
+   * {@link lowWatermark} (the next chunk's, usually right after) hands it out without a query of its
+   * own — one round trip per chunk fewer.
    */
   async highWatermark(): Promise<PgOffset> {
     return this.run('highWatermark', async () => {
-      if (this.settings.watermarkMessages) {
-        const result = await this.client.query<{ l: string }>(
-          // The message itself is not flushed (the WAL writer would take up to wal_writer_delay);
-          // assigning a transaction id makes this statement commit, which flushes the WAL through
-          // the message, so the walsender sends it at once. pgoutput skips the empty transaction.
-          `SELECT pg_logical_emit_message(false, ${quoteLiteral(this.settings.messagePrefix)}, 'hw')::text AS l, pg_current_xact_id()`,
-        );
-        return this.issue(positionAt(parseLsn((result.rows[0] as { l: string }).l)));
-      }
-      return this.issue(positionAt(parseLsn(await currentInsertLsn(this.client))));
+      // With a message: it is not flushed by itself (the WAL writer would take up to
+      // wal_writer_delay); the sample assigns a transaction id, so the statement commits, which
+      // flushes the WAL through the message and the walsender sends it at once. pgoutput skips the
+      // empty transaction.
+      const query = this.settings.watermarkMessages ? this.messageSampleQuery : SAMPLE_QUERY;
+      const result = await this.client.query<SampleRow & { m?: string }>(query);
+      const row = result.rows[0] as SampleRow & { m?: string };
+      const { sample, safeAtOnce } = sampleOf(row);
+      this.reusableLow = safeAtOnce ? { lsn: sample.lsn, at: performance.now() } : null;
+      return this.issue(positionAt(row.m === undefined ? sample.lsn : parseLsn(row.m)));
     });
   }
 

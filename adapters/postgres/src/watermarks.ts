@@ -22,8 +22,3 @@ export async function currentSnapshot(db: Queryable): Promise<XidSnapshot> {
   const result = await db.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
   return parseSnapshot((result.rows[0] as { s: string }).s);
 }
-
-export async function currentInsertLsn(db: Queryable): Promise<string> {
-  const result = await db.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l');
-  return (result.rows[0] as { l: string }).l;
-}

@@ -169,6 +169,49 @@ describe('introspector', () => {
     }
   });
 
+  /** The next transaction id the server will assign: a sampled low watermark takes one, a reused one does not. */
+  async function nextXid(): Promise<bigint> {
+    const r = await pgs.sql().query<{ x: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x');
+    return BigInt(r.rows[0]?.x ?? '');
+  }
+
+  it("the next LW reuses the sample a HW's statement found safe, once, while it is recent", async () => {
+    await pgs.sql().query("INSERT INTO public.items VALUES (8000, 'reuse')");
+    const hw = await introspector.highWatermark();
+    let xid = await nextXid();
+    const reused = await introspector.lowWatermark();
+    expect(await nextXid()).toBe(xid); // no statement of its own
+    expect(compareOffsets(reused, hw)).toBeGreaterThanOrEqual(0);
+
+    xid = await nextXid();
+    const sampled = await introspector.lowWatermark(); // the sample was used up
+    expect(await nextXid()).toBe(xid + 1n);
+    expect(compareOffsets(sampled, reused)).toBeGreaterThanOrEqual(0);
+
+    await introspector.highWatermark();
+    await new Promise((r) => setTimeout(r, 1100)); // older than the reuse limit (1 s)
+    xid = await nextXid();
+    await introspector.lowWatermark();
+    expect(await nextXid()).toBe(xid + 1n);
+  });
+
+  it('a HW taken while a transaction is in progress leaves the next LW to wait for it', async () => {
+    const other = new (await import('pg')).default.Client({ connectionString: pgs.server().url });
+    await other.connect();
+    try {
+      const before = await introspector.lowWatermark();
+      await other.query('BEGIN');
+      await other.query("INSERT INTO public.items VALUES (8001, 'held')");
+      const hw = await introspector.highWatermark();
+      const { settledBeforeCommit, lw } = await lowWatermarkAcross(other);
+      expect(settledBeforeCommit).toBe(false);
+      expect(compareOffsets(lw, before)).toBeGreaterThan(0);
+      expect(compareOffsets(lw, hw)).toBeGreaterThan(0);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('LW settles at once on an idle server', async () => {
     const before = await introspector.lowWatermark();
     await pgs.sql().query("INSERT INTO public.items VALUES (7000, 'idle')");

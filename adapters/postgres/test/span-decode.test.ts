@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decoderFor, spanDecoderFor } from '../src/types/decode.js';
 import type { PgType } from '../src/types/pg-type.js';
@@ -25,6 +26,37 @@ describe('span decoders', () => {
       'infinity',
       '-infinity',
     ]);
+  });
+
+  it('timestamptz of every fraction length, era and offset reads as the text decoder reads it', () => {
+    const digits = (n: number, min: number, max: number) =>
+      fc.integer({ min, max }).map((v) => String(v).padStart(n, '0'));
+    const timestamptz = fc
+      .record({
+        year: digits(4, 1, 9999),
+        month: digits(2, 1, 12),
+        day: digits(2, 1, 28),
+        time: fc.tuple(digits(2, 0, 23), digits(2, 0, 59), digits(2, 0, 59)).map((t) => t.join(':')),
+        fraction: fc.option(
+          digits(6, 0, 999_999).map((f) => f.replace(/0+$/, '')),
+          { nil: undefined },
+        ),
+        offset: fc.constantFrom('+00', '+00', '+00', '-07', '+05:30', '+00:00:17'),
+        bc: fc.boolean(),
+      })
+      .map(
+        ({ year, month, day, time, fraction, offset, bc }) =>
+          `${year}-${month}-${day} ${time}${fraction ? `.${fraction}` : ''}${offset}${bc ? ' BC' : ''}`,
+      );
+    const decode = decoderFor({ kind: 'base', name: 'timestamptz' });
+    const span = spanDecoderFor({ kind: 'base', name: 'timestamptz' });
+    fc.assert(
+      fc.property(timestamptz, (text) => {
+        const line = `7\t${text}\n`;
+        expect(span(line, 2, 2 + text.length)).toBe(decode(text));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('enum labels, known and added later', () => {

@@ -156,34 +156,46 @@ function labelSpan(labels: readonly string[], fallback: TextDecoder): SpanDecode
 const SPACE = 32;
 const PLUS = 43;
 const UPPER_C = 67;
+const UPPER_T = 84;
+const UPPER_Z = 90;
 
 /**
  * timestamptz in the session's UTC form (`2024-02-29 13:45:00.123456+00`, a 4-digit year, no era):
  * the same string {@link decodeTimestamptz} builds (`2024-02-29T13:45:00.123456Z`), from the span,
- * reusing the date part while consecutive values share it, and flat (see {@link flat}). Anything else
- * goes to the text decoder.
+ * and flat (see {@link flat}). Anything else goes to the text decoder.
  */
 function timestamptzSpan(fallback: TextDecoder): SpanDecoder {
-  let date = '';
-  let dateT = '';
   return (text, start, end) => {
+    const length = end - start;
     if (
-      end - start >= 22 &&
+      length >= 22 &&
       text.charCodeAt(start + 10) === SPACE &&
       text.charCodeAt(end - 3) === PLUS &&
       text.charCodeAt(end - 2) === ZERO &&
       text.charCodeAt(end - 1) === ZERO &&
       !(text.charCodeAt(end - 4) === UPPER_C && text.startsWith(' BC', end - 6))
     ) {
-      if (!text.startsWith(date, start) || date.length !== 10) {
-        date = text.slice(start, start + 10);
-        dateT = `${date}T`;
-        flat(dateT);
-      }
-      return flat(`${dateT}${text.slice(start + 11, end - 3)}Z`);
+      if (length === 29) return microsecondTimestamptz(text, start);
+      return flat(`${text.slice(start, start + 10)}T${text.slice(start + 11, end - 3)}Z`);
     }
     return flat(fallback(text.slice(start, end)));
   };
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS.ffffff+00` at `s` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, the most common form (a
+ * full microsecond fraction), in one `String.fromCharCode`: a flat string at once, without the
+ * pieces a template would join and the copy that flattening them makes.
+ */
+function microsecondTimestamptz(t: string, s: number): string {
+  // biome-ignore format: one character per argument, in the order of the result
+  return String.fromCharCode(
+    t.charCodeAt(s), t.charCodeAt(s + 1), t.charCodeAt(s + 2), t.charCodeAt(s + 3), t.charCodeAt(s + 4),
+    t.charCodeAt(s + 5), t.charCodeAt(s + 6), t.charCodeAt(s + 7), t.charCodeAt(s + 8), t.charCodeAt(s + 9), UPPER_T,
+    t.charCodeAt(s + 11), t.charCodeAt(s + 12), t.charCodeAt(s + 13), t.charCodeAt(s + 14), t.charCodeAt(s + 15),
+    t.charCodeAt(s + 16), t.charCodeAt(s + 17), t.charCodeAt(s + 18), t.charCodeAt(s + 19), t.charCodeAt(s + 20),
+    t.charCodeAt(s + 21), t.charCodeAt(s + 22), t.charCodeAt(s + 23), t.charCodeAt(s + 24), t.charCodeAt(s + 25), UPPER_Z,
+  );
 }
 
 /**
