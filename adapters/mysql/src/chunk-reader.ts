@@ -93,8 +93,8 @@ class UndecodedRowPackets implements UndecodedRows {
     const values: Value[] = new Array(width).fill(null);
     const rows: Row[] = [];
     try {
-      this.packets.forEach((bytes, start, end) => {
-        readTextRow(bytes, start, end, reading, fields);
+      this.packets.forEach((bytes, start, end, text, textStart) => {
+        readTextRow(bytes, start, end, reading, fields, text, textStart);
         for (let i = 0; i < width; i++) {
           const decoder = decoders[i];
           const field = fields[i] as string | number | Buffer | null;

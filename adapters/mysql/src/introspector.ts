@@ -34,12 +34,21 @@ const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sy
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * How long the sample a high watermark took may serve as the next low watermark instead of a new
+ * one. Any earlier safe sample is sound (the next read sees every change before it); a recent one
+ * keeps the chunk's window, and the binlog it merges, short.
+ */
+const REUSE_LOW_WATERMARK_MS = 1000;
+
+/**
  * The control connection: metadata, watermarks and chunk boundaries. See the README ("Watermarks")
  * for why `lowWatermark()` is safe against group commit's binlog-before-visible race.
  */
 export class MysqlIntrospector implements Introspector<MysqlOffset> {
   private samples: Sample[] = [];
   private lastLow: MysqlOffset | null = null;
+  /** The sample the last high watermark took, until a low watermark uses it or a newer one replaces it. */
+  private reusable: Sample | null = null;
   private processChecked = false;
   private closed = false;
   private readonly described = new Map<string, DescribedTable>();
@@ -100,6 +109,8 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
         }
         this.processChecked = true;
       }
+      const reused = await this.reuseSample(db);
+      if (reused !== null) return reused;
       const status = await binlogStatus(db);
       const own: Sample = {
         offset: positionAt(status.file, status.pos),
@@ -130,12 +141,41 @@ export class MysqlIntrospector implements Introspector<MysqlOffset> {
     });
   }
 
-  /** The end of the binlog: at or after the commit of every transaction visible now. */
+  /**
+   * The end of the binlog: at or after the commit of every transaction visible now.
+   *
+   * Then, as {@link lowWatermark} samples, the statements running: the position and those make a
+   * low-watermark sample, which the next low watermark (usually the next chunk's, right after) uses
+   * instead of reading the binlog position and the statements anew — one or two round trips per
+   * chunk fewer.
+   */
   async highWatermark(): Promise<MysqlOffset> {
     return this.run('highWatermark', async (db) => {
       const status = await binlogStatus(db);
-      return positionAt(status.file, status.pos);
+      const offset = positionAt(status.file, status.pos);
+      // Without the PROCESS privilege (checked by the first low watermark) the list would miss other users' statements.
+      this.reusable = this.processChecked
+        ? { offset, at: Date.now(), pending: await busyStatements(db, this.settings.ownConnections) }
+        : null;
+      return offset;
     });
+  }
+
+  /**
+   * The high watermark's sample, when it is recent and safe: at once when no statement was running
+   * after it, else once every one that was has ended (one look at the statements running now).
+   */
+  private async reuseSample(db: mysql.Connection): Promise<MysqlOffset | null> {
+    const sample = this.reusable;
+    this.reusable = null;
+    if (sample === null || Date.now() - sample.at > REUSE_LOW_WATERMARK_MS) return null;
+    if (sample.pending.size > 0) {
+      const running = await busyStatements(db, this.settings.ownConnections);
+      for (const [id, statement] of [...sample.pending]) if (running.get(id) !== statement) sample.pending.delete(id);
+      if (sample.pending.size > 0) return null;
+    }
+    if (this.lastLow === null || compareOffsets(sample.offset, this.lastLow) > 0) this.lastLow = sample.offset;
+    return this.lastLow;
   }
 
   /** The start of the oldest binlog file the server still has. */

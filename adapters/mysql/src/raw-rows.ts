@@ -37,46 +37,60 @@ export function captureRowPackets(
 }
 
 /**
- * Row packets of the text protocol copied one after another into one buffer: a batch of rows costs
- * two objects (outside the JavaScript heap for the bytes) whatever its size.
+ * Row packets of the text protocol, kept where mysql2 received them (its socket reads, which it
+ * neither reuses nor changes): per row the buffer and the payload's bounds, no copy of the bytes.
  */
 export class RowPacketBatch {
-  private bytes: Buffer;
-  private used = 0;
+  private readonly buffers: Buffer[] = [];
+  private buffer: Uint32Array;
+  private starts: Uint32Array;
   private ends: Uint32Array;
   count = 0;
 
   constructor(expectedRows: number) {
-    this.bytes = Buffer.allocUnsafe(Math.max(4096, expectedRows * 64));
-    this.ends = new Uint32Array(Math.max(16, expectedRows));
+    const size = Math.max(16, expectedRows);
+    this.buffer = new Uint32Array(size);
+    this.starts = new Uint32Array(size);
+    this.ends = new Uint32Array(size);
   }
 
   add(source: Buffer, start: number, end: number): void {
-    const length = end - start;
-    if (this.used + length > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + length));
-      this.bytes.copy(grown, 0, 0, this.used);
-      this.bytes = grown;
-    }
-    source.copy(this.bytes, this.used, start, end);
-    this.used += length;
+    if (this.buffers[this.buffers.length - 1] !== source) this.buffers.push(source);
     if (this.count === this.ends.length) {
-      const grown = new Uint32Array(this.ends.length * 2);
-      grown.set(this.ends);
-      this.ends = grown;
+      this.buffer = grown(this.buffer);
+      this.starts = grown(this.starts);
+      this.ends = grown(this.ends);
     }
-    this.ends[this.count++] = this.used;
+    this.buffer[this.count] = this.buffers.length - 1;
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
+    this.count++;
   }
 
-  /** Calls `row` with each row's bytes, in order. */
-  forEach(row: (bytes: Buffer, start: number, end: number) => void): void {
-    let start = 0;
-    for (let i = 0; i < this.count; i++) {
-      const end = this.ends[i] as number;
-      row(this.bytes, start, end);
-      start = end;
+  /**
+   * Calls `row` with each row's bytes, in order, and with the bytes of the rows that share a buffer
+   * as one latin1 string (`text[i - textStart]` is the character of `bytes[i]`), made once for them
+   * all: a field's string is then a slice of it instead of a conversion of its own.
+   */
+  forEach(row: (bytes: Buffer, start: number, end: number, text: string, textStart: number) => void): void {
+    let first = 0;
+    while (first < this.count) {
+      const index = this.buffer[first] as number;
+      let last = first;
+      while (last + 1 < this.count && this.buffer[last + 1] === index) last++;
+      const bytes = this.buffers[index] as Buffer;
+      const textStart = this.starts[first] as number;
+      const text = latin1(bytes, textStart, this.ends[last] as number);
+      for (let i = first; i <= last; i++) row(bytes, this.starts[i] as number, this.ends[i] as number, text, textStart);
+      first = last + 1;
     }
   }
+}
+
+function grown(array: Uint32Array): Uint32Array {
+  const bigger = new Uint32Array(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }
 
 /**
@@ -109,7 +123,9 @@ const utf8: (bytes: Buffer, start: number, end: number) => string = direct
 /**
  * Reads the fields of one text-protocol row (`bytes[start, end)`): each a length-encoded string,
  * or 0xFB for NULL. `reading[i]` says whether field `i` becomes UTF-8 text, ASCII text (numbers,
- * dates: read byte for byte) or a copy of its bytes; `out[i]` receives it.
+ * dates: read byte for byte) or a copy of its bytes; `out[i]` receives it. `text`, when given, is
+ * the same bytes as a latin1 string from `textStart` on (see {@link RowPacketBatch.forEach}): ASCII
+ * fields, and UTF-8 fields whose bytes are all ASCII, are sliced from it.
  */
 export function readTextRow(
   bytes: Buffer,
@@ -117,6 +133,8 @@ export function readTextRow(
   end: number,
   reading: readonly FieldReading[],
   out: (string | number | Buffer | null)[],
+  text: string | null = null,
+  textStart = 0,
 ): void {
   let at = start;
   for (let i = 0; i < reading.length; i++) {
@@ -146,17 +164,24 @@ export function readTextRow(
     const fieldEnd = at + length;
     if (fieldEnd > end) throw new Error(`row packet: field ${i + 1} runs past the end of the row`);
     const how = reading[i];
-    out[i] =
-      how === 'integer'
-        ? integerAt(bytes, at, fieldEnd)
-        : how === 'ascii'
-          ? latin1(bytes, at, fieldEnd)
-          : how === 'text'
-            ? utf8(bytes, at, fieldEnd)
-            : Buffer.from(bytes.subarray(at, fieldEnd));
+    if (how === 'integer') out[i] = integerAt(bytes, at, fieldEnd);
+    else if (how === 'ascii')
+      out[i] = text === null ? latin1(bytes, at, fieldEnd) : text.slice(at - textStart, fieldEnd - textStart);
+    else if (how === 'text')
+      out[i] =
+        text !== null && isAsciiAt(bytes, at, fieldEnd)
+          ? text.slice(at - textStart, fieldEnd - textStart)
+          : utf8(bytes, at, fieldEnd);
+    else out[i] = Buffer.from(bytes.subarray(at, fieldEnd));
     at = fieldEnd;
   }
   if (at !== end) throw new Error(`row packet has ${end - at} bytes after its ${reading.length} fields`);
+}
+
+/** No byte of `bytes[start, end)` is above 0x7F: its UTF-8 text is its latin1 text. */
+function isAsciiAt(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if ((bytes[i] as number) > 0x7f) return false;
+  return true;
 }
 
 const MINUS = 0x2d;

@@ -7,21 +7,55 @@ export interface BinlogPosition {
 }
 
 /**
+ * Per connection, which of several equivalent statements its server understands, once found: the
+ * others cost a round trip and an error each time they are tried.
+ */
+const understood = new WeakMap<mysql.Connection, Map<string, string>>();
+
+/**
+ * Rows of the first of `statements` the server understands; an error for which `notUnderstood`
+ * holds moves on to the next statement, any other is thrown. Remembered per connection and
+ * `purpose`.
+ */
+async function queryFirstUnderstood(
+  db: mysql.Connection,
+  purpose: string,
+  statements: readonly string[],
+  notUnderstood: (errno: unknown) => boolean,
+): Promise<unknown> {
+  let known = understood.get(db);
+  const sql = known?.get(purpose);
+  if (sql !== undefined) return (await db.query(sql))[0];
+  let last: unknown;
+  for (const candidate of statements) {
+    try {
+      const [rows] = await db.query(candidate);
+      if (known === undefined) {
+        known = new Map();
+        understood.set(db, known);
+      }
+      known.set(purpose, candidate);
+      return rows;
+    } catch (error) {
+      if (!notUnderstood((error as { errno?: unknown }).errno)) throw error;
+      last = error;
+    }
+  }
+  throw last;
+}
+
+/**
  * The end of the binlog: `SHOW BINARY LOG STATUS` (MySQL 8.2+), `SHOW BINLOG STATUS` (MariaDB
  * 10.5.2+), else `SHOW MASTER STATUS`. Every transaction whose binlog entry starts before it is
  * wholly written (group commit writes whole transactions under the log lock).
  */
 export async function binlogStatus(db: mysql.Connection): Promise<BinlogPosition> {
-  let rows: unknown;
-  for (const sql of ['SHOW BINARY LOG STATUS', 'SHOW BINLOG STATUS', 'SHOW MASTER STATUS']) {
-    try {
-      [rows] = await db.query(sql);
-      break;
-    } catch (error) {
-      const errno = (error as { errno?: unknown }).errno;
-      if (errno !== 1064) throw error; // not a syntax error: a real failure
-    }
-  }
+  const rows = await queryFirstUnderstood(
+    db,
+    'binlog status',
+    ['SHOW BINARY LOG STATUS', 'SHOW BINLOG STATUS', 'SHOW MASTER STATUS'],
+    (errno) => errno === 1064, // a syntax error: not this server's statement
+  );
   const row = Array.isArray(rows) ? (rows[0] as { File?: unknown; Position?: unknown } | undefined) : undefined;
   if (row === undefined || typeof row.File !== 'string') {
     throw new PermissionError(
@@ -41,19 +75,17 @@ export async function binlogStatus(db: mysql.Connection): Promise<BinlogPosition
  */
 export async function busyStatements(db: mysql.Connection, exclude: ReadonlySet<number>): Promise<Map<number, string>> {
   const idle = "('Sleep', 'Daemon', 'Binlog Dump', 'Binlog Dump GTID')";
-  let rows: unknown;
-  try {
-    [rows] = await db.query(
+  const rows = await queryFirstUnderstood(
+    db,
+    'busy statements',
+    [
       `SELECT ID AS id, CAST(QUERY_ID AS CHAR) AS q FROM information_schema.PROCESSLIST
         WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ${idle}`,
-    );
-  } catch (error) {
-    if ((error as { errno?: unknown }).errno !== 1054) throw error; // unknown column: MySQL
-    [rows] = await db.query(
       `SELECT ID AS id, CONCAT(COMMAND, ':', COALESCE(INFO, '')) AS q FROM information_schema.PROCESSLIST
         WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ${idle}`,
-    );
-  }
+    ],
+    (errno) => errno === 1054, // unknown column QUERY_ID: MySQL
+  );
   const out = new Map<number, string>();
   for (const r of rows as { id: number | string; q: string | null }[]) {
     const id = Number(r.id);

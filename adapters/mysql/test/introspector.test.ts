@@ -149,6 +149,56 @@ describe('MysqlIntrospector', () => {
     }
   });
 
+  it("the next low watermark uses the high watermark's sample: once, while recent, when its statements have ended", async () => {
+    const sql = db.sql();
+    await sql.query('CREATE TABLE intro_reuse (id int PRIMARY KEY)');
+    const introspector = await adapter().createIntrospector();
+    const other = await mysql.createConnection(db.server().url);
+    /** What the server counted of the statements a watermark may run: binlog status reads and SELECTs. */
+    const counts = async () => {
+      const [rows] = await sql.query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_show_binlog_status', 'Com_select')",
+      );
+      const get = (name: string) =>
+        Number((rows as { Variable_name: string; Value: string }[]).find((r) => r.Variable_name === name)?.Value);
+      return { status: get('Com_show_binlog_status'), selects: get('Com_select') };
+    };
+    try {
+      await introspector.lowWatermark();
+      await sql.query('INSERT INTO intro_reuse VALUES (1)');
+      const hw = await introspector.highWatermark();
+      let before = await counts();
+      expect(compareOffsets(await introspector.lowWatermark(), hw)).toBe(0);
+      expect(await counts()).toEqual(before); // not a statement of its own
+
+      before = await counts();
+      await introspector.lowWatermark(); // used up: samples anew
+      expect((await counts()).status).toBe(before.status + 1);
+
+      // A statement running after the high watermark: the sample is used once it has ended, after
+      // one look at the statements running, without reading the binlog position again.
+      const busy = other.query('SELECT SLEEP(0.3)');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sql.query('INSERT INTO intro_reuse VALUES (2)');
+      const hwBusy = await introspector.highWatermark();
+      await busy;
+      before = await counts();
+      expect(compareOffsets(await introspector.lowWatermark(), hwBusy)).toBe(0);
+      const after = await counts();
+      expect(after.status).toBe(before.status);
+      expect(after.selects).toBe(before.selects + 1);
+
+      await introspector.highWatermark();
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // older than the reuse limit (1 s)
+      before = await counts();
+      await introspector.lowWatermark();
+      expect((await counts()).status).toBe(before.status + 1);
+    } finally {
+      await other.end();
+      await introspector.close();
+    }
+  });
+
   it('refuses a user without PROCESS for the low watermark', async () => {
     await db.sql().query("CREATE USER IF NOT EXISTS 'noproc'@'%'");
     await db.sql().query("GRANT SELECT, REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO 'noproc'@'%'");

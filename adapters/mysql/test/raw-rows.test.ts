@@ -90,6 +90,52 @@ describe('row packet batches', () => {
     });
     expect(seen).toEqual(rows.map((r) => r.toString()));
   });
+
+  it('reads rows of several packets per buffer from one latin1 text per buffer, as from their bytes', () => {
+    const values = (i: number): Buffer[] => [
+      Buffer.from(String(i * 7)),
+      Buffer.from(i % 3 === 0 ? `naïve ${i} ✓` : `plain ${i}`),
+      Buffer.from('x'.repeat(i % 5 === 0 ? 300 : 20)), // a 2-byte length now and then
+      Buffer.from([i & 0xff, 0xfe, 0x80]),
+      Buffer.from(`2026-01-0${1 + (i % 9)} 10:00:00.000001`),
+    ];
+    const reading: FieldReading[] = ['integer', 'text', 'text', 'bytes', 'ascii'];
+    // Three "socket reads", each holding a header, several row packets and a tail.
+    const packets = Array.from({ length: 30 }, (_, i) => Buffer.concat(values(i).map((v) => field(v))));
+    const batch = new RowPacketBatch(4);
+    for (let read = 0; read < 3; read++) {
+      const pieces: Buffer[] = [Buffer.from('hdr!')];
+      const bounds: [number, number][] = [];
+      let at = 4;
+      for (const packet of packets.slice(read * 10, read * 10 + 10)) {
+        pieces.push(packet, Buffer.from([0xe9, 0, 0, 0])); // a non-ASCII byte between packets
+        bounds.push([at, at + packet.length]);
+        at += packet.length + 4;
+      }
+      const buffer = Buffer.concat(pieces);
+      for (const [start, end] of bounds) batch.add(buffer, start, end);
+    }
+    const fromText: unknown[][] = [];
+    const fromBytes: unknown[][] = [];
+    batch.forEach((bytes, start, end, text, textStart) => {
+      for (let i = start; i < end; i++) expect(text.charCodeAt(i - textStart)).toBe(bytes[i]);
+      const a: (string | number | Buffer | null)[] = new Array(5).fill(null);
+      const b: (string | number | Buffer | null)[] = new Array(5).fill(null);
+      readTextRow(bytes, start, end, reading, a, text, textStart);
+      readTextRow(bytes, start, end, reading, b);
+      fromText.push(a);
+      fromBytes.push(b);
+    });
+    expect(fromText).toHaveLength(30);
+    expect(fromText).toEqual(fromBytes);
+    expect(fromText[3]).toEqual([
+      21,
+      'naïve 3 ✓',
+      'x'.repeat(20),
+      Buffer.from([3, 0xfe, 0x80]),
+      '2026-01-04 10:00:00.000001',
+    ]);
+  });
 });
 
 describe('capturing row packets from mysql2', () => {
