@@ -1,5 +1,5 @@
 import type { AdapterCapabilities, SourceAdapter } from '@highwater/core';
-import { MysqlChunkReader } from './chunk-reader.js';
+import { type ChunkPlans, MysqlChunkReader } from './chunk-reader.js';
 import { compareMysqlKeys } from './compare-keys.js';
 import { type ConnectionSettings, closeConnection, connect, connectCore } from './connection.js';
 import { untilLost, watchLoss } from './connection-loss.js';
@@ -45,6 +45,7 @@ export function mysqlAdapter(options: MysqlAdapterOptions): SourceAdapter<MysqlO
   const serverId = options.serverId ?? 0x48570000 + Math.floor(Math.random() * 0x10000);
   /** Thread ids of this adapter's chunk readers: the low watermark need not wait for their SELECTs. */
   const chunkReaders = new Set<number>();
+  const chunkPlans: ChunkPlans = new Map();
   return {
     name: 'mysql',
     capabilities,
@@ -75,9 +76,14 @@ export function mysqlAdapter(options: MysqlAdapterOptions): SourceAdapter<MysqlO
         const id = connection.threadId;
         if (id !== null) chunkReaders.add(id);
         const watch = watchLoss(connection);
-        const reader = new MysqlChunkReader(connection, options.chunkBatchSize ?? 4096, () => {
-          if (id !== null) chunkReaders.delete(id);
-        });
+        const reader = new MysqlChunkReader(
+          connection,
+          options.chunkBatchSize ?? 4096,
+          () => {
+            if (id !== null) chunkReaders.delete(id);
+          },
+          chunkPlans,
+        );
         return {
           readChunk: (table, range) => untilLost(reader.readChunk(table, range), watch, 'readChunk'),
           readUndecodedChunk: (table, range) => untilLost(reader.readUndecodedChunk(table, range), watch, 'readChunk'),

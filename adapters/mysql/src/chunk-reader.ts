@@ -65,6 +65,9 @@ function fieldReadings(
   });
 }
 
+/** How each table is read, by table; see {@link MysqlChunkReader}'s constructor. */
+export type ChunkPlans = Map<string, Promise<Plan>>;
+
 interface Plan {
   readonly described: DescribedTable;
   readonly decoders: readonly (ColumnDecoder | undefined)[];
@@ -118,12 +121,15 @@ const MAX_READY = 2;
  * value through the column's snapshot decoder when the rows are decoded.
  */
 export class MysqlChunkReader implements ChunkReader {
-  private readonly plans = new Map<string, Plan>();
-
+  /**
+   * `plans` may be shared by the readers of one adapter: the first to read a table describes it,
+   * the others use that (they would otherwise each query the catalog before their first chunk).
+   */
   constructor(
     private readonly db: mysql.Connection,
     private readonly batchSize: number,
     private readonly onClose: () => void = () => undefined,
+    private readonly plans: ChunkPlans = new Map(),
   ) {}
 
   readChunk(table: TableSchema, range: ChunkRange): AsyncIterable<readonly Row[]> {
@@ -256,15 +262,28 @@ export class MysqlChunkReader implements ChunkReader {
     const key = qualifiedName(table.id);
     const known = this.plans.get(key);
     // A table re-described by the core (new columns) is described again here.
-    if (known !== undefined && known.described.columns.length === table.columns.length) return known;
+    if (known !== undefined) {
+      const plan = await known;
+      if (plan.described.columns.length === table.columns.length) return plan;
+      if (this.plans.get(key) === known) this.plans.delete(key);
+      return this.plan(table);
+    }
+    const plan = this.describe(table);
+    this.plans.set(key, plan);
+    // A failed description is not kept: the next read tries again.
+    plan.catch(() => {
+      if (this.plans.get(key) === plan) this.plans.delete(key);
+    });
+    return plan;
+  }
+
+  private async describe(table: TableSchema): Promise<Plan> {
     const d = await describeTable(this.db.promise(), table.id);
     const columns = d.columns;
     const decoders = columns.map((c) => d.decoders.get(c.name));
     const select = columns
       .map((c, i) => `${decoders[i]?.select(quoteIdent(c.name)) ?? quoteIdent(c.name)} AS c${i}`)
       .join(', ');
-    const plan: Plan = { described: d, decoders, select, makeRow: createRowBuilder(columns.map((c) => c.name)) };
-    this.plans.set(key, plan);
-    return plan;
+    return { described: d, decoders, select, makeRow: createRowBuilder(columns.map((c) => c.name)) };
   }
 }

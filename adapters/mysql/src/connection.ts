@@ -16,6 +16,9 @@ export const DRIVER_OPTIONS = {
   decimalNumbers: false,
   timezone: 'Z',
   charset: 'UTF8MB4_GENERAL_CI',
+  // mysql2 otherwise captures a stack trace at every query, for its errors; the adapter's own errors
+  // carry the operation and table, and the watermark queries of a snapshot are many.
+  trace: false,
 } as const satisfies mysqlCore.ConnectionOptions;
 
 /** The connection options of `settings` with {@link DRIVER_OPTIONS}. */

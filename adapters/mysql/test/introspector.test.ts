@@ -1,4 +1,5 @@
 import { type Key, PermissionError, TableNotFoundError, type TableSchema } from '@highwater/core';
+import mysqlCore from 'mysql2';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { compareMysqlKeys, compareOffsets, mysqlAdapter } from '../src/index.js';
@@ -211,6 +212,36 @@ describe('MysqlIntrospector', () => {
       await introspector.close();
     }
   });
+  it("an adapter's readers describe a table once between them, and again after a failed description", async () => {
+    await db.sql().query('CREATE TABLE planned (id int PRIMARY KEY, v varchar(10))');
+    await db.sql().query("INSERT INTO planned SELECT seq, CONCAT('p', seq) FROM seq_1_to_50");
+    const schema = await schemaOf('planned');
+    const adapter = mysqlAdapter({ connection: db.server().url });
+    const readers = await Promise.all([1, 2, 3].map(() => adapter.createChunkReader()));
+    const described: string[] = [];
+    const core = mysqlCore.Connection.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const query = core.query;
+    core.query = function (this: unknown, ...args: unknown[]) {
+      const first = args[0];
+      const text = typeof first === 'string' ? first : (first as { sql?: string } | undefined)?.sql;
+      if (text?.includes('COLUMN_NAME, DATA_TYPE, COLUMN_TYPE') === true) described.push(text);
+      return query.apply(this, args);
+    };
+    const count = async (reader: (typeof readers)[number]) =>
+      (await collect(reader.readChunk(schema, { start: null, end: null }))).length;
+    try {
+      await db.sql().query('RENAME TABLE planned TO planned_away');
+      await expect(count(readers[0] as (typeof readers)[number])).rejects.toThrow(/planned/);
+      await db.sql().query('RENAME TABLE planned_away TO planned');
+      expect(await Promise.all(readers.map(count))).toEqual([50, 50, 50]);
+      // The failed description, then one for all three readers.
+      expect(described).toHaveLength(1 + 1);
+    } finally {
+      core.query = query;
+      await Promise.all(readers.map((r) => r.close()));
+    }
+  });
+
   it('reads chunks as row packets decoded on demand: long, multi-byte, binary and NULL values', async () => {
     const sql = db.sql();
     await sql.query(

@@ -1,6 +1,6 @@
 import { type AdapterCapabilities, type SourceAdapter, type TableId, tableName } from '@highwater/core';
 import type pg from 'pg';
-import { PgChunkReader } from './chunk-reader.js';
+import { type ChunkPlans, PgChunkReader } from './chunk-reader.js';
 import { comparePgKeys } from './compare-keys.js';
 import { type ConnectionSettings, connect } from './connection.js';
 import { toHighwaterError } from './errors.js';
@@ -112,6 +112,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
     await publicationThenSlot(db);
     prepared = true;
   };
+  const chunkPlans: ChunkPlans = new Map();
   return {
     name: 'postgres',
     capabilities,
@@ -165,7 +166,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
     async createChunkReader() {
       try {
         const client = await connect(options.connection, 'highwater-chunk-reader');
-        return new PgChunkReader(client, options.chunkBatchSize ?? 4096);
+        return new PgChunkReader(client, options.chunkBatchSize ?? 4096, chunkPlans);
       } catch (error) {
         throw toHighwaterError(error, 'connect');
       }

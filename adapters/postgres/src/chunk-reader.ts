@@ -19,6 +19,9 @@ import { keySql, toParam } from './sql/key-sql.js';
 import { type SpanDecoder, spanDecoderFor } from './types/decode.js';
 import { TypeCatalog } from './types/type-catalog.js';
 
+/** How each table is read, by table and columns; see {@link PgChunkReader}'s constructor. */
+export type ChunkPlans = Map<string, Promise<Plan>>;
+
 interface Plan {
   readonly columns: readonly string[];
   readonly decoders: readonly SpanDecoder[];
@@ -51,11 +54,15 @@ export function chunkPredicate(table: TableSchema, range: ChunkRange): string {
  */
 export class PgChunkReader implements ChunkReader {
   private readonly catalog: TypeCatalog;
-  private readonly plans = new Map<string, Plan>();
 
+  /**
+   * `plans` may be shared by the readers of one adapter: the first to read a table describes it,
+   * the others use that (they would otherwise each query the catalog before their first chunk).
+   */
   constructor(
     private readonly client: pg.Client,
     private readonly batchSize: number,
+    private readonly plans: ChunkPlans = new Map(),
   ) {
     this.catalog = new TypeCatalog(client);
   }
@@ -110,21 +117,29 @@ export class PgChunkReader implements ChunkReader {
   }
 
   /** The columns the core knows of (its schema), decoded by their current Postgres types. */
-  private async plan(table: TableSchema): Promise<Plan> {
+  private plan(table: TableSchema): Promise<Plan> {
     const columns = table.columns.map((c) => c.name);
     const cacheKey = `${qualifiedName(table.id)}(${columns.join(',')})`;
     let plan = this.plans.get(cacheKey);
     if (plan === undefined) {
-      const described = await describeTable(this.client, this.catalog, table.id);
-      const decoders = columns.map((c) => {
-        const type = described.types.get(c);
-        if (type === undefined) throw new Error(`column ${c} of ${qualifiedName(table.id)} no longer exists`);
-        return spanDecoderFor(type);
-      });
-      plan = { columns, decoders, makeRow: createRowBuilder(columns) };
+      plan = this.describe(table, columns);
       this.plans.set(cacheKey, plan);
+      // A failed description is not kept: the next read tries again.
+      plan.catch(() => {
+        if (this.plans.get(cacheKey) === plan) this.plans.delete(cacheKey);
+      });
     }
     return plan;
+  }
+
+  private async describe(table: TableSchema, columns: readonly string[]): Promise<Plan> {
+    const described = await describeTable(this.client, this.catalog, table.id);
+    const decoders = columns.map((c) => {
+      const type = described.types.get(c);
+      if (type === undefined) throw new Error(`column ${c} of ${qualifiedName(table.id)} no longer exists`);
+      return spanDecoderFor(type);
+    });
+    return { columns, decoders, makeRow: createRowBuilder(columns) };
   }
 }
 

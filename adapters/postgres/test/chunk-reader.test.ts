@@ -82,6 +82,37 @@ describe('chunk reader (COPY)', () => {
     }
   });
 
+  it("an adapter's readers describe a table once between them, and again after a failed description", async () => {
+    await pgs.sql().query(`CREATE TABLE planned (id int8 PRIMARY KEY, v text);
+      INSERT INTO planned SELECT g, 'p' || g FROM generate_series(1, 50) g;`);
+    const table = await describe1('public', 'planned');
+    const adapter = postgresAdapter({ connection: pgs.server().url });
+    const readers = await Promise.all([1, 2, 3].map(() => adapter.createChunkReader()));
+    const described: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      if (typeof args[0] === 'string' && args[0].includes('AS oid, c.relkind')) described.push(args[0]);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    const count = async (reader: (typeof readers)[number]) => {
+      let n = 0;
+      for await (const batch of reader.readChunk(table, { start: null, end: null })) n += batch.length;
+      return n;
+    };
+    try {
+      await pgs.sql().query('ALTER TABLE planned RENAME TO planned_away');
+      await expect(count(readers[0] as (typeof readers)[number])).rejects.toThrow(/planned/);
+      await pgs.sql().query('ALTER TABLE planned_away RENAME TO planned');
+      const counts = await Promise.all(readers.map(count));
+      expect(counts).toEqual([50, 50, 50]);
+      // The failed description, then one for all three readers.
+      expect(described).toHaveLength(1 + 1);
+    } finally {
+      pg.Client.prototype.query = query;
+      await Promise.all(readers.map((r) => r.close()));
+    }
+  });
+
   it('composite and text keys use row comparison in code-point order, literals quoted safely', async () => {
     await pgs.sql().query(`CREATE TABLE comp (k text, n int8, PRIMARY KEY (k, n));
       INSERT INTO comp VALUES ('a', 1), ('a', 2), ('a''b', 1), ('b', 0), ('B', 9), ('é', 1), ('😀', 1);`);

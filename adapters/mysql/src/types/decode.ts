@@ -59,7 +59,8 @@ export function normalizeTime(text: string, scale: number): string {
   return `${zero ? '' : sign}${hours}:${mi}:${s}${frac}`;
 }
 
-const isDigit = (text: string, i: number) => text.charCodeAt(i) - 48 <= 9 && text.charCodeAt(i) >= 48;
+/** `text[i]` is an ASCII digit (`i` must be inside `text`: past its end `charCodeAt` gives NaN, read as 0). */
+const isDigit = (text: string, i: number) => (text.charCodeAt(i) - 48) >>> 0 < 10;
 
 /** `YYYY-MM-DD` at the start of `text`: digits and dashes in place. */
 function datePart(text: string): boolean {
