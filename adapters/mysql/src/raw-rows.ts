@@ -6,10 +6,20 @@ interface RowPacket {
   /** Start of the payload (after the 4-byte header). */
   readonly offset: number;
   readonly end: number;
+  /** How many wire packets it was joined from (a payload of 16 MiB or more spans several). */
+  readonly numPackets: number;
   isEOF(): boolean;
 }
 
 type State = (this: mysql.Query, packet: RowPacket, connection: unknown) => unknown;
+
+/** The parts of mysql2's connection that hand packets over: its packet parser and sequence counter. */
+interface PacketSource {
+  readonly packetParser?: { onPacket?: (packet: RowPacket) => void };
+  _bumpSequenceId?: (numPackets: number) => void;
+}
+
+const ERROR_PACKET = 0xff;
 
 /**
  * Has `query` hand every row packet of its result to `onRow` as bytes, instead of parsing it into
@@ -18,6 +28,14 @@ type State = (this: mysql.Query, packet: RowPacket, connection: unknown) => unkn
  * on the command (`fieldsEOF` returns `this.row`). An own `row` takes its place; the end of the
  * result still goes through mysql2's own `row`. Throws when mysql2 no longer has that shape, so an
  * upgrade that changes it fails the adapter's tests instead of reading nothing.
+ *
+ * From the first row on, the rows skip mysql2's dispatch as well: the connection's packet parser
+ * hands each packet to the connection, which checks and counts it and passes it to the command,
+ * which passes it to its state — most of the cost of a short row. The parser's `onPacket` is
+ * replaced until the end of the result: a row packet goes to `onRow` at once, with the sequence
+ * counted as mysql2 counts it; the end of the result (EOF or OK) or an error, and everything after
+ * it, goes to mysql2 as before. Where the connection lacks those parts, rows keep going through the
+ * `row` state.
  */
 export function captureRowPackets(
   query: mysql.Query,
@@ -29,10 +47,35 @@ export function captureRowPackets(
     throw new Error('mysql2 changed: its Query has no row/fieldsEOF states to read rows unparsed');
   }
   const mysqlRow = original.row as State;
+  let bypassed = false;
   own.row = function (this: mysql.Query, packet: RowPacket, connection: unknown) {
     if (packet.isEOF()) return mysqlRow.call(this, packet, connection);
     onRow(packet.buffer, packet.offset, packet.end);
+    if (!bypassed) {
+      bypassed = true;
+      bypassDispatch(connection as PacketSource | null, onRow);
+    }
     return own.row;
+  };
+}
+
+/** See {@link captureRowPackets}: row packets straight from the parser until the result ends. */
+function bypassDispatch(
+  connection: PacketSource | null,
+  onRow: (bytes: Buffer, start: number, end: number) => void,
+): void {
+  const parser = connection?.packetParser;
+  const dispatch = parser?.onPacket;
+  const count = connection?._bumpSequenceId;
+  if (parser === undefined || typeof dispatch !== 'function' || typeof count !== 'function') return;
+  parser.onPacket = (packet) => {
+    if (packet.buffer[packet.offset] === ERROR_PACKET || packet.isEOF()) {
+      parser.onPacket = dispatch;
+      dispatch(packet);
+      return;
+    }
+    count.call(connection, packet.numPackets);
+    onRow(packet.buffer, packet.offset, packet.end);
   };
 }
 

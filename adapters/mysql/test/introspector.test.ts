@@ -1,7 +1,7 @@
 import { type Key, PermissionError, TableNotFoundError, type TableSchema } from '@highwater/core';
 import mysqlCore from 'mysql2';
 import mysql from 'mysql2/promise';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { compareMysqlKeys, compareOffsets, mysqlAdapter } from '../src/index.js';
 import { collect, useMariadb } from './helpers.js';
 
@@ -258,6 +258,9 @@ describe('MysqlIntrospector', () => {
       await sql.query('INSERT INTO raw_rows VALUES ?', [rows.slice(i, i + 500)]);
     const schema = await schemaOf('raw_rows');
     const reader = await mysqlAdapter({ connection: db.server().url, chunkBatchSize: 400 }).createChunkReader();
+    // mysql2 reports packets whose sequence it did not expect here; rows taken past its dispatch must
+    // still be counted.
+    const complaints = vi.spyOn(console, 'error');
     try {
       const read = reader.readUndecodedChunk?.bind(reader);
       if (read === undefined) throw new Error('the MySQL chunk reader has no readUndecodedChunk');
@@ -281,7 +284,9 @@ describe('MysqlIntrospector', () => {
         (a, b) => (a.id as number) - (b.id as number),
       );
       expect(plain).toEqual(got);
+      expect(complaints).not.toHaveBeenCalled();
     } finally {
+      complaints.mockRestore();
       await reader.close();
     }
   });

@@ -172,4 +172,91 @@ describe('capturing row packets from mysql2', () => {
     expect(rows).toEqual(['a', 'b']);
     expect(ends).toHaveLength(1);
   });
+
+  it("takes rows from the connection's packet parser after the first, until the result ends", () => {
+    const ends: string[] = [];
+    class FakeQuery {
+      fieldsEOF() {
+        return (this as unknown as { row: unknown }).row;
+      }
+      row(packet: { buffer: Buffer; offset: number; end: number }) {
+        ends.push(packet.buffer.toString('latin1', packet.offset, packet.end));
+        return null;
+      }
+    }
+    const packet = (payload: Buffer, numPackets = 1) => ({
+      buffer: Buffer.concat([Buffer.from('....'), payload]),
+      offset: 4,
+      end: 4 + payload.length,
+      numPackets,
+      isEOF: () => payload[0] === 0xfe && payload.length < 13,
+    });
+    type Packet = ReturnType<typeof packet>;
+    const dispatched: string[] = [];
+    const connection = {
+      sequenceId: 3,
+      packetParser: {
+        onPacket: (p: Packet) => {
+          dispatched.push(p.buffer.toString('latin1', p.offset, p.end));
+        },
+      },
+      _bumpSequenceId(n: number) {
+        this.sequenceId = (this.sequenceId + n) % 256;
+      },
+    };
+    const mysqlDispatch = connection.packetParser.onPacket;
+    const query = new FakeQuery();
+    const rows: string[] = [];
+    captureRowPackets(query as never, (bytes, start, end) => rows.push(bytes.toString('latin1', start, end)));
+    const state = query.fieldsEOF() as (p: unknown, c: unknown) => unknown;
+    // The first row comes through the state (mysql2 counted it); the rest straight from the parser.
+    state.call(query, packet(Buffer.from('\x01a')), connection);
+    expect(connection.packetParser.onPacket).not.toBe(mysqlDispatch);
+    connection.packetParser.onPacket(packet(Buffer.from('\x01b')));
+    connection.packetParser.onPacket(packet(Buffer.from('\x01c'), 2)); // a row joined from two packets
+    expect(rows).toEqual(['\x01a', '\x01b', '\x01c']);
+    expect(connection.sequenceId).toBe(3 + 1 + 2);
+    expect(dispatched).toEqual([]);
+    // The end of the result goes to mysql2, and so does everything after it.
+    const eof = Buffer.from([0xfe, 0, 0, 2, 0]);
+    connection.packetParser.onPacket(packet(eof));
+    expect(connection.packetParser.onPacket).toBe(mysqlDispatch);
+    expect(dispatched).toEqual([eof.toString('latin1')]);
+    expect(connection.sequenceId).toBe(6); // counted by mysql2 itself, not twice
+    expect(rows).toHaveLength(3);
+  });
+
+  it('hands an error packet in the middle of the rows back to mysql2', () => {
+    class FakeQuery {
+      fieldsEOF() {
+        return (this as unknown as { row: unknown }).row;
+      }
+      row() {
+        return null;
+      }
+    }
+    const dispatched: number[] = [];
+    const connection = {
+      packetParser: {
+        onPacket: (p: { buffer: Buffer; offset: number }) => dispatched.push(p.buffer[p.offset] as number),
+      },
+      _bumpSequenceId() {},
+    };
+    const mysqlDispatch = connection.packetParser.onPacket;
+    const packet = (first: number) => ({
+      buffer: Buffer.from([0, 0, 0, 0, first, 0x41]),
+      offset: 4,
+      end: 6,
+      numPackets: 1,
+      isEOF: () => false,
+    });
+    const query = new FakeQuery();
+    const rows: number[] = [];
+    captureRowPackets(query as never, (bytes, start) => rows.push(bytes[start] as number));
+    (query.fieldsEOF() as (p: unknown, c: unknown) => unknown).call(query, packet(1), connection);
+    connection.packetParser.onPacket(packet(0xff));
+    expect(rows).toEqual([1]);
+    expect(dispatched).toEqual([0xff]);
+    expect(connection.packetParser.onPacket).toBe(mysqlDispatch);
+  });
 });
