@@ -19,6 +19,9 @@ export const DRIVER_OPTIONS = {
   // mysql2 otherwise captures a stack trace at every query, for its errors; the adapter's own errors
   // carry the operation and table, and the watermark queries of a snapshot are many.
   trace: false,
+  // zongji then hands MySQL's binary JSON over as its JSON text (64-bit integers as written), which
+  // the decoder parses as it parses the snapshot's text: both paths give the same value.
+  jsonStrings: true,
 } as const satisfies mysqlCore.ConnectionOptions;
 
 /** The connection options of `settings` with {@link DRIVER_OPTIONS}. */
