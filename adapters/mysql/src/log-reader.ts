@@ -51,11 +51,18 @@ const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null;
 const str = (o: Rec, k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
 const numOf = (o: Rec, k: string): number | undefined => (typeof o[k] === 'number' ? (o[k] as number) : undefined);
 
+/** Event names by event class: zongji's `getEventName()` lower-cases the class name anew at every call. */
+const eventNames = new WeakMap<object, string | undefined>();
+
 function eventName(event: Rec): string | undefined {
+  const type = event.constructor;
+  if (typeof type === 'function' && eventNames.has(type)) return eventNames.get(type);
   const get = event.getEventName;
-  if (typeof get !== 'function') return undefined;
-  const name: unknown = (get as () => unknown).call(event);
-  return typeof name === 'string' ? name : undefined;
+  const name: unknown = typeof get === 'function' ? (get as () => unknown).call(event) : undefined;
+  const known = typeof name === 'string' ? name : undefined;
+  // Only a class of its own names its events; a plain object (or one built by Object) is asked each time.
+  if (typeof type === 'function' && type !== Object) eventNames.set(type, known);
+  return known;
 }
 
 /** zongji's table map entry of a rows event (the same object for every event of the table until its next describe). */
@@ -326,8 +333,8 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
   private handle(event: unknown): Promise<void> | undefined {
     if (!isRec(event)) return;
     const name = eventName(event);
-    const timestamp = numOf(event, 'timestamp') ?? null;
-    const nextPosition = numOf(event, 'nextPosition') ?? 0;
+    const timestamp = typeof event.timestamp === 'number' ? event.timestamp : null;
+    const nextPosition = typeof event.nextPosition === 'number' ? event.nextPosition : 0;
     switch (name) {
       case 'rotate': {
         const file = str(event, 'binlogName');
