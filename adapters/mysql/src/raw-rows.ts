@@ -13,9 +13,18 @@ interface RowPacket {
 
 type State = (this: mysql.Query, packet: RowPacket, connection: unknown) => unknown;
 
-/** The parts of mysql2's connection that hand packets over: its packet parser and sequence counter. */
+/** mysql2's packet parser: it frames packets and hands each to `onPacket`. */
+interface PacketParser {
+  onPacket?: (packet: RowPacket) => void;
+  /** 4 for protocol packets; 7 for the frames of the compressed protocol. */
+  readonly packetHeaderLength?: number;
+}
+
+/** The parts of mysql2's connection that hand packets over: its packet parsers and sequence counter. */
 interface PacketSource {
-  readonly packetParser?: { onPacket?: (packet: RowPacket) => void };
+  readonly packetParser?: PacketParser;
+  /** With the compressed protocol: the parser of the protocol packets inflated from the frames. */
+  readonly _inflatedPacketsParser?: PacketParser;
   _bumpSequenceId?: (numPackets: number) => void;
 }
 
@@ -34,8 +43,8 @@ const ERROR_PACKET = 0xff;
  * which passes it to its state — most of the cost of a short row. The parser's `onPacket` is
  * replaced until the end of the result: a row packet goes to `onRow` at once, with the sequence
  * counted as mysql2 counts it; the end of the result (EOF or OK) or an error, and everything after
- * it, goes to mysql2 as before. Where the connection lacks those parts, rows keep going through the
- * `row` state.
+ * it, goes to mysql2 as before. With the compressed protocol it is the parser of the inflated
+ * packets. Where the connection lacks those parts, rows keep going through the `row` state.
  */
 export function captureRowPackets(
   query: mysql.Query,
@@ -64,11 +73,12 @@ function bypassDispatch(
   connection: PacketSource | null,
   onRow: (bytes: Buffer, start: number, end: number) => void,
 ): void {
-  const parser = connection?.packetParser;
+  const parser = connection?._inflatedPacketsParser ?? connection?.packetParser;
   const dispatch = parser?.onPacket;
   const count = connection?._bumpSequenceId;
   if (parser === undefined || typeof dispatch !== 'function' || typeof count !== 'function') return;
-  parser.onPacket = (packet) => {
+  if (parser.packetHeaderLength !== 4) return;
+  parser.onPacket = (packet: RowPacket) => {
     if (packet.buffer[packet.offset] === ERROR_PACKET || packet.isEOF()) {
       parser.onPacket = dispatch;
       dispatch(packet);

@@ -284,6 +284,26 @@ describe('MysqlIntrospector', () => {
         (a, b) => (a.id as number) - (b.id as number),
       );
       expect(plain).toEqual(got);
+      // The same through the compressed protocol (its frames are parsed apart from its packets).
+      const url = new URL(db.server().url);
+      const compressed = await mysqlAdapter({
+        connection: {
+          host: url.hostname,
+          port: Number(url.port),
+          user: decodeURIComponent(url.username),
+          password: decodeURIComponent(url.password),
+          compress: true,
+        },
+        chunkBatchSize: 400,
+      }).createChunkReader();
+      try {
+        const viaCompression = (await collect(compressed.readChunk(schema, { start: null, end: null }))).sort(
+          (a, b) => (a.id as number) - (b.id as number),
+        );
+        expect(viaCompression).toEqual(got);
+      } finally {
+        await compressed.close();
+      }
       expect(complaints).not.toHaveBeenCalled();
     } finally {
       complaints.mockRestore();

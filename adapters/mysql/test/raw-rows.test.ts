@@ -196,6 +196,7 @@ describe('capturing row packets from mysql2', () => {
     const connection = {
       sequenceId: 3,
       packetParser: {
+        packetHeaderLength: 4,
         onPacket: (p: Packet) => {
           dispatched.push(p.buffer.toString('latin1', p.offset, p.end));
         },
@@ -226,6 +227,34 @@ describe('capturing row packets from mysql2', () => {
     expect(rows).toHaveLength(3);
   });
 
+  it('with the compressed protocol, takes rows from the parser of the inflated packets, never the frames', () => {
+    class FakeQuery {
+      fieldsEOF() {
+        return (this as unknown as { row: unknown }).row;
+      }
+      row() {
+        return null;
+      }
+    }
+    const frames = { packetHeaderLength: 7, onPacket: () => undefined };
+    const inflated = { packetHeaderLength: 4, onPacket: () => undefined };
+    const connection = { packetParser: frames, _inflatedPacketsParser: inflated, _bumpSequenceId() {} };
+    const [frameDispatch, inflatedDispatch] = [frames.onPacket, inflated.onPacket];
+    const query = new FakeQuery();
+    captureRowPackets(query as never, () => undefined);
+    const packet = { buffer: Buffer.from([0, 0, 0, 0, 1, 0x41]), offset: 4, end: 6, numPackets: 1, isEOF: () => false };
+    (query.fieldsEOF() as (p: unknown, c: unknown) => unknown).call(query, packet, connection);
+    expect(frames.onPacket).toBe(frameDispatch);
+    expect(inflated.onPacket).not.toBe(inflatedDispatch);
+
+    // A parser of other frames only (no inflated parser): rows stay on the command's state.
+    const alone = { packetParser: { packetHeaderLength: 7, onPacket: frameDispatch }, _bumpSequenceId() {} };
+    const other = new FakeQuery();
+    captureRowPackets(other as never, () => undefined);
+    (other.fieldsEOF() as (p: unknown, c: unknown) => unknown).call(other, packet, alone);
+    expect(alone.packetParser.onPacket).toBe(frameDispatch);
+  });
+
   it('hands an error packet in the middle of the rows back to mysql2', () => {
     class FakeQuery {
       fieldsEOF() {
@@ -238,6 +267,7 @@ describe('capturing row packets from mysql2', () => {
     const dispatched: number[] = [];
     const connection = {
       packetParser: {
+        packetHeaderLength: 4,
         onPacket: (p: { buffer: Buffer; offset: number }) => dispatched.push(p.buffer[p.offset] as number),
       },
       _bumpSequenceId() {},
