@@ -1,6 +1,6 @@
 import type mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { binlogStatus } from '../src/watermarks.js';
+import { binlogStatus, busyStatements } from '../src/watermarks.js';
 
 /** A connection whose server understands only `understands`; a syntax error (1064) for the rest. */
 function fakeConnection(understands: string) {
@@ -35,5 +35,30 @@ describe('binlog status', () => {
     const { db, asked } = fakeConnection('nothing');
     await expect(binlogStatus(db)).rejects.toThrow('syntax: SHOW MASTER STATUS');
     expect(asked).toHaveLength(3);
+  });
+});
+
+describe('busy statements', () => {
+  it("uses MySQL's form (no QUERY_ID column) once MariaDB's is refused, and only that from then on", async () => {
+    const asked: string[] = [];
+    const db = {
+      async query(sql: string) {
+        asked.push(sql);
+        if (sql.includes('QUERY_ID')) throw Object.assign(new Error("Unknown column 'QUERY_ID'"), { errno: 1054 });
+        return [
+          [
+            { id: 12, q: 'Query:COMMIT' },
+            { id: 40, q: 'Query:SELECT 1' },
+          ],
+          [],
+        ];
+      },
+    } as unknown as mysql.Connection;
+    expect(await busyStatements(db, new Set([40]))).toEqual(new Map([[12, 'Query:COMMIT']]));
+    expect(asked).toHaveLength(2);
+    asked.length = 0;
+    await busyStatements(db, new Set());
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain("CONCAT(COMMAND, ':', COALESCE(INFO, ''))");
   });
 });
