@@ -123,9 +123,11 @@ export class RowPacketBatch {
   /**
    * Calls `row` with each row's bytes, in order, and with the bytes of the rows that share a buffer
    * as one latin1 string (`text[i - textStart]` is the character of `bytes[i]`), made once for them
-   * all: a field's string is then a slice of it instead of a conversion of its own.
+   * all: a field's string is then a slice of it instead of a conversion of its own. Rows in a buffer
+   * of more than {@link MAX_SHARED_TEXT} bytes (a large row has one of its own) get `null` instead:
+   * their blobs are not turned into text, and no string outgrows what V8 allows.
    */
-  forEach(row: (bytes: Buffer, start: number, end: number, text: string, textStart: number) => void): void {
+  forEach(row: (bytes: Buffer, start: number, end: number, text: string | null, textStart: number) => void): void {
     let first = 0;
     while (first < this.count) {
       const index = this.buffer[first] as number;
@@ -133,12 +135,16 @@ export class RowPacketBatch {
       while (last + 1 < this.count && this.buffer[last + 1] === index) last++;
       const bytes = this.buffers[index] as Buffer;
       const textStart = this.starts[first] as number;
-      const text = latin1(bytes, textStart, this.ends[last] as number);
+      const textEnd = this.ends[last] as number;
+      const text = textEnd - textStart <= MAX_SHARED_TEXT ? latin1(bytes, textStart, textEnd) : null;
       for (let i = first; i <= last; i++) row(bytes, this.starts[i] as number, this.ends[i] as number, text, textStart);
       first = last + 1;
     }
   }
 }
+
+/** The most bytes of one buffer {@link RowPacketBatch.forEach} turns into one string (socket reads are 64 KiB). */
+export const MAX_SHARED_TEXT = 1 << 20;
 
 function grown(array: Uint32Array): Uint32Array {
   const bigger = new Uint32Array(array.length * 2);

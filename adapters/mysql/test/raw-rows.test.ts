@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { captureRowPackets, type FieldReading, readTextRow, RowPacketBatch } from '../src/raw-rows.js';
+import { captureRowPackets, type FieldReading, MAX_SHARED_TEXT, readTextRow, RowPacketBatch } from '../src/raw-rows.js';
 
 /** A length-encoded string as the text protocol sends it (or 0xFB for null). */
 function field(value: Buffer | null): Buffer {
@@ -134,6 +134,28 @@ describe('row packet batches', () => {
       'x'.repeat(20),
       Buffer.from([3, 0xfe, 0x80]),
       '2026-01-04 10:00:00.000001',
+    ]);
+  });
+
+  it('reads the rows of a buffer larger than the shared text from their bytes (no string of a large blob)', () => {
+    const blob = Buffer.alloc(MAX_SHARED_TEXT + 10, 0xe9);
+    const big = Buffer.concat([field(Buffer.from('1')), field(blob), field(Buffer.from('naïve'))]);
+    const small = Buffer.concat([field(Buffer.from('2')), field(null), field(Buffer.from('plain'))]);
+    const buffer = Buffer.concat([Buffer.from('hdr!'), big, small]);
+    const batch = new RowPacketBatch(2);
+    batch.add(buffer, 4, 4 + big.length);
+    batch.add(buffer, 4 + big.length, buffer.length);
+    const reading: FieldReading[] = ['integer', 'bytes', 'text'];
+    const got: unknown[][] = [];
+    batch.forEach((bytes, start, end, text, textStart) => {
+      expect(text).toBeNull();
+      const out: (string | number | Buffer | null)[] = [null, null, null];
+      readTextRow(bytes, start, end, reading, out, text, textStart);
+      got.push(out);
+    });
+    expect(got).toEqual([
+      [1, blob, 'naïve'],
+      [2, null, 'plain'],
     ]);
   });
 });
