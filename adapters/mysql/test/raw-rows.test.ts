@@ -161,6 +161,27 @@ describe('row packet batches', () => {
   });
 });
 
+/**
+ * A stand-in for mysql2's `Query` command: `fieldsEOF` returns the `row` state as mysql2's does, and
+ * its own `row` (the end of the result, which the capture leaves to mysql2) hands the packet to `onEnd`.
+ */
+function fakeQuery<P>(onEnd: (packet: P) => void = () => undefined) {
+  class FakeQuery {
+    fieldsEOF() {
+      return (this as unknown as { row: unknown }).row;
+    }
+    row(packet: P) {
+      onEnd(packet);
+      return null;
+    }
+  }
+  const query = new FakeQuery();
+  /** The state `fieldsEOF` leads to, called as mysql2 calls it. */
+  const rowState = (packet: unknown, connection: unknown) =>
+    (query.fieldsEOF() as (p: unknown, c: unknown) => unknown).call(query, packet, connection);
+  return { query, rowState };
+}
+
 describe('capturing row packets from mysql2', () => {
   it('refuses a Query without the states it replaces, instead of reading nothing', () => {
     const notAQuery = Object.create({ fieldsEOF() {} });
@@ -169,16 +190,7 @@ describe('capturing row packets from mysql2', () => {
 
   it('hands row packets over and leaves the end of the result to mysql2', () => {
     const ends: unknown[] = [];
-    class FakeQuery {
-      fieldsEOF() {
-        return (this as unknown as { row: unknown }).row;
-      }
-      row(packet: unknown) {
-        ends.push(packet);
-        return null;
-      }
-    }
-    const query = new FakeQuery();
+    const { query } = fakeQuery<unknown>((packet) => ends.push(packet));
     const rows: string[] = [];
     captureRowPackets(query as never, (bytes, start, end) => rows.push(bytes.toString('utf8', start, end)));
     const state = query.fieldsEOF() as (p: unknown, c: unknown) => unknown;
@@ -198,15 +210,9 @@ describe('capturing row packets from mysql2', () => {
 
   it("takes rows from the connection's packet parser after the first, until the result ends", () => {
     const ends: string[] = [];
-    class FakeQuery {
-      fieldsEOF() {
-        return (this as unknown as { row: unknown }).row;
-      }
-      row(packet: { buffer: Buffer; offset: number; end: number }) {
-        ends.push(packet.buffer.toString('latin1', packet.offset, packet.end));
-        return null;
-      }
-    }
+    const { query, rowState } = fakeQuery<{ buffer: Buffer; offset: number; end: number }>((packet) =>
+      ends.push(packet.buffer.toString('latin1', packet.offset, packet.end)),
+    );
     const packet = (payload: Buffer, numPackets = 1) => ({
       buffer: Buffer.concat([Buffer.from('....'), payload]),
       offset: 4,
@@ -229,12 +235,10 @@ describe('capturing row packets from mysql2', () => {
       },
     };
     const mysqlDispatch = connection.packetParser.onPacket;
-    const query = new FakeQuery();
     const rows: string[] = [];
     captureRowPackets(query as never, (bytes, start, end) => rows.push(bytes.toString('latin1', start, end)));
-    const state = query.fieldsEOF() as (p: unknown, c: unknown) => unknown;
     // The first row comes through the state (mysql2 counted it); the rest straight from the parser.
-    state.call(query, packet(Buffer.from('\x01a')), connection);
+    rowState(packet(Buffer.from('\x01a')), connection);
     expect(connection.packetParser.onPacket).not.toBe(mysqlDispatch);
     connection.packetParser.onPacket(packet(Buffer.from('\x01b')));
     connection.packetParser.onPacket(packet(Buffer.from('\x01c'), 2)); // a row joined from two packets
@@ -251,42 +255,26 @@ describe('capturing row packets from mysql2', () => {
   });
 
   it('with the compressed protocol, takes rows from the parser of the inflated packets, never the frames', () => {
-    class FakeQuery {
-      fieldsEOF() {
-        return (this as unknown as { row: unknown }).row;
-      }
-      row() {
-        return null;
-      }
-    }
     const frames = { packetHeaderLength: 7, onPacket: () => undefined };
     const inflated = { packetHeaderLength: 4, onPacket: () => undefined };
     const connection = { packetParser: frames, _inflatedPacketsParser: inflated, _bumpSequenceId() {} };
     const [frameDispatch, inflatedDispatch] = [frames.onPacket, inflated.onPacket];
-    const query = new FakeQuery();
+    const { query, rowState } = fakeQuery();
     captureRowPackets(query as never, () => undefined);
     const packet = { buffer: Buffer.from([0, 0, 0, 0, 1, 0x41]), offset: 4, end: 6, numPackets: 1, isEOF: () => false };
-    (query.fieldsEOF() as (p: unknown, c: unknown) => unknown).call(query, packet, connection);
+    rowState(packet, connection);
     expect(frames.onPacket).toBe(frameDispatch);
     expect(inflated.onPacket).not.toBe(inflatedDispatch);
 
     // A parser of other frames only (no inflated parser): rows stay on the command's state.
     const alone = { packetParser: { packetHeaderLength: 7, onPacket: frameDispatch }, _bumpSequenceId() {} };
-    const other = new FakeQuery();
-    captureRowPackets(other as never, () => undefined);
-    (other.fieldsEOF() as (p: unknown, c: unknown) => unknown).call(other, packet, alone);
+    const other = fakeQuery();
+    captureRowPackets(other.query as never, () => undefined);
+    other.rowState(packet, alone);
     expect(alone.packetParser.onPacket).toBe(frameDispatch);
   });
 
   it('hands an error packet in the middle of the rows back to mysql2', () => {
-    class FakeQuery {
-      fieldsEOF() {
-        return (this as unknown as { row: unknown }).row;
-      }
-      row() {
-        return null;
-      }
-    }
     const dispatched: number[] = [];
     const connection = {
       packetParser: {
@@ -303,10 +291,10 @@ describe('capturing row packets from mysql2', () => {
       numPackets: 1,
       isEOF: () => false,
     });
-    const query = new FakeQuery();
+    const { query, rowState } = fakeQuery();
     const rows: number[] = [];
     captureRowPackets(query as never, (bytes, start) => rows.push(bytes[start] as number));
-    (query.fieldsEOF() as (p: unknown, c: unknown) => unknown).call(query, packet(1), connection);
+    rowState(packet(1), connection);
     connection.packetParser.onPacket(packet(0xff));
     expect(rows).toEqual([1]);
     expect(dispatched).toEqual([0xff]);
