@@ -25,6 +25,16 @@ async function describeOne(name: string): Promise<TableSchema> {
   }
 }
 
+/** The items a log reader of `schema` delivers from `from` until one at or after `hw`. */
+async function readThrough(schema: TableSchema, from: MysqlOffset, hw: MysqlOffset): Promise<Item[]> {
+  const log = await adapter().createLogReader({ from, tables: [schema] });
+  try {
+    return await new LogTap<Item>(log).until((xs) => xs.some((x) => compareOffsets(x.offset, hw) >= 0));
+  } finally {
+    await log.close();
+  }
+}
+
 async function highWatermark(): Promise<MysqlOffset> {
   const introspector = await adapter().createIntrospector();
   try {
@@ -45,32 +55,26 @@ describe('MysqlLogReader', () => {
     await sql.query('INSERT INTO log_other VALUES (1)');
     await sql.query("BEGIN; UPDATE log_a SET v = 'x' WHERE id = 1; DELETE FROM log_a WHERE id = 2; COMMIT");
     const hw = await highWatermark();
-    const log = await adapter().createLogReader({ from, tables: [schema] });
-    try {
-      const tap = new LogTap<Item>(log);
-      const items = await tap.until((xs) => xs.some((x) => compareOffsets(x.offset, hw) >= 0));
-      const cs = changes(items);
-      expect(cs.map((c) => [c.op, c.table, c.before?.id ?? null, c.after?.id ?? null])).toEqual([
-        ['c', 'highwater.log_a', null, 1],
-        ['c', 'highwater.log_a', null, 2],
-        ['c', 'highwater.log_a', null, 3],
-        ['u', 'highwater.log_a', 1, 1],
-        ['d', 'highwater.log_a', 2, null],
-      ]);
-      expect(cs[3]?.before).toEqual({ id: 1, v: 'a' });
-      expect(cs[3]?.after).toEqual({ id: 1, v: 'x' });
-      expect(cs[0]?.commitTime).toBeGreaterThan(Date.now() - 60_000);
-      expect(cs[0]?.txId).toMatch(/^\d+-\d+-\d+$/);
-      // The GTID rides in the offset too (informational: resume is by file and position).
-      for (const c of cs) expect(c.offset.gtid).toBe(c.txId);
-      expect(new Set(cs.map((c) => c.txId)).size).toBe(2); // two transactions on log_a
-      for (let i = 1; i < items.length; i++) {
-        expect(compareOffsets((items[i] as Item).offset, (items[i - 1] as Item).offset)).toBeGreaterThan(0);
-      }
-      for (const c of cs) expect(compareOffsets(c.offset, hw)).toBeLessThan(0);
-    } finally {
-      await log.close();
+    const items = await readThrough(schema, from, hw);
+    const cs = changes(items);
+    expect(cs.map((c) => [c.op, c.table, c.before?.id ?? null, c.after?.id ?? null])).toEqual([
+      ['c', 'highwater.log_a', null, 1],
+      ['c', 'highwater.log_a', null, 2],
+      ['c', 'highwater.log_a', null, 3],
+      ['u', 'highwater.log_a', 1, 1],
+      ['d', 'highwater.log_a', 2, null],
+    ]);
+    expect(cs[3]?.before).toEqual({ id: 1, v: 'a' });
+    expect(cs[3]?.after).toEqual({ id: 1, v: 'x' });
+    expect(cs[0]?.commitTime).toBeGreaterThan(Date.now() - 60_000);
+    expect(cs[0]?.txId).toMatch(/^\d+-\d+-\d+$/);
+    // The GTID rides in the offset too (informational: resume is by file and position).
+    for (const c of cs) expect(c.offset.gtid).toBe(c.txId);
+    expect(new Set(cs.map((c) => c.txId)).size).toBe(2); // two transactions on log_a
+    for (let i = 1; i < items.length; i++) {
+      expect(compareOffsets((items[i] as Item).offset, (items[i - 1] as Item).offset)).toBeGreaterThan(0);
     }
+    for (const c of cs) expect(compareOffsets(c.offset, hw)).toBeLessThan(0);
   });
 
   it('delivers a burst of more rows than a batch holds, in order, each once, with the position after them', async () => {
@@ -79,30 +83,24 @@ describe('MysqlLogReader', () => {
     const schema = await describeOne('log_burst');
     const from = await highWatermark();
     // Several thousand rows in multi-row events and small transactions, all in the binlog before
-    // the reader starts: it reads them as one catch-up (batches of 2,000 go to the consumer at once).
+    // the reader starts: it reads them as one catch-up, in many batches.
     await sql.query('INSERT INTO log_burst SELECT seq, CONCAT("r", seq) FROM seq_1_to_4500');
     await sql.query('UPDATE log_burst SET v = "u" WHERE id <= 1500');
     for (let i = 0; i < 20; i++) await sql.query(`DELETE FROM log_burst WHERE id = ${4500 - i}`);
     const hw = await highWatermark();
-    const log = await adapter().createLogReader({ from, tables: [schema] });
-    try {
-      const tap = new LogTap<Item>(log);
-      const items = await tap.until((xs) => xs.some((x) => compareOffsets(x.offset, hw) >= 0));
-      const cs = changes(items);
-      expect(cs.length).toBe(4500 + 1500 + 20);
-      expect(cs.slice(0, 4500).map((c) => c.after?.id)).toEqual(Array.from({ length: 4500 }, (_, i) => i + 1));
-      expect(cs[4500]?.before).toEqual({ id: 1, v: 'r1' });
-      expect(cs[4500]?.after).toEqual({ id: 1, v: 'u' });
-      expect(cs.slice(6000).map((c) => [c.op, c.before?.id])).toEqual(
-        Array.from({ length: 20 }, (_, i) => ['d', 4500 - i]),
-      );
-      for (let i = 1; i < items.length; i++) {
-        expect(compareOffsets((items[i] as Item).offset, (items[i - 1] as Item).offset)).toBeGreaterThan(0);
-      }
-      expect(items.at(-1)?.kind).toBe('progress');
-    } finally {
-      await log.close();
+    const items = await readThrough(schema, from, hw);
+    const cs = changes(items);
+    expect(cs.length).toBe(4500 + 1500 + 20);
+    expect(cs.slice(0, 4500).map((c) => c.after?.id)).toEqual(Array.from({ length: 4500 }, (_, i) => i + 1));
+    expect(cs[4500]?.before).toEqual({ id: 1, v: 'r1' });
+    expect(cs[4500]?.after).toEqual({ id: 1, v: 'u' });
+    expect(cs.slice(6000).map((c) => [c.op, c.before?.id])).toEqual(
+      Array.from({ length: 20 }, (_, i) => ['d', 4500 - i]),
+    );
+    for (let i = 1; i < items.length; i++) {
+      expect(compareOffsets((items[i] as Item).offset, (items[i - 1] as Item).offset)).toBeGreaterThan(0);
     }
+    expect(items.at(-1)?.kind).toBe('progress');
   });
 
   it('resumes strictly after any offset, inside a multi-row event and inside a transaction', async () => {
@@ -113,14 +111,7 @@ describe('MysqlLogReader', () => {
     await sql.query('INSERT INTO log_resume VALUES (1,1),(2,2),(3,3),(4,4)');
     await sql.query('BEGIN; INSERT INTO log_resume VALUES (5,5),(6,6); UPDATE log_resume SET v = v + 1; COMMIT');
     const hw = await highWatermark();
-    const read = async (start: MysqlOffset) => {
-      const log = await adapter().createLogReader({ from: start, tables: [schema] });
-      try {
-        return changes(await new LogTap<Item>(log).until((xs) => xs.some((x) => compareOffsets(x.offset, hw) >= 0)));
-      } finally {
-        await log.close();
-      }
-    };
+    const read = async (start: MysqlOffset) => changes(await readThrough(schema, start, hw));
     const all = await read(from);
     expect(all.length).toBe(4 + 2 + 6);
     // The rows of one event share a position and an event index, and differ by row index.
@@ -228,18 +219,13 @@ describe('MysqlLogReader and DDL read later', () => {
     // The reader starts only now, from before the ALTER: it knows only today's definition.
     const schema = await describeOne('ddl_late');
     const hw = await highWatermark();
-    const log = await adapter().createLogReader({ from, tables: [schema] });
-    try {
-      const items = await new LogTap<Item>(log).until((xs) => xs.some((x) => compareOffsets(x.offset, hw) >= 0));
-      const kinds = items.filter((x) => x.kind !== 'progress').map((x) => x.kind);
-      expect(kinds).toEqual(['change', 'schema', 'change']);
-      expect(changes(items).map((c) => c.after)).toEqual([
-        { id: 1, a: 10 },
-        { id: 2, a: 20, b: 'y' },
-      ]);
-    } finally {
-      await log.close();
-    }
+    const items = await readThrough(schema, from, hw);
+    const kinds = items.filter((x) => x.kind !== 'progress').map((x) => x.kind);
+    expect(kinds).toEqual(['change', 'schema', 'change']);
+    expect(changes(items).map((c) => c.after)).toEqual([
+      { id: 1, a: 10 },
+      { id: 2, a: 20, b: 'y' },
+    ]);
   });
 
   it('RENAME away, DROP and CREATE again of a captured table', async () => {
