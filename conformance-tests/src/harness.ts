@@ -107,6 +107,13 @@ export interface ConformanceHarness<O = unknown, A = never> {
    * `OffsetUnavailableError`. Optional: the offset-unavailable case is skipped without it.
    */
   loseLogBefore?(): Promise<JsonValue>;
+  /**
+   * The text the database gives back for a JSON document written as `text`: its own normalised form
+   * where it stores JSON parsed (Postgres `jsonb`, MySQL `JSON`), asked of the server (e.g.
+   * `SELECT $1::jsonb::text`), never computed by the harness. Absent where `json` columns keep the
+   * text as written (MariaDB, Postgres `json`): the adapter must then give back the written text.
+   */
+  normalJson?(text: string): Promise<string>;
   /** An adapter connected as a user without the privileges CDC needs. Optional: the permission case is skipped without it. */
   createUnprivilegedAdapter?(): SourceAdapter<O> | Promise<SourceAdapter<O>>;
 }

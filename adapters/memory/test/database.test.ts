@@ -1,3 +1,4 @@
+import { JsonText } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { MemoryDatabase, MemoryDatabaseError } from '../src/index.js';
 import { ORDERS, order, ordersDb } from './helpers.js';
@@ -125,8 +126,10 @@ describe('MemoryDatabase: tables and rows', () => {
       mood: 'meh',
       blob: new Uint8Array([1]),
       tags: [1n, null, 2n ** 62n],
-      doc: { a: [1, 'x'] },
+      doc: new JsonText('{"a": [1, "x"], "big": 12345678901234567890}'),
     });
+    expect(db.get('s.t', [1])?.doc).toStrictEqual(new JsonText('{"a": [1, "x"], "big": 12345678901234567890}'));
+    expect(codeOf(() => db.insert('s.t', { id: 2, doc: { a: 1 } }))).toBe('invalid_value');
     expect(db.get('s.t', [1])?.tags).toEqual([1, null, 2n ** 62n]);
     expect(codeOf(() => db.insert('s.t', { id: 2, small: 40000 }))).toBe('invalid_value');
     expect(codeOf(() => db.insert('s.t', { id: 2, uid: 'NOT-A-UUID' }))).toBe('invalid_value');

@@ -1,11 +1,12 @@
-import type {
-  AdapterCapabilities,
-  JsonValue,
-  LogicalType,
-  Row,
-  SourceAdapter,
-  TableSchema,
-  Value,
+import {
+  type AdapterCapabilities,
+  JsonText,
+  type JsonValue,
+  type LogicalType,
+  type Row,
+  type SourceAdapter,
+  type TableSchema,
+  type Value,
 } from '@highwater/core';
 import {
   type ColumnDefinition,
@@ -67,6 +68,7 @@ function param(value: Value, type: LogicalType | undefined): unknown {
   if (value === null) return null;
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Uint8Array) return Buffer.from(value);
+  if (value instanceof JsonText) return value.text;
   if (type?.kind === 'json') return JSON.stringify(value);
   if (typeof value === 'string' && (type?.kind === 'timestamp' || type?.kind === 'timestamptz')) {
     return value.replace('T', ' ').replace(/Z$/, '');

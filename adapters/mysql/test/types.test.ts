@@ -1,9 +1,13 @@
-import type { LogItem, Row, RowChange } from '@highwater/core';
+import { JsonText, type LogItem, type Row, type RowChange } from '@highwater/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type MysqlOffset, mysqlAdapter } from '../src/index.js';
 import { collect, LogTap, useMariadb } from './helpers.js';
 
 const db = useMariadb();
+
+/** A JSON document `JSON.parse` would change: digits beyond 2^53 and a double, `1.10`, `1e-400`, `1e400`. */
+const EXACT_JSON =
+  '{"id": 12345678901234567890, "price": 1.10, "tiny": 1e-400, "huge": 1E400, "d34": 0.1234567890123456789012345678901234}';
 
 /** Column definitions and the literal values inserted into them (SQL text, one row each). */
 const COLUMNS: readonly [string, string, readonly string[]][] = [
@@ -54,7 +58,8 @@ const COLUMNS: readonly [string, string, readonly string[]][] = [
   ['yr', 'year', ['2024', '0', '1901']],
   ['en', "enum('small','medium','it''s')", ["'medium'", "'it''s'", "'small'"]],
   ['st', "set('a','b','c','d''q')", ["'a,c'", "''", "'a,b,c,d''q'"]],
-  ['js', 'json', ['\'{"a": [1, 2.5, "x"], "b": null}\'', "'[]'", "'12345678901234'"]],
+  ['js', 'json', [`'${EXACT_JSON}'`, "'null'", '\'[1.10, {"a": [1, 2.5, "x"], "b": null}]\'']],
+  ['dz', 'decimal(8,4) zerofill', ['123.4569', '0.5', '0']],
 ];
 
 const TABLE = 'types_all';
@@ -118,7 +123,14 @@ describe('values: identical on the snapshot and the binlog path', () => {
         expect(first.ts).toBe('2024-02-29T13:45:00Z');
         expect(first.tm).toBe('-838:59:59');
         expect(first.bin).toEqual(new Uint8Array([0, 1, 2, 0]));
-        expect(first.js).toEqual({ a: [1, 2.5, 'x'], b: null });
+        // JSON: the document's text exactly (MariaDB keeps it as written), a null document is not NULL.
+        expect(first.js).toStrictEqual(new JsonText(EXACT_JSON));
+        expect((byId(snapshot)[1] as Row).js).toStrictEqual(new JsonText('null'));
+        expect((byId(snapshot)[2] as Row).js).toStrictEqual(new JsonText('[1.10, {"a": [1, 2.5, "x"], "b": null}]'));
+        expect((byId(snapshot)[3] as Row).js).toBeNull();
+        // DECIMAL ZEROFILL: the value, without the display padding the text protocol adds.
+        expect(first.dz).toBe('123.4569');
+        expect((byId(snapshot)[1] as Row).dz).toBe('0.5000');
         expect(first.l1).toBe('café');
         expect(first.dtm4).toBe('2024-02-29T13:45:00.1234');
         expect(first.ts1).toBe('2024-03-10T02:30:00.1Z');

@@ -1,4 +1,12 @@
-import type { AdapterCapabilities, JsonValue, LogicalType, Row, SourceAdapter, Value } from '@highwater/core';
+import {
+  type AdapterCapabilities,
+  JsonText,
+  type JsonValue,
+  type LogicalType,
+  type Row,
+  type SourceAdapter,
+  type Value,
+} from '@highwater/core';
 import {
   type ColumnDefinition,
   type ConformanceHarness,
@@ -224,6 +232,12 @@ export class PostgresHarness
     return pgOffsets.toJSON(positionAt(parseLsn(lsn)));
   }
 
+  /** `json` columns are created as `jsonb`, which Postgres normalises: its own text of the document. */
+  async normalJson(text: string): Promise<string> {
+    const r = await this.db.query<{ j: string }>('SELECT $1::jsonb::text AS j', [text]);
+    return r.rows[0]?.j as string;
+  }
+
   async openConnections(): Promise<number> {
     const r = await this.db.query<{ n: string }>(
       "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'highwater-%'",
@@ -238,6 +252,7 @@ export class PostgresHarness
 
   private param(table: string, column: string, value: Value): string | null {
     const type = this.types.get(table)?.get(column);
+    if (value instanceof JsonText) return value.text;
     if (value !== null && type?.kind === 'json') return JSON.stringify(value);
     return toParam(value);
   }

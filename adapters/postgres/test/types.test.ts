@@ -1,10 +1,16 @@
-import type { Row, TableSchema, Value } from '@highwater/core';
+import { JsonText, type Row, type TableSchema, type Value } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { postgresAdapter } from '../src/index.js';
 import type { PgOffset } from '../src/offsets/pg-offset.js';
 import { usePostgres } from './helpers.js';
 
 const pgs = usePostgres();
+
+/** A JSON document `JSON.parse` would change: digits beyond 2^53 and a double, `1.10`, `1e-400`, `1e400`. */
+const EXACT_JSON =
+  '{"id": 12345678901234567890, "price": 1.10, "tiny": 1e-400, "huge": 1E400, "d34": 0.1234567890123456789012345678901234}';
+/** The same document as jsonb prints it. */
+const EXACT_JSONB = `{"id": 12345678901234567890, "d34": 0.1234567890123456789012345678901234, "huge": 1${'0'.repeat(400)}, "tiny": 0.${'0'.repeat(399)}1, "price": 1.10}`;
 
 /** Column type, SQL literals to store, and what each must decode to (both paths). */
 const CASES: readonly { readonly type: string; readonly values: readonly [string, Value][] }[] = [
@@ -123,8 +129,24 @@ const CASES: readonly { readonly type: string; readonly values: readonly [string
     ],
   },
   { type: 'uuid', values: [["'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11']] },
-  { type: 'json', values: [['\'{"a": [1, null, "x"], "b": {"c": true}}\'', { a: [1, null, 'x'], b: { c: true } }]] },
-  { type: 'jsonb', values: [['\'{"a": [1, null, "x\\ty"]}\'', { a: [1, null, 'x\ty'] }]] },
+  {
+    // json keeps the document as written, byte for byte.
+    type: 'json',
+    values: [
+      [`'${EXACT_JSON}'`, new JsonText(EXACT_JSON)],
+      ["'null'", new JsonText('null')],
+      ['\'{"b": {"c": true},  "a": [1, null, "x"]}\'', new JsonText('{"b": {"c": true},  "a": [1, null, "x"]}')],
+    ],
+  },
+  {
+    // jsonb prints its normalised form (keys by length then bytes, numerics in full), exactly.
+    type: 'jsonb',
+    values: [
+      [`'${EXACT_JSON}'`, new JsonText(EXACT_JSONB)],
+      ["'null'", new JsonText('null')],
+      ['\'{"b": 1,"a": [1, null, "x\\ty"]}\'', new JsonText('{"a": [1, null, "x\\ty"], "b": 1}')],
+    ],
+  },
   {
     type: 'int4[]',
     values: [
@@ -153,6 +175,15 @@ const CASES: readonly { readonly type: string; readonly values: readonly [string
   { type: 'tsvector', values: [["'a fat cat'", "'a' 'cat' 'fat'"]] },
   { type: 'int4range', values: [["'[1,10)'", '[1,10)']] },
   { type: 'tstzrange', values: [["'[2024-01-01 00:00+00,)'", '["2024-01-01 00:00:00+00",)']] },
+  {
+    type: 'json[]',
+    values: [
+      [
+        `ARRAY['1.10'::json, NULL, 'null', '${EXACT_JSON}']`,
+        [new JsonText('1.10'), null, new JsonText('null'), new JsonText(EXACT_JSON)],
+      ],
+    ],
+  },
 ];
 
 const columnName = (i: number) => `c${i}`;

@@ -1,9 +1,9 @@
-import { type Row, type Value, valueToJson } from '@highwater/core';
+import { JsonText, type Row, type Value, valueToJson } from '@highwater/core';
 
 /**
  * Exact equality of two logical values: the same JavaScript type (a `bigint` never equals a
  * `number`: the value model fixes which one a value is), bytes compared bytewise, objects by key
- * set whatever the key order (JSON columns may come back reordered).
+ * set whatever the key order, JSON documents ({@link JsonText}) by their exact text.
  */
 export function valueEquals(a: Value | undefined, b: Value | undefined): boolean {
   if (a === b) return true;
@@ -12,6 +12,9 @@ export function valueEquals(a: Value | undefined, b: Value | undefined): boolean
   if (typeof a === 'number') return Number.isNaN(a) && Number.isNaN(b as number);
   if (typeof a !== 'object') return false;
   const bo = b as object;
+  // JSON documents: the same text, byte for byte (a JSON null document is not SQL NULL).
+  if (a instanceof JsonText || bo instanceof JsonText)
+    return a instanceof JsonText && bo instanceof JsonText && a.text === bo.text;
   if (a instanceof Uint8Array || bo instanceof Uint8Array) {
     if (!(a instanceof Uint8Array) || !(bo instanceof Uint8Array) || a.length !== bo.length) return false;
     for (let i = 0; i < a.length; i++) if (a[i] !== bo[i]) return false;
@@ -56,6 +59,7 @@ export function formatValue(value: Value | undefined): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (value instanceof Uint8Array) return `0x${Buffer.from(value).toString('hex')}`;
   if (typeof value === 'string') return JSON.stringify(value);
+  if (value instanceof JsonText) return `json ${value.text.length > 200 ? `${value.text.slice(0, 200)}…` : value.text}`;
   if (value === null || typeof value !== 'object') return String(value);
   if (Array.isArray(value)) return `[${(value as readonly Value[]).map(formatValue).join(', ')}]`;
   return formatRow(value as Row);

@@ -1,4 +1,5 @@
 export type { JsonValue, Key, Row, Value } from './values/value.js';
+export { JsonText } from './values/json-text.js';
 export { valueFromJson, valueToJson } from './values/value-json.js';
 export { createRowBuilder, type RowBuilder } from './values/row-builder.js';
 export type { OffsetCodec } from './offset/offset-codec.js';

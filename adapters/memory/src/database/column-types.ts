@@ -1,4 +1,4 @@
-import type { LogicalType, Value } from '@highwater/core';
+import { JsonText, type LogicalType, type Value } from '@highwater/core';
 
 const INT16 = 2 ** 15;
 const INT32 = 2 ** 31;
@@ -49,8 +49,10 @@ export function canonicalValue(type: LogicalType, v: Value): Value | undefined {
       return v instanceof Uint8Array ? v : undefined;
     case 'array':
       return canonicalArray(type.element, v);
-    case 'bits':
     case 'json':
+      // A document is its text (JsonText), never a parsed JavaScript value: parsing rounds numbers.
+      return v instanceof JsonText ? v : undefined;
+    case 'bits':
     case 'other':
       // Representations vary by database; the memory database stores whatever it is given.
       return v;

@@ -1,4 +1,4 @@
-import type { Key, TableSchema, Value } from '@highwater/core';
+import { JsonText, type Key, type TableSchema, type Value } from '@highwater/core';
 import type { MysqlColumn } from '../types/mysql-column.js';
 import { quoteIdent } from './identifiers.js';
 
@@ -26,6 +26,7 @@ export function toParam(value: Value, column: MysqlColumn): unknown {
   if (typeof value === 'string' && ['datetime', 'timestamp'].includes(column.dataType)) {
     return value.replace('T', ' ').replace(/Z$/, '');
   }
+  if (value instanceof JsonText) return value.text;
   if (typeof value === 'object') return JSON.stringify(value);
   return value;
 }

@@ -1,4 +1,5 @@
-import type { Value } from '@highwater/core';
+import { JsonText, type Value } from '@highwater/core';
+import { binaryJsonText } from './binary-json-text.js';
 import { enumValues, type MysqlColumn } from './mysql-column.js';
 
 /**
@@ -137,11 +138,28 @@ export function normalizeDateTime(text: string, scale: number, withTime: boolean
   return `${y}-${mo}-${d}T${h}:${mi}:${s}${frac}`;
 }
 
-function parseJson(raw: unknown): Value {
-  if (typeof raw === 'string') return JSON.parse(raw) as Value;
-  if (raw instanceof Uint8Array) return JSON.parse(Buffer.from(raw).toString('utf8')) as Value;
-  // MySQL's binary JSON, already parsed by zongji.
-  return raw as Value;
+/**
+ * A JSON document as its text, unparsed (see `JsonText`): MariaDB's `JSON` is text and arrives as
+ * written on both paths; MySQL's binary JSON arrives as the server's text on the snapshot path and as
+ * zongji's rendering of the binary form on the binlog path (`jsonStrings`, see connection.ts), both
+ * given one spelling by `binaryJsonText`.
+ */
+function jsonText(raw: unknown, what: string, spelling: (text: string) => string): Value {
+  if (typeof raw === 'string') return new JsonText(spelling(raw));
+  if (raw instanceof Uint8Array) return new JsonText(spelling(Buffer.from(raw).toString('utf8')));
+  throw new TypeError(`${what}: expected JSON text, got ${typeof raw}`);
+}
+
+const asWritten = (text: string) => text;
+
+/**
+ * A `DECIMAL … ZEROFILL` value without the padding: the text protocol pads it to the display width
+ * (`0123.4569` in a `DECIMAL(8,4) ZEROFILL`), the binlog carries the number (`123.4569`). ZEROFILL
+ * is display formatting, not part of the value (MySQL 8.0.17 deprecates it as such), so both paths
+ * give the value's own text. ZEROFILL columns are unsigned: there is no sign to keep.
+ */
+export function withoutZerofill(text: string): string {
+  return text.replace(/^0+(?=\d)/, '');
 }
 
 type Decode = (raw: unknown) => Value;
@@ -166,7 +184,11 @@ function make(
 /** The decoder pair of a column. */
 export function decoderFor(c: MysqlColumn): ColumnDecoder {
   const what = `column ${c.name} (${c.columnType})`;
-  if (c.json) return make(c, false, (r) => parseJson(r));
+  if (c.json) {
+    // MySQL's JSON type (binary) gets one spelling on both paths; MariaDB's (longtext) is kept as written.
+    const spelling = c.dataType === 'json' ? binaryJsonText : asWritten;
+    return make(c, false, (r) => jsonText(r, what, spelling));
+  }
   switch (c.dataType) {
     case 'tinyint':
     case 'smallint':
@@ -192,6 +214,7 @@ export function decoderFor(c: MysqlColumn): ColumnDecoder {
       );
     case 'decimal':
     case 'numeric':
+      if (/\bzerofill\b/.test(c.columnType)) return make(c, false, (r) => withoutZerofill(textOf(r, what)));
       return make(c, false, (r) => textOf(r, what));
     case 'float':
       // The text protocol prints FLOAT with 6 significant digits; through DOUBLE it prints the exact

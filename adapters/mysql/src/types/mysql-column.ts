@@ -57,7 +57,9 @@ const unsigned = (c: MysqlColumn) => /\bunsigned\b/.test(c.columnType);
 
 /** The logical type of a column. */
 export function logicalTypeOf(c: MysqlColumn): LogicalType {
-  if (c.json) return { kind: 'json' };
+  // MySQL's JSON type stores binary JSON and prints its normalised text; MariaDB's (LONGTEXT with a
+  // json_valid check, data type `longtext`) keeps the text as written.
+  if (c.json) return c.dataType === 'json' ? { kind: 'json', normalised: true } : { kind: 'json' };
   switch (c.dataType) {
     case 'tinyint':
       return { kind: 'int16' };
@@ -110,7 +112,7 @@ export function logicalTypeOf(c: MysqlColumn): LogicalType {
     case 'set':
       return { kind: 'set', values: enumValues(c.columnType) };
     case 'json':
-      return { kind: 'json' };
+      return { kind: 'json', normalised: true };
     case 'uuid':
       return { kind: 'uuid' };
     // Spatial values are JSON-shaped (see types/geometry.ts).

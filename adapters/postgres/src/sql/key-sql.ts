@@ -1,4 +1,4 @@
-import type { ColumnSchema, Key, TableSchema, Value } from '@highwater/core';
+import { type ColumnSchema, JsonText, type Key, type TableSchema, type Value } from '@highwater/core';
 import { quoteIdent } from './identifiers.js';
 
 /**
@@ -51,5 +51,6 @@ export function toParam(value: Value): string | null {
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
+  if (value instanceof JsonText) return value.text;
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }

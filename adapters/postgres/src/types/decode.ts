@@ -1,4 +1,4 @@
-import type { Value } from '@highwater/core';
+import { JsonText, type Value } from '@highwater/core';
 import { parseArrayText } from './array-text.js';
 import type { PgType } from './pg-type.js';
 import { decodeDate, decodeTimestamp, decodeTimestamptz } from './temporal.js';
@@ -53,8 +53,12 @@ function decodeBytea(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(text.slice(2), 'hex'));
 }
 
+/**
+ * json and jsonb: the text Postgres prints, unparsed (see `JsonText`): `json` keeps the document as
+ * written, `jsonb` prints its normalised form; both exactly, numbers included.
+ */
 function decodeJson(text: string): Value {
-  return JSON.parse(text) as Value;
+  return new JsonText(text);
 }
 
 const BASE: Readonly<Record<string, TextDecoder>> = {

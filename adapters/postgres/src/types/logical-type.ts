@@ -55,8 +55,9 @@ export function logicalTypeOf(type: PgType, typmod: number): LogicalType {
     case 'uuid':
       return { kind: 'uuid' };
     case 'json':
-    case 'jsonb':
       return { kind: 'json' };
+    case 'jsonb':
+      return { kind: 'json', normalised: true };
     case 'date':
       return { kind: 'date' };
     case 'interval':

@@ -1,4 +1,4 @@
-import type { LogicalType, Value } from '@highwater/core';
+import { JsonText, type LogicalType, type Value } from '@highwater/core';
 
 /**
  * One text per logical value, whichever database it was read from: the source's values and the
@@ -27,6 +27,10 @@ export function canonicalValue(type: LogicalType, value: Value): string {
     case 'uuid':
       return `s${String(value).toLowerCase()}`;
     case 'json':
+      // A document: the database's own text on each side, byte for byte (see docs/verify.md); inside
+      // an array stored as a MySQL JSON array, a document is a string holding its text.
+      if (value instanceof JsonText) return `j${value.text}`;
+      if (typeof value === 'string') return `j${value}`;
       return `j${stable(typeof value === 'string' && looksSerialised(value) ? parseOr(value) : value)}`;
     case 'time':
       return `t${trimFraction(String(value))}`;
@@ -40,7 +44,8 @@ export function canonicalValue(type: LogicalType, value: Value): string {
     case 'bits':
       return `B${bits(value).replace(/^0+(?=.)/, '')}`;
     case 'array': {
-      const items = typeof value === 'string' ? parseOr(value) : value;
+      const items =
+        typeof value === 'string' ? parseOr(value) : value instanceof JsonText ? parseOr(value.text) : value;
       if (!Array.isArray(items)) return `s${String(value)}`;
       return `[${items.map((v) => canonicalValue(type.element, v as Value)).join(',')}]`;
     }

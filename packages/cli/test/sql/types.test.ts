@@ -1,4 +1,4 @@
-import type { LogicalType, Row } from '@highwater/core';
+import { JsonText, type LogicalType, type Row } from '@highwater/core';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlSink } from '../../src/sinks/sql/index.js';
@@ -30,6 +30,8 @@ const columns: [string, LogicalType][] = [
   ['by', { kind: 'bytes' }],
   ['u', { kind: 'uuid' }],
   ['j', { kind: 'json' }],
+  ['jb', { kind: 'json', normalised: true }],
+  ['aj', { kind: 'array', element: { kind: 'json' } }],
   ['d', { kind: 'date' }],
   ['t', { kind: 'time', precision: 6 }],
   ['ts', { kind: 'timestamp', precision: 6 }],
@@ -44,6 +46,12 @@ const columns: [string, LogicalType][] = [
 ];
 const types = table('types', columns, ['id']);
 
+/** A document `JSON.parse` would change (big integers, `1.10`, `1e-400`, `1e400`, 34 digits), spaced as written. */
+const EXACT_JSON =
+  '{"id":  12345678901234567890, "price": 1.10, "tiny": 1e-400, "huge": 1e400, "d34": 0.1234567890123456789012345678901234, "b": [1, "x", null]}';
+/** A document in the normal form Postgres's jsonb prints (keys by length, then bytes). */
+const NORMAL_JSON = '{"a": {"c": true}, "id": 12345678901234567890, "price": 1.10}';
+
 const full: Row = {
   id: 1,
   b: true,
@@ -57,7 +65,9 @@ const full: Row = {
   s: 'héllo 🌊 \'"\\ end',
   by: new Uint8Array([0, 1, 254, 255]),
   u: '0e9b1a8e-8d3f-4c52-9d5e-3f2a1b0c9d8e',
-  j: { b: [1, 'x', null], a: { c: true } },
+  j: new JsonText(EXACT_JSON),
+  jb: new JsonText(NORMAL_JSON),
+  aj: [new JsonText('1.10'), null, new JsonText('null')],
   d: '2024-02-29',
   t: '13:45:00.123456',
   ts: '2024-02-29T13:45:00.123456',
@@ -70,6 +80,8 @@ const full: Row = {
   as: ['a', 'b,c', '"q"'],
   o: 'anything',
 };
+/** A JSON null document in each JSON column: not SQL NULL. */
+const nullDocuments = (): Row => ({ ...nulls, id: 5, j: new JsonText('null'), jb: new JsonText('null') });
 const nulls: Row = Object.fromEntries(columns.map(([name]) => [name, name === 'id' ? 2 : null]));
 const nonFinite: Row = { ...nulls, id: 3, f32: Number.NaN, f64: Number.POSITIVE_INFINITY };
 const negInf: Row = { ...nulls, id: 4, f64: Number.NEGATIVE_INFINITY, f32: Number.NEGATIVE_INFINITY };
@@ -108,7 +120,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
     const sink = createSqlSink(sinkConfig(kind, server.url, 'types_target'), context([types], log));
     await sink.open();
     await sink.write({
-      events: [full, nulls, nonFinite, negInf].map((r) => insert(types, r)),
+      events: [full, nulls, nonFinite, negInf, nullDocuments()].map((r) => insert(types, r)),
       checkpoint: checkpoint(1),
     });
     await sink.close();
@@ -123,6 +135,12 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
     };
     expectRow(1, full);
     expectRow(2, nulls);
+    expectRow(5, nullDocuments());
+    // JSON documents come back as the text written, byte for byte; a null document is not SQL NULL.
+    expect(back.get(1)?.j).toStrictEqual(new JsonText(EXACT_JSON));
+    expect(back.get(1)?.jb).toStrictEqual(new JsonText(NORMAL_JSON));
+    expect(back.get(5)?.j).toStrictEqual(new JsonText('null'));
+    expect(back.get(2)?.j).toBeNull();
     if (kind === 'postgres') {
       expectRow(3, nonFinite);
       expectRow(4, negInf);

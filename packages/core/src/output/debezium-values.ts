@@ -1,4 +1,5 @@
 import type { ColumnSchema, LogicalType } from '../schema/table-schema.js';
+import { JsonText } from '../values/json-text.js';
 import type { JsonValue, Row, Value } from '../values/value.js';
 
 /**
@@ -19,9 +20,10 @@ import type { JsonValue, Row, Value } from '../values/value.js';
 export type TemporalMode = 'iso' | 'adaptive' | 'adaptive_time_microseconds';
 
 /**
- * A row in the form Debezium's JSON converter shows it (`schemas.enable=false`). With the column
- * schemas, JSON columns become JSON text and `set` columns comma-separated strings, as Debezium
- * shows them, and temporal columns follow `temporal`.
+ * A row in the form Debezium's JSON converter shows it (`schemas.enable=false`). JSON documents are
+ * their text (a string) in every case; with the column schemas, other values of JSON columns (the
+ * MySQL adapter's spatial objects) become JSON text too and `set` columns comma-separated strings,
+ * as Debezium shows them, and temporal columns follow `temporal`.
  */
 export function debeziumRow(
   row: Row,
@@ -42,12 +44,15 @@ export function debeziumRow(
 }
 
 /**
- * One value in Debezium's JSON form: `bigint` → number when within ±(2^53 − 1), else a decimal
- * string; bytes → base64; non-finite floats → `"NaN"`, `"Infinity"`, `"-Infinity"` (what Jackson
+ * One value in Debezium's JSON form: JSON documents ({@link JsonText}) → their text, always;
+ * `bigint` → number when within ±(2^53 − 1), else a decimal string; bytes → base64; non-finite floats → `"NaN"`, `"Infinity"`, `"-Infinity"` (what Jackson
  * writes); decimals, UUIDs and enums stay strings; arrays and objects are converted inside.
  */
 export function debeziumValue(value: Value, type: LogicalType | undefined, temporal: TemporalMode): JsonValue {
   if (value === null) return null;
+  // A JSON document is its text, whether or not the table's schema is known, as Debezium writes
+  // JSON columns (io.debezium.data.Json: a string holding the document).
+  if (value instanceof JsonText) return value.text;
   if (type !== undefined) {
     switch (type.kind) {
       case 'json':

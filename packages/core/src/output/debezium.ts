@@ -19,11 +19,15 @@ export interface DebeziumSource {
   readonly ts_us: number;
   /** `'true'` for snapshot reads, `'false'` otherwise (Highwater never writes `'last'`, `'first'` or `'incremental'`). */
   readonly snapshot: 'true' | 'false';
-  /** The database name; `''` where the table's id has no database, as Debezium writes it. */
+  /**
+   * The database name: for MySQL and MariaDB the table id's first level (their databases are what
+   * Highwater's table ids call schemas), elsewhere the id's `database`; `''` where there is none, as
+   * Debezium writes it.
+   */
   readonly db: string;
   /** Always null (Debezium's Postgres/MySQL ordering string); the position is in `offset`. */
   readonly sequence: null;
-  /** The schema name; null where the database has no schema level (MySQL, MongoDB). */
+  /** The schema name; null where the database has no schema level (MySQL, MariaDB, MongoDB). */
   readonly schema: string | null;
   readonly table: string;
   /** The transaction id as the adapter reports it (a string even where Debezium writes a number). */
@@ -67,8 +71,9 @@ export interface DebeziumOptions {
   /** `source.connector`, e.g. `'postgresql'` where a consumer expects Debezium's name. Default: the event's adapter name. */
   readonly connector?: string;
   /**
-   * The tables' schemas by qualified name (a `Map` fits). With a table's schema JSON columns become
-   * JSON text and `set` columns comma-separated strings, as Debezium shows them, and `temporal` applies.
+   * The tables' schemas by qualified name (a `Map` fits). With a table's schema `set` columns become
+   * comma-separated strings and other values of JSON columns (spatial objects) JSON text, as Debezium
+   * shows them, and `temporal` applies. JSON documents are their text with or without it.
    */
   readonly schemas?: { get(table: string): TableSchema | undefined };
   /** How dates, times and timestamps appear; see {@link TemporalMode}. Default `'iso'`. */
@@ -139,6 +144,13 @@ export function toDebeziumEnvelope(event: SourceEvent, options: DebeziumOptions 
   };
 }
 
+/**
+ * Connectors (Highwater adapter names, and Debezium's names for the same databases) whose table ids
+ * name the database in `schema`: MySQL and MariaDB have no schema level, and Debezium's MySQL and
+ * MariaDB connectors write the database as `source.db` with no schema.
+ */
+const SCHEMA_IS_DATABASE: ReadonlySet<string> = new Set(['mysql', 'mariadb']);
+
 function sourceBlock(
   info: SourceInfo,
   id: TableId,
@@ -147,16 +159,18 @@ function sourceBlock(
   options: DebeziumOptions,
 ): DebeziumSource {
   const ts = info.opTs ?? now;
+  const connector = options.connector ?? info.connector;
+  const schemaIsDatabase = SCHEMA_IS_DATABASE.has(connector);
   return {
     version: options.version ?? 'highwater',
-    connector: options.connector ?? info.connector,
+    connector,
     name,
     ts_ms: ts,
     ts_us: Math.round(ts * 1000),
     snapshot: info.snapshot ? 'true' : 'false',
-    db: id.database ?? '',
+    db: (schemaIsDatabase ? (id.schema ?? id.database) : id.database) ?? '',
     sequence: null,
-    schema: id.schema ?? null,
+    schema: schemaIsDatabase ? null : (id.schema ?? null),
     table: id.name,
     txId: info.txId,
     offset: info.offset,

@@ -8,7 +8,16 @@ export type LogicalType =
   | { readonly kind: 'float32' | 'float64' }
   | { readonly kind: 'decimal'; readonly precision?: number; readonly scale?: number }
   | { readonly kind: 'string'; readonly length?: number }
-  | { readonly kind: 'bytes' | 'uuid' | 'json' | 'date' | 'interval' }
+  | { readonly kind: 'bytes' | 'uuid' | 'date' | 'interval' }
+  | {
+      readonly kind: 'json';
+      /**
+       * True where the database stores a parsed form and prints its own normalised text (Postgres
+       * `jsonb`, MySQL `JSON`: key order, spacing and, in MySQL, numbers change); absent where it keeps
+       * the document's text as written (Postgres `json`, MariaDB `JSON`).
+       */
+      readonly normalised?: boolean;
+    }
   | { readonly kind: 'time' | 'timestamp' | 'timestamptz'; readonly precision?: number }
   | { readonly kind: 'enum' | 'set'; readonly values: readonly string[] }
   | { readonly kind: 'bits'; readonly length?: number }

@@ -1,3 +1,5 @@
+import type { JsonText } from './json-text.js';
+
 /**
  * A column value in Highwater's logical type system, shared by every adapter.
  *
@@ -7,7 +9,11 @@
  * - dates, times and timestamps are ISO-8601 strings with microseconds kept
  *   (`"2024-02-29"`, `"13:45:00.123456"`, `"2024-02-29T13:45:00.123456"`, and
  *   `"2024-02-29T13:45:00.123456Z"` for zoned timestamps, always in UTC)
- * - JSON columns are parsed; UUIDs are lower-case strings; arrays are arrays
+ * - JSON columns are {@link JsonText}: the document's text as the database prints it, never
+ *   parsed (parsing rounds big numbers); a JSON `null` document is `JsonText('null')`, not `null`
+ * - UUIDs are lower-case strings; arrays are arrays
+ *
+ * Plain objects are values too (the MySQL adapter gives spatial values as `{x, y}` objects).
  */
 export type Value =
   | null
@@ -16,6 +22,7 @@ export type Value =
   | bigint
   | string
   | Uint8Array
+  | JsonText
   | readonly Value[]
   | { readonly [key: string]: Value };
 

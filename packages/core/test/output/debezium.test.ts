@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HeartbeatEvent, SchemaChangeEvent, TruncateEvent } from '../../src/events/source-event.js';
 import { type DebeziumOptions, toDebeziumEnvelope } from '../../src/output/debezium.js';
 import type { ColumnSchema, LogicalType, TableSchema } from '../../src/schema/table-schema.js';
+import { JsonText } from '../../src/values/json-text.js';
 import type { Row } from '../../src/values/value.js';
 import { change, snapshotSource, streamSource } from './events.js';
 
@@ -282,6 +283,36 @@ describe('toDebeziumEnvelope', () => {
       expect(record.value.source).toMatchObject({ db: 'shop', schema: null, table: 'users' });
     });
 
+    it("puts a MySQL or MariaDB table's database in db, with no schema, as Debezium's MySQL connector does", () => {
+      const mysqlId = { schema: 'shop', name: 'users' };
+      const mysqlEvent = change(
+        'c',
+        { after: alice },
+        { source: { ...streamSource, table: 'shop.users', tableId: mysqlId, connector: 'mysql' } },
+      );
+      expect(toDebeziumEnvelope(mysqlEvent, options)).toMatchObject({
+        topic: 'shop-server.shop.users',
+        value: { source: { connector: 'mysql', db: 'shop', schema: null, table: 'users' } },
+      });
+      const mysqlSchemas = new Map([['shop.users', { ...users, id: mysqlId }]]);
+      expect(toDebeziumEnvelope(mysqlEvent, { ...options, schemas: mysqlSchemas }).value.source).toMatchObject({
+        db: 'shop',
+        schema: null,
+      });
+      // Named as Debezium's MariaDB connector: the same.
+      expect(toDebeziumEnvelope(mysqlEvent, { ...options, connector: 'mariadb' }).value.source).toMatchObject({
+        db: 'shop',
+        schema: null,
+      });
+      // A Postgres table's schema stays a schema.
+      const pg = change(
+        'c',
+        { after: alice },
+        { source: { ...streamSource, tableId: { schema: 'public', name: 'users' } } },
+      );
+      expect(toDebeziumEnvelope(pg, options).value.source).toMatchObject({ db: '', schema: 'public' });
+    });
+
     it('takes db, schema and table from the event when no schema is given', () => {
       expect(toDebeziumEnvelope(event, options).value.source).toMatchObject({
         db: 'shop',
@@ -304,6 +335,21 @@ describe('toDebeziumEnvelope', () => {
       expect(after?.profile).toBe('{"lang":"ü","big":"12345678901234567890","tags":["a"]}');
       expect(after?.roles).toBe('admin,ops');
       expect(after?.price).toBe('0.0000000001');
+    });
+
+    it('writes a JSON document as its exact text, with or without the schema, a null document as "null"', () => {
+      const doc = '{"id": 12345678901234567890, "price": 1.10, "tiny": 1e-400, "huge": 1e400}';
+      const documents = change(
+        'c',
+        { after: { id: 3, profile: new JsonText(doc), nothing: new JsonText('null'), absent: null } },
+        { source: event.source },
+      );
+      for (const schemasOption of [{ schemas }, {}]) {
+        const after = toDebeziumEnvelope(documents, { ...options, ...schemasOption }).value.after;
+        expect(after).toEqual({ id: 3, profile: doc, nothing: 'null', absent: null });
+      }
+      const arrays = change('c', { after: { id: 4, docs: [new JsonText('1.10'), null] } }, { source: event.source });
+      expect(toDebeziumEnvelope(arrays, options).value.after).toEqual({ id: 4, docs: ['1.10', null] });
     });
 
     it('keeps dates and times as ISO strings by default', () => {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
 import type { Dialect, SqlSession } from './dialect.js';
 import { valuesList } from './dialect.js';
-import { bitString, jsonText, plainText } from './value-text.js';
+import { bitString, jsonColumnText, plainText } from './value-text.js';
 
 /**
  * Postgres target column types. Every source type keeps its meaning; only `uint64` (numeric(20)),
@@ -37,7 +37,8 @@ export function postgresColumnType(type: LogicalType): string {
     case 'uuid':
       return 'uuid';
     case 'json':
-      return 'jsonb';
+      // json keeps a document's text byte for byte; jsonb only where the source normalised it already.
+      return type.normalised === true ? 'jsonb' : 'json';
     case 'date':
       return 'date';
     case 'time':
@@ -84,7 +85,7 @@ export function postgresParam(type: LogicalType, value: Value): unknown {
     case 'bytes':
       return value instanceof Uint8Array ? Buffer.from(value) : value;
     case 'json':
-      return jsonText(value);
+      return jsonColumnText(value);
     case 'timestamptz':
       return typeof value === 'string' && !/(Z|[+-]\d\d(:?\d\d)?)$/.test(value) ? `${value}Z` : value;
     case 'bits':

@@ -1,4 +1,13 @@
-import type { Value } from '@highwater/core';
+import { JsonText, type Value } from '@highwater/core';
+
+/**
+ * What a JSON column of the target gets: a document's own text, unchanged (every digit, and `null`
+ * for a JSON null document, which is not SQL NULL); other values of JSON columns (the MySQL adapter's
+ * spatial objects) as JSON text.
+ */
+export function jsonColumnText(value: JsonText | Value): string {
+  return value instanceof JsonText ? value.text : jsonText(value);
+}
 
 /** JSON text of a value; bigints stay exact (as numbers in the text), bytes become `\x…` hex strings. */
 export function jsonText(value: Value): string {
@@ -11,6 +20,7 @@ export function jsonable(value: Value): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
+  if (value instanceof JsonText) return value.text;
   if (Array.isArray(value)) return value.map(jsonable);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as { readonly [key: string]: Value })) out[k] = jsonable(v);
@@ -49,6 +59,7 @@ export function bitBytes(value: Value, length: number | undefined): Buffer {
 /** Text of a scalar for text-typed target columns (enum, set, interval, other). */
 export function plainText(value: Value): string {
   if (typeof value === 'string') return value;
+  if (value instanceof JsonText) return value.text;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
   if (Array.isArray(value)) return value.map((v) => plainText(v as Value)).join(',');
