@@ -1,5 +1,6 @@
 import type { LogicalType, Value } from '@highwater/core';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import type { RejectValue } from './value-text.js';
 
 /** One connection to the target; statements run one at a time. */
 export interface SqlSession {
@@ -32,8 +33,11 @@ export interface Dialect {
   param(n: number): string;
   /** Column type for a logical type; key columns may need a bounded type (MySQL indexes). */
   columnType(type: LogicalType, isKey: boolean): string;
-  /** A value as a bound parameter for a column of `type`; `lossy` is told when the value cannot be stored as is. */
-  encode(type: LogicalType, value: Value, lossy: (why: string) => void): unknown;
+  /**
+   * A value as a bound parameter for a column of `type`. A value the mapped column cannot hold
+   * exactly goes to `reject` (which throws): never stored as something else.
+   */
+  encode(type: LogicalType, value: Value, reject: RejectValue): unknown;
   /** True when the schema (Postgres) or database (MySQL) exists. */
   schemaExists(session: SqlSession, schema: string): Promise<boolean>;
   /** `CREATE SCHEMA IF NOT EXISTS` (Postgres) / `CREATE DATABASE IF NOT EXISTS` (MySQL). */

@@ -7,6 +7,7 @@ import {
   type TableId,
   type TableSchema,
   tableName,
+  UnrepresentableValueError,
   type Value,
 } from '@highwater/core';
 import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
@@ -16,6 +17,7 @@ import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import { type Dialect, keyInList, type SqlSession } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
 import { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';
+import { jsonText } from './value-text.js';
 
 /**
  * What a SQL sink needs besides its configuration: the source's table definitions, to create target
@@ -308,7 +310,7 @@ export class SqlSink implements Sink {
         const per = this.rowsPerStatement(table.key.length);
         for (let i = 0; i < keys.length; i += per) {
           const slice = keys.slice(i, i + per);
-          const params = slice.flatMap((k) => k.map((v, j) => this.encode(table, table.key[j] as string, v)));
+          const params = slice.flatMap((k) => k.map((v, j) => this.encode(table, table.key[j] as string, v, k)));
           const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
           await this.run(session, sql, params, table.qualified);
         }
@@ -319,7 +321,10 @@ export class SqlSink implements Sink {
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
-          const params = slice.flatMap((row: Row) => group.columns.map((c) => this.encode(table, c, row[c] ?? null)));
+          const params = slice.flatMap((row: Row) => {
+            const key = table.key.map((k) => row[k] ?? null);
+            return group.columns.map((c) => this.encode(table, c, row[c] ?? null, key));
+          });
           const sql = this.dialect.upsert(table.qualified, group.columns, table.key, slice.length);
           await this.run(session, sql, params, table.qualified);
         }
@@ -333,15 +338,18 @@ export class SqlSink implements Sink {
     return Math.max(1, Math.min(rows, Math.floor(this.dialect.maxParams / Math.max(1, width))));
   }
 
-  private encode(table: TargetTable, column: string, value: Value): unknown {
+  /** A value as the target's parameter; one the target cannot hold fails the batch with a typed error. */
+  private encode(table: TargetTable, column: string, value: Value, key: readonly Value[]): unknown {
     const type = table.columns.get(column)?.type ?? { kind: 'other' as const };
-    return this.dialect.encode(type, value, (why) => {
-      if (table.key.includes(column)) {
-        throw new SinkError(`${this.dialect.name} sink: key column ${column} of ${table.qualified}: ${why}`, {
-          table: table.qualified,
-        });
-      }
-      this.context.logger.warn({ table: table.qualified, column }, `${why}; stored as NULL`);
+    return this.dialect.encode(type, value, (reason) => {
+      throw new UnrepresentableValueError({
+        sink: this.dialect.name,
+        table: table.qualified,
+        column,
+        key: jsonText(Object.fromEntries(table.key.map((k, i) => [k, key[i] ?? null]))),
+        value: jsonText(value),
+        reason,
+      });
     });
   }
 
