@@ -1,4 +1,4 @@
-import type { LogicalType, Value } from '@highwater/core';
+import type { LogicalType, TableIndex, Value } from '@highwater/core';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
 import type { RejectValue } from './value-text.js';
 
@@ -12,6 +12,20 @@ export interface SqlSession {
 export interface TargetColumn {
   readonly name: string;
   readonly type: LogicalType;
+  /** False for `NOT NULL` (key columns, and columns NOT NULL in the source when the table was created). */
+  readonly nullable: boolean;
+}
+
+/** A column as the target's catalog has it. */
+export interface ExistingColumn {
+  readonly name: string;
+  readonly nullable: boolean;
+}
+
+/** Statements creating a table's secondary indexes, and the indexes the target cannot have, with why. */
+export interface IndexDdl {
+  readonly statements: readonly string[];
+  readonly skipped: readonly { readonly index: string; readonly why: string }[];
 }
 
 /**
@@ -42,10 +56,20 @@ export interface Dialect {
   schemaExists(session: SqlSession, schema: string): Promise<boolean>;
   /** `CREATE SCHEMA IF NOT EXISTS` (Postgres) / `CREATE DATABASE IF NOT EXISTS` (MySQL). */
   createSchema(schema: string): string;
-  /** Column names of a table, or null when it does not exist. */
-  columnsOf(session: SqlSession, schema: string, table: string): Promise<readonly string[] | null>;
+  /** Columns of a table, or null when it does not exist. */
+  columnsOf(session: SqlSession, schema: string, table: string): Promise<readonly ExistingColumn[] | null>;
   createTable(qualified: string, columns: readonly TargetColumn[], key: readonly string[]): string;
+  /** The source's secondary indexes on a table just created (`name` is the target table's unqualified name). */
+  createIndexes(
+    qualified: string,
+    name: string,
+    columns: readonly TargetColumn[],
+    indexes: readonly TableIndex[],
+  ): IndexDdl;
+  /** Always nullable: existing rows have no value. */
   addColumn(qualified: string, column: TargetColumn): string;
+  /** Drops `NOT NULL` from a column the source made nullable or dropped (new rows may lack it). */
+  dropNotNull(qualified: string, column: TargetColumn): string;
   /** Insert-or-update of `rows` rows of `columns`; only `update` columns change on a conflict. */
   upsert(qualified: string, columns: readonly string[], key: readonly string[], rows: number): string;
   truncate(qualified: string): string;

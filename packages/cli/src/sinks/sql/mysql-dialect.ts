@@ -167,6 +167,22 @@ export function mysqlParam(type: LogicalType, value: Value, reject: RejectValue)
   }
 }
 
+/** InnoDB's limit on an index's key: 3072 bytes. */
+const INDEX_BYTES = 3072;
+
+/** Why MySQL cannot index these columns of these types whole, or null when it can. */
+function unindexable(columns: readonly (readonly [string, string])[]): string | null {
+  let bytes = 0;
+  for (const [name, type] of columns) {
+    if (/^(LONGTEXT|LONGBLOB|JSON)/.test(type)) {
+      return `column ${name} is ${type}, which MySQL indexes only by a prefix`;
+    }
+    const chars = /^(?:VAR)?CHAR\((\d+)\)/.exec(type)?.[1];
+    bytes += chars === undefined ? 8 : Number(chars) * 4;
+  }
+  return bytes > INDEX_BYTES ? `its columns take more than MySQL's ${INDEX_BYTES}-byte index key` : null;
+}
+
 const LOST_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'ECONNRESET',
@@ -250,21 +266,42 @@ export const mysqlDialect: Dialect = {
     return `CREATE DATABASE IF NOT EXISTS ${this.quote(schema)}`;
   },
   async columnsOf(session, schema, table) {
-    const rows = await session.query<{ c: string }>(
-      `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS
+    const rows = await session.query<{ c: string; n: string }>(
+      `SELECT COLUMN_NAME AS c, IS_NULLABLE AS n FROM information_schema.COLUMNS
         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [schema, table],
     );
-    return rows.length === 0 ? null : rows.map((r) => r.c);
+    return rows.length === 0 ? null : rows.map((r) => ({ name: r.c, nullable: r.n === 'YES' }));
   },
   createTable(qualified, columns, key) {
     const keys = new Set(key);
     const defs = columns.map(
       (c) =>
-        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) ? ' NOT NULL' : ' NULL'}`,
+        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) || !c.nullable ? ' NOT NULL' : ' NULL'}`,
     );
     defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+  },
+  createIndexes(qualified, _name, columns, indexes) {
+    const types = new Map(columns.map((c) => [c.name, mysqlColumnType(c.type, false)]));
+    const statements: string[] = [];
+    const skipped: { index: string; why: string }[] = [];
+    for (const index of indexes) {
+      const why = unindexable(index.columns.map((c) => [c, types.get(c) ?? 'LONGTEXT'] as const));
+      if (why !== null) {
+        skipped.push({ index: index.name, why });
+        continue;
+      }
+      // Unique indexes become plain ones: MySQL checks uniqueness row by row, and the sink applies a
+      // batch's changes grouped by kind, not in the source's order (the source keeps them unique).
+      statements.push(
+        `ALTER TABLE ${qualified} ADD INDEX ${this.quote(index.name)} (${index.columns.map((c) => this.quote(c)).join(', ')})`,
+      );
+    }
+    return { statements, skipped };
+  },
+  dropNotNull(qualified, column) {
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL`;
   },
   addColumn(qualified, column) {
     // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB has); the sink checks the catalog first.

@@ -76,6 +76,18 @@ export function postgresParam(type: LogicalType, value: Value, reject: RejectVal
   return postgresText(type, value, reject);
 }
 
+/**
+ * The target's name for a source index: index names are unique per schema in Postgres (per table in
+ * MySQL), so the table's name leads unless the source's name already starts with it; at most 63 bytes.
+ */
+function targetIndexName(table: string, index: string): string {
+  const name = index.startsWith(table) ? index : `${table}_${index}`;
+  return Buffer.from(name)
+    .subarray(0, 63)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+}
+
 const LOST_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
 const LOST_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
 
@@ -135,14 +147,14 @@ export const postgresDialect: Dialect = {
     return `CREATE SCHEMA IF NOT EXISTS ${this.quote(schema)}`;
   },
   async columnsOf(session, schema, table) {
-    const rows = await session.query<{ attname: string }>(
-      `SELECT a.attname FROM pg_attribute a
+    const rows = await session.query<{ attname: string; attnotnull: string }>(
+      `SELECT a.attname, a.attnotnull FROM pg_attribute a
          JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
         ORDER BY a.attnum`,
       [schema, table],
     );
-    if (rows.length > 0) return rows.map((r) => r.attname);
+    if (rows.length > 0) return rows.map((r) => ({ name: r.attname, nullable: r.attnotnull !== 't' }));
     const exists = await session.query('SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2', [
       schema,
       table,
@@ -150,12 +162,29 @@ export const postgresDialect: Dialect = {
     return exists.length > 0 ? [] : null;
   },
   createTable(qualified, columns, key) {
-    const defs = columns.map((c) => `${this.quote(c.name)} ${postgresColumnType(c.type)}`);
+    const defs = columns.map(
+      (c) => `${this.quote(c.name)} ${postgresColumnType(c.type)}${c.nullable ? '' : ' NOT NULL'}`,
+    );
     defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')})`;
   },
+  createIndexes(qualified, name, _columns, indexes) {
+    const statements = indexes.map((index) => {
+      const indexName = this.quote(targetIndexName(name, index.name));
+      const columns = index.columns.map((c) => this.quote(c)).join(', ');
+      // A unique index is checked at commit: the sink applies a batch's changes grouped by kind, not
+      // in the source's order, so a swap of two unique values would otherwise collide midway.
+      return index.unique
+        ? `ALTER TABLE ${qualified} ADD CONSTRAINT ${indexName} UNIQUE (${columns}) DEFERRABLE INITIALLY DEFERRED`
+        : `CREATE INDEX ${indexName} ON ${qualified} (${columns})`;
+    });
+    return { statements, skipped: [] };
+  },
   addColumn(qualified, column) {
     return `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS ${this.quote(column.name)} ${postgresColumnType(column.type)}`;
+  },
+  dropNotNull(qualified, column) {
+    return `ALTER TABLE ${qualified} ALTER COLUMN ${this.quote(column.name)} DROP NOT NULL`;
   },
   upsert(qualified, columns, key, rows) {
     const keys = new Set(key);
