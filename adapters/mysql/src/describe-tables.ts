@@ -1,4 +1,11 @@
-import { type ColumnSchema, type TableId, TableNotFoundError, type TableSchema, tableName } from '@highwater/core';
+import {
+  type ColumnSchema,
+  type TableId,
+  type TableIndex,
+  TableNotFoundError,
+  type TableSchema,
+  tableName,
+} from '@highwater/core';
 import type mysql from 'mysql2/promise';
 import { qualifiedName } from './sql/identifiers.js';
 import { type ColumnDecoder, decoderFor } from './types/decode.js';
@@ -54,6 +61,34 @@ async function jsonColumns(db: mysql.Connection, schema: string, table: string):
 
 const num = (v: string | number | null) => (v === null ? 0 : Number(v));
 
+/**
+ * Secondary B-tree/hash indexes over whole columns, for sinks that recreate the table: prefix
+ * (`col(10)`), functional, FULLTEXT and SPATIAL indexes are left out.
+ */
+async function secondaryIndexes(db: mysql.Connection, schema: string, table: string): Promise<TableIndex[]> {
+  const [rows] = await db.query(
+    `SELECT INDEX_NAME AS name, NON_UNIQUE AS nonUnique, COLUMN_NAME AS col, SUB_PART AS part, INDEX_TYPE AS type
+       FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME <> 'PRIMARY'
+      ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+    [schema, table],
+  );
+  const byName = new Map<string, { columns: string[]; unique: boolean; whole: boolean }>();
+  for (const r of rows as {
+    name: string;
+    nonUnique: string | number;
+    col: string | null;
+    part: unknown;
+    type: string;
+  }[]) {
+    const index = byName.get(r.name) ?? { columns: [], unique: Number(r.nonUnique) === 0, whole: true };
+    byName.set(r.name, index);
+    if (r.col === null || r.part !== null || !['BTREE', 'HASH'].includes(r.type)) index.whole = false;
+    else index.columns.push(r.col);
+  }
+  return [...byName].filter(([, i]) => i.whole).map(([name, i]) => ({ name, columns: i.columns, unique: i.unique }));
+}
+
 export async function describeTable(db: mysql.Connection, id: TableId): Promise<DescribedTable> {
   const schemaName = id.schema ?? '';
   const [columnRows] = await db.query(
@@ -92,6 +127,7 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
     };
   });
   const primaryKey = (keyRows as { COLUMN_NAME: string }[]).map((r) => r.COLUMN_NAME);
+  const indexes = await secondaryIndexes(db, schemaName, id.name);
   const schemaColumns: ColumnSchema[] = columns.map((c) => ({
     name: c.name,
     type: logicalTypeOf(c),
@@ -100,7 +136,13 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
     nullable: c.nullable,
   }));
   return {
-    schema: { id: { schema: schemaName, name: id.name }, columns: schemaColumns, primaryKey, chunkKey: primaryKey },
+    schema: {
+      id: { schema: schemaName, name: id.name },
+      columns: schemaColumns,
+      primaryKey,
+      chunkKey: primaryKey,
+      ...(indexes.length === 0 ? {} : { indexes }),
+    },
     binlogColumns: rows.map((r) => ({
       COLUMN_NAME: r.COLUMN_NAME,
       COLLATION_NAME: r.COLLATION_NAME,

@@ -36,7 +36,7 @@ describe('MysqlIntrospector', () => {
       expect(s?.primaryKey).toEqual(['b', 'a']);
       expect(s?.chunkKey).toEqual(['b', 'a']);
       expect(s?.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
-        ['a', { kind: 'string' }, false],
+        ['a', { kind: 'string', length: 10 }, false],
         ['b', { kind: 'uint64' }, false],
         ['c', { kind: 'decimal', precision: 8, scale: 3 }, true],
         ['d', { kind: 'timestamp', precision: 3 }, true],

@@ -1,4 +1,11 @@
-import { type ColumnSchema, type TableId, TableNotFoundError, type TableSchema, tableName } from '@highwater/core';
+import {
+  type ColumnSchema,
+  type TableId,
+  type TableIndex,
+  TableNotFoundError,
+  type TableSchema,
+  tableName,
+} from '@highwater/core';
 import type { Queryable } from './sql/queryable.js';
 import { logicalTypeOf } from './types/logical-type.js';
 import type { PgType } from './types/pg-type.js';
@@ -31,7 +38,23 @@ SELECT a.attname
  WHERE i.indrelid = $1::oid AND i.indisprimary
  ORDER BY k.ord`;
 
-/** Columns (with types) and primary key of a table; `chunkKey` is the primary key. */
+/**
+ * Secondary B-tree indexes over plain columns (no expression, no predicate; INCLUDE columns left out),
+ * for sinks that recreate the table.
+ */
+const INDEX_QUERY = `
+SELECT ic.relname AS name, i.indisunique AS uniq, json_agg(a.attname ORDER BY k.ord)::text AS cols
+  FROM pg_index i
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+  JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON k.ord <= i.indnkeyatts
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+ WHERE i.indrelid = $1::oid AND NOT i.indisprimary AND i.indisvalid
+   AND i.indexprs IS NULL AND i.indpred IS NULL
+ GROUP BY ic.relname, i.indisunique
+ ORDER BY ic.relname`;
+
+/** Columns (with types), primary key and secondary indexes of a table; `chunkKey` is the primary key. */
 export async function describeTable(db: Queryable, catalog: TypeCatalog, id: TableId): Promise<DescribedTable> {
   const schemaName = id.schema ?? 'public';
   const found = await db.query<{ oid: string }>(TABLE_QUERY, [schemaName, id.name]);
@@ -64,9 +87,21 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
   });
   const key = await db.query<{ attname: string }>(KEY_QUERY, [oid]);
   const primaryKey = key.rows.map((k) => k.attname);
+  const indexRows = await db.query<{ name: string; uniq: boolean | string; cols: string }>(INDEX_QUERY, [oid]);
+  const indexes: TableIndex[] = indexRows.rows.map((r) => ({
+    name: r.name,
+    columns: JSON.parse(r.cols) as string[],
+    unique: r.uniq === true || r.uniq === 't',
+  }));
   return {
     oid,
-    schema: { id: { schema: schemaName, name: id.name }, columns: columnSchemas, primaryKey, chunkKey: primaryKey },
+    schema: {
+      id: { schema: schemaName, name: id.name },
+      columns: columnSchemas,
+      primaryKey,
+      chunkKey: primaryKey,
+      ...(indexes.length === 0 ? {} : { indexes }),
+    },
     types: byColumn,
   };
 }

@@ -3,7 +3,7 @@ export { JsonText } from './values/json-text.js';
 export { valueFromJson, valueToJson } from './values/value-json.js';
 export { createRowBuilder, type RowBuilder } from './values/row-builder.js';
 export type { OffsetCodec } from './offset/offset-codec.js';
-export type { ColumnSchema, LogicalType, TableId, TableSchema } from './schema/table-schema.js';
+export type { ColumnSchema, LogicalType, TableId, TableIndex, TableSchema } from './schema/table-schema.js';
 export { chunkKeyOf, primaryKeyRowOf, tableName } from './schema/table-schema.js';
 export type { TableFilter } from './schema/table-filter.js';
 export { compileTableFilter } from './schema/table-filter.js';

@@ -84,7 +84,11 @@ export function logicalTypeOf(c: MysqlColumn): LogicalType {
     case 'bit':
       return { kind: 'bits', length: c.precision };
     case 'char':
-    case 'varchar':
+    case 'varchar': {
+      // The declared length, in characters: a sink recreating the table keeps it.
+      const length = /^(?:var)?char\((\d+)\)/.exec(c.columnType)?.[1];
+      return length === undefined ? { kind: 'string' } : { kind: 'string', length: Number(length) };
+    }
     case 'tinytext':
     case 'text':
     case 'mediumtext':

@@ -63,15 +63,17 @@ export function logicalTypeOf(type: PgType, typmod: number): LogicalType {
     case 'interval':
       return { kind: 'interval' };
     case 'time':
-    case 'timetz':
       return { kind: 'time', ...precisionOf(typmod) };
+    case 'timetz':
+      return { kind: 'time', ...precisionOf(typmod), withTimeZone: true };
     case 'timestamp':
       return { kind: 'timestamp', ...precisionOf(typmod) };
     case 'timestamptz':
       return { kind: 'timestamptz', ...precisionOf(typmod) };
     case 'bit':
-    case 'varbit':
       return typmod >= 0 ? { kind: 'bits', length: typmod } : { kind: 'bits' };
+    case 'varbit':
+      return typmod >= 0 ? { kind: 'bits', length: typmod, varying: true } : { kind: 'bits', varying: true };
     default:
       return { kind: 'other' };
   }

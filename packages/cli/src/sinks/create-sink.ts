@@ -39,8 +39,13 @@ export async function createSink(
       });
     case 'postgres':
     case 'mysql': {
-      const describer = options.adapter === undefined ? null : sourceTableDescriber(options.adapter);
-      const sql = createSqlSink(sink, { ...context, describeTables: describer?.describeTables });
+      const describer =
+        options.adapter === undefined ? null : sourceTableDescriber(options.adapter, pipeline.config.source);
+      const sql = createSqlSink(sink, {
+        ...context,
+        describeTables: describer?.describeTables,
+        capturedTables: describer?.capturedTables,
+      });
       return describer === null ? sql : closingAlso(sql, () => describer.close());
     }
   }

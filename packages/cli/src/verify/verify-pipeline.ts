@@ -1,6 +1,5 @@
 import {
   type ChunkReader,
-  compileTableFilter,
   ConfigError,
   HighwaterError,
   type Introspector,
@@ -12,6 +11,7 @@ import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import type { SourceConfig, SqlSinkConfig } from '../pipeline/pipeline-schema.js';
 import { dialectOf } from '../sinks/sql/index.js';
 import { connectError, sinkError } from '../sinks/sql/sql-errors.js';
+import { describeCapturedTables } from '../sources/captured-tables.js';
 import { createAdapter } from '../sources/create-adapter.js';
 import { compareTable } from './compare-table.js';
 import { targetAdapter, targetTableOf } from './target-reader.js';
@@ -131,21 +131,15 @@ async function capturedTables(
   source: SourceConfig,
   only: readonly string[] | undefined,
 ): Promise<readonly TableSchema[]> {
-  const captured = compileTableFilter(source.tables);
-  const wanted = only === undefined || only.length === 0 ? () => true : compileTableFilter({ include: only });
-  const ids = (await introspector.listTables()).filter((id) => captured(tableName(id)) && wanted(tableName(id)));
-  if (ids.length === 0) {
+  const schemas = await describeCapturedTables(introspector, source, only);
+  if (schemas.length === 0) {
     throw new ConfigError(
       only === undefined || only.length === 0
         ? 'no source table matches the pipeline’s tables.include/exclude'
         : `no captured table matches ${only.join(', ')}`,
     );
   }
-  const schemas = await introspector.describeTables(ids);
-  return schemas.map((s) => {
-    const chunkKey = source.chunkKeys?.[tableName(s.id)];
-    return chunkKey === undefined ? s : { ...s, chunkKey };
-  });
+  return schemas;
 }
 
 async function targetSchemaOf(sink: SqlSinkConfig): Promise<string> {

@@ -98,9 +98,49 @@ export class AdapterError extends HighwaterError {
 export class SinkError extends HighwaterError {
   readonly table: string | null;
 
-  constructor(message: string, options: { cause?: unknown; retriable?: boolean; table?: string } = {}) {
-    super('HW_SINK', message, options);
+  /** `code` is for subclasses naming a more precise failure. */
+  constructor(
+    message: string,
+    options: { cause?: unknown; retriable?: boolean; table?: string } = {},
+    code = 'HW_SINK',
+  ) {
+    super(code, message, options);
     this.table = options.table ?? null;
+  }
+}
+
+/**
+ * A value the source accepted that the target column's type cannot hold exactly (an infinite date in
+ * a MySQL `DATETIME`, a year past 9999, NaN in a MySQL `DOUBLE`…). The batch fails rather than store
+ * another value; docs/sinks.md lists every such source/target pair. Not retriable: the same value
+ * fails again.
+ */
+export class UnrepresentableValueError extends SinkError {
+  /** The target column. */
+  readonly column: string;
+  /** The row's key as JSON text, e.g. `{"id":3}`. */
+  readonly key: string;
+  /** The value as text. */
+  readonly value: string;
+
+  constructor(details: {
+    readonly sink: string;
+    readonly table: string;
+    readonly column: string;
+    readonly key: string;
+    readonly value: string;
+    readonly reason: string;
+  }) {
+    super(
+      `${details.sink} sink: table ${details.table}, column ${details.column}, key ${details.key}: ` +
+        `value ${details.value} cannot be stored: ${details.reason}. Nothing of this batch was written; ` +
+        'change the value in the source, or leave the column or table out of the pipeline (docs/sinks.md lists the values each target cannot hold)',
+      { table: details.table },
+      'HW_SINK_VALUE_NOT_REPRESENTABLE',
+    );
+    this.column = details.column;
+    this.key = details.key;
+    this.value = details.value;
   }
 }
 

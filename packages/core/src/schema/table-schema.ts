@@ -18,9 +18,20 @@ export type LogicalType =
        */
       readonly normalised?: boolean;
     }
-  | { readonly kind: 'time' | 'timestamp' | 'timestamptz'; readonly precision?: number }
+  | {
+      readonly kind: 'time';
+      readonly precision?: number;
+      /** A time of day with a UTC offset (Postgres `timetz`): values keep it (`"13:45:00.5+02"`). */
+      readonly withTimeZone?: boolean;
+    }
+  | { readonly kind: 'timestamp' | 'timestamptz'; readonly precision?: number }
   | { readonly kind: 'enum' | 'set'; readonly values: readonly string[] }
-  | { readonly kind: 'bits'; readonly length?: number }
+  | {
+      readonly kind: 'bits';
+      readonly length?: number;
+      /** Values may be shorter than `length` (Postgres `varbit(n)`); otherwise every value has `length` bits. */
+      readonly varying?: boolean;
+    }
   | { readonly kind: 'array'; readonly element: LogicalType }
   | { readonly kind: 'other' };
 
@@ -46,6 +57,19 @@ export interface TableSchema {
   readonly primaryKey: readonly string[];
   /** The columns chunks are split on; defaults to the primary key. Must identify a row uniquely. */
   readonly chunkKey: readonly string[];
+  /**
+   * Secondary indexes on plain columns (not the primary key), for sinks that recreate the table.
+   * Absent when the adapter does not report them; expression and partial indexes are left out.
+   */
+  readonly indexes?: readonly TableIndex[];
+}
+
+/** A secondary index of a table over plain columns. */
+export interface TableIndex {
+  readonly name: string;
+  /** Column names in index order. */
+  readonly columns: readonly string[];
+  readonly unique: boolean;
 }
 
 /** The qualified name used everywhere a table is named in one string: `db.schema.name`, absent levels left out. */

@@ -1,5 +1,6 @@
-import type { LogicalType, Value } from '@highwater/core';
+import type { LogicalType, TableIndex, Value } from '@highwater/core';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import type { RejectValue } from './value-text.js';
 
 /** One connection to the target; statements run one at a time. */
 export interface SqlSession {
@@ -11,6 +12,20 @@ export interface SqlSession {
 export interface TargetColumn {
   readonly name: string;
   readonly type: LogicalType;
+  /** False for `NOT NULL` (key columns, and columns NOT NULL in the source when the table was created). */
+  readonly nullable: boolean;
+}
+
+/** A column as the target's catalog has it. */
+export interface ExistingColumn {
+  readonly name: string;
+  readonly nullable: boolean;
+}
+
+/** Statements creating a table's secondary indexes, and the indexes the target cannot have, with why. */
+export interface IndexDdl {
+  readonly statements: readonly string[];
+  readonly skipped: readonly { readonly index: string; readonly why: string }[];
 }
 
 /**
@@ -32,16 +47,29 @@ export interface Dialect {
   param(n: number): string;
   /** Column type for a logical type; key columns may need a bounded type (MySQL indexes). */
   columnType(type: LogicalType, isKey: boolean): string;
-  /** A value as a bound parameter for a column of `type`; `lossy` is told when the value cannot be stored as is. */
-  encode(type: LogicalType, value: Value, lossy: (why: string) => void): unknown;
+  /**
+   * A value as a bound parameter for a column of `type`. A value the mapped column cannot hold
+   * exactly goes to `reject` (which throws): never stored as something else.
+   */
+  encode(type: LogicalType, value: Value, reject: RejectValue): unknown;
   /** True when the schema (Postgres) or database (MySQL) exists. */
   schemaExists(session: SqlSession, schema: string): Promise<boolean>;
   /** `CREATE SCHEMA IF NOT EXISTS` (Postgres) / `CREATE DATABASE IF NOT EXISTS` (MySQL). */
   createSchema(schema: string): string;
-  /** Column names of a table, or null when it does not exist. */
-  columnsOf(session: SqlSession, schema: string, table: string): Promise<readonly string[] | null>;
+  /** Columns of a table, or null when it does not exist. */
+  columnsOf(session: SqlSession, schema: string, table: string): Promise<readonly ExistingColumn[] | null>;
   createTable(qualified: string, columns: readonly TargetColumn[], key: readonly string[]): string;
+  /** The source's secondary indexes on a table just created (`name` is the target table's unqualified name). */
+  createIndexes(
+    qualified: string,
+    name: string,
+    columns: readonly TargetColumn[],
+    indexes: readonly TableIndex[],
+  ): IndexDdl;
+  /** Always nullable: existing rows have no value. */
   addColumn(qualified: string, column: TargetColumn): string;
+  /** Drops `NOT NULL` from a column the source made nullable or dropped (new rows may lack it). */
+  dropNotNull(qualified: string, column: TargetColumn): string;
   /** Insert-or-update of `rows` rows of `columns`; only `update` columns change on a conflict. */
   upsert(qualified: string, columns: readonly string[], key: readonly string[], rows: number): string;
   truncate(qualified: string): string;

@@ -3,10 +3,27 @@ import mysql from 'mysql2/promise';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
 import type { Dialect, SqlSession } from './dialect.js';
 import { valuesList } from './dialect.js';
-import { bitBytes, bitString, jsonColumnText, jsonText, plainText } from './value-text.js';
+import {
+  bitBytes,
+  bitString,
+  float32Text,
+  isoYear,
+  isTrue,
+  jsonColumnText,
+  jsonText,
+  plainText,
+  type RejectValue,
+} from './value-text.js';
 
 /** Longest VARCHAR a key column gets: utf8mb4 takes 4 bytes a character, InnoDB keys 3072 bytes. */
 const KEY_CHARS = 255;
+
+/** `HH:MM:SS.ffffff+HH:MM:SS`, the longest text of a Postgres timetz. */
+const TIMETZ_CHARS = 24;
+
+/** MySQL DECIMAL's limits: 65 digits, 30 after the point. */
+const DECIMAL_DIGITS = 65;
+const DECIMAL_SCALE = 30;
 
 /**
  * MySQL/MariaDB target column types. Tables use utf8mb4 with a binary collation, so text keys that
@@ -29,9 +46,9 @@ export function mysqlColumnType(type: LogicalType, isKey: boolean): string {
     case 'float64':
       return 'DOUBLE';
     case 'decimal':
-      return type.precision !== undefined && type.precision <= 65 && (type.scale ?? 0) <= 30
+      return fitsMysqlDecimal(type)
         ? `DECIMAL(${type.precision},${type.scale ?? 0})`
-        : 'DECIMAL(65,30)';
+        : `DECIMAL(${DECIMAL_DIGITS},${DECIMAL_SCALE})`;
     case 'string':
       if (isKey) return `VARCHAR(${Math.min(type.length ?? KEY_CHARS, KEY_CHARS)})`;
       return type.length !== undefined && type.length <= 16_383 ? `VARCHAR(${type.length})` : 'LONGTEXT';
@@ -45,13 +62,16 @@ export function mysqlColumnType(type: LogicalType, isKey: boolean): string {
     case 'date':
       return 'DATE';
     case 'time':
-      return `TIME(${precision(type.precision)})`;
+      // MySQL TIME has no offset: a Postgres timetz keeps its exact text (`13:45:00.5+02`) instead.
+      return type.withTimeZone === true ? `VARCHAR(${TIMETZ_CHARS})` : `TIME(${precision(type.precision)})`;
     case 'timestamp':
     case 'timestamptz':
       // DATETIME, in UTC for timestamptz: TIMESTAMP would end in 2038 and shift with the session zone.
       return `DATETIME(${precision(type.precision)})`;
     case 'bits':
-      return type.length !== undefined && type.length >= 1 && type.length <= 64
+      // BIT(n) pads every value to n bits, so a varying bit string (Postgres varbit) is kept as text.
+      if (type.varying === true && type.length !== undefined && type.length <= 16_383) return `VARCHAR(${type.length})`;
+      return type.varying !== true && type.length !== undefined && type.length >= 1 && type.length <= 64
         ? `BIT(${type.length})`
         : isKey
           ? `VARCHAR(${KEY_CHARS})`
@@ -68,44 +88,77 @@ function precision(p: number | undefined): number {
   return p === undefined ? 6 : Math.min(Math.max(p, 0), 6);
 }
 
-/** ISO date-times as MySQL literals: a space for `T`, no zone (the session and the values are UTC). */
-function dateTimeText(value: Value): Value {
-  if (typeof value !== 'string') return value;
-  return value.replace('T', ' ').replace(/(Z|[+-]00(:?00)?)$/, '');
+/** True when the source's decimal type maps to the same `DECIMAL(p,s)` (so every value fits). */
+function fitsMysqlDecimal(type: { precision?: number; scale?: number }): type is { precision: number } {
+  return type.precision !== undefined && type.precision <= DECIMAL_DIGITS && (type.scale ?? 0) <= DECIMAL_SCALE;
+}
+
+/**
+ * A decimal for `DECIMAL(65,30)` (an unbounded or too wide source type): MySQL would round away
+ * digits past the 30th after the point with only a note, so such values, and NaN/±Infinity
+ * (Postgres numeric), are rejected.
+ */
+function mysqlDecimal(text: string, reject: RejectValue): string {
+  const m = /^[+-]?(\d*)(?:\.(\d*?)0*)?$/.exec(text);
+  if (m === null) return reject(`MySQL DECIMAL has no ${text}`);
+  const integer = (m[1] ?? '').replace(/^0+/, '');
+  const fraction = m[2] ?? '';
+  if (fraction.length > DECIMAL_SCALE || integer.length > DECIMAL_DIGITS - DECIMAL_SCALE) {
+    reject(
+      `MySQL DECIMAL(${DECIMAL_DIGITS},${DECIMAL_SCALE}) holds at most ${DECIMAL_DIGITS - DECIMAL_SCALE} digits before the point and ${DECIMAL_SCALE} after it`,
+    );
+  }
+  return text;
+}
+
+/**
+ * An ISO date or date-time as a MySQL literal: a space for `T`, no zone (the session and the values
+ * are UTC). MySQL's DATE and DATETIME hold years 0000–9999 and nothing infinite.
+ */
+function mysqlDateTime(kind: 'DATE' | 'DATETIME', text: string, reject: RejectValue): string {
+  if (text === 'infinity' || text === '-infinity') return reject(`MySQL ${kind} has no ${text}`);
+  const parts = isoYear(text);
+  if (parts !== null && (parts.year < 0 || parts.year > 9999 || /^[+-]/.test(text))) {
+    reject(`MySQL ${kind} holds years 0000 to 9999`);
+  }
+  return text.replace('T', ' ').replace(/(Z|[+-]00(:?00)?)$/, '');
 }
 
 /** A value as a mysql2 parameter (escaped client-side) for a column of `type`. */
-export function mysqlParam(type: LogicalType, value: Value, lossy: (why: string) => void): unknown {
+export function mysqlParam(type: LogicalType, value: Value, reject: RejectValue): unknown {
   if (value === null) return null;
   switch (type.kind) {
     case 'boolean':
-      return value === true || value === 1 || value === '1' || value === 't' || value === 'true' ? 1 : 0;
+      return isTrue(value) ? 1 : 0;
     case 'float32':
-    case 'float64':
-      if (typeof value === 'number' && !Number.isFinite(value)) {
-        lossy(`${String(value)} cannot be stored in a MySQL ${type.kind === 'float32' ? 'FLOAT' : 'DOUBLE'}`);
-        return null;
-      }
-      return typeof value === 'number' ? value : Number(value);
+    case 'float64': {
+      const n = typeof value === 'number' ? value : Number(value);
+      if (!Number.isFinite(n)) reject(`MySQL ${type.kind === 'float32' ? 'FLOAT' : 'DOUBLE'} has no NaN or infinities`);
+      // float32 as the shortest text that reads back as the same float32 within FLOAT's range.
+      return type.kind === 'float32' ? float32Text(n) : n;
+    }
     case 'int16':
     case 'int32':
     case 'int64':
     case 'uint64':
-    case 'decimal':
       return String(value);
+    case 'decimal':
+      return fitsMysqlDecimal(type) ? String(value) : mysqlDecimal(String(value), reject);
     case 'bytes':
       return value instanceof Uint8Array ? Buffer.from(value) : value;
     case 'json':
       return jsonColumnText(value);
     case 'array':
       return jsonText(value);
+    case 'date':
+      return mysqlDateTime('DATE', String(value), reject);
     case 'timestamp':
     case 'timestamptz':
-      return dateTimeText(value);
+      return mysqlDateTime('DATETIME', String(value), reject);
     case 'bits':
-      return type.length !== undefined && type.length >= 1 && type.length <= 64
+      return type.varying !== true && type.length !== undefined && type.length >= 1 && type.length <= 64
         ? bitBytes(value, type.length)
-        : bitString(value, type.length);
+        : bitString(value, type.varying === true ? undefined : type.length);
     case 'interval':
     case 'enum':
     case 'set':
@@ -114,6 +167,22 @@ export function mysqlParam(type: LogicalType, value: Value, lossy: (why: string)
     default:
       return typeof value === 'string' ? value : plainText(value);
   }
+}
+
+/** InnoDB's limit on an index's key: 3072 bytes. */
+const INDEX_BYTES = 3072;
+
+/** Why MySQL cannot index these columns of these types whole, or null when it can. */
+function unindexable(columns: readonly (readonly [string, string])[]): string | null {
+  let bytes = 0;
+  for (const [name, type] of columns) {
+    if (/^(LONGTEXT|LONGBLOB|JSON)/.test(type)) {
+      return `column ${name} is ${type}, which MySQL indexes only by a prefix`;
+    }
+    const chars = /^(?:VAR)?CHAR\((\d+)\)/.exec(type)?.[1];
+    bytes += chars === undefined ? 8 : Number(chars) * 4;
+  }
+  return bytes > INDEX_BYTES ? `its columns take more than MySQL's ${INDEX_BYTES}-byte index key` : null;
 }
 
 const LOST_CODES = new Set([
@@ -199,21 +268,42 @@ export const mysqlDialect: Dialect = {
     return `CREATE DATABASE IF NOT EXISTS ${this.quote(schema)}`;
   },
   async columnsOf(session, schema, table) {
-    const rows = await session.query<{ c: string }>(
-      `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS
+    const rows = await session.query<{ c: string; n: string }>(
+      `SELECT COLUMN_NAME AS c, IS_NULLABLE AS n FROM information_schema.COLUMNS
         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [schema, table],
     );
-    return rows.length === 0 ? null : rows.map((r) => r.c);
+    return rows.length === 0 ? null : rows.map((r) => ({ name: r.c, nullable: r.n === 'YES' }));
   },
   createTable(qualified, columns, key) {
     const keys = new Set(key);
     const defs = columns.map(
       (c) =>
-        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) ? ' NOT NULL' : ' NULL'}`,
+        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) || !c.nullable ? ' NOT NULL' : ' NULL'}`,
     );
     defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+  },
+  createIndexes(qualified, _name, columns, indexes) {
+    const types = new Map(columns.map((c) => [c.name, mysqlColumnType(c.type, false)]));
+    const statements: string[] = [];
+    const skipped: { index: string; why: string }[] = [];
+    for (const index of indexes) {
+      const why = unindexable(index.columns.map((c) => [c, types.get(c) ?? 'LONGTEXT'] as const));
+      if (why !== null) {
+        skipped.push({ index: index.name, why });
+        continue;
+      }
+      // Unique indexes become plain ones: MySQL checks uniqueness row by row, and the sink applies a
+      // batch's changes grouped by kind, not in the source's order (the source keeps them unique).
+      statements.push(
+        `ALTER TABLE ${qualified} ADD INDEX ${this.quote(index.name)} (${index.columns.map((c) => this.quote(c)).join(', ')})`,
+      );
+    }
+    return { statements, skipped };
+  },
+  dropNotNull(qualified, column) {
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL`;
   },
   addColumn(qualified, column) {
     // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB has); the sink checks the catalog first.

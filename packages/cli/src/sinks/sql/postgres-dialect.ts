@@ -3,12 +3,14 @@ import pg from 'pg';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
 import type { Dialect, SqlSession } from './dialect.js';
 import { valuesList } from './dialect.js';
-import { bitString, jsonColumnText, plainText } from './value-text.js';
+import { postgresText } from './postgres-value-text.js';
+import type { RejectValue } from './value-text.js';
 
 /**
- * Postgres target column types. Every source type keeps its meaning; only `uint64` (numeric(20)),
- * `enum`/`set`/`other` (text) and arrays of arrays (flattened by Postgres into one multi-dimensional
- * array type) change type.
+ * Postgres target column types. Every source type keeps its meaning and its bounds (lengths,
+ * precisions); only `uint64` (numeric(20)), `enum`/`set`/`other` (text), fixed `bit(n)` (bit
+ * varying(n): every value still has n bits) and arrays of arrays (one multi-dimensional array type
+ * in Postgres) change type.
  */
 export function postgresColumnType(type: LogicalType): string {
   switch (type.kind) {
@@ -31,7 +33,10 @@ export function postgresColumnType(type: LogicalType): string {
         ? `numeric(${type.precision},${type.scale ?? 0})`
         : 'numeric';
     case 'string':
-      return 'text';
+      // varchar, not char: char(n) would pad MySQL's CHAR values (stored without trailing spaces).
+      return type.length !== undefined && type.length >= 1 && type.length <= 10_485_760
+        ? `varchar(${type.length})`
+        : 'text';
     case 'bytes':
       return 'bytea';
     case 'uuid':
@@ -42,7 +47,7 @@ export function postgresColumnType(type: LogicalType): string {
     case 'date':
       return 'date';
     case 'time':
-      return `time(${precision(type.precision)})`;
+      return `${type.withTimeZone === true ? 'timetz' : 'time'}(${precision(type.precision)})`;
     case 'timestamp':
       return `timestamp(${precision(type.precision)})`;
     case 'timestamptz':
@@ -54,7 +59,7 @@ export function postgresColumnType(type: LogicalType): string {
     case 'other':
       return 'text';
     case 'bits':
-      return 'bit varying';
+      return type.length !== undefined && type.length >= 1 ? `bit varying(${type.length})` : 'bit varying';
     case 'array': {
       let element: LogicalType = type.element;
       while (element.kind === 'array') element = element.element;
@@ -67,39 +72,21 @@ function precision(p: number | undefined): number {
   return p === undefined ? 6 : Math.min(Math.max(p, 0), 6);
 }
 
-/** A value in the form node-postgres sends as text and Postgres parses into the column type. */
-export function postgresParam(type: LogicalType, value: Value): unknown {
-  if (value === null) return null;
-  switch (type.kind) {
-    case 'boolean':
-      return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
-    case 'float32':
-    case 'float64':
-    case 'int16':
-    case 'int32':
-    case 'int64':
-    case 'uint64':
-    case 'decimal':
-      // String(NaN) and String(±Infinity) are the spellings Postgres accepts for real/double/numeric.
-      return String(value);
-    case 'bytes':
-      return value instanceof Uint8Array ? Buffer.from(value) : value;
-    case 'json':
-      return jsonColumnText(value);
-    case 'timestamptz':
-      return typeof value === 'string' && !/(Z|[+-]\d\d(:?\d\d)?)$/.test(value) ? `${value}Z` : value;
-    case 'bits':
-      return bitString(value, type.length);
-    case 'enum':
-    case 'set':
-    case 'other':
-    case 'interval':
-      return plainText(value);
-    case 'array':
-      return Array.isArray(value) ? value.map((v) => postgresParam(type.element, v as Value)) : plainText(value);
-    default:
-      return typeof value === 'string' ? value : plainText(value);
-  }
+/** A value as node-postgres's text parameter for a column of `type` (see {@link postgresText}). */
+export function postgresParam(type: LogicalType, value: Value, reject: RejectValue): string | null {
+  return postgresText(type, value, reject);
+}
+
+/**
+ * The target's name for a source index: index names are unique per schema in Postgres (per table in
+ * MySQL), so the table's name leads unless the source's name already starts with it; at most 63 bytes.
+ */
+function targetIndexName(table: string, index: string): string {
+  const name = index.startsWith(table) ? index : `${table}_${index}`;
+  return Buffer.from(name)
+    .subarray(0, 63)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }
 
 const LOST_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
@@ -153,7 +140,7 @@ export const postgresDialect: Dialect = {
   quote: (identifier) => `"${identifier.replace(/"/g, '""')}"`,
   param: (n) => `$${n}`,
   columnType: (type) => postgresColumnType(type),
-  encode: (type, value) => postgresParam(type, value),
+  encode: postgresParam,
   async schemaExists(session, schema) {
     return (await session.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).length > 0;
   },
@@ -161,14 +148,14 @@ export const postgresDialect: Dialect = {
     return `CREATE SCHEMA IF NOT EXISTS ${this.quote(schema)}`;
   },
   async columnsOf(session, schema, table) {
-    const rows = await session.query<{ attname: string }>(
-      `SELECT a.attname FROM pg_attribute a
+    const rows = await session.query<{ attname: string; attnotnull: string }>(
+      `SELECT a.attname, a.attnotnull FROM pg_attribute a
          JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
         ORDER BY a.attnum`,
       [schema, table],
     );
-    if (rows.length > 0) return rows.map((r) => r.attname);
+    if (rows.length > 0) return rows.map((r) => ({ name: r.attname, nullable: r.attnotnull !== 't' }));
     const exists = await session.query('SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2', [
       schema,
       table,
@@ -176,12 +163,29 @@ export const postgresDialect: Dialect = {
     return exists.length > 0 ? [] : null;
   },
   createTable(qualified, columns, key) {
-    const defs = columns.map((c) => `${this.quote(c.name)} ${postgresColumnType(c.type)}`);
+    const defs = columns.map(
+      (c) => `${this.quote(c.name)} ${postgresColumnType(c.type)}${c.nullable ? '' : ' NOT NULL'}`,
+    );
     defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')})`;
   },
+  createIndexes(qualified, name, _columns, indexes) {
+    const statements = indexes.map((index) => {
+      const indexName = this.quote(targetIndexName(name, index.name));
+      const columns = index.columns.map((c) => this.quote(c)).join(', ');
+      // A unique index is checked at commit: the sink applies a batch's changes grouped by kind, not
+      // in the source's order, so a swap of two unique values would otherwise collide midway.
+      return index.unique
+        ? `ALTER TABLE ${qualified} ADD CONSTRAINT ${indexName} UNIQUE (${columns}) DEFERRABLE INITIALLY DEFERRED`
+        : `CREATE INDEX ${indexName} ON ${qualified} (${columns})`;
+    });
+    return { statements, skipped: [] };
+  },
   addColumn(qualified, column) {
     return `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS ${this.quote(column.name)} ${postgresColumnType(column.type)}`;
+  },
+  dropNotNull(qualified, column) {
+    return `ALTER TABLE ${qualified} ALTER COLUMN ${this.quote(column.name)} DROP NOT NULL`;
   },
   upsert(qualified, columns, key, rows) {
     const keys = new Set(key);

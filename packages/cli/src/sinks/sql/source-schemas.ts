@@ -1,32 +1,39 @@
 import type { Introspector, SourceAdapter, TableId, TableSchema } from '@highwater/core';
+import { type CapturedTablesConfig, describeCapturedTables } from '../../sources/captured-tables.js';
 
 /**
- * `SqlSinkContext.describeTables` backed by the pipeline's source adapter: an introspector opened on
- * first use (most batches need none) and closed with `close()`.
+ * `SqlSinkContext.describeTables` (and, given the pipeline's `source`, `capturedTables`) backed by
+ * the pipeline's source adapter: an introspector opened on first use and closed with `close()`.
  *
  * @example
- * const schemas = sourceTableDescriber(adapter);
- * const sink = createSqlSink(config, { pipelineName, logger, describeTables: schemas.describeTables });
+ * const schemas = sourceTableDescriber(adapter, pipeline.config.source);
+ * const sink = createSqlSink(config, { pipelineName, logger, ...schemas });
  * // … after the run: await schemas.close();
  */
-export function sourceTableDescriber(adapter: SourceAdapter<unknown>): {
+export function sourceTableDescriber(
+  adapter: SourceAdapter<unknown>,
+  source?: CapturedTablesConfig,
+): {
   describeTables(tables: readonly TableId[]): Promise<readonly TableSchema[]>;
+  capturedTables?: () => Promise<readonly TableSchema[]>;
   close(): Promise<void>;
 } {
   let introspector: Promise<Introspector<unknown>> | null = null;
+  async function using<T>(use: (i: Introspector<unknown>) => Promise<T>): Promise<T> {
+    introspector ??= adapter.createIntrospector();
+    try {
+      return await use(await introspector);
+    } catch (error) {
+      // A failed connection is not kept: the next batch (after a retry) opens a new one.
+      const failed = introspector;
+      introspector = null;
+      await failed?.then((i) => i.close()).catch(() => undefined);
+      throw error;
+    }
+  }
   return {
-    async describeTables(tables) {
-      introspector ??= adapter.createIntrospector();
-      try {
-        return await (await introspector).describeTables(tables);
-      } catch (error) {
-        // A failed connection is not kept: the next batch (after a retry) opens a new one.
-        const failed = introspector;
-        introspector = null;
-        await failed.then((i) => i.close()).catch(() => undefined);
-        throw error;
-      }
-    },
+    describeTables: (tables) => using((i) => i.describeTables(tables)),
+    ...(source === undefined ? {} : { capturedTables: () => using((i) => describeCapturedTables(i, source)) }),
     async close() {
       const open = introspector;
       introspector = null;

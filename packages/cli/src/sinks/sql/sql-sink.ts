@@ -7,15 +7,17 @@ import {
   type TableId,
   type TableSchema,
   tableName,
+  UnrepresentableValueError,
   type Value,
 } from '@highwater/core';
 import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
 import type { SinkContext } from '../sink-context.js';
 import { BatchPlan, type StatementGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
-import { type Dialect, keyInList, type SqlSession } from './dialect.js';
+import { type Dialect, type ExistingColumn, keyInList, type SqlSession, type TargetColumn } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
 import { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';
+import { jsonText } from './value-text.js';
 
 /**
  * What a SQL sink needs besides its configuration: the source's table definitions, to create target
@@ -24,6 +26,11 @@ import { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './t
  */
 export interface SqlSinkContext extends SinkContext {
   readonly describeTables?: (tables: readonly TableId[]) => Promise<readonly TableSchema[]>;
+  /**
+   * Every table the pipeline captures (with configured chunk keys): the first write creates a
+   * target table for each, so an empty source table has an (empty) target table too.
+   */
+  readonly capturedTables?: () => Promise<readonly TableSchema[]>;
 }
 
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
@@ -40,9 +47,11 @@ export class SqlSink implements Sink {
   private schema: string | null = null;
   /** Source table name → what the target has, as of the last committed batch. */
   private tables = new Map<string, TargetTable>();
-  /** Target tables known to exist with these columns (after a commit). */
-  private ensured = new Map<string, ReadonlySet<string>>();
+  /** Target tables known to exist: their columns, true where nullable (after a commit). */
+  private ensured = new Map<string, ReadonlyMap<string, boolean>>();
   private checkpointTableReady = false;
+  /** True once the first write created a target table for every captured table. */
+  private capturedCreated = false;
 
   constructor(
     private readonly dialect: Dialect,
@@ -68,8 +77,8 @@ export class SqlSink implements Sink {
     const schema = await this.targetSchema(session);
     const tables = new Map(this.tables);
     await this.learnSchemas(batch, tables, schema);
+    const touched = new Set<string>(this.capturedCreated ? [] : await this.learnCaptured(tables, schema));
     const plan = new BatchPlan();
-    const touched = new Set<string>();
     for (const event of batch.events) {
       switch (event.kind) {
         case 'change': {
@@ -116,7 +125,7 @@ export class SqlSink implements Sink {
         await session.query(this.dialect.begin);
         inTransaction = true;
       }
-      for (const group of plan.groups) await this.apply(session, group);
+      for (const group of plan.groups) await this.apply(session, group, ensured);
       await this.run(session, this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)), [
         this.pipeline,
         JSON.stringify(batch.checkpoint),
@@ -130,6 +139,7 @@ export class SqlSink implements Sink {
     this.tables = tables;
     this.ensured = ensured;
     this.checkpointTableReady = true;
+    this.capturedCreated = true;
   }
 
   async close(): Promise<void> {
@@ -204,6 +214,30 @@ export class SqlSink implements Sink {
     }
   }
 
+  /**
+   * Adds every captured table to `tables` (those the batch did not already describe) and returns
+   * their names, so the first write creates all target tables, empty source tables included.
+   * Tables without any key are left to the first change that needs them (which names the problem).
+   */
+  private async learnCaptured(tables: Map<string, TargetTable>, schema: string): Promise<string[]> {
+    const captured = this.context.capturedTables;
+    if (captured === undefined) return [];
+    let described: readonly TableSchema[];
+    try {
+      described = await captured();
+    } catch (error) {
+      throw this.fail('describing the captured source tables', error);
+    }
+    const names: string[] = [];
+    for (const source of described) {
+      const name = tableName(source.id);
+      if (!tables.has(name) && keyColumnsOf(source).length === 0) continue;
+      if (!tables.has(name)) tables.set(name, this.merge(undefined, source, schema));
+      names.push(name);
+    }
+    return names;
+  }
+
   private merge(existing: TargetTable | undefined, source: TableSchema, schema: string): TargetTable {
     if (existing !== undefined) return withSchema(existing, source);
     const name = targetTableName(source.id, this.config.tableNaming);
@@ -221,6 +255,7 @@ export class SqlSink implements Sink {
       qualified: this.qualify(schema, name),
       key,
       columns: new Map(source.columns.map((c) => [c.name, c])),
+      indexes: source.indexes ?? [],
     };
   }
 
@@ -257,47 +292,90 @@ export class SqlSink implements Sink {
     return this.dialect.createSchema(schema);
   }
 
-  /** CREATE TABLE or ADD COLUMN statements that make the target match `table`; records the result in `ensured`. */
+  /**
+   * CREATE TABLE (with the source's secondary indexes), ADD COLUMN or DROP NOT NULL statements that
+   * make the target match `table`; records the result in `ensured`.
+   */
   private async ddlFor(
     session: SqlSession,
     schema: string,
     table: TargetTable,
-    ensured: Map<string, ReadonlySet<string>>,
+    ensured: Map<string, ReadonlyMap<string, boolean>>,
   ): Promise<{ sql: string; table: string }[]> {
+    const columns = [...table.columns.values()].map((c) => ({
+      name: c.name,
+      type: c.type,
+      nullable: c.nullable && !table.key.includes(c.name),
+    }));
     let existing = ensured.get(table.qualified);
     if (existing === undefined) {
-      let columns: readonly string[] | null;
+      let found: readonly ExistingColumn[] | null;
       try {
-        columns = await this.dialect.columnsOf(session, schema, table.name);
+        found = await this.dialect.columnsOf(session, schema, table.name);
       } catch (error) {
         throw this.fail('reading the target catalog', error, table.qualified);
       }
-      if (columns === null) {
-        if (!this.config.createTables) {
-          throw new SinkError(
-            `${this.dialect.name} sink: target table ${schema}.${table.name} does not exist and sink.createTables is false`,
-            { table: `${schema}.${table.name}` },
-          );
-        }
-        const created = [...table.columns.values()];
-        ensured.set(table.qualified, new Set(created.map((c) => c.name)));
-        this.context.logger.info({ table: table.qualified }, `creating target table ${schema}.${table.name}`);
-        return [{ sql: this.dialect.createTable(table.qualified, created, table.key), table: table.qualified }];
-      }
-      existing = new Set(columns);
+      if (found === null) return this.createDdl(schema, table, columns, ensured);
+      existing = new Map(found.map((c) => [c.name, c.nullable]));
     }
-    const missing = [...table.columns.values()].filter((c) => !existing.has(c.name));
-    ensured.set(table.qualified, new Set([...existing, ...missing.map((c) => c.name)]));
-    return missing.map((c) => {
-      this.context.logger.info(
-        { table: table.qualified, column: c.name },
-        `adding column ${c.name} to ${table.qualified}`,
-      );
-      return { sql: this.dialect.addColumn(table.qualified, c), table: table.qualified };
-    });
+    const state = new Map(existing);
+    const ddl: { sql: string; table: string }[] = [];
+    for (const c of columns) {
+      const nullable = state.get(c.name);
+      if (nullable === undefined) {
+        this.context.logger.info(
+          { table: table.qualified, column: c.name },
+          `adding column ${c.name} to ${table.qualified}`,
+        );
+        ddl.push({ sql: this.dialect.addColumn(table.qualified, c), table: table.qualified });
+      } else if (!nullable && c.nullable) {
+        this.context.logger.info(
+          { table: table.qualified, column: c.name },
+          `column ${c.name} of ${table.qualified} is nullable in the source now (or dropped there): dropping NOT NULL`,
+        );
+        ddl.push({ sql: this.dialect.dropNotNull(table.qualified, c), table: table.qualified });
+      } else {
+        continue;
+      }
+      state.set(c.name, true);
+    }
+    ensured.set(table.qualified, state);
+    return ddl;
   }
 
-  private async apply(session: SqlSession, group: StatementGroup): Promise<void> {
+  /** CREATE TABLE and its indexes, for a target table that does not exist. */
+  private createDdl(
+    schema: string,
+    table: TargetTable,
+    columns: readonly TargetColumn[],
+    ensured: Map<string, ReadonlyMap<string, boolean>>,
+  ): { sql: string; table: string }[] {
+    if (!this.config.createTables) {
+      throw new SinkError(
+        `${this.dialect.name} sink: target table ${schema}.${table.name} does not exist and sink.createTables is false`,
+        { table: `${schema}.${table.name}` },
+      );
+    }
+    ensured.set(table.qualified, new Map(columns.map((c) => [c.name, c.nullable])));
+    this.context.logger.info({ table: table.qualified }, `creating target table ${schema}.${table.name}`);
+    const indexes = this.dialect.createIndexes(table.qualified, table.name, columns, table.indexes ?? []);
+    for (const { index, why } of indexes.skipped) {
+      this.context.logger.warn(
+        { table: table.qualified, index },
+        `index ${index} of ${table.source} is not created in ${table.qualified}: ${why}`,
+      );
+    }
+    return [this.dialect.createTable(table.qualified, columns, table.key), ...indexes.statements].map((sql) => ({
+      sql,
+      table: table.qualified,
+    }));
+  }
+
+  private async apply(
+    session: SqlSession,
+    group: StatementGroup,
+    ensured: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
+  ): Promise<void> {
     const { table } = group;
     switch (group.kind) {
       case 'truncate':
@@ -308,7 +386,7 @@ export class SqlSink implements Sink {
         const per = this.rowsPerStatement(table.key.length);
         for (let i = 0; i < keys.length; i += per) {
           const slice = keys.slice(i, i + per);
-          const params = slice.flatMap((k) => k.map((v, j) => this.encode(table, table.key[j] as string, v)));
+          const params = slice.flatMap((k) => k.map((v, j) => this.encode(table, table.key[j] as string, v, k)));
           const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
           await this.run(session, sql, params, table.qualified);
         }
@@ -316,10 +394,20 @@ export class SqlSink implements Sink {
       }
       case 'upsert': {
         const rows = [...group.rows.values()];
+        const omitted = [...(ensured.get(table.qualified) ?? [])].find(
+          ([name, nullable]) => !nullable && !group.columns.includes(name),
+        );
+        if (omitted !== undefined) {
+          await this.updateRows(session, table, group.columns, rows, omitted[0]);
+          return;
+        }
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
-          const params = slice.flatMap((row: Row) => group.columns.map((c) => this.encode(table, c, row[c] ?? null)));
+          const params = slice.flatMap((row: Row) => {
+            const key = table.key.map((k) => row[k] ?? null);
+            return group.columns.map((c) => this.encode(table, c, row[c] ?? null, key));
+          });
           const sql = this.dialect.upsert(table.qualified, group.columns, table.key, slice.length);
           await this.run(session, sql, params, table.qualified);
         }
@@ -328,20 +416,66 @@ export class SqlSink implements Sink {
     }
   }
 
+  /**
+   * Rows that leave out a NOT NULL column (an unchanged TOAST value the log did not carry) cannot be
+   * upserted: the insert half is checked before the conflict is found. They update the stored row
+   * instead, one statement each; a row missing from the target cannot be completed and fails.
+   */
+  private async updateRows(
+    session: SqlSession,
+    table: TargetTable,
+    columns: readonly string[],
+    rows: readonly Row[],
+    omitted: string,
+  ): Promise<void> {
+    const q = (c: string) => this.dialect.quote(c);
+    const keys = new Set(table.key);
+    const set = columns.filter((c) => !keys.has(c));
+    const where = (first: number) =>
+      table.key.map((k, i) => `${q(k)} = ${this.dialect.param(first + i)}`).join(' AND ');
+    const exists = `SELECT 1 AS found FROM ${table.qualified} WHERE ${where(1)}`;
+    const assignments = set.map((c, i) => `${q(c)} = ${this.dialect.param(i + 1)}`).join(', ');
+    const update = `UPDATE ${table.qualified} SET ${assignments} WHERE ${where(set.length + 1)}`;
+    for (const row of rows) {
+      const key = table.key.map((k) => row[k] ?? null);
+      const keyParams = table.key.map((k, i) => this.encode(table, k, key[i] ?? null, key));
+      let found: unknown[];
+      try {
+        found = await session.query(exists, keyParams);
+      } catch (error) {
+        throw this.fail('SELECT statement', error, table.qualified);
+      }
+      if (found.length === 0) {
+        throw new SinkError(
+          `${this.dialect.name} sink: table ${table.qualified}, key ${jsonText(Object.fromEntries(table.key.map((k, i) => [k, key[i] ?? null])))}: ` +
+            `the change leaves out column ${omitted} (NOT NULL; a value the source did not change, which its log does not carry) ` +
+            'and the target has no row to keep it from: the target lost this row; run highwater verify and resnapshot the table',
+          { table: table.qualified },
+        );
+      }
+      if (set.length === 0) continue;
+      const params = set.map((c) => this.encode(table, c, row[c] ?? null, key));
+      await this.run(session, update, [...params, ...keyParams], table.qualified);
+    }
+  }
+
   private rowsPerStatement(width: number): number {
     const rows = this.config.batchSize ?? DEFAULT_STATEMENT_ROWS;
     return Math.max(1, Math.min(rows, Math.floor(this.dialect.maxParams / Math.max(1, width))));
   }
 
-  private encode(table: TargetTable, column: string, value: Value): unknown {
+  /** A value as the target's parameter; one the target cannot hold fails the batch with a typed error. */
+  private encode(table: TargetTable, column: string, value: Value, key: readonly Value[]): unknown {
     const type = table.columns.get(column)?.type ?? { kind: 'other' as const };
-    return this.dialect.encode(type, value, (why) => {
-      if (table.key.includes(column)) {
-        throw new SinkError(`${this.dialect.name} sink: key column ${column} of ${table.qualified}: ${why}`, {
-          table: table.qualified,
-        });
-      }
-      this.context.logger.warn({ table: table.qualified, column }, `${why}; stored as NULL`);
+    return this.dialect.encode(type, value, (reason) => {
+      throw new UnrepresentableValueError({
+        sink: this.dialect.name,
+        table: table.qualified,
+        column,
+        key: jsonText(Object.fromEntries(table.key.map((k, i) => [k, key[i] ?? null]))),
+        value: jsonText(value),
+        reason,
+      });
     });
   }
 

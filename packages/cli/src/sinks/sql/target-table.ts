@@ -1,4 +1,4 @@
-import type { ColumnSchema, TableId, TableSchema } from '@highwater/core';
+import type { ColumnSchema, TableId, TableIndex, TableSchema } from '@highwater/core';
 
 /** A source table as the sink replicates it. */
 export interface TargetTable {
@@ -12,9 +12,12 @@ export interface TargetTable {
   readonly key: readonly string[];
   /**
    * Every column the source table has had while this sink ran, in first-seen order. A column
-   * dropped in the source stays (its target column keeps old values and takes NULL for new rows).
+   * dropped in the source stays (its target column keeps old values and takes NULL for new rows,
+   * so it counts as nullable from then on).
    */
   readonly columns: ReadonlyMap<string, ColumnSchema>;
+  /** The source's secondary indexes when the table was first described (created with the table). */
+  readonly indexes?: readonly TableIndex[];
 }
 
 /** `orders` or `shop_orders`, per the sink's `tableNaming`. */
@@ -29,9 +32,14 @@ export function keyColumnsOf(schema: TableSchema): readonly string[] {
   return schema.primaryKey.length > 0 ? schema.primaryKey : schema.chunkKey;
 }
 
-/** `table` with the columns of a newer schema of the same source table added (never removed). */
+/**
+ * `table` with the columns of a newer schema of the same source table added (never removed):
+ * columns the newer schema lacks become nullable, since new rows have no value for them.
+ */
 export function withSchema(table: TargetTable, schema: TableSchema): TargetTable {
-  const columns = new Map(table.columns);
+  const current = new Set(schema.columns.map((c) => c.name));
+  const columns = new Map<string, ColumnSchema>();
+  for (const [name, c] of table.columns) columns.set(name, current.has(name) ? c : { ...c, nullable: true });
   for (const c of schema.columns) columns.set(c.name, c);
   return { ...table, columns };
 }

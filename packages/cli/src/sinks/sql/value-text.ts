@@ -56,6 +56,14 @@ export function bitBytes(value: Value, length: number | undefined): Buffer {
   return out;
 }
 
+/** Told why a value cannot be stored in the target column; throws (the sink's typed error). */
+export type RejectValue = (why: string) => never;
+
+/** True for the spellings of true a source may give a boolean in. */
+export function isTrue(value: Value): boolean {
+  return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
+}
+
 /** Text of a scalar for text-typed target columns (enum, set, interval, other). */
 export function plainText(value: Value): string {
   if (typeof value === 'string') return value;
@@ -64,4 +72,44 @@ export function plainText(value: Value): string {
   if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
   if (Array.isArray(value)) return value.map((v) => plainText(v as Value)).join(',');
   return jsonText(value);
+}
+
+/** Largest finite float32 (FLT_MAX): MySQL rejects a FLOAT whose text parses to anything larger. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The shortest decimal text that reads back as the same float32 (what Postgres prints for `real`)
+ * and stays within ±FLT_MAX as a double: at the very top of the range the shortest text
+ * (`3.4028235e+38`) is larger than FLT_MAX, which MySQL refuses as out of range, so the next
+ * shorter-than-exact text rounding toward zero (`3.4028234e+38`) is used instead. Both target
+ * databases read either text as the same float32. NaN and ±Infinity stay `NaN`, `Infinity`,
+ * `-Infinity` (Postgres's spellings).
+ */
+export function float32Text(value: Value): string {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n)) return String(n);
+  const f = Math.fround(n);
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  for (let digits = 1; digits <= 9; digits++) {
+    let text = f.toExponential(digits - 1);
+    if (Math.abs(Number(text)) > FLOAT32_MAX) text = towardZero(text);
+    if (Math.fround(Number(text)) === f) return String(Number(text));
+  }
+  return String(f);
+}
+
+/** `3.4028235e+38` → `3.4028234e+38`: the same digits minus one unit in the last place. */
+function towardZero(exponential: string): string {
+  const [mantissa = '', exponent = ''] = exponential.split('e');
+  const negative = mantissa.startsWith('-');
+  const digits = mantissa.replace(/[-.]/g, '');
+  const lower = (BigInt(digits) - 1n).toString().padStart(digits.length, '0');
+  const point = lower.length > 1 ? `${lower[0]}.${lower.slice(1)}` : lower;
+  return `${negative ? '-' : ''}${point}e${exponent}`;
+}
+
+/** Parts of an ISO date, date-time or zoned date-time with a signed astronomical year (`-0043-03-15…`). */
+export function isoYear(text: string): { year: number; rest: string } | null {
+  const m = /^([+-]?\d{4,})(-\d\d-\d\d.*)$/.exec(text);
+  return m === null ? null : { year: Number(m[1]), rest: m[2] as string };
 }
