@@ -9,6 +9,7 @@ import { createPgLogReader } from './log-reader.js';
 import { parseLsn } from './offsets/lsn.js';
 import { type PgOffset, pgOffsets, positionAt } from './offsets/pg-offset.js';
 import { replicaIdentityProblem } from './replica-identity.js';
+import { dropReplicationState } from './slots.js';
 import type { Queryable } from './sql/queryable.js';
 import {
   awaitTransactionsRunningNow,
@@ -81,6 +82,8 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
   const offsetKey = (o: PgOffset) => JSON.stringify(pgOffsets.toJSON(o));
   /** This instance has checked the server and made sure the slot exists. */
   let prepared = false;
+  /** What this instance created in the database (`dropLogState('created')` drops it). */
+  const created = { slot: false, publication: false };
   /** Tables this instance has made sure the publication has. */
   const published = new Set<string>();
   /**
@@ -97,9 +100,12 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
    */
   const publicationThenSlot = async (db: Queryable) => {
     const createdPublication = await ensurePublication(db, replication, []);
+    if (createdPublication) created.publication = true;
     const slot = await ensureSlot(db, replication);
-    if (slot.created) createdAt = slot.confirmedFlush;
-    else if (createdPublication) await awaitTransactionsRunningNow(db);
+    if (slot.created) {
+      createdAt = slot.confirmedFlush;
+      created.slot = true;
+    } else if (createdPublication) await awaitTransactionsRunningNow(db);
     return slot;
   };
   /**
@@ -151,7 +157,10 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
                   if (missing.length === 0) return;
                   // The publication exists already (prepareSlot) unless the slot is the user's
                   // (createSlot: false) or it was dropped since: then see publicationThenSlot.
-                  if (await ensurePublication(db, replication, missing)) await awaitTransactionsRunningNow(db);
+                  if (await ensurePublication(db, replication, missing)) {
+                    created.publication = true;
+                    await awaitTransactionsRunningNow(db);
+                  }
                   for (const id of missing) published.add(tableName(id));
                 }
               : undefined,
@@ -175,7 +184,11 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
       const known = prepared && request.tables.every((t) => published.has(tableName(t.id)));
       if (!known) {
         const slot = await ensureReplication(options.connection, replication, request.tables);
-        if (slot.created) createdAt = slot.confirmedFlush;
+        if (slot.created) {
+          createdAt = slot.confirmedFlush;
+          created.slot = true;
+        }
+        if (slot.publicationCreated) created.publication = true;
         if (replication.createPublication) for (const t of request.tables) published.add(tableName(t.id));
       }
       const fresh = createdAt !== null && issued.has(offsetKey(request.from)) ? createdAt : null;
@@ -183,6 +196,25 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
         createdAt: fresh,
         slotCreatedAt: createdAt,
       });
+    },
+    async dropLogState(scope) {
+      const slot = scope === 'created' ? created.slot : replication.createSlot;
+      const publication = scope === 'created' ? created.publication : replication.createPublication;
+      if (!slot && !publication) return [];
+      const dropped = await dropReplicationState(options.connection, {
+        slot: slot ? replication.slotName : undefined,
+        publication: publication ? replication.publicationName : undefined,
+      });
+      if (slot) {
+        created.slot = false;
+        createdAt = null;
+        prepared = false;
+      }
+      if (publication) {
+        created.publication = false;
+        published.clear();
+      }
+      return dropped;
     },
   };
 }

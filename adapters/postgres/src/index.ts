@@ -5,3 +5,11 @@ export { compareOffsets, type PgOffset, pgOffsets, positionAt } from './offsets/
 export { decoderFor, SESSION_SETTINGS, type TextDecoder } from './types/decode.js';
 export { logicalTypeOf } from './types/logical-type.js';
 export type { PgType } from './types/pg-type.js';
+export {
+  dropReplicationState,
+  formatBytes,
+  HIGHWATER_SLOT_PREFIX,
+  inspectSlots,
+  type ReplicationStateNames,
+  type SlotReport,
+} from './slots.js';

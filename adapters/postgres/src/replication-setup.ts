@@ -11,6 +11,7 @@ import { type ConnectionSettings, connect } from './connection.js';
 import { toHighwaterError } from './errors.js';
 import { requireReplicaIdentity } from './replica-identity.js';
 import type { Queryable } from './sql/queryable.js';
+import { slotsExhaustedError } from './slots.js';
 import { quoteIdent, qualifiedName } from './sql/identifiers.js';
 import { currentSnapshot } from './watermarks.js';
 
@@ -81,10 +82,13 @@ export async function ensureSlot(client: Queryable, settings: ReplicationSetting
           `\`SELECT pg_create_logical_replication_slot('${name}', 'pgoutput');\` or allow the adapter to (createSlot: true)`,
       );
     }
-    const created = await client.query<{ lsn: string }>(
-      "SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')",
-      [name],
-    );
+    const created = await client
+      .query<{ lsn: string }>("SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", [name])
+      .catch(async (error: unknown) => {
+        // 53400 configuration_limit_exceeded: "all replication slots are in use".
+        if ((error as { code?: unknown }).code === '53400') throw await slotsExhaustedError(client, name, error);
+        throw error;
+      });
     return {
       plugin: 'pgoutput',
       active: false,
@@ -204,7 +208,7 @@ export async function ensureReplication(
   connection: ConnectionSettings,
   settings: ReplicationSettings,
   tables: readonly TableSchema[],
-): Promise<SlotState> {
+): Promise<SlotState & { readonly publicationCreated: boolean }> {
   let client: pg.Client | undefined;
   try {
     client = await connect(connection, 'highwater-setup');
@@ -212,12 +216,12 @@ export async function ensureReplication(
     // Before the publication: a table without a replica identity that joins a publication makes the
     // server refuse UPDATE and DELETE on it.
     await requireReplicaIdentity(client, tables);
-    await ensurePublication(
+    const publicationCreated = await ensurePublication(
       client,
       settings,
       tables.map((t) => t.id),
     );
-    return await ensureSlot(client, settings);
+    return { ...(await ensureSlot(client, settings)), publicationCreated };
   } catch (error) {
     throw toHighwaterError(error, 'replication setup');
   } finally {

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CONFIG, runCommand } from '../commands/run.js';
+import { slotsCommand } from '../commands/slots.js';
 import { statusCommand } from '../commands/status.js';
 import { verifyCommand } from '../commands/verify.js';
 
@@ -23,6 +24,7 @@ Examples:
   highwater run shop.yaml --progress=off --log-format=json
   highwater status shop.yaml                   where the stored checkpoint stands
   highwater verify shop.yaml                   compare source and target tables
+  highwater slots shop.yaml                    replication slots and the WAL they retain
 
 Pipeline files are described in docs/pipelines.md; logs, metrics and restarts in docs/operations.md.`,
   );
@@ -73,6 +75,20 @@ program
   .addHelpText('after', '\nExample:\n  highwater status shop.yaml --json')
   .action(async (file: string, options: { json?: boolean }) => {
     process.exitCode = await statusCommand(file, options);
+  });
+
+program
+  .command('slots')
+  .description("list Highwater's replication slots on a Postgres source (WAL retained, last use), or drop one")
+  .argument('<pipeline>', 'pipeline file (YAML): the source server to look at')
+  .option('--drop <slot>', 'drop this slot (and its publication)')
+  .option('--json', 'print JSON instead')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  highwater slots shop.yaml\n  highwater slots shop.yaml --drop highwater_old_pipeline',
+  )
+  .action(async (file: string, options: { json?: boolean; drop?: string }) => {
+    process.exitCode = await slotsCommand(file, options);
   });
 
 program

@@ -6,6 +6,9 @@ import { type MetricsServer, PipelineMetrics, startMetricsServer } from '../obse
 import { ProgressDisplay, startProgressLog } from '../observe/progress.js';
 import { PipelineRunner, type RunnerSourceOptions } from '../run/pipeline-runner.js';
 import { createSink } from '../sinks/create-sink.js';
+import type { SinkLogger } from '../sinks/sink-context.js';
+import { listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
+import { SlotMonitor } from '../slots/slot-monitor.js';
 import type { LineOutput } from '../sinks/stdout-sink.js';
 import { createAdapter, sourceOptionsOf } from '../sources/create-adapter.js';
 
@@ -123,11 +126,14 @@ export async function executeRun(
       `starting pipeline ${pipeline.name}`,
     );
 
+    const slots = watchSlots(pipeline, runner, logger);
+    if (slots !== null) cleanups.push(slots.stop);
+
     if (pipeline.config.metrics !== undefined) {
       const server = await startMetricsServer({
         host: pipeline.config.metrics.host,
         port: pipeline.config.metrics.port,
-        metrics: new PipelineMetrics(runner, pipeline.name),
+        metrics: new PipelineMetrics(runner, pipeline.name, { slots: slots?.monitor.gauges.bind(slots.monitor) }),
       });
       cleanups.push(() => server.close());
       logger.info({ url: server.url }, `metrics at ${server.url}`);
@@ -175,6 +181,34 @@ export async function executeRun(
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
+}
+
+/** Default of `idleSlotWarningSeconds`. */
+const IDLE_SLOT_WARNING_SECONDS = 3600;
+
+/**
+ * For a Postgres source: watches Highwater's replication slots on its server while the source runs
+ * (WAL each retains, idle ones warned about); null for a source that keeps no slot.
+ */
+function watchSlots(
+  pipeline: LoadedPipeline,
+  runner: PipelineRunner,
+  logger: SinkLogger,
+): { monitor: SlotMonitor; stop: () => void } | null {
+  const replication = replicationOf(pipeline);
+  const source = pipeline.config.source;
+  if (replication === null || source.adapter !== 'postgres') return null;
+  const idleWarningMs = (source.options.idleSlotWarningSeconds ?? IDLE_SLOT_WARNING_SECONDS) * 1000;
+  const monitor = new SlotMonitor({
+    read: () => listPipelineSlots(replication),
+    idleWarningMs,
+    pipelineFile: pipeline.file,
+    logger,
+    when: () => runner.state === 'snapshot' || runner.state === 'stream',
+  });
+  // Often enough to warn soon after the limit, rarely enough to cost the server nothing.
+  const stop = monitor.start(Math.min(60_000, Math.max(500, idleWarningMs / 2)));
+  return { monitor, stop };
 }
 
 /** 2 for a bad command line or pipeline file, 1 for anything else. */

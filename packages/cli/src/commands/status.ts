@@ -1,9 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Checkpoint, FileCheckpointStore } from '@highwater/core';
+import type { SlotReport } from '@highwater/postgres';
 import { type LoadedPipeline, loadPipeline } from '../pipeline/load-pipeline.js';
+import { ago } from '../observe/ago.js';
 import { redact } from '../pipeline/redact.js';
 import { fileSinkCheckpointPath, readFileSinkState } from '../sinks/file-sink.js';
+import { describeSlot, listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
 import { CHECKPOINT_TABLE, readSqlSinkCheckpoint } from '../sinks/sql/index.js';
 import { EXIT_OK, exitCodeOf } from './run.js';
 
@@ -65,10 +68,12 @@ export async function statusCommand(
     pipeline = await loadPipeline(file, io.env ?? process.env);
     const stored = await readStoredCheckpoint(pipeline);
     const now = io.now ?? new Date();
+    const slots = await readSlots(pipeline);
     if (options.json === true) {
-      out(`${JSON.stringify(statusJson(pipeline, stored, now), null, 2)}\n`);
+      out(`${JSON.stringify({ ...statusJson(pipeline, stored, now), replication: slots }, null, 2)}\n`);
     } else {
-      out(redact(describeStatus(pipeline, stored, now), pipeline.secrets));
+      const text = describeStatus(pipeline, stored, now) + describeSlots(slots, stored, now);
+      out(redact(text, pipeline.secrets));
     }
     return EXIT_OK;
   } catch (error) {
@@ -146,10 +151,48 @@ export function describeStatus(pipeline: LoadedPipeline, stored: StoredCheckpoin
   return `${lines.join('\n')}\n`;
 }
 
-function ago(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s ago`;
-  if (s < 7200) return `${Math.round(s / 60)} min ago`;
-  if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86_400)} days ago`;
+/** The replication slots `status` reports: the pipeline's own and Highwater's others on the server. */
+export interface StatusSlots {
+  readonly ownSlot: string;
+  /** Null when they could not be read (`error` says why). */
+  readonly slots: readonly SlotReport[] | null;
+  readonly error?: string;
+}
+
+/** Reads the slots of a Postgres source; null for a source that keeps none. Never fails: `status` works without the source. */
+async function readSlots(pipeline: LoadedPipeline): Promise<StatusSlots | null> {
+  const replication = replicationOf(pipeline);
+  if (replication === null) return null;
+  try {
+    return { ownSlot: replication.slotName, slots: await listPipelineSlots(replication) };
+  } catch (error) {
+    return {
+      ownSlot: replication.slotName,
+      slots: null,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+/** The slot lines of the status report: the pipeline's slot, then other slots of Highwater's that retain WAL. */
+export function describeSlots(slots: StatusSlots | null, stored: StoredCheckpoint, now: Date): string {
+  if (slots === null) return '';
+  if (slots.slots === null) return `replication slot ${slots.ownSlot}: could not be read (${slots.error})\n`;
+  const context = (slot: SlotReport) => ({
+    own: slot.name === slots.ownSlot,
+    lastCheckpointAt: stored.storedAt,
+    now,
+  });
+  const own = slots.slots.find((s) => s.name === slots.ownSlot);
+  const lines = [
+    own === undefined
+      ? `replication slot ${slots.ownSlot}: does not exist (the next run creates it)`
+      : `replication slot ${describeSlot(own, context(own))}`,
+  ];
+  const others = slots.slots.filter((s) => s !== own);
+  if (others.length > 0) {
+    lines.push("other replication slots of Highwater's on this server (see highwater slots):");
+    for (const slot of others) lines.push(`  ${describeSlot(slot, context(slot))}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

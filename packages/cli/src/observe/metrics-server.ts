@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, type SourceMetrics } from '@highwater/core';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { RunnerState } from '../run/pipeline-runner.js';
+import type { SlotGauge } from '../slots/slot-monitor.js';
 
 /** What the exporter reads on every scrape; a `PipelineRunner` fits. */
 export interface MetricsProvider {
@@ -49,11 +50,19 @@ export class PipelineMetrics {
   readonly #eventsWritten: Counter;
   readonly #checkpointStored: Gauge;
   readonly #restarts: Counter;
+  readonly #slotRetained: Gauge;
+  readonly #slotIdle: Gauge;
+  readonly #slots: (() => readonly SlotGauge[]) | undefined;
   readonly #logGauges = new Map<string, Gauge>();
   #seen = { emitted: 0, batches: 0, events: 0, restarts: 0 };
 
-  constructor(provider: MetricsProvider, pipelineName: string, options: { processMetrics?: boolean } = {}) {
+  constructor(
+    provider: MetricsProvider,
+    pipelineName: string,
+    options: { processMetrics?: boolean; slots?: () => readonly SlotGauge[] } = {},
+  ) {
     this.#provider = provider;
+    this.#slots = options.slots;
     this.registry.setDefaultLabels({ pipeline: pipelineName });
     const registers = [this.registry];
     const gauge = (name: string, help: string, labelNames: string[] = []) =>
@@ -92,6 +101,16 @@ export class PipelineMetrics {
       'highwater_pipeline_restarts_total',
       'Times the pipeline restarted itself (closed, waited, resumed from its checkpoint) after a retriable failure.',
     );
+    this.#slotRetained = gauge(
+      'highwater_replication_slot_retained_wal_bytes',
+      "WAL the source server keeps for each of Highwater's replication slots (Postgres).",
+      ['slot'],
+    );
+    this.#slotIdle = gauge(
+      'highwater_replication_slot_idle_seconds',
+      "Seconds each of Highwater's replication slots has not been read, as far as known (0 while in use).",
+      ['slot'],
+    );
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.update();
   }
@@ -108,6 +127,14 @@ export class PipelineMetrics {
     this.#restarts.inc(restarts - this.#seen.restarts);
     this.#seen = { ...this.#seen, batches: progress.batches, events: progress.events, restarts };
     if (progress.checkpointStoredAt !== null) this.#checkpointStored.set(progress.checkpointStoredAt / 1000);
+    if (this.#slots !== undefined) {
+      this.#slotRetained.reset();
+      this.#slotIdle.reset();
+      for (const slot of this.#slots()) {
+        if (slot.retainedWalBytes !== null) this.#slotRetained.set({ slot: slot.name }, slot.retainedWalBytes);
+        this.#slotIdle.set({ slot: slot.name }, slot.idleSeconds);
+      }
+    }
     if (m === null) {
       for (const g of [this.#fetchLag, this.#emitLag]) g.set(Number.NaN);
       return;

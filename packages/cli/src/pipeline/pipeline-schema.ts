@@ -54,6 +54,8 @@ const postgresSourceOptions = z
     createSlot: z.boolean().optional(),
     createPublication: z.boolean().optional(),
     dropSlotOnClose: z.boolean().optional(),
+    /** Warn about a slot of Highwater's not read for this long (default 3600). */
+    idleSlotWarningSeconds: positiveInt.optional(),
   })
   .strict();
 

@@ -120,6 +120,11 @@ export class PipelineRunner {
   /** The pipeline started once (sink open, source started): later retriable failures restart it. */
   #startedOnce = false;
   #wakeUp: (() => void) | null = null;
+  /**
+   * A batch was handed to the sink: from then on a checkpoint may be stored (a sink that stores it
+   * with its data may have committed it before failing), so the log state is no longer dropped.
+   */
+  #writeAttempted = false;
 
   constructor(options: PipelineRunnerOptions) {
     if (!options.sink.storesCheckpoints && options.checkpointStore === undefined) {
@@ -179,11 +184,14 @@ export class PipelineRunner {
     for (;;) {
       this.#phase = this.#stopRequested ? 'stopping' : 'starting';
       try {
-        return await this.#runOnce();
+        const summary = await this.#runOnce();
+        await this.#releaseLogState(summary.reason);
+        return summary;
       } catch (error) {
         // #runOnce closed source and sink.
         if (this.#stopRequested || !this.#startedOnce || !isRetriable(error) || this.#attempt >= policy.attempts) {
           this.#phase = 'failed';
+          await this.#releaseLogState('failed');
           if (this.#attempt > 0 && isRetriable(error)) throw gaveUp(error, this.#attempt);
           throw error;
         }
@@ -201,7 +209,10 @@ export class PipelineRunner {
           `${messageOf(error)}; restarting from the stored checkpoint in ${delayMs} ms (attempt ${this.#attempt} of ${policy.attempts})`,
         );
         await this.#sleep(delayMs);
-        if (this.#stopRequested) return this.#summary('stopped');
+        if (this.#stopRequested) {
+          await this.#releaseLogState('stopped');
+          return this.#summary('stopped');
+        }
       }
     }
   }
@@ -277,6 +288,7 @@ export class PipelineRunner {
 
   async #deliver(source: Source, batch: EventBatch): Promise<void> {
     const { sink, checkpointStore } = this.#options;
+    this.#writeAttempted = true;
     await sink.write(batch);
     if (!sink.storesCheckpoints) await checkpointStore!.save(batch.checkpoint);
     this.#checkpoint = batch.checkpoint;
@@ -286,6 +298,37 @@ export class PipelineRunner {
     this.#attempt = 0;
     // Only now may the database free its log: the checkpoint that no longer needs it is durable.
     await source.commit(batch.checkpoint);
+  }
+
+  /**
+   * Drops what the source keeps in the database for reading its log later (a Postgres replication
+   * slot retains WAL for as long as it exists) when no run will resume from it: the run ends with no
+   * checkpoint stored (none resumed from, no batch handed to the sink) — whatever it created serves
+   * nobody — or a `startup: snapshot` pipeline finished. A failure to drop is a warning: the run's
+   * own outcome (often an error that explains more) stays what is reported.
+   */
+  async #releaseLogState(outcome: RunSummary['reason'] | 'failed'): Promise<void> {
+    const { adapter } = this.#options;
+    if (adapter.dropLogState === undefined) return;
+    const finished = outcome === 'done' && this.#options.source.startup?.mode === 'snapshot';
+    const unreferenced = this.#checkpoint === null && !this.#writeAttempted;
+    if (!finished && !unreferenced) return;
+    try {
+      const dropped = await adapter.dropLogState(finished ? 'managed' : 'created');
+      if (dropped.length === 0) return;
+      this.#logger.info(
+        { dropped },
+        finished
+          ? `snapshot finished: dropped ${dropped.join(' and ')}, which nothing reads any more`
+          : `no checkpoint was stored: dropped ${dropped.join(' and ')} that this run created`,
+      );
+    } catch (error) {
+      this.#logger.warn(
+        { code: error instanceof HighwaterError ? error.code : undefined },
+        `could not drop the source's replication state that nothing will read: ${messageOf(error)}; ` +
+          'list and drop it with `highwater slots <pipeline file>`',
+      );
+    }
   }
 
   async #finish(reason: RunSummary['reason'], sinkOpened: boolean): Promise<RunSummary> {

@@ -9,9 +9,7 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
     case 'postgres':
       return postgresAdapter({
         connection: postgresConnection(source.connection),
-        // One slot and publication per pipeline, so two pipelines on one database never share a slot.
-        slotName: source.options.slotName ?? defaultSlotName(pipelineName),
-        publicationName: source.options.publicationName ?? defaultSlotName(pipelineName),
+        ...replicationNamesOf(source, pipelineName),
         createSlot: source.options.createSlot,
         createPublication: source.options.createPublication,
         dropSlotOnClose: source.options.dropSlotOnClose,
@@ -39,6 +37,20 @@ export function sourceOptionsOf(
   };
 }
 
+/**
+ * The replication slot and publication of a Postgres pipeline. One of each per pipeline by default,
+ * so two pipelines on one database never share a slot.
+ */
+export function replicationNamesOf(
+  source: Extract<SourceConfig, { adapter: 'postgres' }>,
+  pipelineName: string,
+): { slotName: string; publicationName: string } {
+  return {
+    slotName: source.options.slotName ?? defaultSlotName(pipelineName),
+    publicationName: source.options.publicationName ?? defaultSlotName(pipelineName),
+  };
+}
+
 /** `highwater_<name>` in the characters a replication slot name allows. */
 export function defaultSlotName(pipelineName: string): string {
   return `highwater_${pipelineName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
@@ -50,7 +62,8 @@ function startupOf(startup: SourceConfig['startup']): StartupMode {
   return { mode: 'timestamp', timestamp: startup.timestamp };
 }
 
-function postgresConnection(connection: ConnectionConfig) {
+/** The `pg` connection settings of a pipeline's Postgres `connection`. */
+export function postgresConnection(connection: ConnectionConfig) {
   if (typeof connection === 'string') return connection;
   return { ...connection, port: connection.port ?? 5432 };
 }

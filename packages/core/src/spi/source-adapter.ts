@@ -45,6 +45,15 @@ export interface SourceAdapter<O> {
   createChunkReader(): Promise<ChunkReader>;
   /** The one log reader of a source. */
   createLogReader(request: LogReadRequest<O>): Promise<LogReader<O>>;
+  /**
+   * Drops what the adapter keeps in the database so that its log can be read later (Postgres: the
+   * replication slot, which makes the server retain WAL, and the publication), once nothing will
+   * resume from it. `created`: only what this adapter instance created (a run that ends before it
+   * stored a checkpoint); `managed`: what the adapter creates when missing, whoever created it (a
+   * `startup: snapshot` run that finished). Returns what was dropped, in words, for the log.
+   * Optional: an adapter whose log needs no state in the database (MySQL's binlog) leaves it out.
+   */
+  dropLogState?(scope: 'created' | 'managed'): Promise<readonly string[]>;
 }
 
 /**
