@@ -11,6 +11,20 @@ export function escapeHtml(value) {
 }
 
 const number = (n) => Math.round(n).toLocaleString('en-US');
+const plural = (n, word, words = `${word}s`) => `${number(n)} ${n === 1 ? word : words}`;
+
+/** A Postgres LSN given as a number, written as Postgres does: `0/16B3748`. */
+function lsn(n) {
+  const high = Math.floor(n / 2 ** 32);
+  return `${high.toString(16).toUpperCase()}/${(n - high * 2 ** 32).toString(16).toUpperCase()}`;
+}
+
+/** An adapter's log figure, by the unit its name ends in. */
+function logFigure(key, value) {
+  if (/Bytes$/.test(key)) return bytes(value);
+  if (/Lsn$/.test(key)) return lsn(value);
+  return number(value);
+}
 
 /** `850 ms`, `4.2 s`, `3 min 12 s`, `2 h 5 min`; `–` for null. */
 export function duration(seconds) {
@@ -62,16 +76,14 @@ function overview(doc) {
     ['source', doc.source.description],
     ['sink', doc.sink.description],
     ['ready', ready],
-    ['events written', `${number(s.eventsWritten)} in ${number(s.batchesWritten)} batches`],
+    ['events written', `${number(s.eventsWritten)} in ${plural(s.batchesWritten, 'batch', 'batches')}`],
     ['events/s', number(s.eventsPerSecond)],
     ['emit lag', duration(s.emitLagSeconds), 'lag'],
     ['fetch lag', duration(s.fetchLagSeconds)],
     ['source idle', duration(s.idleSeconds)],
-    ['restarts', `${number(doc.restarts)} restarts, ${number(doc.reconnects)} reconnects`],
+    ['restarts', `${plural(doc.restarts, 'restart')}, ${plural(doc.reconnects, 'reconnect')}`],
   ];
-  for (const [key, value] of Object.entries(s.log)) {
-    rows.push([key, /Bytes$/.test(key) ? bytes(value) : number(value)]);
-  }
+  for (const [key, value] of Object.entries(s.log)) rows.push([key, logFigure(key, value)]);
   return `<dl>${rows
     .map(([k, v, id]) => `<dt>${escapeHtml(k)}</dt><dd${id ? ` id="${id}"` : ''}>${escapeHtml(v)}</dd>`)
     .join('')}</dl>`;
