@@ -13,6 +13,7 @@ import type { MetricsServer } from '../../src/observe/metrics-server.js';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import type { PipelineRunner } from '../../src/run/pipeline-runner.js';
 import { createAdapter, sourceOptionsOf } from '../../src/sources/create-adapter.js';
+import { referencedMetrics } from '../monitoring.js';
 
 // The status page in a real browser (Debian's chromium, driven by playwright-core), over a real
 // pipeline: throwaway Postgres → file sink, under a writer. The snapshot is held at chunk
@@ -203,6 +204,10 @@ describe('the status page in headless Chromium', () => {
       gate.allow(Number.POSITIVE_INFINITY);
       await until('the page to say stream', async () => (await pageState(page)) === 'stream');
       await until('the table to be streamed', async () => (await tableRow(page))?.phase === 'stream');
+
+      // Every metric the alert rules and the dashboard use is exported by this real Postgres pipeline.
+      const exposition = await (await fetch(`${base}/metrics`)).text();
+      expect(referencedMetrics().filter((name) => !new RegExp(`^${name}[{ ]`, 'm').test(exposition))).toEqual([]);
 
       // A chart with points, and the lag figure changing as the writer writes.
       const points = await until('the events chart to have points', async () => {
