@@ -89,6 +89,7 @@ async function main(cleanup: Cleanup): Promise<number> {
   const run = spawnChild(process.execPath, [BIN, 'run', pipelineFile], env, cleanup);
   recordPid(dir, run.process.pid);
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  say(`Status page: http://127.0.0.1:${metricsPort}/ — open it in a browser; it is live while the pipeline runs`);
 
   // The snapshot: until the source has read every table (the pipeline state turns to `stream`), and
   // then until the sink has written every event handed out by then.

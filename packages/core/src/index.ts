@@ -62,7 +62,13 @@ export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';
 export type { Sink } from './sink/sink.js';
 export type { Source } from './source/source.js';
-export type { RetryPolicy, SnapshotPhaseHooks, SourceOptions, StartupMode } from './source/source-options.js';
+export type {
+  RetryPolicy,
+  SnapshotPhaseHooks,
+  SourceOptions,
+  SourceRetry,
+  StartupMode,
+} from './source/source-options.js';
 export { createSource } from './source/create-source.js';
 export type { ValueComparator } from './keys/key-comparison.js';
 export {

@@ -4,6 +4,7 @@ import { redact } from '../pipeline/redact.js';
 import { type LogFormat, type LogLevel, createPipelineLogger } from '../observe/logger.js';
 import { type MetricsServer, PipelineMetrics, startMetricsServer } from '../observe/metrics-server.js';
 import { ProgressDisplay, startProgressLog } from '../observe/progress.js';
+import { StatusPage } from '../observe/status/status-page.js';
 import { PipelineRunner, type RunnerSourceOptions } from '../run/pipeline-runner.js';
 import { createSink } from '../sinks/create-sink.js';
 import type { SinkLogger } from '../sinks/sink-context.js';
@@ -130,13 +131,21 @@ export async function executeRun(
     if (slots !== null) cleanups.push(slots.stop);
 
     if (pipeline.config.metrics !== undefined) {
+      const page = await StatusPage.create({
+        provider: runner,
+        pipeline,
+        readyLagSeconds: pipeline.config.metrics.readyLagSeconds,
+      });
+      cleanups.push(() => page.close());
       const server = await startMetricsServer({
         host: pipeline.config.metrics.host,
         port: pipeline.config.metrics.port,
         metrics: new PipelineMetrics(runner, pipeline.name, { slots: slots?.monitor.gauges.bind(slots.monitor) }),
+        routes: (request, response, path) => page.handle(request, response, path),
       });
       cleanups.push(() => server.close());
-      logger.info({ url: server.url }, `metrics at ${server.url}`);
+      const pageUrl = server.url.replace(/\/metrics$/, '/');
+      logger.info({ url: server.url, statusPage: pageUrl }, `metrics at ${server.url}, status page at ${pageUrl}`);
       io.onMetrics?.(server);
     }
 

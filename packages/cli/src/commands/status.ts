@@ -26,32 +26,37 @@ export interface StoredCheckpoint {
  */
 export async function readStoredCheckpoint(pipeline: LoadedPipeline): Promise<StoredCheckpoint> {
   const sink = pipeline.config.sink;
+  const location = checkpointLocation(pipeline);
   switch (sink.type) {
     case 'file': {
-      const path = resolve(dirname(pipeline.file), sink.path);
-      const state = await readFileSinkState(path);
-      return {
-        location: fileSinkCheckpointPath(path),
-        checkpoint: state?.checkpoint ?? null,
-        storedAt: state?.storedAt ?? null,
-      };
+      const state = await readFileSinkState(resolve(dirname(pipeline.file), sink.path));
+      return { location, checkpoint: state?.checkpoint ?? null, storedAt: state?.storedAt ?? null };
     }
     case 'postgres':
     case 'mysql': {
       const stored = await readSqlSinkCheckpoint(sink, pipeline.name);
-      const where = `${sink.schema === undefined ? '' : `${sink.schema}.`}${CHECKPOINT_TABLE}`;
-      return {
-        location: `${sink.type} target, table ${where}, row '${pipeline.name}'`,
-        checkpoint: stored?.checkpoint ?? null,
-        storedAt: stored?.storedAt ?? null,
-      };
+      return { location, checkpoint: stored?.checkpoint ?? null, storedAt: stored?.storedAt ?? null };
     }
     case 'stdout': {
       const store = new FileCheckpointStore(pipeline.checkpointPath);
       const checkpoint = await store.load();
       const storedAt = checkpoint === null ? null : (await stat(store.path)).mtime;
-      return { location: store.path, checkpoint, storedAt };
+      return { location, checkpoint, storedAt };
     }
+  }
+}
+
+/** Where the pipeline's checkpoint is stored, in words: a file path, or the target's table and row. */
+export function checkpointLocation(pipeline: LoadedPipeline): string {
+  const sink = pipeline.config.sink;
+  switch (sink.type) {
+    case 'file':
+      return fileSinkCheckpointPath(resolve(dirname(pipeline.file), sink.path));
+    case 'postgres':
+    case 'mysql':
+      return `${sink.type} target, table ${sink.schema === undefined ? '' : `${sink.schema}.`}${CHECKPOINT_TABLE}, row '${pipeline.name}'`;
+    case 'stdout':
+      return pipeline.checkpointPath;
   }
 }
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, type SourceMetrics } from '@highwater/core';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -9,8 +9,18 @@ import type { SlotGauge } from '../slots/slot-monitor.js';
 export interface MetricsProvider {
   readonly state: RunnerState;
   metrics(): SourceMetrics | null;
-  progress(): { batches: number; events: number; checkpointStoredAt: number | null; restarts?: number };
+  progress(): {
+    batches: number;
+    events: number;
+    checkpointStoredAt: number | null;
+    restarts?: number;
+    /** Seconds spent writing batches and storing their checkpoints. */
+    writeSeconds?: number;
+  };
 }
+
+/** More pages on the metrics address (the status page): answers `path` and returns true, or returns false. */
+export type ExtraRoutes = (request: IncomingMessage, response: ServerResponse, path: string) => boolean;
 
 const STATES: readonly RunnerState[] = [
   'created',
@@ -53,8 +63,9 @@ export class PipelineMetrics {
   readonly #slotRetained: Gauge;
   readonly #slotIdle: Gauge;
   readonly #slots: (() => readonly SlotGauge[]) | undefined;
+  readonly #writeSeconds: Counter;
   readonly #logGauges = new Map<string, Gauge>();
-  #seen = { emitted: 0, batches: 0, events: 0, restarts: 0 };
+  #seen = { emitted: 0, batches: 0, events: 0, restarts: 0, writeSeconds: 0 };
 
   constructor(
     provider: MetricsProvider,
@@ -111,6 +122,10 @@ export class PipelineMetrics {
       "Seconds each of Highwater's replication slots has not been read, as far as known (0 while in use).",
       ['slot'],
     );
+    this.#writeSeconds = counter(
+      'highwater_batch_write_seconds_total',
+      'Seconds spent writing batches and storing their checkpoints (divide its rate by the batches rate for the mean).',
+    );
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.update();
   }
@@ -125,7 +140,9 @@ export class PipelineMetrics {
     this.#eventsWritten.inc(progress.events - this.#seen.events);
     const restarts = progress.restarts ?? 0;
     this.#restarts.inc(restarts - this.#seen.restarts);
-    this.#seen = { ...this.#seen, batches: progress.batches, events: progress.events, restarts };
+    const writeSeconds = progress.writeSeconds ?? 0;
+    this.#writeSeconds.inc(writeSeconds - this.#seen.writeSeconds);
+    this.#seen = { ...this.#seen, batches: progress.batches, events: progress.events, restarts, writeSeconds };
     if (progress.checkpointStoredAt !== null) this.#checkpointStored.set(progress.checkpointStoredAt / 1000);
     if (this.#slots !== undefined) {
       this.#slotRetained.reset();
@@ -186,18 +203,25 @@ export interface MetricsServer {
 }
 
 /**
- * Serves `GET /metrics` in the Prometheus text format. Binds `host` (the pipeline default is
- * 127.0.0.1: metrics name tables and log positions); port 0 takes any free port.
+ * Serves `GET /metrics` in the Prometheus text format, and `routes` (the status page). Binds `host`
+ * (the pipeline default is 127.0.0.1: metrics name tables and log positions); port 0 takes any free
+ * port. Read-only: any method but GET and HEAD is answered 405.
  */
 export async function startMetricsServer(options: {
   readonly host: string;
   readonly port: number;
   readonly metrics: PipelineMetrics;
+  readonly routes?: ExtraRoutes;
 }): Promise<MetricsServer> {
   const { metrics } = options;
   const server: Server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (request.method !== 'GET' || (path !== '/metrics' && path !== '/')) {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('read-only: GET or HEAD\n');
+      return;
+    }
+    if (path !== '/metrics' && options.routes?.(request, response, path) === true) return;
+    if (path !== '/metrics' && path !== '/') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
       return;
     }

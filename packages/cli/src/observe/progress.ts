@@ -1,6 +1,7 @@
 import type { SourceMetrics, TableSnapshotProgress } from '@highwater/core';
 import cliProgress from 'cli-progress';
 import type { MetricsProvider } from './metrics-server.js';
+import { TableRates } from './table-rates.js';
 
 /** Above this many tables, finished tables leave the display and one bar sums them all. */
 const MAX_TABLE_BARS = 12;
@@ -15,7 +16,7 @@ export class ProgressDisplay {
   readonly #provider: MetricsProvider;
   readonly #bars: cliProgress.MultiBar;
   readonly #tableBars = new Map<string, cliProgress.SingleBar>();
-  readonly #rates = new Map<string, { rows: number; at: number; perSecond: number }>();
+  readonly #rates = new TableRates();
   #allTables: cliProgress.SingleBar | null = null;
   #streamBar: cliProgress.SingleBar | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -64,7 +65,11 @@ export class ProgressDisplay {
       if (many && t.done) continue;
       shown.add(t.table);
       this.#tableBar(t).setTotal(Math.max(t.splitsTotal, t.splitsDone, 1));
-      this.#tableBar(t).update(t.splitsDone, { name: t.table, rows: t.rowsRead, rate: this.#rate(t, now) });
+      this.#tableBar(t).update(t.splitsDone, {
+        name: t.table,
+        rows: t.rowsRead,
+        rate: Math.round(this.#rates.update(t, now)),
+      });
     }
     for (const [name, bar] of this.#tableBars) {
       if (!shown.has(name)) {
@@ -99,19 +104,6 @@ export class ProgressDisplay {
       this.#tableBars.set(t.table, bar);
     }
     return bar;
-  }
-
-  /** Rows per second of one table, smoothed (the core gives only the sum over tables). */
-  #rate(t: TableSnapshotProgress, now: number): number {
-    const last = this.#rates.get(t.table);
-    if (last === undefined || t.done) {
-      this.#rates.set(t.table, { rows: t.rowsRead, at: now, perSecond: last?.perSecond ?? 0 });
-      return t.done ? 0 : Math.round(last?.perSecond ?? 0);
-    }
-    const seconds = (now - last.at) / 1000;
-    const perSecond = seconds > 0 ? 0.7 * last.perSecond + (0.3 * (t.rowsRead - last.rows)) / seconds : last.perSecond;
-    this.#rates.set(t.table, { rows: t.rowsRead, at: now, perSecond });
-    return Math.round(perSecond);
   }
 
   stop(): void {

@@ -117,6 +117,8 @@ const metricsSchema = z
     port: z.number().int().min(0).max(65_535).default(9464),
     /** Localhost unless set: metrics reveal table names and positions. */
     host: z.string().min(1).default('127.0.0.1'),
+    /** `GET /ready` answers 503 while the emit lag is above this many seconds. */
+    readyLagSeconds: z.number().positive().default(60),
   })
   .strict();
 

@@ -14,6 +14,7 @@ import {
   type SourceOptions,
 } from '@highwater/core';
 import type { SinkLogger } from '../sinks/sink-context.js';
+import { RunRecord } from './run-record.js';
 
 /** `createSource` options the runner passes through; it sets `adapter`, `resumeFrom` and checkpointing itself. */
 export type RunnerSourceOptions = Omit<SourceOptions<unknown>, 'adapter' | 'resumeFrom' | 'checkpointStore'>;
@@ -106,6 +107,8 @@ const quietLogger: SinkLogger = { info() {}, warn() {}, debug() {} };
 export class PipelineRunner {
   readonly #options: PipelineRunnerOptions;
   readonly #logger: SinkLogger;
+  /** Incidents, write time and per-table counts of this run (the status page reads them). */
+  readonly record = new RunRecord();
   #source: Source | null = null;
   #phase: Exclude<RunnerState, 'snapshot' | 'stream'> | 'running' = 'created';
   #stopRequested = false;
@@ -136,6 +139,11 @@ export class PipelineRunner {
     this.#logger = options.logger ?? quietLogger;
   }
 
+  /** The last checkpoint stored, or the one resumed from before the first batch; null if neither. */
+  get checkpoint(): Checkpoint | null {
+    return this.#checkpoint;
+  }
+
   /** The running source (null before `run()` created it). */
   get source(): Source | null {
     return this.#source;
@@ -151,13 +159,23 @@ export class PipelineRunner {
     return this.#source?.metrics() ?? null;
   }
 
-  /** Batches and events written so far, when the last checkpoint was stored (ms since the epoch), and restarts. */
-  progress(): { batches: number; events: number; checkpointStoredAt: number | null; restarts: number } {
+  /**
+   * Batches and events written so far, when the last checkpoint was stored (ms since the epoch),
+   * restarts, and seconds spent writing batches.
+   */
+  progress(): {
+    batches: number;
+    events: number;
+    checkpointStoredAt: number | null;
+    restarts: number;
+    writeSeconds: number;
+  } {
     return {
       batches: this.#batches,
       events: this.#events,
       checkpointStoredAt: this.#checkpointStoredAt,
       restarts: this.#restarts,
+      writeSeconds: this.record.writeMs / 1000,
     };
   }
 
@@ -192,13 +210,15 @@ export class PipelineRunner {
         if (this.#stopRequested || !this.#startedOnce || !isRetriable(error) || this.#attempt >= policy.attempts) {
           this.#phase = 'failed';
           await this.#releaseLogState('failed');
-          if (this.#attempt > 0 && isRetriable(error)) throw gaveUp(error, this.#attempt);
-          throw error;
+          const final = this.#attempt > 0 && isRetriable(error) ? gaveUp(error, this.#attempt) : error;
+          this.record.failure(final);
+          throw final;
         }
         this.#attempt++;
         this.#restarts++;
         const delayMs = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (this.#attempt - 1));
         this.#phase = 'restarting';
+        this.record.restart(error, this.#attempt, policy.attempts, delayMs);
         this.#logger.warn(
           {
             code: error instanceof HighwaterError ? error.code : undefined,
@@ -231,7 +251,16 @@ export class PipelineRunner {
       this.#logResume(resumeFrom);
       if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
 
-      source = createSource({ ...this.#options.source, adapter, resumeFrom });
+      const onRetry = this.#options.source.onRetry;
+      source = createSource({
+        ...this.#options.source,
+        adapter,
+        resumeFrom,
+        onRetry: (retry) => {
+          this.record.reconnect(retry);
+          onRetry?.(retry);
+        },
+      });
       this.#source = source;
       this.#waitingForBatch = true;
       try {
@@ -289,8 +318,10 @@ export class PipelineRunner {
   async #deliver(source: Source, batch: EventBatch): Promise<void> {
     const { sink, checkpointStore } = this.#options;
     this.#writeAttempted = true;
+    const writeStarted = performance.now();
     await sink.write(batch);
     if (!sink.storesCheckpoints) await checkpointStore!.save(batch.checkpoint);
+    this.record.batchWritten(batch, performance.now() - writeStarted);
     this.#checkpoint = batch.checkpoint;
     this.#checkpointStoredAt = Date.now();
     this.#batches++;

@@ -40,6 +40,17 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
 }
 
+/** One retry inside a source, as given to {@link SourceOptions.onRetry}. */
+export interface SourceRetry {
+  /** Which reader failed: the log reader, or a snapshot chunk reader. */
+  readonly reader: 'log' | 'chunk';
+  readonly error: unknown;
+  /** 1 for the first retry in a row. */
+  readonly attempt: number;
+  readonly attempts: number;
+  readonly delayMs: number;
+}
+
 export interface SourceOptions<O> {
   readonly adapter: SourceAdapter<O>;
   /** Which tables to capture. */
@@ -70,6 +81,12 @@ export interface SourceOptions<O> {
   readonly heartbeatIntervalMs?: number;
   /** Default: 5 attempts from 100 ms up to 5 s. */
   readonly retry?: RetryPolicy;
+  /**
+   * Called each time the source retries after a retriable failure of its log reader or of a chunk
+   * reader (a lost connection), before waiting `delayMs`. Such retries are otherwise invisible:
+   * the application sees the batches go on. Must not throw.
+   */
+  readonly onRetry?: (retry: SourceRetry) => void;
   /** Test hooks at the phase boundaries of each chunk read. */
   readonly phaseHooks?: SnapshotPhaseHooks<O>;
 }

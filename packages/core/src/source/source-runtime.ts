@@ -325,7 +325,7 @@ export class SourceRuntime<O> implements Source {
         const reader = this.logReader;
         this.logReader = null;
         await reader?.close().catch(() => undefined);
-        await this.backoff(attempt);
+        await this.backoff(attempt, 'log', error);
       }
     }
   }
@@ -452,7 +452,7 @@ export class SourceRuntime<O> implements Source {
           this.assigner.giveBack(assignment);
           await reader?.close().catch(() => undefined);
           reader = null;
-          await this.backoff(attempt);
+          await this.backoff(attempt, 'chunk', error);
         }
       }
     } finally {
@@ -697,9 +697,10 @@ export class SourceRuntime<O> implements Source {
     };
   }
 
-  private backoff(attempt: number): Promise<void> {
-    const { initialDelayMs, maxDelayMs } = this.options.retry;
+  private backoff(attempt: number, reader: 'log' | 'chunk', error: unknown): Promise<void> {
+    const { initialDelayMs, maxDelayMs, attempts } = this.options.retry;
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
+    this.options.onRetry?.({ reader, error, attempt, attempts, delayMs: delay });
     return new Promise((resolve) => setTimeout(resolve, delay));
   }
 }

@@ -4,6 +4,7 @@ import { MemoryCheckpointStore } from '../../src/checkpoint/memory-checkpoint-st
 import { ConfigError, ConnectionLostError, HighwaterError } from '../../src/errors/errors.js';
 import type { ChangeEvent, SourceEvent } from '../../src/events/source-event.js';
 import { createSource } from '../../src/source/create-source.js';
+import type { SourceRetry } from '../../src/source/source-options.js';
 import type { EventBatch } from '../../src/source/event-batch.js';
 import type { SourceAdapter } from '../../src/spi/source-adapter.js';
 
@@ -59,11 +60,13 @@ describe('source runtime', () => {
   it('recovers from failed chunk reads and dropped log connections without losing or repeating rows', async () => {
     const db = tableOf(2_000);
     db.faults.failChunkReads(3, { afterBatches: 1 });
+    const retries: SourceRetry[] = [];
     const source = createSource({
       adapter: memoryAdapter(db, { chunkBatchSize: 10 }),
       tables: { include: ['app.t'] },
       chunkSize: 50,
       retry: { attempts: 5, initialDelayMs: 0, maxDelayMs: 0 },
+      onRetry: (retry) => retries.push(retry),
       phaseHooks: {
         afterRead: (split) => {
           if (split.index % 7 === 0) {
@@ -89,6 +92,14 @@ describe('source runtime', () => {
     }
     await source.close();
     expect(db.faults.pendingChunkReadFailures).toBe(0);
+    // Every retry is reported, with the error that caused it: the three failed chunk reads and the dropped log connections.
+    expect(retries.filter((r) => r.reader === 'chunk')).toHaveLength(3);
+    expect(retries.some((r) => r.reader === 'log')).toBe(true);
+    for (const r of retries) {
+      expect(r.error).toBeInstanceOf(ConnectionLostError);
+      expect(r).toMatchObject({ attempts: 5, delayMs: 0 });
+      expect(r.attempt).toBeGreaterThanOrEqual(1);
+    }
     expect(reads).toBe(2_000);
     for (const row of db.snapshotRows('app.t')) expect(seen.get(row.id as number)).toBe(row.v);
     expect(db.openConnections()).toEqual([]);
