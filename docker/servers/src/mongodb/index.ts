@@ -1,0 +1,1 @@
+export { type MongoSimulator, type MongoSimulatorOptions, startMongoSimulator } from './server.js';
