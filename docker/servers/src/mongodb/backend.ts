@@ -58,6 +58,20 @@ export class Transaction {
   }
 }
 
+/**
+ * How committed writes reach readers late, as the memory adapter's fault of the same name: the oplog (and change
+ * streams, and the cluster time) have a commit before `find` and the other reads see its data.
+ * `holdCommits` holds every commit until `releaseHeldCommits()`; `delayMs` holds each for that long. Held commits
+ * become visible in log order.
+ */
+export interface VisibilityLag {
+  readonly holdCommits?: boolean;
+  readonly delayMs?: number;
+}
+
+/** Which state a lookup sees: what reads see, or the latest state that writes apply to (held commits included). */
+export type ViewKind = 'read' | 'write';
+
 export interface EngineOptions {
   /** New collections record pre- and post-images unless created with the option off. */
   readonly preAndPostImagesByDefault: boolean;
@@ -68,7 +82,10 @@ export class Engine {
   readonly clock = new ClusterClock();
   readonly oplog: Oplog;
   /** Milliseconds before a change stream sees a new oplog entry (fault injection). */
-  visibilityLagMs = 0;
+  changeStreamLagMs = 0;
+  /** Commits reach reads late (fault injection); null makes them visible at once. */
+  visibilityLag: VisibilityLag | null = null;
+  private readonly held: { readonly changes: readonly Change[]; due: boolean }[] = [];
 
   constructor(readonly options: EngineOptions) {
     const start = this.clock.tick();
@@ -78,26 +95,75 @@ export class Engine {
   }
 
   /** A committed document, or the transaction's own version of it. */
-  get(db: string, coll: string, key: unknown, txn?: Transaction): Document | undefined {
+  get(db: string, coll: string, key: unknown, txn?: Transaction, view: ViewKind = 'read'): Document | undefined {
     const staged = txn?.overlayFor(db, coll);
     if (staged?.has(key)) return staged.get(key) ?? undefined;
+    const hidden = view === 'read' ? this.heldOverlay(db, coll) : undefined;
+    if (hidden?.has(key)) return hidden.get(key) ?? undefined;
     return this.catalog.collection(db, coll)?.docs.get(key);
   }
 
   /** All documents of a collection in `_id` order, as the reader (or its transaction) sees them. */
-  scan(db: string, coll: string, txn?: Transaction): Document[] {
+  scan(db: string, coll: string, txn?: Transaction, view: ViewKind = 'read'): Document[] {
     const committed = this.catalog.collection(db, coll)?.docs;
-    const staged = txn?.overlayFor(db, coll);
-    if (staged === undefined) return committed?.valueList() ?? [];
+    if (committed === undefined) return [];
+    const overlays = [view === 'read' ? this.heldOverlay(db, coll) : undefined, txn?.overlayFor(db, coll)].filter(
+      (overlay): overlay is SortedMap<Document | null> => overlay !== undefined,
+    );
+    if (overlays.length === 0) return committed.valueList();
     const merged = new SortedMap<Document | null>();
-    for (const [key, doc] of committed?.entries() ?? []) merged.set(key, doc);
-    for (const [key, doc] of staged.entries()) merged.set(key, doc);
+    for (const [key, doc] of committed.entries()) merged.set(key, doc);
+    for (const overlay of overlays) for (const [key, doc] of overlay.entries()) merged.set(key, doc);
     return merged.valueList().filter((doc): doc is Document => doc !== null);
+  }
+
+  /** What reads see instead of the latest state while commits are held: each key as before its first held change. */
+  private heldOverlay(db: string, coll: string): SortedMap<Document | null> | undefined {
+    if (this.held.length === 0) return undefined;
+    const overlay = new SortedMap<Document | null>();
+    for (const { changes } of this.held) {
+      for (const change of changes) {
+        if (change.db !== db || change.coll !== coll) continue;
+        const key = (change.op === 'delete' ? change.before : change.after)._id;
+        if (!overlay.has(key)) overlay.set(key, change.op === 'insert' ? null : change.before);
+      }
+    }
+    return overlay.size === 0 ? undefined : overlay;
+  }
+
+  /** Number of commits in the oplog whose data reads cannot see yet. */
+  get heldCommitCount(): number {
+    return this.held.length;
+  }
+
+  /** Makes every held commit visible to reads, in log order. */
+  releaseHeldCommits(): void {
+    for (const commit of this.held) commit.due = true;
+    this.flushHeld();
+  }
+
+  private flushHeld(): void {
+    while (this.held[0]?.due === true) this.held.shift();
+  }
+
+  private holdIfLagging(changes: readonly Change[]): void {
+    const lag = this.visibilityLag;
+    if (lag === null && this.held.length === 0) return;
+    const commit = { changes, due: lag === null || (lag.holdCommits !== true && lag.delayMs === undefined) };
+    this.held.push(commit);
+    if (lag?.holdCommits !== true && lag?.delayMs !== undefined) {
+      // unref: a pending release must not keep a test process alive.
+      setTimeout(() => {
+        commit.due = true;
+        this.flushHeld();
+      }, lag.delayMs).unref();
+    }
+    this.flushHeld();
   }
 
   /** Writes one change: staged in `txn`, or committed now with its own cluster time. */
   write(change: Change, txn?: Transaction): void {
-    if (change.op === 'insert' && this.get(change.db, change.coll, change.after._id, txn) !== undefined) {
+    if (change.op === 'insert' && this.get(change.db, change.coll, change.after._id, txn, 'write') !== undefined) {
       throw new CommandError(
         'DuplicateKey',
         `E11000 duplicate key error collection: ${change.db}.${change.coll} index: _id_ dup key: { _id: ${describeKey(change.after._id)} }`,
@@ -122,7 +188,7 @@ export class Engine {
         ts,
         wall,
         txnOpIndex: index,
-        visibleAt: Date.now() + this.visibilityLagMs,
+        visibleAt: Date.now() + this.changeStreamLagMs,
         db: change.db,
         coll: change.coll,
         uuid: collection.uuid,
@@ -137,6 +203,7 @@ export class Engine {
       return entry;
     });
     this.oplog.append(entries);
+    this.holdIfLagging(changes);
     return ts;
   }
 
@@ -167,7 +234,7 @@ export class Engine {
     ts: Timestamp,
     fields: Omit<CommandEntry, 'ts' | 'wall' | 'txnOpIndex' | 'visibleAt'>,
   ): CommandEntry {
-    return { ...fields, ts, wall: new Date(), txnOpIndex: 0, visibleAt: Date.now() + this.visibilityLagMs };
+    return { ...fields, ts, wall: new Date(), txnOpIndex: 0, visibleAt: Date.now() + this.changeStreamLagMs };
   }
 }
 

@@ -192,10 +192,18 @@ export class ChangeStream {
     }
     const events: Document[] = [];
     const now = Date.now();
-    while (events.length < batchSize && !this.closed) {
+    // A reply stays within 16 MB, as the server's batches do: a big event or fragment goes in a batch of its own.
+    let bytes = 0;
+    const full = () => events.length > 0 && bytes >= MAX_BSON_SIZE / 2;
+    while (events.length < batchSize && !this.closed && !full()) {
       const fragment = this.pendingFragments.shift();
       if (fragment !== undefined) {
+        if (events.length > 0 && bytes + calculateObjectSize(fragment) > MAX_BSON_SIZE - 4096) {
+          this.pendingFragments.unshift(fragment);
+          break;
+        }
         this.push(events, fragment);
+        bytes += calculateObjectSize(fragment);
         continue;
       }
       if (this.pendingInvalidate !== undefined) {
@@ -207,14 +215,17 @@ export class ChangeStream {
       }
       const entry = oplog.at(oplog.indexAfter(this.position));
       if (entry === undefined || entry.visibleAt > now) break;
-      this.position = entry;
       const invalidates = this.invalidates(entry);
       const event = this.eventFor(entry, invalidates ? TokenKind.Invalidating : TokenKind.Event);
       if (event !== undefined && this.filters.every((filter) => matches(event, filter))) {
         const parts = this.split(event, entry);
+        const size = calculateObjectSize(parts[0] as Document);
+        if (events.length > 0 && bytes + size > MAX_BSON_SIZE - 4096) break; // next batch, from this entry
         this.push(events, parts[0] as Document);
+        bytes += size;
         this.pendingFragments = parts.slice(1);
       }
+      this.position = entry;
       if (invalidates) this.pendingInvalidate = entry;
     }
     if (events.length === 0 || this.pendingFragments.length === 0) {

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Timestamp } from 'bson';
-import { Engine } from './backend.js';
+import { Engine, type VisibilityLag } from './backend.js';
 import type { SimulatorState } from './context.js';
 import { CursorRegistry } from './cursors.js';
 import { dispatch } from './dispatch.js';
@@ -42,8 +42,18 @@ export interface MongoSimulator {
   truncateOplogBefore(ts?: Timestamp): void;
   /** Closes every client connection at once (a network failure); the server keeps running. */
   dropConnections(): void;
-  /** Delays the moment a change stream sees each new write by `ms` (0 restores). */
-  setVisibilityLagMs(ms: number): void;
+  /**
+   * Makes commits reach reads late, as the memory adapter's `visibilityLag` fault: the oplog, change streams and the
+   * cluster time have a commit before `find`, `count`, `aggregate` and `updateLookup` see its data. `null` stops
+   * holding new commits; commits already held stay held until {@link releaseHeldCommits} (or their delay passes).
+   */
+  setVisibilityLag(lag: VisibilityLag | null): void;
+  /** Makes every held commit visible to reads, in log order. */
+  releaseHeldCommits(): void;
+  /** Number of commits in the oplog whose data reads cannot see yet. */
+  readonly heldCommits: number;
+  /** Delays the moment a change stream sees each new write by `ms` (0 restores), e.g. a slow secondary. */
+  setChangeStreamLagMs(ms: number): void;
   /**
    * Makes commands needing these privilege actions fail with Unauthorized (13), e.g. `['changeStream']`, `['find']`,
    * `['splitVector']`, `['bucketAuto']`; an empty list restores every privilege.
@@ -159,8 +169,17 @@ export async function startMongoSimulator(options: MongoSimulatorOptions = {}): 
     dropConnections() {
       for (const connection of connections) connection.destroy();
     },
-    setVisibilityLagMs(ms) {
-      engine.visibilityLagMs = ms;
+    setVisibilityLag(lag) {
+      engine.visibilityLag = lag;
+    },
+    releaseHeldCommits() {
+      engine.releaseHeldCommits();
+    },
+    get heldCommits() {
+      return engine.heldCommitCount;
+    },
+    setChangeStreamLagMs(ms) {
+      engine.changeStreamLagMs = ms;
     },
     denyActions(actions) {
       state.deniedActions.clear();

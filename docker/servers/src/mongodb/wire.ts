@@ -8,7 +8,7 @@
  * folds into the body as an array under `identifier` — and an optional CRC-32C checksum (flag bit 0). The legacy
  * OP_QUERY (2004) is still what drivers send for the first `hello`/`isMaster` of a connection; its reply is OP_REPLY (1).
  */
-import { type Document, deserialize, serialize } from 'bson';
+import { calculateObjectSize, type Document, deserialize, serializeWithBufferAndIndex } from 'bson';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -26,7 +26,10 @@ export function decodeDocument(bytes: Uint8Array): Document {
 }
 
 export function encodeDocument(doc: Document): Buffer {
-  return Buffer.from(serialize(doc, { ignoreUndefined: true }));
+  // bson's default scratch buffer is 17 MB; a reply with a near-16 MB event plus its envelope can be larger.
+  const buffer = Buffer.alloc(calculateObjectSize(doc, { ignoreUndefined: true }));
+  serializeWithBufferAndIndex(doc, buffer, { ignoreUndefined: true });
+  return buffer;
 }
 
 /** One request read off a connection. */

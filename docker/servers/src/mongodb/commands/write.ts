@@ -57,8 +57,10 @@ function matching(
     filter._id !== undefined &&
     !isPlainDocument(filter._id);
   const candidates = idOnly
-    ? [engine.get(context.db, coll, filter._id, context.txn)].filter((doc): doc is Document => doc !== undefined)
-    : engine.scan(context.db, coll, context.txn);
+    ? [engine.get(context.db, coll, filter._id, context.txn, 'write')].filter(
+        (doc): doc is Document => doc !== undefined,
+      )
+    : engine.scan(context.db, coll, context.txn, 'write');
   const found = candidates.filter((doc) => matches(doc, filter));
   const order = compareBySort(sort);
   if (order !== undefined) found.sort(order);
