@@ -64,7 +64,7 @@ describe('MongoDB simulator change streams', () => {
     expect(remove).toMatchObject({ operationType: 'delete', documentKey: { _id: 1 } });
     expect(remove?.fullDocumentBeforeChange).toBeUndefined();
     // Tokens order as strings in stream order.
-    const tokens = [insert, update, pipelineUpdate, replace, remove].map((e) => (e?._id as { _data: string })._data);
+    const tokens = [insert, update, pipelineUpdate, replace, remove].map((e) => (e as Event)._id._data as string);
     expect([...tokens].sort()).toEqual(tokens);
   });
 
