@@ -64,7 +64,9 @@ describe('MongoDB simulator change streams', () => {
     expect(remove).toMatchObject({ operationType: 'delete', documentKey: { _id: 1 } });
     expect(remove?.fullDocumentBeforeChange).toBeUndefined();
     // Tokens order as strings in stream order.
-    const tokens = [insert, update, pipelineUpdate, replace, remove].map((e) => (e as Event)._id._data as string);
+    const tokens = [insert, update, pipelineUpdate, replace, remove].map(
+      (e) => ((e as Event)._id as { _data: string })._data,
+    );
     expect([...tokens].sort()).toEqual(tokens);
   });
 
