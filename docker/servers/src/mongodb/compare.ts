@@ -50,6 +50,7 @@ export function typeRank(value: BsonValue): number {
       return Rank.Boolean;
   }
   if (value instanceof Date) return Rank.Date;
+  if (value instanceof RegExp) return Rank.Regex;
   if (Array.isArray(value)) return Rank.Array;
   switch (bsonType(value)) {
     case 'MinKey':
@@ -168,6 +169,10 @@ function compareDocuments(a: Document, b: Document): number {
   return ak.length === bk.length ? 0 : ak.length < bk.length ? -1 : 1;
 }
 
+function regexParts(value: BSONRegExp | RegExp): { pattern: string; options: string } {
+  return value instanceof RegExp ? { pattern: value.source, options: value.flags } : value;
+}
+
 /** Total order over BSON values: negative, zero or positive like `Array.prototype.sort` wants. */
 export function compareValues(a: BsonValue, b: BsonValue): number {
   const ra = typeRank(a);
@@ -211,8 +216,8 @@ export function compareValues(a: BsonValue, b: BsonValue): number {
       return x.t !== y.t ? (x.t < y.t ? -1 : 1) : x.i !== y.i ? (x.i < y.i ? -1 : 1) : 0;
     }
     case Rank.Regex: {
-      const x = a as BSONRegExp;
-      const y = b as BSONRegExp;
+      const x = regexParts(a as BSONRegExp | RegExp);
+      const y = regexParts(b as BSONRegExp | RegExp);
       return compareStrings(x.pattern, y.pattern) || compareStrings(x.options, y.options);
     }
     default:
