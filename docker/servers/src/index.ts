@@ -15,3 +15,5 @@ export type {
   ThrowawayPostgres,
   ThrowawayServer,
 } from './types.js';
+export { MONGODB_URL_VARIABLE, type StartMongodbOptions, startMongodb, type ThrowawayMongodb } from './mongodb.js';
+export { type MongoSimulator, type MongoSimulatorOptions, startMongoSimulator } from './mongodb/index.js';

@@ -1,0 +1,302 @@
+import {
+  type LogItem,
+  type LogReader,
+  type LogReadRequest,
+  type RowChange,
+  type TableSchema,
+  tableName,
+} from '@highwater/core';
+import type { Binary, Document, Timestamp } from 'mongodb';
+import type { ChangeStream, ChangeStreamOptions, MongoClient } from 'mongodb';
+import { isTimestamp, timestampFromBigInt, timestampToBigInt } from '../bson/bson-order.js';
+import { type Endpoint, toHighwaterError } from '../errors.js';
+import { AFTER_ALL, clusterTimeOfToken, compareMongoOffsets, type MongoOffset } from '../offsets/mongo-offset.js';
+import type { ResolvedOptions } from '../options.js';
+import { type CollectionRows, rowsOf } from '../rows/collection-rows.js';
+import { uuidText } from '../rows/document-form.js';
+import { type ChangeImages, type RowEvent, streamImageOptions } from './images.js';
+
+/** Where a log reader gets a row change's images (the changelog mode), and what it keeps between runs. */
+export interface ImageSource {
+  images(event: RowEvent, rows: CollectionRows): ChangeImages | Promise<ChangeImages>;
+  /** A collection's documents are gone (drop, rename away, dropDatabase). */
+  forget?(namespace: string): void | Promise<void>;
+  /** Everything at or before `offset` is stored downstream. */
+  acknowledge?(offset: MongoOffset): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Items per yielded batch, at most (a transaction is never split: it may make a batch longer). */
+const BATCH_LIMIT = 1024;
+
+interface StreamEvent extends Document {
+  readonly _id: Document;
+  readonly operationType: string;
+  readonly clusterTime?: Timestamp;
+  readonly wallTime?: Date;
+  readonly ns?: { readonly db: string; readonly coll?: string };
+  readonly lsid?: { readonly id?: Binary };
+  readonly txnNumber?: number | bigint;
+}
+
+/**
+ * The one change stream of a source: `client.watch` (or `db.watch` when every captured collection is
+ * in one database) with a `$match` on the captured namespaces. Items are yielded in stream order;
+ * the events of one transaction always in the same batch (they share a commit cluster time and
+ * arrive together: the batch is not cut inside one), so they reach the sink in one commit.
+ */
+export class MongoLogReader implements LogReader<MongoOffset> {
+  private stream: ChangeStream<Document, Document> | null = null;
+  private closed = false;
+  private reopen = false;
+  /** The last position delivered (or `from`). */
+  private last: MongoOffset;
+  /** Cluster time of the last event seen and its index there; null when opened by time (count from 0). */
+  private indexAt: { clusterTime: bigint; index: number } | null;
+  private reported: MongoOffset | null = null;
+  private carry: StreamEvent | null = null;
+  private readonly tables = new Map<string, CollectionRows>();
+
+  constructor(
+    private readonly client: MongoClient,
+    private readonly at: Endpoint,
+    private readonly options: ResolvedOptions,
+    request: LogReadRequest<MongoOffset>,
+    private readonly images: ImageSource,
+  ) {
+    this.last = request.from;
+    this.indexAt =
+      request.from.token === null ? null : { clusterTime: request.from.clusterTime, index: request.from.index };
+    for (const t of request.tables) this.tables.set(tableName(t.id), rowsOf(t));
+  }
+
+  /** Opens the stream and waits for the server's first answer, so a lost position fails here, before anything is read. */
+  async open(): Promise<void> {
+    const stream = this.watch();
+    this.stream = stream;
+    try {
+      // The first getMore-free answer: the aggregate itself (a bad resume point fails now).
+      const first = await stream.tryNext();
+      this.carry = first as StreamEvent | null;
+    } catch (error) {
+      this.stream = null;
+      await stream.close().catch(() => undefined);
+      throw toHighwaterError(error, this.at, 'opening the change stream', this.describeScope());
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<readonly LogItem<MongoOffset>[]> {
+    while (!this.closed) {
+      if (this.stream === null || this.reopen) {
+        this.reopen = false;
+        await this.stream?.close().catch(() => undefined);
+        this.stream = null;
+        await this.open();
+      }
+      const items: LogItem<MongoOffset>[] = [];
+      let txn: string | null = null;
+      let caughtUp = false;
+      for (;;) {
+        let event: StreamEvent | null;
+        try {
+          event = this.carry ?? ((await (this.stream as ChangeStream).tryNext()) as StreamEvent | null);
+          this.carry = null;
+        } catch (error) {
+          if (this.closed) return;
+          throw toHighwaterError(error, this.at, 'reading the change stream', this.describeScope());
+        }
+        if (this.closed) return;
+        if (event === null) {
+          caughtUp = true;
+          break;
+        }
+        const eventTxn = txIdOf(event);
+        if (items.length >= BATCH_LIMIT && (eventTxn === null || eventTxn !== txn)) {
+          this.carry = event;
+          break;
+        }
+        txn = eventTxn;
+        try {
+          await this.convert(event, items);
+        } catch (error) {
+          throw toHighwaterError(
+            error,
+            this.at,
+            'reading the change stream',
+            event.ns === undefined ? undefined : `${event.ns.db}.${event.ns.coll ?? ''}`,
+          );
+        }
+        if (this.reopen) break;
+      }
+      if (caughtUp) this.noteCaughtUp(items);
+      if (items.length > 0) yield items;
+    }
+  }
+
+  async acknowledge(offset: MongoOffset): Promise<void> {
+    await this.images.acknowledge?.(offset);
+  }
+
+  async addTables(tables: readonly TableSchema[]): Promise<void> {
+    for (const t of tables) this.tables.set(tableName(t.id), rowsOf(t));
+    // The stream's $match names the namespaces: reopen it from the last position delivered.
+    this.reopen = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.stream?.close().catch(() => undefined);
+    await this.images.close?.();
+    await this.client.close();
+  }
+
+  // ------------------------------------------------------------------ opening
+
+  private watch(): ChangeStream<Document, Document> {
+    const namespaces = new Map<string, string[]>();
+    for (const rows of this.tables.values()) {
+      const id = rows.schema.id;
+      const db = id.database ?? 'test';
+      namespaces.set(db, [...(namespaces.get(db) ?? []), id.name]);
+    }
+    const databases = [...namespaces.keys()];
+    const match = {
+      $or: [
+        ...[...namespaces].map(([db, colls]) => ({ 'ns.db': db, 'ns.coll': { $in: colls } })),
+        { operationType: { $in: ['dropDatabase', 'invalidate'] }, 'ns.db': { $in: databases } },
+      ],
+    };
+    const from = this.last;
+    const options: ChangeStreamOptions = {
+      ...streamImageOptions(this.options.changelog),
+      maxAwaitTimeMS: this.options.maxAwaitTimeMs,
+      showExpandedEvents: true,
+      ...(from.token !== null
+        ? { startAfter: from.token }
+        : {
+            // After every event of a cluster time: start at the next one (the increment is the low half).
+            startAtOperationTime: timestampFromBigInt(
+              from.index === AFTER_ALL ? from.clusterTime + 1n : from.clusterTime,
+            ),
+          }),
+    } as ChangeStreamOptions;
+    const pipeline = [{ $match: match }];
+    return databases.length === 1
+      ? this.client.db(databases[0]).watch(pipeline, options)
+      : this.client.watch(pipeline, options);
+  }
+
+  private describeScope(): string {
+    return [...this.tables.keys()].join(', ') || 'no collection';
+  }
+
+  // ------------------------------------------------------------------ events
+
+  /** The offset of an event: its cluster time and its index among the events of that time. */
+  private offsetOf(event: StreamEvent): MongoOffset {
+    const ct = isTimestamp(event.clusterTime) ? timestampToBigInt(event.clusterTime) : clusterTimeOfToken(event._id);
+    if (ct === null) throw new TypeError(`a change stream event without clusterTime: ${event.operationType}`);
+    const index = this.indexAt !== null && this.indexAt.clusterTime === ct ? this.indexAt.index + 1 : 0;
+    this.indexAt = { clusterTime: ct, index };
+    return { clusterTime: ct, index, token: event._id };
+  }
+
+  private async convert(event: StreamEvent, items: LogItem<MongoOffset>[]): Promise<void> {
+    const offset = this.offsetOf(event);
+    // Opened by time: the events of `from`'s cluster time up to `from` itself were delivered before.
+    if (compareMongoOffsets(offset, this.last) <= 0) return;
+    this.last = offset;
+    const commitTime =
+      event.wallTime instanceof Date ? event.wallTime.getTime() : Number(offset.clusterTime >> 32n) * 1000;
+    const ns = event.ns === undefined ? '' : `${event.ns.db}.${event.ns.coll ?? ''}`;
+    switch (event.operationType) {
+      case 'insert':
+      case 'update':
+      case 'replace':
+      case 'delete': {
+        const rows = this.tables.get(ns);
+        if (rows === undefined) return;
+        const images = await this.images.images(event as unknown as RowEvent, rows);
+        const op = event.operationType === 'insert' ? 'c' : event.operationType === 'delete' ? 'd' : 'u';
+        const change: RowChange<MongoOffset> = {
+          kind: 'change',
+          offset,
+          op,
+          table: ns,
+          before:
+            images.before === null
+              ? null
+              : images.beforeImage === 'full'
+                ? rows.rowOf(images.before)
+                : rows.keyRowOf(images.before._id),
+          after: images.after === null ? null : rows.rowOf(images.after),
+          beforeImage: images.beforeImage,
+          commitTime,
+          txId: txIdOf(event),
+        };
+        items.push(change);
+        return;
+      }
+      case 'drop':
+      case 'rename':
+        // Every document of the collection left it at once: a truncate (a rename's target is captured
+        // only if it matches, and then through its own events).
+        if (this.tables.has(ns)) {
+          await this.images.forget?.(ns);
+          items.push({ kind: 'truncate', offset, table: ns, commitTime, txId: null });
+        }
+        return;
+      case 'dropDatabase': {
+        // One event, a truncate per captured collection of the database: each its own index, so offsets increase.
+        let index = offset.index;
+        for (const name of this.tables.keys()) {
+          if (!name.startsWith(`${event.ns?.db}.`)) continue;
+          await this.images.forget?.(name);
+          const at: MongoOffset = { ...offset, index: index++ };
+          items.push({ kind: 'truncate', offset: at, table: name, commitTime, txId: null });
+          this.last = at;
+          this.indexAt = { clusterTime: at.clusterTime, index: at.index };
+        }
+        return;
+      }
+      case 'invalidate':
+        // The stream ends after an invalidate; `startAfter` its token continues past it.
+        this.reopen = true;
+        items.push({ kind: 'progress', offset });
+        return;
+      default:
+        // create, createIndexes, modify, …: nothing for the rows; the position moves on.
+        return;
+    }
+  }
+
+  /** Caught up: report the post-batch resume token's position (past filtered-out entries and heartbeats). */
+  private noteCaughtUp(items: LogItem<MongoOffset>[]): void {
+    const token = (this.stream?.resumeToken ?? null) as Document | null;
+    const ct = clusterTimeOfToken(token);
+    if (ct !== null && token !== null) {
+      const candidate: MongoOffset = { clusterTime: ct, index: AFTER_ALL, token };
+      if (compareMongoOffsets(candidate, this.last) > 0) {
+        this.last = candidate;
+        this.indexAt = { clusterTime: ct, index: AFTER_ALL };
+      }
+    }
+    const lastItem = items[items.length - 1];
+    if (lastItem !== undefined && compareMongoOffsets(lastItem.offset, this.last) === 0) {
+      this.reported = this.last;
+      return;
+    }
+    if (this.reported !== null && compareMongoOffsets(this.reported, this.last) === 0 && items.length === 0) return;
+    items.push({ kind: 'progress', offset: this.last });
+    this.reported = this.last;
+  }
+}
+
+/** `<lsid uuid>:<txnNumber>` for events of a multi-document transaction, else null. */
+function txIdOf(event: StreamEvent): string | null {
+  if (event.txnNumber === undefined || event.lsid?.id === undefined) return null;
+  const id = event.lsid.id;
+  const session = id._bsontype === 'Binary' && id.position === 16 ? uuidText(id) : String(id);
+  return `${session}:${String(event.txnNumber)}`;
+}

@@ -1,0 +1,44 @@
+import type { ConnectionSettings } from './connection.js';
+
+/**
+ * How the full changelog (before- and after-images) is produced; chosen per pipeline.
+ * See docs/adapters/mongodb.md, "Three ways to a full changelog".
+ */
+export type ChangelogMode = 'preImages' | 'normalize' | 'upsert';
+
+export interface MongoAdapterOptions extends ConnectionSettings {
+  /**
+   * - `preImages` (default): the server's pre- and post-images (`fullDocumentBeforeChange` and
+   *   `fullDocument: 'required'`; MongoDB 6.0+ with `changeStreamPreAndPostImages` on each captured
+   *   collection). A missing image fails the source, never a silent gap.
+   * - `normalize`: no images needed from the server; the adapter keeps the last image of every
+   *   captured document in a disk-backed store (`normalizeStore`) and applies each update
+   *   description to it.
+   * - `upsert`: after-images only (`fullDocument: 'required'`), key-only before-images, no state.
+   */
+  readonly changelog?: ChangelogMode;
+  /** `auto` (default): typed columns for collections whose `$jsonSchema` validator lists every field, else `{_id, document}`; `document`: always `{_id, document}`. */
+  readonly rows?: 'auto' | 'document';
+  /** Databases whose collections `listTables` reports (default: every database but admin, local, config and the heartbeat's). */
+  readonly databases?: readonly string[];
+  /** Where `highWatermark()` writes its marker (default `highwater.heartbeat`): needs `insert`/`update` there. */
+  readonly heartbeat?: { readonly database: string; readonly collection: string };
+  /** Documents per batch of a chunk read (default 4096). */
+  readonly chunkBatchSize?: number;
+  /** How long a change stream `getMore` waits for events before reporting progress (default 250 ms). */
+  readonly maxAwaitTimeMs?: number;
+  /** Settings of the disk-backed last-image store of changelog `normalize`. */
+  readonly normalizeStore?: { readonly path: string };
+}
+
+/** Options with defaults applied. */
+export interface ResolvedOptions {
+  readonly connection: ConnectionSettings;
+  readonly changelog: ChangelogMode;
+  readonly rows: 'auto' | 'document';
+  readonly databases: readonly string[] | null;
+  readonly heartbeat: { readonly database: string; readonly collection: string };
+  readonly chunkBatchSize: number;
+  readonly maxAwaitTimeMs: number;
+  readonly normalizeStore: { readonly path: string } | null;
+}

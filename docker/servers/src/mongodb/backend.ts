@@ -1,0 +1,247 @@
+/**
+ * The simulator's database engine: storage, oplog and clock behind one write path. Every write becomes a `Change`;
+ * outside a transaction it commits at once with its own cluster time, inside one it is staged in the transaction's
+ * overlay (read-your-own-writes) and all of them commit together at `commitTransaction`, sharing one cluster time
+ * (https://www.mongodb.com/docs/manual/core/transactions/).
+ */
+import type { Document, Timestamp } from 'bson';
+import { type Catalog, Catalog as CatalogClass, type Collection, type CollectionOptions } from './catalog.js';
+import { ClusterClock } from './clock.js';
+import { CommandError } from './errors.js';
+import { type CommandEntry, type DocumentEntry, Oplog, type OplogEntry } from './oplog.js';
+import { SortedMap } from './sorted-map.js';
+import type { UpdateDescription } from './update.js';
+
+export type Change =
+  | { readonly op: 'insert'; readonly db: string; readonly coll: string; readonly after: Document }
+  | {
+      readonly op: 'update';
+      readonly db: string;
+      readonly coll: string;
+      readonly before: Document;
+      readonly after: Document;
+      readonly description: UpdateDescription;
+    }
+  | {
+      readonly op: 'replace';
+      readonly db: string;
+      readonly coll: string;
+      readonly before: Document;
+      readonly after: Document;
+    }
+  | { readonly op: 'delete'; readonly db: string; readonly coll: string; readonly before: Document };
+
+/** A multi-document transaction in progress: its staged changes and the overlay reads see. */
+export class Transaction {
+  readonly changes: Change[] = [];
+  private readonly overlay = new Map<string, SortedMap<Document | null>>();
+
+  constructor(
+    readonly lsid: Document,
+    readonly txnNumber: unknown,
+  ) {}
+
+  stage(change: Change): void {
+    this.changes.push(change);
+    const ns = `${change.db}.${change.coll}`;
+    let map = this.overlay.get(ns);
+    if (map === undefined) {
+      map = new SortedMap();
+      this.overlay.set(ns, map);
+    }
+    const doc = change.op === 'delete' ? change.before : change.after;
+    map.set(doc._id, change.op === 'delete' ? null : change.after);
+  }
+
+  overlayFor(db: string, coll: string): SortedMap<Document | null> | undefined {
+    return this.overlay.get(`${db}.${coll}`);
+  }
+}
+
+/**
+ * How committed writes reach readers late, as the memory adapter's fault of the same name: the oplog (and change
+ * streams, and the cluster time) have a commit before `find` and the other reads see its data.
+ * `holdCommits` holds every commit until `releaseHeldCommits()`; `delayMs` holds each for that long. Held commits
+ * become visible in log order.
+ */
+export interface VisibilityLag {
+  readonly holdCommits?: boolean;
+  readonly delayMs?: number;
+}
+
+/** Which state a lookup sees: what reads see, or the latest state that writes apply to (held commits included). */
+export type ViewKind = 'read' | 'write';
+
+export interface EngineOptions {
+  /** New collections record pre- and post-images unless created with the option off. */
+  readonly preAndPostImagesByDefault: boolean;
+}
+
+export class Engine {
+  readonly catalog: Catalog = new CatalogClass();
+  readonly clock = new ClusterClock();
+  readonly oplog: Oplog;
+  /** Milliseconds before a change stream sees a new oplog entry (fault injection). */
+  changeStreamLagMs = 0;
+  /** Commits reach reads late (fault injection); null makes them visible at once. */
+  visibilityLag: VisibilityLag | null = null;
+  private readonly held: { readonly changes: readonly Change[]; due: boolean }[] = [];
+
+  constructor(readonly options: EngineOptions) {
+    const start = this.clock.tick();
+    this.oplog = new Oplog(start);
+    // A replica set's oplog begins with the no-op written when the set is initiated.
+    this.oplog.append([this.commandEntry(start, { op: 'noop', db: 'admin', detail: { msg: 'initiating set' } })]);
+  }
+
+  /** A committed document, or the transaction's own version of it. */
+  get(db: string, coll: string, key: unknown, txn?: Transaction, view: ViewKind = 'read'): Document | undefined {
+    const staged = txn?.overlayFor(db, coll);
+    if (staged?.has(key)) return staged.get(key) ?? undefined;
+    const hidden = view === 'read' ? this.heldOverlay(db, coll) : undefined;
+    if (hidden?.has(key)) return hidden.get(key) ?? undefined;
+    return this.catalog.collection(db, coll)?.docs.get(key);
+  }
+
+  /** All documents of a collection in `_id` order, as the reader (or its transaction) sees them. */
+  scan(db: string, coll: string, txn?: Transaction, view: ViewKind = 'read'): Document[] {
+    const committed = this.catalog.collection(db, coll)?.docs;
+    if (committed === undefined) return [];
+    const overlays = [view === 'read' ? this.heldOverlay(db, coll) : undefined, txn?.overlayFor(db, coll)].filter(
+      (overlay): overlay is SortedMap<Document | null> => overlay !== undefined,
+    );
+    if (overlays.length === 0) return committed.valueList();
+    const merged = new SortedMap<Document | null>();
+    for (const [key, doc] of committed.entries()) merged.set(key, doc);
+    for (const overlay of overlays) for (const [key, doc] of overlay.entries()) merged.set(key, doc);
+    return merged.valueList().filter((doc): doc is Document => doc !== null);
+  }
+
+  /** What reads see instead of the latest state while commits are held: each key as before its first held change. */
+  private heldOverlay(db: string, coll: string): SortedMap<Document | null> | undefined {
+    if (this.held.length === 0) return undefined;
+    const overlay = new SortedMap<Document | null>();
+    for (const { changes } of this.held) {
+      for (const change of changes) {
+        if (change.db !== db || change.coll !== coll) continue;
+        const key = (change.op === 'delete' ? change.before : change.after)._id;
+        if (!overlay.has(key)) overlay.set(key, change.op === 'insert' ? null : change.before);
+      }
+    }
+    return overlay.size === 0 ? undefined : overlay;
+  }
+
+  /** Number of commits in the oplog whose data reads cannot see yet. */
+  get heldCommitCount(): number {
+    return this.held.length;
+  }
+
+  /** Makes every held commit visible to reads, in log order. */
+  releaseHeldCommits(): void {
+    for (const commit of this.held) commit.due = true;
+    this.flushHeld();
+  }
+
+  private flushHeld(): void {
+    while (this.held[0]?.due === true) this.held.shift();
+  }
+
+  private holdIfLagging(changes: readonly Change[]): void {
+    const lag = this.visibilityLag;
+    if (lag === null && this.held.length === 0) return;
+    const commit = { changes, due: lag === null || (lag.holdCommits !== true && lag.delayMs === undefined) };
+    this.held.push(commit);
+    if (lag?.holdCommits !== true && lag?.delayMs !== undefined) {
+      // unref: a pending release must not keep a test process alive.
+      setTimeout(() => {
+        commit.due = true;
+        this.flushHeld();
+      }, lag.delayMs).unref();
+    }
+    this.flushHeld();
+  }
+
+  /** Writes one change: staged in `txn`, or committed now with its own cluster time. */
+  write(change: Change, txn?: Transaction): void {
+    if (change.op === 'insert' && this.get(change.db, change.coll, change.after._id, txn, 'write') !== undefined) {
+      throw new CommandError(
+        'DuplicateKey',
+        `E11000 duplicate key error collection: ${change.db}.${change.coll} index: _id_ dup key: { _id: ${describeKey(change.after._id)} }`,
+      );
+    }
+    if (txn !== undefined) txn.stage(change);
+    else this.commit([change]);
+  }
+
+  /** Commits changes atomically under one cluster time, creating collections on first write. */
+  commit(changes: readonly Change[], txn?: Transaction): Timestamp | undefined {
+    if (changes.length === 0) return undefined;
+    for (const change of changes) this.ensureCollection(change.db, change.coll);
+    const ts = this.clock.tick();
+    const wall = new Date();
+    const entries: OplogEntry[] = changes.map((change, index) => {
+      const collection = this.catalog.collection(change.db, change.coll) as Collection;
+      const key = (change.op === 'delete' ? change.before : change.after)._id;
+      if (change.op === 'delete') collection.docs.delete(key);
+      else collection.docs.set(key, change.after);
+      const entry: DocumentEntry = {
+        ts,
+        wall,
+        txnOpIndex: index,
+        visibleAt: Date.now() + this.changeStreamLagMs,
+        db: change.db,
+        coll: change.coll,
+        uuid: collection.uuid,
+        op: change.op,
+        key,
+        before: change.op === 'insert' ? undefined : change.before,
+        after: change.op === 'delete' ? undefined : change.after,
+        description: change.op === 'update' ? change.description : undefined,
+        imagesRecorded: collection.options.changeStreamPreAndPostImages,
+        ...(txn === undefined ? {} : { lsid: txn.lsid, txnNumber: txn.txnNumber }),
+      };
+      return entry;
+    });
+    this.oplog.append(entries);
+    this.holdIfLagging(changes);
+    return ts;
+  }
+
+  ensureCollection(db: string, coll: string, options?: Partial<CollectionOptions>): Collection {
+    const existing = this.catalog.collection(db, coll);
+    if (existing !== undefined) return existing;
+    const created = this.catalog.create(db, coll, {
+      changeStreamPreAndPostImages: options?.changeStreamPreAndPostImages ?? this.options.preAndPostImagesByDefault,
+    });
+    this.logCommand({
+      op: 'create',
+      db,
+      coll,
+      uuid: created.uuid,
+      detail: { idIndex: { v: 2, key: { _id: 1 }, name: '_id_' } },
+    });
+    return created;
+  }
+
+  /** Appends a DDL entry (create, drop, rename, dropDatabase, modify, noop) with its own cluster time. */
+  logCommand(fields: Omit<CommandEntry, 'ts' | 'wall' | 'txnOpIndex' | 'visibleAt'>): Timestamp {
+    const ts = this.clock.tick();
+    this.oplog.append([this.commandEntry(ts, fields)]);
+    return ts;
+  }
+
+  private commandEntry(
+    ts: Timestamp,
+    fields: Omit<CommandEntry, 'ts' | 'wall' | 'txnOpIndex' | 'visibleAt'>,
+  ): CommandEntry {
+    return { ...fields, ts, wall: new Date(), txnOpIndex: 0, visibleAt: Date.now() + this.changeStreamLagMs };
+  }
+}
+
+function describeKey(key: unknown): string {
+  if (typeof key === 'string') return JSON.stringify(key);
+  if (typeof key === 'object' && key !== null && 'toHexString' in key) {
+    return `ObjectId('${(key as { toHexString(): string }).toHexString()}')`;
+  }
+  return String(key);
+}

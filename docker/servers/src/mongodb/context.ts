@@ -1,0 +1,31 @@
+/** What a command handler of the MongoDB simulator gets: the engine, the request and the simulator's shared state. */
+import type { Document } from 'bson';
+import type { Engine, Transaction } from './backend.js';
+import type { CursorRegistry } from './cursors.js';
+
+/** Fault injection and settings every connection sees. */
+export interface SimulatorState {
+  readonly engine: Engine;
+  readonly cursors: CursorRegistry;
+  readonly port: number;
+  /** Pose as a standalone server: no `setName` in `hello`, no change streams, no transactions. */
+  readonly standalone: boolean;
+  /** Privilege actions that fail with Unauthorized (13), e.g. `find`, `changeStream`, `splitVector`. */
+  readonly deniedActions: Set<string>;
+  /** Transactions in progress, by session id (hex) — one per session, as on a server. */
+  readonly transactions: Map<string, Transaction>;
+  /** Session ids (hex) with a transaction that committed, by txnNumber, so a retried commit succeeds. */
+  readonly committed: Map<string, string>;
+  readonly startedAt: Date;
+}
+
+export interface CommandContext {
+  readonly state: SimulatorState;
+  readonly db: string;
+  readonly body: Document;
+  readonly connectionId: number;
+  /** The transaction this command runs in, when it carries `autocommit: false`. */
+  readonly txn: Transaction | undefined;
+}
+
+export type CommandHandler = (context: CommandContext) => Document | Promise<Document>;

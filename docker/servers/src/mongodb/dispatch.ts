@@ -1,0 +1,99 @@
+/**
+ * Command dispatch of the MongoDB simulator: finds the handler, resolves the session's transaction, and shapes the
+ * reply — `ok: 1` plus `$clusterTime` and `operationTime` as a replica-set member gossips them
+ * (https://www.mongodb.com/docs/manual/reference/command/#response), or `{ ok: 0, errmsg, code, codeName }`.
+ */
+import { Binary, type Document, Long } from 'bson';
+import { Transaction } from './backend.js';
+import { ddlCommands } from './commands/ddl.js';
+import { handshakeCommands } from './commands/handshake.js';
+import { readCommands } from './commands/read.js';
+import { splitCommands } from './commands/split.js';
+import { sessionKey, transactionCommands } from './commands/transactions.js';
+import { writeCommands } from './commands/write.js';
+import type { CommandContext, CommandHandler, SimulatorState } from './context.js';
+import { CommandError } from './errors.js';
+import { isPlainDocument } from './paths.js';
+
+const handlers: Record<string, CommandHandler> = {
+  ...handshakeCommands,
+  ...writeCommands,
+  ...readCommands,
+  ...ddlCommands,
+  ...transactionCommands,
+  ...splitCommands,
+};
+// Command names are matched as sent, except the few the server also accepts in lower case.
+handlers.findandmodify = handlers.findAndModify as CommandHandler;
+
+const ZERO_SIGNATURE = { hash: new Binary(Buffer.alloc(20)), keyId: Long.ZERO };
+
+function resolveTransaction(
+  state: SimulatorState,
+  name: string,
+  body: Document,
+): Transaction | undefined | 'alreadyCommitted' {
+  if (body.autocommit !== false || !isPlainDocument(body.lsid)) return undefined;
+  if (state.standalone) {
+    throw new CommandError(
+      'IllegalOperation',
+      'Transaction numbers are only allowed on a replica set member or mongos',
+    );
+  }
+  const key = sessionKey(body.lsid);
+  const txnNumber = String(body.txnNumber);
+  if (body.startTransaction === true) {
+    const txn = new Transaction(body.lsid, body.txnNumber);
+    state.transactions.set(key, txn);
+    return txn;
+  }
+  const txn = state.transactions.get(key);
+  if (txn !== undefined && String(txn.txnNumber) === txnNumber) return txn;
+  if (name === 'commitTransaction' && state.committed.get(key) === txnNumber) return 'alreadyCommitted';
+  throw new CommandError(
+    'NoSuchTransaction',
+    `Transaction with txnNumber ${txnNumber} has been aborted or was never started on this session`,
+    ['TransientTransactionError'],
+  );
+}
+
+export async function dispatch(
+  state: SimulatorState,
+  body: Document,
+  connectionId: number,
+  defaultDb = 'admin',
+): Promise<Document> {
+  const name = Object.keys(body)[0] ?? '';
+  let reply: Document;
+  try {
+    const handler = handlers[name];
+    if (handler === undefined) {
+      throw new CommandError(
+        'CommandNotFound',
+        `no such command: '${name}' (the MongoDB simulator does not implement it)`,
+      );
+    }
+    const txn = resolveTransaction(state, name, body);
+    const db = typeof body.$db === 'string' ? body.$db : defaultDb;
+    if (txn === 'alreadyCommitted') {
+      reply = { ok: 1 };
+    } else {
+      const context: CommandContext = { state, db, body, connectionId, txn };
+      reply = { ...(await handler(context)), ok: 1 };
+    }
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    reply = { ok: 0, errmsg: error.message, code: error.code, codeName: error.codeName };
+    if (error.errorLabels.length > 0) reply.errorLabels = error.errorLabels;
+    if (isPlainDocument(body.lsid) && body.autocommit === false && error.codeName !== 'NoSuchTransaction') {
+      // A failed statement aborts its transaction, as on the server.
+      state.transactions.delete(sessionKey(body.lsid));
+    }
+  }
+  if (!state.standalone) {
+    const clusterTime = state.engine.clock.current();
+    reply.$clusterTime = { clusterTime, signature: ZERO_SIGNATURE };
+    reply.operationTime = clusterTime;
+  }
+  return reply;
+}

@@ -1,0 +1,2 @@
+export { type MongoSimulator, type MongoSimulatorOptions, startMongoSimulator } from './server.js';
+export type { VisibilityLag } from './backend.js';
