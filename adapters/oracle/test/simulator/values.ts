@@ -65,6 +65,17 @@ export function encodeValue(column: OracleColumn, value: Value): Raw {
       const zone = m[4] === undefined || m[4] === 'Z' ? '+00:00' : m[4];
       return `${text} ${zone}`;
     }
+    case 'interval-ym': {
+      const m = /^(-)?P(\d+)Y(\d+)M$/.exec(String(value));
+      if (m === null) throw new Error(`simulator: not a year-month interval ${String(value)}`);
+      return `${m[1] ?? '+'}${(m[2] as string).padStart(2, '0')}-${(m[3] as string).padStart(2, '0')}`;
+    }
+    case 'interval-ds': {
+      const m = /^(-)?P(\d+)DT(\d+)H(\d+)M(\d+)(?:\.(\d+))?S$/.exec(String(value));
+      if (m === null) throw new Error(`simulator: not a day-second interval ${String(value)}`);
+      const two = (x: string | undefined) => (x ?? '0').padStart(2, '0');
+      return `${m[1] ?? '+'}${two(m[2])} ${two(m[3])}:${two(m[4])}:${two(m[5])}.${pad9(m[6])}`;
+    }
     default:
       return String(value);
   }
