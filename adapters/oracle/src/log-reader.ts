@@ -118,12 +118,12 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     else if (rows < o.targetRowsPerWindow / 4) this.window = Math.min(o.maxWindowScns, this.window * 2);
   }
 
-  /** Everything committed through `minedThrough` is delivered: a progress item there, unless it is not past `from`. */
+  /** Everything committed through `minedThrough` is delivered: a progress item there, unless it is before `from`. */
   private progress(): LogItem<OracleOffset> | null {
     const oldest = this.open.oldestStart();
     const next = this.minedThrough + 1n;
     const offset = watermarkAt(this.minedThrough, oldest !== null && oldest < next ? oldest : next);
-    return compareOracleOffsets(offset, this.from) > 0 ? { kind: 'progress', offset } : null;
+    return compareOracleOffsets(offset, this.from) >= 0 ? { kind: 'progress', offset } : null;
   }
 
   private pause(): Promise<void> {
