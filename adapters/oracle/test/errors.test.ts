@@ -59,7 +59,10 @@ describe('Oracle set-up errors (simulator)', () => {
       connection: { ...CAPTURE, password: 'hunter2-wrong' },
       connect: simulatedConnector(db),
     });
-    const error = await adapter.createIntrospector().catch((e: unknown) => e as Error);
+    const error = await adapter.createIntrospector().then(
+      () => new Error('connected'),
+      (e: unknown) => e as Error,
+    );
     expect(error).toBeInstanceOf(PermissionError);
     expect(error.message).toMatch(/refused the credentials \(ORA-01017/);
     expect(error.message).not.toContain('hunter2');
@@ -104,7 +107,10 @@ describe('Oracle connection errors (node-oracledb Thin)', () => {
   it('nothing listening: ConnectionLostError (NJS-503) saying to check the listener', async () => {
     const error = await adapterAt(await closedPort())
       .createIntrospector()
-      .catch((e: unknown) => e as ConnectionLostError);
+      .then(
+        () => new ConnectionLostError('connected'),
+        (e: unknown) => e as ConnectionLostError,
+      );
     expect(error).toBeInstanceOf(ConnectionLostError);
     expect(error.message).toMatch(/cannot reach the database \(NJS-503.*listener/);
     expect((error.cause as { code?: string }).code).toBe('NJS-503');
@@ -118,7 +124,10 @@ describe('Oracle connection errors (node-oracledb Thin)', () => {
     for (const port of [closes, nonsense]) {
       const error = await adapterAt(port)
         .createIntrospector()
-        .catch((e: unknown) => e as ConnectionLostError);
+        .then(
+          () => new ConnectionLostError('connected'),
+          (e: unknown) => e as ConnectionLostError,
+        );
       expect(error).toBeInstanceOf(ConnectionLostError);
       expect((error.cause as { code?: string }).code).toMatch(/^NJS-5\d\d$/);
     }
