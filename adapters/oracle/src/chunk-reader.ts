@@ -57,11 +57,14 @@ export class OracleChunkReader implements ChunkReader {
   }
 }
 
-/** ORA-01466 (the table changed after the flashback SCN, e.g. a DDL just now) is worth a retry. */
+/**
+ * Worth a retry: ORA-01466 (the table's definition changed after the flashback SCN, e.g. a DDL just
+ * now) and ORA-01555 (undo for the flashback SCN is gone: the next attempt reads at a newer SCN).
+ */
 function chunkError(error: unknown): HighwaterError {
   const e = toHighwaterError(error, 'readChunk');
-  if (!/ORA-01466/.test(e.message)) return e;
-  return new AdapterError(`${e.message} (the table changed just before the read; retrying)`, {
+  if (!/ORA-01466|ORA-01555/.test(e.message)) return e;
+  return new AdapterError(`${e.message} (retrying the chunk at a newer SCN)`, {
     cause: error,
     retriable: true,
   });
