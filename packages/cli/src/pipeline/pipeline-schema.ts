@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 
-/** A connection: a URL (`postgres://…`, `mysql://…`) or its parts. Passwords normally come from `${ENV_VARS}`. */
+/** A connection: a URL (`postgres://…`, `mysql://…`, `oracle://…`) or its parts (`database` is Oracle's service name). Passwords normally come from `${ENV_VARS}`. */
 const connectionSchema = z.union(
   [
     z.string().min(1),
@@ -66,6 +66,14 @@ const mysqlSourceOptions = z
   })
   .strict();
 
+/** LogMiner window sizing and polling of `@highwater/oracle` (docs/adapters/oracle.md). */
+const oracleSourceOptions = z
+  .object({
+    windowScns: positiveInt.optional(),
+    pollMs: positiveInt.optional(),
+  })
+  .strict();
+
 const commonSource = {
   connection: connectionSchema,
   tables: tablesSchema,
@@ -79,6 +87,7 @@ const commonSource = {
 const sourceSchema = z.discriminatedUnion('adapter', [
   z.object({ adapter: z.literal('postgres'), ...commonSource, options: postgresSourceOptions.default({}) }).strict(),
   z.object({ adapter: z.literal('mysql'), ...commonSource, options: mysqlSourceOptions.default({}) }).strict(),
+  z.object({ adapter: z.literal('oracle'), ...commonSource, options: oracleSourceOptions.default({}) }).strict(),
 ]);
 
 const eventFormat = z.enum(['native', 'debezium']);

@@ -1,5 +1,6 @@
 import type { SourceAdapter, SourceOptions, StartupMode } from '@highwater/core';
 import { mysqlAdapter } from '@highwater/mysql';
+import { oracleAdapter } from '@highwater/oracle';
 import { postgresAdapter } from '@highwater/postgres';
 import type { ConnectionConfig, SourceConfig } from '../pipeline/pipeline-schema.js';
 
@@ -19,6 +20,14 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
         connection: mysqlConnection(source.connection),
         serverId: source.options.serverId,
         heartbeatMs: source.options.heartbeatMs,
+      }) as SourceAdapter<unknown>;
+    case 'oracle':
+      return oracleAdapter({
+        connection: oracleConnection(source.connection),
+        mining: {
+          ...(source.options.windowScns === undefined ? {} : { windowScns: source.options.windowScns }),
+          ...(source.options.pollMs === undefined ? {} : { pollMs: source.options.pollMs }),
+        },
       }) as SourceAdapter<unknown>;
   }
 }
@@ -71,4 +80,11 @@ export function postgresConnection(connection: ConnectionConfig) {
 function mysqlConnection(connection: ConnectionConfig) {
   if (typeof connection === 'string') return connection;
   return { ...connection, port: connection.port ?? 3306 };
+}
+
+/** `{host, port, user, password, database}` as Oracle settings: `database` is the service name (`FREEPDB1`). */
+function oracleConnection(connection: ConnectionConfig) {
+  if (typeof connection === 'string') return connection;
+  const { host, port, user, password, database } = connection;
+  return { user, password: password ?? '', connectString: `${host}:${port ?? 1521}/${database}` };
 }

@@ -2,6 +2,7 @@ import { ConfigError } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import { redact } from '../../src/pipeline/redact.js';
+import { createAdapter } from '../../src/sources/create-adapter.js';
 
 const minimal = `
 source:
@@ -35,6 +36,20 @@ describe('pipeline files', () => {
     expect(redact(`failed: ${p.config.source.connection as string}`, p.secrets)).toBe(
       'failed: postgres://cdc:***@db:5432/shop',
     );
+  });
+
+  it('accepts adapter: oracle with its LogMiner options, and builds the Oracle adapter', () => {
+    const text = minimal
+      .replace('adapter: postgres', 'adapter: oracle\n  options: { windowScns: 5000, pollMs: 200 }')
+      .replace('postgres://', 'oracle://')
+      .replace('@db:5432/shop', '@db:1521/FREEPDB1');
+    const p = parsePipeline(text, 'orders.yaml', { PG_PASSWORD: 'x' });
+    expect(p.config.source).toMatchObject({ adapter: 'oracle', options: { windowScns: 5000, pollMs: 200 } });
+    expect(createAdapter(p.config.source, p.name).name).toBe('oracle');
+    const e = errorOf(() =>
+      parsePipeline(text.replace('pollMs: 200', 'slotName: x'), 'orders.yaml', { PG_PASSWORD: 'x' }),
+    );
+    expect(e.message).toContain('unknown field slotName');
   });
 
   it('names the variable and the field when the environment lacks it', () => {

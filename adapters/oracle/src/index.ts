@@ -1,0 +1,33 @@
+export { type OracleAdapterOptions, oracleAdapter } from './adapter.js';
+export { compareOracleKeys } from './compare-keys.js';
+export { describeTable, oracleColumnOf } from './catalog.js';
+export { toHighwaterError } from './errors.js';
+export { DEFAULT_MINING, type MiningOptions } from './log-reader.js';
+export { compareOracleOffsets, type OracleOffset, oracleOffsets, watermarkAt } from './offsets/oracle-offset.js';
+export { parseRedo, type RedoStatement, type RedoValue } from './redo/parser.js';
+export { RedoSyntaxError, Tokenizer } from './redo/tokenizer.js';
+export { LOB_NOT_LOGGED, RedoRowDecoder, rawOf } from './redo/redo-values.js';
+export { oracledbConnector } from './session/oracledb-session.js';
+export {
+  type BindValue,
+  type Binds,
+  type ExecuteResult,
+  type OracleConnectSettings,
+  type OracleConnector,
+  type OracleSession,
+  parseOracleUrl,
+  type ResultRow,
+  SESSION_SETUP,
+} from './session/session.js';
+export { SQL } from './sql/statements.js';
+export { type ColumnDecoder, decoderFor, normalizeDecimal } from './types/decode.js';
+export {
+  columnSchemaOf,
+  DATE_FORMAT,
+  familyOf,
+  logicalTypeOf,
+  type OracleColumn,
+  quoteIdent,
+  TIMESTAMP_FORMAT,
+  TIMESTAMP_TZ_FORMAT,
+} from './types/oracle-column.js';

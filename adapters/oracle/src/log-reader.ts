@@ -1,0 +1,367 @@
+import {
+  type LogItem,
+  type LogReader,
+  type Row,
+  type RowChange,
+  type TableSchema,
+  TableNotFoundError,
+  tableName,
+} from '@highwater/core';
+import { describeTable, oracleColumnsOf } from './catalog.js';
+import { toHighwaterError } from './errors.js';
+import { type ContentRow, mineWindow } from './logminer/mining-window.js';
+import { type BufferedChange, OpenTransactions, type TransactionBuffer } from './logminer/transaction-buffer.js';
+import { compareOracleOffsets, type OracleOffset, watermarkAt } from './offsets/oracle-offset.js';
+import { parseRedo } from './redo/parser.js';
+import { RedoRowDecoder, UnknownColumnError } from './redo/redo-values.js';
+import type { OracleSession } from './session/session.js';
+import { SQL } from './sql/statements.js';
+
+/** How the reader sizes its SCN windows and how often it polls when caught up. */
+export interface MiningOptions {
+  /** First window, in SCNs (default 10 000). */
+  readonly windowScns: number;
+  /** Bounds of the adaptive window (default 100 and 1 000 000). */
+  readonly minWindowScns: number;
+  readonly maxWindowScns: number;
+  /** Rows a window should return: more halves the window, under a quarter of it doubles it (default 20 000). */
+  readonly targetRowsPerWindow: number;
+  /** Pause between polls once caught up with CURRENT_SCN (default 500 ms). */
+  readonly pollMs: number;
+}
+
+export const DEFAULT_MINING: MiningOptions = {
+  windowScns: 10_000,
+  minWindowScns: 100,
+  maxWindowScns: 1_000_000,
+  targetRowsPerWindow: 20_000,
+  pollMs: 500,
+};
+
+interface CapturedTable {
+  schema: TableSchema;
+  decoder: RedoRowDecoder;
+}
+
+const key = (owner: string, table: string) => `${owner}\u0000${table}`;
+
+/** A DDL row that empties a table (operation code 5 with a TRUNCATE statement). */
+const TRUNCATE = /^\s*truncate\s+table\b/i;
+
+/**
+ * The LogMiner reader: SCN windows mined one LogMiner session at a time, rows buffered per
+ * transaction here (not COMMITTED_DATA_ONLY), each transaction emitted at its COMMIT in commit
+ * order, dropped at ROLLBACK. Offsets: see `OracleOffset`.
+ */
+export class OracleLogReader implements LogReader<OracleOffset> {
+  private readonly tables = new Map<string, CapturedTable>();
+  private readonly open = new OpenTransactions();
+  /** Transactions continuing SQL_REDO over several rows (CSF = 1): the text so far. */
+  private readonly continued = new Map<string, { row: ContentRow; text: string }>();
+  private window: number;
+  private minedThrough: bigint;
+  private lastCommit: { scn: bigint; seq: number } | null = null;
+  private closed = false;
+  private wake: (() => void) | null = null;
+  private lagScns = 0;
+
+  constructor(
+    private readonly session: OracleSession,
+    private readonly from: OracleOffset,
+    tables: readonly TableSchema[],
+    private readonly options: MiningOptions,
+  ) {
+    for (const t of tables) this.track(t);
+    this.window = options.windowScns;
+    this.minedThrough = BigInt(from.restartScn) - 1n;
+  }
+
+  private track(schema: TableSchema): void {
+    this.tables.set(key(schema.id.schema ?? '', schema.id.name), {
+      schema,
+      decoder: new RedoRowDecoder(oracleColumnsOf(schema)),
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<readonly LogItem<OracleOffset>[]> {
+    try {
+      while (!this.closed) {
+        const current = BigInt(String((await this.session.execute(SQL.currentScn)).rows[0]?.CURRENT_SCN));
+        this.lagScns = Number(current - this.minedThrough);
+        if (current <= this.minedThrough) {
+          const progress = this.progress();
+          if (progress !== null) yield [progress];
+          await this.pause();
+          continue;
+        }
+        const start = this.minedThrough + 1n;
+        const limit = this.minedThrough + BigInt(this.window);
+        const end = current < limit ? current : limit;
+        const rows = await mineWindow(this.session, start, end);
+        if (this.closed) return;
+        const items = await this.process(rows);
+        this.minedThrough = end;
+        this.adapt(rows.length);
+        const progress = this.progress();
+        if (progress !== null) items.push(progress);
+        if (items.length > 0) yield items;
+      }
+    } catch (error) {
+      if (this.closed) return;
+      throw toHighwaterError(error, 'mine');
+    }
+  }
+
+  private adapt(rows: number): void {
+    const o = this.options;
+    if (rows > o.targetRowsPerWindow) this.window = Math.max(o.minWindowScns, Math.floor(this.window / 2));
+    else if (rows < o.targetRowsPerWindow / 4) this.window = Math.min(o.maxWindowScns, this.window * 2);
+  }
+
+  /** Everything committed through `minedThrough` is delivered: a progress item there, unless it is before `from`. */
+  private progress(): LogItem<OracleOffset> | null {
+    const oldest = this.open.oldestStart();
+    const next = this.minedThrough + 1n;
+    const offset = watermarkAt(this.minedThrough, oldest !== null && oldest < next ? oldest : next);
+    return compareOracleOffsets(offset, this.from) >= 0 ? { kind: 'progress', offset } : null;
+  }
+
+  private pause(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, this.options.pollMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async process(rows: readonly ContentRow[]): Promise<LogItem<OracleOffset>[]> {
+    const items: LogItem<OracleOffset>[] = [];
+    for (let row of rows) {
+      // CSF: SQL_REDO longer than one row continues in the next row(s) of the transaction.
+      const pending = this.continued.get(row.xid);
+      if (pending !== undefined) {
+        row = { ...pending.row, sqlRedo: pending.text + row.sqlRedo, csf: row.csf };
+        this.continued.delete(row.xid);
+      }
+      if (row.csf) {
+        this.continued.set(row.xid, { row, text: row.sqlRedo });
+        continue;
+      }
+      switch (row.operationCode) {
+        case 6:
+          this.open.open(row.xid, row.scn);
+          break;
+        case 1:
+        case 2:
+        case 3:
+        case 5:
+          this.buffer(row);
+          break;
+        case 7:
+          await this.commit(row, items);
+          break;
+        case 36:
+          this.open.close(row.xid);
+          break;
+      }
+    }
+    return items;
+  }
+
+  private buffer(row: ContentRow): void {
+    if (row.owner === null || row.table === null || !this.tables.has(key(row.owner, row.table))) return;
+    const tx = this.open.open(row.xid, row.scn);
+    const change: BufferedChange = {
+      operationCode: row.operationCode,
+      owner: row.owner,
+      table: row.table,
+      sqlRedo: row.sqlRedo,
+    };
+    if (row.rollback) tx.undo(change);
+    else tx.add(change);
+  }
+
+  private async commit(row: ContentRow, items: LogItem<OracleOffset>[]): Promise<void> {
+    const seq = this.lastCommit !== null && this.lastCommit.scn === row.scn ? this.lastCommit.seq + 1 : 0;
+    this.lastCommit = { scn: row.scn, seq };
+    const oldest = this.open.oldestStart();
+    const tx = this.open.close(row.xid);
+    if (tx === undefined || tx.changes.length === 0) return;
+    const restart = oldest !== null && oldest < row.scn ? oldest : row.scn;
+    const commitTime = row.time === null ? null : Date.parse(`${row.time.replace(' ', 'T')}Z`);
+    await this.emit(
+      tx,
+      { commitScn: String(row.scn), txSeq: seq, restartScn: String(restart), thread: row.thread },
+      commitTime,
+      items,
+    );
+  }
+
+  private async emit(
+    tx: TransactionBuffer,
+    at: Omit<OracleOffset, 'index'>,
+    commitTime: number | null,
+    items: LogItem<OracleOffset>[],
+  ): Promise<void> {
+    for (let index = 0; index < tx.changes.length; index++) {
+      const offset: OracleOffset = {
+        commitScn: at.commitScn,
+        txSeq: at.txSeq,
+        index,
+        restartScn: at.restartScn,
+        thread: at.thread,
+      };
+      const change = tx.changes[index] as BufferedChange;
+      if (compareOracleOffsets(offset, this.from) <= 0) {
+        // Already delivered before a restart; a DDL's new definition still applies to what follows.
+        if (change.operationCode === 5) await this.redescribe(change.owner, change.table);
+        continue;
+      }
+      if (change.operationCode === 5 && TRUNCATE.test(change.sqlRedo)) {
+        items.push({
+          kind: 'truncate',
+          offset,
+          table: tableName({ schema: change.owner, name: change.table }),
+          commitTime,
+          txId: tx.xid,
+        });
+        continue;
+      }
+      if (change.operationCode === 5) {
+        const schema = await this.redescribe(change.owner, change.table);
+        items.push({
+          kind: 'schema',
+          offset,
+          table: tableName({ schema: change.owner, name: change.table }),
+          schema,
+          ddl: change.sqlRedo,
+          commitTime,
+        });
+        continue;
+      }
+      items.push(await this.rowChange(change, offset, commitTime, tx.xid));
+    }
+  }
+
+  /** The table's definition now (the online catalog): rows logged after a DDL decode with it. */
+  private async redescribe(owner: string, table: string): Promise<TableSchema | null> {
+    try {
+      const schema = await describeTable(this.session, { schema: owner, name: table });
+      this.track(schema);
+      return schema;
+    } catch (error) {
+      if (error instanceof TableNotFoundError) return null;
+      throw error;
+    }
+  }
+
+  private async rowChange(
+    change: BufferedChange,
+    offset: OracleOffset,
+    commitTime: number | null,
+    xid: string,
+  ): Promise<RowChange<OracleOffset>> {
+    const statement = parseRedo(change.sqlRedo);
+    let captured = this.tables.get(key(change.owner, change.table)) as CapturedTable;
+    const decode = () => {
+      const unlogged: string[] = [];
+      const before = statement.where.size > 0 ? captured.decoder.decode(statement.where, unlogged) : null;
+      const values = captured.decoder.decode(statement.values, unlogged);
+      return { before, values, unlogged };
+    };
+    let decoded: ReturnType<typeof decode>;
+    try {
+      decoded = decode();
+    } catch (error) {
+      if (!(error instanceof UnknownColumnError)) throw error;
+      // A column added by a DDL this reader has not seen (it started after it): read the definition again.
+      await this.redescribe(change.owner, change.table);
+      captured = this.tables.get(key(change.owner, change.table)) as CapturedTable;
+      decoded = decode();
+    }
+    const columns = captured.schema.columns.map((c) => c.name);
+    const table = tableName(captured.schema.id);
+    const { before, values, unlogged } = decoded;
+    if (statement.op === 'insert') {
+      // Columns an INSERT's SQL_REDO leaves out are NULL; LOBs written separately are listed as unchanged.
+      const after: Row = captured.decoder.complete(values);
+      const unchanged = unlogged.length > 0 ? unlogged : undefined;
+      return {
+        kind: 'change',
+        op: 'c',
+        offset,
+        table,
+        before: null,
+        after: withoutColumns(after, unchanged),
+        beforeImage: 'none',
+        ...(unchanged ? { unchanged } : {}),
+        commitTime,
+        txId: xid,
+      };
+    }
+    const fullBefore = before !== null && columns.every((c) => c in before || unlogged.includes(c));
+    const beforeImage = fullBefore ? 'full' : 'key';
+    if (statement.op === 'delete') {
+      return {
+        kind: 'change',
+        op: 'd',
+        offset,
+        table,
+        before: before ?? {},
+        after: null,
+        beforeImage,
+        commitTime,
+        txId: xid,
+      };
+    }
+    const merged: Record<string, unknown> = { ...(before ?? {}), ...values };
+    const unchanged = columns.filter((c) => !(c in merged));
+    const after = merged as Row;
+    return {
+      kind: 'change',
+      op: 'u',
+      offset,
+      table,
+      before: before ?? {},
+      after,
+      beforeImage,
+      ...(unchanged.length > 0 ? { unchanged } : {}),
+      commitTime,
+      txId: xid,
+    };
+  }
+
+  async acknowledge(): Promise<void> {
+    // LogMiner reads archived logs; freeing them is the DBA's retention policy, not the reader's.
+  }
+
+  metrics(): Readonly<Record<string, number>> {
+    const held = this.open.held();
+    return {
+      windowScns: this.window,
+      openTransactions: this.open.size,
+      bufferedChanges: held.changes,
+      bufferedRedoChars: held.chars,
+      scnLag: this.lagScns,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    await this.session.close();
+  }
+}
+
+function withoutColumns(row: Row, columns: readonly string[] | undefined): Row {
+  if (columns === undefined) return row;
+  const out: Record<string, unknown> = { ...row };
+  for (const c of columns) delete out[c];
+  return out as Row;
+}

@@ -1,0 +1,218 @@
+import type { AdapterCapabilities, LogicalType, Row, SourceAdapter, Value } from '@highwater/core';
+import type {
+  ColumnDefinition,
+  ConformanceHarness,
+  HarnessCapabilities,
+  TableDefinition,
+  WriteOp,
+} from '@highwater/conformance';
+import { describeTable } from '../src/catalog.js';
+import { OracleChunkReader } from '../src/chunk-reader.js';
+import {
+  type BindValue,
+  type OracleAdapterOptions,
+  type OracleOffset,
+  type OracleSession,
+  oracleAdapter,
+  oracledbConnector,
+  parseOracleUrl,
+  quoteIdent,
+} from '../src/index.js';
+import { oracleColumnFor } from './simulator/harness.js';
+
+/** The type of a column in DDL, from the same mapping the simulator harness uses. */
+function ddlType(type: LogicalType): string {
+  const c = oracleColumnFor('x', type, true);
+  if (c.dataType === 'NUMBER' && c.precision !== null) return `NUMBER(${c.precision},${c.scale ?? 0})`;
+  if (c.dataType === 'VARCHAR2') return `VARCHAR2(${c.length} CHAR)`;
+  if (c.dataType === 'RAW') return `RAW(${c.length})`;
+  return c.dataType;
+}
+
+/** A value as a bind, and the SQL expression that takes it (timestamps need a format). */
+function bound(value: Value, type: LogicalType | undefined): { bind: BindValue; expr: (name: string) => string } {
+  const plain = (bind: BindValue) => ({ bind, expr: (n: string) => `:${n}` });
+  if (value === null) return plain(null);
+  if (typeof value === 'bigint' || (typeof value === 'number' && type?.kind !== 'float32' && type?.kind !== 'float64'))
+    return plain(String(value));
+  if (value instanceof Uint8Array || typeof value === 'number') return plain(value);
+  if (type?.kind === 'timestamp')
+    return { bind: String(value), expr: (n) => `TO_TIMESTAMP(:${n}, 'YYYY-MM-DD"T"HH24:MI:SS.FF')` };
+  if (type?.kind === 'timestamptz') {
+    return {
+      bind: String(value).replace(/Z$/, '+00:00'),
+      expr: (n) => `TO_TIMESTAMP_TZ(:${n}, 'YYYY-MM-DD"T"HH24:MI:SS.FFTZH:TZM')`,
+    };
+  }
+  return plain(String(value));
+}
+
+/**
+ * The conformance harness for a REAL Oracle database named by HIGHWATER_ORACLE_URL
+ * (`oracle://user:password@host:1521/FREEPDB1`, the user set up as in docs/adapters/oracle.md and able
+ * to create tables in its own schema). Not run here: no Oracle server can run on this machine.
+ */
+export class OracleServerHarness implements ConformanceHarness<OracleOffset, Partial<OracleAdapterOptions>> {
+  readonly name = 'oracle (server)';
+  readonly adapterCapabilities: AdapterCapabilities;
+  readonly capabilities: HarnessCapabilities;
+  private session: OracleSession | null = null;
+  private owner = '';
+  private readonly types = new Map<string, Map<string, LogicalType>>();
+
+  constructor(private readonly url: string) {
+    this.adapterCapabilities = oracleAdapter({ connection: url }).capabilities;
+    this.capabilities = {
+      columnTypes: [
+        'int16',
+        'int32',
+        'int64',
+        'float32',
+        'float64',
+        'decimal',
+        'string',
+        'bytes',
+        'timestamp',
+        'timestamptz',
+      ],
+      emptyStringKeys: false,
+      commitTimeResolutionMs: 1000,
+      openConnections: async () =>
+        Number(
+          (await this.db.execute("SELECT COUNT(*) AS N FROM V$SESSION WHERE USERNAME = USER AND STATUS <> 'KILLED'"))
+            .rows[0]?.N,
+        ) - 1,
+    };
+  }
+
+  private get db(): OracleSession {
+    if (this.session === null) throw new Error('the oracle server harness is not started');
+    return this.session;
+  }
+
+  async start(): Promise<void> {
+    this.session = await oracledbConnector(parseOracleUrl(this.url));
+    this.owner = String((await this.db.execute('SELECT USER AS U FROM DUAL')).rows[0]?.U);
+    await this.db
+      .execute('CREATE TABLE "HW_SCRATCH" ("ID" NUMBER(10) PRIMARY KEY, "N" NUMBER(19))')
+      .catch((e: { code?: string }) => (e.code === 'ORA-00955' ? undefined : Promise.reject(e)));
+    await this.db.execute('ALTER TABLE "HW_SCRATCH" ADD SUPPLEMENTAL LOG DATA (ALL) COLUMNS').catch(() => undefined);
+    await this.db.execute(
+      'MERGE INTO "HW_SCRATCH" t USING DUAL ON (t."ID" = 1) WHEN NOT MATCHED THEN INSERT ("ID", "N") VALUES (1, 0)',
+    );
+    await this.db.execute('COMMIT');
+  }
+
+  async stop(): Promise<void> {
+    await this.session?.close();
+    this.session = null;
+  }
+
+  createAdapter(options: Partial<OracleAdapterOptions> = {}): SourceAdapter<OracleOffset> {
+    return oracleAdapter({ connection: this.url, mining: { pollMs: 100 }, ...options });
+  }
+
+  private qualified(table: string): string {
+    const dot = table.indexOf('.');
+    return `${quoteIdent(table.slice(0, dot))}.${quoteIdent(table.slice(dot + 1))}`;
+  }
+
+  async createTable(definition: TableDefinition): Promise<string> {
+    const key = definition.primaryKey ?? [];
+    const name = `${this.owner}.${definition.name}`;
+    const columns = definition.columns.map(
+      (c) =>
+        `${quoteIdent(c.name)} ${ddlType(c.type)}${c.nullable === false || key.includes(c.name) ? ' NOT NULL' : ''}`,
+    );
+    if (key.length > 0) columns.push(`PRIMARY KEY (${key.map(quoteIdent).join(', ')})`);
+    await this.db.execute(`CREATE TABLE ${this.qualified(name)} (${columns.join(', ')})`);
+    await this.db.execute(`ALTER TABLE ${this.qualified(name)} ADD SUPPLEMENTAL LOG DATA (ALL) COLUMNS`);
+    this.types.set(name, new Map(definition.columns.map((c) => [c.name, c.type])));
+    return name;
+  }
+
+  private async write(op: WriteOp): Promise<void> {
+    const types = this.types.get(op.table);
+    const binds: Record<string, BindValue> = {};
+    let n = 0;
+    const bind = (column: string, value: Value) => {
+      const b = bound(value, types?.get(column));
+      const name = `b${n++}`;
+      binds[name] = b.bind;
+      return b.expr(name);
+    };
+    const where = (key: Row) =>
+      Object.entries(key)
+        .map(([c, v]) => `${quoteIdent(c)} = ${bind(c, v)}`)
+        .join(' AND ');
+    const t = this.qualified(op.table);
+    let sql: string;
+    if (op.op === 'insert') {
+      const cols = Object.keys(op.row);
+      sql = `INSERT INTO ${t} (${cols.map(quoteIdent).join(', ')}) VALUES (${cols.map((c) => bind(c, op.row[c] ?? null)).join(', ')})`;
+    } else if (op.op === 'update') {
+      const sets = Object.entries(op.changes).map(([c, v]) => `${quoteIdent(c)} = ${bind(c, v)}`);
+      if (sets.length === 0) return;
+      sql = `UPDATE ${t} SET ${sets.join(', ')} WHERE ${where(op.key)}`;
+    } else sql = `DELETE FROM ${t} WHERE ${where(op.key)}`;
+    await this.db.execute(sql, binds);
+  }
+
+  async insert(table: string, row: Row): Promise<void> {
+    await this.transaction([{ op: 'insert', table, row }]);
+  }
+
+  async update(table: string, key: Row, changes: Row): Promise<void> {
+    await this.transaction([{ op: 'update', table, key, changes }]);
+  }
+
+  async delete(table: string, key: Row): Promise<void> {
+    await this.transaction([{ op: 'delete', table, key }]);
+  }
+
+  async transaction(ops: readonly WriteOp[]): Promise<void> {
+    try {
+      for (const op of ops) await this.write(op);
+      await this.db.execute('COMMIT');
+    } catch (error) {
+      await this.db.execute('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async readTable(table: string): Promise<readonly Row[]> {
+    const dot = table.indexOf('.');
+    const session = await oracledbConnector(parseOracleUrl(this.url));
+    const schema = await describeTable(session, { schema: table.slice(0, dot), name: table.slice(dot + 1) });
+    const reader = new OracleChunkReader(session, 10_000);
+    try {
+      const rows: Row[] = [];
+      for await (const batch of reader.readChunk({ ...schema, chunkKey: [] }, { start: null, end: null }))
+        rows.push(...batch);
+      return rows;
+    } finally {
+      await reader.close();
+    }
+  }
+
+  async alterTable(table: string, change: { readonly addColumn: ColumnDefinition }): Promise<void> {
+    const c = change.addColumn;
+    await this.db.execute(`ALTER TABLE ${this.qualified(table)} ADD (${quoteIdent(c.name)} ${ddlType(c.type)})`);
+    this.types.get(table)?.set(c.name, c.type);
+  }
+
+  async dropTable(table: string): Promise<void> {
+    await this.db
+      .execute(`DROP TABLE ${this.qualified(table)} PURGE`)
+      .catch((e: { code?: string }) => (e.code === 'ORA-00942' ? undefined : Promise.reject(e)));
+  }
+
+  async truncateTable(table: string): Promise<void> {
+    await this.db.execute(`TRUNCATE TABLE ${this.qualified(table)}`);
+  }
+
+  async moveLog(): Promise<void> {
+    await this.db.execute('UPDATE "HW_SCRATCH" SET "N" = "N" + 1 WHERE "ID" = 1');
+    await this.db.execute('COMMIT');
+  }
+}

@@ -1,0 +1,21 @@
+import { registerConformanceTests } from '@highwater/conformance';
+import { describe, it } from 'vitest';
+import { OracleServerHarness } from './oracle-server-harness.js';
+
+const url = process.env.HIGHWATER_ORACLE_URL;
+
+if (url !== undefined && url !== '') {
+  registerConformanceTests({
+    harness: new OracleServerHarness(url),
+    skip: {
+      'value-types': "Oracle stores '' and an empty RAW as NULL, and the case writes both (see the simulator run)",
+    },
+    timeoutMs: 180_000,
+  });
+} else {
+  describe('Highwater conformance: oracle (server)', () => {
+    // No Oracle server can run on CI machines; the same suite runs on the simulator
+    // (oracle-simulator.conformance.test.ts). Set HIGHWATER_ORACLE_URL to run it against a real one.
+    it.skip('needs HIGHWATER_ORACLE_URL=oracle://user:password@host:1521/FREEPDB1 (see docker/compose.yaml)', () => {});
+  });
+}

@@ -1,0 +1,559 @@
+import { familyOf, type OracleColumn, quoteIdent } from '../../src/types/oracle-column.js';
+import { SimulatedOracleError } from './errors.js';
+import { deleteRedo, insertRedo, type RawRow, sameRaw, splitCsf, updateRedo } from './redo-writer.js';
+import { compareRaw, type Raw } from './values.js';
+
+/**
+ * SIMULATOR — an in-memory stand-in for an Oracle database, seen by the adapter only through
+ * `SimulatedSession` (the `OracleSession` interface). Not Oracle: it keeps what the adapter's
+ * capture depends on, modelled on Oracle's documented behaviour:
+ *
+ * - an SCN clock: every change and every commit takes the next SCN; `CURRENT_SCN` is the last one;
+ * - multi-version rows: a commit stamps its changes with its commit SCN, so `AS OF SCN s` reads
+ *   exactly the transactions committed at or before `s`, and plain reads see committed data only;
+ * - a redo log of `V$LOGMNR_CONTENTS` rows (Oracle Database Reference, V$LOGMNR_CONTENTS): START (6),
+ *   INSERT (1), DELETE (2), UPDATE (3), DDL (5), COMMIT (7), ROLLBACK (36), LOB_WRITE (10), with
+ *   SQL_REDO in LogMiner's format (`redo-writer.ts`), CSF continuation rows, ROLLBACK = 1 undo rows
+ *   for rollbacks to a savepoint and whole rollbacks, interleaved transactions in SCN order;
+ * - log files: a sequence per log, three online groups reused in turn (V$LOG, V$LOGFILE), each log
+ *   archived when it is switched out (V$ARCHIVED_LOG), archived logs that can be deleted (purge);
+ * - the catalog views, session privileges, ARCHIVELOG and supplemental-logging flags.
+ */
+export interface SimTable {
+  readonly owner: string;
+  readonly name: string;
+  columns: OracleColumn[];
+  readonly primaryKey: readonly string[];
+  /** Table-level `SUPPLEMENTAL LOG DATA (ALL) COLUMNS`. */
+  logAllColumns: boolean;
+  /** rowid → versions, oldest first; `row: null` is a deletion. */
+  readonly versions: Map<string, { scn: bigint; row: RawRow | null }[]>;
+  /** SCN of the last DDL: flashback reads before it fail (ORA-01466). */
+  ddlScn: bigint;
+}
+
+export interface RedoRecord {
+  readonly scn: bigint;
+  readonly xid: string;
+  readonly operationCode: number;
+  readonly operation: string;
+  readonly owner: string | null;
+  readonly table: string | null;
+  readonly sqlRedo: string;
+  readonly sqlUndo: string | null;
+  readonly csf: 0 | 1;
+  readonly rollback: 0 | 1;
+  readonly rsId: string;
+  readonly ssn: number;
+  readonly time: Date;
+  readonly startScn: bigint | null;
+  readonly rowid: string | null;
+}
+
+export interface LogFile {
+  readonly sequence: number;
+  readonly group: number;
+  readonly first: bigint;
+  next: bigint | null;
+  archived: boolean;
+  /** The archived copy was deleted (RMAN DELETE ARCHIVELOG). */
+  deleted: boolean;
+}
+
+interface PendingChange {
+  readonly table: SimTable;
+  readonly rowid: string;
+  readonly before: RawRow | null;
+  readonly after: RawRow | null;
+}
+
+export class SimTransaction {
+  readonly pending: PendingChange[] = [];
+  readonly savepoints = new Map<string, number>();
+  startScn: bigint | null = null;
+  done = false;
+
+  constructor(readonly xid: string) {}
+}
+
+export interface SimUser {
+  readonly password: string;
+  readonly privileges: ReadonlySet<string>;
+}
+
+export interface SimulatorOptions {
+  /** Redo records per log before an automatic log switch (default 500). */
+  readonly recordsPerLog?: number;
+  /** SQL_REDO bytes per V$LOGMNR_CONTENTS row before a CSF continuation (Oracle: 4000). */
+  readonly csfBytes?: number;
+}
+
+export const FULL_PRIVILEGES: ReadonlySet<string> = new Set([
+  'CREATE SESSION',
+  'LOGMINING',
+  'SELECT ANY TRANSACTION',
+  'FLASHBACK ANY TABLE',
+  'SELECT ANY DICTIONARY',
+]);
+
+export class SimulatedOracle {
+  scn = 1000n;
+  readonly tables = new Map<string, SimTable>();
+  readonly redo: RedoRecord[] = [];
+  readonly logs: LogFile[] = [{ sequence: 1, group: 1, first: 1n, next: null, archived: false, deleted: false }];
+  readonly users = new Map<string, SimUser>([['cdc', { password: 'secret', privileges: FULL_PRIVILEGES }]]);
+  archivelog = true;
+  supplementalMin = true;
+  supplementalAll = true;
+  /** Open sessions (the graceful-close check counts them). */
+  openSessions = 0;
+  /** SCN → wall-clock time of its tick, for TIMESTAMP_TO_SCN. */
+  private readonly times: { scn: bigint; time: number }[] = [];
+  private readonly open = new Set<SimTransaction>();
+  private xidSeq = 0;
+  private rowidSeq = 0;
+  private recordsInLog = 0;
+  /** A hook run before each statement a session executes (fault injection in tests). */
+  beforeStatement: ((sql: string) => void) | null = null;
+  readonly recordsPerLog: number;
+  readonly csfBytes: number;
+
+  constructor(options: SimulatorOptions = {}) {
+    this.recordsPerLog = options.recordsPerLog ?? 500;
+    this.csfBytes = options.csfBytes ?? 4000;
+  }
+
+  private tick(): bigint {
+    this.scn += 1n;
+    this.times.push({ scn: this.scn, time: Date.now() });
+    return this.scn;
+  }
+
+  /** The first SCN taken at or after `time` (what TIMESTAMP_TO_SCN answers, without Oracle's ~3 s granularity). */
+  timestampToScn(time: number): bigint {
+    for (const t of this.times) if (t.time >= time) return t.scn;
+    return this.scn + 1n;
+  }
+
+  table(owner: string, name: string): SimTable {
+    const t = this.tables.get(`${owner}.${name}`);
+    if (t === undefined) throw new SimulatedOracleError('ORA-00942', 'table or view does not exist');
+    return t;
+  }
+
+  oldestOpenStart(): bigint | null {
+    let oldest: bigint | null = null;
+    for (const tx of this.open)
+      if (tx.startScn !== null && (oldest === null || tx.startScn < oldest)) oldest = tx.startScn;
+    return oldest;
+  }
+
+  // ---- log files -------------------------------------------------------------------------------
+
+  private get currentLog(): LogFile {
+    return this.logs[this.logs.length - 1] as LogFile;
+  }
+
+  /** ALTER SYSTEM SWITCH LOGFILE: the current log is closed and archived; the next group becomes current. */
+  switchLogfile(): void {
+    const scn = this.tick();
+    const current = this.currentLog;
+    current.next = scn;
+    current.archived = true;
+    this.logs.push({
+      sequence: current.sequence + 1,
+      group: (current.group % 3) + 1,
+      first: scn,
+      next: null,
+      archived: false,
+      deleted: false,
+    });
+    this.recordsInLog = 0;
+  }
+
+  /** Logs whose sequence still sits in an online group: the three newest. */
+  onlineLogs(): LogFile[] {
+    return this.logs.slice(-3);
+  }
+
+  /** Deletes every archived log with a sequence below `sequence` (as RMAN would). */
+  purgeArchivedBefore(sequence: number): void {
+    for (const l of this.logs) if (l.archived && l.sequence < sequence) l.deleted = true;
+  }
+
+  /** A log's file name: the archived copy, or the online member of its group. */
+  static archivedName(l: LogFile): string {
+    return `/u01/arch/1_${l.sequence}_1100000000.arc`;
+  }
+
+  static onlineName(l: LogFile): string {
+    return `/u01/oradata/FREE/redo0${l.group}.log`;
+  }
+
+  /** The log holding `scn`, if any. */
+  logOf(scn: bigint): LogFile | undefined {
+    for (let i = this.logs.length - 1; i >= 0; i--) {
+      const l = this.logs[i] as LogFile;
+      if (l.first <= scn && (l.next === null || scn < l.next)) return l;
+    }
+    return undefined;
+  }
+
+  private write(record: Omit<RedoRecord, 'rsId' | 'ssn' | 'time' | 'csf'>): void {
+    const pieces =
+      record.operationCode === 5 ||
+      record.operationCode === 6 ||
+      record.operationCode === 7 ||
+      record.operationCode === 36
+        ? [record.sqlRedo]
+        : splitCsf(record.sqlRedo, this.csfBytes);
+    const log = this.currentLog;
+    const rsId = ` 0x${log.sequence.toString(16).padStart(6, '0')}.${(this.redo.length + 1).toString(16).padStart(8, '0')}.0010 `;
+    pieces.forEach((sqlRedo, i) => {
+      this.redo.push({ ...record, sqlRedo, csf: i < pieces.length - 1 ? 1 : 0, rsId, ssn: 0, time: new Date() });
+    });
+    if (++this.recordsInLog >= this.recordsPerLog) this.switchLogfile();
+  }
+
+  // ---- transactions ----------------------------------------------------------------------------
+
+  begin(): SimTransaction {
+    const n = ++this.xidSeq;
+    const xid =
+      `${(n % 10).toString(16).padStart(4, '0')}${(n % 32).toString(16).padStart(4, '0')}${n.toString(16).padStart(8, '0')}`.toUpperCase();
+    const tx = new SimTransaction(xid);
+    this.open.add(tx);
+    return tx;
+  }
+
+  private started(tx: SimTransaction): bigint {
+    if (tx.done) throw new Error('simulator: the transaction has ended');
+    const scn = this.tick();
+    if (tx.startScn === null) {
+      tx.startScn = scn;
+      this.write({
+        scn,
+        xid: tx.xid,
+        operationCode: 6,
+        operation: 'START',
+        owner: null,
+        table: null,
+        sqlRedo: 'set transaction read write;',
+        sqlUndo: null,
+        rollback: 0,
+        startScn: scn,
+        rowid: null,
+      });
+      return this.tick();
+    }
+    return scn;
+  }
+
+  /** The row `rowid` as `tx` sees it: its own pending change, else the newest committed version. */
+  private visible(table: SimTable, rowid: string, tx: SimTransaction | null): RawRow | null {
+    if (tx !== null) {
+      for (let i = tx.pending.length - 1; i >= 0; i--) {
+        const p = tx.pending[i] as PendingChange;
+        if (p.table === table && p.rowid === rowid) return p.after;
+      }
+    }
+    const versions = table.versions.get(rowid);
+    return versions === undefined ? null : (versions[versions.length - 1] as { row: RawRow | null }).row;
+  }
+
+  /** Every row visible to `tx` (or committed, for `null`), with its rowid. */
+  rows(table: SimTable, tx: SimTransaction | null): [string, RawRow][] {
+    const ids = new Set(table.versions.keys());
+    if (tx !== null) for (const p of tx.pending) if (p.table === table) ids.add(p.rowid);
+    const out: [string, RawRow][] = [];
+    for (const id of ids) {
+      const row = this.visible(table, id, tx);
+      if (row !== null) out.push([id, row]);
+    }
+    return out;
+  }
+
+  /** Rows committed at or before `scn` (a flashback query). */
+  rowsAsOf(table: SimTable, scn: bigint): RawRow[] {
+    if (scn < table.ddlScn)
+      throw new SimulatedOracleError('ORA-01466', 'unable to read data - table definition has changed');
+    const out: RawRow[] = [];
+    for (const versions of table.versions.values()) {
+      let row: RawRow | null = null;
+      for (const v of versions) if (v.scn <= scn) row = v.row;
+      if (row !== null) out.push(row);
+    }
+    return out;
+  }
+
+  findRowid(table: SimTable, key: RawRow, tx: SimTransaction | null): string | null {
+    const columns = table.primaryKey.length > 0 ? table.primaryKey : Object.keys(key);
+    for (const [id, row] of this.rows(table, tx)) {
+      if (columns.every((c) => sameRaw(row[c] ?? null, key[c] ?? null))) return id;
+    }
+    return null;
+  }
+
+  private checkKeyUnique(table: SimTable, row: RawRow, tx: SimTransaction, except: string | null): void {
+    if (table.primaryKey.length === 0) return;
+    const key: Record<string, Raw> = {};
+    for (const c of table.primaryKey) key[c] = row[c] ?? null;
+    const id = this.findRowid(table, key, tx);
+    if (id !== null && id !== except)
+      throw new SimulatedOracleError('ORA-00001', `unique constraint (${table.owner}.PK_${table.name}) violated`);
+  }
+
+  private logAll(table: SimTable): boolean {
+    return this.supplementalAll || table.logAllColumns;
+  }
+
+  insert(tx: SimTransaction, table: SimTable, values: RawRow): void {
+    const row: Record<string, Raw> = {};
+    for (const c of table.columns) row[c.name] = values[c.name] ?? null;
+    this.checkKeyUnique(table, row, tx, null);
+    const scn = this.started(tx);
+    const rowid = `AAAR${(++this.rowidSeq).toString(36).toUpperCase().padStart(6, 'A')}AAAAAA`;
+    tx.pending.push({ table, rowid, before: null, after: row });
+    this.writeDml(tx, scn, table, rowid, null, row, 0);
+  }
+
+  update(tx: SimTransaction, table: SimTable, key: RawRow, changes: RawRow): void {
+    const rowid = this.findRowid(table, key, tx);
+    if (rowid === null) return; // UPDATE … WHERE matches nothing: 0 rows, no redo
+    const before = this.visible(table, rowid, tx) as RawRow;
+    const after = { ...before, ...changes };
+    this.checkKeyUnique(table, after, tx, rowid);
+    const scn = this.started(tx);
+    tx.pending.push({ table, rowid, before, after });
+    this.writeDml(tx, scn, table, rowid, before, after, 0);
+  }
+
+  delete(tx: SimTransaction, table: SimTable, key: RawRow): void {
+    const rowid = this.findRowid(table, key, tx);
+    if (rowid === null) return;
+    const before = this.visible(table, rowid, tx) as RawRow;
+    const scn = this.started(tx);
+    tx.pending.push({ table, rowid, before, after: null });
+    this.writeDml(tx, scn, table, rowid, before, null, 0);
+  }
+
+  private writeDml(
+    tx: SimTransaction,
+    scn: bigint,
+    table: SimTable,
+    rowid: string,
+    before: RawRow | null,
+    after: RawRow | null,
+    rollback: 0 | 1,
+  ): void {
+    const opts = { allColumns: this.logAll(table), rowid };
+    const { owner, name, columns, primaryKey } = table;
+    let operationCode: number;
+    let sqlRedo: string;
+    let sqlUndo: string;
+    if (before === null && after !== null) {
+      operationCode = 1;
+      sqlRedo = insertRedo(owner, name, columns, after);
+      sqlUndo = deleteRedo(owner, name, columns, primaryKey, after, opts);
+    } else if (after === null && before !== null) {
+      operationCode = 2;
+      sqlRedo = deleteRedo(owner, name, columns, primaryKey, before, opts);
+      sqlUndo = insertRedo(owner, name, columns, before);
+    } else {
+      operationCode = 3;
+      sqlRedo = updateRedo(owner, name, columns, primaryKey, before as RawRow, after as RawRow, opts);
+      sqlUndo = updateRedo(owner, name, columns, primaryKey, after as RawRow, before as RawRow, opts);
+    }
+    this.write({
+      scn,
+      xid: tx.xid,
+      operationCode,
+      operation: ['', 'INSERT', 'DELETE', 'UPDATE'][operationCode] as string,
+      owner,
+      table: name,
+      sqlRedo,
+      sqlUndo,
+      rollback,
+      startScn: tx.startScn,
+      rowid,
+    });
+    // LOBs too long for SQL_REDO: their data follows in LOB_WRITE records, which the reader does not decode.
+    if (after !== null && rollback === 0) {
+      for (const c of columns) {
+        const v = after[c.name] ?? null;
+        const long =
+          (familyOf(c) === 'clob' && typeof v === 'string' && v.length > 1000) ||
+          (familyOf(c) === 'blob' && v instanceof Uint8Array && v.length > 1000);
+        if (long && (before === null || !sameRaw(before[c.name] ?? null, v))) {
+          this.write({
+            scn,
+            xid: tx.xid,
+            operationCode: 10,
+            operation: 'LOB_WRITE',
+            owner,
+            table: name,
+            sqlRedo: 'DECLARE loc_c CLOB; BEGIN … END;',
+            sqlUndo: null,
+            rollback: 0,
+            startScn: tx.startScn,
+            rowid,
+          });
+        }
+      }
+    }
+  }
+
+  savepoint(tx: SimTransaction, name: string): void {
+    tx.savepoints.set(name, tx.pending.length);
+  }
+
+  /** ROLLBACK TO SAVEPOINT: each undone change is logged as its inverse with ROLLBACK = 1. */
+  rollbackTo(tx: SimTransaction, name: string): void {
+    const at = tx.savepoints.get(name);
+    if (at === undefined)
+      throw new SimulatedOracleError(
+        'ORA-01086',
+        `savepoint '${name}' never established in this session or is invalid`,
+      );
+    this.undoFrom(tx, at);
+  }
+
+  private undoFrom(tx: SimTransaction, at: number): void {
+    while (tx.pending.length > at) {
+      const p = tx.pending.pop() as PendingChange;
+      this.writeDml(tx, this.tick(), p.table, p.rowid, p.after, p.before, 1);
+    }
+  }
+
+  commit(tx: SimTransaction): bigint | null {
+    if (tx.done) throw new Error('simulator: the transaction has ended');
+    tx.done = true;
+    this.open.delete(tx);
+    if (tx.startScn === null) return null; // nothing written: no redo
+    const scn = this.tick();
+    for (const p of tx.pending) {
+      let versions = p.table.versions.get(p.rowid);
+      if (versions === undefined) {
+        versions = [];
+        p.table.versions.set(p.rowid, versions);
+      }
+      versions.push({ scn, row: p.after });
+    }
+    this.write({
+      scn,
+      xid: tx.xid,
+      operationCode: 7,
+      operation: 'COMMIT',
+      owner: null,
+      table: null,
+      sqlRedo: 'commit;',
+      sqlUndo: null,
+      rollback: 0,
+      startScn: tx.startScn,
+      rowid: null,
+    });
+    return scn;
+  }
+
+  rollback(tx: SimTransaction): void {
+    if (tx.done) return;
+    if (tx.startScn !== null) {
+      this.undoFrom(tx, 0);
+      this.write({
+        scn: this.tick(),
+        xid: tx.xid,
+        operationCode: 36,
+        operation: 'ROLLBACK',
+        owner: null,
+        table: null,
+        sqlRedo: 'rollback;',
+        sqlUndo: null,
+        rollback: 1,
+        startScn: tx.startScn,
+        rowid: null,
+      });
+    }
+    tx.done = true;
+    this.open.delete(tx);
+  }
+
+  /** Runs `work` in a transaction, committed when it returns, rolled back when it throws. */
+  transaction<T>(work: (tx: SimTransaction) => T): T {
+    const tx = this.begin();
+    try {
+      const result = work(tx);
+      this.commit(tx);
+      return result;
+    } catch (error) {
+      this.rollback(tx);
+      throw error;
+    }
+  }
+
+  // ---- DDL (each in its own transaction, as Oracle commits DDL implicitly) -------------------------
+
+  private ddl(owner: string, name: string, sql: string): bigint {
+    const tx = this.begin();
+    const scn = this.started(tx);
+    this.write({
+      scn,
+      xid: tx.xid,
+      operationCode: 5,
+      operation: 'DDL',
+      owner,
+      table: name,
+      sqlRedo: sql,
+      sqlUndo: null,
+      rollback: 0,
+      startScn: tx.startScn,
+      rowid: null,
+    });
+    return this.commit(tx) as bigint;
+  }
+
+  createTable(owner: string, name: string, columns: OracleColumn[], primaryKey: readonly string[]): SimTable {
+    if (this.tables.has(`${owner}.${name}`))
+      throw new SimulatedOracleError('ORA-00955', 'name is already used by an existing object');
+    const table: SimTable = { owner, name, columns, primaryKey, logAllColumns: false, versions: new Map(), ddlScn: 0n };
+    this.tables.set(`${owner}.${name}`, table);
+    const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.dataType}`).join(', ');
+    table.ddlScn = this.ddl(owner, name, `create table ${quoteIdent(owner)}.${quoteIdent(name)} (${defs});`);
+    return table;
+  }
+
+  addColumn(table: SimTable, column: OracleColumn): void {
+    table.columns = [...table.columns, column];
+    table.ddlScn = this.ddl(
+      table.owner,
+      table.name,
+      `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} add (${quoteIdent(column.name)} ${column.dataType});`,
+    );
+  }
+
+  truncate(table: SimTable): void {
+    const scn = this.ddl(
+      table.owner,
+      table.name,
+      `truncate table ${quoteIdent(table.owner)}.${quoteIdent(table.name)};`,
+    );
+    for (const versions of table.versions.values()) versions.push({ scn, row: null });
+    table.ddlScn = scn;
+  }
+
+  dropTable(table: SimTable): void {
+    this.tables.delete(`${table.owner}.${table.name}`);
+    this.ddl(table.owner, table.name, `drop table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} purge;`);
+  }
+
+  /** Orders rows by `columns` (Oracle's ORDER BY with NLS_SORT = BINARY). */
+  sortRows(table: SimTable, rows: RawRow[], columns: readonly { name: string; desc: boolean }[]): RawRow[] {
+    const defs = columns.map((c) => ({ ...c, column: table.columns.find((x) => x.name === c.name) as OracleColumn }));
+    return rows.sort((a, b) => {
+      for (const d of defs) {
+        const r = compareRaw(d.column, a[d.name] ?? null, b[d.name] ?? null);
+        if (r !== 0) return d.desc ? -r : r;
+      }
+      return 0;
+    });
+  }
+}
