@@ -197,6 +197,16 @@ describe.each<TargetKind>(['postgres', 'mysql'])('JSON documents from %s', (sour
           expect(row(base + 3).j).toBeNull();
           if (source === 'postgres') expect(row(base + 1).jb).toBe(EXACT_JSONB);
         }
+        if (source === 'postgres') {
+          // json[]: in Postgres the same array text as the source's; in MySQL a JSON array of the texts.
+          const [stored] = await db.query(`SELECT ${text('aj')} AS aj FROM ${q(target, schema, 'docs')} WHERE id = 1`);
+          if (target === 'postgres') {
+            const [written] = await db.query('SELECT aj::text AS aj FROM public.docs WHERE id = 1');
+            expect(stored?.aj).toBe(written?.aj);
+          } else {
+            expect(JSON.parse(String(stored?.aj))).toEqual([EXACT, null, 'null']);
+          }
+        }
       } finally {
         await db.close();
       }
