@@ -9,8 +9,11 @@ export type EventFormat = 'native' | 'debezium';
  *
  * `native` is the `SourceEvent` itself. Values JSON cannot hold become strings, as Debezium's JSON
  * shows them: a `bigint` is its decimal string, bytes are base64, non-finite numbers are
- * `"NaN"`/`"Infinity"`/`"-Infinity"`. (Core's `valueToJson` tags such values as `{"$bigint": …}`
- * to round-trip chunk keys exactly; a line consumer wants the plain value, so it is not used here.)
+ * `"NaN"`/`"Infinity"`/`"-Infinity"`, and a JSON document (`JsonText`) is its exact text as a string
+ * (`JsonText.toJSON`), so a JSON null document (`"null"`) stays distinct from SQL NULL (`null`) and
+ * no digit of a number is changed by a reader's JSON parser before it chooses how to read it.
+ * (Core's `valueToJson` tags such values as `{"$bigint": …}` to round-trip chunk keys exactly; a
+ * line consumer wants the plain value, so it is not used here.)
  */
 export class EventLineEncoder {
   /** Latest schema per table, from schema-change events, so Debezium output can use column types. */

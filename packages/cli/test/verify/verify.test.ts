@@ -120,6 +120,40 @@ describe('verify, Postgres → Postgres', () => {
   });
 });
 
+describe('verify, JSON documents, Postgres → Postgres', () => {
+  const pipeline = () =>
+    pipelineOf({ adapter: 'postgres', url: postgres.url, include: 'docs.*' }, withDb(postgres.url, 'pg_target'));
+  const exact = '{"id":  12345678901234567890, "price": 1.10, "tiny": 1e-400}';
+
+  beforeAll(async () => {
+    await source.query(`
+      CREATE SCHEMA docs;
+      CREATE TABLE docs.docs (id int PRIMARY KEY, j json, jb jsonb);
+      INSERT INTO docs.docs VALUES (1, '${exact}', '${exact}'), (2, 'null', 'null'), (3, NULL, NULL);`);
+  });
+
+  it('compares the text each server gives: one digit beyond 2^53, or a null document made NULL, differs', async () => {
+    await copyTables(pipeline());
+    expect((await verifyPipeline(pipeline(), { chunkSize: 10 })).equal).toBe(true);
+    const edits = [
+      // JSON.parse reads both …890 and …891 as 12345678901234567000.
+      `UPDATE public.docs SET j = '${exact.replace('67890,', '67891,')}' WHERE id = 1`,
+      `UPDATE public.docs SET jb = '${exact.replace('67890,', '67891,')}' WHERE id = 1`,
+      // 1.10 and 1.1 are one number to JSON.parse, not to a CDC tool.
+      `UPDATE public.docs SET j = '${exact.replace('1.10', '1.1')}' WHERE id = 1`,
+      'UPDATE public.docs SET j = NULL WHERE id = 2',
+    ];
+    for (const edit of edits) {
+      await target.query(edit);
+      const report = await verifyPipeline(pipeline(), { chunkSize: 10 });
+      expect(report.tables[0], edit).toMatchObject({ different: 1, missing: 0, extra: 0 });
+      expect(report.equal).toBe(false);
+      await copyTables(pipeline());
+      expect((await verifyPipeline(pipeline(), { chunkSize: 10 })).equal, `after ${edit}, copied again`).toBe(true);
+    }
+  });
+});
+
 describe('verify, MariaDB → Postgres', () => {
   let maria: ThrowawayMariadb;
   let db: mysql.Connection;
