@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ColumnSchema, Row } from '@highwater/core';
 import { canonicalValue, stable } from './canonical.js';
+import type { TextRow } from './text-reader.js';
 
 /** One side of a chunk: canonical rows by canonical key, and an order-independent checksum of them. */
 export interface ChunkRows {
@@ -35,6 +36,15 @@ export function addRows(
 
 function hash(text: string): bigint {
   return BigInt(`0x${createHash('md5').update(text).digest('hex')}`);
+}
+
+/** Adds rows read as canonical server texts (see text-reader.ts). */
+export function addTextRows(chunk: ChunkRows, rows: readonly TextRow[]): void {
+  for (const row of rows) {
+    chunk.rows.set(row.key, row.row);
+    chunk.keys.set(row.key, row.display);
+    chunk.sum = (chunk.sum + hash(row.row)) % MOD;
+  }
 }
 
 export function sameChecksum(a: ChunkRows, b: ChunkRows): boolean {

@@ -1,14 +1,6 @@
-import {
-  type ChunkReader,
-  type ColumnSchema,
-  createTableSplitter,
-  type Introspector,
-  type Key,
-  type TableSchema,
-  tableName,
-} from '@highwater/core';
-import { keyColumnsOf } from '../sinks/sql/target-table.js';
-import { addRows, type ChunkRows, emptyChunk, sameChecksum } from './chunk-rows.js';
+import { createTableSplitter, type Introspector, type Key, type TableSchema, tableName } from '@highwater/core';
+import { addTextRows, type ChunkRows, emptyChunk, sameChecksum } from './chunk-rows.js';
+import { readTextChunk, type SideTable, type TextSide } from './text-reader.js';
 import type { TableReport } from './verify-report.js';
 
 export interface TableComparison {
@@ -17,8 +9,10 @@ export interface TableComparison {
   readonly target: TableSchema;
   readonly introspector: Pick<Introspector<unknown>, 'keyRange' | 'estimateRowCount' | 'nextChunkBoundary'>;
   readonly compareKeys: (table: TableSchema, a: Key, b: Key) => number;
-  readonly sourceReader: ChunkReader;
-  readonly targetReader: ChunkReader;
+  /** Where the source's rows are read as the source server's text. */
+  readonly sourceSide: TextSide;
+  /** Where the target's rows are read as the target server's text. */
+  readonly targetSide: TextSide;
   readonly chunkSize: number;
   /** Keys listed per kind of difference. */
   readonly maxKeys: number;
@@ -33,7 +27,9 @@ const PENDING_LIMIT = 100_000;
 
 /**
  * Compares one table chunk by chunk: the source's chunk splitter cuts the key space, both sides read
- * each chunk with a key-range query, and only chunks whose checksums differ are compared row by row.
+ * each chunk with a key-range query returning every value as its own server prints it (canonical
+ * per type: see server-text.ts), and only chunks whose checksums differ are compared row by row.
+ * Values are never decoded by an adapter, so a value the capture changed differs from the source's.
  */
 export async function compareTable(c: TableComparison): Promise<TableReport> {
   const name = tableName(c.source.id);
@@ -44,8 +40,14 @@ export async function compareTable(c: TableComparison): Promise<TableReport> {
     compareKeys: (a, b) => c.compareKeys(c.source, a, b),
     chunkSize: c.chunkSize,
   });
-  const columns = c.source.columns;
-  const key = keyColumnsOf(c.source).map((k) => columns.find((col) => col.name === k) as ColumnSchema);
+  const cross = c.sourceSide.dialect.name !== c.targetSide.dialect.name;
+  const side = (table: TableSchema, dialect: TextSide['dialect']): SideTable => ({
+    qualified: `${dialect.quote(table.id.schema ?? table.id.database ?? '')}.${dialect.quote(table.id.name)}`,
+    columns: table.columns,
+    key: table.chunkKey,
+  });
+  const sourceTable = side(c.source, c.sourceSide.dialect);
+  const targetTable = side(c.target, c.targetSide.dialect);
   const missing = new Map<string, { row: string; display: string }>();
   const extra = new Map<string, { row: string; display: string }>();
   const different: string[] = [];
@@ -58,8 +60,8 @@ export async function compareTable(c: TableComparison): Promise<TableReport> {
   for (let split = await splitter.next(); split !== null; split = await splitter.next()) {
     const src = emptyChunk();
     const tgt = emptyChunk();
-    for await (const rows of c.sourceReader.readChunk(c.source, split.range)) addRows(src, rows, columns, key);
-    for await (const rows of c.targetReader.readChunk(c.target, split.range)) addRows(tgt, rows, columns, key);
+    addTextRows(src, await readTextChunk(c.sourceSide, sourceTable, split.range, cross));
+    addTextRows(tgt, await readTextChunk(c.targetSide, targetTable, split.range, cross));
     chunks++;
     sourceRows += src.rows.size;
     targetRows += tgt.rows.size;

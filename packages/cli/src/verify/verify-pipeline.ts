@@ -1,5 +1,5 @@
 import {
-  type ChunkReader,
+  AdapterError,
   ConfigError,
   HighwaterError,
   type Introspector,
@@ -13,8 +13,9 @@ import { dialectOf } from '../sinks/sql/index.js';
 import { connectError, sinkError } from '../sinks/sql/sql-errors.js';
 import { describeCapturedTables } from '../sources/captured-tables.js';
 import { createAdapter } from '../sources/create-adapter.js';
-import { compareTable } from './compare-table.js';
-import { targetAdapter, targetTableOf } from './target-reader.js';
+import type { SqlSession } from '../sinks/sql/dialect.js';
+import { compareTable, type TableComparison } from './compare-table.js';
+import { targetTableOf } from './target-reader.js';
 import { type TableReport, totalsOf, type VerifyReport } from './verify-report.js';
 
 export interface VerifyOptions {
@@ -59,14 +60,27 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
     const introspector = await adapter.createIntrospector();
     open.push(introspector);
     const tables = await capturedTables(introspector, source, options.tables);
-    const targetSchema = await targetSchemaOf(sink);
-    const sourceReader = await adapter.createChunkReader();
-    open.push(sourceReader);
-    const targetReader = await onTarget(sink, () => targetAdapter(sink).createChunkReader());
-    open.push(targetReader);
+    const targetDialect = dialectOf(sink.type);
+    const targetSession = await onTarget(sink, () => targetDialect.connect(sink.connection));
+    open.push(targetSession);
+    const targetSchema = await targetSchemaOf(sink, targetSession);
+    const sourceDialect = dialectOf(source.adapter);
+    const sourceSession = await sourceDialect.connect(source.connection).catch((error: unknown) => {
+      throw new AdapterError(
+        `${source.adapter}: verify cannot open its reading connection to the source: ${messageOf(error)}`,
+        {
+          cause: error,
+        },
+      );
+    });
+    open.push(sourceSession);
+    const sides = {
+      sourceSide: { dialect: sourceDialect, session: sourceSession },
+      targetSide: { dialect: targetDialect, session: targetSession },
+    };
     const reports: TableReport[] = [];
     for (const table of tables) {
-      const report = await compareOne(adapter, introspector, sourceReader, targetReader, table, sink, targetSchema, {
+      const report = await compareOne(adapter, introspector, sides, table, sink, targetSchema, {
         chunkSize,
         maxKeys: options.maxKeys ?? 20,
       });
@@ -89,8 +103,7 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
 async function compareOne(
   adapter: SourceAdapter<unknown>,
   introspector: Introspector<unknown>,
-  sourceReader: ChunkReader,
-  targetReader: ChunkReader,
+  sides: Pick<TableComparison, 'sourceSide' | 'targetSide'>,
   table: TableSchema,
   sink: SqlSinkConfig,
   targetSchema: string,
@@ -103,8 +116,7 @@ async function compareOne(
       target,
       introspector,
       compareKeys: (t, a, b) => adapter.compareKeys(t, a, b),
-      sourceReader,
-      targetReader,
+      ...sides,
       ...settings,
     });
   } catch (error) {
@@ -142,17 +154,18 @@ async function capturedTables(
   return schemas;
 }
 
-async function targetSchemaOf(sink: SqlSinkConfig): Promise<string> {
+async function targetSchemaOf(sink: SqlSinkConfig, session: SqlSession): Promise<string> {
   if (sink.schema !== undefined) return sink.schema;
   const dialect = dialectOf(sink.type);
-  const session = await onTarget(sink, () => dialect.connect(sink.connection));
   try {
     return await dialect.currentSchema(session);
   } catch (error) {
     throw sinkError(dialect, 'finding the target schema', error);
-  } finally {
-    await session.close();
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

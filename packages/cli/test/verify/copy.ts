@@ -2,21 +2,25 @@ import type { ChangeEvent, TableSchema } from '@highwater/core';
 import { tableName } from '@highwater/core';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
-import { createSqlSink } from '../../src/sinks/sql/index.js';
+import { createSqlSink, sourceTableDescriber } from '../../src/sinks/sql/index.js';
 import { createAdapter } from '../../src/sources/create-adapter.js';
 import { readOnlySource } from '../../src/verify/index.js';
 
 /** A pipeline file's text, parsed as `highwater` would. */
-export function pipelineOf(source: { adapter: 'postgres' | 'mysql'; url: string; include: string }, target: string) {
+export function pipelineOf(
+  source: { adapter: 'postgres' | 'mysql'; url: string; include: string },
+  target: string,
+  sink: { type: 'postgres' | 'mysql'; schema: string } = { type: 'postgres', schema: 'public' },
+) {
   const text = `name: verify-test
 source:
   adapter: ${source.adapter}
   connection: ${source.url}
   tables: { include: ['${source.include}'] }
 sink:
-  type: postgres
+  type: ${sink.type}
   connection: ${target}
-  schema: public
+  schema: ${sink.schema}
 `;
   return parsePipeline(text, '/tmp/verify-test.yaml', {});
 }
@@ -26,10 +30,12 @@ export async function copyTables(pipeline: ReturnType<typeof pipelineOf>): Promi
   const adapter = createAdapter(readOnlySource(pipeline.config.source), pipeline.name);
   const introspector = await adapter.createIntrospector();
   const reader = await adapter.createChunkReader();
+  const described = sourceTableDescriber(adapter, pipeline.config.source);
   const sink = createSqlSink(pipeline.config.sink as SqlSinkConfig, {
     pipelineName: pipeline.name,
     logger: { info: () => undefined, warn: () => undefined, debug: () => undefined },
-    describeTables: (ids) => introspector.describeTables(ids),
+    describeTables: described.describeTables,
+    capturedTables: described.capturedTables,
   });
   try {
     await sink.open();
@@ -68,6 +74,7 @@ export async function copyTables(pipeline: ReturnType<typeof pipelineOf>): Promi
     }
   } finally {
     await sink.close();
+    await described.close();
     await reader.close();
     await introspector.close();
   }

@@ -1,0 +1,106 @@
+import type { TableSchema } from '@highwater/core';
+import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
+import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
+import { PipelineRunner } from '../../src/run/pipeline-runner.js';
+import { createSink } from '../../src/sinks/create-sink.js';
+import { dialectOf } from '../../src/sinks/sql/index.js';
+import { createAdapter, sourceOptionsOf } from '../../src/sources/create-adapter.js';
+import { type SideTable, readTextChunk, type TextRow } from '../../src/verify/text-reader.js';
+import { targetTableOf } from '../../src/verify/target-reader.js';
+
+export type Db = 'postgres' | 'mysql';
+
+export interface Endpoint {
+  readonly db: Db;
+  readonly url: string;
+}
+
+let serverIds = 100;
+
+/** A pipeline file's text from `source` (tables `include`) into `sink`'s `schema`. */
+export function pipelineFor(name: string, source: Endpoint, include: string, sink: Endpoint, schema: string) {
+  const options =
+    source.db === 'postgres' ? '{ createSlot: true, createPublication: true }' : `{ serverId: ${serverIds++} }`;
+  return parsePipeline(
+    `name: ${name}
+source:
+  adapter: ${source.db}
+  connection: '${source.url}'
+  tables: { include: ['${include}'] }
+  options: ${options}
+sink:
+  type: ${sink.db}
+  connection: '${sink.url}'
+  schema: ${schema}
+`,
+    `/tmp/${name}.yaml`,
+    {},
+  );
+}
+
+/** A started pipeline: stop it once the target has what the test waits for. */
+export interface Running {
+  readonly runner: PipelineRunner;
+  readonly done: Promise<unknown>;
+  readonly pipeline: ReturnType<typeof pipelineFor>;
+}
+
+/** Starts a pipeline in-process (snapshot, then the stream), as `highwater run` would. */
+export async function start(pipeline: ReturnType<typeof pipelineFor>): Promise<Running> {
+  const adapter = createAdapter(pipeline.config.source, pipeline.name);
+  const logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+  const sink = await createSink(pipeline, { pipelineName: pipeline.name, logger }, { adapter });
+  const runner = new PipelineRunner({
+    adapter,
+    source: sourceOptionsOf(pipeline.config.source),
+    sink,
+    restart: { attempts: 0, initialDelayMs: 1, maxDelayMs: 1 },
+  });
+  const done = runner.run().then(
+    (summary) => summary,
+    (error: unknown) => error,
+  );
+  return { runner, done, pipeline };
+}
+
+/** Waits (polling, no fixed sleep) until `check` holds, or fails with what was awaited after `ms`. */
+export async function until(what: string, check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The rows of one source table and of its target table, as verify reads them: each value as its
+ * own server prints it, canonical per type. Keyed by the canonical key.
+ */
+export async function serverTexts(
+  pipeline: ReturnType<typeof pipelineFor>,
+  table: TableSchema,
+): Promise<{ source: Map<string, TextRow>; target: Map<string, TextRow> }> {
+  const sink = pipeline.config.sink as SqlSinkConfig;
+  const sourceDialect = dialectOf(pipeline.config.source.adapter);
+  const targetDialect = dialectOf(sink.type);
+  const cross = sourceDialect.name !== targetDialect.name;
+  const target = targetTableOf(table, sink, sink.schema as string);
+  const side = (t: TableSchema, d: typeof sourceDialect): SideTable => ({
+    qualified: `${d.quote(t.id.schema as string)}.${d.quote(t.id.name)}`,
+    columns: t.columns,
+    key: t.chunkKey,
+  });
+  const read = async (d: typeof sourceDialect, connection: SqlSinkConfig['connection'], t: TableSchema) => {
+    const session = await d.connect(connection);
+    try {
+      const rows = await readTextChunk({ dialect: d, session }, side(t, d), { start: null, end: null }, cross);
+      return new Map(rows.map((r) => [r.key, r]));
+    } finally {
+      await session.close();
+    }
+  };
+  return {
+    source: await read(sourceDialect, pipeline.config.source.connection, table),
+    target: await read(targetDialect, sink.connection, target),
+  };
+}
