@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PipelineMetrics } from '../../src/observe/metrics-server.js';
+import { streamMetrics } from '../helpers.js';
 import { MONITORING_DIR, RULES_FILE, RULES_TEST_FILE, referencedMetrics } from '../monitoring.js';
 
 /** promtool comes with Debian's `prometheus` package (.ci/run installs it); without it the rule checks cannot run. */
@@ -21,25 +22,7 @@ describe('the alert rules and the Grafana dashboard (docs/monitoring)', () => {
     const metrics = new PipelineMetrics(
       {
         state: 'stream',
-        metrics: () => ({
-          state: 'stream',
-          snapshot: {
-            tablesTotal: 0,
-            tablesDone: 0,
-            splitsDone: 0,
-            splitsTotal: 0,
-            rowsRead: 0,
-            rowsPerSecond: 0,
-            tables: [],
-          },
-          currentFetchEventTimeLag: 1,
-          currentEmitEventTimeLag: 1,
-          sourceIdleTime: 0,
-          eventsEmitted: 0,
-          eventsPerSecond: 0,
-          position: null,
-          log,
-        }),
+        metrics: () => streamMetrics({ currentFetchEventTimeLag: 1, currentEmitEventTimeLag: 1, log }),
         progress: () => ({ batches: 0, events: 0, checkpointStoredAt: 0, restarts: 0, writeSeconds: 0 }),
       },
       'p',
