@@ -17,6 +17,7 @@ import { type ConnectionSettings, closeConnection, connect, connectionOptions } 
 import { type DescribedTable, describeTable } from './describe-tables.js';
 import type { ColumnDecoder } from './types/decode.js';
 import { toHighwaterError } from './errors.js';
+import { type BinaryLog, binlogBytesAfter } from './binlog-lag.js';
 import { compareOffsets, fileNumber, type MysqlOffset, mysqlOffset, positionAt } from './offsets/mysql-offset.js';
 import { qualifiedName } from './sql/identifiers.js';
 import { stopZongji } from './stop-zongji.js';
@@ -30,6 +31,9 @@ export interface LogReaderSettings {
   /** Heartbeat period asked of the server: how soon an idle reader reports its position (ms). */
   readonly heartbeatMs: number;
 }
+
+/** How often the reader measures how much binlog is left after its position (`binlogLagBytes`). */
+const BINLOG_LAG_POLL_MS = 5_000;
 
 /** How long the stream must pause before the position reached is reported (ms). */
 const PROGRESS_QUIET_MS = 10;
@@ -197,6 +201,9 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
    */
   private busy: Promise<void> | null = null;
   private backlog: unknown[] = [];
+  /** Bytes of binlog after the last position decoded, as of the last `SHOW BINARY LOGS`; null before it. */
+  private binlogLag: number | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly zongji: ZongJi,
@@ -504,6 +511,29 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     return batch;
   }
 
+  /** `binlogLagBytes`: binlog the reader has yet to read (exported as `highwater_log_binlog_lag_bytes`). */
+  metrics(): Readonly<Record<string, number>> {
+    return this.binlogLag === null ? {} : { binlogLagBytes: this.binlogLag };
+  }
+
+  /** Measures the binlog left after the reader's position now, and then every `intervalMs`. */
+  pollBinlogLag(intervalMs = BINLOG_LAG_POLL_MS): void {
+    void this.measureBinlogLag();
+    this.lagTimer = setInterval(() => void this.measureBinlogLag(), intervalMs);
+    this.lagTimer.unref();
+  }
+
+  async measureBinlogLag(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const [logs] = await this.control.query('SHOW BINARY LOGS');
+      this.binlogLag = binlogBytesAfter(logs as BinaryLog[], this.lastDelivered);
+    } catch {
+      // A lost connection is reported by the binlog connection; the figure is left out until a poll works.
+      this.binlogLag = null;
+    }
+  }
+
   async acknowledge(): Promise<void> {
     // The binlog is freed by the server's expiry settings, not by its readers.
   }
@@ -521,6 +551,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     if (this.closed) return;
     this.closed = true;
     if (this.progressTimer !== null) clearTimeout(this.progressTimer);
+    if (this.lagTimer !== null) clearInterval(this.lagTimer);
     this.notify();
     await stopZongji(this.zongji);
     await closeConnection(this.control);
@@ -644,6 +675,7 @@ export async function createMysqlLogReader(
         const ns = BigInt(Math.max(1, Math.round(settings.heartbeatMs))) * 1_000_000n;
         zongji.connection?.query(`SET @master_heartbeat_period = ${ns}`, () => undefined);
         started = true;
+        reader.pollBinlogLag();
         resolve();
       });
       zongji.start({

@@ -7,6 +7,7 @@ import {
 } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { compareOffsets, type MysqlOffset, mysqlAdapter, positionAt } from '../src/index.js';
+import { type BinaryLog, binlogBytesAfter } from '../src/binlog-lag.js';
 import { LogTap, useMariadb } from './helpers.js';
 
 const db = useMariadb();
@@ -127,6 +128,33 @@ describe('MysqlLogReader', () => {
       ).toEqual(all.slice(k + 1).map((c) => c.offset));
       expect(rest.map((c) => c.after)).toEqual(all.slice(k + 1).map((c) => c.after));
     }
+  });
+
+  it('reports the binlog left after its position as binlogLagBytes', async () => {
+    const sql = db.sql();
+    await sql.query('CREATE TABLE log_lag (id int PRIMARY KEY, v varchar(100))');
+    const schema = await describeOne('log_lag');
+    const from = await highWatermark();
+    await sql.query(
+      `INSERT INTO log_lag VALUES ${Array.from({ length: 200 }, (_, i) => `(${i}, '${'x'.repeat(90)}')`).join(', ')}`,
+    );
+    const hw = await highWatermark();
+    const log = await adapter().createLogReader({ from, tables: [schema] });
+    const reader = log as typeof log & { measureBinlogLag(): Promise<void> };
+    try {
+      // Read up to the end: nothing is left.
+      await new LogTap<Item>(log).until((xs) =>
+        xs.some((x) => x.kind === 'progress' && compareOffsets(x.offset, hw) >= 0),
+      );
+      await reader.measureBinlogLag();
+      expect(log.metrics?.()).toEqual({ binlogLagBytes: 0 });
+    } finally {
+      await log.close();
+    }
+    // Measured from where it started, the server's own list of binlogs has the whole insert ahead.
+    const [logs] = await sql.query('SHOW BINARY LOGS');
+    expect(binlogBytesAfter(logs as BinaryLog[], from)).toBeGreaterThan(200 * 90);
+    expect(binlogBytesAfter(logs as BinaryLog[], hw)).toBe(0);
   });
 
   it('reports progress when idle and when only other tables change', async () => {

@@ -101,7 +101,8 @@ function tables(doc) {
     const t = snapshot.get(name);
     const c = stream.get(name);
     const phase = t === undefined || t.done ? 'stream' : 'snapshot';
-    const pct = t === undefined || t.chunksTotal === 0 ? 100 : Math.min(100, (100 * t.chunksDone) / t.chunksTotal);
+    const pct =
+      t === undefined || t.done ? 100 : t.chunksTotal === 0 ? 0 : Math.min(100, (100 * t.chunksDone) / t.chunksTotal);
     const chunks =
       t === undefined
         ? '–'

@@ -1,4 +1,4 @@
-import type { Checkpoint, EventBatch, Sink, SourceEvent } from '@highwater/core';
+import type { Checkpoint, EventBatch, Sink, SourceEvent, SourceMetrics } from '@highwater/core';
 import { MemoryDatabase } from '@highwater/memory';
 
 /** A table `shop.orders (id int64 primary key, note string)` with `rows` rows, ids 1..rows. */
@@ -76,4 +76,28 @@ export async function waitFor(condition: () => boolean, what = 'condition'): Pro
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** Source metrics of a source in the stream phase with no snapshot, with `figures` changed. */
+export function streamMetrics(figures: Partial<SourceMetrics> = {}): SourceMetrics {
+  return {
+    state: 'stream',
+    snapshot: {
+      tablesTotal: 0,
+      tablesDone: 0,
+      splitsDone: 0,
+      splitsTotal: 0,
+      rowsRead: 0,
+      rowsPerSecond: 0,
+      tables: [],
+    },
+    currentFetchEventTimeLag: null,
+    currentEmitEventTimeLag: null,
+    sourceIdleTime: 0,
+    eventsEmitted: 0,
+    eventsPerSecond: 0,
+    position: null,
+    log: {},
+    ...figures,
+  };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type MetricsServer, PipelineMetrics, startMetricsServer } from '../../src/observe/metrics-server.js';
 import { formatDuration, streamLine } from '../../src/observe/progress.js';
 import { PipelineRunner } from '../../src/run/pipeline-runner.js';
-import { changes, MemorySink, shopDatabase, waitFor } from '../helpers.js';
+import { changes, MemorySink, shopDatabase, streamMetrics, waitFor } from '../helpers.js';
 
 async function scrape(server: MetricsServer): Promise<string> {
   const response = await fetch(server.url);
@@ -81,25 +81,17 @@ describe('the Prometheus endpoint', () => {
 
 describe('the progress line', () => {
   it('shows events, rate, lag and the log figures', () => {
-    const line = streamLine('stream', {
-      state: 'stream',
-      snapshot: {
-        tablesTotal: 0,
-        tablesDone: 0,
-        splitsDone: 0,
-        splitsTotal: 0,
-        rowsRead: 0,
-        rowsPerSecond: 0,
-        tables: [],
-      },
-      currentFetchEventTimeLag: 100,
-      currentEmitEventTimeLag: 1500,
-      sourceIdleTime: 250,
-      eventsEmitted: 12345,
-      eventsPerSecond: 99.6,
-      position: null,
-      log: { slotLagBytes: 8192 },
-    });
+    const line = streamLine(
+      'stream',
+      streamMetrics({
+        currentFetchEventTimeLag: 100,
+        currentEmitEventTimeLag: 1500,
+        sourceIdleTime: 250,
+        eventsEmitted: 12345,
+        eventsPerSecond: 99.6,
+        log: { slotLagBytes: 8192 },
+      }),
+    );
     expect(line).toBe('stream | 12,345 events | 100 events/s | lag 1.5 s | idle 250 ms | slotLagBytes 8,192');
     expect(formatDuration(192_000)).toBe('3 min 12 s');
     expect(formatDuration(7_500_000)).toBe('2 h 5 min');

@@ -1,14 +1,15 @@
-import { MemoryCheckpointStore, SinkError, type SourceAdapter, type SourceMetrics } from '@highwater/core';
+import { MemoryCheckpointStore, SinkError, type SourceAdapter } from '@highwater/core';
 import { memoryAdapter } from '@highwater/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeStatus } from '../../src/commands/status.js';
 import { type MetricsServer, PipelineMetrics, startMetricsServer } from '../../src/observe/metrics-server.js';
 import type { StatusDocument } from '../../src/observe/status/status-document.js';
+import type { StatusProvider } from '../../src/observe/status/status-model.js';
 import { StatusPage } from '../../src/observe/status/status-page.js';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import { PipelineRunner } from '../../src/run/pipeline-runner.js';
 import { RunRecord } from '../../src/run/run-record.js';
-import { changes, MemorySink, shopDatabase, waitFor } from '../helpers.js';
+import { changes, MemorySink, shopDatabase, streamMetrics, waitFor } from '../helpers.js';
 
 const SECRET = 'sekrit-pw-4711';
 const pipeline = parsePipeline(
@@ -37,9 +38,9 @@ afterEach(async () => {
 });
 
 /** A runner over the memory database with the status page on a free port; the sampler's timers are slow: tests sample by hand. */
-async function serve(runner: PipelineRunner): Promise<{ page: StatusPage; server: MetricsServer; base: string }> {
+async function serve(provider: StatusProvider): Promise<{ page: StatusPage; server: MetricsServer; base: string }> {
   const page = await StatusPage.create({
-    provider: runner,
+    provider,
     pipeline,
     readyLagSeconds: 30,
     pushIntervalMs: 50,
@@ -48,7 +49,7 @@ async function serve(runner: PipelineRunner): Promise<{ page: StatusPage; server
   const server = await startMetricsServer({
     host: '127.0.0.1',
     port: 0,
-    metrics: new PipelineMetrics(runner, 'shop', { processMetrics: false }),
+    metrics: new PipelineMetrics(provider, 'shop', { processMetrics: false }),
     routes: (request, response, path) => page.handle(request, response, path),
   });
   cleanups.push(
@@ -268,25 +269,8 @@ describe('/health and /ready', () => {
       lagMs: null as number | null,
       record,
       checkpoint: null,
-      metrics: (): SourceMetrics => ({
-        state: 'stream',
-        snapshot: {
-          tablesTotal: 0,
-          tablesDone: 0,
-          splitsDone: 0,
-          splitsTotal: 0,
-          rowsRead: 0,
-          rowsPerSecond: 0,
-          tables: [],
-        },
-        currentFetchEventTimeLag: provider.lagMs,
-        currentEmitEventTimeLag: provider.lagMs,
-        sourceIdleTime: 0,
-        eventsEmitted: 0,
-        eventsPerSecond: 0,
-        position: null,
-        log: {},
-      }),
+      metrics: () =>
+        streamMetrics({ currentFetchEventTimeLag: provider.lagMs, currentEmitEventTimeLag: provider.lagMs }),
       progress: () => ({ batches: 0, events: 0, checkpointStoredAt: null, restarts: 0 }),
     };
     return provider;
@@ -294,18 +278,7 @@ describe('/health and /ready', () => {
 
   it('/health is 200 while the process is up; /ready is 503 with the reason unless reading, connected and within the lag', async () => {
     const provider = fakeProvider();
-    const page = await StatusPage.create({ provider, pipeline, readyLagSeconds: 30 });
-    const server = await startMetricsServer({
-      host: '127.0.0.1',
-      port: 0,
-      metrics: new PipelineMetrics(provider, 'shop', { processMetrics: false }),
-      routes: (request, response, path) => page.handle(request, response, path),
-    });
-    cleanups.push(
-      () => server.close(),
-      () => page.close(),
-    );
-    const base = `http://127.0.0.1:${server.port}`;
+    const { base } = await serve(provider);
     const ready = async () => {
       const response = await fetch(`${base}/ready`);
       return { status: response.status, body: (await response.json()) as { ready: boolean; reason: string | null } };

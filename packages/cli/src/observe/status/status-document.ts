@@ -1,3 +1,5 @@
+import type { RunnerState } from '../../run/pipeline-runner.js';
+
 /**
  * The JSON of `GET /api/status` (and of each Server-Sent Event of `GET /api/events`), documented
  * in docs/operations.md. Stable: fields are only added within a version; a removed or changed
@@ -5,17 +7,8 @@
  */
 export const STATUS_VERSION = 1;
 
-/** The pipeline's state as the page shows it (the runner's, see `RunnerState`). */
-export type PipelineState =
-  | 'created'
-  | 'starting'
-  | 'snapshot'
-  | 'stream'
-  | 'restarting'
-  | 'stopping'
-  | 'stopped'
-  | 'done'
-  | 'failed';
+/** The pipeline's state as the page shows it: the runner's. */
+export type PipelineState = RunnerState;
 
 export interface StatusDocument {
   readonly version: typeof STATUS_VERSION;
