@@ -1,4 +1,5 @@
 import type { SourceAdapter, SourceOptions, StartupMode } from '@highwater/core';
+import { mongodbAdapter } from '@highwater/mongodb';
 import { mysqlAdapter } from '@highwater/mysql';
 import { postgresAdapter } from '@highwater/postgres';
 import type { ConnectionConfig, SourceConfig } from '../pipeline/pipeline-schema.js';
@@ -21,6 +22,15 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
         connection: mysqlConnection(source.connection),
         serverId: source.options.serverId,
         heartbeatMs: source.options.heartbeatMs,
+      }) as SourceAdapter<unknown>;
+    case 'mongodb':
+      return mongodbAdapter({
+        url: mongodbUrl(source.connection),
+        ...source.options,
+        // Without a path of its own, each pipeline keeps its normalize store under its name.
+        ...(source.options.changelog === 'normalize' && source.options.normalizeStore === undefined
+          ? { normalizeStore: { path: `highwater-${pipelineName}.images.sqlite` } }
+          : {}),
       }) as SourceAdapter<unknown>;
   }
 }
@@ -58,4 +68,12 @@ function postgresConnection(connection: ConnectionConfig) {
 function mysqlConnection(connection: ConnectionConfig) {
   if (typeof connection === 'string') return connection;
   return { ...connection, port: connection.port ?? 3306 };
+}
+
+/** A `mongodb://` URL from connection parts (`database` is the authentication database). */
+function mongodbUrl(connection: ConnectionConfig): string {
+  if (typeof connection === 'string') return connection;
+  const password = connection.password === undefined ? '' : `:${encodeURIComponent(connection.password)}`;
+  const port = connection.port ?? 27017;
+  return `mongodb://${encodeURIComponent(connection.user)}${password}@${connection.host}:${port}/?authSource=${encodeURIComponent(connection.database)}`;
 }
