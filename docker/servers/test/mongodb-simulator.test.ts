@@ -68,6 +68,12 @@ describe('MongoDB simulator through the mongodb driver', () => {
     const all = await cursor.toArray();
     expect(all).toHaveLength(95);
     expect(all[0]).toEqual({ _id: 198, n: 198 });
+    expect(await coll.find({ _id: { $lt: 2 } }, { projection: { _id: 1 } }).toArray()).toEqual([
+      { _id: 0 },
+      { _id: 1 },
+    ]);
+    expect(await coll.find({ _id: 3 }, { projection: { _id: 0, tag: 1 } }).toArray()).toEqual([{ tag: 't3' }]);
+    expect(await coll.find({ _id: 3 }, { projection: { tag: 0, even: 0 } }).toArray()).toEqual([{ _id: 3, n: 3 }]);
     expect(all.at(-1)).toEqual({ _id: 10, n: 10 });
     // t1 and t2 are _id 1, 2, 6, 7, 11, 12, 16, …: skip three, take four.
     expect(
@@ -155,6 +161,18 @@ describe('MongoDB simulator through the mongodb driver', () => {
     const db = session.client.db('ddl');
     await db.createCollection('plain');
     await db.createCollection('images', { changeStreamPreAndPostImages: { enabled: true } });
+    const validator = { $jsonSchema: { bsonType: 'object', properties: { n: { bsonType: 'int' } } } };
+    await db.createCollection('typed', { validator, validationLevel: 'moderate' });
+    expect((await db.listCollections({ name: 'typed' }, { nameOnly: false }).toArray())[0]?.options).toEqual({
+      validator,
+      validationLevel: 'moderate',
+    });
+    await db.command({ collMod: 'typed', validator: { $jsonSchema: { bsonType: 'object' } } });
+    expect((await db.listCollections({ name: 'typed' }, { nameOnly: false }).toArray())[0]?.options).toEqual({
+      validator: { $jsonSchema: { bsonType: 'object' } },
+      validationLevel: 'moderate',
+    });
+    await db.collection('typed').drop();
     await expect(db.createCollection('plain')).rejects.toMatchObject({ code: 48 });
     const listed = await db.listCollections({}, { nameOnly: false }).toArray();
     expect(listed.map((c) => c.name).sort()).toEqual(['images', 'plain']);

@@ -212,6 +212,7 @@ export class Engine {
     if (existing !== undefined) return existing;
     const created = this.catalog.create(db, coll, {
       changeStreamPreAndPostImages: options?.changeStreamPreAndPostImages ?? this.options.preAndPostImagesByDefault,
+      given: options?.given ?? {},
     });
     this.logCommand({
       op: 'create',

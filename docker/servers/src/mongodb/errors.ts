@@ -23,6 +23,7 @@ export const ErrorCodes = {
   ChangeStreamFatalError: 280,
   ChangeStreamHistoryLost: 286,
   Location40573: 40573,
+  Location51770: 51770,
   DuplicateKey: 11000,
 } as const;
 
