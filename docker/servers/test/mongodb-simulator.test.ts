@@ -229,6 +229,43 @@ describe('MongoDB simulator through the mongodb driver', () => {
     expect(latest).toMatchObject({ op: 'i', ns: 'oplog.c', o: { _id: 'first' } });
   });
 
+  it('reads a collection as it was at a cluster time (readConcern snapshot with atClusterTime)', async () => {
+    const db = session.client.db('snap');
+    const coll = anyCollection(session, 'snap', 'c');
+    await coll.insertMany([
+      { _id: 1, v: 'a' },
+      { _id: 2, v: 'b' },
+    ]);
+    const at = (await db.command({ ping: 1 })).operationTime;
+    await coll.updateOne({ _id: 1 }, { $set: { v: 'changed' } });
+    await coll.deleteOne({ _id: 2 });
+    await coll.insertOne({ _id: 3, v: 'new' });
+    const then = await db.command({ find: 'c', readConcern: { level: 'snapshot', atClusterTime: at } });
+    expect(then.cursor.firstBatch).toEqual([
+      { _id: 1, v: 'a' },
+      { _id: 2, v: 'b' },
+    ]);
+    expect(then.cursor.atClusterTime.equals(at)).toBe(true);
+    const snapshotSession = session.client.startSession({ snapshot: true });
+    try {
+      expect(await coll.find({}, { session: snapshotSession }).toArray()).toEqual([
+        { _id: 1, v: 'changed' },
+        { _id: 3, v: 'new' },
+      ]);
+      await coll.insertOne({ _id: 4 });
+      // Later reads of a snapshot session stay at its first read's cluster time.
+      expect(await coll.countDocuments({}, { session: snapshotSession })).toBe(2);
+    } finally {
+      await snapshotSession.endSession();
+    }
+    session.simulator.truncateOplogBefore();
+    await expect(
+      db.command({ find: 'c', readConcern: { level: 'snapshot', atClusterTime: at } }),
+    ).rejects.toMatchObject({
+      code: 239,
+    });
+  });
+
   it('fails unknown commands with CommandNotFound (59)', async () => {
     const error = await session.client
       .db('admin')

@@ -18,6 +18,7 @@ export const ErrorCodes = {
   InvalidNamespace: 73,
   NoReplicationEnabled: 76,
   NotYetInitialized: 94,
+  SnapshotTooOld: 239,
   NoSuchTransaction: 251,
   InvalidResumeToken: 260,
   ChangeStreamFatalError: 280,
