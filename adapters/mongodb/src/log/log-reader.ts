@@ -132,6 +132,12 @@ export class MongoLogReader implements LogReader<MongoOffset> {
           );
         }
         if (this.reopen) break;
+        // The server's batch is used up: hand over what it held, unless a transaction may go on in
+        // the next one (its events come together; the next read says whether it does).
+        if (eventTxn === null && (this.stream as ChangeStream).bufferedCount() === 0) {
+          caughtUp = true;
+          break;
+        }
       }
       if (caughtUp) this.noteCaughtUp(items);
       if (items.length > 0) yield items;
@@ -281,7 +287,10 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     }
   }
 
-  /** Caught up: report the post-batch resume token's position (past filtered-out entries and heartbeats). */
+  /**
+   * At the end of a server batch: report the post-batch resume token's position when it lies past the
+   * last event (past filtered-out entries and heartbeats), or the position reached when nothing was said.
+   */
   private noteCaughtUp(items: LogItem<MongoOffset>[]): void {
     if (compareMongoOffsets(this.last, this.deliverAfter) < 0) return;
     const token = (this.stream?.resumeToken ?? null) as Document | null;
