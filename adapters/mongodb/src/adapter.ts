@@ -9,13 +9,16 @@ import { openNormalizer } from './normalize/normalizer.js';
 import { type MongoOffset, mongoOffsets } from './offsets/mongo-offset.js';
 import type { MongoAdapterOptions, ResolvedOptions } from './options.js';
 
-const capabilities: AdapterCapabilities = {
-  startFromEarliest: true,
-  startFromTimestamp: true,
-  schemaChanges: false,
-  truncate: true,
-  addTables: true,
-};
+/** `addTables` is not offered with changelog `normalize`: a table added later would need its own seeding read. */
+function capabilitiesOf(options: ResolvedOptions): AdapterCapabilities {
+  return {
+    startFromEarliest: true,
+    startFromTimestamp: true,
+    schemaChanges: false,
+    truncate: true,
+    addTables: options.changelog !== 'normalize',
+  };
+}
 
 function resolve(options: MongoAdapterOptions): ResolvedOptions {
   return {
@@ -46,7 +49,7 @@ export function mongodbAdapter(options: MongoAdapterOptions): SourceAdapter<Mong
   const resolved = resolve(options);
   return {
     name: 'mongodb',
-    capabilities,
+    capabilities: capabilitiesOf(resolved),
     offsets: mongoOffsets,
     compareKeys: compareMongoKeys,
     async createIntrospector() {
@@ -65,7 +68,12 @@ export function mongodbAdapter(options: MongoAdapterOptions): SourceAdapter<Mong
         else if (resolved.changelog === 'upsert') images = { images: afterImages };
         else images = await openNormalizer(client, at, resolved, request);
         const reader = new MongoLogReader(client, at, resolved, request, images);
-        await reader.open();
+        try {
+          await reader.open();
+        } catch (error) {
+          await images.close?.();
+          throw error;
+        }
         return reader;
       } catch (error) {
         await client.close().catch(() => undefined);

@@ -30,6 +30,8 @@ export const CODES = {
   ChangeStreamFatalError: 280,
   ChangeStreamHistoryLost: 286,
   NoMatchingDocument: 47,
+  /** No pre-image recorded for an event whose change stream requires one. */
+  PreImageNotFound: 51770,
   /** `$changeStream` on a standalone server ("only supported on replica sets"). */
   ChangeStreamNotReplicaSet: 40573,
   IllegalOperation: 20,
@@ -104,6 +106,7 @@ function splitNs(ns: string | undefined): [string, string] {
 }
 
 function isMissingImage(e: DriverError): boolean {
+  if (e.code === CODES.PreImageNotFound) return true;
   if (e.code !== CODES.ChangeStreamFatalError && e.code !== CODES.NoMatchingDocument) return false;
   return /pre-?image|post-?image|fullDocument/i.test(e.message ?? '');
 }

@@ -135,7 +135,7 @@ export class MongoIntrospector implements Introspector<MongoOffset> {
     const first = async (direction: 1 | -1) =>
       (
         await this.collectionOf(table)
-          .find({}, { projection: { _id: 1 }, sort: { _id: direction }, limit: 1, hint: { _id: 1 } })
+          .find({}, { sort: { _id: direction }, limit: 1, hint: { _id: 1 } })
           .toArray()
       )[0];
     try {
@@ -161,7 +161,7 @@ export class MongoIntrospector implements Introspector<MongoOffset> {
     const rows = rowsOf(table);
     try {
       const [doc] = await this.collectionOf(table)
-        .find({}, { projection: { _id: 1 }, sort: { _id: 1 }, skip: chunkSize, limit: 1, ...idRange(rows, from, null) })
+        .find({}, { sort: { _id: 1 }, skip: chunkSize, limit: 1, ...idRange(rows, from, null) })
         .toArray();
       return doc === undefined ? null : rows.keyOf(doc._id);
     } catch (error) {

@@ -111,11 +111,7 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
     this.capabilities = {
       columnTypes: ['boolean', 'int16', 'int32', 'int64', 'float64', 'decimal', 'string', 'bytes', 'uuid', 'json'],
       commitTimeResolutionMs: 1000,
-      openConnections: async () => {
-        const sim = this.server?.simulator;
-        // The harness's own client holds its connections open all along; count only the adapter's.
-        return sim === undefined ? 0 : sim.connectionCount - (await this.ownConnections());
-      },
+      openConnections: () => this.settledConnectionCount(),
     };
   }
 
@@ -315,7 +311,22 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
     return this.db.collection(this.info(table).definition.name);
   }
 
-  private async ownConnections(): Promise<number> {
-    return 1;
+  /**
+   * Connections the simulator has open, once the count stops changing: a client's close() returns
+   * before the server has seen its sockets end. (The harness's own client is open all along, so it
+   * cancels out of the before/after comparison.) An external server is not counted.
+   */
+  private async settledConnectionCount(): Promise<number> {
+    const sim = this.server?.simulator;
+    if (sim === undefined) return 0;
+    let last = sim.connectionCount;
+    let same = 0;
+    for (let i = 0; i < 100 && same < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const now = sim.connectionCount;
+      same = now === last ? same + 1 : 0;
+      last = now;
+    }
+    return last;
   }
 }

@@ -16,4 +16,10 @@ export type {
   ThrowawayServer,
 } from './types.js';
 export { MONGODB_URL_VARIABLE, type StartMongodbOptions, startMongodb, type ThrowawayMongodb } from './mongodb.js';
-export { type MongoSimulator, type MongoSimulatorOptions, startMongoSimulator } from './mongodb/index.js';
+export {
+  type MongoSimulator,
+  type MongoSimulatorOptions,
+  type SimulatedUser,
+  startMongoSimulator,
+  type VisibilityLag,
+} from './mongodb/index.js';

@@ -64,6 +64,12 @@ describe('MongoDB simulator change streams', () => {
     expect(remove).toMatchObject({ operationType: 'delete', documentKey: { _id: 1 } });
     expect(remove?.fullDocumentBeforeChange).toBeUndefined();
     // Tokens order as strings in stream order.
+    // Like the server's, a token starts with 0x82 and the cluster time (8 bytes, big-endian).
+    const data = (insert?._id as { _data: string })._data;
+    const ts = insert?.clusterTime as Timestamp;
+    expect(data.slice(0, 18)).toBe(
+      `82${ts.t.toString(16).padStart(8, '0')}${ts.i.toString(16).padStart(8, '0')}`.toUpperCase(),
+    );
     const tokens = [insert, update, pipelineUpdate, replace, remove].map(
       (e) => ((e as Event)._id as { _data: string })._data,
     );
@@ -145,8 +151,14 @@ describe('MongoDB simulator change streams', () => {
       fullDocumentBeforeChange: 'required',
       startAtOperationTime: missing?.clusterTime as Timestamp,
     });
-    await expect(strict.next()).rejects.toMatchObject({ code: 47, message: expect.stringMatching(/collMod/) });
+    await expect(strict.next()).rejects.toMatchObject({ code: 51770, message: expect.stringMatching(/collMod/) });
     await strict.close();
+    const strictAfter = off.watch([], {
+      fullDocument: 'required',
+      startAtOperationTime: missing?.clusterTime as Timestamp,
+    });
+    await expect(strictAfter.next()).rejects.toMatchObject({ code: 47, message: expect.stringMatching(/post-image/) });
+    await strictAfter.close();
   });
 
   it('watches a database and the cluster with $match on namespaces, and reports DDL events', async () => {

@@ -68,6 +68,12 @@ describe('MongoDB simulator through the mongodb driver', () => {
     const all = await cursor.toArray();
     expect(all).toHaveLength(95);
     expect(all[0]).toEqual({ _id: 198, n: 198 });
+    expect(await coll.find({ _id: { $lt: 2 } }, { projection: { _id: 1 } }).toArray()).toEqual([
+      { _id: 0 },
+      { _id: 1 },
+    ]);
+    expect(await coll.find({ _id: 3 }, { projection: { _id: 0, tag: 1 } }).toArray()).toEqual([{ tag: 't3' }]);
+    expect(await coll.find({ _id: 3 }, { projection: { tag: 0, even: 0 } }).toArray()).toEqual([{ _id: 3, n: 3 }]);
     expect(all.at(-1)).toEqual({ _id: 10, n: 10 });
     // t1 and t2 are _id 1, 2, 6, 7, 11, 12, 16, …: skip three, take four.
     expect(
@@ -155,6 +161,18 @@ describe('MongoDB simulator through the mongodb driver', () => {
     const db = session.client.db('ddl');
     await db.createCollection('plain');
     await db.createCollection('images', { changeStreamPreAndPostImages: { enabled: true } });
+    const validator = { $jsonSchema: { bsonType: 'object', properties: { n: { bsonType: 'int' } } } };
+    await db.createCollection('typed', { validator, validationLevel: 'moderate' });
+    expect((await db.listCollections({ name: 'typed' }, { nameOnly: false }).toArray())[0]?.options).toEqual({
+      validator,
+      validationLevel: 'moderate',
+    });
+    await db.command({ collMod: 'typed', validator: { $jsonSchema: { bsonType: 'object' } } });
+    expect((await db.listCollections({ name: 'typed' }, { nameOnly: false }).toArray())[0]?.options).toEqual({
+      validator: { $jsonSchema: { bsonType: 'object' } },
+      validationLevel: 'moderate',
+    });
+    await db.collection('typed').drop();
     await expect(db.createCollection('plain')).rejects.toMatchObject({ code: 48 });
     const listed = await db.listCollections({}, { nameOnly: false }).toArray();
     expect(listed.map((c) => c.name).sort()).toEqual(['images', 'plain']);
@@ -209,6 +227,43 @@ describe('MongoDB simulator through the mongodb driver', () => {
       .limit(1)
       .next();
     expect(latest).toMatchObject({ op: 'i', ns: 'oplog.c', o: { _id: 'first' } });
+  });
+
+  it('reads a collection as it was at a cluster time (readConcern snapshot with atClusterTime)', async () => {
+    const db = session.client.db('snap');
+    const coll = anyCollection(session, 'snap', 'c');
+    await coll.insertMany([
+      { _id: 1, v: 'a' },
+      { _id: 2, v: 'b' },
+    ]);
+    const at = (await db.command({ ping: 1 })).operationTime;
+    await coll.updateOne({ _id: 1 }, { $set: { v: 'changed' } });
+    await coll.deleteOne({ _id: 2 });
+    await coll.insertOne({ _id: 3, v: 'new' });
+    const then = await db.command({ find: 'c', readConcern: { level: 'snapshot', atClusterTime: at } });
+    expect(then.cursor.firstBatch).toEqual([
+      { _id: 1, v: 'a' },
+      { _id: 2, v: 'b' },
+    ]);
+    expect(then.cursor.atClusterTime.equals(at)).toBe(true);
+    const snapshotSession = session.client.startSession({ snapshot: true });
+    try {
+      expect(await coll.find({}, { session: snapshotSession }).toArray()).toEqual([
+        { _id: 1, v: 'changed' },
+        { _id: 3, v: 'new' },
+      ]);
+      await coll.insertOne({ _id: 4 });
+      // Later reads of a snapshot session stay at its first read's cluster time.
+      expect(await coll.countDocuments({}, { session: snapshotSession })).toBe(2);
+    } finally {
+      await snapshotSession.endSession();
+    }
+    session.simulator.truncateOplogBefore();
+    await expect(
+      db.command({ find: 'c', readConcern: { level: 'snapshot', atClusterTime: at } }),
+    ).rejects.toMatchObject({
+      code: 239,
+    });
   });
 
   it('fails unknown commands with CommandNotFound (59)', async () => {

@@ -18,9 +18,11 @@ import { type ChangeImages, type RowEvent, streamImageOptions } from './images.j
 
 /** Where a log reader gets a row change's images (the changelog mode), and what it keeps between runs. */
 export interface ImageSource {
-  images(event: RowEvent, rows: CollectionRows): ChangeImages | Promise<ChangeImages>;
+  /** Where the stream must be read from for this source's state (at or before the reader's `from`); default `from`. */
+  readonly readFrom?: MongoOffset;
+  images(event: RowEvent, rows: CollectionRows, offset: MongoOffset): ChangeImages | Promise<ChangeImages>;
   /** A collection's documents are gone (drop, rename away, dropDatabase). */
-  forget?(namespace: string): void | Promise<void>;
+  forget?(namespace: string, offset: MongoOffset): void | Promise<void>;
   /** Everything at or before `offset` is stored downstream. */
   acknowledge?(offset: MongoOffset): Promise<void>;
   close?(): Promise<void>;
@@ -49,8 +51,10 @@ export class MongoLogReader implements LogReader<MongoOffset> {
   private stream: ChangeStream<Document, Document> | null = null;
   private closed = false;
   private reopen = false;
-  /** The last position delivered (or `from`). */
+  /** The last position read from the stream (or where reading starts). */
   private last: MongoOffset;
+  /** Items at or before this position were delivered before (the request's `from`): read, not delivered. */
+  private readonly deliverAfter: MongoOffset;
   /** Cluster time of the last event seen and its index there; null when opened by time (count from 0). */
   private indexAt: { clusterTime: bigint; index: number } | null;
   private reported: MongoOffset | null = null;
@@ -64,9 +68,10 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     request: LogReadRequest<MongoOffset>,
     private readonly images: ImageSource,
   ) {
-    this.last = request.from;
-    this.indexAt =
-      request.from.token === null ? null : { clusterTime: request.from.clusterTime, index: request.from.index };
+    const start = images.readFrom ?? request.from;
+    this.last = start;
+    this.deliverAfter = request.from;
+    this.indexAt = start.token === null ? null : { clusterTime: start.clusterTime, index: start.index };
     for (const t of request.tables) this.tables.set(tableName(t.id), rowsOf(t));
   }
 
@@ -127,6 +132,12 @@ export class MongoLogReader implements LogReader<MongoOffset> {
           );
         }
         if (this.reopen) break;
+        // The server's batch is used up: hand over what it held, unless a transaction may go on in
+        // the next one (its events come together; the next read says whether it does).
+        if (eventTxn === null && (this.stream as ChangeStream).bufferedCount() === 0) {
+          caughtUp = true;
+          break;
+        }
       }
       if (caughtUp) this.noteCaughtUp(items);
       if (items.length > 0) yield items;
@@ -207,6 +218,11 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     // Opened by time: the events of `from`'s cluster time up to `from` itself were delivered before.
     if (compareMongoOffsets(offset, this.last) <= 0) return;
     this.last = offset;
+    // Read to bring the changelog state up to `from`, not delivered again.
+    const deliver = compareMongoOffsets(offset, this.deliverAfter) > 0;
+    const push = (item: LogItem<MongoOffset>) => {
+      if (deliver) items.push(item);
+    };
     const commitTime =
       event.wallTime instanceof Date ? event.wallTime.getTime() : Number(offset.clusterTime >> 32n) * 1000;
     const ns = event.ns === undefined ? '' : `${event.ns.db}.${event.ns.coll ?? ''}`;
@@ -217,7 +233,7 @@ export class MongoLogReader implements LogReader<MongoOffset> {
       case 'delete': {
         const rows = this.tables.get(ns);
         if (rows === undefined) return;
-        const images = await this.images.images(event as unknown as RowEvent, rows);
+        const images = await this.images.images(event as unknown as RowEvent, rows, offset);
         const op = event.operationType === 'insert' ? 'c' : event.operationType === 'delete' ? 'd' : 'u';
         const change: RowChange<MongoOffset> = {
           kind: 'change',
@@ -235,7 +251,7 @@ export class MongoLogReader implements LogReader<MongoOffset> {
           commitTime,
           txId: txIdOf(event),
         };
-        items.push(change);
+        push(change);
         return;
       }
       case 'drop':
@@ -243,8 +259,8 @@ export class MongoLogReader implements LogReader<MongoOffset> {
         // Every document of the collection left it at once: a truncate (a rename's target is captured
         // only if it matches, and then through its own events).
         if (this.tables.has(ns)) {
-          await this.images.forget?.(ns);
-          items.push({ kind: 'truncate', offset, table: ns, commitTime, txId: null });
+          await this.images.forget?.(ns, offset);
+          push({ kind: 'truncate', offset, table: ns, commitTime, txId: null });
         }
         return;
       case 'dropDatabase': {
@@ -252,9 +268,9 @@ export class MongoLogReader implements LogReader<MongoOffset> {
         let index = offset.index;
         for (const name of this.tables.keys()) {
           if (!name.startsWith(`${event.ns?.db}.`)) continue;
-          await this.images.forget?.(name);
           const at: MongoOffset = { ...offset, index: index++ };
-          items.push({ kind: 'truncate', offset: at, table: name, commitTime, txId: null });
+          await this.images.forget?.(name, at);
+          push({ kind: 'truncate', offset: at, table: name, commitTime, txId: null });
           this.last = at;
           this.indexAt = { clusterTime: at.clusterTime, index: at.index };
         }
@@ -263,7 +279,7 @@ export class MongoLogReader implements LogReader<MongoOffset> {
       case 'invalidate':
         // The stream ends after an invalidate; `startAfter` its token continues past it.
         this.reopen = true;
-        items.push({ kind: 'progress', offset });
+        push({ kind: 'progress', offset });
         return;
       default:
         // create, createIndexes, modify, …: nothing for the rows; the position moves on.
@@ -271,8 +287,12 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     }
   }
 
-  /** Caught up: report the post-batch resume token's position (past filtered-out entries and heartbeats). */
+  /**
+   * At the end of a server batch: report the post-batch resume token's position when it lies past the
+   * last event (past filtered-out entries and heartbeats), or the position reached when nothing was said.
+   */
   private noteCaughtUp(items: LogItem<MongoOffset>[]): void {
+    if (compareMongoOffsets(this.last, this.deliverAfter) < 0) return;
     const token = (this.stream?.resumeToken ?? null) as Document | null;
     const ct = clusterTimeOfToken(token);
     if (ct !== null && token !== null) {

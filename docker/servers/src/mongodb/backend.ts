@@ -6,7 +6,7 @@
  */
 import type { Document, Timestamp } from 'bson';
 import { type Catalog, Catalog as CatalogClass, type Collection, type CollectionOptions } from './catalog.js';
-import { ClusterClock } from './clock.js';
+import { ClusterClock, compareTimestamps } from './clock.js';
 import { CommandError } from './errors.js';
 import { type CommandEntry, type DocumentEntry, Oplog, type OplogEntry } from './oplog.js';
 import { SortedMap } from './sorted-map.js';
@@ -117,6 +117,31 @@ export class Engine {
     return merged.valueList().filter((doc): doc is Document => doc !== null);
   }
 
+  /**
+   * A collection as it was at cluster time `ts` (readConcern `snapshot` with `atClusterTime`,
+   * https://www.mongodb.com/docs/manual/reference/read-concern-snapshot/): the latest state with every later oplog
+   * entry of the collection undone. Older than the oplog window → SnapshotTooOld (239), as on the server.
+   * Drops and renames after `ts` are not undone (a simplification).
+   */
+  scanAt(db: string, coll: string, ts: Timestamp): Document[] {
+    if (compareTimestamps(ts, this.oplog.earliest) < 0) {
+      throw new CommandError(
+        'SnapshotTooOld',
+        `Read timestamp ${ts.t},${ts.i} is older than the oldest available timestamp ${this.oplog.earliest.t},${this.oplog.earliest.i}`,
+      );
+    }
+    const state = new SortedMap<Document | null>();
+    for (const [key, doc] of this.catalog.collection(db, coll)?.docs.entries() ?? []) state.set(key, doc);
+    const entries = this.oplog.all();
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i] as OplogEntry;
+      if (compareTimestamps(entry.ts, ts) <= 0) break;
+      if (entry.db !== db || entry.coll !== coll || !('key' in entry)) continue;
+      state.set(entry.key, entry.op === 'insert' ? null : (entry.before ?? null));
+    }
+    return state.valueList().filter((doc): doc is Document => doc !== null);
+  }
+
   /** What reads see instead of the latest state while commits are held: each key as before its first held change. */
   private heldOverlay(db: string, coll: string): SortedMap<Document | null> | undefined {
     if (this.held.length === 0) return undefined;
@@ -212,6 +237,7 @@ export class Engine {
     if (existing !== undefined) return existing;
     const created = this.catalog.create(db, coll, {
       changeStreamPreAndPostImages: options?.changeStreamPreAndPostImages ?? this.options.preAndPostImagesByDefault,
+      given: options?.given ?? {},
     });
     this.logCommand({
       op: 'create',

@@ -8,6 +8,11 @@ import { SortedMap } from './sorted-map.js';
 export interface CollectionOptions {
   /** `changeStreamPreAndPostImages: { enabled }` (https://www.mongodb.com/docs/manual/reference/command/collMod/). */
   changeStreamPreAndPostImages: boolean;
+  /**
+   * Other options given to `create` or `collMod` (`validator`, `validationLevel`, `validationAction`, `collation`, …),
+   * reported back by `listCollections` as given; the simulator does not enforce them.
+   */
+  readonly given: Document;
 }
 
 export class Collection {

@@ -50,17 +50,22 @@ function hex(value: number, width: number): string {
   return (value >>> 0).toString(16).padStart(width, '0');
 }
 
+/**
+ * Like the server's tokens, `_data` starts with the KeyString type byte of a Timestamp (0x82) and the cluster time
+ * as 8 big-endian bytes (seconds, increment), so a client can read the cluster time of any token; what follows is the
+ * simulator's own: the position in the transaction, the token kind and the fragment of a split event.
+ */
 export function encodeToken(position: LogPosition, kind: TokenKind = TokenKind.Event, fragment = 0): Document {
-  return {
-    _data: `${hex(position.ts.t, 8)}${hex(position.ts.i, 8)}${hex(position.txnOpIndex, 8)}${hex(kind, 2)}${hex(fragment, 4)}`,
-  };
+  const data = `82${hex(position.ts.t, 8)}${hex(position.ts.i, 8)}${hex(position.txnOpIndex, 8)}${hex(kind, 2)}${hex(fragment, 4)}`;
+  return { _data: data.toUpperCase() };
 }
 
 function decodeToken(token: unknown, option: string): DecodedToken {
-  const data = isPlainDocument(token) ? token._data : undefined;
-  if (typeof data !== 'string' || !/^[0-9a-f]{30}$/.test(data)) {
+  const raw = isPlainDocument(token) ? token._data : undefined;
+  if (typeof raw !== 'string' || !/^82[0-9a-f]{30}$/i.test(raw)) {
     throw new CommandError('InvalidResumeToken', `${option} is not a resume token of this MongoDB simulator`);
   }
+  const data = raw.slice(2);
   const t = Number.parseInt(data.slice(0, 8), 16);
   const i = Number.parseInt(data.slice(8, 16), 16);
   return {
@@ -330,9 +335,11 @@ export class ChangeStream {
         truncatedArrays: description.truncatedArrays,
       };
     }
-    const missing = (what: string) =>
+    // The server fails with 51770 when the collection recorded no pre-image for the event, and with
+    // NoMatchingDocument (47) when a post-image cannot be produced.
+    const missing = (what: 'pre-image' | 'post-image') =>
       new CommandError(
-        'NoMatchingDocument',
+        what === 'pre-image' ? 'Location51770' : 'NoMatchingDocument',
         `Change stream was configured to require a ${what} for all update, delete and replace events, but the ${what} was not found for the event in ${entry.db}.${entry.coll}; enable it with collMod { changeStreamPreAndPostImages: { enabled: true } }`,
       );
     if (entry.op === 'insert' || entry.op === 'replace') {

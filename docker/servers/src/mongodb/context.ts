@@ -2,6 +2,7 @@
 import type { Document } from 'bson';
 import type { Engine, Transaction } from './backend.js';
 import type { CursorRegistry } from './cursors.js';
+import type { ScramConversation, SimulatedUser } from './scram.js';
 
 /** Fault injection and settings every connection sees. */
 export interface SimulatorState {
@@ -17,13 +18,23 @@ export interface SimulatorState {
   /** Session ids (hex) with a transaction that committed, by txnNumber, so a retried commit succeeds. */
   readonly committed: Map<string, string>;
   readonly startedAt: Date;
+  /** When not empty, every command but the handshake needs an authenticated user. */
+  readonly users: readonly SimulatedUser[];
+}
+
+/** What the simulator remembers about one client connection. */
+export interface ConnectionState {
+  readonly id: number;
+  /** The user this connection authenticated as. */
+  user: SimulatedUser | undefined;
+  conversation: ScramConversation | undefined;
 }
 
 export interface CommandContext {
   readonly state: SimulatorState;
   readonly db: string;
   readonly body: Document;
-  readonly connectionId: number;
+  readonly connection: ConnectionState;
   /** The transaction this command runs in, when it carries `autocommit: false`. */
   readonly txn: Transaction | undefined;
 }

@@ -5,13 +5,14 @@
  */
 import { Binary, type Document, Long } from 'bson';
 import { Transaction } from './backend.js';
+import { authCommands } from './commands/auth.js';
 import { ddlCommands } from './commands/ddl.js';
 import { handshakeCommands } from './commands/handshake.js';
 import { readCommands } from './commands/read.js';
 import { splitCommands } from './commands/split.js';
 import { sessionKey, transactionCommands } from './commands/transactions.js';
 import { writeCommands } from './commands/write.js';
-import type { CommandContext, CommandHandler, SimulatorState } from './context.js';
+import type { CommandContext, CommandHandler, ConnectionState, SimulatorState } from './context.js';
 import { CommandError } from './errors.js';
 import { isPlainDocument } from './paths.js';
 
@@ -22,6 +23,7 @@ const handlers: Record<string, CommandHandler> = {
   ...ddlCommands,
   ...transactionCommands,
   ...splitCommands,
+  ...authCommands,
 };
 // Command names are matched as sent, except the few the server also accepts in lower case.
 handlers.findandmodify = handlers.findAndModify as CommandHandler;
@@ -57,10 +59,23 @@ function resolveTransaction(
   );
 }
 
+/** Commands a client may send before it authenticates. */
+const UNAUTHENTICATED = new Set([
+  'hello',
+  'isMaster',
+  'ismaster',
+  'ping',
+  'buildInfo',
+  'buildinfo',
+  'saslStart',
+  'saslContinue',
+  'endSessions',
+]);
+
 export async function dispatch(
   state: SimulatorState,
   body: Document,
-  connectionId: number,
+  connection: ConnectionState,
   defaultDb = 'admin',
 ): Promise<Document> {
   const name = Object.keys(body)[0] ?? '';
@@ -73,12 +88,15 @@ export async function dispatch(
         `no such command: '${name}' (the MongoDB simulator does not implement it)`,
       );
     }
+    if (state.users.length > 0 && connection.user === undefined && !UNAUTHENTICATED.has(name)) {
+      throw new CommandError('Unauthorized', `Command ${name} requires authentication`);
+    }
     const txn = resolveTransaction(state, name, body);
     const db = typeof body.$db === 'string' ? body.$db : defaultDb;
     if (txn === 'alreadyCommitted') {
       reply = { ok: 1 };
     } else {
-      const context: CommandContext = { state, db, body, connectionId, txn };
+      const context: CommandContext = { state, db, body, connection, txn };
       reply = { ...(await handler(context)), ok: 1 };
     }
   } catch (error) {

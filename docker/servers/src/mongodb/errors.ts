@@ -18,11 +18,13 @@ export const ErrorCodes = {
   InvalidNamespace: 73,
   NoReplicationEnabled: 76,
   NotYetInitialized: 94,
+  SnapshotTooOld: 239,
   NoSuchTransaction: 251,
   InvalidResumeToken: 260,
   ChangeStreamFatalError: 280,
   ChangeStreamHistoryLost: 286,
   Location40573: 40573,
+  Location51770: 51770,
   DuplicateKey: 11000,
 } as const;
 

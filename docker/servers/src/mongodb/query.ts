@@ -257,7 +257,8 @@ export function compareBySort(sort: Document | undefined): ((a: Document, b: Doc
 export function project(doc: Document, projection: Document | undefined): Document {
   if (projection === undefined || Object.keys(projection).length === 0) return doc;
   const entries = Object.entries(projection);
-  const inclusive = entries.some(([key, value]) => key !== '_id' && truthy(value));
+  // `{ _id: 1 }` alone is an inclusion too; `_id` is kept unless excluded.
+  const inclusive = entries.some(([, value]) => truthy(value));
   if (inclusive) {
     const out: Document = {};
     const idWanted = projection._id === undefined || truthy(projection._id);

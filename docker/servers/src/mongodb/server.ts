@@ -7,9 +7,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Timestamp } from 'bson';
 import { Engine, type VisibilityLag } from './backend.js';
-import type { SimulatorState } from './context.js';
+import type { ConnectionState, SimulatorState } from './context.js';
 import { CursorRegistry } from './cursors.js';
 import { dispatch } from './dispatch.js';
+import type { SimulatedUser } from './scram.js';
 import { encodeMsgReply, encodeQueryReply, FLAG_MORE_TO_COME, MessageReader, type WireRequest } from './wire.js';
 
 /** Options of {@link startMongoSimulator}. */
@@ -23,6 +24,11 @@ export interface MongoSimulatorOptions {
   readonly preAndPostImages?: boolean;
   /** Pose as a standalone server instead of a replica set: no change streams, no transactions. Default false. */
   readonly standalone?: boolean;
+  /**
+   * Users that must authenticate (SCRAM-SHA-256, any auth database) before any command but the handshake; a wrong
+   * password fails with AuthenticationFailed (18). Default none: no authentication.
+   */
+  readonly users?: readonly SimulatedUser[];
 }
 
 /** A running MongoDB simulator and its fault-injection controls. */
@@ -66,12 +72,14 @@ export interface MongoSimulator {
 class Connection {
   private readonly reader = new MessageReader();
   private queue: Promise<void> = Promise.resolve();
+  private readonly session: ConnectionState;
 
   constructor(
     private readonly socket: Socket,
     private readonly state: SimulatorState,
-    readonly id: number,
+    id: number,
   ) {
+    this.session = { id, user: undefined, conversation: undefined };
     socket.on('data', (chunk) => {
       let requests: WireRequest[];
       try {
@@ -90,11 +98,11 @@ class Connection {
     try {
       if (request.kind === 'query') {
         const db = request.collection.split('.')[0] ?? 'admin';
-        const reply = await dispatch(this.state, request.query, this.id, db);
+        const reply = await dispatch(this.state, request.query, this.session, db);
         this.socket.write(encodeQueryReply(request.requestId, reply));
         return;
       }
-      const reply = await dispatch(this.state, request.body, this.id);
+      const reply = await dispatch(this.state, request.body, this.session);
       if ((request.flags & FLAG_MORE_TO_COME) === 0 && !this.socket.destroyed) {
         this.socket.write(encodeMsgReply(request.requestId, reply));
       }
@@ -147,6 +155,7 @@ export async function startMongoSimulator(options: MongoSimulatorOptions = {}): 
     transactions: new Map(),
     committed: new Map(),
     startedAt: new Date(),
+    users: options.users ?? [],
   };
   server.on('connection', (socket) => {
     socket.setNoDelay(true);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 
-/** A connection: a URL (`postgres://…`, `mysql://…`, `oracle://…`) or its parts (`database` is Oracle's service name). Passwords normally come from `${ENV_VARS}`. */
+/** A connection: a URL (`postgres://…`, `mysql://…`, `mongodb://…`, `oracle://…`) or its parts (`database` is Oracle's service name, MongoDB's authentication database). Passwords normally come from `${ENV_VARS}`. */
 const connectionSchema = z.union(
   [
     z.string().min(1),
@@ -74,6 +74,25 @@ const oracleSourceOptions = z
   })
   .strict();
 
+const mongodbSourceOptions = z
+  .object({
+    /** How before- and after-images are produced (docs/adapters/mongodb.md). */
+    changelog: z.enum(['preImages', 'normalize', 'upsert']).optional(),
+    rows: z.enum(['auto', 'document']).optional(),
+    databases: z.array(z.string().min(1)).min(1).optional(),
+    heartbeat: z
+      .object({ database: z.string().min(1), collection: z.string().min(1) })
+      .strict()
+      .optional(),
+    /** The last-image store of changelog normalize (default `highwater-<pipeline>.images.sqlite` in the working directory). */
+    normalizeStore: z
+      .object({ path: z.string().min(1) })
+      .strict()
+      .optional(),
+    maxAwaitTimeMs: positiveInt.optional(),
+  })
+  .strict();
+
 const commonSource = {
   connection: connectionSchema,
   tables: tablesSchema,
@@ -88,6 +107,7 @@ const sourceSchema = z.discriminatedUnion('adapter', [
   z.object({ adapter: z.literal('postgres'), ...commonSource, options: postgresSourceOptions.default({}) }).strict(),
   z.object({ adapter: z.literal('mysql'), ...commonSource, options: mysqlSourceOptions.default({}) }).strict(),
   z.object({ adapter: z.literal('oracle'), ...commonSource, options: oracleSourceOptions.default({}) }).strict(),
+  z.object({ adapter: z.literal('mongodb'), ...commonSource, options: mongodbSourceOptions.default({}) }).strict(),
 ]);
 
 const eventFormat = z.enum(['native', 'debezium']);

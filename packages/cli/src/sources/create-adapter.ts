@@ -1,4 +1,5 @@
 import type { SourceAdapter, SourceOptions, StartupMode } from '@highwater/core';
+import { mongodbAdapter } from '@highwater/mongodb';
 import { mysqlAdapter } from '@highwater/mysql';
 import { oracleAdapter } from '@highwater/oracle';
 import { postgresAdapter } from '@highwater/postgres';
@@ -28,6 +29,15 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
           ...(source.options.windowScns === undefined ? {} : { windowScns: source.options.windowScns }),
           ...(source.options.pollMs === undefined ? {} : { pollMs: source.options.pollMs }),
         },
+      }) as SourceAdapter<unknown>;
+    case 'mongodb':
+      return mongodbAdapter({
+        url: mongodbUrl(source.connection),
+        ...source.options,
+        // Without a path of its own, each pipeline keeps its normalize store under its name.
+        ...(source.options.changelog === 'normalize' && source.options.normalizeStore === undefined
+          ? { normalizeStore: { path: `highwater-${pipelineName}.images.sqlite` } }
+          : {}),
       }) as SourceAdapter<unknown>;
   }
 }
@@ -87,4 +97,12 @@ function oracleConnection(connection: ConnectionConfig) {
   if (typeof connection === 'string') return connection;
   const { host, port, user, password, database } = connection;
   return { user, password: password ?? '', connectString: `${host}:${port ?? 1521}/${database}` };
+}
+
+/** A `mongodb://` URL from connection parts (`database` is the authentication database). */
+function mongodbUrl(connection: ConnectionConfig): string {
+  if (typeof connection === 'string') return connection;
+  const password = connection.password === undefined ? '' : `:${encodeURIComponent(connection.password)}`;
+  const port = connection.port ?? 27017;
+  return `mongodb://${encodeURIComponent(connection.user)}${password}@${connection.host}:${port}/?authSource=${encodeURIComponent(connection.database)}`;
 }

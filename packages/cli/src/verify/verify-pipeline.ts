@@ -53,6 +53,12 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
     );
   }
   const source = pipeline.config.source;
+  if (source.adapter !== 'postgres' && source.adapter !== 'mysql') {
+    // verify reads the source as its server prints each value, through a SQL dialect of its own.
+    throw new ConfigError(
+      `${pipeline.file}: source.adapter is ${source.adapter}: verify compares postgres and mysql sources only so far`,
+    );
+  }
   const chunkSize = options.chunkSize ?? source.chunkSize ?? DEFAULT_VERIFY_CHUNK_SIZE;
   const adapter = createAdapter(readOnlySource(source), pipeline.name);
   const open: { close(): Promise<void> }[] = [];

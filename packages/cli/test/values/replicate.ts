@@ -81,7 +81,7 @@ export async function serverTexts(
   table: TableSchema,
 ): Promise<{ source: Map<string, TextRow>; target: Map<string, TextRow> }> {
   const sink = pipeline.config.sink as SqlSinkConfig;
-  const sourceDialect = dialectOf(pipeline.config.source.adapter);
+  const sourceDialect = dialectOf(pipeline.config.source.adapter as 'postgres' | 'mysql');
   const targetDialect = dialectOf(sink.type);
   const cross = sourceDialect.name !== targetDialect.name;
   const target = targetTableOf(table, sink, sink.schema as string);

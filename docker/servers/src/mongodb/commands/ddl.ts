@@ -21,6 +21,25 @@ function preImagesOption(body: Document): boolean | undefined {
   return option.enabled;
 }
 
+/** Collection options `create` takes and `collMod` changes (https://www.mongodb.com/docs/manual/reference/command/create/). */
+const CREATE_OPTIONS = [
+  'capped',
+  'size',
+  'max',
+  'validator',
+  'validationLevel',
+  'validationAction',
+  'collation',
+  'expireAfterSeconds',
+];
+const MODIFIABLE_OPTIONS = ['validator', 'validationLevel', 'validationAction', 'expireAfterSeconds'];
+
+function pickOptions(body: Document, names: readonly string[]): Document {
+  const picked: Document = {};
+  for (const name of names) if (body[name] !== undefined) picked[name] = body[name];
+  return picked;
+}
+
 function dropCollection(context: CommandContext, db: string, coll: string): boolean {
   const { engine } = context.state;
   const existing = engine.catalog.collection(db, coll);
@@ -38,10 +57,11 @@ export const ddlCommands: Record<string, CommandHandler> = {
       throw new CommandError('NamespaceExists', `Collection ${context.db}.${coll} already exists.`);
     }
     const enabled = preImagesOption(context.body);
+    const given = pickOptions(context.body, CREATE_OPTIONS);
     context.state.engine.ensureCollection(
       context.db,
       coll,
-      enabled === undefined ? {} : { changeStreamPreAndPostImages: enabled },
+      enabled === undefined ? { given } : { changeStreamPreAndPostImages: enabled, given },
     );
     return {};
   },
@@ -93,7 +113,8 @@ export const ddlCommands: Record<string, CommandHandler> = {
     if (collection === undefined)
       throw new CommandError('NamespaceNotFound', `ns does not exist: ${context.db}.${coll}`);
     const enabled = preImagesOption(context.body);
-    const detail: Document = {};
+    const detail: Document = pickOptions(context.body, MODIFIABLE_OPTIONS);
+    Object.assign(collection.options.given, detail);
     if (enabled !== undefined) {
       detail.changeStreamPreAndPostImages = { enabled };
       collection.options.changeStreamPreAndPostImages = enabled;
@@ -110,7 +131,10 @@ export const ddlCommands: Record<string, CommandHandler> = {
       .map((c) => ({
         name: c.name,
         type: 'collection',
-        options: c.options.changeStreamPreAndPostImages ? { changeStreamPreAndPostImages: { enabled: true } } : {},
+        options: {
+          ...c.options.given,
+          ...(c.options.changeStreamPreAndPostImages ? { changeStreamPreAndPostImages: { enabled: true } } : {}),
+        },
         info: { readOnly: false, uuid: c.uuid },
         idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
       }))

@@ -26,12 +26,19 @@ export function hello(context: CommandContext) {
     maxWriteBatchSize: 100_000,
     localTime: now,
     logicalSessionTimeoutMinutes: 30,
-    connectionId: context.connectionId,
+    connectionId: context.connection.id,
     minWireVersion: 0,
     maxWireVersion: MAX_WIRE_VERSION,
     readOnly: false,
     highwaterSimulator: SIMULATOR_LABEL,
   };
+  const mechsFor = context.body.saslSupportedMechs;
+  if (
+    typeof mechsFor === 'string' &&
+    state.users.some((user) => `admin.${user.username}` === mechsFor || mechsFor.endsWith(`.${user.username}`))
+  ) {
+    reply.saslSupportedMechs = ['SCRAM-SHA-256'];
+  }
   if (!state.standalone) {
     const opTime = { ts: state.engine.clock.current(), t: 1 };
     Object.assign(reply, {

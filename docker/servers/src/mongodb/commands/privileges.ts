@@ -6,7 +6,8 @@ import type { CommandContext } from '../context.js';
 import { CommandError } from '../errors.js';
 
 export function requirePrivilege(context: CommandContext, action: string, coll?: string): void {
-  if (!context.state.deniedActions.has(action)) return;
+  const deniedToUser = context.connection.user?.deniedActions?.includes(action) === true;
+  if (!context.state.deniedActions.has(action) && !deniedToUser) return;
   const command = Object.keys(context.body)[0] ?? action;
   const on = coll === undefined ? context.db : `${context.db}.${coll}`;
   throw new CommandError(

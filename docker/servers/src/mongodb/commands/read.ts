@@ -5,7 +5,7 @@
  * `min`/`max` on find are index bounds over `_id` in BSON order, with no type bracketing
  * (https://www.mongodb.com/docs/manual/reference/method/cursor.min/).
  */
-import { type Document, Long } from 'bson';
+import { type Document, Long, type Timestamp } from 'bson';
 import { ChangeStream, type StreamScope } from '../change-stream.js';
 import { compareValues } from '../compare.js';
 import type { CommandContext, CommandHandler } from '../context.js';
@@ -21,9 +21,22 @@ import { oplogView } from './oplog-view.js';
 const DEFAULT_BATCH = 101;
 const DEFAULT_AWAIT_MS = 1000;
 
+/** The cluster time of a `readConcern: { level: 'snapshot' }` read (its `atClusterTime`, else now); else undefined. */
+function snapshotTime(context: CommandContext): Timestamp | undefined {
+  const readConcern = documentArg(context.body, 'readConcern');
+  if (readConcern?.level !== 'snapshot' || context.txn !== undefined) return undefined;
+  const at = readConcern.atClusterTime;
+  if (at === undefined) return context.state.engine.clock.current();
+  if ((at as { _bsontype?: string })._bsontype !== 'Timestamp')
+    throw new CommandError('TypeMismatch', 'atClusterTime must be a Timestamp');
+  return at as Timestamp;
+}
+
 /** The documents a reader sees in a collection, in `_id` order (local.oplog.rs is the oplog itself). */
 export function collectionDocuments(context: CommandContext, coll: string): Document[] {
   if (context.db === 'local' && coll === 'oplog.rs') return oplogView(context.state.engine);
+  const at = snapshotTime(context);
+  if (at !== undefined) return context.state.engine.scanAt(context.db, coll, at);
   return context.state.engine.scan(context.db, coll, context.txn);
 }
 
@@ -39,7 +52,11 @@ function firstBatchReply(
   if (!single && docs.length > batchSize) {
     id = context.state.cursors.add({ kind: 'query', ns, docs, position: batchSize });
   }
-  return { cursor: { firstBatch: batch, id, ns } };
+  const cursor: Document = { firstBatch: batch, id, ns };
+  // A snapshot read says which cluster time it read at, so a driver's snapshot session can read there again.
+  const at = snapshotTime(context);
+  if (at !== undefined) cursor.atClusterTime = at;
+  return { cursor };
 }
 
 function inIdBounds(doc: Document, min: Document | undefined, max: Document | undefined): boolean {
