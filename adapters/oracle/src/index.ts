@@ -27,6 +27,7 @@ export {
   DATE_FORMAT,
   familyOf,
   logicalTypeOf,
+  oracleColumn,
   type OracleColumn,
   quoteIdent,
   TIMESTAMP_FORMAT,

@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowChange } from '@highwater/core';
-import { compareOracleOffsets, type OracleOffset } from '../src/index.js';
+import { compareOracleOffsets, type OracleOffset, oracleColumn } from '../src/index.js';
 import { describe, expect, it } from 'vitest';
-import { changes, column, now, readThrough, schemaOf, simulatedShop } from './helpers.js';
+import { changes, now, readThrough, schemaOf, simulatedShop } from './helpers.js';
 
 /** The LogMiner reader against the SIMULATOR: transactions buffered in the adapter, emitted at COMMIT. */
 describe('Oracle log reader (simulator)', () => {
@@ -145,7 +145,7 @@ describe('Oracle log reader (simulator)', () => {
     const schema = await schemaOf(db, orders);
     const from = now(db);
     db.transaction((tx) => db.insert(tx, orders, { ID: '1', NOTE: 'before' }));
-    db.addColumn(orders, column('PRICE', 'NUMBER', 12, 2));
+    db.addColumn(orders, oracleColumn('PRICE', 'NUMBER', { precision: 12, scale: 2 }));
     db.transaction((tx) => db.insert(tx, orders, { ID: '2', NOTE: 'after', PRICE: '12.5' }));
     const { items } = await readThrough(adapter, db, from, [schema]);
     expect(items.map((i) => i.kind)).toEqual(['change', 'schema', 'change']);
@@ -172,9 +172,9 @@ describe('Oracle log reader (simulator)', () => {
       'SHOP',
       'DOCS',
       [
-        { ...column('ID', 'NUMBER', 10, 0), nullable: false },
-        column('TITLE', 'VARCHAR2', null, null, 100),
-        column('BODY', 'CLOB'),
+        { ...oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }), nullable: false },
+        oracleColumn('TITLE', 'VARCHAR2', { length: 100 }),
+        oracleColumn('BODY', 'CLOB'),
       ],
       ['ID'],
     );

@@ -1,4 +1,4 @@
-import { OpenTransactions, parseRedo, RedoRowDecoder, type OracleColumn } from '@highwater/oracle';
+import { OpenTransactions, type OracleColumn, oracleColumn, parseRedo, RedoRowDecoder } from '@highwater/oracle';
 import { type Measurement, median, type RunPlan, sideBySide } from '../core/measure.js';
 
 /**
@@ -13,30 +13,16 @@ import { type Measurement, median, type RunPlan, sideBySide } from '../core/meas
  *   buffer (interleaved transactions, a partial rollback in each), against pushing the same objects
  *   into one array.
  */
-const col = (
-  name: string,
-  dataType: string,
-  precision: number | null = null,
-  scale: number | null = null,
-  length: number | null = null,
-): OracleColumn => ({
-  name,
-  dataType,
-  precision,
-  scale,
-  length,
-  nullable: true,
-});
 
 const COLUMNS: readonly OracleColumn[] = [
-  col('ID', 'NUMBER', 19, 0),
-  col('CUSTOMER', 'VARCHAR2', null, null, 200),
-  col('AMOUNT', 'NUMBER', 12, 2),
-  col('CREATED', 'TIMESTAMP(6)'),
-  col('UPDATED', 'TIMESTAMP(6) WITH TIME ZONE'),
-  col('TOKEN', 'RAW', null, null, 16),
-  col('NOTE', 'NVARCHAR2', null, null, 200),
-  col('STATUS', 'VARCHAR2', null, null, 20),
+  oracleColumn('ID', 'NUMBER', { precision: 19, scale: 0 }),
+  oracleColumn('CUSTOMER', 'VARCHAR2', { length: 200 }),
+  oracleColumn('AMOUNT', 'NUMBER', { precision: 12, scale: 2 }),
+  oracleColumn('CREATED', 'TIMESTAMP(6)'),
+  oracleColumn('UPDATED', 'TIMESTAMP(6) WITH TIME ZONE'),
+  oracleColumn('TOKEN', 'RAW', { length: 16 }),
+  oracleColumn('NOTE', 'NVARCHAR2', { length: 200 }),
+  oracleColumn('STATUS', 'VARCHAR2', { length: 20 }),
 ];
 
 function statement(i: number): string {
