@@ -18,6 +18,7 @@ import { streamBenchmark } from './core/stream.js';
 import { dbSizes, progress } from './db/common.js';
 import { mysqlBenchmarks } from './db/mysql.js';
 import { postgresBenchmarks } from './db/postgres.js';
+import { oracleBenchmarks } from './oracle/oracle.js';
 import { formatDbReport } from './db/report.js';
 
 interface Benchmark {
@@ -57,11 +58,13 @@ async function main(): Promise<void> {
   >;
   const anyPg = Object.values(pgParts).some(Boolean);
   const anyMy = Object.values(myParts).some(Boolean);
-  if (core.length === 0 && !anyPg && !anyMy) {
+  const oracle = wanted('oracle');
+  if (core.length === 0 && !anyPg && !anyMy && !oracle) {
     const names = [
       ...coreBenchmarks(quick).map((b) => b.name),
       ...DB_PARTS.map((p) => `postgres ${p}`),
       ...DB_PARTS.map((p) => `mysql ${p}`),
+      'oracle',
     ];
     throw new Error(`no benchmark matches ${filters.join(', ')}; they are: ${names.join(', ')}`);
   }
@@ -109,6 +112,14 @@ async function main(): Promise<void> {
     const report = await mysqlBenchmarks(myParts, sizes);
     const text = `${dbHeader('MySQL (MariaDB)', (performance.now() - started) / 1000, before)}\n\n${formatDbReport(report)}`;
     console.log(`${text}\n`);
+  }
+  if (oracle) {
+    const plan: RunPlan = quick ? { warmups: 1, runs: 1 } : { warmups: 1, runs: 5 };
+    const before = load();
+    const table = await oracleBenchmarks(quick, plan);
+    console.log(
+      `${machine}; warm-up ${plan.warmups}, median of ${plan.runs} runs per side; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
   }
 }
 

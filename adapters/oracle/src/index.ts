@@ -7,6 +7,7 @@ export { compareOracleOffsets, type OracleOffset, oracleOffsets, watermarkAt } f
 export { parseRedo, type RedoStatement, type RedoValue } from './redo/parser.js';
 export { RedoSyntaxError, Tokenizer } from './redo/tokenizer.js';
 export { LOB_NOT_LOGGED, RedoRowDecoder, rawOf } from './redo/redo-values.js';
+export { type BufferedChange, OpenTransactions, TransactionBuffer } from './logminer/transaction-buffer.js';
 export { oracledbConnector } from './session/oracledb-session.js';
 export {
   type BindValue,
@@ -26,6 +27,7 @@ export {
   DATE_FORMAT,
   familyOf,
   logicalTypeOf,
+  oracleColumn,
   type OracleColumn,
   quoteIdent,
   TIMESTAMP_FORMAT,

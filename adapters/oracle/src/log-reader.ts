@@ -10,7 +10,12 @@ import {
 import { describeTable, oracleColumnsOf } from './catalog.js';
 import { toHighwaterError } from './errors.js';
 import { type ContentRow, mineWindow } from './logminer/mining-window.js';
-import { type BufferedChange, OpenTransactions, type TransactionBuffer } from './logminer/transaction-buffer.js';
+import {
+  type BufferedChange,
+  OpenTransactions,
+  type TransactionBuffer,
+  tempSpill,
+} from './logminer/transaction-buffer.js';
 import { compareOracleOffsets, type OracleOffset, watermarkAt } from './offsets/oracle-offset.js';
 import { parseRedo } from './redo/parser.js';
 import { RedoRowDecoder, UnknownColumnError } from './redo/redo-values.js';
@@ -28,6 +33,10 @@ export interface MiningOptions {
   readonly targetRowsPerWindow: number;
   /** Pause between polls once caught up with CURRENT_SCN (default 500 ms). */
   readonly pollMs: number;
+  /** SQL_REDO characters one open transaction may hold in memory before it spills to disk (default 16 M). */
+  readonly spillThresholdChars: number;
+  /** Where spill files go (default the system temp directory; a fresh subdirectory per reader). */
+  readonly spillDirectory?: string;
 }
 
 export const DEFAULT_MINING: MiningOptions = {
@@ -36,7 +45,11 @@ export const DEFAULT_MINING: MiningOptions = {
   maxWindowScns: 1_000_000,
   targetRowsPerWindow: 20_000,
   pollMs: 500,
+  spillThresholdChars: 16_000_000,
 };
+
+/** Items per yielded batch while a large transaction is emitted. */
+const BATCH = 1024;
 
 interface CapturedTable {
   schema: TableSchema;
@@ -55,7 +68,8 @@ const TRUNCATE = /^\s*truncate\s+table\b/i;
  */
 export class OracleLogReader implements LogReader<OracleOffset> {
   private readonly tables = new Map<string, CapturedTable>();
-  private readonly open = new OpenTransactions();
+  private readonly spill: ReturnType<typeof tempSpill>;
+  private readonly open: OpenTransactions;
   /** Transactions continuing SQL_REDO over several rows (CSF = 1): the text so far. */
   private readonly continued = new Map<string, { row: ContentRow; text: string }>();
   private window: number;
@@ -72,6 +86,8 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     private readonly options: MiningOptions,
   ) {
     for (const t of tables) this.track(t);
+    this.spill = tempSpill(options.spillThresholdChars, options.spillDirectory);
+    this.open = new OpenTransactions(this.spill);
     this.window = options.windowScns;
     this.minedThrough = BigInt(from.restartScn) - 1n;
   }
@@ -99,12 +115,14 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         const end = current < limit ? current : limit;
         const rows = await mineWindow(this.session, start, end);
         if (this.closed) return;
-        const items = await this.process(rows);
+        for await (const batch of this.process(rows)) {
+          if (this.closed) return;
+          yield batch;
+        }
         this.minedThrough = end;
         this.adapt(rows.length);
         const progress = this.progress();
-        if (progress !== null) items.push(progress);
-        if (items.length > 0) yield items;
+        if (progress !== null) yield [progress];
       }
     } catch (error) {
       if (this.closed) return;
@@ -139,8 +157,9 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     });
   }
 
-  private async process(rows: readonly ContentRow[]): Promise<LogItem<OracleOffset>[]> {
-    const items: LogItem<OracleOffset>[] = [];
+  /** The window's rows as items, in batches of at most BATCH (a large transaction does not become one array). */
+  private async *process(rows: readonly ContentRow[]): AsyncGenerator<LogItem<OracleOffset>[]> {
+    let items: LogItem<OracleOffset>[] = [];
     for (let row of rows) {
       // CSF: SQL_REDO longer than one row continues in the next row(s) of the transaction.
       const pending = this.continued.get(row.xid);
@@ -163,14 +182,20 @@ export class OracleLogReader implements LogReader<OracleOffset> {
           this.buffer(row);
           break;
         case 7:
-          await this.commit(row, items);
+          for await (const item of this.commit(row)) {
+            items.push(item);
+            if (items.length >= BATCH) {
+              yield items;
+              items = [];
+            }
+          }
           break;
         case 36:
-          this.open.close(row.xid);
+          this.open.close(row.xid)?.discard();
           break;
       }
     }
-    return items;
+    if (items.length > 0) yield items;
   }
 
   private buffer(row: ContentRow): void {
@@ -186,29 +211,30 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     else tx.add(change);
   }
 
-  private async commit(row: ContentRow, items: LogItem<OracleOffset>[]): Promise<void> {
+  private async *commit(row: ContentRow): AsyncGenerator<LogItem<OracleOffset>> {
     const seq = this.lastCommit !== null && this.lastCommit.scn === row.scn ? this.lastCommit.seq + 1 : 0;
     this.lastCommit = { scn: row.scn, seq };
     const oldest = this.open.oldestStart();
     const tx = this.open.close(row.xid);
-    if (tx === undefined || tx.changes.length === 0) return;
-    const restart = oldest !== null && oldest < row.scn ? oldest : row.scn;
-    const commitTime = row.time === null ? null : Date.parse(`${row.time.replace(' ', 'T')}Z`);
-    await this.emit(
-      tx,
-      { commitScn: String(row.scn), txSeq: seq, restartScn: String(restart), thread: row.thread },
-      commitTime,
-      items,
-    );
+    if (tx === undefined) return;
+    try {
+      const restart = oldest !== null && oldest < row.scn ? oldest : row.scn;
+      const commitTime = row.time === null ? null : Date.parse(`${row.time.replace(' ', 'T')}Z`);
+      const at = { commitScn: String(row.scn), txSeq: seq, restartScn: String(restart), thread: row.thread };
+      yield* this.emit(tx, at, commitTime);
+    } finally {
+      tx.discard();
+    }
   }
 
-  private async emit(
+  private async *emit(
     tx: TransactionBuffer,
     at: Omit<OracleOffset, 'index'>,
     commitTime: number | null,
-    items: LogItem<OracleOffset>[],
-  ): Promise<void> {
-    for (let index = 0; index < tx.changes.length; index++) {
+  ): AsyncGenerator<LogItem<OracleOffset>> {
+    let index = -1;
+    for await (const change of tx.changes()) {
+      index++;
       const offset: OracleOffset = {
         commitScn: at.commitScn,
         txSeq: at.txSeq,
@@ -216,35 +242,34 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         restartScn: at.restartScn,
         thread: at.thread,
       };
-      const change = tx.changes[index] as BufferedChange;
       if (compareOracleOffsets(offset, this.from) <= 0) {
         // Already delivered before a restart; a DDL's new definition still applies to what follows.
         if (change.operationCode === 5) await this.redescribe(change.owner, change.table);
         continue;
       }
       if (change.operationCode === 5 && TRUNCATE.test(change.sqlRedo)) {
-        items.push({
+        yield {
           kind: 'truncate',
           offset,
           table: tableName({ schema: change.owner, name: change.table }),
           commitTime,
           txId: tx.xid,
-        });
+        };
         continue;
       }
       if (change.operationCode === 5) {
         const schema = await this.redescribe(change.owner, change.table);
-        items.push({
+        yield {
           kind: 'schema',
           offset,
           table: tableName({ schema: change.owner, name: change.table }),
           schema,
           ddl: change.sqlRedo,
           commitTime,
-        });
+        };
         continue;
       }
-      items.push(await this.rowChange(change, offset, commitTime, tx.xid));
+      yield await this.rowChange(change, offset, commitTime, tx.xid);
     }
   }
 
@@ -347,6 +372,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
       openTransactions: this.open.size,
       bufferedChanges: held.changes,
       bufferedRedoChars: held.chars,
+      spilledChanges: held.spilled,
       scnLag: this.lagScns,
     };
   }
@@ -355,6 +381,8 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     if (this.closed) return;
     this.closed = true;
     this.wake?.();
+    this.open.discardAll();
+    this.spill.remove();
     await this.session.close();
   }
 }

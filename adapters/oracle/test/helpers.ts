@@ -1,26 +1,11 @@
 import type { LogItem, RowChange, SourceAdapter, TableSchema } from '@highwater/core';
 import { describeTable } from '../src/catalog.js';
 import { type MiningOptions, type OracleOffset, oracleAdapter, watermarkAt } from '../src/index.js';
-import type { OracleColumn } from '../src/types/oracle-column.js';
+import { oracleColumn } from '../src/types/oracle-column.js';
 import { SimulatedOracle, type SimTable, type SimulatorOptions } from './simulator/database.js';
 import { simulatedConnector } from './simulator/session.js';
 
 export const CAPTURE = { user: 'cdc', password: 'secret', connectString: 'simulator:1521/FREEPDB1' };
-
-export const column = (
-  name: string,
-  dataType: string,
-  precision: number | null = null,
-  scale: number | null = null,
-  length: number | null = null,
-): OracleColumn => ({
-  name,
-  dataType,
-  precision,
-  scale,
-  length,
-  nullable: true,
-});
 
 /** SIMULATOR set-up for the adapter's own tests: a database with SHOP.ORDERS (ID, NOTE) and an adapter on it. */
 export function simulatedShop(options: SimulatorOptions = {}, mining: Partial<MiningOptions> = {}) {
@@ -28,7 +13,10 @@ export function simulatedShop(options: SimulatorOptions = {}, mining: Partial<Mi
   const orders = db.createTable(
     'SHOP',
     'ORDERS',
-    [{ ...column('ID', 'NUMBER', 10, 0), nullable: false }, column('NOTE', 'VARCHAR2', null, null, 4000)],
+    [
+      { ...oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }), nullable: false },
+      oracleColumn('NOTE', 'VARCHAR2', { length: 4000 }),
+    ],
     ['ID'],
   );
   const adapter = oracleAdapter({

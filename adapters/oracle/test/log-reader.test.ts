@@ -1,6 +1,10 @@
-import { compareOracleOffsets } from '../src/index.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RowChange } from '@highwater/core';
+import { compareOracleOffsets, type OracleOffset, oracleColumn } from '../src/index.js';
 import { describe, expect, it } from 'vitest';
-import { changes, column, now, readThrough, schemaOf, simulatedShop } from './helpers.js';
+import { changes, now, readThrough, schemaOf, simulatedShop } from './helpers.js';
 
 /** The LogMiner reader against the SIMULATOR: transactions buffered in the adapter, emitted at COMMIT. */
 describe('Oracle log reader (simulator)', () => {
@@ -46,6 +50,46 @@ describe('Oracle log reader (simulator)', () => {
     expect(new Set(got.slice(60).map((c) => c.txId))).toEqual(new Set([long.xid]));
     // The window is 16 SCNs at most 64: the transaction spanned many windows and logs.
     expect(db.logs.length).toBeGreaterThan(10);
+  });
+
+  it('spills a large transaction to disk, undoes spilled changes on a partial rollback, and removes the files', async () => {
+    const spillDirectory = mkdtempSync(join(tmpdir(), 'hw-oracle-spill-test-'));
+    try {
+      const { db, orders, adapter } = simulatedShop({}, { spillThresholdChars: 2000, spillDirectory });
+      const schema = await schemaOf(db, orders);
+      const from = now(db);
+      const big = db.begin();
+      for (let i = 0; i < 100; i++) db.insert(big, orders, { ID: String(i), NOTE: `row ${i} ${'x'.repeat(100)}` });
+      db.savepoint(big, 'half');
+      for (let i = 100; i < 150; i++) db.insert(big, orders, { ID: String(i), NOTE: 'undone' });
+      db.rollbackTo(big, 'half');
+      db.update(big, orders, { ID: '0' }, { NOTE: 'changed' });
+      db.commit(big);
+      let spilled = 0;
+      let files = 0;
+      const reader = await adapter.createLogReader({ from, tables: [schema] });
+      const got: RowChange<OracleOffset>[] = [];
+      const target = db.scn;
+      for await (const batch of reader) {
+        spilled = Math.max(spilled, reader.metrics?.().spilledChanges ?? 0);
+        files = Math.max(
+          files,
+          readdirSync(spillDirectory).flatMap((d) => readdirSync(join(spillDirectory, d))).length,
+        );
+        got.push(...changes(batch));
+        const last = batch[batch.length - 1];
+        if (last?.kind === 'progress' && BigInt(last.offset.commitScn) > target) break;
+      }
+      await reader.close();
+      expect(spilled).toBeGreaterThan(50);
+      expect(files).toBe(1);
+      expect(got.map((c) => c.after?.ID)).toEqual([...Array.from({ length: 100 }, (_, i) => i), 0]);
+      expect(got[100]!.after).toEqual({ ID: 0, NOTE: 'changed' });
+      expect(got.map((c) => c.offset.index)).toEqual(Array.from({ length: 101 }, (_, i) => i));
+      expect(readdirSync(spillDirectory)).toEqual([]);
+    } finally {
+      rmSync(spillDirectory, { recursive: true, force: true });
+    }
   });
 
   it('drops rolled-back transactions and honours rollbacks to a savepoint', async () => {
@@ -101,7 +145,7 @@ describe('Oracle log reader (simulator)', () => {
     const schema = await schemaOf(db, orders);
     const from = now(db);
     db.transaction((tx) => db.insert(tx, orders, { ID: '1', NOTE: 'before' }));
-    db.addColumn(orders, column('PRICE', 'NUMBER', 12, 2));
+    db.addColumn(orders, oracleColumn('PRICE', 'NUMBER', { precision: 12, scale: 2 }));
     db.transaction((tx) => db.insert(tx, orders, { ID: '2', NOTE: 'after', PRICE: '12.5' }));
     const { items } = await readThrough(adapter, db, from, [schema]);
     expect(items.map((i) => i.kind)).toEqual(['change', 'schema', 'change']);
@@ -128,9 +172,9 @@ describe('Oracle log reader (simulator)', () => {
       'SHOP',
       'DOCS',
       [
-        { ...column('ID', 'NUMBER', 10, 0), nullable: false },
-        column('TITLE', 'VARCHAR2', null, null, 100),
-        column('BODY', 'CLOB'),
+        { ...oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }), nullable: false },
+        oracleColumn('TITLE', 'VARCHAR2', { length: 100 }),
+        oracleColumn('BODY', 'CLOB'),
       ],
       ['ID'],
     );

@@ -1,13 +1,12 @@
 import type { AdapterCapabilities, LogicalType, Row, SourceAdapter, Value } from '@highwater/core';
-import type {
-  ColumnDefinition,
-  ConformanceHarness,
-  HarnessCapabilities,
-  TableDefinition,
-  WriteOp,
+import {
+  type ColumnDefinition,
+  type ConformanceHarness,
+  type HarnessCapabilities,
+  SingleConnectionWrites,
+  type TableDefinition,
+  type WriteOp,
 } from '@highwater/conformance';
-import { describeTable } from '../src/catalog.js';
-import { OracleChunkReader } from '../src/chunk-reader.js';
 import {
   type BindValue,
   type OracleAdapterOptions,
@@ -18,7 +17,8 @@ import {
   parseOracleUrl,
   quoteIdent,
 } from '../src/index.js';
-import { oracleColumnFor } from './simulator/harness.js';
+import { readWholeTable } from './read-table.js';
+import { ORACLE_COLUMN_TYPES, oracleColumnFor } from './simulator/harness.js';
 
 /** The type of a column in DDL, from the same mapping the simulator harness uses. */
 function ddlType(type: LogicalType): string {
@@ -52,7 +52,11 @@ function bound(value: Value, type: LogicalType | undefined): { bind: BindValue; 
  * (`oracle://user:password@host:1521/FREEPDB1`, the user set up as in docs/adapters/oracle.md and able
  * to create tables in its own schema). Not run here: no Oracle server can run on this machine.
  */
-export class OracleServerHarness implements ConformanceHarness<OracleOffset, Partial<OracleAdapterOptions>> {
+export class OracleServerHarness
+  extends SingleConnectionWrites
+  implements ConformanceHarness<OracleOffset, Partial<OracleAdapterOptions>>
+{
+  private inTransaction = false;
   readonly name = 'oracle (server)';
   readonly adapterCapabilities: AdapterCapabilities;
   readonly capabilities: HarnessCapabilities;
@@ -61,20 +65,10 @@ export class OracleServerHarness implements ConformanceHarness<OracleOffset, Par
   private readonly types = new Map<string, Map<string, LogicalType>>();
 
   constructor(private readonly url: string) {
+    super();
     this.adapterCapabilities = oracleAdapter({ connection: url }).capabilities;
     this.capabilities = {
-      columnTypes: [
-        'int16',
-        'int32',
-        'int64',
-        'float32',
-        'float64',
-        'decimal',
-        'string',
-        'bytes',
-        'timestamp',
-        'timestamptz',
-      ],
+      columnTypes: ORACLE_COLUMN_TYPES,
       emptyStringKeys: false,
       commitTimeResolutionMs: 1000,
       openConnections: async () =>
@@ -158,41 +152,28 @@ export class OracleServerHarness implements ConformanceHarness<OracleOffset, Par
     await this.db.execute(sql, binds);
   }
 
-  async insert(table: string, row: Row): Promise<void> {
-    await this.transaction([{ op: 'insert', table, row }]);
+  /** Oracle starts a transaction with its first statement: BEGIN is nothing to send. */
+  protected async control(statement: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): Promise<unknown> {
+    return statement === 'BEGIN' ? undefined : this.db.execute(statement);
   }
 
-  async update(table: string, key: Row, changes: Row): Promise<void> {
-    await this.transaction([{ op: 'update', table, key, changes }]);
+  /** A single write commits at once (SingleConnectionWrites runs it outside a transaction). */
+  protected async runWrite(op: WriteOp): Promise<void> {
+    await this.write(op);
+    if (!this.inTransaction) await this.db.execute('COMMIT');
   }
 
-  async delete(table: string, key: Row): Promise<void> {
-    await this.transaction([{ op: 'delete', table, key }]);
-  }
-
-  async transaction(ops: readonly WriteOp[]): Promise<void> {
+  override async transaction(ops: readonly WriteOp[]): Promise<void> {
+    this.inTransaction = true;
     try {
-      for (const op of ops) await this.write(op);
-      await this.db.execute('COMMIT');
-    } catch (error) {
-      await this.db.execute('ROLLBACK');
-      throw error;
+      await super.transaction(ops);
+    } finally {
+      this.inTransaction = false;
     }
   }
 
   async readTable(table: string): Promise<readonly Row[]> {
-    const dot = table.indexOf('.');
-    const session = await oracledbConnector(parseOracleUrl(this.url));
-    const schema = await describeTable(session, { schema: table.slice(0, dot), name: table.slice(dot + 1) });
-    const reader = new OracleChunkReader(session, 10_000);
-    try {
-      const rows: Row[] = [];
-      for await (const batch of reader.readChunk({ ...schema, chunkKey: [] }, { start: null, end: null }))
-        rows.push(...batch);
-      return rows;
-    } finally {
-      await reader.close();
-    }
+    return readWholeTable(await oracledbConnector(parseOracleUrl(this.url)), table);
   }
 
   async alterTable(table: string, change: { readonly addColumn: ColumnDefinition }): Promise<void> {

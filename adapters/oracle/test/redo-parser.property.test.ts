@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRedo } from '../src/redo/parser.js';
 import { RedoRowDecoder } from '../src/redo/redo-values.js';
 import { decoderFor } from '../src/types/decode.js';
-import { familyOf, type OracleColumn } from '../src/types/oracle-column.js';
+import { familyOf, type OracleColumn, oracleColumn } from '../src/types/oracle-column.js';
 import { deleteRedo, insertRedo, type RawRow, updateRedo } from './simulator/redo-writer.js';
 import { encodeValue, type Raw, sessionValue, toChar } from './simulator/values.js';
 
@@ -13,20 +13,6 @@ import { encodeValue, type Raw, sessionValue, toChar } from './simulator/values.
  * parser and typing → the same values; and the snapshot path (what a session returns for the stored
  * value, decoded) gives the same values too. FC_SEED replays a failure.
  */
-const col = (
-  name: string,
-  dataType: string,
-  precision: number | null = null,
-  scale: number | null = null,
-  length: number | null = null,
-): OracleColumn => ({
-  name,
-  dataType,
-  precision,
-  scale,
-  length,
-  nullable: true,
-});
 
 const p2 = (n: number) => String(n).padStart(2, '0');
 const digits = (max: number, min = 0) =>
@@ -61,55 +47,61 @@ const text = fc.oneof(
 
 /** Each column with a generator of canonical Highwater values for it (what the column gives back). */
 const COLUMNS: readonly { column: OracleColumn; value: fc.Arbitrary<Value> }[] = [
-  { column: col('ID', 'NUMBER', 10, 0), value: fc.integer({ min: -999_999_999, max: 999_999_999 }) },
   {
-    column: col('BIG', 'NUMBER', 19, 0),
+    column: oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }),
+    value: fc.integer({ min: -999_999_999, max: 999_999_999 }),
+  },
+  {
+    column: oracleColumn('BIG', 'NUMBER', { precision: 19, scale: 0 }),
     value: fc.bigInt(-(10n ** 19n) + 1n, 10n ** 19n - 1n).map((b) => (Number.isSafeInteger(Number(b)) ? Number(b) : b)),
   },
   {
-    column: col('AMOUNT', 'NUMBER', 30, 10),
+    column: oracleColumn('AMOUNT', 'NUMBER', { precision: 30, scale: 10 }),
     value: fc.tuple(fc.boolean(), digits(20), digits(10)).map(([s, w, f]) => canonicalDecimal(s, w, f)),
   },
   {
-    column: col('ANY_NUMBER', 'NUMBER'),
+    column: oracleColumn('ANY_NUMBER', 'NUMBER'),
     value: fc.tuple(fc.boolean(), digits(19), digits(19)).map(([s, w, f]) => canonicalDecimal(s, w, f)),
   },
-  { column: col('D64', 'BINARY_DOUBLE'), value: nonZeroDouble },
-  { column: col('F32', 'BINARY_FLOAT'), value: nonZeroDouble.map(Math.fround).filter((d) => !Object.is(d, -0)) },
-  { column: col('NAME', 'VARCHAR2', null, null, 100), value: text },
-  { column: col('NATIONAL', 'NVARCHAR2', null, null, 100), value: text },
+  { column: oracleColumn('D64', 'BINARY_DOUBLE'), value: nonZeroDouble },
   {
-    column: col('CODE', 'CHAR', null, null, 12),
+    column: oracleColumn('F32', 'BINARY_FLOAT'),
+    value: nonZeroDouble.map(Math.fround).filter((d) => !Object.is(d, -0)),
+  },
+  { column: oracleColumn('NAME', 'VARCHAR2', { length: 100 }), value: text },
+  { column: oracleColumn('NATIONAL', 'NVARCHAR2', { length: 100 }), value: text },
+  {
+    column: oracleColumn('CODE', 'CHAR', { length: 12 }),
     value: fc.string({ minLength: 1, maxLength: 12 }).map((s) => s.padEnd(12, ' ')),
   },
-  { column: col('BYTES', 'RAW', null, null, 64), value: fc.uint8Array({ minLength: 1, maxLength: 64 }) },
-  { column: col('BORN', 'DATE'), value: dateParts.map(isoDateTime) },
+  { column: oracleColumn('BYTES', 'RAW', { length: 64 }), value: fc.uint8Array({ minLength: 1, maxLength: 64 }) },
+  { column: oracleColumn('BORN', 'DATE'), value: dateParts.map(isoDateTime) },
   {
-    column: col('AT', 'TIMESTAMP(9)'),
+    column: oracleColumn('AT', 'TIMESTAMP(9)'),
     value: fc
       .tuple(dateParts, digits(9))
       .map(([p, f]) => `${isoDateTime(p)}${trimFraction(f) === '' ? '' : `.${trimFraction(f)}`}`),
   },
   {
-    column: col('AT_TZ', 'TIMESTAMP(6) WITH TIME ZONE'),
+    column: oracleColumn('AT_TZ', 'TIMESTAMP(6) WITH TIME ZONE'),
     value: fc
       .tuple(dateParts, digits(6))
       .map(([p, f]) => `${isoDateTime(p)}${trimFraction(f) === '' ? '' : `.${trimFraction(f)}`}Z`),
   },
   {
-    column: col('AT_LTZ', 'TIMESTAMP(6) WITH LOCAL TIME ZONE'),
+    column: oracleColumn('AT_LTZ', 'TIMESTAMP(6) WITH LOCAL TIME ZONE'),
     value: fc
       .tuple(dateParts, digits(6))
       .map(([p, f]) => `${isoDateTime(p)}${trimFraction(f) === '' ? '' : `.${trimFraction(f)}`}Z`),
   },
   {
-    column: col('SPAN_YM', 'INTERVAL YEAR(2) TO MONTH'),
+    column: oracleColumn('SPAN_YM', 'INTERVAL YEAR(2) TO MONTH'),
     value: fc
       .tuple(fc.boolean(), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 11 }))
       .map(([neg, y, m]) => `${neg && (y || m) ? '-' : ''}P${y}Y${m}M`),
   },
   {
-    column: col('SPAN_DS', 'INTERVAL DAY(2) TO SECOND(6)'),
+    column: oracleColumn('SPAN_DS', 'INTERVAL DAY(2) TO SECOND(6)'),
     value: fc
       .tuple(
         fc.integer({ min: 0, max: 99 }),
@@ -120,7 +112,7 @@ const COLUMNS: readonly { column: OracleColumn; value: fc.Arbitrary<Value> }[] =
       )
       .map(([d, h, m, s, f]) => `P${d}DT${h}H${m}M${s}${trimFraction(f) === '' ? '' : `.${trimFraction(f)}`}S`),
   },
-  { column: col('NOTE', 'CLOB'), value: fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }) },
+  { column: oracleColumn('NOTE', 'CLOB'), value: fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }) },
 ];
 
 const columns = COLUMNS.map((c) => c.column);
@@ -218,13 +210,16 @@ describe('SQL_REDO parser (examples in LogMiner format)', () => {
   it('marks EMPTY_CLOB() columns as not logged instead of inventing a value', () => {
     const s = parseRedo(`insert into "S"."T"("ID","NOTE") values ('1',EMPTY_CLOB());`);
     const unlogged: string[] = [];
-    const row = new RedoRowDecoder([col('ID', 'NUMBER', 10, 0), col('NOTE', 'CLOB')]).decode(s.values, unlogged);
+    const row = new RedoRowDecoder([
+      oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }),
+      oracleColumn('NOTE', 'CLOB'),
+    ]).decode(s.values, unlogged);
     expect(row).toEqual({ ID: 1 });
     expect(unlogged).toEqual(['NOTE']);
   });
 
   it('converts TIMESTAMP WITH TIME ZONE offsets to UTC', () => {
-    const d = decoderFor(col('T', 'TIMESTAMP(6) WITH TIME ZONE'));
+    const d = decoderFor(oracleColumn('T', 'TIMESTAMP(6) WITH TIME ZONE'));
     expect(d('2024-03-01 01:30:00.500000000 +02:00')).toBe('2024-02-29T23:30:00.5Z');
     expect(d('2024-02-29 23:30:00.000000000 -05:30')).toBe('2024-03-01T05:00:00Z');
   });
@@ -232,7 +227,7 @@ describe('SQL_REDO parser (examples in LogMiner format)', () => {
   it('refuses what it does not understand with the offset and statement', () => {
     expect(() => parseRedo(`insert into "S"."T"("A") values (SOMETHING_ELSE('x'));`)).not.toThrow();
     expect(() =>
-      new RedoRowDecoder([col('A', 'NUMBER')]).decode(
+      new RedoRowDecoder([oracleColumn('A', 'NUMBER')]).decode(
         parseRedo(`insert into "S"."T"("A") values (SOMETHING_ELSE('x'));`).values,
         [],
       ),

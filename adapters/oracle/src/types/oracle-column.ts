@@ -12,6 +12,23 @@ export interface OracleColumn {
   readonly nullable: boolean;
 }
 
+/** A column definition, for code that builds tables rather than reading them from the catalog. */
+export function oracleColumn(
+  name: string,
+  dataType: string,
+  size: { readonly precision?: number; readonly scale?: number; readonly length?: number } = {},
+  nullable = true,
+): OracleColumn {
+  return {
+    name,
+    dataType,
+    precision: size.precision ?? null,
+    scale: size.scale ?? null,
+    length: size.length ?? null,
+    nullable,
+  };
+}
+
 /** What family of decoding a column needs; one decoder per family serves both the snapshot and the redo path. */
 export type ColumnFamily =
   | 'int'

@@ -6,8 +6,6 @@ import type {
   TableDefinition,
   WriteOp,
 } from '@highwater/conformance';
-import { OracleChunkReader } from '../../src/chunk-reader.js';
-import { describeTable } from '../../src/catalog.js';
 import {
   type OracleAdapterOptions,
   type OracleOffset,
@@ -15,7 +13,8 @@ import {
   oracleOffsets,
   watermarkAt,
 } from '../../src/index.js';
-import type { OracleColumn } from '../../src/types/oracle-column.js';
+import { type OracleColumn, oracleColumn } from '../../src/types/oracle-column.js';
+import { readWholeTable } from '../read-table.js';
 import { SimulatedOracle, type SimTable, type SimTransaction, type SimulatorOptions } from './database.js';
 import { simulatedConnector } from './session.js';
 import { encodeValue, type Raw } from './values.js';
@@ -24,19 +23,17 @@ export const SUITE_OWNER = 'CONFORMANCE';
 
 /** The Oracle column a logical type is stored in (see docs/adapters/oracle.md, "Type mapping"). */
 export function oracleColumnFor(name: string, type: LogicalType, nullable: boolean): OracleColumn {
-  const c = (
-    dataType: string,
-    precision: number | null = null,
-    scale: number | null = null,
-    length: number | null = null,
-  ) => ({
-    name,
-    dataType,
-    precision,
-    scale,
-    length,
-    nullable,
-  });
+  const c = (dataType: string, precision?: number, scale?: number, length?: number) =>
+    oracleColumn(
+      name,
+      dataType,
+      {
+        ...(precision === undefined ? {} : { precision }),
+        ...(scale === undefined ? {} : { scale }),
+        ...(length === undefined ? {} : { length }),
+      },
+      nullable,
+    );
   switch (type.kind) {
     case 'int16':
       return c('NUMBER', 5, 0);
@@ -51,9 +48,9 @@ export function oracleColumnFor(name: string, type: LogicalType, nullable: boole
     case 'decimal':
       return type.precision === undefined ? c('NUMBER') : c('NUMBER', type.precision, type.scale ?? 0);
     case 'string':
-      return c('VARCHAR2', null, null, type.length ?? 1000);
+      return c('VARCHAR2', undefined, undefined, type.length ?? 1000);
     case 'bytes':
-      return c('RAW', null, null, 2000);
+      return c('RAW', undefined, undefined, 2000);
     case 'timestamp':
       return c(`TIMESTAMP(${type.precision ?? 6})`);
     case 'timestamptz':
@@ -62,6 +59,23 @@ export function oracleColumnFor(name: string, type: LogicalType, nullable: boole
       throw new Error(`the oracle simulator harness does not map ${type.kind}`);
   }
 }
+
+/**
+ * The logical types `oracleColumnFor` maps. Oracle has no boolean (before 23ai), time, uuid or json
+ * column here; DATE holds a time, so logical `date` is not offered either. See docs/adapters/oracle.md.
+ */
+export const ORACLE_COLUMN_TYPES: readonly LogicalType['kind'][] = [
+  'int16',
+  'int32',
+  'int64',
+  'float32',
+  'float64',
+  'decimal',
+  'string',
+  'bytes',
+  'timestamp',
+  'timestamptz',
+];
 
 const CAPTURE = { user: 'cdc', password: 'secret', connectString: 'simulator:1521/FREEPDB1' };
 
@@ -86,20 +100,7 @@ export class OracleSimulatorHarness implements ConformanceHarness<OracleOffset, 
   ) {
     this.name = options.name ?? 'oracle (simulator)';
     this.capabilities = {
-      // Oracle has no boolean (before 23ai), time, uuid or json column here; DATE holds a time, so
-      // logical `date` is not offered either. See docs/adapters/oracle.md.
-      columnTypes: options.columnTypes ?? [
-        'int16',
-        'int32',
-        'int64',
-        'float32',
-        'float64',
-        'decimal',
-        'string',
-        'bytes',
-        'timestamp',
-        'timestamptz',
-      ],
+      columnTypes: options.columnTypes ?? ORACLE_COLUMN_TYPES,
       openConnections: async () => this.db.openSessions,
       emptyStringKeys: false,
       // V$LOGMNR_CONTENTS.TIMESTAMP is a DATE: whole seconds.
@@ -195,18 +196,7 @@ export class OracleSimulatorHarness implements ConformanceHarness<OracleOffset, 
   }
 
   async readTable(table: string): Promise<readonly Row[]> {
-    const [owner, name] = table.split('.') as [string, string];
-    const session = await simulatedConnector(this.db)(CAPTURE);
-    const schema = await describeTable(session, { schema: owner, name });
-    const reader = new OracleChunkReader(session, 10_000);
-    try {
-      const rows: Row[] = [];
-      for await (const batch of reader.readChunk({ ...schema, chunkKey: [] }, { start: null, end: null }))
-        rows.push(...batch);
-      return rows;
-    } finally {
-      await reader.close();
-    }
+    return readWholeTable(await simulatedConnector(this.db)(CAPTURE), table);
   }
 
   async alterTable(table: string, change: { readonly addColumn: ColumnDefinition }): Promise<void> {
