@@ -54,7 +54,9 @@ export interface PipelineRun {
 export async function runPipeline(run: PipelineRun): Promise<Measurement> {
   await writeFile(run.file, run.yaml);
   const started = performance.now();
-  const child = spawn(process.execPath, [BIN, 'run', run.file, '--log-format=json', '--progress=off'], {
+  // BENCH_HIGHWATER_NODE_ARGS: extra Node flags for the command, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.BENCH_HIGHWATER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'run', run.file, '--log-format=json', '--progress=off'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

@@ -1,7 +1,7 @@
 import type { LogicalType, Row } from '@highwater/core';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqlSink } from '../../src/sinks/sql/index.js';
+import { BULK_MIN_ROWS, createSqlSink } from '../../src/sinks/sql/index.js';
 import { canonicalValue } from '../../src/verify/canonical.js';
 import { targetAdapter, targetTableOf } from '../../src/verify/target-reader.js';
 import {
@@ -81,18 +81,19 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
     server = kind === 'postgres' ? await startPostgres({ useEnv: false }) : await startMariadb({ useEnv: false });
     const db = await targetClient(kind, server.url);
     await db.createSchema('types_target');
+    await db.createSchema('types_bulk');
     await db.close();
   });
   afterAll(async () => {
     await server?.stop();
   });
 
-  async function readBack(): Promise<Map<number, Row>> {
-    const config = sinkConfig(kind, server.url, 'types_target');
+  async function readBack(schema: string): Promise<Map<number, Row>> {
+    const config = sinkConfig(kind, server.url, schema);
     const reader = await targetAdapter(config).createChunkReader();
     const out = new Map<number, Row>();
     try {
-      for await (const batch of reader.readChunk(targetTableOf(types, config, 'types_target'), {
+      for await (const batch of reader.readChunk(targetTableOf(types, config, schema), {
         start: null,
         end: null,
       }))
@@ -103,37 +104,47 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
     return out;
   }
 
-  it('every logical type round-trips (as the canonical form verify compares)', async () => {
-    const log: CapturedLog = { warnings: [] };
-    const sink = createSqlSink(sinkConfig(kind, server.url, 'types_target'), context([types], log));
-    await sink.open();
-    await sink.write({
-      events: [full, nulls, nonFinite, negInf].map((r) => insert(types, r)),
-      checkpoint: checkpoint(1),
-    });
-    await sink.close();
-    const back = await readBack();
-    const expectRow = (id: number, expected: Row) => {
-      const got = back.get(id) as Row;
-      for (const [name, type] of columns) {
-        expect(canonicalValue(type, got[name] ?? null), `${kind} column ${name}`).toBe(
-          canonicalValue(type, expected[name] ?? null),
-        );
+  // With enough new rows in one batch, a target with a bulk load (Postgres COPY) takes them that way:
+  // the same values must arrive as through bound parameters.
+  const fillers = Array.from({ length: BULK_MIN_ROWS }, (_, i): Row => ({ ...full, id: 100 + i }));
+  it.each([
+    ['multi-row statements', 'types_target', []],
+    ['a bulk load', 'types_bulk', fillers],
+  ] as const)(
+    'every logical type round-trips through %s (as the canonical form verify compares)',
+    async (_, schema, more) => {
+      const log: CapturedLog = { warnings: [] };
+      const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([types], log));
+      await sink.open();
+      await sink.write({
+        events: [full, nulls, nonFinite, negInf, ...more].map((r) => insert(types, r)),
+        checkpoint: checkpoint(1),
+      });
+      await sink.close();
+      const back = await readBack(schema);
+      expect(back.size).toBe(4 + more.length);
+      const expectRow = (id: number, expected: Row) => {
+        const got = back.get(id) as Row;
+        for (const [name, type] of columns) {
+          expect(canonicalValue(type, got[name] ?? null), `${kind} column ${name}`).toBe(
+            canonicalValue(type, expected[name] ?? null),
+          );
+        }
+      };
+      expectRow(1, full);
+      expectRow(2, nulls);
+      if (kind === 'postgres') {
+        expectRow(3, nonFinite);
+        expectRow(4, negInf);
+        expect(log.warnings).toEqual([]);
+      } else {
+        // MySQL has no NaN or infinities: NULL, with a warning per value.
+        expectRow(3, { ...nonFinite, f32: null, f64: null });
+        expectRow(4, { ...negInf, f32: null, f64: null });
+        expect(log.warnings).toHaveLength(4);
       }
-    };
-    expectRow(1, full);
-    expectRow(2, nulls);
-    if (kind === 'postgres') {
-      expectRow(3, nonFinite);
-      expectRow(4, negInf);
-      expect(log.warnings).toEqual([]);
-    } else {
-      // MySQL has no NaN or infinities: NULL, with a warning per value.
-      expectRow(3, { ...nonFinite, f32: null, f64: null });
-      expectRow(4, { ...negInf, f32: null, f64: null });
-      expect(log.warnings).toHaveLength(4);
-    }
-  });
+    },
+  );
 
   it('keeps the exact text of big integers, decimals and microsecond times', async () => {
     const db = await targetClient(kind, server.url);

@@ -9,6 +9,11 @@ export interface UpsertGroup {
   readonly columns: readonly string[];
   /** By key text; a later change of the same key replaces the earlier one (same columns, so it wins whole). */
   readonly rows: Map<string, Row>;
+  /**
+   * True while every row came from a snapshot read or an insert: rows the target should not have
+   * yet, so they may be bulk-loaded (falling back to upserts if one is there after all).
+   */
+  fresh: boolean;
 }
 
 export interface DeleteGroup {
@@ -51,7 +56,7 @@ export class BatchPlan {
     if (oldKey !== null && jsonText(oldKey) !== jsonText(newKey)) this.delete(table, oldKey);
     // Only columns the change carries: unknown ones (unchanged TOAST values) are left as stored.
     const columns = [...table.columns.keys()].filter((c) => c in newRow);
-    this.upsert(table, columns, newKey, newRow);
+    this.upsert(table, columns, newKey, newRow, event.op === 'r' || event.op === 'c');
   }
 
   truncate(table: TargetTable): void {
@@ -59,11 +64,25 @@ export class BatchPlan {
     this.groups.push({ kind: 'truncate', table });
   }
 
-  private upsert(table: TargetTable, columns: readonly string[], key: readonly Value[], row: Row): void {
+  private upsert(
+    table: TargetTable,
+    columns: readonly string[],
+    key: readonly Value[],
+    row: Row,
+    fresh: boolean,
+  ): void {
     const keyText = jsonText(key);
     const signature = `u|${table.qualified}|${JSON.stringify(columns)}`;
-    const index = this.place(table, keyText, signature, () => ({ kind: 'upsert', table, columns, rows: new Map() }));
-    (this.groups[index] as UpsertGroup).rows.set(keyText, row);
+    const index = this.place(table, keyText, signature, () => ({
+      kind: 'upsert',
+      table,
+      columns,
+      rows: new Map(),
+      fresh: true,
+    }));
+    const group = this.groups[index] as UpsertGroup;
+    if (!fresh) group.fresh = false;
+    group.rows.set(keyText, row);
   }
 
   private delete(table: TargetTable, key: readonly Value[]): void {

@@ -1,6 +1,10 @@
 import type { LogicalType, Value } from '@highwater/core';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import { copyLine } from './copy-text.js';
 import type { Dialect, SqlSession } from './dialect.js';
 import { valuesList } from './dialect.js';
 import { bitString, jsonText, plainText } from './value-text.js';
@@ -113,6 +117,13 @@ export const postgresDialect: Dialect = {
   transactionalDdl: true,
   maxParams: 30_000,
   begin: 'BEGIN',
+  bulkLoad: {
+    statement(qualified, columns) {
+      return `COPY ${qualified} (${columns.map((c) => postgresDialect.quote(c)).join(', ')}) FROM STDIN`;
+    },
+    line: copyLine,
+    isDuplicateKey: (error) => codeOf(error) === '23505',
+  },
   async connect(connection: ConnectionConfig): Promise<SqlSession> {
     const config: pg.ClientConfig =
       typeof connection === 'string'
@@ -141,6 +152,10 @@ export const postgresDialect: Dialect = {
       async query<T>(sql: string, params?: readonly unknown[]) {
         const result = await client.query(sql, params as unknown[] | undefined);
         return result.rows as T[];
+      },
+      async load(sql: string, data: Iterable<string>) {
+        // Settles once the server has read the data and answered (its error, e.g. a duplicate key, rejects).
+        await pipeline(Readable.from(data, { objectMode: false }), client.query(copyFrom(sql)));
       },
       close: () => client.end().catch(() => undefined),
     };

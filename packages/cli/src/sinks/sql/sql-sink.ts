@@ -11,7 +11,7 @@ import {
 } from '@highwater/core';
 import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
 import type { SinkContext } from '../sink-context.js';
-import { BatchPlan, type StatementGroup } from './batch-plan.js';
+import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import { type Dialect, keyInList, type SqlSession } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
@@ -28,6 +28,9 @@ export interface SqlSinkContext extends SinkContext {
 
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
 export const DEFAULT_STATEMENT_ROWS = 500;
+
+/** New rows of one table in a batch from which they are bulk-loaded (where the dialect can) rather than inserted with statements. */
+export const BULK_MIN_ROWS = 64;
 
 /**
  * Table replication into Postgres or MySQL with the source checkpoint stored in the same transaction
@@ -316,6 +319,7 @@ export class SqlSink implements Sink {
       }
       case 'upsert': {
         const rows = [...group.rows.values()];
+        if (group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkInsert(session, group, rows))) return;
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
@@ -326,6 +330,47 @@ export class SqlSink implements Sink {
         return;
       }
     }
+  }
+
+  /**
+   * Inserts the group's rows with the dialect's bulk load, inside a savepoint of the batch's
+   * transaction (so the checkpoint still commits with them). False when the target has no bulk
+   * load, or when a row's key exists already (a chunk read again after a restart that also
+   * re-created the target's rows, rows the target had before, an insert of a key the target kept):
+   * the load is rolled back to the savepoint and the caller upserts instead, so a row is replaced,
+   * never doubled.
+   */
+  private async bulkInsert(session: SqlSession, group: UpsertGroup, rows: readonly Row[]): Promise<boolean> {
+    const bulk = this.dialect.bulkLoad;
+    if (bulk === undefined || session.load === undefined) return false;
+    const { table, columns } = group;
+    const sql = bulk.statement(table.qualified, columns);
+    const lines = function* (this: SqlSink): Generator<string> {
+      // Pieces of about 256 KiB: few stream writes, and never the whole chunk as one string.
+      let piece = '';
+      for (const row of rows) {
+        piece += bulk.line(columns.map((c) => this.encode(table, c, row[c] ?? null)));
+        if (piece.length >= 262_144) {
+          yield piece;
+          piece = '';
+        }
+      }
+      if (piece !== '') yield piece;
+    };
+    await this.run(session, 'SAVEPOINT highwater_bulk', [], table.qualified);
+    try {
+      await session.load(sql, lines.call(this));
+    } catch (error) {
+      if (!bulk.isDuplicateKey(error)) throw this.fail('COPY statement', error, table.qualified);
+      await this.run(session, 'ROLLBACK TO SAVEPOINT highwater_bulk', [], table.qualified);
+      this.context.logger.debug(
+        { table: table.qualified, rows: rows.length },
+        'bulk load found rows already in the target; upserting them instead',
+      );
+      return false;
+    }
+    await this.run(session, 'RELEASE SAVEPOINT highwater_bulk', [], table.qualified);
+    return true;
   }
 
   private rowsPerStatement(width: number): number {
