@@ -26,6 +26,9 @@ export interface SqlSinkContext extends SinkContext {
   readonly describeTables?: (tables: readonly TableId[]) => Promise<readonly TableSchema[]>;
 }
 
+/** A value of one column as the dialect binds or loads it. */
+type Encoder = (value: Value) => unknown;
+
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
 export const DEFAULT_STATEMENT_ROWS = 500;
 
@@ -46,6 +49,8 @@ export class SqlSink implements Sink {
   /** Target tables known to exist with these columns (after a commit). */
   private ensured = new Map<string, ReadonlySet<string>>();
   private checkpointTableReady = false;
+  /** Value encoders per target table version (a schema change makes a new `TargetTable`) and column. */
+  private readonly encoders = new WeakMap<TargetTable, Map<string, Encoder>>();
 
   constructor(
     private readonly dialect: Dialect,
@@ -311,7 +316,8 @@ export class SqlSink implements Sink {
         const per = this.rowsPerStatement(table.key.length);
         for (let i = 0; i < keys.length; i += per) {
           const slice = keys.slice(i, i + per);
-          const params = slice.flatMap((k) => k.map((v, j) => this.encode(table, table.key[j] as string, v)));
+          const encoders = this.encodersOf(table, table.key);
+          const params = slice.flatMap((k) => k.map((v, j) => (encoders[j] as Encoder)(v)));
           const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
           await this.run(session, sql, params, table.qualified);
         }
@@ -323,7 +329,10 @@ export class SqlSink implements Sink {
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
-          const params = slice.flatMap((row: Row) => group.columns.map((c) => this.encode(table, c, row[c] ?? null)));
+          const encoders = this.encodersOf(table, group.columns);
+          const params = slice.flatMap((row: Row) =>
+            group.columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null)),
+          );
           const sql = this.dialect.upsert(table.qualified, group.columns, table.key, slice.length);
           await this.run(session, sql, params, table.qualified);
         }
@@ -345,11 +354,12 @@ export class SqlSink implements Sink {
     if (bulk === undefined || session.load === undefined) return false;
     const { table, columns } = group;
     const sql = bulk.statement(table.qualified, columns);
-    const lines = function* (this: SqlSink): Generator<string> {
+    const encoders = this.encodersOf(table, columns);
+    const lines = function* (): Generator<string> {
       // Pieces of about 256 KiB: few stream writes, and never the whole chunk as one string.
       let piece = '';
       for (const row of rows) {
-        piece += bulk.line(columns.map((c) => this.encode(table, c, row[c] ?? null)));
+        piece += bulk.line(columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null)));
         if (piece.length >= 262_144) {
           yield piece;
           piece = '';
@@ -359,7 +369,7 @@ export class SqlSink implements Sink {
     };
     await this.run(session, 'SAVEPOINT highwater_bulk', [], table.qualified);
     try {
-      await session.load(sql, lines.call(this));
+      await session.load(sql, lines());
     } catch (error) {
       if (!bulk.isDuplicateKey(error)) throw this.fail('COPY statement', error, table.qualified);
       await this.run(session, 'ROLLBACK TO SAVEPOINT highwater_bulk', [], table.qualified);
@@ -378,16 +388,36 @@ export class SqlSink implements Sink {
     return Math.max(1, Math.min(rows, Math.floor(this.dialect.maxParams / Math.max(1, width))));
   }
 
-  private encode(table: TargetTable, column: string, value: Value): unknown {
+  /** The value encoders of `columns` of `table`, made once per table version and column. */
+  private encodersOf(table: TargetTable, columns: readonly string[]): Encoder[] {
+    let byColumn = this.encoders.get(table);
+    if (byColumn === undefined) {
+      byColumn = new Map();
+      this.encoders.set(table, byColumn);
+    }
+    const out: Encoder[] = [];
+    for (const column of columns) {
+      let encoder = byColumn.get(column);
+      if (encoder === undefined) {
+        encoder = this.encoderOf(table, column);
+        byColumn.set(column, encoder);
+      }
+      out.push(encoder);
+    }
+    return out;
+  }
+
+  private encoderOf(table: TargetTable, column: string): Encoder {
     const type = table.columns.get(column)?.type ?? { kind: 'other' as const };
-    return this.dialect.encode(type, value, (why) => {
+    const lossy = (why: string) => {
       if (table.key.includes(column)) {
         throw new SinkError(`${this.dialect.name} sink: key column ${column} of ${table.qualified}: ${why}`, {
           table: table.qualified,
         });
       }
       this.context.logger.warn({ table: table.qualified, column }, `${why}; stored as NULL`);
-    });
+    };
+    return (value) => this.dialect.encode(type, value, lossy);
   }
 
   private async run(session: SqlSession, sql: string, params: readonly unknown[], table?: string): Promise<void> {
