@@ -38,7 +38,8 @@ describe('BatchGatherer', () => {
     const g = new BatchGatherer(s.iterator);
     const first = await g.next();
     expect(first.done).toBe(false);
-    expect(first.value?.events.map((e) => (e as { offset: number }).offset)).toEqual([1, 2, 2, 3]);
+    const events: readonly SourceEvent[] = first.value?.events ?? [];
+    expect(events.map((e) => (e as unknown as { offset: number }).offset)).toEqual([1, 2, 2, 3]);
     expect(first.value?.checkpoint).toEqual(checkpoint(3));
     // The batch asked for while joining is the next call's: not asked for twice, not lost.
     const second = g.next();
