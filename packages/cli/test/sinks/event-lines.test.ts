@@ -40,7 +40,7 @@ const source = fc.record({
   txId: fc.oneof(fc.string(), fc.constant(null)),
   snapshot: fc.boolean(),
 });
-const change: fc.Arbitrary<ChangeEvent> = fc.record({
+const change = fc.record({
   kind: fc.constant('change' as const),
   op: fc.constantFrom('r' as const, 'c' as const, 'u' as const, 'd' as const),
   key: row,
@@ -49,7 +49,7 @@ const change: fc.Arbitrary<ChangeEvent> = fc.record({
   beforeImage: fc.constantFrom('full' as const, 'key' as const, 'none' as const),
   unknownColumns: fc.array(fc.string(), { maxLength: 2 }),
   source,
-});
+}) as unknown as fc.Arbitrary<ChangeEvent>;
 
 describe('EventLineEncoder (native)', () => {
   it('writes change events exactly as JSON.stringify with the plain-value forms', () => {
