@@ -112,7 +112,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     await sink.close();
   });
 
-  it('loads many new rows in bulk, and replaces (never doubles) rows the target has already', async () => {
+  it('loads many rows in bulk, and replaces (never doubles) rows the target has already', async () => {
     const schema = await freshSchema();
     const config = sinkConfig(kind, server.url, schema);
     const sink = createSqlSink(config, context([items]));
@@ -128,8 +128,16 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     expect(after).toHaveLength(BULK_MIN_ROWS * 3);
     expect(after.filter((r) => r.name === 'second').map((r) => Number(r.id))).toEqual(second.map((e) => e.after?.id));
     expect(after[0]).toEqual({ id: 1, name: 'first', note: '0\t\\\n' });
+    // Many updates in one batch: upserted together (on Postgres through a stage loaded in bulk).
+    const updates = after.map((r) =>
+      update(items, { id: Number(r.id) }, { id: Number(r.id), name: 'third', note: null }),
+    );
+    await sink.write({ events: [...updates, remove(items, { id: 2 })], checkpoint: checkpoint(3) });
+    const third = await rows(schema, 'items');
+    expect(third).toHaveLength(BULK_MIN_ROWS * 3 - 1);
+    expect(third.every((r) => r.name === 'third' && r.note === null)).toBe(true);
     await sink.close();
-    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
+    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(3));
   });
 
   it('leaves unknown (unchanged TOAST) columns as stored', async () => {

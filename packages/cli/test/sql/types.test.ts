@@ -14,6 +14,7 @@ import {
   table,
   type TargetKind,
   targetClient,
+  update,
 } from './helpers.js';
 
 const columns: [string, LogicalType][] = [
@@ -82,6 +83,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
     const db = await targetClient(kind, server.url);
     await db.createSchema('types_target');
     await db.createSchema('types_bulk');
+    await db.createSchema('types_staged');
     await db.close();
   });
   afterAll(async () => {
@@ -107,17 +109,20 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
   // With enough new rows in one batch, a target with a bulk load (Postgres COPY) takes them that way:
   // the same values must arrive as through bound parameters.
   const fillers = Array.from({ length: BULK_MIN_ROWS }, (_, i): Row => ({ ...full, id: 100 + i }));
+  const asInsert = (r: Row) => insert(types, r);
+  const asUpdate = (r: Row) => update(types, { id: r.id ?? null }, r);
   it.each([
-    ['multi-row statements', 'types_target', []],
-    ['a bulk load', 'types_bulk', fillers],
+    ['multi-row statements', 'types_target', [], asInsert],
+    ['a bulk load', 'types_bulk', fillers, asInsert],
+    ['a bulk upsert through a stage', 'types_staged', fillers, asUpdate],
   ] as const)(
     'every logical type round-trips through %s (as the canonical form verify compares)',
-    async (_, schema, more) => {
+    async (_, schema, more, asEvent) => {
       const log: CapturedLog = { warnings: [] };
       const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([types], log));
       await sink.open();
       await sink.write({
-        events: [full, nulls, nonFinite, negInf, ...more].map((r) => insert(types, r)),
+        events: [full, nulls, nonFinite, negInf, ...more].map(asEvent),
         checkpoint: checkpoint(1),
       });
       await sink.close();

@@ -21,6 +21,10 @@ export interface BulkLoad {
   line(params: readonly unknown[]): string;
   /** True when the load failed because a key (or another unique value) exists already. */
   isDuplicateKey(error: unknown): boolean;
+  /** A session-private table `stage` with the types of `columns` of `qualified`, dropped at commit. */
+  createStage(qualified: string, stage: string, columns: readonly string[]): string;
+  /** Insert-or-update of every row of `stage` into `qualified` (as `Dialect.upsert` does for bound rows). */
+  upsertFromStage(qualified: string, stage: string, columns: readonly string[], key: readonly string[]): string;
 }
 
 /** A target column as the sink creates it. */

@@ -105,6 +105,20 @@ export function postgresParam(type: LogicalType, value: Value): unknown {
   }
 }
 
+function quoteIdentifier(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
+}
+
+/** `ON CONFLICT (key) DO UPDATE SET` every non-key column of `columns` (`DO NOTHING` when there is none). */
+function onConflict(columns: readonly string[], key: readonly string[]): string {
+  const quote = quoteIdentifier;
+  const keys = new Set(key);
+  const update = columns.filter((c) => !keys.has(c));
+  const conflict = `ON CONFLICT (${key.map(quote).join(', ')})`;
+  if (update.length === 0) return `${conflict} DO NOTHING`;
+  return `${conflict} DO UPDATE SET ${update.map((c) => `${quote(c)} = EXCLUDED.${quote(c)}`).join(', ')}`;
+}
+
 const LOST_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
 const LOST_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
 
@@ -123,6 +137,14 @@ export const postgresDialect: Dialect = {
     },
     line: copyLine,
     isDuplicateKey: (error) => codeOf(error) === '23505',
+    createStage(qualified, stage, columns) {
+      const list = columns.map((c) => postgresDialect.quote(c)).join(', ');
+      return `CREATE TEMPORARY TABLE ${postgresDialect.quote(stage)} ON COMMIT DROP AS SELECT ${list} FROM ${qualified} WITH NO DATA`;
+    },
+    upsertFromStage(qualified, stage, columns, key) {
+      const list = columns.map((c) => postgresDialect.quote(c)).join(', ');
+      return `INSERT INTO ${qualified} (${list}) SELECT ${list} FROM pg_temp.${postgresDialect.quote(stage)} ${onConflict(columns, key)}`;
+    },
   },
   async connect(connection: ConnectionConfig): Promise<SqlSession> {
     const config: pg.ClientConfig =
@@ -164,7 +186,7 @@ export const postgresDialect: Dialect = {
     const rows = await session.query<{ s: string | null }>('SELECT current_schema() AS s');
     return rows[0]?.s ?? 'public';
   },
-  quote: (identifier) => `"${identifier.replace(/"/g, '""')}"`,
+  quote: quoteIdentifier,
   param: (n) => `$${n}`,
   columnType: (type) => postgresColumnType(type),
   encode: (type, value) => postgresParam(type, value),
@@ -198,12 +220,8 @@ export const postgresDialect: Dialect = {
     return `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS ${this.quote(column.name)} ${postgresColumnType(column.type)}`;
   },
   upsert(qualified, columns, key, rows) {
-    const keys = new Set(key);
-    const update = columns.filter((c) => !keys.has(c));
     const head = `INSERT INTO ${qualified} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${valuesList(this, columns.length, rows)}`;
-    const conflict = `ON CONFLICT (${key.map((k) => this.quote(k)).join(', ')})`;
-    if (update.length === 0) return `${head} ${conflict} DO NOTHING`;
-    return `${head} ${conflict} DO UPDATE SET ${update.map((c) => `${this.quote(c)} = EXCLUDED.${this.quote(c)}`).join(', ')}`;
+    return `${head} ${onConflict(columns, key)}`;
   },
   truncate: (qualified) => `TRUNCATE TABLE ${qualified}`,
   createCheckpointTable: (qualified) =>

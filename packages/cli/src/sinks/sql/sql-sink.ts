@@ -13,7 +13,7 @@ import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
 import type { SinkContext } from '../sink-context.js';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
-import { type Dialect, keyInList, type SqlSession } from './dialect.js';
+import { type BulkLoad, type Dialect, keyInList, type SqlSession } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
 import { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';
 
@@ -32,7 +32,7 @@ type Encoder = (value: Value) => unknown;
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
 export const DEFAULT_STATEMENT_ROWS = 500;
 
-/** New rows of one table in a batch from which they are bulk-loaded (where the dialect can) rather than inserted with statements. */
+/** Rows of one table in a batch from which they are bulk-loaded (where the dialect can) rather than written with statements. */
 export const BULK_MIN_ROWS = 64;
 
 /**
@@ -49,6 +49,8 @@ export class SqlSink implements Sink {
   /** Target tables known to exist with these columns (after a commit). */
   private ensured = new Map<string, ReadonlySet<string>>();
   private checkpointTableReady = false;
+  /** Stages made on this sink's connections (each gets a new name; they are dropped at commit). */
+  private stages = 0;
   /** Value encoders per target table version (a schema change makes a new `TargetTable`) and column. */
   private readonly encoders = new WeakMap<TargetTable, Map<string, Encoder>>();
 
@@ -325,7 +327,7 @@ export class SqlSink implements Sink {
       }
       case 'upsert': {
         const rows = [...group.rows.values()];
-        if (group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkInsert(session, group, rows))) return;
+        if (rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
@@ -342,45 +344,59 @@ export class SqlSink implements Sink {
   }
 
   /**
-   * Inserts the group's rows with the dialect's bulk load, inside a savepoint of the batch's
-   * transaction (so the checkpoint still commits with them). False when the target has no bulk
-   * load, or when a row's key exists already (a chunk read again after a restart that also
-   * re-created the target's rows, rows the target had before, an insert of a key the target kept):
-   * the load is rolled back to the savepoint and the caller upserts instead, so a row is replaced,
-   * never doubled.
+   * Writes the group's rows with the dialect's bulk load; false when the target has none (the
+   * caller then uses statements). New rows (snapshot reads, inserts) are loaded straight into the
+   * table inside a savepoint of the batch's transaction; if a key exists already (rows the target
+   * had before, a chunk whose rows another writer put there), the load is rolled back to the
+   * savepoint and the rows are upserted through a stage instead — replaced, never doubled. Other
+   * rows (updates) are loaded into a stage and upserted from it with one statement. Either way the
+   * rows commit with the batch's checkpoint.
    */
-  private async bulkInsert(session: SqlSession, group: UpsertGroup, rows: readonly Row[]): Promise<boolean> {
+  private async bulkUpsert(session: SqlSession, group: UpsertGroup, rows: readonly Row[]): Promise<boolean> {
     const bulk = this.dialect.bulkLoad;
-    if (bulk === undefined || session.load === undefined) return false;
+    const load = session.load?.bind(session);
+    if (bulk === undefined || load === undefined) return false;
     const { table, columns } = group;
-    const sql = bulk.statement(table.qualified, columns);
-    const encoders = this.encodersOf(table, columns);
-    const lines = function* (): Generator<string> {
-      // Pieces of about 256 KiB: few stream writes, and never the whole chunk as one string.
-      let piece = '';
-      for (const row of rows) {
-        piece += bulk.line(columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null)));
-        if (piece.length >= 262_144) {
-          yield piece;
-          piece = '';
-        }
+    const data = () => this.bulkData(bulk, group, rows);
+    if (group.fresh) {
+      await this.run(session, 'SAVEPOINT highwater_bulk', [], table.qualified);
+      try {
+        await load(bulk.statement(table.qualified, columns), data());
+        await this.run(session, 'RELEASE SAVEPOINT highwater_bulk', [], table.qualified);
+        return true;
+      } catch (error) {
+        if (!bulk.isDuplicateKey(error)) throw this.fail('COPY statement', error, table.qualified);
+        await this.run(session, 'ROLLBACK TO SAVEPOINT highwater_bulk', [], table.qualified);
+        this.context.logger.debug(
+          { table: table.qualified, rows: rows.length },
+          'bulk load found rows already in the target; upserting them instead',
+        );
       }
-      if (piece !== '') yield piece;
-    };
-    await this.run(session, 'SAVEPOINT highwater_bulk', [], table.qualified);
-    try {
-      await session.load(sql, lines());
-    } catch (error) {
-      if (!bulk.isDuplicateKey(error)) throw this.fail('COPY statement', error, table.qualified);
-      await this.run(session, 'ROLLBACK TO SAVEPOINT highwater_bulk', [], table.qualified);
-      this.context.logger.debug(
-        { table: table.qualified, rows: rows.length },
-        'bulk load found rows already in the target; upserting them instead',
-      );
-      return false;
     }
-    await this.run(session, 'RELEASE SAVEPOINT highwater_bulk', [], table.qualified);
+    const stage = `highwater_stage_${++this.stages}`;
+    await this.run(session, bulk.createStage(table.qualified, stage, columns), [], table.qualified);
+    try {
+      await load(bulk.statement(this.dialect.quote(stage), columns), data());
+    } catch (error) {
+      throw this.fail('COPY statement', error, table.qualified);
+    }
+    await this.run(session, bulk.upsertFromStage(table.qualified, stage, columns, table.key), [], table.qualified);
     return true;
+  }
+
+  /** The rows of a group as the bulk load's data, in pieces of about 256 KiB (never the whole group as one string). */
+  private *bulkData(bulk: BulkLoad, group: UpsertGroup, rows: readonly Row[]): Generator<string> {
+    const { table, columns } = group;
+    const encoders = this.encodersOf(table, columns);
+    let piece = '';
+    for (const row of rows) {
+      piece += bulk.line(columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null)));
+      if (piece.length >= 262_144) {
+        yield piece;
+        piece = '';
+      }
+    }
+    if (piece !== '') yield piece;
   }
 
   private rowsPerStatement(width: number): number {
