@@ -4,8 +4,11 @@
  * its limit in the same run, printed as Markdown tables (results are recorded in docs/benchmarks.md).
  *
  * - `--quick`: small sizes, one measured run, for a smoke test;
+ * - `--rows=N`, `--changes=N`: the snapshot's rows and the stream's changes of the database and
+ *   end-to-end benchmarks (over `--quick` and the `BENCH_*` variables);
  * - name filters run only the benchmarks whose full name contains one of them: `core`, `postgres`,
- *   `mysql`, or `stream`, `snapshot`, `latency`, `rss`, `writes`, `2x`, or e.g. `"postgres stream"`.
+ *   `mysql`, `e2e` (`highwater run` end to end: `e2e pg-pg`, `e2e my-my`, `e2e my-pg`, `e2e pg-file`),
+ *   or `stream`, `snapshot`, `latency`, `rss`, `writes`, `2x`, or e.g. `"postgres stream"`.
  *
  * Sizes of the database benchmarks: environment variables, see `db/common.ts` (`BENCH_*`).
  */
@@ -20,6 +23,7 @@ import { mysqlBenchmarks } from './db/mysql.js';
 import { postgresBenchmarks } from './db/postgres.js';
 import { oracleBenchmarks } from './oracle/oracle.js';
 import { formatDbReport } from './db/report.js';
+import { E2E_BENCHMARKS, e2eBenchmarks } from './e2e/e2e.js';
 
 interface Benchmark {
   readonly name: string;
@@ -59,12 +63,14 @@ async function main(): Promise<void> {
   const anyPg = Object.values(pgParts).some(Boolean);
   const anyMy = Object.values(myParts).some(Boolean);
   const oracle = wanted('oracle');
-  if (core.length === 0 && !anyPg && !anyMy && !oracle) {
+  const e2e = E2E_BENCHMARKS.filter((b) => wanted(b));
+  if (core.length === 0 && !anyPg && !anyMy && !oracle && e2e.length === 0) {
     const names = [
       ...coreBenchmarks(quick).map((b) => b.name),
       ...DB_PARTS.map((p) => `postgres ${p}`),
       ...DB_PARTS.map((p) => `mysql ${p}`),
       'oracle',
+      ...E2E_BENCHMARKS,
     ];
     throw new Error(`no benchmark matches ${filters.join(', ')}; they are: ${names.join(', ')}`);
   }
@@ -94,7 +100,7 @@ async function main(): Promise<void> {
     console.log(`${sections[sections.length - 1]}\n`);
   }
 
-  const sizes = dbSizes(quick);
+  const sizes = dbSizes(quick, flagNumber(args, '--rows'), flagNumber(args, '--changes'));
   const dbHeader = (what: string, seconds: number, before: string) =>
     `Highwater ${what} benchmarks${quick ? ' (--quick)' : ''}: ${machine}; warm-up ${sizes.plan.warmups}, ` +
     `median of ${sizes.plan.runs} run${sizes.plan.runs === 1 ? '' : 's'} per side, sides interleaved; ` +
@@ -121,6 +127,22 @@ async function main(): Promise<void> {
       `${machine}; warm-up ${plan.warmups}, median of ${plan.runs} runs per side; load ${before} before, ${load()} after\n\n${table}\n`,
     );
   }
+  if (e2e.length > 0) {
+    const before = load();
+    const started = performance.now();
+    const report = await e2eBenchmarks(e2e, sizes);
+    const text = `${dbHeader('end-to-end', (performance.now() - started) / 1000, before)}\n\n${formatDbReport(report)}`;
+    console.log(`${text}\n`);
+  }
+}
+
+/** `--rows=N` → N (underscores allowed); undefined when the flag is absent. */
+function flagNumber(args: readonly string[], flag: string): number | undefined {
+  const arg = args.find((a) => a.startsWith(`${flag}=`));
+  if (arg === undefined) return undefined;
+  const n = Number(arg.slice(flag.length + 1).replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${arg}: expected a positive whole number`);
+  return n;
 }
 
 main().catch((error: unknown) => {

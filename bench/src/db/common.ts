@@ -59,10 +59,10 @@ function envList(name: string, fallback: readonly number[]): readonly number[] {
  * `1000000,5000000`), `BENCH_LATENCY_RATE`, `BENCH_LATENCY_SECONDS`, `BENCH_LATENCY_RUNS`, `BENCH_RUNS`,
  * `BENCH_WARMUPS`.
  */
-export function dbSizes(quick: boolean): DbSizes {
+export function dbSizes(quick: boolean, rows?: number, changes?: number): DbSizes {
   return {
-    snapshotRows: envNumber('BENCH_SNAPSHOT_ROWS', quick ? 100_000 : 1_000_000),
-    streamChanges: envNumber('BENCH_STREAM_CHANGES', quick ? 40_000 : 400_000),
+    snapshotRows: rows ?? envNumber('BENCH_SNAPSHOT_ROWS', quick ? 100_000 : 1_000_000),
+    streamChanges: changes ?? envNumber('BENCH_STREAM_CHANGES', quick ? 40_000 : 400_000),
     streamTxSize: envNumber('BENCH_STREAM_TX_SIZE', 4),
     rssRows: envList('BENCH_RSS_ROWS', quick ? [100_000, 300_000] : [1_000_000, 5_000_000]),
     latencyRate: envNumber('BENCH_LATENCY_RATE', 1000),

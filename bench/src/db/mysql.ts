@@ -134,7 +134,7 @@ function highwaterStream(
 }
 
 /** `mariadb` / `mariadb-binlog` arguments that reach the throwaway server (and no option file). */
-function clientArgs(server: ThrowawayMariadb): string[] {
+export function clientArgs(server: ThrowawayMariadb): string[] {
   return ['--no-defaults', '-h', server.host, '-P', String(server.port), '-u', server.user];
 }
 

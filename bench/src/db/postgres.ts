@@ -41,7 +41,7 @@ const ORDER_VALUES = `g, (g * 7919) % 100000, (ARRAY['new','paid','shipped','can
   timestamptz '2026-01-01 00:00:00+00' + g * interval '1.000001 second'`;
 
 /** `psql` itself (Debian's `/usr/bin/psql` is a Perl wrapper that would add its start-up to the limit). */
-function psqlPath(): string {
+export function psqlPath(): string {
   const dirs: string[] = [];
   try {
     dirs.push(findPostgresBinaries().binDir);

@@ -116,6 +116,7 @@ export async function executeRun(
       checkpointStore,
       logger,
       restart: pipeline.config.restart,
+      joinWaitingBatches: true,
     });
     io.onRunner?.(runner);
     logger.info(

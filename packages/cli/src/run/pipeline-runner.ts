@@ -14,6 +14,7 @@ import {
   type SourceOptions,
 } from '@highwater/core';
 import type { SinkLogger } from '../sinks/sink-context.js';
+import { BatchGatherer } from './gather-batches.js';
 import { RunRecord } from './run-record.js';
 
 /** `createSource` options the runner passes through; it sets `adapter`, `resumeFrom` and checkpointing itself. */
@@ -33,6 +34,12 @@ export interface PipelineRunnerOptions {
    * `attempts: 0` fails at once.
    */
   readonly restart?: RetryPolicy;
+  /**
+   * Join the batches the source sealed while the sink was writing into one write (with the last
+   * one's checkpoint; see {@link BatchGatherer}), so a sink slower than the source writes fewer,
+   * larger transactions. Default false: every source batch is one write.
+   */
+  readonly joinWaitingBatches?: boolean;
 }
 
 /** 10 restarts in a row, after 1 s, 2 s, 4 s … up to 60 s each (about 5 minutes in all). */
@@ -85,7 +92,8 @@ const quietLogger: SinkLogger = { info() {}, warn() {}, debug() {} };
  * 3. For each batch: `sink.write(batch)`, then — for sinks that do not store checkpoints — the
  *    store's `save`, then `source.commit` to let the database free its log up to there. The source
  *    is given no store of its own: it would save one batch late (when the next is asked for) and
- *    not at all for the last batch of a graceful stop.
+ *    not at all for the last batch of a graceful stop. With `joinWaitingBatches`, batches the source
+ *    sealed while the sink was writing are joined into one write ({@link BatchGatherer}).
  * 4. `stop()` ends the run after the batch in hand is written and its checkpoint stored; a batch
  *    not yet taken is left for the next run, which resumes from the stored checkpoint.
  * 5. A retriable failure once the pipeline has started (the sink lost its connection, the source
@@ -276,7 +284,8 @@ export class PipelineRunner {
       if (this.#phase === 'starting') this.#phase = 'running';
       this.#logger.info({ state: source.metrics().state }, 'source started');
 
-      const batches = source[Symbol.asyncIterator]();
+      const iterator = source[Symbol.asyncIterator]();
+      const batches = this.#options.joinWaitingBatches === true ? new BatchGatherer(iterator) : iterator;
       let lastPhase = source.metrics().state;
       for (;;) {
         this.#waitingForBatch = true;

@@ -1,7 +1,7 @@
 import { JsonText, type LogicalType, type Row, UnrepresentableValueError } from '@highwater/core';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqlSink } from '../../src/sinks/sql/index.js';
+import { BULK_MIN_ROWS, createSqlSink } from '../../src/sinks/sql/index.js';
 import { canonicalValue } from '../../src/verify/canonical.js';
 import { targetAdapter, targetTableOf } from '../../src/verify/target-reader.js';
 import {
@@ -14,6 +14,7 @@ import {
   table,
   type TargetKind,
   targetClient,
+  update,
 } from './helpers.js';
 
 const columns: [string, LogicalType][] = [
@@ -93,18 +94,20 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
     server = kind === 'postgres' ? await startPostgres({ useEnv: false }) : await startMariadb({ useEnv: false });
     const db = await targetClient(kind, server.url);
     await db.createSchema('types_target');
+    await db.createSchema('types_bulk');
+    await db.createSchema('types_staged');
     await db.close();
   });
   afterAll(async () => {
     await server?.stop();
   });
 
-  async function readBack(): Promise<Map<number, Row>> {
-    const config = sinkConfig(kind, server.url, 'types_target');
+  async function readBack(schema: string): Promise<Map<number, Row>> {
+    const config = sinkConfig(kind, server.url, schema);
     const reader = await targetAdapter(config).createChunkReader();
     const out = new Map<number, Row>();
     try {
-      for await (const batch of reader.readChunk(targetTableOf(types, config, 'types_target'), {
+      for await (const batch of reader.readChunk(targetTableOf(types, config, schema), {
         start: null,
         end: null,
       }))
@@ -115,53 +118,66 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
     return out;
   }
 
-  it('every logical type round-trips (as the canonical form verify compares)', async () => {
-    const log: CapturedLog = { warnings: [] };
-    const sink = createSqlSink(sinkConfig(kind, server.url, 'types_target'), context([types], log));
-    await sink.open();
-    if (kind === 'postgres') {
-      await sink.write({
-        events: [full, nulls, nonFinite, negInf, nullDocuments()].map((r) => insert(types, r)),
-        checkpoint: checkpoint(1),
-      });
-    } else {
-      // MySQL has no NaN or infinities: each such row fails its batch, naming the value.
-      for (const row of [nonFinite, negInf]) {
-        await expect(sink.write({ events: [insert(types, row)], checkpoint: checkpoint(1) })).rejects.toBeInstanceOf(
-          UnrepresentableValueError,
-        );
+  // With enough new rows in one batch, a target with a bulk load (Postgres COPY) takes them that way:
+  // the same values must arrive as through bound parameters.
+  const fillers = Array.from({ length: BULK_MIN_ROWS }, (_, i): Row => ({ ...full, id: 100 + i }));
+  const asInsert = (r: Row) => insert(types, r);
+  const asUpdate = (r: Row) => update(types, { id: r.id ?? null }, r);
+  it.each([
+    ['multi-row statements', 'types_target', [], asInsert],
+    ['a bulk load', 'types_bulk', fillers, asInsert],
+    ['a bulk upsert through a stage', 'types_staged', fillers, asUpdate],
+  ] as const)(
+    'every logical type round-trips through %s (as the canonical form verify compares)',
+    async (_, schema, more, asEvent) => {
+      const log: CapturedLog = { warnings: [] };
+      const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([types], log));
+      await sink.open();
+      if (kind === 'postgres') {
+        await sink.write({
+          events: [full, nulls, nonFinite, negInf, nullDocuments(), ...more].map(asEvent),
+          checkpoint: checkpoint(1),
+        });
+      } else {
+        // MySQL has no NaN or infinities: each such row fails its batch, naming the value.
+        for (const row of [nonFinite, negInf]) {
+          await expect(sink.write({ events: [asEvent(row)], checkpoint: checkpoint(1) })).rejects.toBeInstanceOf(
+            UnrepresentableValueError,
+          );
+        }
+        await sink.write({
+          events: [full, nulls, nullDocuments(), ...more].map(asEvent),
+          checkpoint: checkpoint(1),
+        });
       }
-      await sink.write({
-        events: [full, nulls, nullDocuments()].map((r) => insert(types, r)),
-        checkpoint: checkpoint(1),
-      });
-    }
-    await sink.close();
-    const back = await readBack();
-    const expectRow = (id: number, expected: Row) => {
-      const got = back.get(id) as Row;
-      for (const [name, type] of columns) {
-        expect(canonicalValue(type, got[name] ?? null), `${kind} column ${name}`).toBe(
-          canonicalValue(type, expected[name] ?? null),
-        );
+      await sink.close();
+      const back = await readBack(schema);
+      expect(back.size).toBe((kind === 'postgres' ? 5 : 3) + more.length);
+      const expectRow = (id: number, expected: Row) => {
+        const got = back.get(id) as Row;
+        for (const [name, type] of columns) {
+          expect(canonicalValue(type, got[name] ?? null), `${kind} column ${name}`).toBe(
+            canonicalValue(type, expected[name] ?? null),
+          );
+        }
+      };
+      expectRow(1, full);
+      expectRow(2, nulls);
+      expectRow(5, nullDocuments());
+      // JSON documents come back as the text written, byte for byte; a null document is not SQL NULL.
+      expect(back.get(1)?.j).toStrictEqual(new JsonText(EXACT_JSON));
+      expect(back.get(1)?.jb).toStrictEqual(new JsonText(NORMAL_JSON));
+      expect(back.get(5)?.j).toStrictEqual(new JsonText('null'));
+      expect(back.get(2)?.j).toBeNull();
+      if (kind === 'postgres') {
+        expectRow(3, nonFinite);
+        expectRow(4, negInf);
+      } else {
+        expect(back.has(3) || back.has(4)).toBe(false);
       }
-    };
-    expectRow(1, full);
-    expectRow(2, nulls);
-    expectRow(5, nullDocuments());
-    // JSON documents come back as the text written, byte for byte; a null document is not SQL NULL.
-    expect(back.get(1)?.j).toStrictEqual(new JsonText(EXACT_JSON));
-    expect(back.get(1)?.jb).toStrictEqual(new JsonText(NORMAL_JSON));
-    expect(back.get(5)?.j).toStrictEqual(new JsonText('null'));
-    expect(back.get(2)?.j).toBeNull();
-    if (kind === 'postgres') {
-      expectRow(3, nonFinite);
-      expectRow(4, negInf);
-    } else {
-      expect(back.has(3) || back.has(4)).toBe(false);
-    }
-    expect(log.warnings).toEqual([]);
-  });
+      expect(log.warnings).toEqual([]);
+    },
+  );
 
   it('keeps the exact text of big integers, decimals and microsecond times', async () => {
     const db = await targetClient(kind, server.url);

@@ -7,14 +7,19 @@ export interface UpsertGroup {
   readonly kind: 'upsert';
   readonly table: TargetTable;
   readonly columns: readonly string[];
-  /** By key text; a later change of the same key replaces the earlier one (same columns, so it wins whole). */
-  readonly rows: Map<string, Row>;
+  /** By key; a later change of the same key replaces the earlier one (same columns, so it wins whole). */
+  readonly rows: Map<KeyId, Row>;
+  /**
+   * True while every row came from a snapshot read or an insert: rows the target should not have
+   * yet, so they may be bulk-loaded (falling back to upserts if one is there after all).
+   */
+  fresh: boolean;
 }
 
 export interface DeleteGroup {
   readonly kind: 'delete';
   readonly table: TargetTable;
-  readonly keys: Map<string, readonly Value[]>;
+  readonly keys: Map<KeyId, readonly Value[]>;
 }
 
 export interface TruncateGroup {
@@ -32,8 +37,8 @@ export type StatementGroup = UpsertGroup | DeleteGroup | TruncateGroup;
  */
 export class BatchPlan {
   readonly groups: StatementGroup[] = [];
-  /** `table|key` → index of the last group that touched it. */
-  private readonly lastForKey = new Map<string, number>();
+  /** Per table: key → index of the last group that touched it. */
+  private readonly lastForKey = new Map<string, Map<KeyId, number>>();
   private readonly lastTruncate = new Map<string, number>();
   /** Compatibility signature → index of the newest group with it. */
   private readonly newest = new Map<string, number>();
@@ -48,10 +53,8 @@ export class BatchPlan {
     }
     const newKey = keyOf(table, newRow, event.key);
     // A changed primary key moves the row: the old key goes, the new one is upserted.
-    if (oldKey !== null && jsonText(oldKey) !== jsonText(newKey)) this.delete(table, oldKey);
-    // Only columns the change carries: unknown ones (unchanged TOAST values) are left as stored.
-    const columns = [...table.columns.keys()].filter((c) => c in newRow);
-    this.upsert(table, columns, newKey, newRow);
+    if (oldKey !== null && keyId(oldKey) !== keyId(newKey)) this.delete(table, oldKey);
+    this.upsert(table, columnsOf(table, newRow), newKey, newRow, event.op === 'r' || event.op === 'c');
   }
 
   truncate(table: TargetTable): void {
@@ -59,35 +62,86 @@ export class BatchPlan {
     this.groups.push({ kind: 'truncate', table });
   }
 
-  private upsert(table: TargetTable, columns: readonly string[], key: readonly Value[], row: Row): void {
-    const keyText = jsonText(key);
-    const signature = `u|${table.qualified}|${JSON.stringify(columns)}`;
-    const index = this.place(table, keyText, signature, () => ({ kind: 'upsert', table, columns, rows: new Map() }));
-    (this.groups[index] as UpsertGroup).rows.set(keyText, row);
+  private upsert(
+    table: TargetTable,
+    columns: readonly string[],
+    key: readonly Value[],
+    row: Row,
+    fresh: boolean,
+  ): void {
+    const id = keyId(key);
+    const signature = columnsSignature(table, columns);
+    const index = this.place(table, id, signature, () => ({
+      kind: 'upsert',
+      table,
+      columns,
+      rows: new Map(),
+      fresh: true,
+    }));
+    const group = this.groups[index] as UpsertGroup;
+    if (!fresh) group.fresh = false;
+    group.rows.set(id, row);
   }
 
   private delete(table: TargetTable, key: readonly Value[]): void {
-    const keyText = jsonText(key);
-    const index = this.place(table, keyText, `d|${table.qualified}`, () => ({
+    const id = keyId(key);
+    const index = this.place(table, id, `d|${table.qualified}`, () => ({
       kind: 'delete',
       table,
       keys: new Map(),
     }));
-    (this.groups[index] as DeleteGroup).keys.set(keyText, key);
+    (this.groups[index] as DeleteGroup).keys.set(id, key);
   }
 
-  private place(table: TargetTable, keyText: string, signature: string, create: () => StatementGroup): number {
-    const slot = `${table.qualified}|${keyText}`;
-    const floor = Math.max(this.lastForKey.get(slot) ?? -1, this.lastTruncate.get(table.qualified) ?? -1);
+  private place(table: TargetTable, key: KeyId, signature: string, create: () => StatementGroup): number {
+    let last = this.lastForKey.get(table.qualified);
+    if (last === undefined) {
+      last = new Map();
+      this.lastForKey.set(table.qualified, last);
+    }
+    const floor = Math.max(last.get(key) ?? -1, this.lastTruncate.get(table.qualified) ?? -1);
     let index = this.newest.get(signature);
     if (index === undefined || index < floor) {
       index = this.groups.length;
       this.groups.push(create());
       this.newest.set(signature, index);
     }
-    this.lastForKey.set(slot, index);
+    last.set(key, index);
     return index;
   }
+}
+
+/** Per target table: its full column list and that list's group signature (most rows carry every column). */
+const fullColumns = new WeakMap<TargetTable, { columns: readonly string[]; signature: string }>();
+
+/** The columns of `table` a row carries: unknown ones (unchanged TOAST values) are left as stored. */
+function columnsOf(table: TargetTable, row: Row): readonly string[] {
+  let full = fullColumns.get(table);
+  if (full === undefined) {
+    const columns = [...table.columns.keys()];
+    full = { columns, signature: `u|${table.qualified}|${JSON.stringify(columns)}` };
+    fullColumns.set(table, full);
+  }
+  for (const c of full.columns) if (!(c in row)) return full.columns.filter((k) => k in row);
+  return full.columns;
+}
+
+function columnsSignature(table: TargetTable, columns: readonly string[]): string {
+  const full = fullColumns.get(table);
+  return full !== undefined && full.columns === columns
+    ? full.signature
+    : `u|${table.qualified}|${JSON.stringify(columns)}`;
+}
+
+/**
+ * A key's identity in maps: the number itself for the usual one-column numeric key (no string to
+ * build and hash per row), JSON text otherwise (a string, so never equal to a number).
+ */
+export type KeyId = number | string;
+
+function keyId(key: readonly Value[]): KeyId {
+  if (key.length === 1 && typeof key[0] === 'number') return key[0];
+  return jsonText(key);
 }
 
 /** The key values of a row, in key order; falls back to the event's key row for columns the row lacks. */

@@ -5,7 +5,27 @@ import type { RejectValue } from './value-text.js';
 /** One connection to the target; statements run one at a time. */
 export interface SqlSession {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a bulk-load statement (`COPY … FROM STDIN`) fed with `data`; present when the dialect has {@link BulkLoad}. */
+  load?(sql: string, data: Iterable<string>): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Loading many new rows in one stream (Postgres `COPY … FROM STDIN`) instead of multi-row
+ * statements. It only inserts: a row whose key exists fails the load, and the sink then falls back
+ * to upserts (see `SqlSink`).
+ */
+export interface BulkLoad {
+  /** The statement that reads rows of `columns` into `qualified`. */
+  statement(qualified: string, columns: readonly string[]): string;
+  /** One row of the load's data, from the values as `Dialect.encode` gives them. */
+  line(params: readonly unknown[]): string;
+  /** True when the load failed because a key (or another unique value) exists already. */
+  isDuplicateKey(error: unknown): boolean;
+  /** A session-private table `stage` with the types of `columns` of `qualified`, dropped at commit. */
+  createStage(qualified: string, stage: string, columns: readonly string[]): string;
+  /** Insert-or-update of every row of `stage` into `qualified` (as `Dialect.upsert` does for bound rows). */
+  upsertFromStage(qualified: string, stage: string, columns: readonly string[], key: readonly string[]): string;
 }
 
 /** A target column as the sink creates it. */
@@ -39,6 +59,8 @@ export interface Dialect {
   /** Bound parameters per statement (Postgres allows 65535; kept lower to bound statement size). */
   readonly maxParams: number;
   readonly begin: string;
+  /** Present when the target loads new rows faster in bulk than with multi-row statements. */
+  readonly bulkLoad?: BulkLoad;
   connect(connection: ConnectionConfig): Promise<SqlSession>;
   /** The schema (Postgres) or database (MySQL) unqualified names resolve to on this connection. */
   currentSchema(session: SqlSession): Promise<string>;

@@ -10,7 +10,7 @@ import { SqlSink, type SqlSinkContext } from './sql-sink.js';
 export { CHECKPOINT_TABLE } from './checkpoint-table.js';
 export { mysqlColumnType } from './mysql-dialect.js';
 export { postgresColumnType } from './postgres-dialect.js';
-export { DEFAULT_STATEMENT_ROWS, type SqlSinkContext } from './sql-sink.js';
+export { BULK_MIN_ROWS, DEFAULT_STATEMENT_ROWS, type SqlSinkContext } from './sql-sink.js';
 export { sourceTableDescriber } from './source-schemas.js';
 export { targetTableName } from './target-table.js';
 

@@ -1,6 +1,10 @@
 import type { LogicalType, Value } from '@highwater/core';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import { copyLine } from './copy-text.js';
 import type { Dialect, SqlSession } from './dialect.js';
 import { valuesList } from './dialect.js';
 import { postgresText } from './postgres-value-text.js';
@@ -89,6 +93,20 @@ function targetIndexName(table: string, index: string): string {
     .replace(/\uFFFD$/, '');
 }
 
+function quoteIdentifier(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
+}
+
+/** `ON CONFLICT (key) DO UPDATE SET` every non-key column of `columns` (`DO NOTHING` when there is none). */
+function onConflict(columns: readonly string[], key: readonly string[]): string {
+  const quote = quoteIdentifier;
+  const keys = new Set(key);
+  const update = columns.filter((c) => !keys.has(c));
+  const conflict = `ON CONFLICT (${key.map(quote).join(', ')})`;
+  if (update.length === 0) return `${conflict} DO NOTHING`;
+  return `${conflict} DO UPDATE SET ${update.map((c) => `${quote(c)} = EXCLUDED.${quote(c)}`).join(', ')}`;
+}
+
 const LOST_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
 const LOST_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
 
@@ -101,6 +119,21 @@ export const postgresDialect: Dialect = {
   transactionalDdl: true,
   maxParams: 30_000,
   begin: 'BEGIN',
+  bulkLoad: {
+    statement(qualified, columns) {
+      return `COPY ${qualified} (${columns.map((c) => postgresDialect.quote(c)).join(', ')}) FROM STDIN`;
+    },
+    line: copyLine,
+    isDuplicateKey: (error) => codeOf(error) === '23505',
+    createStage(qualified, stage, columns) {
+      const list = columns.map((c) => postgresDialect.quote(c)).join(', ');
+      return `CREATE TEMPORARY TABLE ${postgresDialect.quote(stage)} ON COMMIT DROP AS SELECT ${list} FROM ${qualified} WITH NO DATA`;
+    },
+    upsertFromStage(qualified, stage, columns, key) {
+      const list = columns.map((c) => postgresDialect.quote(c)).join(', ');
+      return `INSERT INTO ${qualified} (${list}) SELECT ${list} FROM pg_temp.${postgresDialect.quote(stage)} ${onConflict(columns, key)}`;
+    },
+  },
   async connect(connection: ConnectionConfig): Promise<SqlSession> {
     const config: pg.ClientConfig =
       typeof connection === 'string'
@@ -130,6 +163,10 @@ export const postgresDialect: Dialect = {
         const result = await client.query(sql, params as unknown[] | undefined);
         return result.rows as T[];
       },
+      async load(sql: string, data: Iterable<string>) {
+        // Settles once the server has read the data and answered (its error, e.g. a duplicate key, rejects).
+        await pipeline(Readable.from(data, { objectMode: false }), client.query(copyFrom(sql)));
+      },
       close: () => client.end().catch(() => undefined),
     };
   },
@@ -137,7 +174,7 @@ export const postgresDialect: Dialect = {
     const rows = await session.query<{ s: string | null }>('SELECT current_schema() AS s');
     return rows[0]?.s ?? 'public';
   },
-  quote: (identifier) => `"${identifier.replace(/"/g, '""')}"`,
+  quote: quoteIdentifier,
   param: (n) => `$${n}`,
   columnType: (type) => postgresColumnType(type),
   encode: postgresParam,
@@ -188,12 +225,8 @@ export const postgresDialect: Dialect = {
     return `ALTER TABLE ${qualified} ALTER COLUMN ${this.quote(column.name)} DROP NOT NULL`;
   },
   upsert(qualified, columns, key, rows) {
-    const keys = new Set(key);
-    const update = columns.filter((c) => !keys.has(c));
     const head = `INSERT INTO ${qualified} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${valuesList(this, columns.length, rows)}`;
-    const conflict = `ON CONFLICT (${key.map((k) => this.quote(k)).join(', ')})`;
-    if (update.length === 0) return `${head} ${conflict} DO NOTHING`;
-    return `${head} ${conflict} DO UPDATE SET ${update.map((c) => `${this.quote(c)} = EXCLUDED.${this.quote(c)}`).join(', ')}`;
+    return `${head} ${onConflict(columns, key)}`;
   },
   truncate: (qualified) => `TRUNCATE TABLE ${qualified}`,
   createCheckpointTable: (qualified) =>

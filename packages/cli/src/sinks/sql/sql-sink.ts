@@ -12,9 +12,16 @@ import {
 } from '@highwater/core';
 import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
 import type { SinkContext } from '../sink-context.js';
-import { BatchPlan, type StatementGroup } from './batch-plan.js';
+import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
-import { type Dialect, type ExistingColumn, keyInList, type SqlSession, type TargetColumn } from './dialect.js';
+import {
+  type BulkLoad,
+  type Dialect,
+  type ExistingColumn,
+  keyInList,
+  type SqlSession,
+  type TargetColumn,
+} from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
 import { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';
 import { jsonText } from './value-text.js';
@@ -33,8 +40,17 @@ export interface SqlSinkContext extends SinkContext {
   readonly capturedTables?: () => Promise<readonly TableSchema[]>;
 }
 
+/**
+ * A value of one column as the dialect binds or loads it; `source` is its row, or its key values in
+ * key order, named in the error when the target cannot hold the value.
+ */
+type Encoder = (value: Value, source: Row | readonly Value[]) => unknown;
+
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
 export const DEFAULT_STATEMENT_ROWS = 500;
+
+/** Rows of one table in a batch from which they are bulk-loaded (where the dialect can) rather than written with statements. */
+export const BULK_MIN_ROWS = 64;
 
 /**
  * Table replication into Postgres or MySQL with the source checkpoint stored in the same transaction
@@ -52,6 +68,10 @@ export class SqlSink implements Sink {
   private checkpointTableReady = false;
   /** True once the first write created a target table for every captured table. */
   private capturedCreated = false;
+  /** Stages made on this sink's connections (each gets a new name; they are dropped at commit). */
+  private stages = 0;
+  /** Value encoders per target table version (a schema change makes a new `TargetTable`) and column. */
+  private readonly encoders = new WeakMap<TargetTable, Map<string, Encoder>>();
 
   constructor(
     private readonly dialect: Dialect,
@@ -386,7 +406,8 @@ export class SqlSink implements Sink {
         const per = this.rowsPerStatement(table.key.length);
         for (let i = 0; i < keys.length; i += per) {
           const slice = keys.slice(i, i + per);
-          const params = slice.flatMap((k) => k.map((v, j) => this.encode(table, table.key[j] as string, v, k)));
+          const encoders = this.encodersOf(table, table.key);
+          const params = slice.flatMap((k) => k.map((v, j) => (encoders[j] as Encoder)(v, k)));
           const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
           await this.run(session, sql, params, table.qualified);
         }
@@ -401,13 +422,14 @@ export class SqlSink implements Sink {
           await this.updateRows(session, table, group.columns, rows, omitted[0]);
           return;
         }
+        if (rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
-          const params = slice.flatMap((row: Row) => {
-            const key = table.key.map((k) => row[k] ?? null);
-            return group.columns.map((c) => this.encode(table, c, row[c] ?? null, key));
-          });
+          const encoders = this.encodersOf(table, group.columns);
+          const params = slice.flatMap((row: Row) =>
+            group.columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null, row)),
+          );
           const sql = this.dialect.upsert(table.qualified, group.columns, table.key, slice.length);
           await this.run(session, sql, params, table.qualified);
         }
@@ -436,9 +458,11 @@ export class SqlSink implements Sink {
     const exists = `SELECT 1 AS found FROM ${table.qualified} WHERE ${where(1)}`;
     const assignments = set.map((c, i) => `${q(c)} = ${this.dialect.param(i + 1)}`).join(', ');
     const update = `UPDATE ${table.qualified} SET ${assignments} WHERE ${where(set.length + 1)}`;
+    const keyEncoders = this.encodersOf(table, table.key);
+    const setEncoders = this.encodersOf(table, set);
     for (const row of rows) {
       const key = table.key.map((k) => row[k] ?? null);
-      const keyParams = table.key.map((k, i) => this.encode(table, k, key[i] ?? null, key));
+      const keyParams = table.key.map((_, i) => (keyEncoders[i] as Encoder)(key[i] ?? null, key));
       let found: unknown[];
       try {
         found = await session.query(exists, keyParams);
@@ -454,9 +478,65 @@ export class SqlSink implements Sink {
         );
       }
       if (set.length === 0) continue;
-      const params = set.map((c) => this.encode(table, c, row[c] ?? null, key));
+      const params = set.map((_, i) => (setEncoders[i] as Encoder)(row[set[i] as string] ?? null, key));
       await this.run(session, update, [...params, ...keyParams], table.qualified);
     }
+  }
+
+  /**
+   * Writes the group's rows with the dialect's bulk load; false when the target has none (the
+   * caller then uses statements). New rows (snapshot reads, inserts) are loaded straight into the
+   * table inside a savepoint of the batch's transaction; if a key exists already (rows the target
+   * had before, a chunk whose rows another writer put there), the load is rolled back to the
+   * savepoint and the rows are upserted through a stage instead — replaced, never doubled. Other
+   * rows (updates) are loaded into a stage and upserted from it with one statement. Either way the
+   * rows commit with the batch's checkpoint.
+   */
+  private async bulkUpsert(session: SqlSession, group: UpsertGroup, rows: readonly Row[]): Promise<boolean> {
+    const bulk = this.dialect.bulkLoad;
+    const load = session.load?.bind(session);
+    if (bulk === undefined || load === undefined) return false;
+    const { table, columns } = group;
+    const data = () => this.bulkData(bulk, group, rows);
+    if (group.fresh) {
+      await this.run(session, 'SAVEPOINT highwater_bulk', [], table.qualified);
+      try {
+        await load(bulk.statement(table.qualified, columns), data());
+        await this.run(session, 'RELEASE SAVEPOINT highwater_bulk', [], table.qualified);
+        return true;
+      } catch (error) {
+        if (!bulk.isDuplicateKey(error)) throw this.fail('COPY statement', error, table.qualified);
+        await this.run(session, 'ROLLBACK TO SAVEPOINT highwater_bulk', [], table.qualified);
+        this.context.logger.debug(
+          { table: table.qualified, rows: rows.length },
+          'bulk load found rows already in the target; upserting them instead',
+        );
+      }
+    }
+    const stage = `highwater_stage_${++this.stages}`;
+    await this.run(session, bulk.createStage(table.qualified, stage, columns), [], table.qualified);
+    try {
+      await load(bulk.statement(this.dialect.quote(stage), columns), data());
+    } catch (error) {
+      throw this.fail('COPY statement', error, table.qualified);
+    }
+    await this.run(session, bulk.upsertFromStage(table.qualified, stage, columns, table.key), [], table.qualified);
+    return true;
+  }
+
+  /** The rows of a group as the bulk load's data, in pieces of about 256 KiB (never the whole group as one string). */
+  private *bulkData(bulk: BulkLoad, group: UpsertGroup, rows: readonly Row[]): Generator<string> {
+    const { table, columns } = group;
+    const encoders = this.encodersOf(table, columns);
+    let piece = '';
+    for (const row of rows) {
+      piece += bulk.line(columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null, row)));
+      if (piece.length >= 262_144) {
+        yield piece;
+        piece = '';
+      }
+    }
+    if (piece !== '') yield piece;
   }
 
   private rowsPerStatement(width: number): number {
@@ -464,19 +544,47 @@ export class SqlSink implements Sink {
     return Math.max(1, Math.min(rows, Math.floor(this.dialect.maxParams / Math.max(1, width))));
   }
 
-  /** A value as the target's parameter; one the target cannot hold fails the batch with a typed error. */
-  private encode(table: TargetTable, column: string, value: Value, key: readonly Value[]): unknown {
+  /** The value encoders of `columns` of `table`, made once per table version and column. */
+  private encodersOf(table: TargetTable, columns: readonly string[]): Encoder[] {
+    let byColumn = this.encoders.get(table);
+    if (byColumn === undefined) {
+      byColumn = new Map();
+      this.encoders.set(table, byColumn);
+    }
+    const out: Encoder[] = [];
+    for (const column of columns) {
+      let encoder = byColumn.get(column);
+      if (encoder === undefined) {
+        encoder = this.encoderOf(table, column);
+        byColumn.set(column, encoder);
+      }
+      out.push(encoder);
+    }
+    return out;
+  }
+
+  /** A column's encoder: a value the target cannot hold fails the batch with a typed error naming the row's key. */
+  private encoderOf(table: TargetTable, column: string): Encoder {
     const type = table.columns.get(column)?.type ?? { kind: 'other' as const };
-    return this.dialect.encode(type, value, (reason) => {
+    // The row (or key) being encoded, read only when a value is rejected: no closure per value.
+    let current: Row | readonly Value[] = [];
+    let rejected: Value = null;
+    const reject = (reason: string): never => {
+      const key = Array.isArray(current) ? current : table.key.map((k) => (current as Row)[k] ?? null);
       throw new UnrepresentableValueError({
         sink: this.dialect.name,
         table: table.qualified,
         column,
         key: jsonText(Object.fromEntries(table.key.map((k, i) => [k, key[i] ?? null]))),
-        value: jsonText(value),
+        value: jsonText(rejected),
         reason,
       });
-    });
+    };
+    return (value, source) => {
+      current = source;
+      rejected = value;
+      return this.dialect.encode(type, value, reject);
+    };
   }
 
   private async run(session: SqlSession, sql: string, params: readonly unknown[], table?: string): Promise<void> {
