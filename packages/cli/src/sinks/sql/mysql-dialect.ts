@@ -3,7 +3,7 @@ import mysql from 'mysql2/promise';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
 import type { Dialect, SqlSession } from './dialect.js';
 import { valuesList } from './dialect.js';
-import { bitBytes, bitString, jsonColumnText, jsonText, plainText } from './value-text.js';
+import { bitBytes, bitString, jsonText, plainText } from './value-text.js';
 
 /** Longest VARCHAR a key column gets: utf8mb4 takes 4 bytes a character, InnoDB keys 3072 bytes. */
 const KEY_CHARS = 255;
@@ -96,7 +96,6 @@ export function mysqlParam(type: LogicalType, value: Value, lossy: (why: string)
     case 'bytes':
       return value instanceof Uint8Array ? Buffer.from(value) : value;
     case 'json':
-      return jsonColumnText(value);
     case 'array':
       return jsonText(value);
     case 'timestamp':

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
 import type { Dialect, SqlSession } from './dialect.js';
 import { valuesList } from './dialect.js';
-import { bitString, jsonColumnText, plainText } from './value-text.js';
+import { bitString, jsonText, plainText } from './value-text.js';
 
 /**
  * Postgres target column types. Every source type keeps its meaning; only `uint64` (numeric(20)),
@@ -85,7 +85,7 @@ export function postgresParam(type: LogicalType, value: Value): unknown {
     case 'bytes':
       return value instanceof Uint8Array ? Buffer.from(value) : value;
     case 'json':
-      return jsonColumnText(value);
+      return jsonText(value);
     case 'timestamptz':
       return typeof value === 'string' && !/(Z|[+-]\d\d(:?\d\d)?)$/.test(value) ? `${value}Z` : value;
     case 'bits':
