@@ -9,7 +9,6 @@ import {
   float32Text,
   isoYear,
   isTrue,
-  jsonColumnText,
   jsonText,
   plainText,
   type RejectValue,
@@ -147,7 +146,6 @@ export function mysqlParam(type: LogicalType, value: Value, reject: RejectValue)
     case 'bytes':
       return value instanceof Uint8Array ? Buffer.from(value) : value;
     case 'json':
-      return jsonColumnText(value);
     case 'array':
       return jsonText(value);
     case 'date':

@@ -1,5 +1,5 @@
 import type { LogicalType, Value } from '@highwater/core';
-import { bitString, float32Text, isoYear, isTrue, jsonColumnText, plainText, type RejectValue } from './value-text.js';
+import { bitString, float32Text, isoYear, isTrue, jsonText, plainText, type RejectValue } from './value-text.js';
 
 /**
  * A value as the text Postgres's input function for the target column type reads back as the same
@@ -25,7 +25,7 @@ export function postgresText(type: LogicalType, value: Value, reject: RejectValu
     case 'bytes':
       return value instanceof Uint8Array ? `\\x${Buffer.from(value).toString('hex')}` : String(value);
     case 'json':
-      return jsonColumnText(value);
+      return jsonText(value);
     case 'date':
     case 'timestamp':
     case 'timestamptz':

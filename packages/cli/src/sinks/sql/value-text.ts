@@ -1,17 +1,13 @@
 import { JsonText, type Value } from '@highwater/core';
 
 /**
- * What a JSON column of the target gets: a document's own text, unchanged (every digit, and `null`
- * for a JSON null document, which is not SQL NULL); other values of JSON columns (the MySQL adapter's
- * spatial objects) as JSON text.
+ * JSON text of a value, what a JSON column of the target gets: a document ({@link JsonText}) is its
+ * own text, unchanged (every digit, and `null` for a JSON null document, which is not SQL NULL);
+ * other values (arrays, the MySQL adapter's spatial objects) are serialised, bigints exact (as
+ * numbers in the text), bytes as `\x…` hex strings, documents inside them as strings of their text.
  */
-export function jsonColumnText(value: JsonText | Value): string {
-  return value instanceof JsonText ? value.text : jsonText(value);
-}
-
-/** JSON text of a value; bigints stay exact (as numbers in the text), bytes become `\x…` hex strings. */
 export function jsonText(value: Value): string {
-  return JSON.stringify(jsonable(value));
+  return value instanceof JsonText ? value.text : JSON.stringify(jsonable(value));
 }
 
 /** A value JSON can carry: bytes as `\x…` hex (Postgres's bytea text form), non-finite numbers as strings. */
@@ -67,7 +63,6 @@ export function isTrue(value: Value): boolean {
 /** Text of a scalar for text-typed target columns (enum, set, interval, other). */
 export function plainText(value: Value): string {
   if (typeof value === 'string') return value;
-  if (value instanceof JsonText) return value.text;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
   if (Array.isArray(value)) return value.map((v) => plainText(v as Value)).join(',');
