@@ -355,6 +355,7 @@ describe('MongoDB simulator posing as a standalone server', () => {
     try {
       const hello = await session.client.db('admin').command({ hello: 1 });
       expect(hello.setName).toBeUndefined();
+      await expect(session.client.db('admin').command({ replSetGetStatus: 1 })).rejects.toMatchObject({ code: 76 });
       const stream = anyCollection(session, 'x', 'y').watch();
       await expect(stream.next()).rejects.toMatchObject({
         code: 40573,

@@ -5,9 +5,9 @@
  * `min`/`max` on find are index bounds over `_id` in BSON order, with no type bracketing
  * (https://www.mongodb.com/docs/manual/reference/method/cursor.min/).
  */
-import { type Document, Long, type Timestamp } from 'bson';
+import { calculateObjectSize, type Document, Long, type Timestamp } from 'bson';
 import { type IdBounds, withinBounds } from '../backend.js';
-import { ChangeStream, type StreamScope } from '../change-stream.js';
+import { ChangeStream, MAX_BSON_SIZE, type StreamScope } from '../change-stream.js';
 import { compareValues, typeRank } from '../compare.js';
 import type { CommandContext, CommandHandler } from '../context.js';
 import type { Cursor } from '../cursors.js';
@@ -41,6 +41,19 @@ export function collectionDocuments(context: CommandContext, coll: string): Docu
   return context.state.engine.scan(context.db, coll, context.txn);
 }
 
+/** Up to `batchSize` documents from `from`, but never more than 16 MB of them (one at least), as the server batches. */
+function takeBatch(docs: readonly Document[], from: number, batchSize: number): Document[] {
+  const batch: Document[] = [];
+  let bytes = 0;
+  for (let i = from; i < docs.length && batch.length < batchSize; i++) {
+    const size = calculateObjectSize(docs[i] as Document);
+    if (batch.length > 0 && bytes + size > MAX_BSON_SIZE) break;
+    batch.push(docs[i] as Document);
+    bytes += size;
+  }
+  return batch;
+}
+
 function firstBatchReply(
   context: CommandContext,
   ns: string,
@@ -48,10 +61,10 @@ function firstBatchReply(
   batchSize: number,
   single = false,
 ): Document {
-  const batch = docs.slice(0, batchSize);
+  const batch = takeBatch(docs, 0, batchSize);
   let id = Long.ZERO;
-  if (!single && docs.length > batchSize) {
-    id = context.state.cursors.add({ kind: 'query', ns, docs, position: batchSize });
+  if (!single && docs.length > batch.length) {
+    id = context.state.cursors.add({ kind: 'query', ns, docs, position: batch.length });
   }
   const cursor: Document = { firstBatch: batch, id, ns };
   // A snapshot read says which cluster time it read at, so a driver's snapshot session can read there again.
@@ -144,7 +157,7 @@ export const readCommands: Record<string, CommandHandler> = {
     if (cursor === undefined) throw new CommandError('CursorNotFound', `cursor id ${id} not found`);
     const batchSize = numberArg(body, 'batchSize', Number.MAX_SAFE_INTEGER);
     if (cursor.kind === 'query') {
-      const batch = cursor.docs.slice(cursor.position, cursor.position + batchSize);
+      const batch = takeBatch(cursor.docs, cursor.position, batchSize);
       cursor.position += batch.length;
       const done = cursor.position >= cursor.docs.length;
       if (done) context.state.cursors.delete(id);
