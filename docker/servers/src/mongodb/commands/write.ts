@@ -165,9 +165,6 @@ export const writeCommands: Record<string, CommandHandler> = {
       context.state.engine.write({ op: 'insert', db: context.db, coll, after: withId(cloneValue(doc)) }, context.txn);
       n += 1;
     });
-    if (context.state.engine.catalog.collection(context.db, coll) === undefined && context.txn === undefined) {
-      context.state.engine.ensureCollection(context.db, coll);
-    }
     return withErrors({ n }, errors);
   },
 
