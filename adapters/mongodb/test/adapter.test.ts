@@ -89,6 +89,31 @@ describe('mongodb adapter on the simulator', () => {
     expect(changes[0]?.source.txId).toMatch(/^[0-9a-f-]{36}:\d+$/);
   });
 
+  it('resumes inside a transaction from the offset of one of its events (a crash in the middle of it)', async () => {
+    const coll = client.db('adapter_tests').collection('midtxn');
+    await coll.insertOne({ _id: 0 } as never);
+    const first = source('midtxn', { changelog: 'preImages' });
+    await read(first, (e) => e.length >= 1);
+    const session = client.startSession();
+    await session.withTransaction(async () => {
+      for (let i = 1; i <= 4; i++) await coll.insertOne({ _id: i } as never, { session });
+    });
+    await session.endSession();
+    const txn = await read(first, (e) => e.length >= 4);
+    await first.close();
+    // The consumer stored the second event of the transaction, then crashed.
+    const adapter = mongodbAdapter({ url: sim.url, databases: ['adapter_tests'] });
+    const resumed = createSource({
+      adapter,
+      tables: { include: ['adapter_tests.midtxn'] },
+      startup: { mode: 'offset', offset: txn[1]?.source.offset ?? null },
+    });
+    open.push(resumed);
+    const rest = await read(resumed, (e) => e.length >= 2);
+    expect(rest.map((e) => e.after?._id)).toEqual([3, 4]);
+    expect(rest.map((e) => e.source.offset)).toEqual(txn.slice(2).map((e) => e.source.offset));
+  });
+
   it('changelog normalize: exact images from update descriptions, none asked of the server', async () => {
     const coll = client.db('adapter_tests').collection('norm');
     await coll.insertMany([
