@@ -61,7 +61,7 @@ describe('mongodb adapter on the simulator', () => {
     const s = source('mixed', { changelog: 'preImages' }, 2);
     const reads = await read(s, (e) => e.filter((x) => x.op === 'r').length >= ids.length);
     expect(reads.map((e) => e.after?.document)).toHaveLength(ids.length);
-    expect(new Set(reads.map((e) => (e.after?.document as { i: number }).i)).size).toBe(ids.length);
+    expect(new Set(reads.map((e) => (e.after as { document: { i: number } }).document.i)).size).toBe(ids.length);
     await coll.updateOne({ _id: 'a' } as never, { $set: { i: 100, d: Decimal128.fromString('0.10') } });
     const [update] = (await read(s, (e) => e.some((x) => x.op === 'u'))).filter((x) => x.op === 'u');
     expect(update?.before).toEqual({ _id: 'a', document: { i: 2 } });
