@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   type Introspector,
   type Key,
   OffsetUnavailableError,
@@ -189,7 +190,9 @@ export class MongoIntrospector implements Introspector<MongoOffset> {
 function clusterTimeOf(reply: Document, what: string): bigint {
   const t = reply.operationTime;
   if (!isTimestamp(t)) {
-    throw new TypeError(`mongodb: the server's reply to the ${what} has no operationTime (is it a replica set?)`);
+    throw new ConfigError(
+      `mongodb: the server's reply to the ${what} has no operationTime: it is not a replica set or sharded cluster, and change streams need one: start mongod with --replSet <name> and run rs.initiate() (a one-node replica set is enough)`,
+    );
   }
   return timestampToBigInt(t);
 }

@@ -12,7 +12,7 @@ export interface MongoAdapterOptions extends ConnectionSettings {
    *   `fullDocument: 'required'`; MongoDB 6.0+ with `changeStreamPreAndPostImages` on each captured
    *   collection). A missing image fails the source, never a silent gap.
    * - `normalize`: no images needed from the server; the adapter keeps the last image of every
-   *   captured document in a disk-backed store (`normalizeStore`) and applies each update
+   *   captured document in a disk-backed store (`normalizeStore.directory`) and applies each update
    *   description to it.
    * - `upsert`: after-images only (`fullDocument: 'required'`), key-only before-images, no state.
    */
@@ -27,8 +27,11 @@ export interface MongoAdapterOptions extends ConnectionSettings {
   readonly chunkBatchSize?: number;
   /** How long a change stream `getMore` waits for events before reporting progress (default 250 ms). */
   readonly maxAwaitTimeMs?: number;
-  /** Settings of the disk-backed last-image store of changelog `normalize`. */
-  readonly normalizeStore?: { readonly path: string };
+  /**
+   * Where changelog `normalize` keeps its last-image stores: one SQLite file per set of captured
+   * collections in this directory (created when missing).
+   */
+  readonly normalizeStore?: { readonly directory: string };
 }
 
 /** Options with defaults applied. */
@@ -40,5 +43,5 @@ export interface ResolvedOptions {
   readonly heartbeat: { readonly database: string; readonly collection: string };
   readonly chunkBatchSize: number;
   readonly maxAwaitTimeMs: number;
-  readonly normalizeStore: { readonly path: string } | null;
+  readonly normalizeStore: { readonly directory: string } | null;
 }

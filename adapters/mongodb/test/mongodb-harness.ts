@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AdapterCapabilities, JsonValue, LogicalType, Row, SourceAdapter, Value } from '@highwater/core';
 import type {
   ColumnDefinition,
@@ -100,14 +103,17 @@ interface TableInfo {
  */
 export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<MongoAdapterOptions>> {
   readonly name: string;
-  readonly adapterCapabilities: AdapterCapabilities = mongodbAdapter({ url: 'mongodb://unused' }).capabilities;
+  readonly adapterCapabilities: AdapterCapabilities;
   readonly capabilities: HarnessCapabilities;
   private server: ThrowawayMongodb | null = null;
   private client: MongoClient | null = null;
   private readonly tables = new Map<string, TableInfo>();
+  /** Changelog normalize: where the adapters keep their last-image stores (one directory per run, shared by restarts). */
+  private storeDirectory: string | null = null;
 
   constructor(private readonly changelog: ChangelogMode = 'preImages') {
     this.name = `mongodb (${changelog})`;
+    this.adapterCapabilities = mongodbAdapter({ url: 'mongodb://unused', changelog }).capabilities;
     this.capabilities = {
       columnTypes: ['boolean', 'int16', 'int32', 'int64', 'float64', 'decimal', 'string', 'bytes', 'uuid', 'json'],
       commitTimeResolutionMs: 1000,
@@ -130,6 +136,7 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
   }
 
   async start(): Promise<void> {
+    if (this.changelog === 'normalize') this.storeDirectory = mkdtempSync(join(tmpdir(), 'hw-mongodb-images-'));
     this.server = await startMongodb({ preAndPostImages: true });
     this.client = new MongoClient(this.server.url, { useBigInt64: true, maxPoolSize: 1, minPoolSize: 1 });
     await this.client.connect();
@@ -147,10 +154,18 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
     this.client = null;
     await this.server?.stop();
     this.server = null;
+    if (this.storeDirectory !== null) rmSync(this.storeDirectory, { recursive: true, force: true });
+    this.storeDirectory = null;
   }
 
   createAdapter(options: Partial<MongoAdapterOptions> = {}): SourceAdapter<MongoOffset> {
-    return mongodbAdapter({ url: this.url, databases: [DATABASE], changelog: this.changelog, ...options });
+    return mongodbAdapter({
+      url: this.url,
+      databases: [DATABASE],
+      changelog: this.changelog,
+      ...(this.storeDirectory === null ? {} : { normalizeStore: { directory: this.storeDirectory } }),
+      ...options,
+    });
   }
 
   async createTable(definition: TableDefinition): Promise<string> {

@@ -35,7 +35,10 @@ type Servers = 'both' | 'postgres' | 'mariadb';
 const CHILD = `
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMariadb, startPostgres } from './index.js';
+// The starters' own modules, not index.js: that also loads the MongoDB simulator, whose bson import cannot be
+// resolved from this temporary directory.
+import { startMariadb } from './mariadb.js';
+import { startPostgres } from './postgres.js';
 const [mode, servers, tmpRoot] = process.argv.slice(2);
 const pg = servers === 'mariadb' ? undefined : await startPostgres({ useEnv: false, tmpRoot });
 const db = servers === 'postgres' ? undefined : await startMariadb({ useEnv: false, tmpRoot });

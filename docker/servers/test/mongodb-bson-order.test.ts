@@ -97,6 +97,12 @@ describe('mixed-type _id ranges through the mongodb driver', () => {
     const numbers = await coll.find({ _id: { $gte: 0 } }).toArray();
     expect(numbers.map((doc) => typeRank(doc._id))).toEqual([3, 3, 3, 3, 3]); // 0.5, 1.5, 2^53+1, 2^53+2, +Infinity
     expect(await coll.countDocuments({ _id: { $gte: new MinKey() } })).toBe(ids.length);
+    expect(idsOf(await coll.find({ _id: { $gte: 'B', $lt: 'z' } }).toArray())).toEqual(['B', 'a']);
+    // A number and a string bound bracket each other out.
+    expect(await coll.find({ _id: { $gte: 0, $lt: 'z' } }).toArray()).toEqual([]);
+    // A regex operand matches strings by pattern (and an equal regex), not by BSON order.
+    expect(idsOf(await coll.find({ _id: /^a$/ }).toArray())).toEqual(['a']);
+    expect(idsOf(await coll.find({ _id: new Double(0.5) }).toArray())).toEqual([0.5]);
     expect(await coll.countDocuments({ _id: { $lt: new MaxKey(), $gt: new MinKey() } })).toBe(ids.length - 2);
   });
 

@@ -65,7 +65,7 @@ describe('MongoDB simulator change streams', () => {
     expect(remove?.fullDocumentBeforeChange).toBeUndefined();
     // Tokens order as strings in stream order.
     // Like the server's, a token starts with 0x82 and the cluster time (8 bytes, big-endian).
-    const data = (insert?._id as { _data: string })._data;
+    const data = ((insert as Event)._id as { _data: string })._data;
     const ts = insert?.clusterTime as Timestamp;
     expect(data.slice(0, 18)).toBe(
       `82${ts.t.toString(16).padStart(8, '0')}${ts.i.toString(16).padStart(8, '0')}`.toUpperCase(),
@@ -355,6 +355,7 @@ describe('MongoDB simulator posing as a standalone server', () => {
     try {
       const hello = await session.client.db('admin').command({ hello: 1 });
       expect(hello.setName).toBeUndefined();
+      await expect(session.client.db('admin').command({ replSetGetStatus: 1 })).rejects.toMatchObject({ code: 76 });
       const stream = anyCollection(session, 'x', 'y').watch();
       await expect(stream.next()).rejects.toMatchObject({
         code: 40573,

@@ -266,6 +266,17 @@ describe('MongoDB simulator through the mongodb driver', () => {
     });
   });
 
+  it('keeps each batch within 16 MB, as the server does', async () => {
+    const coll = anyCollection(session, 'crud', 'large');
+    const big = 'x'.repeat(5 * 1024 * 1024);
+    for (let i = 0; i < 4; i++) await coll.insertOne({ _id: i, big });
+    const first = await session.client.db('crud').command({ find: 'large', batchSize: 100 });
+    expect(first.cursor.firstBatch.map((d: { _id: number }) => d._id)).toEqual([0, 1, 2]);
+    expect((await coll.find({}, { projection: { big: 0 } }).toArray()).map((d) => d._id)).toEqual([0, 1, 2, 3]);
+    expect((await coll.find({}).toArray()).length).toBe(4);
+    await coll.drop();
+  });
+
   it('fails unknown commands with CommandNotFound (59)', async () => {
     const error = await session.client
       .db('admin')

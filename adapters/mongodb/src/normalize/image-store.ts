@@ -68,6 +68,11 @@ export class ImageStore {
     this.apply(writes, position);
   }
 
+  /** Removes every image (before seeding anew). */
+  clear(): void {
+    this.db.exec('DELETE FROM images');
+  }
+
   /** Number of images and the file's size in bytes (for metrics and the benchmark). */
   stats(): { readonly images: number; readonly bytes: number } {
     const images = (this.db.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n;

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { AdapterError, CheckpointError, ConfigError, type LogReadRequest, tableName } from '@highwater/core';
 import { BSON, type Document, Long, type MongoClient } from 'mongodb';
 import { timestampFromBigInt } from '../bson/bson-order.js';
@@ -154,16 +156,22 @@ export async function openNormalizer(
   request: LogReadRequest<MongoOffset>,
 ): Promise<Normalizer> {
   if (options.normalizeStore === null) {
-    throw new ConfigError("mongodb: changelog 'normalize' needs normalizeStore.path: a file for the last-image store");
+    throw new ConfigError(
+      "mongodb: changelog 'normalize' needs normalizeStore.directory: where its last-image store files are kept",
+    );
   }
-  const store = new ImageStore(options.normalizeStore.path);
+  const store = new ImageStore(storeFile(options.normalizeStore.directory, request));
   try {
     const stored = store.position();
-    if (stored === null || stored === SEEDING) {
+    const from = request.from;
+    // A position after every event of its cluster time (a watermark or a caught-up stream) or before
+    // every event of it (timestamp, earliest) can be seeded exactly by a read at that time.
+    const seedable = from.index === AFTER_ALL || from.index === BEFORE_ALL;
+    const storedAt = stored === null || stored === SEEDING ? null : mongoOffsets.fromJSON(JSON.parse(stored));
+    if (storedAt === null || (compareMongoOffsets(storedAt, from) > 0 && seedable)) {
       await seed(client, at, store, request);
-      return new Normalizer(store, request.from);
+      return new Normalizer(store, from);
     }
-    const storedAt = mongoOffsets.fromJSON(JSON.parse(stored));
     if (compareMongoOffsets(storedAt, request.from) > 0) {
       throw new CheckpointError(
         `mongodb: the normalize store ${store.path} holds images as of ${stored}, after the position the source resumes from (${JSON.stringify(mongoOffsets.toJSON(request.from))}): it belongs to a later checkpoint. Restore that checkpoint, or delete the store and start again with startup 'initial'`,
@@ -176,7 +184,17 @@ export async function openNormalizer(
   }
 }
 
-/** Fills a new store with every captured document as of `request.from` (a point-in-time read at its cluster time). */
+/**
+ * The store file of a set of captured collections: a source resumed with the same collections finds
+ * its images again; another set of collections gets a file of its own.
+ */
+function storeFile(directory: string, request: LogReadRequest<MongoOffset>): string {
+  const names = request.tables.map((t) => tableName(t.id)).sort();
+  const digest = createHash('sha256').update(JSON.stringify(names)).digest('hex').slice(0, 16);
+  return join(directory, `images-${digest}.sqlite`);
+}
+
+/** Fills the store with every captured document as of `request.from` (a point-in-time read at its cluster time), replacing what it held. */
 async function seed(
   client: MongoClient,
   at: Endpoint,
@@ -192,6 +210,7 @@ async function seed(
   // AFTER_ALL: everything of that cluster time is in; BEFORE_ALL: nothing of it is, so read just before.
   const readAt = timestampFromBigInt(from.index === AFTER_ALL ? from.clusterTime : from.clusterTime - 1n);
   store.write([], SEEDING);
+  store.clear();
   for (const table of request.tables) {
     const ns = tableName(table.id);
     const db = client.db(table.id.database ?? 'test');

@@ -7,6 +7,7 @@
 import type { Document, Timestamp } from 'bson';
 import { type Catalog, Catalog as CatalogClass, type Collection, type CollectionOptions } from './catalog.js';
 import { ClusterClock, compareTimestamps } from './clock.js';
+import { compareValues } from './compare.js';
 import { CommandError } from './errors.js';
 import { type CommandEntry, type DocumentEntry, Oplog, type OplogEntry } from './oplog.js';
 import { SortedMap } from './sorted-map.js';
@@ -30,6 +31,25 @@ export type Change =
       readonly after: Document;
     }
   | { readonly op: 'delete'; readonly db: string; readonly coll: string; readonly before: Document };
+
+/** `_id` bounds in BSON order; each end inclusive or not. */
+export interface IdBounds {
+  readonly lower?: { readonly value: unknown; readonly inclusive: boolean };
+  readonly upper?: { readonly value: unknown; readonly inclusive: boolean };
+}
+
+export function withinBounds(id: unknown, bounds: IdBounds): boolean {
+  const { lower, upper } = bounds;
+  if (lower !== undefined) {
+    const order = compareValues(id, lower.value);
+    if (order < 0 || (order === 0 && !lower.inclusive)) return false;
+  }
+  if (upper !== undefined) {
+    const order = compareValues(id, upper.value);
+    if (order > 0 || (order === 0 && !upper.inclusive)) return false;
+  }
+  return true;
+}
 
 /** A multi-document transaction in progress: its staged changes and the overlay reads see. */
 export class Transaction {
@@ -115,6 +135,31 @@ export class Engine {
     for (const [key, doc] of committed.entries()) merged.set(key, doc);
     for (const overlay of overlays) for (const [key, doc] of overlay.entries()) merged.set(key, doc);
     return merged.valueList().filter((doc): doc is Document => doc !== null);
+  }
+
+  /**
+   * Documents whose `_id` lies within the bounds (in BSON order), through the `_id` index when no transaction or held
+   * commit overlays the collection; a superset filter for find's `min`/`max` and `_id` range predicates.
+   */
+  scanRange(db: string, coll: string, bounds: IdBounds, txn?: Transaction): Document[] {
+    const committed = this.catalog.collection(db, coll)?.docs;
+    if (committed === undefined) return [];
+    if (txn?.overlayFor(db, coll) !== undefined || this.heldOverlay(db, coll) !== undefined) {
+      return this.scan(db, coll, txn).filter((doc) => withinBounds(doc._id, bounds));
+    }
+    const from =
+      bounds.lower === undefined
+        ? 0
+        : bounds.lower.inclusive
+          ? committed.lowerBound(bounds.lower.value)
+          : committed.upperBound(bounds.lower.value);
+    const to =
+      bounds.upper === undefined
+        ? committed.size
+        : bounds.upper.inclusive
+          ? committed.upperBound(bounds.upper.value)
+          : committed.lowerBound(bounds.upper.value);
+    return from < to ? committed.valuesBetween(from, to) : [];
   }
 
   /**

@@ -7,6 +7,10 @@
  * then subtype, then bytes) < ObjectId < Boolean < Date < Timestamp < Regular Expression < JavaScript code < MaxKey.
  * Objects compare field by field: the type of the values, then the field names, then the values; an object that runs
  * out of fields first is the smaller one. A missing field compares as null.
+ *
+ * The MongoDB adapter has its own comparator for the same order (its `compareKeys`); this one is kept apart on
+ * purpose, as the server's side of the contract, so a mistake in either shows up in the adapter's tests against the
+ * simulator instead of being shared by both.
  */
 import type { Binary, BSONRegExp, Document, ObjectId, Timestamp } from 'bson';
 

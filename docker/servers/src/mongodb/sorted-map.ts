@@ -63,6 +63,18 @@ export class SortedMap<V> {
     for (let i = from; i < this.keys.length; i++) yield [this.keys[i], this.values[i] as V];
   }
 
+  /** Index of the first key > `key`. */
+  upperBound(key: BsonValue): number {
+    let at = this.lowerBound(key);
+    while (at < this.keys.length && compareValues(this.keys[at], key) === 0) at += 1;
+    return at;
+  }
+
+  /** Values with index in [from, to). */
+  valuesBetween(from: number, to: number): V[] {
+    return this.values.slice(from, to);
+  }
+
   valueList(): V[] {
     return this.values.slice();
   }

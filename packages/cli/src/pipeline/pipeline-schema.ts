@@ -84,9 +84,9 @@ const mongodbSourceOptions = z
       .object({ database: z.string().min(1), collection: z.string().min(1) })
       .strict()
       .optional(),
-    /** The last-image store of changelog normalize (default `highwater-<pipeline>.images.sqlite` in the working directory). */
+    /** Where changelog normalize keeps its last-image stores (default `highwater-<pipeline>.images` in the working directory). */
     normalizeStore: z
-      .object({ path: z.string().min(1) })
+      .object({ directory: z.string().min(1) })
       .strict()
       .optional(),
     maxAwaitTimeMs: positiveInt.optional(),

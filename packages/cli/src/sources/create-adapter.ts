@@ -36,7 +36,7 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
         ...source.options,
         // Without a path of its own, each pipeline keeps its normalize store under its name.
         ...(source.options.changelog === 'normalize' && source.options.normalizeStore === undefined
-          ? { normalizeStore: { path: `highwater-${pipelineName}.images.sqlite` } }
+          ? { normalizeStore: { directory: `highwater-${pipelineName}.images` } }
           : {}),
       }) as SourceAdapter<unknown>;
   }

@@ -17,7 +17,7 @@ describe('pipelines with adapter: mongodb', () => {
   it('accept the adapter and its options, and build a mongodb adapter', () => {
     const p = parsePipeline(
       pipeline(
-        '  options: { changelog: normalize, databases: [shop], normalizeStore: { path: /var/lib/hw/images.sqlite } }',
+        '  options: { changelog: normalize, databases: [shop], normalizeStore: { directory: /var/lib/hw/images } }',
       ),
       '/etc/hw/orders.yaml',
       { MONGO_PASSWORD: 'pw' },

@@ -55,20 +55,24 @@ export function hello(context: CommandContext) {
   return reply;
 }
 
-export const handshakeCommands: Record<string, CommandHandler> = {
-  hello,
-  isMaster: hello,
-  ismaster: hello,
-  ping: () => ({}),
-  buildInfo: () => ({
+function buildInfo() {
+  return {
     version: '7.0.0',
     versionArray: [7, 0, 0, 0],
     gitVersion: 'highwater-simulator',
     simulator: SIMULATOR_LABEL,
     bits: 64,
     maxBsonObjectSize: 16 * 1024 * 1024,
-  }),
-  buildinfo: (context) => handshakeCommands.buildInfo?.(context) ?? {},
+  };
+}
+
+export const handshakeCommands: Record<string, CommandHandler> = {
+  hello,
+  isMaster: hello,
+  ismaster: hello,
+  ping: () => ({}),
+  buildInfo,
+  buildinfo: buildInfo,
   endSessions: () => ({}),
   getParameter: () => ({ featureCompatibilityVersion: { version: '7.0' } }),
   connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] } }),

@@ -5,9 +5,10 @@
  * `min`/`max` on find are index bounds over `_id` in BSON order, with no type bracketing
  * (https://www.mongodb.com/docs/manual/reference/method/cursor.min/).
  */
-import { type Document, Long, type Timestamp } from 'bson';
-import { ChangeStream, type StreamScope } from '../change-stream.js';
-import { compareValues } from '../compare.js';
+import { calculateObjectSize, type Document, Long, type Timestamp } from 'bson';
+import { type IdBounds, withinBounds } from '../backend.js';
+import { ChangeStream, MAX_BSON_SIZE, type StreamScope } from '../change-stream.js';
+import { compareValues, typeRank } from '../compare.js';
 import type { CommandContext, CommandHandler } from '../context.js';
 import type { Cursor } from '../cursors.js';
 import { CommandError } from '../errors.js';
@@ -40,6 +41,19 @@ export function collectionDocuments(context: CommandContext, coll: string): Docu
   return context.state.engine.scan(context.db, coll, context.txn);
 }
 
+/** Up to `batchSize` documents from `from`, but never more than 16 MB of them (one at least), as the server batches. */
+function takeBatch(docs: readonly Document[], from: number, batchSize: number): Document[] {
+  const batch: Document[] = [];
+  let bytes = 0;
+  for (let i = from; i < docs.length && batch.length < batchSize; i++) {
+    const size = calculateObjectSize(docs[i] as Document);
+    if (batch.length > 0 && bytes + size > MAX_BSON_SIZE) break;
+    batch.push(docs[i] as Document);
+    bytes += size;
+  }
+  return batch;
+}
+
 function firstBatchReply(
   context: CommandContext,
   ns: string,
@@ -47,10 +61,10 @@ function firstBatchReply(
   batchSize: number,
   single = false,
 ): Document {
-  const batch = docs.slice(0, batchSize);
+  const batch = takeBatch(docs, 0, batchSize);
   let id = Long.ZERO;
-  if (!single && docs.length > batchSize) {
-    id = context.state.cursors.add({ kind: 'query', ns, docs, position: batchSize });
+  if (!single && docs.length > batch.length) {
+    id = context.state.cursors.add({ kind: 'query', ns, docs, position: batch.length });
   }
   const cursor: Document = { firstBatch: batch, id, ns };
   // A snapshot read says which cluster time it read at, so a driver's snapshot session can read there again.
@@ -59,10 +73,45 @@ function firstBatchReply(
   return { cursor };
 }
 
-function inIdBounds(doc: Document, min: Document | undefined, max: Document | undefined): boolean {
-  if (min !== undefined && compareValues(doc._id, min._id) < 0) return false;
-  if (max !== undefined && compareValues(doc._id, max._id) >= 0) return false;
-  return true;
+/**
+ * The documents a find must look at: an `_id` index range for `min`/`max` and for `_id` range or equality predicates
+ * (a superset: the filter still decides), else every document.
+ */
+function candidates(
+  context: CommandContext,
+  coll: string,
+  filter: Document | undefined,
+  min: Document | undefined,
+  max: Document | undefined,
+): Document[] {
+  if ((context.db === 'local' && coll === 'oplog.rs') || snapshotTime(context) !== undefined) {
+    const all = collectionDocuments(context, coll);
+    return min === undefined && max === undefined
+      ? all
+      : all.filter((doc) =>
+          withinBounds(doc._id, {
+            lower: min && { value: min._id, inclusive: true },
+            upper: max && { value: max._id, inclusive: false },
+          }),
+        );
+  }
+  let lower: IdBounds['lower'] = min === undefined ? undefined : { value: min._id, inclusive: true };
+  let upper: IdBounds['upper'] = max === undefined ? undefined : { value: max._id, inclusive: false };
+  const condition = filter?._id;
+  if (condition !== undefined && min === undefined && max === undefined) {
+    if (isPlainDocument(condition) && Object.keys(condition).some((key) => key.startsWith('$'))) {
+      if (condition.$eq !== undefined) lower = upper = { value: condition.$eq, inclusive: true };
+      if (condition.$gte !== undefined) lower = { value: condition.$gte, inclusive: true };
+      if (condition.$gt !== undefined) lower = { value: condition.$gt, inclusive: false };
+      if (condition.$lte !== undefined) upper = { value: condition.$lte, inclusive: true };
+      if (condition.$lt !== undefined) upper = { value: condition.$lt, inclusive: false };
+    } else if (!isPlainDocument(condition) && !Array.isArray(condition) && typeRank(condition) !== typeRank(/regex/)) {
+      // Equality; a regex operand matches strings by pattern instead, so it gets no bounds.
+      lower = upper = { value: condition, inclusive: true };
+    }
+  }
+  if (lower === undefined && upper === undefined) return collectionDocuments(context, coll);
+  return context.state.engine.scanRange(context.db, coll, { lower, upper }, context.txn);
 }
 
 export const readCommands: Record<string, CommandHandler> = {
@@ -76,7 +125,7 @@ export const readCommands: Record<string, CommandHandler> = {
     if ((min !== undefined || max !== undefined) && body.hint === undefined) {
       throw new CommandError('BadValue', 'min and max require a hint (use hint: { _id: 1 })');
     }
-    let docs = collectionDocuments(context, coll).filter((doc) => inIdBounds(doc, min, max) && matches(doc, filter));
+    let docs = candidates(context, coll, filter, min, max).filter((doc) => matches(doc, filter));
     const sort = documentArg(body, 'sort');
     if (sort?.$natural !== undefined) {
       if (numberArg(sort, '$natural', 1) < 0) docs.reverse();
@@ -108,7 +157,7 @@ export const readCommands: Record<string, CommandHandler> = {
     if (cursor === undefined) throw new CommandError('CursorNotFound', `cursor id ${id} not found`);
     const batchSize = numberArg(body, 'batchSize', Number.MAX_SAFE_INTEGER);
     if (cursor.kind === 'query') {
-      const batch = cursor.docs.slice(cursor.position, cursor.position + batchSize);
+      const batch = takeBatch(cursor.docs, cursor.position, batchSize);
       cursor.position += batch.length;
       const done = cursor.position >= cursor.docs.length;
       if (done) context.state.cursors.delete(id);

@@ -143,32 +143,37 @@ function deleteDocuments(
   return removed;
 }
 
+/** The target collection and the statement array of a write command, once its privilege is checked. */
+function statementsOf(
+  context: CommandContext,
+  command: string,
+  field: string,
+  action: string,
+): { coll: string; statements: Document[] } {
+  const coll = stringArg(context.body, command);
+  requirePrivilege(context, action, coll);
+  const statements = context.body[field];
+  if (!Array.isArray(statements)) throw new CommandError('FailedToParse', `${command} needs a '${field}' array`);
+  return { coll, statements: statements as Document[] };
+}
+
 export const writeCommands: Record<string, CommandHandler> = {
   insert(context) {
-    const coll = stringArg(context.body, 'insert');
-    requirePrivilege(context, 'insert', coll);
-    const documents = context.body.documents;
-    if (!Array.isArray(documents)) throw new CommandError('FailedToParse', "insert needs a 'documents' array");
+    const { coll, statements } = statementsOf(context, 'insert', 'documents', 'insert');
     let n = 0;
-    const errors = runStatements(context, documents as Document[], (doc) => {
+    const errors = runStatements(context, statements, (doc) => {
       context.state.engine.write({ op: 'insert', db: context.db, coll, after: withId(cloneValue(doc)) }, context.txn);
       n += 1;
     });
-    if (context.state.engine.catalog.collection(context.db, coll) === undefined && context.txn === undefined) {
-      context.state.engine.ensureCollection(context.db, coll);
-    }
     return withErrors({ n }, errors);
   },
 
   update(context) {
-    const coll = stringArg(context.body, 'update');
-    requirePrivilege(context, 'update', coll);
-    const updates = context.body.updates;
-    if (!Array.isArray(updates)) throw new CommandError('FailedToParse', "update needs an 'updates' array");
+    const { coll, statements } = statementsOf(context, 'update', 'updates', 'update');
     let n = 0;
     let nModified = 0;
     const upserted: Document[] = [];
-    const errors = runStatements(context, updates as Document[], (statement, index) => {
+    const errors = runStatements(context, statements, (statement, index) => {
       const outcome = updateDocuments(
         context,
         coll,
@@ -193,12 +198,9 @@ export const writeCommands: Record<string, CommandHandler> = {
   },
 
   delete(context) {
-    const coll = stringArg(context.body, 'delete');
-    requirePrivilege(context, 'remove', coll);
-    const deletes = context.body.deletes;
-    if (!Array.isArray(deletes)) throw new CommandError('FailedToParse', "delete needs a 'deletes' array");
+    const { coll, statements } = statementsOf(context, 'delete', 'deletes', 'remove');
     let n = 0;
-    const errors = runStatements(context, deletes as Document[], (statement) => {
+    const errors = runStatements(context, statements, (statement) => {
       n += deleteDocuments(context, coll, documentArg(statement, 'q'), numberArg(statement, 'limit', 0) === 0).length;
     });
     return withErrors({ n }, errors);
