@@ -1,22 +1,12 @@
 import { createSource, type SourceEvent } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
-import { oracleColumn } from '../src/index.js';
-import { simulatedShop } from './helpers.js';
+import { createDocs, simulatedShop } from './helpers.js';
 
 /** End to end through the core (SIMULATOR): a LOB LogMiner did not carry is reported, never a null. */
 describe('Oracle LOB columns in events', () => {
   it('an insert whose CLOB was logged separately arrives without it, listed in unknownColumns', async () => {
     const { db, adapter } = simulatedShop();
-    const docs = db.createTable(
-      'SHOP',
-      'DOCS',
-      [
-        { ...oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }), nullable: false },
-        oracleColumn('TITLE', 'VARCHAR2', { length: 100 }),
-        oracleColumn('BODY', 'CLOB'),
-      ],
-      ['ID'],
-    );
+    const docs = createDocs(db);
     const source = createSource({
       adapter,
       tables: { include: ['SHOP.DOCS'] },
