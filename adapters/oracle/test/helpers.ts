@@ -27,6 +27,20 @@ export function simulatedShop(options: SimulatorOptions = {}, mining: Partial<Mi
   return { db, orders, adapter };
 }
 
+/** SHOP.DOCS (ID, TITLE, BODY CLOB): for the LOB tests. */
+export function createDocs(db: SimulatedOracle): SimTable {
+  return db.createTable(
+    'SHOP',
+    'DOCS',
+    [
+      { ...oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }), nullable: false },
+      oracleColumn('TITLE', 'VARCHAR2', { length: 100 }),
+      oracleColumn('BODY', 'CLOB'),
+    ],
+    ['ID'],
+  );
+}
+
 export async function schemaOf(db: SimulatedOracle, table: SimTable): Promise<TableSchema> {
   const session = await simulatedConnector(db)(CAPTURE);
   try {

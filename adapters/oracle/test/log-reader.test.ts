@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { RowChange } from '@highwater/core';
 import { compareOracleOffsets, type OracleOffset, oracleColumn } from '../src/index.js';
 import { describe, expect, it } from 'vitest';
-import { changes, now, readThrough, schemaOf, simulatedShop } from './helpers.js';
+import { changes, createDocs, now, readThrough, schemaOf, simulatedShop } from './helpers.js';
 
 /** The LogMiner reader against the SIMULATOR: transactions buffered in the adapter, emitted at COMMIT. */
 describe('Oracle log reader (simulator)', () => {
@@ -168,16 +168,7 @@ describe('Oracle log reader (simulator)', () => {
 
   it('says when a LOB was not logged instead of emitting a null', async () => {
     const { db, adapter } = simulatedShop();
-    const docs = db.createTable(
-      'SHOP',
-      'DOCS',
-      [
-        { ...oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }), nullable: false },
-        oracleColumn('TITLE', 'VARCHAR2', { length: 100 }),
-        oracleColumn('BODY', 'CLOB'),
-      ],
-      ['ID'],
-    );
+    const docs = createDocs(db);
     const schema = await schemaOf(db, docs);
     const from = now(db);
     db.transaction((tx) => db.insert(tx, docs, { ID: '1', TITLE: 'short', BODY: 'inline text' }));

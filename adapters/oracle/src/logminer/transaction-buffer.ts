@@ -140,10 +140,6 @@ export class OpenTransactions {
 
   constructor(private readonly spill: SpillOptions | null = null) {}
 
-  get(xid: string): TransactionBuffer | undefined {
-    return this.byXid.get(xid);
-  }
-
   open(xid: string, startScn: bigint): TransactionBuffer {
     let tx = this.byXid.get(xid);
     if (tx === undefined) {

@@ -190,15 +190,6 @@ export class SimulatedOracle {
     return `/u01/oradata/FREE/redo0${l.group}.log`;
   }
 
-  /** The log holding `scn`, if any. */
-  logOf(scn: bigint): LogFile | undefined {
-    for (let i = this.logs.length - 1; i >= 0; i--) {
-      const l = this.logs[i] as LogFile;
-      if (l.first <= scn && (l.next === null || scn < l.next)) return l;
-    }
-    return undefined;
-  }
-
   private write(record: Omit<RedoRecord, 'rsId' | 'ssn' | 'time' | 'csf'>): void {
     const pieces =
       record.operationCode === 5 ||

@@ -119,11 +119,11 @@ describe('a bad pipeline file: exit code 2 and one message naming the file and t
       const file = await fileWith(
         `adapter-${command}`,
         pipelineText({
-          source: ['  adapter: oracle', '  connection: oracle://x@127.0.0.1/db', "  tables: { include: ['shop.*'] }"],
+          source: ['  adapter: db2', '  connection: db2://x@127.0.0.1/db', "  tables: { include: ['shop.*'] }"],
         }),
       );
       const message = await expectBadFile(command, file);
-      expect(message).toMatch(/source\.adapter: .*postgres.*mysql/);
+      expect(message).toMatch(/source\.adapter: .*postgres.*mysql.*oracle/);
     });
 
     it(`highwater ${command}: an environment variable that is not set`, async () => {

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { compareOracleOffsets, oracleOffsets, watermarkAt } from '../src/index.js';
+import { now, schemaOf, simulatedShop } from './helpers.js';
+
+describe('Oracle offsets', () => {
+  it('order by commit SCN (as numbers, beyond 2^53), then transaction, then change; a watermark sits after its SCN', () => {
+    const at = (commitScn: string, txSeq: number, index: number) => ({
+      commitScn,
+      txSeq,
+      index,
+      restartScn: '1',
+      thread: 1,
+    });
+    const sorted = [
+      at('9', 0, 0),
+      watermarkAt(9n, 1n),
+      at('10', 0, 5),
+      at('10', 1, 0),
+      at('18446744073709551615', -1, -1),
+      at('98446744073709551615', 0, 0),
+    ];
+    for (let i = 1; i < sorted.length; i++) expect(compareOracleOffsets(sorted[i - 1]!, sorted[i]!)).toBeLessThan(0);
+    expect(compareOracleOffsets(watermarkAt(9n, 1n), at('10', -1, -1))).toBe(0);
+  });
+
+  it('round-trip through JSON and refuse anything else', () => {
+    const o = { commitScn: '123456789012345678', txSeq: 2, index: 7, restartScn: '123456789012345000', thread: 1 };
+    expect(oracleOffsets.fromJSON(JSON.parse(JSON.stringify(oracleOffsets.toJSON(o))))).toEqual(o);
+    for (const bad of [
+      null,
+      '123',
+      { ...o, commitScn: 123 },
+      { ...o, commitScn: '0123' },
+      { ...o, restartScn: '999999999999999999' }, // restart after the commit
+      { ...o, index: -2 },
+      { ...o, extra: 1 },
+      { file: 'binlog.000001', pos: 4, eventIndex: 0, rowIndex: 0 },
+    ]) {
+      expect(() => oracleOffsets.fromJSON(bad as never)).toThrow(/is not an Oracle offset/);
+    }
+  });
+});
+
+describe('Oracle mining windows (simulator)', () => {
+  it('halve when a window returns too many rows and grow again when the log is quiet', async () => {
+    const { db, orders, adapter } = simulatedShop(
+      {},
+      { windowScns: 64, minWindowScns: 4, maxWindowScns: 256, targetRowsPerWindow: 28 },
+    );
+    const schema = await schemaOf(db, orders);
+    const from = now(db);
+    for (let i = 0; i < 300; i++) db.transaction((tx) => db.insert(tx, orders, { ID: String(i), NOTE: null }));
+    const reader = await adapter.createLogReader({ from, tables: [schema] });
+    const sizes: number[] = [];
+    let seen = 0;
+    let extra = 300;
+    for await (const batch of reader) {
+      sizes.push(reader.metrics?.().windowScns ?? 0);
+      seen += batch.filter((i) => i.kind === 'change').length;
+      // Caught up: from now on one small transaction at a time, so each window returns few rows.
+      if (seen >= 300 && extra < 340)
+        db.transaction((tx) => db.insert(tx, orders, { ID: String(extra++), NOTE: null }));
+      if (seen >= 340 || (reader.metrics?.().windowScns ?? 0) === 256) break;
+    }
+    await reader.close();
+    // 300 transactions of 3 rows (START, INSERT, COMMIT) over about 900 SCNs: windows of 64 and 32
+    // SCNs return as many rows, above the target of 28, so the window shrinks to 16; then windows of
+    // one or two small transactions (under a quarter of the target) double it up to the maximum.
+    expect(Math.min(...sizes)).toBeLessThan(64);
+    expect(sizes[sizes.length - 1]).toBe(256);
+  });
+});
