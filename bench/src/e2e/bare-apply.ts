@@ -68,14 +68,7 @@ async function postgresApplier(url: string, table: string): Promise<Applier> {
 }
 
 async function mysqlApplier(url: string, table: string): Promise<Applier> {
-  const u = new URL(url);
-  const db = await mysql.createConnection({
-    host: u.hostname,
-    port: Number(u.port),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: u.pathname.slice(1),
-  });
+  const db = await mysql.createConnection(url);
   return {
     async batch(upserts, deletes) {
       await db.query('START TRANSACTION');

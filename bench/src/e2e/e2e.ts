@@ -74,14 +74,7 @@ async function pgQuery<T extends pg.QueryResultRow>(url: string, sql: string, pa
 }
 
 async function myQuery<T>(server: ThrowawayMariadb, sql: string, params: unknown[] = []): Promise<T[]> {
-  const db = await mysql.createConnection({
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    database: server.database,
-    multipleStatements: false,
-  });
+  const db = await mysql.createConnection(server.url);
   try {
     const [rows] = await db.query(sql, params);
     return (Array.isArray(rows) ? rows : []) as T[];
@@ -184,6 +177,23 @@ async function prepareSnapshotSources({ servers, sizes }: E2eContext): Promise<v
   );
 }
 
+/** The source server of a path and the qualified name of `table` on it. */
+function sourceSide(servers: Servers, source: 'postgres' | 'mysql', table: string) {
+  const server = source === 'postgres' ? servers.pgSource! : servers.mySource!;
+  return { server, table: source === 'postgres' ? `public.${table}` : `${server.database}.${table}` };
+}
+
+/** The target server of a limit (its table in the default schema or database) and the table's name there. */
+function limitSide(servers: Servers, target: 'postgres' | 'mysql', table: string) {
+  const server = target === 'postgres' ? servers.pgTarget! : servers.myTarget!;
+  return { server, table: target === 'postgres' ? `public.${table}` : table };
+}
+
+async function truncateTarget(server: ThrowawayPostgres | ThrowawayMariadb, table: string): Promise<void> {
+  if (server.kind === 'postgres') await pgQuery(server.url, `TRUNCATE ${table}`);
+  else await myQuery(server, `TRUNCATE ${table}`);
+}
+
 /** The pipeline file (JSON is YAML) of one Highwater run. */
 function pipelineFile(
   name: string,
@@ -253,8 +263,7 @@ async function snapshotBenchmark(context: E2eContext, name: E2eBenchmark): Promi
   const { source, target } = parts(name);
   progress(`running ${name}…`);
   const loadBefore = load();
-  const sourceServer = source === 'postgres' ? servers.pgSource! : servers.mySource!;
-  const sourceTable = source === 'postgres' ? `public.${SNAPSHOT_TABLE}` : `${sourceServer.database}.${SNAPSHOT_TABLE}`;
+  const { server: sourceServer, table: sourceTable } = sourceSide(servers, source, SNAPSHOT_TABLE);
   const psql = psqlPath();
   const pgDump = join(dirname(psql), 'pg_dump');
   let limit: Side;
@@ -277,8 +286,7 @@ async function snapshotBenchmark(context: E2eContext, name: E2eBenchmark): Promi
       },
     };
   } else {
-    const targetServer = target === 'postgres' ? servers.pgTarget! : servers.myTarget!;
-    const targetTable = target === 'postgres' ? `public.${SNAPSHOT_TABLE}` : SNAPSHOT_TABLE;
+    const { server: targetServer, table: targetTable } = limitSide(servers, target, SNAPSHOT_TABLE);
     const mariadb = (server: ThrowawayMariadb) => clientArgs(server).join(' ');
     const command =
       source === 'postgres'
@@ -295,8 +303,7 @@ async function snapshotBenchmark(context: E2eContext, name: E2eBenchmark): Promi
     limit = {
       name: 'limit',
       run: async () => {
-        if (target === 'postgres') await pgQuery(targetServer.url, `TRUNCATE ${targetTable}`);
-        else await myQuery(targetServer as ThrowawayMariadb, `TRUNCATE ${targetTable}`);
+        await truncateTarget(targetServer, targetTable);
         const seconds = await timeCommand('bash', ['-c', `set -o pipefail; ${command}`]);
         const got = await digest(target, targetServer, targetTable);
         const want = await digest(source, sourceServer, sourceTable);
@@ -441,8 +448,7 @@ async function streamBenchmarks(context: E2eContext, selected: readonly E2eBench
     const { source, target } = parts(name);
     progress(`running ${name}…`);
     const loadBefore = load();
-    const sourceServer = source === 'postgres' ? servers.pgSource! : servers.mySource!;
-    const sourceTable = source === 'postgres' ? `public.${STREAM_TABLE}` : `${sourceServer.database}.${STREAM_TABLE}`;
+    const { server: sourceServer, table: sourceTable } = sourceSide(servers, source, STREAM_TABLE);
     const start = source === 'postgres' ? pgStart : myStart;
     const takeSlot = () => {
       const slot = pgSlots.shift();
@@ -471,14 +477,12 @@ async function streamBenchmarks(context: E2eContext, selected: readonly E2eBench
           ),
       };
     } else {
-      const targetServer = target === 'postgres' ? servers.pgTarget! : servers.myTarget!;
-      const targetTable = target === 'postgres' ? `public.${STREAM_TABLE}` : STREAM_TABLE;
+      const { server: targetServer, table: targetTable } = limitSide(servers, target, STREAM_TABLE);
       limitName = `a bare loop applying the same changes: per ${BARE_BATCH} changes one multi-row upsert and one multi-row delete, one transaction`;
       limit = {
         name: 'limit',
         run: async () => {
-          if (target === 'postgres') await pgQuery(targetServer.url, `TRUNCATE ${targetTable}`);
-          else await myQuery(targetServer as ThrowawayMariadb, `TRUNCATE ${targetTable}`);
+          await truncateTarget(targetServer, targetTable);
           const m = await bareApply(target, targetServer.url, targetTable, w);
           const got = await digest(target, targetServer, targetTable);
           const want = await digest(source, sourceServer, sourceTable);

@@ -11,9 +11,9 @@ export interface SqlSession {
 }
 
 /**
- * Loading many new rows in one stream (Postgres `COPY … FROM STDIN`) instead of multi-row
- * statements. It only inserts: a row whose key exists fails the load, and the sink then falls back
- * to upserts (see `SqlSink`).
+ * Loading many rows in one stream (Postgres `COPY … FROM STDIN`) instead of multi-row statements.
+ * The load only inserts: new rows go straight into the table (a key that exists fails the load),
+ * other rows into a stage the sink then upserts from (see `SqlSink`).
  */
 export interface BulkLoad {
   /** The statement that reads rows of `columns` into `qualified`. */
@@ -59,7 +59,7 @@ export interface Dialect {
   /** Bound parameters per statement (Postgres allows 65535; kept lower to bound statement size). */
   readonly maxParams: number;
   readonly begin: string;
-  /** Present when the target loads new rows faster in bulk than with multi-row statements. */
+  /** Present when the target takes many rows faster in bulk than with multi-row statements. */
   readonly bulkLoad?: BulkLoad;
   connect(connection: ConnectionConfig): Promise<SqlSession>;
   /** The schema (Postgres) or database (MySQL) unqualified names resolve to on this connection. */

@@ -99,12 +99,12 @@ function quoteIdentifier(identifier: string): string {
 
 /** `ON CONFLICT (key) DO UPDATE SET` every non-key column of `columns` (`DO NOTHING` when there is none). */
 function onConflict(columns: readonly string[], key: readonly string[]): string {
-  const quote = quoteIdentifier;
   const keys = new Set(key);
   const update = columns.filter((c) => !keys.has(c));
-  const conflict = `ON CONFLICT (${key.map(quote).join(', ')})`;
+  const conflict = `ON CONFLICT (${key.map(quoteIdentifier).join(', ')})`;
   if (update.length === 0) return `${conflict} DO NOTHING`;
-  return `${conflict} DO UPDATE SET ${update.map((c) => `${quote(c)} = EXCLUDED.${quote(c)}`).join(', ')}`;
+  const set = update.map((c) => `${quoteIdentifier(c)} = EXCLUDED.${quoteIdentifier(c)}`);
+  return `${conflict} DO UPDATE SET ${set.join(', ')}`;
 }
 
 const LOST_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
