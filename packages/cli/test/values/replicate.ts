@@ -63,10 +63,20 @@ export async function start(pipeline: ReturnType<typeof pipelineFor>): Promise<R
   return { runner, done, pipeline };
 }
 
-/** Waits (polling, no fixed sleep) until `check` holds, or fails with what was awaited after `ms`. */
-export async function until(what: string, check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+/**
+ * Waits (polling, no fixed sleep) until `check` holds; fails with a pipeline's own error as soon as
+ * one of `running` failed, or with what was awaited after `ms`.
+ */
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  running: readonly Running[] = [],
+  ms = 60_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
+    const failed = running.find((r) => r.runner.state === 'failed');
+    if (failed !== undefined) throw await failed.done;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
