@@ -2,8 +2,8 @@ import { type LogicalType, type Row, UnrepresentableValueError } from '@highwate
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlSink } from '../../src/sinks/sql/index.js';
-import { canonicalValue } from '../../src/verify/canonical.js';
-import { targetAdapter, targetTableOf } from '../../src/verify/target-reader.js';
+import { targetTableOf } from '../../src/verify/target-reader.js';
+import { canonicalValue, targetAdapter } from './adapter-canonical.js';
 import {
   type CapturedLog,
   checkpoint,

@@ -1,11 +1,18 @@
-import { startMariadb, startPostgres, type ThrowawayMariadb, type ThrowawayPostgres } from '@highwater/test-servers';
 import fc from 'fast-check';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TableSchema } from '@highwater/core';
 import { createAdapter } from '../../src/sources/create-adapter.js';
-import { type Db, type Endpoint, pipelineFor, type Running, serverTexts, start, until } from './replicate.js';
+import {
+  type Db,
+  type Endpoint,
+  pipelineFor,
+  type Running,
+  type Servers,
+  serverTexts,
+  start,
+  startServers,
+  until,
+} from './replicate.js';
 
 /**
  * Property: random values of each type, written to the source while the pipelines stream (and a
@@ -17,20 +24,14 @@ import { type Db, type Endpoint, pipelineFor, type Running, serverTexts, start, 
 
 const RUNS = 6;
 
-let postgres: ThrowawayPostgres;
-let maria: ThrowawayMariadb;
-const withDb = (url: string, db: string) => url.replace(/\/[^/]*$/, `/${db}`);
+let servers: Servers;
 
 beforeAll(async () => {
-  [postgres, maria] = await Promise.all([startPostgres({ useEnv: false }), startMariadb({ useEnv: false })]);
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
-  await admin.query('CREATE DATABASE prop_target');
-  await admin.end();
+  servers = await startServers('prop_target');
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([postgres?.stop(), maria?.stop()]);
+  await servers?.stop();
 });
 
 /** A column: its type on the source and an arbitrary SQL literal of it. */
@@ -133,25 +134,6 @@ interface Source {
   exec(sql: string): Promise<void>;
 }
 
-async function pgExec(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgres.url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function myExec(sql: string): Promise<void> {
-  const db = await mysql.createConnection({ uri: maria.url, multipleStatements: true });
-  try {
-    await db.query(sql);
-  } finally {
-    await db.end();
-  }
-}
-
 const SOURCES: readonly Source[] = [
   {
     db: 'postgres',
@@ -159,8 +141,8 @@ const SOURCES: readonly Source[] = [
     qualified: 'prop.vals',
     include: 'prop.vals',
     id: { schema: 'prop', name: 'vals' },
-    url: () => postgres.url,
-    exec: pgExec,
+    url: () => servers.postgres.url,
+    exec: (sql) => servers.exec('postgres', sql),
   },
   {
     db: 'mysql',
@@ -168,13 +150,12 @@ const SOURCES: readonly Source[] = [
     qualified: 'prop_vals',
     include: 'highwater.prop_vals',
     id: { schema: 'highwater', name: 'prop_vals' },
-    url: () => maria.url,
-    exec: myExec,
+    url: () => servers.maria.url,
+    exec: (sql) => servers.exec('mysql', sql),
   },
 ];
 
-const sinkOf = (db: Db): Endpoint =>
-  db === 'postgres' ? { db, url: withDb(postgres.url, 'prop_target') } : { db, url: maria.url };
+const sinkOf = (db: Db): Endpoint => servers.sink(db);
 
 describe.each(SOURCES)('random values from $db', (s) => {
   it('arrive in both sinks as the source server prints them', async () => {

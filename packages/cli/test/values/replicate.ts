@@ -1,4 +1,7 @@
 import type { TableSchema } from '@highwater/core';
+import { startMariadb, startPostgres, type ThrowawayMariadb, type ThrowawayPostgres } from '@highwater/test-servers';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
 import { PipelineRunner } from '../../src/run/pipeline-runner.js';
@@ -112,5 +115,47 @@ export async function serverTexts(
   return {
     source: await read(sourceDialect, pipeline.config.source.connection, table),
     target: await read(targetDialect, sink.connection, target),
+  };
+}
+
+/** A throwaway Postgres and MariaDB, each with an empty database `target` for the sinks. */
+export interface Servers {
+  readonly postgres: ThrowawayPostgres;
+  readonly maria: ThrowawayMariadb;
+  /** Where a sink of `db` writes. */
+  sink(db: Db): Endpoint;
+  /** Runs statements (several, `;`-separated) on the source database of `db`. */
+  exec(db: Db, sql: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startServers(target: string): Promise<Servers> {
+  const [postgres, maria] = await Promise.all([startPostgres({ useEnv: false }), startMariadb({ useEnv: false })]);
+  const exec = async (db: Db, sql: string) => {
+    if (db === 'mysql') {
+      const conn = await mysql.createConnection({ uri: maria.url, multipleStatements: true });
+      try {
+        await conn.query(sql);
+      } finally {
+        await conn.end();
+      }
+      return;
+    }
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await exec('postgres', `CREATE DATABASE ${target}`);
+  return {
+    postgres,
+    maria,
+    sink: (db) =>
+      db === 'postgres' ? { db, url: postgres.url.replace(/\/[^/]*$/, `/${target}`) } : { db, url: maria.url },
+    exec,
+    stop: async () => void (await Promise.all([postgres.stop(), maria.stop()])),
   };
 }
