@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { ColumnSchema, Row } from '@highwater/core';
-import { canonicalValue, stable } from './canonical.js';
 import type { TextRow } from './text-reader.js';
 
 /** One side of a chunk: canonical rows by canonical key, and an order-independent checksum of them. */
@@ -16,22 +14,6 @@ const MOD = 1n << 128n;
 
 export function emptyChunk(): ChunkRows {
   return { rows: new Map(), keys: new Map(), sum: 0n };
-}
-
-/** Adds rows read from either side; `columns` are the source's, in the source's order. */
-export function addRows(
-  chunk: ChunkRows,
-  rows: readonly Row[],
-  columns: readonly ColumnSchema[],
-  key: readonly ColumnSchema[],
-): void {
-  for (const row of rows) {
-    const keyText = key.map((c) => canonicalValue(c.type, row[c.name] ?? null)).join('\u0001');
-    const text = columns.map((c) => canonicalValue(c.type, row[c.name] ?? null)).join('\u0001');
-    chunk.rows.set(keyText, text);
-    chunk.keys.set(keyText, stable(Object.fromEntries(key.map((c) => [c.name, row[c.name] ?? null]))));
-    chunk.sum = (chunk.sum + hash(text)) % MOD;
-  }
 }
 
 function hash(text: string): bigint {

@@ -2,8 +2,8 @@ import { JsonText, type LogicalType, type Row, UnrepresentableValueError } from 
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BULK_MIN_ROWS, createSqlSink } from '../../src/sinks/sql/index.js';
-import { canonicalValue } from '../../src/verify/canonical.js';
-import { targetAdapter, targetTableOf } from '../../src/verify/target-reader.js';
+import { targetTableOf } from '../../src/verify/target-reader.js';
+import { canonicalValue, targetAdapter } from './adapter-canonical.js';
 import {
   type CapturedLog,
   checkpoint,

@@ -1,4 +1,7 @@
 import type { TableSchema } from '@highwater/core';
+import { startMariadb, startPostgres, type ThrowawayMariadb, type ThrowawayPostgres } from '@highwater/test-servers';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
 import { PipelineRunner } from '../../src/run/pipeline-runner.js';
@@ -63,10 +66,20 @@ export async function start(pipeline: ReturnType<typeof pipelineFor>): Promise<R
   return { runner, done, pipeline };
 }
 
-/** Waits (polling, no fixed sleep) until `check` holds, or fails with what was awaited after `ms`. */
-export async function until(what: string, check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+/**
+ * Waits (polling, no fixed sleep) until `check` holds; fails with a pipeline's own error as soon as
+ * one of `running` failed, or with what was awaited after `ms`.
+ */
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  running: readonly Running[] = [],
+  ms = 60_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
+    const failed = running.find((r) => r.runner.state === 'failed');
+    if (failed !== undefined) throw await failed.done;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -102,5 +115,47 @@ export async function serverTexts(
   return {
     source: await read(sourceDialect, pipeline.config.source.connection, table),
     target: await read(targetDialect, sink.connection, target),
+  };
+}
+
+/** A throwaway Postgres and MariaDB, each with an empty database `target` for the sinks. */
+export interface Servers {
+  readonly postgres: ThrowawayPostgres;
+  readonly maria: ThrowawayMariadb;
+  /** Where a sink of `db` writes. */
+  sink(db: Db): Endpoint;
+  /** Runs statements (several, `;`-separated) on the source database of `db`. */
+  exec(db: Db, sql: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startServers(target: string): Promise<Servers> {
+  const [postgres, maria] = await Promise.all([startPostgres({ useEnv: false }), startMariadb({ useEnv: false })]);
+  const exec = async (db: Db, sql: string) => {
+    if (db === 'mysql') {
+      const conn = await mysql.createConnection({ uri: maria.url, multipleStatements: true });
+      try {
+        await conn.query(sql);
+      } finally {
+        await conn.end();
+      }
+      return;
+    }
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await exec('postgres', `CREATE DATABASE ${target}`);
+  return {
+    postgres,
+    maria,
+    sink: (db) =>
+      db === 'postgres' ? { db, url: postgres.url.replace(/\/[^/]*$/, `/${target}`) } : { db, url: maria.url },
+    exec,
+    stop: async () => void (await Promise.all([postgres.stop(), maria.stop()])),
   };
 }

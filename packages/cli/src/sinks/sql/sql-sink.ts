@@ -415,8 +415,9 @@ export class SqlSink implements Sink {
       }
       case 'upsert': {
         const rows = [...group.rows.values()];
+        // Only source columns count: a NOT NULL column added to the target by hand has its own default.
         const omitted = [...(ensured.get(table.qualified) ?? [])].find(
-          ([name, nullable]) => !nullable && !group.columns.includes(name),
+          ([name, nullable]) => !nullable && table.columns.has(name) && !group.columns.includes(name),
         );
         if (omitted !== undefined) {
           await this.updateRows(session, table, group.columns, rows, omitted[0]);

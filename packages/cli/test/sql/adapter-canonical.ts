@@ -1,7 +1,11 @@
-import { JsonText, type LogicalType, type Value } from '@highwater/core';
+import { JsonText, type LogicalType, type SourceAdapter, type Value } from '@highwater/core';
+import { mysqlAdapter } from '@highwater/mysql';
+import { postgresAdapter } from '@highwater/postgres';
+import type { ConnectionConfig, SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
 
 /**
- * One text per logical value, whichever database it was read from: the source's values and the
+ * (Test helper: what verify compared before it read the servers' own text.) One text per logical
+ * value, whichever database it was read from: the source's values and the
  * target's (read back through the target's own decoder, after the sink's type mapping) give the
  * same text exactly when they hold the same data. So a MariaDB `BIGINT UNSIGNED` read as a bigint
  * and the Postgres `numeric(20)` it was copied to, read as a decimal string, compare equal.
@@ -105,4 +109,25 @@ export function stable(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(',')}}`;
+}
+
+/**
+ * Reads the target with the target database's own adapter: its chunk reader runs the same key-range
+ * query the snapshot runs and decodes values into the logical representation, which the canonical
+ * form then compares with the source's. Only chunk readers are opened: no slot, no publication, no
+ * binlog check, nothing written.
+ */
+export function targetAdapter(config: SqlSinkConfig): SourceAdapter<unknown> {
+  if (config.type === 'postgres') {
+    return postgresAdapter({
+      connection: withPort(config.connection, 5432),
+      createSlot: false,
+      createPublication: false,
+    }) as SourceAdapter<unknown>;
+  }
+  return mysqlAdapter({ connection: withPort(config.connection, 3306) }) as SourceAdapter<unknown>;
+}
+
+function withPort(connection: ConnectionConfig, port: number) {
+  return typeof connection === 'string' ? connection : { ...connection, port: connection.port ?? port };
 }
