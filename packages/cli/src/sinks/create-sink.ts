@@ -39,7 +39,8 @@ export async function createSink(
       });
     case 'postgres':
     case 'mysql': {
-      const describer = options.adapter === undefined ? null : sourceTableDescriber(options.adapter);
+      const describer =
+        options.adapter === undefined ? null : sourceTableDescriber(options.adapter, pipeline.config.source.chunkKeys);
       const sql = createSqlSink(sink, { ...context, describeTables: describer?.describeTables });
       return describer === null ? sql : closingAlso(sql, () => describer.close());
     }

@@ -37,6 +37,20 @@ export interface TableSchema {
   readonly primaryKey: readonly string[];
   /** The columns chunks are split on; defaults to the primary key. Must identify a row uniquely. */
   readonly chunkKey: readonly string[];
+  /**
+   * Column sets that identify a row, as far as the database guarantees it: the primary key and each
+   * unique index on plain NOT NULL columns. A configured chunk key must contain one of them.
+   * Absent when the adapter does not say (then a configured chunk key is taken on trust).
+   */
+  readonly uniqueKeys?: readonly (readonly string[])[];
+}
+
+/**
+ * The columns that identify a row in events (`key`) and in targets: the primary key, or the chunk
+ * key of a table without one (configured in `chunkKeys`, which must be unique).
+ */
+export function keyColumnsOf(schema: TableSchema): readonly string[] {
+  return schema.primaryKey.length > 0 ? schema.primaryKey : schema.chunkKey;
 }
 
 /** The qualified name used everywhere a table is named in one string: `db.schema.name`, absent levels left out. */
@@ -54,9 +68,17 @@ export function chunkKeyOf(schema: TableSchema, row: Row): Key {
   return cols.map((c) => row[c] ?? null);
 }
 
-/** The primary-key columns of a row, as a row (what events carry as `key`). */
+/** The primary-key columns of a row, as a row. */
 export function primaryKeyRowOf(schema: TableSchema, row: Row): Row {
-  const columns = schema.primaryKey;
+  return keyRowFor(schema.primaryKey, row);
+}
+
+/** The {@link keyColumnsOf} columns of a row, as a row: what events carry as `key`. */
+export function eventKeyRowOf(schema: TableSchema, row: Row): Row {
+  return keyRowFor(keyColumnsOf(schema), row);
+}
+
+function keyRowFor(columns: readonly string[], row: Row): Row {
   let keyRow = keyRows.get(columns);
   if (keyRow === undefined) {
     keyRow = keyRowOf(columns);
