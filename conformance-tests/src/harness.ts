@@ -19,6 +19,8 @@ export interface TableDefinition {
   readonly columns: readonly ColumnDefinition[];
   /** Primary-key columns in key order (possibly several). Absent or empty: the table has no key. */
   readonly primaryKey?: readonly string[];
+  /** Column sets with a unique constraint (their columns NOT NULL), e.g. for a keyless table's chunk key. */
+  readonly unique?: readonly (readonly string[])[];
 }
 
 /** One write of a transaction. `key` holds the primary-key columns of the row to change. */

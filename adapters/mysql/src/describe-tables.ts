@@ -128,6 +128,25 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
   });
   const primaryKey = (keyRows as { COLUMN_NAME: string }[]).map((r) => r.COLUMN_NAME);
   const indexes = await secondaryIndexes(db, schemaName, id.name);
+  // Unique indexes whose columns are all NOT NULL and whole (SUB_PART null: a prefix index is not unique on the column).
+  const [uniqueRows] = await db.query(
+    `SELECT INDEX_NAME, COLUMN_NAME, NULLABLE, SUB_PART FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+    [schemaName, id.name],
+  );
+  const uniqueIndexes = new Map<string, { columns: string[]; usable: boolean }>();
+  for (const r of uniqueRows as {
+    INDEX_NAME: string;
+    COLUMN_NAME: string | null;
+    NULLABLE: string;
+    SUB_PART: unknown;
+  }[]) {
+    const index = uniqueIndexes.get(r.INDEX_NAME) ?? { columns: [], usable: true };
+    uniqueIndexes.set(r.INDEX_NAME, index);
+    if (r.COLUMN_NAME === null || r.NULLABLE === 'YES' || r.SUB_PART !== null) index.usable = false;
+    else index.columns.push(r.COLUMN_NAME);
+  }
+  const uniqueKeys = [...uniqueIndexes.values()].filter((i) => i.usable).map((i) => i.columns);
   const schemaColumns: ColumnSchema[] = columns.map((c) => ({
     name: c.name,
     type: logicalTypeOf(c),
@@ -142,6 +161,7 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
       primaryKey,
       chunkKey: primaryKey,
       ...(indexes.length === 0 ? {} : { indexes }),
+      uniqueKeys,
     },
     binlogColumns: rows.map((r) => ({
       COLUMN_NAME: r.COLUMN_NAME,

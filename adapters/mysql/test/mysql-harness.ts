@@ -155,11 +155,15 @@ export class MysqlHarness
   async createTable(definition: TableDefinition): Promise<string> {
     const name = `${SCHEMA}.${definition.name}`;
     const columns = definition.columns.map((c) => {
-      const notNull = c.nullable === false || definition.primaryKey?.includes(c.name) === true;
+      const notNull =
+        c.nullable === false ||
+        definition.primaryKey?.includes(c.name) === true ||
+        definition.unique?.some((u) => u.includes(c.name)) === true;
       return `${quoteIdent(c.name)} ${mysqlType(c.type)}${notNull ? ' NOT NULL' : ''}`;
     });
     const key = definition.primaryKey ?? [];
     if (key.length > 0) columns.push(`PRIMARY KEY (${key.map(quoteIdent).join(', ')})`);
+    for (const unique of definition.unique ?? []) columns.push(`UNIQUE (${unique.map(quoteIdent).join(', ')})`);
     await this.db.query(`CREATE TABLE ${this.qualified(name)} (${columns.join(', ')})`);
     this.types.set(name, new Map(definition.columns.map((c) => [c.name, c.type])));
     return name;

@@ -7,6 +7,7 @@ import {
   tableName,
 } from '@highwater/core';
 import type { Queryable } from './sql/queryable.js';
+import { parseArrayText } from './types/array-text.js';
 import { logicalTypeOf } from './types/logical-type.js';
 import type { PgType } from './types/pg-type.js';
 import type { TypeCatalog } from './types/type-catalog.js';
@@ -54,7 +55,19 @@ SELECT ic.relname AS name, i.indisunique AS uniq, json_agg(a.attname ORDER BY k.
  GROUP BY ic.relname, i.indisunique
  ORDER BY ic.relname`;
 
-/** Columns (with types), primary key and secondary indexes of a table; `chunkKey` is the primary key. */
+/** Unique indexes (the primary key included) on plain columns that are all NOT NULL, usable, not partial. */
+const UNIQUE_QUERY = `
+SELECT array_agg(a.attname::text ORDER BY k.ord) AS columns
+  FROM pg_index i
+  JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+ WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+   AND NOT (0 = ANY(i.indkey::int2[]))
+ GROUP BY i.indexrelid
+HAVING bool_and(a.attnotnull)
+ ORDER BY i.indexrelid`;
+
+/** Columns (with types), primary key, secondary indexes and unique keys of a table; `chunkKey` is the primary key. */
 export async function describeTable(db: Queryable, catalog: TypeCatalog, id: TableId): Promise<DescribedTable> {
   const schemaName = id.schema ?? 'public';
   const found = await db.query<{ oid: string }>(TABLE_QUERY, [schemaName, id.name]);
@@ -93,6 +106,8 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
     columns: JSON.parse(r.cols) as string[],
     unique: r.uniq === true || r.uniq === 't',
   }));
+  const unique = await db.query<{ columns: string }>(UNIQUE_QUERY, [oid]);
+  const uniqueKeys = unique.rows.map((u) => parseArrayText(u.columns, ',', (t) => t).map(String));
   return {
     oid,
     schema: {
@@ -101,6 +116,7 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
       primaryKey,
       chunkKey: primaryKey,
       ...(indexes.length === 0 ? {} : { indexes }),
+      uniqueKeys,
     },
     types: byColumn,
   };

@@ -159,11 +159,15 @@ export class PostgresHarness
   async createTable(definition: TableDefinition): Promise<string> {
     const name = `${SCHEMA}.${definition.name}`;
     const columns = definition.columns.map((c) => {
-      const notNull = c.nullable === false || definition.primaryKey?.includes(c.name) === true;
+      const notNull =
+        c.nullable === false ||
+        definition.primaryKey?.includes(c.name) === true ||
+        definition.unique?.some((u) => u.includes(c.name)) === true;
       return `${quoteIdent(c.name)} ${pgType(c.type)}${notNull ? ' NOT NULL' : ''}`;
     });
     const key = definition.primaryKey ?? [];
     if (key.length > 0) columns.push(`PRIMARY KEY (${key.map(quoteIdent).join(', ')})`);
+    for (const unique of definition.unique ?? []) columns.push(`UNIQUE (${unique.map(quoteIdent).join(', ')})`);
     await this.db.query(`CREATE TABLE ${SCHEMA}.${quoteIdent(definition.name)} (${columns.join(', ')})`);
     // A keyless table needs a replica identity to be captured (the adapter refuses it otherwise, and
     // the server would refuse its updates once it is published): what the docs tell users to run.

@@ -67,6 +67,7 @@ describe('replica identity', () => {
     await db.query(`CREATE TABLE ri_parted (code int4 NOT NULL, region text NOT NULL) PARTITION BY LIST (region);
       CREATE TABLE ri_parted_eu PARTITION OF ri_parted FOR VALUES IN ('eu');
       CREATE TABLE ri_parted_us PARTITION OF ri_parted FOR VALUES IN ('us');
+      CREATE UNIQUE INDEX ri_parted_key ON ri_parted (code, region);
       ALTER TABLE ri_parted_eu REPLICA IDENTITY FULL;`);
     const error = await startError('ri4', 'public.ri_parted', ['code', 'region']);
     expect(error).toBeInstanceOf(ConfigError);

@@ -28,6 +28,8 @@ export const missingKeyCase: ConformanceCase = {
         { name: 'code', type: { kind: 'int32' }, nullable: false },
         { name: 'v', type: { kind: 'string' } },
       ],
+      // The chunk key must be known to be unique (an adapter that reports unique keys refuses one that is not).
+      unique: [['code']],
     });
     const rows = Array.from({ length: 25 }, (_, i) => ({ code: i * 3, v: `r${i}` }));
     for (const row of rows) await ctx.harness.insert(table, row);

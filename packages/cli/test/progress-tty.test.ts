@@ -105,7 +105,7 @@ describe('highwater run on a terminal', () => {
       expect(stream, text).not.toBeNull();
       expect(stream!.index).toBeGreaterThan(table!.index);
       // Pretty log lines, not JSON, on a terminal.
-      expect(text).toContain('snapshot finished; streaming changes');
+      expect(text).toContain('snapshot stored: every table is in the sink and checkpointed; streaming changes');
       expect(text).not.toMatch(/^\{"level"/m);
     },
     120_000,

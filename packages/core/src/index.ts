@@ -4,7 +4,7 @@ export { valueFromJson, valueToJson } from './values/value-json.js';
 export { createRowBuilder, type RowBuilder } from './values/row-builder.js';
 export type { OffsetCodec } from './offset/offset-codec.js';
 export type { ColumnSchema, LogicalType, TableId, TableIndex, TableSchema } from './schema/table-schema.js';
-export { chunkKeyOf, primaryKeyRowOf, tableName } from './schema/table-schema.js';
+export { chunkKeyOf, eventKeyRowOf, keyColumnsOf, primaryKeyRowOf, tableName } from './schema/table-schema.js';
 export type { TableFilter } from './schema/table-filter.js';
 export { compileTableFilter } from './schema/table-filter.js';
 export type { ChunkRange, SnapshotSplit, Split, StreamSplit } from './split/split.js';
@@ -70,6 +70,7 @@ export type {
   StartupMode,
 } from './source/source-options.js';
 export { createSource } from './source/create-source.js';
+export { withChunkKey } from './source/discover-tables.js';
 export type { ValueComparator } from './keys/key-comparison.js';
 export {
   columnwiseKeyComparator,

@@ -96,7 +96,7 @@ program
   .description('compare source and target table by table (run while the pipeline is quiet)')
   .argument('<pipeline>', 'pipeline file (YAML)')
   .option('--json', 'print the report as JSON')
-  .option('--tables <names...>', 'only these tables (qualified source names)')
+  .option('--tables <names...>', 'only these tables (qualified source names, separated by commas or spaces)')
   .option('--chunk-size <rows>', 'rows per compared chunk', (value) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n <= 0)
@@ -109,7 +109,8 @@ program
   })
   .addHelpText(
     'after',
-    '\nExit codes: 0 equal, 1 differences found, 2 the comparison could not be made.\n\nExample:\n  highwater verify shop.yaml --tables public.orders',
+    '\nExit codes: 0 equal, 1 differences found, 2 the comparison could not be made, 3 the pipeline has not\n' +
+      'stored its whole snapshot yet (said first; the report follows).\n\nExample:\n  highwater verify shop.yaml --tables public.orders,public.customers',
   )
   .action(async (file: string, options: { json?: boolean; tables?: string[]; chunkSize?: number }) => {
     process.exitCode = await verifyCommand(file, options);

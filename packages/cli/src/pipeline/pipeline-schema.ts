@@ -100,6 +100,7 @@ const commonSource = {
   chunkSize: positiveInt.optional(),
   parallelism: z.number().int().min(1).max(64).optional(),
   chunkKeys: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
+  keylessTables: z.enum(['skip', 'fail']).optional(),
   batchSize: positiveInt.optional(),
 };
 

@@ -157,9 +157,24 @@ export class PipelineRunner {
     return this.#source;
   }
 
+  /**
+   * `snapshot` until the sink has *stored* every table's snapshot (the stored checkpoint has no table
+   * in its snapshot phase), then `stream`. The source may have read the snapshot earlier: batches
+   * it handed out may still wait to be written, and a stop then leaves them to the next run.
+   */
   get state(): RunnerState {
     if (this.#phase !== 'running') return this.#phase;
-    return this.#source?.metrics().state === 'stream' ? 'stream' : 'snapshot';
+    return this.#source?.metrics().state === 'stream' && this.storedPhase === 'stream' ? 'stream' : 'snapshot';
+  }
+
+  /**
+   * The phase of the last stored checkpoint: `snapshot` while a table's snapshot is not all in the
+   * sink, `stream` once every one is, null before anything is stored or resumed from.
+   */
+  get storedPhase(): 'snapshot' | 'stream' | null {
+    const checkpoint = this.#checkpoint;
+    if (checkpoint === null) return null;
+    return Object.values(checkpoint.tables).some((t) => t.phase === 'snapshot') ? 'snapshot' : 'stream';
   }
 
   /** The source's metrics, or null before it exists. */
@@ -268,6 +283,10 @@ export class PipelineRunner {
           this.record.reconnect(retry);
           onRetry?.(retry);
         },
+        onTableSkipped: (table, reason) => {
+          this.#logger.warn({ table }, reason);
+          this.#options.source.onTableSkipped?.(table, reason);
+        },
       });
       this.#source = source;
       this.#waitingForBatch = true;
@@ -286,7 +305,7 @@ export class PipelineRunner {
 
       const iterator = source[Symbol.asyncIterator]();
       const batches = this.#options.joinWaitingBatches === true ? new BatchGatherer(iterator) : iterator;
-      let lastPhase = source.metrics().state;
+      let lastPhase = this.storedPhase;
       for (;;) {
         this.#waitingForBatch = true;
         let next: IteratorResult<EventBatch>;
@@ -297,11 +316,9 @@ export class PipelineRunner {
         }
         if (next.done) return await this.#finish(this.#stopRequested ? 'stopped' : 'done', sinkOpened);
         await this.#deliver(source, next.value);
-        const phase = source.metrics().state;
-        if (phase !== lastPhase) {
-          this.#logPhase(source, lastPhase, phase);
-          lastPhase = phase;
-        }
+        const phase = this.storedPhase;
+        if (phase === 'stream' && lastPhase !== 'stream') this.#logSnapshotStored(source, lastPhase === null);
+        lastPhase = phase;
         if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
       }
     } catch (error) {
@@ -409,16 +426,17 @@ export class PipelineRunner {
     );
   }
 
-  #logPhase(source: Source, from: SourceMetrics['state'], to: SourceMetrics['state']): void {
+  /** Every table's snapshot is now stored in the sink (logged once, when the stored checkpoint says so). */
+  #logSnapshotStored(source: Source, nothingSnapshotted: boolean): void {
     const m = source.metrics();
-    if (from === 'snapshot' && to === 'stream') {
-      this.#logger.info(
-        { rows: m.snapshot.rowsRead, chunks: m.snapshot.splitsDone, tables: m.snapshot.tablesDone },
-        'snapshot finished; streaming changes',
-      );
-    } else {
-      this.#logger.info({ from, to }, `source is now in phase ${to}`);
+    if (nothingSnapshotted && m.snapshot.tablesTotal === 0) {
+      this.#logger.info({}, 'streaming changes (no table to snapshot)');
+      return;
     }
+    this.#logger.info(
+      { rows: m.snapshot.rowsRead, chunks: m.snapshot.splitsDone, tables: m.snapshot.tablesDone },
+      'snapshot stored: every table is in the sink and checkpointed; streaming changes',
+    );
   }
 }
 

@@ -1,4 +1,11 @@
-import { compileTableFilter, type Introspector, type TableFilter, type TableSchema, tableName } from '@highwater/core';
+import {
+  compileTableFilter,
+  type Introspector,
+  type TableFilter,
+  type TableSchema,
+  tableName,
+  withChunkKey,
+} from '@highwater/core';
 
 /** The part of a pipeline's `source` that says which tables it captures and how they are keyed. */
 export interface CapturedTablesConfig {
@@ -20,8 +27,7 @@ export async function describeCapturedTables(
   const ids = (await introspector.listTables()).filter((id) => captured(tableName(id)) && wanted(tableName(id)));
   if (ids.length === 0) return [];
   const schemas = await introspector.describeTables(ids);
-  return schemas.map((s) => {
-    const chunkKey = source.chunkKeys?.[tableName(s.id)];
-    return chunkKey === undefined ? s : { ...s, chunkKey };
-  });
+  // A table with neither a primary key nor a chunk key is not captured (the source skips it with a
+  // warning, or refuses to start, per keylessTables): nothing to create or compare.
+  return schemas.map((s) => withChunkKey(s, source.chunkKeys?.[tableName(s.id)])).filter((s) => s.chunkKey.length > 0);
 }

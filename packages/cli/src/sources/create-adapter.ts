@@ -45,13 +45,17 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
 /** The `createSource` options of a pipeline's `source` section, minus adapter and checkpoints. */
 export function sourceOptionsOf(
   source: SourceConfig,
-): Pick<SourceOptions<unknown>, 'tables' | 'startup' | 'chunkSize' | 'parallelism' | 'chunkKeys' | 'batchSize'> {
+): Pick<
+  SourceOptions<unknown>,
+  'tables' | 'startup' | 'chunkSize' | 'parallelism' | 'chunkKeys' | 'keylessTables' | 'batchSize'
+> {
   return {
     tables: source.tables,
     startup: startupOf(source.startup),
     chunkSize: source.chunkSize,
     parallelism: source.parallelism,
     chunkKeys: source.chunkKeys,
+    keylessTables: source.keylessTables,
     batchSize: source.batchSize,
   };
 }

@@ -78,7 +78,7 @@ const publications = async () =>
 
 describe('what a run creates in the source', () => {
   it('is dropped when the first run fails before storing a checkpoint (a keyless table)', async () => {
-    const { file } = await pipeline({ tables: "'shop.*'" });
+    const { file } = await pipeline({ tables: "'shop.*'", extra: ['  keylessTables: fail'] });
     const result = await highwater(['run', file, '--log-format=json', '--progress=off']);
     expect(result.code, result.stderr).not.toBe(0);
     expect(result.stderr).toContain('shop.keyless');

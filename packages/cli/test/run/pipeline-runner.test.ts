@@ -57,6 +57,35 @@ describe('PipelineRunner', () => {
     expect(new Set(all).size).toBe(all.length);
   });
 
+  it('says stream (state, log) only once the sink has stored the whole snapshot, not when the source has read it', async () => {
+    const db = shopDatabase(30);
+    const sink = new MemorySink();
+    let release: () => void = () => undefined;
+    sink.gate = new Promise((resolve) => (release = resolve));
+    const lines: string[] = [];
+    const log = (_: object, message: string) => lines.push(message);
+    const runner = new PipelineRunner({
+      adapter: memoryAdapter(db) as SourceAdapter<unknown>,
+      source: { tables, batchSize: 1000 },
+      sink,
+      checkpointStore: new MemoryCheckpointStore(),
+      logger: { info: log, warn: log, debug: () => undefined },
+    });
+    const running = runner.run();
+    // The source has read every row; the sink still holds the batch that carries them.
+    await waitFor(() => runner.metrics()?.state === 'stream', 'the source to finish reading');
+    expect(sink.batches).toHaveLength(0);
+    expect(runner.state).toBe('snapshot');
+    expect(runner.storedPhase).toBeNull();
+    expect(lines.some((l) => l.startsWith('snapshot stored'))).toBe(false);
+    release();
+    await waitFor(() => runner.state === 'stream', 'the snapshot to be stored');
+    expect(runner.storedPhase).toBe('stream');
+    expect(lines).toContain('snapshot stored: every table is in the sink and checkpointed; streaming changes');
+    runner.stop();
+    await running;
+  });
+
   it('resumes from the checkpoint a checkpoint-storing sink returns, without a store', async () => {
     const db = shopDatabase(50);
     const sink = new MemorySink(true);

@@ -62,6 +62,12 @@ export interface TableSchema {
    * Absent when the adapter does not report them; expression and partial indexes are left out.
    */
   readonly indexes?: readonly TableIndex[];
+  /**
+   * Column sets that identify a row, as far as the database guarantees it: the primary key and each
+   * unique index on plain NOT NULL columns. A configured chunk key must contain one of them.
+   * Absent when the adapter does not say (then a configured chunk key is taken on trust).
+   */
+  readonly uniqueKeys?: readonly (readonly string[])[];
 }
 
 /** A secondary index of a table over plain columns. */
@@ -70,6 +76,14 @@ export interface TableIndex {
   /** Column names in index order. */
   readonly columns: readonly string[];
   readonly unique: boolean;
+}
+
+/**
+ * The columns that identify a row in events (`key`) and in targets: the primary key, or the chunk
+ * key of a table without one (configured in `chunkKeys`, which must be unique).
+ */
+export function keyColumnsOf(schema: TableSchema): readonly string[] {
+  return schema.primaryKey.length > 0 ? schema.primaryKey : schema.chunkKey;
 }
 
 /** The qualified name used everywhere a table is named in one string: `db.schema.name`, absent levels left out. */
@@ -87,9 +101,17 @@ export function chunkKeyOf(schema: TableSchema, row: Row): Key {
   return cols.map((c) => row[c] ?? null);
 }
 
-/** The primary-key columns of a row, as a row (what events carry as `key`). */
+/** The primary-key columns of a row, as a row. */
 export function primaryKeyRowOf(schema: TableSchema, row: Row): Row {
-  const columns = schema.primaryKey;
+  return keyRowFor(schema.primaryKey, row);
+}
+
+/** The {@link keyColumnsOf} columns of a row, as a row: what events carry as `key`. */
+export function eventKeyRowOf(schema: TableSchema, row: Row): Row {
+  return keyRowFor(keyColumnsOf(schema), row);
+}
+
+function keyRowFor(columns: readonly string[], row: Row): Row {
   let keyRow = keyRows.get(columns);
   if (keyRow === undefined) {
     keyRow = keyRowOf(columns);

@@ -13,6 +13,7 @@ export async function discoverTables<O>(
   introspector: Introspector<O>,
   filter: TableFilter,
   chunkKeys: { readonly [table: string]: readonly string[] } = {},
+  keyless: KeylessPolicy = { mode: 'fail' },
 ): Promise<TableSchema[]> {
   const ids = await introspector.listTables();
   const names = ids.map(tableName);
@@ -32,8 +33,30 @@ export async function discoverTables<O>(
       `tables.include [${filter.include.join(', ')}] matches no table${nearby(names, filter.include[0] ?? '')}`,
     );
   }
-  const schemas = await introspector.describeTables(selected);
-  return schemas.map((schema) => withChunkKey(schema, chunkKeys[tableName(schema.id)]));
+  const schemas = (await introspector.describeTables(selected)).map((schema) =>
+    withChunkKey(schema, chunkKeys[tableName(schema.id)]),
+  );
+  if (keyless.mode === 'fail') return schemas;
+  const literal = new Set(filter.include.filter(isLiteralPattern));
+  const kept = schemas.filter((s) => s.chunkKey.length > 0 || literal.has(tableName(s.id)));
+  for (const s of schemas) {
+    if (kept.includes(s)) continue;
+    const name = tableName(s.id);
+    keyless.onSkipped?.(
+      name,
+      `table ${name} matches tables.include but has no primary key and no chunkKeys entry, so its rows cannot ` +
+        `be told apart: it is not captured. Add a primary key, or set chunkKeys: { '${name}': ['<unique column>'] }, ` +
+        'or exclude it with tables.exclude (keylessTables: fail refuses to start instead)',
+    );
+  }
+  if (kept.length === 0) requireChunkKey(schemas[0] as TableSchema);
+  return kept;
+}
+
+/** What to do with a table that has no key: see `SourceOptions.keylessTables`. */
+export interface KeylessPolicy {
+  readonly mode: 'skip' | 'fail';
+  readonly onSkipped?: (table: string, reason: string) => void;
 }
 
 /** Applies a configured chunk key, checking its columns exist. */
@@ -46,6 +69,19 @@ export function withChunkKey(schema: TableSchema, configured: readonly string[] 
         `chunkKeys['${name}']: column ${column} does not exist (columns: ${schema.columns.map((c) => c.name).join(', ')})`,
       );
     }
+  }
+  // A chunk key that does not identify a row makes chunks overlap and lets one row's change stand
+  // for another's: refuse it now rather than fail mid-snapshot, where the database can say.
+  const unique = schema.uniqueKeys;
+  if (unique !== undefined && !unique.some((key) => key.every((column) => configured.includes(column)))) {
+    const known =
+      unique.length === 0
+        ? 'the table has no primary key and no unique index on NOT NULL columns'
+        : `unique on this table: ${unique.map((k) => `(${k.join(', ')})`).join(', ')}`;
+    throw new ConfigError(
+      `chunkKeys['${name}']: (${configured.join(', ')}) is not known to be unique (${known}): a chunk key must ` +
+        'identify one row; add a unique index on NOT NULL columns (`CREATE UNIQUE INDEX … ON … (…)`) and use its columns',
+    );
   }
   return { ...schema, chunkKey: configured };
 }

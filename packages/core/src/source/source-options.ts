@@ -70,6 +70,15 @@ export interface SourceOptions<O> {
   readonly parallelism?: number;
   /** Chunk key per table (qualified name → columns), for tables whose primary key is not the best split column or that have none; the columns must identify a row. */
   readonly chunkKeys?: { readonly [table: string]: readonly string[] };
+  /**
+   * A table without a primary key and without `chunkKeys` that a pattern in `tables.include`
+   * selects (a name given literally is always an error when it must be snapshotted): `skip` (the
+   * default) leaves it out and calls `onTableSkipped` — a new keyless table matching `app.*` does not
+   * stop a working pipeline; `fail` refuses to start, before anything is read, when it must be snapshotted.
+   */
+  readonly keylessTables?: 'skip' | 'fail';
+  /** Told about each table left out (`keylessTables: 'skip'`), with the reason, once per start. */
+  readonly onTableSkipped?: (table: string, reason: string) => void;
   /** Events per batch (a batch may be larger when one chunk's rows must stay together). Default 1024. */
   readonly batchSize?: number;
   /** Batches waiting for the application before reading pauses. Default 8. */

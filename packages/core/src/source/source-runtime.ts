@@ -26,7 +26,7 @@ import { RetainedChanges } from '../stream/retained-changes.js';
 import { RetentionFloor } from '../stream/retention-floor.js';
 import type { Key, Row } from '../values/value.js';
 import type { CapturedTable } from './captured-table.js';
-import { discoverTables, requireChunkKey } from './discover-tables.js';
+import { discoverTables, type KeylessPolicy, requireChunkKey } from './discover-tables.js';
 import type { EventBatch } from './event-batch.js';
 import { OutputQueue } from './output-queue.js';
 import type { ResolvedSourceOptions } from './source-options.js';
@@ -116,7 +116,7 @@ export class SourceRuntime<O> implements Source {
     }
     this.snapshotOnly = options.startup.mode === 'snapshot';
     this.introspector = await adapter.createIntrospector();
-    const schemas = await discoverTables(this.introspector, options.tables, options.chunkKeys);
+    const schemas = await discoverTables(this.introspector, options.tables, options.chunkKeys, this.keyless());
     // Per table: its stored snapshot state (null: a fresh snapshot), or undefined when it is only
     // streamed. Tables without a stored state (all of them on a first start) are snapshotted in
     // `initial` and `snapshot` modes.
@@ -576,13 +576,18 @@ export class SourceRuntime<O> implements Source {
     }
   }
 
+  /** The `keylessTables` policy of the options (default: skip). */
+  private keyless(): KeylessPolicy {
+    return { mode: this.options.keylessTables ?? 'skip', onSkipped: this.options.onTableSkipped };
+  }
+
   // ---------------------------------------------------------------- tables added while running
 
   async addTables(filter: TableFilter): Promise<readonly string[]> {
     await this.start();
     if (this.closed) throw new SourceClosedError('the source is closed');
     const router = this.router!;
-    const schemas = (await discoverTables(this.introspector!, filter, this.options.chunkKeys)).filter(
+    const schemas = (await discoverTables(this.introspector!, filter, this.options.chunkKeys, this.keyless())).filter(
       (s) => !router.tables.has(tableName(s.id)),
     );
     if (schemas.length === 0) return [];

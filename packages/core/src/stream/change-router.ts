@@ -2,7 +2,7 @@ import { PlainChangeEvent } from '../events/change-event.js';
 import type { SourceInfo } from '../events/source-event.js';
 import { isUndecoded, type UnfinishedSplit } from '../enumerator/table-snapshot.js';
 import type { OffsetCodec } from '../offset/offset-codec.js';
-import { chunkKeyOf, primaryKeyRowOf } from '../schema/table-schema.js';
+import { chunkKeyOf, eventKeyRowOf } from '../schema/table-schema.js';
 import type { ChunkChange, ChunkKeySpace } from '../snapshot/chunk-merge.js';
 import { addRows, applyChange, type ChunkBuffer, completeImage, unknownColumnsOf } from '../snapshot/chunk-merge.js';
 import { keyIdentity } from '../snapshot/key-identity.js';
@@ -175,7 +175,7 @@ export class ChangeRouter<O> {
         output.emit(
           new PlainChangeEvent(
             'r',
-            primaryKeyRowOf(schema, row),
+            eventKeyRowOf(schema, row),
             null,
             row,
             'none',
@@ -238,7 +238,7 @@ export class ChangeRouter<O> {
     this.settings.output.emit(
       new PlainChangeEvent(
         op,
-        primaryKeyRowOf(table.schema, (after ?? before) as Row),
+        eventKeyRowOf(table.schema, (after ?? before) as Row),
         before,
         after,
         op === 'c' ? 'none' : change.beforeImage,

@@ -1,9 +1,18 @@
-import type { Introspector, SourceAdapter, TableId, TableSchema } from '@highwater/core';
+import {
+  type Introspector,
+  type SourceAdapter,
+  type TableId,
+  type TableSchema,
+  tableName,
+  withChunkKey,
+} from '@highwater/core';
 import { type CapturedTablesConfig, describeCapturedTables } from '../../sources/captured-tables.js';
 
 /**
  * `SqlSinkContext.describeTables` (and, given the pipeline's `source`, `capturedTables`) backed by
- * the pipeline's source adapter: an introspector opened on first use and closed with `close()`.
+ * the pipeline's source adapter: an introspector opened on first use and closed with `close()`. The
+ * source's `chunkKeys` apply, so a table without a primary key is matched on its chunk key as the
+ * source keys its events.
  *
  * @example
  * const schemas = sourceTableDescriber(adapter, pipeline.config.source);
@@ -32,7 +41,12 @@ export function sourceTableDescriber(
     }
   }
   return {
-    describeTables: (tables) => using((i) => i.describeTables(tables)),
+    describeTables: (tables) =>
+      using(async (i) =>
+        (await i.describeTables(tables)).map((schema) =>
+          withChunkKey(schema, source?.chunkKeys?.[tableName(schema.id)]),
+        ),
+      ),
     ...(source === undefined ? {} : { capturedTables: () => using((i) => describeCapturedTables(i, source)) }),
     async close() {
       const open = introspector;

@@ -27,10 +27,8 @@ export function targetTableName(id: TableId, naming: 'table' | 'schema_table'): 
   return prefix === undefined ? id.name : `${prefix}_${id.name}`;
 }
 
-/** The key rows are matched on: the primary key, or the chunk key of a table without one. */
-export function keyColumnsOf(schema: TableSchema): readonly string[] {
-  return schema.primaryKey.length > 0 ? schema.primaryKey : schema.chunkKey;
-}
+/** The key rows are matched on: the primary key, or the chunk key of a table without one (one rule, the core's). */
+export { keyColumnsOf } from '@highwater/core';
 
 /**
  * `table` with the columns of a newer schema of the same source table added (never removed):
