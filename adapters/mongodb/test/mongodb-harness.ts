@@ -115,7 +115,10 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
     this.name = `mongodb (${changelog})`;
     this.adapterCapabilities = mongodbAdapter({ url: 'mongodb://unused', changelog }).capabilities;
     this.capabilities = {
-      columnTypes: ['boolean', 'int16', 'int32', 'int64', 'float64', 'decimal', 'string', 'bytes', 'uuid', 'json'],
+      // Not 'json': the suite's json samples are exact JSON texts (`1.10`, `1e-400`, integers beyond
+      // int64, a `null` document) that BSON cannot store as written; a MongoDB document is a BSON
+      // value, and the adapter gives embedded documents as objects (docs/adapters/mongodb.md).
+      columnTypes: ['boolean', 'int16', 'int32', 'int64', 'float64', 'decimal', 'string', 'bytes', 'uuid'],
       commitTimeResolutionMs: 1000,
       openConnections: () => this.settledConnectionCount(),
     };

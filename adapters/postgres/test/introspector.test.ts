@@ -56,6 +56,7 @@ describe('introspector', () => {
       ],
       primaryKey: ['region', 'n'],
       chunkKey: ['region', 'n'],
+      uniqueKeys: [['region', 'n']],
     });
     expect(nokey?.primaryKey).toEqual([]);
     await expect(introspector.describeTables([{ schema: 'public', name: 'missing' }])).rejects.toThrow(
