@@ -144,6 +144,14 @@ export class RecordingWriter {
   readonly writes: SourceWrite[] = [];
   /** The `seq` of the last committed write. */
   committedSeq = 0;
+  /**
+   * The `seq` of the last write sent, committed or not: every write with a larger `seq` is sent,
+   * and so committed, after this is read. (`committedSeq` has no such bound: a COMMIT the server
+   * has done may still wait for this process to hear of it.)
+   */
+  get issuedSeq(): number {
+    return this.seq;
+  }
   failure: Error | null = null;
   private seq = 0;
   private running = false;
