@@ -58,7 +58,8 @@ const kindOf = (op: string) => (op === 'delete' || op === 'DELETE' ? 'delete' : 
 
 /**
  * @param initial Keys present before the writer started, each at version 0, per table.
- * @param snapshotDoneSeq Every write with a larger `seq` was committed after the snapshot finished.
+ * @param snapshotDoneSeq Every write with a larger `seq` was committed after the snapshot finished for
+ *   good: after its last chunk was read by a run whose checkpoint was stored, so no later run re-reads one.
  */
 export function checkExactlyOnce(
   initial: ReadonlyMap<string, Iterable<string>>,

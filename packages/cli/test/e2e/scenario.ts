@@ -13,7 +13,7 @@ import {
   RecordingWriter,
   random,
 } from './source-db.js';
-import { createAuditedTarget, readAudit, sql } from './target-db.js';
+import { createAuditedTarget, readAudit, sql, storedPhase } from './target-db.js';
 
 export interface KillScenario {
   readonly name: string;
@@ -34,6 +34,8 @@ export interface KillRecord {
   readonly planned: 'snapshot' | 'stream';
   /** The pipeline state at the last scrape before the kill. */
   readonly observed: string;
+  /** Where the checkpoint stored in the target stood after the kill: what the next run resumes from. */
+  readonly stored: string;
   readonly afterMs: number;
   readonly exit: string;
 }
@@ -86,9 +88,20 @@ export async function runKillScenario(s: KillScenario): Promise<ScenarioResult> 
     );
 
     writer.start();
+    // The audit requires every write after the snapshot's end, so that end must be one no later run
+    // undoes: the stored checkpoint (in the target, committed with the rows) having no table left in
+    // the snapshot phase. The pipeline's own state turns to `stream` when its last chunk is read,
+    // before the sink has committed that chunk; a run killed in between re-reads the chunk after a
+    // restart, and writes made meanwhile reach the target inside its copy, not one by one.
+    // The bound is the writer's issued seq read after the checkpoint was seen: every later write
+    // was sent after the snapshot's last read.
     let snapshotDoneSeq = Number.POSITIVE_INFINITY;
-    const noteState = (state: string | undefined) => {
-      if (state === 'stream' && snapshotDoneSeq === Number.POSITIVE_INFINITY) snapshotDoneSeq = writer.committedSeq;
+    const noteSnapshotDone = async () => {
+      if (snapshotDoneSeq !== Number.POSITIVE_INFINITY) return;
+      if ((await storedPhase(s.targetUrl, s.name)) === 'stream') snapshotDoneSeq = writer.issuedSeq;
+    };
+    const noteState = async (state: string | undefined) => {
+      if (state === 'stream') await noteSnapshotDone();
     };
     const kills: KillRecord[] = [];
     const plan = [
@@ -104,7 +117,7 @@ export async function runKillScenario(s: KillScenario): Promise<ScenarioResult> 
         planned === 'snapshot' ? 'a first batch written' : 'streaming',
         async () => {
           const m = await current.state();
-          noteState(m?.state);
+          await noteState(m?.state);
           if (m === null) return false;
           return planned === 'snapshot' ? m.batches > 0 || m.state === 'stream' : m.state === 'stream';
         },
@@ -113,24 +126,26 @@ export async function runKillScenario(s: KillScenario): Promise<ScenarioResult> 
       const afterMs = planned === 'snapshot' ? rand(700) : 200 + rand(1500);
       await sleep(afterMs);
       const observed = (await current.state())?.state ?? 'no answer';
-      noteState(observed);
+      await noteState(observed);
       if (writer.failure !== null) throw writer.failure;
       const exit = await current.kill('SIGKILL');
-      const record = { run, planned, observed, afterMs, exit: exit.signal ?? `code ${exit.code}` };
+      const stored = (await storedPhase(s.targetUrl, s.name)) ?? 'nothing';
+      const record = { run, planned, observed, stored, afterMs, exit: exit.signal ?? `code ${exit.code}` };
       kills.push(record);
       s.log(`${s.name}: kill ${run + 1}: ${JSON.stringify(record)}`);
       if (exit.signal !== 'SIGKILL') throw new Error(`run ${run} ended before its kill:\n${current.tail()}`);
     }
 
-    // The last run: stream a moment, stop the writer, then the sentinel shows the stream caught up.
+    // The last run: stream a moment (past the stored end of the snapshot, so writes after that end
+    // are audited in full), stop the writer, then the sentinel shows the stream caught up.
     pipeline = new RunningPipeline(file, metricsPort);
     const last = pipeline;
     await until(
-      'streaming after the last restart',
+      'streaming after the last restart, with the snapshot stored as done',
       async () => {
         const m = await last.state();
-        noteState(m?.state);
-        return m?.state === 'stream';
+        await noteState(m?.state);
+        return m?.state === 'stream' && snapshotDoneSeq !== Number.POSITIVE_INFINITY;
       },
       { pipeline: last, timeoutMs: 90_000 },
     );

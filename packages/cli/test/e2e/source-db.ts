@@ -142,8 +142,14 @@ class KeySet {
  */
 export class RecordingWriter {
   readonly writes: SourceWrite[] = [];
-  /** The `seq` of the last committed write. */
-  committedSeq = 0;
+  /**
+   * The `seq` of the last write sent, committed or not: every write with a larger `seq` is sent,
+   * and so committed, after this is read. (The last write this process knows committed is no such
+   * bound: a COMMIT the server has done may still wait for this process to hear of it.)
+   */
+  get issuedSeq(): number {
+    return this.seq;
+  }
   failure: Error | null = null;
   private seq = 0;
   private running = false;
@@ -191,7 +197,6 @@ export class RecordingWriter {
     const seq = ++this.seq;
     await this.db.run("INSERT INTO e2e.items (id, ver, note) VALUES (?, ?, 'sentinel')", [id, seq]);
     this.writes.push({ seq, table: 'items', key: String(id), op: 'insert', ver: seq });
-    this.committedSeq = seq;
     return id;
   }
 
@@ -218,7 +223,6 @@ export class RecordingWriter {
         else if (w.op === 'insert') keys.add(w.key, w.ver);
         else keys.version.set(w.key, w.ver);
       }
-      this.committedSeq = this.seq;
       await new Promise((resolve) => setTimeout(resolve, this.pauseMs));
     }
   }

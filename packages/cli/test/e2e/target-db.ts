@@ -73,3 +73,23 @@ export async function userTables(url: string): Promise<string[]> {
   ]);
   return rows.map((r) => r.t);
 }
+
+/**
+ * Where the checkpoint the sink stored for `pipeline` stands (what a restart resumes from):
+ * `snapshot` while a table has chunks left to read, `stream` once none has, null before the first batch.
+ */
+export async function storedPhase(url: string, pipeline: string): Promise<'snapshot' | 'stream' | null> {
+  const [table] = await sql<{ exists: boolean }>(url, [
+    "SELECT to_regclass('e2e.highwater_checkpoints') IS NOT NULL AS exists",
+  ]);
+  if (table?.exists !== true) return null;
+  const rows = await sql<{ checkpoint: { tables: Record<string, { phase: string }> } }>(
+    url,
+    ['SELECT checkpoint FROM e2e.highwater_checkpoints WHERE pipeline = $1'],
+    [pipeline],
+  );
+  const tables = rows[0]?.checkpoint?.tables;
+  if (tables === undefined) return null;
+  const phases = Object.values(tables).map((t) => t.phase);
+  return phases.length > 0 && phases.every((p) => p === 'stream') ? 'stream' : 'snapshot';
+}
