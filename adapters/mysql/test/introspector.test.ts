@@ -24,7 +24,7 @@ describe('MysqlIntrospector', () => {
     await db
       .sql()
       .query(`CREATE TABLE intro_a (a varchar(10) NOT NULL, b bigint unsigned NOT NULL, c decimal(8,3), d datetime(3),
-      e timestamp(6) NULL, f json, g enum('x','y'), PRIMARY KEY (b, a))`);
+      e timestamp(6) NULL, f json, g enum('x','y'), h varbinary(16), i blob, PRIMARY KEY (b, a))`);
     const introspector = await adapter().createIntrospector();
     try {
       const tables = await introspector.listTables();
@@ -43,6 +43,8 @@ describe('MysqlIntrospector', () => {
         ['e', { kind: 'timestamptz', precision: 6 }, true],
         ['f', { kind: 'json' }, true],
         ['g', { kind: 'enum', values: ['x', 'y'] }, true],
+        ['h', { kind: 'bytes', length: 16 }, true],
+        ['i', { kind: 'bytes' }, true],
       ]);
       await expect(introspector.describeTables([{ schema: 'highwater', name: 'nope' }])).rejects.toBeInstanceOf(
         TableNotFoundError,

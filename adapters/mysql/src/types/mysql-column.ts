@@ -95,7 +95,11 @@ export function logicalTypeOf(c: MysqlColumn): LogicalType {
     case 'longtext':
       return { kind: 'string' };
     case 'binary':
-    case 'varbinary':
+    case 'varbinary': {
+      // The declared length in bytes, kept as strings keep theirs.
+      const length = /^(?:var)?binary\((\d+)\)/.exec(c.columnType)?.[1];
+      return length === undefined ? { kind: 'bytes' } : { kind: 'bytes', length: Number(length) };
+    }
     case 'tinyblob':
     case 'blob':
     case 'mediumblob':

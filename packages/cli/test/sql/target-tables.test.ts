@@ -31,6 +31,7 @@ const strict: TableSchema = {
     column('note', { kind: 'string' }, true),
     column('flags', { kind: 'bits', length: 20, varying: true }, true),
     column('body', { kind: 'string' }, false),
+    column('hash', { kind: 'bytes', length: 16 }, true),
   ],
   primaryKey: ['id'],
   chunkKey: ['id'],
@@ -111,6 +112,8 @@ describe.each<TargetKind>(['postgres', 'mysql'])('target tables in the %s sink',
         note: ['text', true],
         flags: ['bit varying(20)', true],
         body: ['text', false],
+        // bytea has no length.
+        hash: ['bytea', true],
       });
       const defs = (await indexes(schema, 'strict')).map((d) => d.replace(/ ON \S+ USING btree/, ''));
       expect(defs).toEqual([
@@ -132,6 +135,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('target tables in the %s sink',
         note: ['longtext', true],
         flags: ['varchar(20)', true],
         body: ['longtext', false],
+        hash: ['varbinary(16)', true],
       });
       // body is LONGTEXT, which MySQL indexes only by a prefix: that index is left out (with a warning).
       expect(await indexes(schema, 'strict')).toEqual([

@@ -8,7 +8,12 @@ export type LogicalType =
   | { readonly kind: 'float32' | 'float64' }
   | { readonly kind: 'decimal'; readonly precision?: number; readonly scale?: number }
   | { readonly kind: 'string'; readonly length?: number }
-  | { readonly kind: 'bytes' | 'uuid' | 'date' | 'interval' }
+  | {
+      readonly kind: 'bytes';
+      /** The declared length in bytes (MySQL `BINARY(n)`/`VARBINARY(n)`): a sink recreating the table keeps it. */
+      readonly length?: number;
+    }
+  | { readonly kind: 'uuid' | 'date' | 'interval' }
   | {
       readonly kind: 'json';
       /**

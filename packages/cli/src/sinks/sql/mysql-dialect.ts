@@ -52,7 +52,9 @@ export function mysqlColumnType(type: LogicalType, isKey: boolean): string {
       if (isKey) return `VARCHAR(${Math.min(type.length ?? KEY_CHARS, KEY_CHARS)})`;
       return type.length !== undefined && type.length <= 16_383 ? `VARCHAR(${type.length})` : 'LONGTEXT';
     case 'bytes':
-      return isKey ? `VARBINARY(${KEY_CHARS * 4})` : 'LONGBLOB';
+      // VARBINARY, not BINARY: BINARY(n) pads shorter values with zero bytes (a BINARY(n) source's values all have n).
+      if (isKey) return `VARBINARY(${Math.min(type.length ?? KEY_CHARS * 4, KEY_CHARS * 4)})`;
+      return type.length !== undefined && type.length <= 16_383 ? `VARBINARY(${type.length})` : 'LONGBLOB';
     case 'uuid':
       return 'CHAR(36)';
     case 'json':
