@@ -182,6 +182,29 @@ describe('the mysql sink keeps what the source accepted, or fails naming the val
     expect(digits.message).toMatch(/DECIMAL\(65,30\)/);
   });
 
+  it('fails on a text key longer than a MySQL key column holds, naming the key', async () => {
+    const schema = `v${++n}`;
+    await clients.mysql.createSchema(schema);
+    const t = table('keyed', [['s', { kind: 'string' }]], ['s']);
+    const sink = createSqlSink(sinkConfig('mysql', servers.mysql.url, schema), context([t]));
+    try {
+      await sink.open();
+      const fits = 'é'.repeat(255);
+      await sink.write({ events: [insert(t, { s: fits })], checkpoint: checkpoint(1) });
+      const long = 'k'.repeat(256);
+      const error = await sink.write({ events: [insert(t, { s: long })], checkpoint: checkpoint(2) }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UnrepresentableValueError);
+      expect(error).toMatchObject({ column: 's', key: JSON.stringify({ s: long }) });
+    } finally {
+      await sink.close();
+    }
+    const rows = await clients.mysql.query(`SELECT CHAR_LENGTH(s) AS n FROM ${q('mysql', schema, 'keyed')}`);
+    expect(rows.map((r) => Number(r.n))).toEqual([255]);
+  });
+
   it('still writes the edges MySQL can hold', async () => {
     expect(await roundTrip('mysql', { kind: 'date' }, ['0000-01-01', '9999-12-31'])).toEqual([
       '0000-01-01',

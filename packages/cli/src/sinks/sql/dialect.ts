@@ -58,6 +58,8 @@ export interface Dialect {
   readonly transactionalDdl: boolean;
   /** Bound parameters per statement (Postgres allows 65535; kept lower to bound statement size). */
   readonly maxParams: number;
+  /** Longest text a key column of a created table holds, in characters, where keys are shorter than text (MySQL). */
+  readonly keyChars?: number;
   readonly begin: string;
   /** Present when the target takes many rows faster in bulk than with multi-row statements. */
   readonly bulkLoad?: BulkLoad;

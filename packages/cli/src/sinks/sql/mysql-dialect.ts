@@ -219,6 +219,7 @@ export const mysqlDialect: Dialect = {
   name: 'mysql',
   transactionalDdl: false,
   maxParams: 20_000,
+  keyChars: KEY_CHARS,
   begin: 'START TRANSACTION',
   async connect(connection: ConnectionConfig): Promise<SqlSession> {
     const db = await mysql.createConnection({

@@ -581,9 +581,19 @@ export class SqlSink implements Sink {
         reason,
       });
     };
+    // A text key longer than the target's key column would fail in the database with no key named.
+    const keyChars = type.kind === 'string' && table.key.includes(column) ? this.dialect.keyChars : undefined;
     return (value, source) => {
       current = source;
       rejected = value;
+      if (
+        keyChars !== undefined &&
+        typeof value === 'string' &&
+        value.length > keyChars &&
+        [...value].length > keyChars
+      ) {
+        reject(`a key column of a ${this.dialect.name} target holds at most ${keyChars} characters`);
+      }
       return this.dialect.encode(type, value, reject);
     };
   }
