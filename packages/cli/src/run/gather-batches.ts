@@ -3,6 +3,13 @@ import type { EventBatch, SourceEvent } from '@highwater/core';
 /** Events a gathered batch grows to at most (it may be larger when one source batch is). */
 export const GATHER_MAX_EVENTS = 16_384;
 
+/**
+ * Source batches one gathered batch joins at most. Without a bound, a source whose batches are
+ * ready at once and empty (checkpoint-only batches, as while it stops) would be joined forever in
+ * microtasks: the event loop never turns, and memory fills with the unrun `setImmediate`s.
+ */
+export const GATHER_MAX_BATCHES = 256;
+
 const NOT_YET = Symbol('not yet');
 
 /** Resolves after the current turn of the event loop: everything already settled has had its say. */
@@ -27,7 +34,11 @@ export class BatchGatherer {
     if (first.done) return first;
     let events: SourceEvent[] | null = null;
     let checkpoint = first.value.checkpoint;
-    while ((events?.length ?? first.value.events.length) < GATHER_MAX_EVENTS) {
+    for (
+      let joined = 1;
+      joined < GATHER_MAX_BATCHES && (events?.length ?? first.value.events.length) < GATHER_MAX_EVENTS;
+      joined++
+    ) {
       const candidate = this.batches.next();
       // Not ready, or failed: kept for the next call, which waits for it or throws its failure (after
       // the batches in hand are written).

@@ -1,6 +1,6 @@
 import type { Checkpoint, EventBatch, SourceEvent } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
-import { BatchGatherer, GATHER_MAX_EVENTS } from '../../src/run/gather-batches.js';
+import { BatchGatherer, GATHER_MAX_BATCHES, GATHER_MAX_EVENTS } from '../../src/run/gather-batches.js';
 
 const checkpoint = (n: number) => ({ version: 1, position: n, tables: {} }) as unknown as Checkpoint;
 const heartbeat = (n: number): SourceEvent => ({ kind: 'heartbeat', offset: n, at: n }) as unknown as SourceEvent;
@@ -65,6 +65,16 @@ describe('BatchGatherer', () => {
     expect(first.value?.events).toHaveLength(GATHER_MAX_EVENTS);
     expect(first.value?.checkpoint).toEqual(checkpoint(2));
     expect((await g.next()).value).toEqual(batch(3));
+  });
+
+  it(`stops joining at ${GATHER_MAX_BATCHES} batches, so endless empty batches ready at once cannot starve the event loop`, async () => {
+    let n = 0;
+    const endless: AsyncIterator<EventBatch> = {
+      next: async () => ({ done: false, value: { events: [], checkpoint: checkpoint(++n) } }),
+    };
+    const first = await new BatchGatherer(endless).next();
+    expect(first.value?.events).toEqual([]);
+    expect(first.value?.checkpoint).toEqual(checkpoint(GATHER_MAX_BATCHES));
   });
 
   it('reports a failure of a batch asked for while joining at the next call', async () => {
