@@ -32,7 +32,7 @@ export {
   fileSinkCheckpointPath,
   readFileSinkState,
 } from './sinks/file-sink.js';
-export { type EventFormat, EventLineEncoder } from './sinks/event-lines.js';
+export { type EventFormat, EventLineEncoder } from '@highwater/core';
 export {
   createPipelineLogger,
   type LogFormat,

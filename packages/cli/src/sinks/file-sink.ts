@@ -4,12 +4,13 @@ import {
   type Checkpoint,
   CheckpointError,
   type EventBatch,
+  type EventFormat,
+  EventLineEncoder,
   parseCheckpoint,
   type Sink,
   SinkError,
   writeFileAtomically,
 } from '@highwater/core';
-import { type EventFormat, EventLineEncoder } from './event-lines.js';
 import type { SinkLogger } from './sink-context.js';
 
 export interface FileSinkOptions {

@@ -1,5 +1,11 @@
-import { type Checkpoint, type EventBatch, type Sink, SinkError } from '@highwater/core';
-import { type EventFormat, EventLineEncoder } from './event-lines.js';
+import {
+  type Checkpoint,
+  type EventBatch,
+  type EventFormat,
+  EventLineEncoder,
+  type Sink,
+  SinkError,
+} from '@highwater/core';
 
 /** Where the stdout sink writes; `process.stdout` unless a test gives another stream. */
 export interface LineOutput {

@@ -1,6 +1,6 @@
 import type { ChangeEvent, EventBatch, SourceEvent } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
-import { EventLineEncoder } from '../../src/sinks/event-lines.js';
+import { EventLineEncoder } from '@highwater/core';
 import { StdoutSink } from '../../src/sinks/stdout-sink.js';
 
 const change: ChangeEvent = {

@@ -1,4 +1,6 @@
-import { type SourceEvent, type TableSchema, toDebeziumEnvelope } from '@highwater/core';
+import type { SourceEvent } from '../events/source-event.js';
+import type { TableSchema } from '../schema/table-schema.js';
+import { toDebeziumEnvelope } from './debezium.js';
 
 /** How the `stdout` and `file` sinks write an event: one JSON object per line. */
 export type EventFormat = 'native' | 'debezium';
