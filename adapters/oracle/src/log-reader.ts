@@ -1,13 +1,15 @@
 import {
+  AdapterError,
   type LogItem,
   type LogReader,
+  MissingKeyError,
   type Row,
   type RowChange,
   type TableSchema,
   TableNotFoundError,
   tableName,
 } from '@highwater/core';
-import { describeTable, oracleColumnsOf } from './catalog.js';
+import { type DescribeOptions, describeTable, oracleColumnsOf } from './catalog.js';
 import { toHighwaterError } from './errors.js';
 import { type ContentRow, mineWindow } from './logminer/mining-window.js';
 import {
@@ -21,6 +23,7 @@ import { parseRedo } from './redo/parser.js';
 import { RedoRowDecoder, UnknownColumnError } from './redo/redo-values.js';
 import type { OracleSession } from './session/session.js';
 import { SQL } from './sql/statements.js';
+import { ROWID } from './types/oracle-column.js';
 
 /** How the reader sizes its SCN windows and how often it polls when caught up. */
 export interface MiningOptions {
@@ -54,12 +57,26 @@ const BATCH = 1024;
 interface CapturedTable {
   schema: TableSchema;
   decoder: RedoRowDecoder;
+  /** Keyed by the ROWID pseudo-column: its rows get ROW_ID as their `ROWID` column. */
+  rowidKeyed: boolean;
 }
 
 const key = (owner: string, table: string) => `${owner}\u0000${table}`;
 
 /** A DDL row that empties a table (operation code 5 with a TRUNCATE statement). */
 const TRUNCATE = /^\s*truncate\s+table\b/i;
+
+/**
+ * DDL that gives a table's rows new ROWIDs without logging them as row changes (Oracle Database
+ * Concepts, "Rowid Format": a rowid can change with table moves, shrinks, Flashback Table and
+ * partition maintenance): `ALTER TABLE … MOVE`, `SHRINK SPACE`, partition `MOVE`/`SPLIT`/`MERGE`/
+ * `EXCHANGE`/`COALESCE`, `FLASHBACK TABLE`.
+ */
+const MOVES_ROWS =
+  /^\s*(?:alter\s+table\b.*\b(?:move|shrink\s+space|split\s+(?:sub)?partition|merge\s+(?:sub)?partitions|exchange\s+(?:sub)?partition|coalesce\s+(?:sub)?partition)\b|flashback\s+table\b)/is;
+
+/** ROW_ID of a row LogMiner does not know the address of (e.g. an insert whose LOB follows separately). */
+const NO_ROWID = 'AAAAAAAAAAAAAAAAAA';
 
 /**
  * The LogMiner reader: SCN windows mined one LogMiner session at a time, rows buffered per
@@ -84,6 +101,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     private readonly from: OracleOffset,
     tables: readonly TableSchema[],
     private readonly options: MiningOptions,
+    private readonly describe: DescribeOptions = {},
   ) {
     for (const t of tables) this.track(t);
     this.spill = tempSpill(options.spillThresholdChars, options.spillDirectory);
@@ -95,7 +113,8 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private track(schema: TableSchema): void {
     this.tables.set(key(schema.id.schema ?? '', schema.id.name), {
       schema,
-      decoder: new RedoRowDecoder(oracleColumnsOf(schema)),
+      decoder: new RedoRowDecoder(oracleColumnsOf(schema).filter((c) => c.name !== ROWID || c.dataType !== 'ROWID')),
+      rowidKeyed: schema.chunkKey.length === 1 && schema.chunkKey[0] === ROWID && schema.primaryKey.length === 0,
     });
   }
 
@@ -206,6 +225,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
       owner: row.owner,
       table: row.table,
       sqlRedo: row.sqlRedo,
+      ...(row.rowId !== null && row.operationCode !== 5 ? { rowId: row.rowId } : {}),
     };
     if (row.rollback) tx.undo(change);
     else tx.add(change);
@@ -258,6 +278,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         continue;
       }
       if (change.operationCode === 5) {
+        this.refuseRowMove(change);
         const schema = await this.redescribe(change.owner, change.table);
         yield {
           kind: 'schema',
@@ -276,13 +297,27 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   /** The table's definition now (the online catalog): rows logged after a DDL decode with it. */
   private async redescribe(owner: string, table: string): Promise<TableSchema | null> {
     try {
-      const schema = await describeTable(this.session, { schema: owner, name: table });
+      const schema = await describeTable(this.session, { schema: owner, name: table }, this.describe);
       this.track(schema);
       return schema;
     } catch (error) {
       if (error instanceof TableNotFoundError) return null;
       throw error;
     }
+  }
+
+  /** A DDL that moves a ROWID-keyed table's rows: every later event would carry keys the target never saw. */
+  private refuseRowMove(change: BufferedChange): void {
+    const captured = this.tables.get(key(change.owner, change.table));
+    if (captured === undefined || !captured.rowidKeyed || !MOVES_ROWS.test(change.sqlRedo)) return;
+    const name = tableName({ schema: change.owner, name: change.table });
+    throw new MissingKeyError(
+      name,
+      `oracle: ${name} is keyed by ROWID (rowidKeys), and "${change.sqlRedo.trim().slice(0, 120)}" gave its rows new ROWIDs: ` +
+        'changes after it cannot be matched to the rows already delivered. Take a new snapshot of the table ' +
+        '(restart the pipeline with startup: snapshot), or give it a primary key or a chunkKeys entry; ' +
+        'do not move, shrink or flashback a ROWID-keyed table while it is captured.',
+    );
   }
 
   private async rowChange(
@@ -312,9 +347,22 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     const columns = captured.schema.columns.map((c) => c.name);
     const table = tableName(captured.schema.id);
     const { before, values, unlogged } = decoded;
+    if (captured.rowidKeyed) {
+      // SQL_REDO names no ROWID (NO_ROWID_IN_STMT); V$LOGMNR_CONTENTS.ROW_ID is the row's address.
+      const rowId = change.rowId;
+      if (rowId === undefined || rowId === NO_ROWID) {
+        throw new AdapterError(
+          `oracle: LogMiner gave no ROW_ID for a change to ${table} at SCN ${offset.commitScn}, which is keyed by ROWID (rowidKeys): ` +
+            'its event would have no key. Give the table a primary key or a chunkKeys entry.',
+        );
+      }
+      if (before !== null) before[ROWID] = rowId;
+      if (statement.op !== 'delete') values[ROWID] = rowId;
+    }
     if (statement.op === 'insert') {
       // Columns an INSERT's SQL_REDO leaves out are NULL; LOBs written separately are listed as unchanged.
-      const after: Row = captured.decoder.complete(values);
+      const after = captured.decoder.complete(values);
+      if (captured.rowidKeyed) after[ROWID] = values[ROWID] ?? null;
       const unchanged = unlogged.length > 0 ? unlogged : undefined;
       return {
         kind: 'change',

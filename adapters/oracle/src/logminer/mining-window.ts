@@ -16,6 +16,8 @@ export interface ContentRow {
   /** 1 when the row undoes an earlier change of its transaction (a rollback to a savepoint). */
   readonly rollback: boolean;
   readonly thread: number;
+  /** `ROW_ID`: the changed row's ROWID (DML only; LogMiner's placeholder `AAAAAAAAAAAAAAAAAA` otherwise). */
+  readonly rowId: string | null;
   /** `TIMESTAMP` as `YYYY-MM-DD HH24:MI:SS` (the database's time zone). */
   readonly time: string | null;
 }
@@ -31,6 +33,7 @@ function contentRow(r: ResultRow): ContentRow {
     csf: Number(r.CSF) === 1,
     rollback: Number(r.ROLLBACK) === 1,
     thread: r['THREAD#'] === null || r['THREAD#'] === undefined ? 1 : Number(r['THREAD#']),
+    rowId: r.ROW_ID === null || r.ROW_ID === undefined ? null : String(r.ROW_ID),
     time: r.TS === null || r.TS === undefined ? null : String(r.TS),
   };
 }

@@ -115,6 +115,7 @@ const decoders: Record<ColumnFamily, ColumnDecoder> = {
   timestamptz: (raw) => timestamp(raw, true),
   'interval-ym': intervalYm,
   'interval-ds': intervalDs,
+  rowid: (raw) => String(raw),
   unsupported: (raw) => (raw === undefined ? null : String(raw)),
 };
 

@@ -1,3 +1,4 @@
+import { encodeRowid } from '../../src/rowid/rowid.js';
 import { familyOf, type OracleColumn, quoteIdent } from '../../src/types/oracle-column.js';
 import { SimulatedOracleError } from './errors.js';
 import { deleteRedo, insertRedo, type RawRow, sameRaw, splitCsf, updateRedo } from './redo-writer.js';
@@ -17,7 +18,12 @@ import { compareRaw, type Raw } from './values.js';
  *   for rollbacks to a savepoint and whole rollbacks, interleaved transactions in SCN order;
  * - log files: a sequence per log, three online groups reused in turn (V$LOG, V$LOGFILE), each log
  *   archived when it is switched out (V$ARCHIVED_LOG), archived logs that can be deleted (purge);
- * - the catalog views, session privileges, ARCHIVELOG and supplemental-logging flags.
+ * - the catalog views, session privileges, ARCHIVELOG and supplemental-logging flags;
+ * - row addresses: each table is a segment with a data object number and extents of 8 blocks taken
+ *   from one data file in turn (so tables' extents interleave, DBA_EXTENTS), each row in a slot of a
+ *   block, its ROWID the extended format `OOOOOOFFFBBBBBBRRR` (Oracle Database Concepts, "Rowid
+ *   Format"); `ALTER TABLE … MOVE` gives the segment a new data object number and new extents, so
+ *   every row gets a new ROWID without a row change in the redo (as Oracle does).
  */
 export interface SimTable {
   readonly owner: string;
@@ -30,6 +36,12 @@ export interface SimTable {
   readonly versions: Map<string, { scn: bigint; row: RawRow | null }[]>;
   /** SCN of the last DDL: flashback reads before it fail (ORA-01466). */
   ddlScn: bigint;
+  /** DBA_OBJECTS.DATA_OBJECT_ID of the table's segment (a MOVE gives a new one). */
+  dataObjectId: number;
+  /** The segment's extents in allocation order (DBA_EXTENTS: RELATIVE_FNO, BLOCK_ID, BLOCKS). */
+  extents: { file: number; block: number; blocks: number }[];
+  /** Row slots used so far (slots are not reused after a delete, as a simplification). */
+  slots: number;
 }
 
 export interface RedoRecord {
@@ -86,7 +98,13 @@ export interface SimulatorOptions {
   readonly recordsPerLog?: number;
   /** SQL_REDO bytes per V$LOGMNR_CONTENTS row before a CSF continuation (Oracle: 4000). */
   readonly csfBytes?: number;
+  /** Row slots per block (default 16). */
+  readonly rowsPerBlock?: number;
 }
+
+/** Blocks per extent, and the relative number of the one data file tables live in. */
+const EXTENT_BLOCKS = 8;
+const DATA_FILE = 7;
 
 export const FULL_PRIVILEGES: ReadonlySet<string> = new Set([
   'CREATE SESSION',
@@ -111,16 +129,43 @@ export class SimulatedOracle {
   private readonly times: { scn: bigint; time: number }[] = [];
   private readonly open = new Set<SimTransaction>();
   private xidSeq = 0;
-  private rowidSeq = 0;
+  private nextObjectId = 73_000;
+  /** The next free block of the data file: extents of all tables are cut from it in turn. */
+  private nextBlock = 128;
   private recordsInLog = 0;
   /** A hook run before each statement a session executes (fault injection in tests). */
   beforeStatement: ((sql: string) => void) | null = null;
   readonly recordsPerLog: number;
   readonly csfBytes: number;
+  readonly rowsPerBlock: number;
 
   constructor(options: SimulatorOptions = {}) {
     this.recordsPerLog = options.recordsPerLog ?? 500;
     this.csfBytes = options.csfBytes ?? 4000;
+    this.rowsPerBlock = options.rowsPerBlock ?? 16;
+  }
+
+  /** The ROWID of the table's next free slot, allocating an extent when the last one is full. */
+  private allocateRowid(table: SimTable): string {
+    const slot = table.slots++;
+    const blockIndex = Math.floor(slot / this.rowsPerBlock);
+    const extentIndex = Math.floor(blockIndex / EXTENT_BLOCKS);
+    while (table.extents.length <= extentIndex) {
+      table.extents.push({ file: DATA_FILE, block: this.nextBlock, blocks: EXTENT_BLOCKS });
+      this.nextBlock += EXTENT_BLOCKS;
+    }
+    const extent = table.extents[extentIndex] as { file: number; block: number };
+    return encodeRowid({
+      objectId: table.dataObjectId,
+      file: extent.file,
+      block: extent.block + (blockIndex % EXTENT_BLOCKS),
+      row: slot % this.rowsPerBlock,
+    });
+  }
+
+  /** Blocks below the high-water mark (ALL_TABLES.BLOCKS after statistics are gathered). */
+  usedBlocks(table: SimTable): number {
+    return Math.ceil(table.slots / this.rowsPerBlock);
   }
 
   private tick(): bigint {
@@ -264,15 +309,15 @@ export class SimulatedOracle {
     return out;
   }
 
-  /** Rows committed at or before `scn` (a flashback query). */
-  rowsAsOf(table: SimTable, scn: bigint): RawRow[] {
+  /** Rows committed at or before `scn` (a flashback query), with their ROWIDs. */
+  rowsAsOf(table: SimTable, scn: bigint): [string, RawRow][] {
     if (scn < table.ddlScn)
       throw new SimulatedOracleError('ORA-01466', 'unable to read data - table definition has changed');
-    const out: RawRow[] = [];
-    for (const versions of table.versions.values()) {
+    const out: [string, RawRow][] = [];
+    for (const [rowid, versions] of table.versions) {
       let row: RawRow | null = null;
       for (const v of versions) if (v.scn <= scn) row = v.row;
-      if (row !== null) out.push(row);
+      if (row !== null) out.push([rowid, row]);
     }
     return out;
   }
@@ -303,7 +348,7 @@ export class SimulatedOracle {
     for (const c of table.columns) row[c.name] = values[c.name] ?? null;
     this.checkKeyUnique(table, row, tx, null);
     const scn = this.started(tx);
-    const rowid = `AAAR${(++this.rowidSeq).toString(36).toUpperCase().padStart(6, 'A')}AAAAAA`;
+    const rowid = this.allocateRowid(table);
     tx.pending.push({ table, rowid, before: null, after: row });
     this.writeDml(tx, scn, table, rowid, null, row, 0);
   }
@@ -505,7 +550,18 @@ export class SimulatedOracle {
   createTable(owner: string, name: string, columns: OracleColumn[], primaryKey: readonly string[]): SimTable {
     if (this.tables.has(`${owner}.${name}`))
       throw new SimulatedOracleError('ORA-00955', 'name is already used by an existing object');
-    const table: SimTable = { owner, name, columns, primaryKey, logAllColumns: false, versions: new Map(), ddlScn: 0n };
+    const table: SimTable = {
+      owner,
+      name,
+      columns,
+      primaryKey,
+      logAllColumns: false,
+      versions: new Map(),
+      ddlScn: 0n,
+      dataObjectId: this.nextObjectId++,
+      extents: [],
+      slots: 0,
+    };
     this.tables.set(`${owner}.${name}`, table);
     const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.dataType}`).join(', ');
     table.ddlScn = this.ddl(owner, name, `create table ${quoteIdent(owner)}.${quoteIdent(name)} (${defs});`);
@@ -519,6 +575,29 @@ export class SimulatedOracle {
       table.name,
       `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} add (${quoteIdent(column.name)} ${column.dataType});`,
     );
+  }
+
+  /**
+   * ALTER TABLE … MOVE: the committed rows are copied into a new segment (new data object number,
+   * new extents), so each gets a new ROWID; the redo has the DDL only, no row changes. Refused while
+   * a transaction has uncommitted changes on the table (Oracle waits for or fails on its lock).
+   */
+  moveTable(table: SimTable): void {
+    for (const tx of this.open)
+      if (tx.pending.some((p) => p.table === table))
+        throw new SimulatedOracleError('ORA-00054', 'resource busy and acquire with NOWAIT specified');
+    const current = this.rowsAsOf(table, this.scn).map(([, row]) => row);
+    const scn = this.ddl(
+      table.owner,
+      table.name,
+      `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} move;`,
+    );
+    table.dataObjectId = this.nextObjectId++;
+    table.extents = [];
+    table.slots = 0;
+    table.versions.clear();
+    for (const row of current) table.versions.set(this.allocateRowid(table), [{ scn, row }]);
+    table.ddlScn = scn;
   }
 
   truncate(table: SimTable): void {

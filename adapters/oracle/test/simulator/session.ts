@@ -6,6 +6,7 @@ import type {
   OracleSession,
   ResultRow,
 } from '../../src/session/session.js';
+import { compareRowids } from '../../src/rowid/rowid.js';
 import type { OracleColumn } from '../../src/types/oracle-column.js';
 import { type LogFile, type RedoRecord, SimulatedOracle, type SimTable, type SimUser } from './database.js';
 import { SimulatedOracleError } from './errors.js';
@@ -25,8 +26,11 @@ interface MiningState {
   range: { start: bigint; end: bigint; noRowid: boolean } | null;
 }
 
-/** `"A"` or `TO_CHAR("A", 'fmt') AS "A"` or `TO_CHAR("A") AS "A"` (the adapter's select lists). */
-const SELECT_ITEM = /^(?:"((?:[^"]|"")+)"|TO_CHAR\("((?:[^"]|"")+)"(?:, '([^']*)')?\) AS "(?:[^"]|"")+")$/;
+/** `"A"` or `TO_CHAR("A", 'fmt') AS "A"` or `TO_CHAR("A") AS "A"` or the bare ROWID pseudo-column (the adapter's select lists). */
+const SELECT_ITEM = /^(?:"((?:[^"]|"")+)"|TO_CHAR\("((?:[^"]|"")+)"(?:, '([^']*)')?\) AS "(?:[^"]|"")+"|(ROWID))$/;
+
+/** A key or ORDER BY term: a row's value of a column, or its ROWID. */
+type Term = { readonly kind: 'column'; readonly column: OracleColumn } | { readonly kind: 'rowid' };
 const TABLE_QUERY =
   /^SELECT (.+?) FROM "((?:[^"]|"")+)"\."((?:[^"]|"")+)"( AS OF SCN :asOf)?( WHERE .+?)?(?: ORDER BY (.+?))?( OFFSET :skip ROWS FETCH NEXT 1 ROWS ONLY| FETCH FIRST 1 ROWS ONLY)?$/;
 
@@ -111,6 +115,29 @@ export class SimulatedSession implements OracleSession {
     if (sql.startsWith('SELECT NUM_ROWS FROM ALL_TABLES')) {
       const t = this.maybeTable(binds);
       return t === null ? [] : [{ NUM_ROWS: String(db.rows(t, null).length) }];
+    }
+    if (sql.startsWith('SELECT NUM_ROWS, BLOCKS FROM ALL_TABLES')) {
+      // Statistics as if just gathered: rows now, blocks below the high-water mark.
+      const t = this.maybeTable(binds);
+      return t === null ? [] : [{ NUM_ROWS: String(db.rows(t, null).length), BLOCKS: String(db.usedBlocks(t)) }];
+    }
+    if (
+      sql.startsWith(
+        'SELECT o.DATA_OBJECT_ID, e.RELATIVE_FNO, e.BLOCK_ID, e.BLOCKS FROM DBA_EXTENTS e JOIN DBA_OBJECTS o',
+      )
+    ) {
+      // DBA_EXTENTS needs SELECT_CATALOG_ROLE (or SELECT ANY DICTIONARY).
+      this.needs('SELECT ANY DICTIONARY');
+      const t = this.maybeTable(binds);
+      if (t === null) return [];
+      return [...t.extents]
+        .sort((a, b) => a.file - b.file || a.block - b.block)
+        .map((e) => ({
+          DATA_OBJECT_ID: String(t.dataObjectId),
+          RELATIVE_FNO: String(e.file),
+          BLOCK_ID: String(e.block),
+          BLOCKS: String(e.blocks),
+        }));
     }
     if (sql.startsWith('SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION') && sql.includes('FROM ALL_TAB_COLUMNS')) {
       const t = this.maybeTable(binds);
@@ -257,69 +284,95 @@ export class SimulatedSession implements OracleSession {
   private tableQuery(m: RegExpExecArray, binds: Binds): ResultRow[] {
     const [, list, owner, name, asOf, where, orderBy, limit] = m;
     const table = this.db.table(unquote(owner as string), unquote(name as string));
-    let rows: RawRow[];
+    let rows: [string, RawRow][];
     if (asOf !== undefined) {
       this.needs('FLASHBACK ANY TABLE');
       rows = this.db.rowsAsOf(table, BigInt(String(binds.asOf)));
-    } else rows = this.db.rows(table, null).map(([, r]) => r);
+    } else rows = this.db.rows(table, null);
+    const term = (ref: string): Term => {
+      if (ref === 'ROWID') return { kind: 'rowid' };
+      const mm = /^"((?:[^"]|"")+)"$/.exec(ref);
+      const column = mm === null ? undefined : table.columns.find((c) => c.name === unquote(mm[1] as string));
+      if (column === undefined) throw new SimulatedOracleError('ORA-00904', `${ref}: invalid identifier`);
+      return { kind: 'column', column };
+    };
     const order =
       (orderBy ?? '').length === 0
         ? []
         : splitTopLevel(orderBy as string).map((o) => {
-            const mm = /^"((?:[^"]|"")+)"( DESC)?$/.exec(o);
-            if (mm === null) throw new SimulatedOracleError('ORA-00900', `ORDER BY ${o} not simulated`);
-            return { name: unquote(mm[1] as string), desc: mm[2] !== undefined };
+            const desc = o.endsWith(' DESC');
+            return { term: term(desc ? o.slice(0, -5) : o), desc };
           });
     if (where !== undefined)
       rows = rows.filter((r) =>
-        this.inRange(
-          table,
-          order.map((o) => o.name),
+        inRange(
+          order.map((o) => o.term),
           r,
           binds,
         ),
       );
-    if (order.length > 0) rows = this.db.sortRows(table, rows, order);
+    if (order.length > 0)
+      rows.sort((a, b) => {
+        for (const o of order) {
+          const c = compareTerm(o.term, a, b);
+          if (c !== 0) return o.desc ? -c : c;
+        }
+        return 0;
+      });
     if (limit?.includes('OFFSET')) rows = rows.slice(Number(binds.skip), Number(binds.skip) + 1);
     else if (limit !== undefined) rows = rows.slice(0, 1);
     const items = splitTopLevel(list as string).map((item) => {
       const mm = SELECT_ITEM.exec(item);
       if (mm === null) throw new SimulatedOracleError('ORA-00900', `select item ${item} not simulated`);
+      if (mm[4] !== undefined) return { rowid: true as const };
       const columnName = unquote((mm[1] ?? mm[2]) as string);
       const column = table.columns.find((c) => c.name === columnName);
       if (column === undefined) throw new SimulatedOracleError('ORA-00904', `"${columnName}": invalid identifier`);
-      return { column, toChar: mm[2] !== undefined, format: mm[3] ?? null };
+      return { rowid: false as const, column, toChar: mm[2] !== undefined, format: mm[3] ?? null };
     });
-    return rows.map((r) => {
+    return rows.map(([rowid, r]) => {
       const out: Record<string, unknown> = {};
       for (const it of items) {
+        // node-oracledb fetches ROWID as its 18-character text (node-oracledb docs, "Query Result Type Mapping").
+        if (it.rowid) {
+          out.ROWID = rowid;
+          continue;
+        }
         const raw = r[it.column.name] ?? null;
         out[it.column.name] = it.toChar ? toChar(it.column, raw, it.format) : sessionValue(it.column, raw);
       }
       return out;
     });
   }
+}
 
-  /**
-   * The key predicate of the adapter's chunk and boundary queries, read from its binds: `ge<i>`/`gt<i>`
-   * (lower bound) and `lt<i>` (upper bound) over the ORDER BY columns, compared as a row value.
-   */
-  private inRange(table: SimTable, keys: readonly string[], row: RawRow, binds: Binds): boolean {
-    const columns = keys.map((k) => table.columns.find((c) => c.name === k) as OracleColumn);
-    const cmp = (prefix: string): number | null => {
-      if (!(`${prefix}0` in binds)) return null;
-      for (let i = 0; i < columns.length; i++) {
-        const c = columns[i] as OracleColumn;
-        const r = compareRaw(c, row[c.name] ?? null, (binds[`${prefix}${i}`] ?? null) as Raw);
-        if (r !== 0) return r;
-      }
-      return 0;
-    };
-    const ge = cmp('ge');
-    const gt = cmp('gt');
-    const lt = cmp('lt');
-    return (ge === null || ge >= 0) && (gt === null || gt > 0) && (lt === null || lt < 0);
-  }
+function compareTerm(term: Term, a: [string, RawRow], b: [string, RawRow]): number {
+  if (term.kind === 'rowid') return compareRowids(a[0], b[0]);
+  return compareRaw(term.column, a[1][term.column.name] ?? null, b[1][term.column.name] ?? null);
+}
+
+/**
+ * The key predicate of the adapter's chunk and boundary queries, read from its binds: `ge<i>`/`gt<i>`
+ * (lower bound) and `lt<i>` (upper bound) over the ORDER BY terms, compared as a row value.
+ */
+function inRange(terms: readonly Term[], row: [string, RawRow], binds: Binds): boolean {
+  const cmp = (prefix: string): number | null => {
+    if (!(`${prefix}0` in binds)) return null;
+    for (let i = 0; i < terms.length; i++) {
+      const t = terms[i] as Term;
+      const bound = (binds[`${prefix}${i}`] ?? null) as Raw;
+      const r =
+        t.kind === 'rowid'
+          ? compareRowids(row[0], String(bound))
+          : compareRaw(t.column, row[1][t.column.name] ?? null, bound);
+      if (r !== 0) return r;
+    }
+    return 0;
+  };
+  const ge = cmp('ge');
+  const gt = cmp('gt');
+  const lt = cmp('lt');
+  return (ge === null || ge >= 0) && (gt === null || gt > 0) && (lt === null || lt < 0);
 }
 
 function overlaps(l: LogFile, binds: Binds): boolean {
@@ -370,6 +423,8 @@ function contentsRow(r: RedoRecord, noRowid: boolean): ResultRow {
     RS_ID: r.rsId,
     SSN: String(r.ssn),
     'THREAD#': '1',
+    // ROW_ID: the row's address for DML, LogMiner's all-A placeholder otherwise (V$LOGMNR_CONTENTS).
+    ROW_ID: r.rowid ?? 'AAAAAAAAAAAAAAAAAA',
     TS: `${t.getUTCFullYear()}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}`,
   };
 }
