@@ -18,7 +18,7 @@ import {
   type TransactionBuffer,
   tempSpill,
 } from './logminer/transaction-buffer.js';
-import { compareOracleOffsets, type OracleOffset, watermarkAt } from './offsets/oracle-offset.js';
+import { compareOracleOffsets, isDelivered, type OracleOffset, watermarkAt } from './offsets/oracle-offset.js';
 import { parseRedo } from './redo/parser.js';
 import { RedoRowDecoder, UnknownColumnError } from './redo/redo-values.js';
 import type { OracleSession } from './session/session.js';
@@ -92,6 +92,8 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private window: number;
   private minedThrough: bigint;
   private lastCommit: { scn: bigint; seq: number } | null = null;
+  /** Per redo thread, its last commit mined (every commit counts, captured or not): `OracleOffset.threads`. */
+  private readonly threadCommits = new Map<number, { scn: bigint; seq: number }>();
   private closed = false;
   private wake: (() => void) | null = null;
   private lagScns = 0;
@@ -234,14 +236,19 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private async *commit(row: ContentRow): AsyncGenerator<LogItem<OracleOffset>> {
     const seq = this.lastCommit !== null && this.lastCommit.scn === row.scn ? this.lastCommit.seq + 1 : 0;
     this.lastCommit = { scn: row.scn, seq };
+    const previous = this.threadCommits.get(row.thread);
+    const threadSeq = previous !== undefined && previous.scn === row.scn ? previous.seq + 1 : 0;
+    this.threadCommits.set(row.thread, { scn: row.scn, seq: threadSeq });
     const oldest = this.open.oldestStart();
     const tx = this.open.close(row.xid);
     if (tx === undefined) return;
     try {
       const restart = oldest !== null && oldest < row.scn ? oldest : row.scn;
       const commitTime = row.time === null ? null : Date.parse(`${row.time.replace(' ', 'T')}Z`);
-      const at = { commitScn: String(row.scn), txSeq: seq, restartScn: String(restart), thread: row.thread };
-      yield* this.emit(tx, at, commitTime);
+      const threads: Record<string, { commitScn: string; txSeq: number }> = {};
+      for (const [t, p] of this.threadCommits) threads[String(t)] = { commitScn: String(p.scn), txSeq: p.seq };
+      const at = { commitScn: String(row.scn), txSeq: seq, restartScn: String(restart), thread: row.thread, threads };
+      yield* this.emit(tx, at, threadSeq, commitTime);
     } finally {
       tx.discard();
     }
@@ -250,6 +257,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private async *emit(
     tx: TransactionBuffer,
     at: Omit<OracleOffset, 'index'>,
+    threadSeq: number,
     commitTime: number | null,
   ): AsyncGenerator<LogItem<OracleOffset>> {
     let index = -1;
@@ -261,8 +269,9 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         index,
         restartScn: at.restartScn,
         thread: at.thread,
+        threads: at.threads,
       };
-      if (compareOracleOffsets(offset, this.from) <= 0) {
+      if (isDelivered(this.from, at.thread, at.commitScn, threadSeq, index)) {
         // Already delivered before a restart; a DDL's new definition still applies to what follows.
         if (change.operationCode === 5) await this.redescribe(change.owner, change.table);
         continue;

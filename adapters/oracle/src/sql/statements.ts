@@ -69,17 +69,22 @@ export const SQL = {
     "ON o.OWNER = e.OWNER AND o.OBJECT_NAME = e.SEGMENT_NAME AND o.OBJECT_TYPE = e.SEGMENT_TYPE AND NVL(o.SUBOBJECT_NAME, '-') = NVL(e.PARTITION_NAME, '-') " +
     "WHERE e.OWNER = :owner AND e.SEGMENT_NAME = :name AND e.SEGMENT_TYPE IN ('TABLE', 'TABLE PARTITION', 'TABLE SUBPARTITION') " +
     'ORDER BY o.DATA_OBJECT_ID, e.RELATIVE_FNO, e.BLOCK_ID',
-  /** Archived logs overlapping `[startScn, endScn]` (V$ARCHIVED_LOG, first destination, still on disk). */
+  /** Archived logs overlapping `[startScn, endScn]`, of every redo thread (V$ARCHIVED_LOG, first destination, still on disk). */
   archivedLogs:
-    'SELECT NAME, SEQUENCE#, FIRST_CHANGE#, NEXT_CHANGE# FROM V$ARCHIVED_LOG ' +
-    "WHERE DEST_ID = 1 AND STATUS = 'A' AND NEXT_CHANGE# > :startScn AND FIRST_CHANGE# <= :endScn ORDER BY SEQUENCE#",
-  /** Online log groups overlapping `[startScn, endScn]` with one member each (V$LOG, V$LOGFILE). */
+    'SELECT NAME, THREAD#, SEQUENCE#, FIRST_CHANGE#, NEXT_CHANGE# FROM V$ARCHIVED_LOG ' +
+    "WHERE DEST_ID = 1 AND STATUS = 'A' AND NEXT_CHANGE# > :startScn AND FIRST_CHANGE# <= :endScn ORDER BY THREAD#, SEQUENCE#",
+  /** Online log groups overlapping `[startScn, endScn]` with one member each, of every redo thread (V$LOG, V$LOGFILE). */
   onlineLogs:
-    'SELECT MIN(f.MEMBER) AS NAME, l.SEQUENCE#, l.FIRST_CHANGE#, l.NEXT_CHANGE#, l.STATUS FROM V$LOG l JOIN V$LOGFILE f ON f.GROUP# = l.GROUP# ' +
-    'WHERE l.NEXT_CHANGE# > :startScn AND l.FIRST_CHANGE# <= :endScn GROUP BY l.SEQUENCE#, l.FIRST_CHANGE#, l.NEXT_CHANGE#, l.STATUS ORDER BY l.SEQUENCE#',
-  /** The oldest SCN any log (archived or online) still holds. */
+    'SELECT MIN(f.MEMBER) AS NAME, l.THREAD#, l.SEQUENCE#, l.FIRST_CHANGE#, l.NEXT_CHANGE#, l.STATUS FROM V$LOG l JOIN V$LOGFILE f ON f.GROUP# = l.GROUP# ' +
+    'WHERE l.NEXT_CHANGE# > :startScn AND l.FIRST_CHANGE# <= :endScn GROUP BY l.THREAD#, l.SEQUENCE#, l.FIRST_CHANGE#, l.NEXT_CHANGE#, l.STATUS ORDER BY l.THREAD#, l.SEQUENCE#',
+  /** Every redo thread with its oldest online log: a thread whose logs miss a window must have started after it. */
+  redoThreads:
+    'SELECT THREAD#, MIN(SEQUENCE#) AS FIRST_SEQUENCE, MIN(FIRST_CHANGE#) AS FIRST_SCN FROM V$LOG GROUP BY THREAD# ORDER BY THREAD#',
+  /** The oldest SCN the logs (archived or online) of every redo thread still hold: the newest of the threads' oldest. */
   earliestScn:
-    "SELECT MIN(FIRST_CHANGE#) AS SCN FROM (SELECT FIRST_CHANGE# FROM V$ARCHIVED_LOG WHERE DEST_ID = 1 AND STATUS = 'A' UNION ALL SELECT FIRST_CHANGE# FROM V$LOG)",
+    'SELECT MAX(FIRST_SCN) AS SCN FROM (SELECT THREAD#, MIN(FIRST_CHANGE#) AS FIRST_SCN FROM (' +
+    "SELECT THREAD#, FIRST_CHANGE# FROM V$ARCHIVED_LOG WHERE DEST_ID = 1 AND STATUS = 'A' UNION ALL SELECT THREAD#, FIRST_CHANGE# FROM V$LOG" +
+    ') GROUP BY THREAD#)',
   timestampToScn: "SELECT TIMESTAMP_TO_SCN(TO_TIMESTAMP(:ts, 'YYYY-MM-DD HH24:MI:SS.FF3')) AS SCN FROM DUAL",
   addFirstLogfile: 'BEGIN DBMS_LOGMNR.ADD_LOGFILE(LOGFILENAME => :name, OPTIONS => DBMS_LOGMNR.NEW); END;',
   addLogfile: 'BEGIN DBMS_LOGMNR.ADD_LOGFILE(LOGFILENAME => :name, OPTIONS => DBMS_LOGMNR.ADDFILE); END;',

@@ -18,6 +18,13 @@ import { compareRaw, type Raw } from './values.js';
  *   for rollbacks to a savepoint and whole rollbacks, interleaved transactions in SCN order;
  * - log files: a sequence per log, three online groups reused in turn (V$LOG, V$LOGFILE), each log
  *   archived when it is switched out (V$ARCHIVED_LOG), archived logs that can be deleted (purge);
+ * - RAC redo threads (`threads` > 1): each instance writes its own redo thread with its own log
+ *   sequences and online groups (THREAD# in V$LOG and V$ARCHIVED_LOG; Oracle Real Application
+ *   Clusters Administration, "Redo Log Files"), the SCN clock is shared, a transaction runs on one
+ *   instance; LogMiner returns the records of the added logs of all threads merged in SCN order, and
+ *   nothing of a thread whose logs were not added (Oracle Database Utilities, "Using LogMiner to
+ *   Analyze Redo Log Files", on mining redo from several threads). Oracle does not document
+ *   the order of records of different threads at one SCN; `sameScnOrder` picks one;
  * - the catalog views, session privileges, ARCHIVELOG and supplemental-logging flags;
  * - row addresses: each table is a segment with a data object number and extents of 8 blocks taken
  *   from one data file in turn (so tables' extents interleave, DBA_EXTENTS), each row in a slot of a
@@ -46,6 +53,8 @@ export interface SimTable {
 
 export interface RedoRecord {
   readonly scn: bigint;
+  /** THREAD#: the redo thread (instance) that wrote it. */
+  readonly thread: number;
   readonly xid: string;
   readonly operationCode: number;
   readonly operation: string;
@@ -63,6 +72,7 @@ export interface RedoRecord {
 }
 
 export interface LogFile {
+  readonly thread: number;
   readonly sequence: number;
   readonly group: number;
   readonly first: bigint;
@@ -85,7 +95,11 @@ export class SimTransaction {
   startScn: bigint | null = null;
   done = false;
 
-  constructor(readonly xid: string) {}
+  constructor(
+    readonly xid: string,
+    /** The redo thread of the instance the transaction runs on. */
+    readonly thread: number = 1,
+  ) {}
 }
 
 export interface SimUser {
@@ -100,9 +114,14 @@ export interface SimulatorOptions {
   readonly csfBytes?: number;
   /** Row slots per block (default 16). */
   readonly rowsPerBlock?: number;
+  /** Redo threads (RAC instances), default 1. */
+  readonly threads?: number;
 }
 
 /** Blocks per extent, and the relative number of the one data file tables live in. */
+/** The online group of a thread's log after sequence `previous`: three groups per thread, reused in turn. */
+const groupOf = (thread: number, previous: number): number => (thread - 1) * 3 + (previous % 3) + 1;
+
 const EXTENT_BLOCKS = 8;
 const DATA_FILE = 7;
 
@@ -118,7 +137,11 @@ export class SimulatedOracle {
   scn = 1000n;
   readonly tables = new Map<string, SimTable>();
   readonly redo: RedoRecord[] = [];
-  readonly logs: LogFile[] = [{ sequence: 1, group: 1, first: 1n, next: null, archived: false, deleted: false }];
+  /** Every log of every thread, in creation order. */
+  readonly logs: LogFile[] = [];
+  /** V$LOGMNR_CONTENTS order of records of different threads at one SCN (not documented by Oracle). */
+  sameScnOrder: 'thread-asc' | 'thread-desc' = 'thread-asc';
+  readonly threads: number;
   readonly users = new Map<string, SimUser>([['cdc', { password: 'secret', privileges: FULL_PRIVILEGES }]]);
   archivelog = true;
   supplementalMin = true;
@@ -132,7 +155,7 @@ export class SimulatedOracle {
   private nextObjectId = 73_000;
   /** The next free block of the data file: extents of all tables are cut from it in turn. */
   private nextBlock = 128;
-  private recordsInLog = 0;
+  private readonly recordsInLog = new Map<number, number>();
   /** A hook run before each statement a session executes (fault injection in tests). */
   beforeStatement: ((sql: string) => void) | null = null;
   readonly recordsPerLog: number;
@@ -143,6 +166,18 @@ export class SimulatedOracle {
     this.recordsPerLog = options.recordsPerLog ?? 500;
     this.csfBytes = options.csfBytes ?? 4000;
     this.rowsPerBlock = options.rowsPerBlock ?? 16;
+    this.threads = options.threads ?? 1;
+    for (let thread = 1; thread <= this.threads; thread++) {
+      this.logs.push({
+        thread,
+        sequence: 1,
+        group: groupOf(thread, 0),
+        first: 1n,
+        next: null,
+        archived: false,
+        deleted: false,
+      });
+    }
   }
 
   /** The ROWID of the table's next free slot, allocating an extent when the last one is full. */
@@ -195,47 +230,61 @@ export class SimulatedOracle {
 
   // ---- log files -------------------------------------------------------------------------------
 
-  private get currentLog(): LogFile {
-    return this.logs[this.logs.length - 1] as LogFile;
+  /** The current (last) log of a thread. */
+  currentLog(thread = 1): LogFile {
+    for (let i = this.logs.length - 1; i >= 0; i--)
+      if ((this.logs[i] as LogFile).thread === thread) return this.logs[i] as LogFile;
+    throw new Error(`simulator: no redo thread ${thread}`);
   }
 
-  /** ALTER SYSTEM SWITCH LOGFILE: the current log is closed and archived; the next group becomes current. */
-  switchLogfile(): void {
+  /**
+   * ALTER SYSTEM SWITCH LOGFILE on the instance of `thread`: its current log is closed and archived;
+   * its next group becomes current. Without a thread: every thread (ALTER SYSTEM ARCHIVE LOG CURRENT).
+   */
+  switchLogfile(thread?: number): void {
     const scn = this.tick();
-    const current = this.currentLog;
-    current.next = scn;
-    current.archived = true;
-    this.logs.push({
-      sequence: current.sequence + 1,
-      group: (current.group % 3) + 1,
-      first: scn,
-      next: null,
-      archived: false,
-      deleted: false,
-    });
-    this.recordsInLog = 0;
+    for (let t = 1; t <= this.threads; t++) {
+      if (thread !== undefined && t !== thread) continue;
+      const current = this.currentLog(t);
+      current.next = scn;
+      current.archived = true;
+      this.logs.push({
+        thread: t,
+        sequence: current.sequence + 1,
+        group: groupOf(t, current.sequence),
+        first: scn,
+        next: null,
+        archived: false,
+        deleted: false,
+      });
+      this.recordsInLog.set(t, 0);
+    }
   }
 
-  /** Logs whose sequence still sits in an online group: the three newest. */
+  /** Logs whose sequence still sits in an online group: the three newest of each thread. */
   onlineLogs(): LogFile[] {
-    return this.logs.slice(-3);
+    const out: LogFile[] = [];
+    for (let t = 1; t <= this.threads; t++) out.push(...this.logs.filter((l) => l.thread === t).slice(-3));
+    return out;
   }
 
-  /** Deletes every archived log with a sequence below `sequence` (as RMAN would). */
-  purgeArchivedBefore(sequence: number): void {
-    for (const l of this.logs) if (l.archived && l.sequence < sequence) l.deleted = true;
+  /** Deletes every archived log with a sequence below `sequence` (as RMAN would), on one thread or all. */
+  purgeArchivedBefore(sequence: number, thread?: number): void {
+    for (const l of this.logs)
+      if (l.archived && l.sequence < sequence && (thread === undefined || l.thread === thread)) l.deleted = true;
   }
 
-  /** A log's file name: the archived copy, or the online member of its group. */
+  /** A log's file name: the archived copy (`%t_%s_%r.arc`), or the online member of its group. */
   static archivedName(l: LogFile): string {
-    return `/u01/arch/1_${l.sequence}_1100000000.arc`;
+    return `/u01/arch/${l.thread}_${l.sequence}_1100000000.arc`;
   }
 
   static onlineName(l: LogFile): string {
-    return `/u01/oradata/FREE/redo0${l.group}.log`;
+    return `/u01/oradata/FREE/redo${String(l.group).padStart(2, '0')}.log`;
   }
 
   private write(record: Omit<RedoRecord, 'rsId' | 'ssn' | 'time' | 'csf'>): void {
+    const thread = record.thread;
     const pieces =
       record.operationCode === 5 ||
       record.operationCode === 6 ||
@@ -243,21 +292,25 @@ export class SimulatedOracle {
       record.operationCode === 36
         ? [record.sqlRedo]
         : splitCsf(record.sqlRedo, this.csfBytes);
-    const log = this.currentLog;
+    const log = this.currentLog(thread);
     const rsId = ` 0x${log.sequence.toString(16).padStart(6, '0')}.${(this.redo.length + 1).toString(16).padStart(8, '0')}.0010 `;
     pieces.forEach((sqlRedo, i) => {
       this.redo.push({ ...record, sqlRedo, csf: i < pieces.length - 1 ? 1 : 0, rsId, ssn: 0, time: new Date() });
     });
-    if (++this.recordsInLog >= this.recordsPerLog) this.switchLogfile();
+    const inLog = (this.recordsInLog.get(thread) ?? 0) + 1;
+    this.recordsInLog.set(thread, inLog);
+    if (inLog >= this.recordsPerLog) this.switchLogfile(thread);
   }
 
   // ---- transactions ----------------------------------------------------------------------------
 
-  begin(): SimTransaction {
+  /** Starts a transaction on the instance of redo thread `thread`. */
+  begin(thread = 1): SimTransaction {
+    if (thread < 1 || thread > this.threads) throw new Error(`simulator: no redo thread ${thread}`);
     const n = ++this.xidSeq;
     const xid =
       `${(n % 10).toString(16).padStart(4, '0')}${(n % 32).toString(16).padStart(4, '0')}${n.toString(16).padStart(8, '0')}`.toUpperCase();
-    const tx = new SimTransaction(xid);
+    const tx = new SimTransaction(xid, thread);
     this.open.add(tx);
     return tx;
   }
@@ -270,6 +323,7 @@ export class SimulatedOracle {
       this.write({
         scn,
         xid: tx.xid,
+        thread: tx.thread,
         operationCode: 6,
         operation: 'START',
         owner: null,
@@ -403,6 +457,7 @@ export class SimulatedOracle {
     this.write({
       scn,
       xid: tx.xid,
+      thread: tx.thread,
       operationCode,
       operation: ['', 'INSERT', 'DELETE', 'UPDATE'][operationCode] as string,
       owner,
@@ -424,6 +479,7 @@ export class SimulatedOracle {
           this.write({
             scn,
             xid: tx.xid,
+            thread: tx.thread,
             operationCode: 10,
             operation: 'LOB_WRITE',
             owner,
@@ -462,32 +518,46 @@ export class SimulatedOracle {
   }
 
   commit(tx: SimTransaction): bigint | null {
-    if (tx.done) throw new Error('simulator: the transaction has ended');
-    tx.done = true;
-    this.open.delete(tx);
-    if (tx.startScn === null) return null; // nothing written: no redo
-    const scn = this.tick();
-    for (const p of tx.pending) {
-      let versions = p.table.versions.get(p.rowid);
-      if (versions === undefined) {
-        versions = [];
-        p.table.versions.set(p.rowid, versions);
-      }
-      versions.push({ scn, row: p.after });
+    return this.commitTogether([tx]);
+  }
+
+  /**
+   * Commits several transactions — on different instances — at one SCN, their COMMIT records in the
+   * order given (RAC: instances can commit at the same SCN). Returns the SCN (null if none wrote redo).
+   */
+  commitTogether(txs: readonly SimTransaction[]): bigint | null {
+    for (const tx of txs) if (tx.done) throw new Error('simulator: the transaction has ended');
+    const writing = txs.filter((tx) => tx.startScn !== null);
+    for (const tx of txs) {
+      tx.done = true;
+      this.open.delete(tx);
     }
-    this.write({
-      scn,
-      xid: tx.xid,
-      operationCode: 7,
-      operation: 'COMMIT',
-      owner: null,
-      table: null,
-      sqlRedo: 'commit;',
-      sqlUndo: null,
-      rollback: 0,
-      startScn: tx.startScn,
-      rowid: null,
-    });
+    if (writing.length === 0) return null; // nothing written: no redo
+    const scn = this.tick();
+    for (const tx of writing) {
+      for (const p of tx.pending) {
+        let versions = p.table.versions.get(p.rowid);
+        if (versions === undefined) {
+          versions = [];
+          p.table.versions.set(p.rowid, versions);
+        }
+        versions.push({ scn, row: p.after });
+      }
+      this.write({
+        scn,
+        xid: tx.xid,
+        thread: tx.thread,
+        operationCode: 7,
+        operation: 'COMMIT',
+        owner: null,
+        table: null,
+        sqlRedo: 'commit;',
+        sqlUndo: null,
+        rollback: 0,
+        startScn: tx.startScn,
+        rowid: null,
+      });
+    }
     return scn;
   }
 
@@ -498,6 +568,7 @@ export class SimulatedOracle {
       this.write({
         scn: this.tick(),
         xid: tx.xid,
+        thread: tx.thread,
         operationCode: 36,
         operation: 'ROLLBACK',
         owner: null,
@@ -534,6 +605,7 @@ export class SimulatedOracle {
     this.write({
       scn,
       xid: tx.xid,
+      thread: tx.thread,
       operationCode: 5,
       operation: 'DDL',
       owner,

@@ -151,13 +151,16 @@ export class SimulatedSession implements OracleSession {
       const t = this.maybeTable(binds);
       return t?.logAllColumns === true ? [{ LOG_GROUP_TYPE: 'ALL COLUMN LOGGING' }] : [];
     }
-    if (sql.startsWith('SELECT NAME, SEQUENCE#, FIRST_CHANGE#, NEXT_CHANGE# FROM V$ARCHIVED_LOG')) {
+    if (sql.startsWith('SELECT NAME, THREAD#, SEQUENCE#, FIRST_CHANGE#, NEXT_CHANGE# FROM V$ARCHIVED_LOG')) {
       this.needs('SELECT ANY DICTIONARY');
       return db.logs
         .filter((l) => l.archived && !l.deleted && overlaps(l, binds))
         .map((l) => logRow(SimulatedOracle.archivedName(l), l));
     }
-    if (sql.startsWith('SELECT MIN(f.MEMBER) AS NAME, l.SEQUENCE#') && sql.includes('FROM V$LOG l JOIN V$LOGFILE f')) {
+    if (
+      sql.startsWith('SELECT MIN(f.MEMBER) AS NAME, l.THREAD#, l.SEQUENCE#') &&
+      sql.includes('FROM V$LOG l JOIN V$LOGFILE f')
+    ) {
       this.needs('SELECT ANY DICTIONARY');
       return db
         .onlineLogs()
@@ -167,10 +170,32 @@ export class SimulatedSession implements OracleSession {
           STATUS: l.next === null ? 'CURRENT' : 'INACTIVE',
         }));
     }
-    if (sql.startsWith('SELECT MIN(FIRST_CHANGE#) AS SCN FROM')) {
+    if (
+      sql.startsWith(
+        'SELECT THREAD#, MIN(SEQUENCE#) AS FIRST_SEQUENCE, MIN(FIRST_CHANGE#) AS FIRST_SCN FROM V$LOG GROUP BY THREAD#',
+      )
+    ) {
+      this.needs('SELECT ANY DICTIONARY');
+      const online = db.onlineLogs();
+      const threads = [...new Set(online.map((l) => l.thread))].sort((a, b) => a - b);
+      return threads.map((t) => {
+        const own = online.filter((l) => l.thread === t);
+        return {
+          'THREAD#': String(t),
+          FIRST_SEQUENCE: String(Math.min(...own.map((l) => l.sequence))),
+          FIRST_SCN: String(own.reduce((m, l) => (l.first < m ? l.first : m), own[0]!.first)),
+        };
+      });
+    }
+    if (sql.startsWith('SELECT MAX(FIRST_SCN) AS SCN FROM (SELECT THREAD#, MIN(FIRST_CHANGE#)')) {
       this.needs('SELECT ANY DICTIONARY');
       const kept = db.logs.filter((l) => (l.archived && !l.deleted) || db.onlineLogs().includes(l));
-      return [{ SCN: String(kept[0]?.first ?? db.scn) }];
+      let scn: bigint | null = null;
+      for (let t = 1; t <= db.threads; t++) {
+        const first = kept.find((l) => l.thread === t)?.first;
+        if (first !== undefined && (scn === null || first > scn)) scn = first;
+      }
+      return [{ SCN: String(scn ?? db.scn) }];
     }
     if (sql.includes('TIMESTAMP_TO_SCN(')) {
       const time = Date.parse(`${String(binds.ts).replace(' ', 'T')}Z`);
@@ -258,25 +283,41 @@ export class SimulatedSession implements OracleSession {
     const codes = /OPERATION_CODE IN \(([\d, ]+)\)/.exec(sql);
     const wanted = codes === null ? null : new Set(codes[1]?.split(',').map((c) => Number(c.trim())));
     const logs = this.addedLogs();
-    // Every SCN of the range must be in an added log: a gap means a log is missing.
-    const sorted = [...logs].sort((a, b) => a.sequence - b.sequence);
-    let covered = range.start;
-    for (const l of sorted) {
-      if (l.first > covered) break;
-      if (l.next === null || l.next > range.end) {
-        covered = range.end + 1n;
-        break;
+    // Every SCN of the range must be in an added log of each thread added: a gap means a log is missing.
+    for (const thread of new Set(logs.map((l) => l.thread))) {
+      const sorted = logs.filter((l) => l.thread === thread).sort((a, b) => a.sequence - b.sequence);
+      let covered = range.start;
+      for (const l of sorted) {
+        if (l.first > covered) break;
+        if (l.next === null || l.next > range.end) {
+          covered = range.end + 1n;
+          break;
+        }
+        if (l.next > covered) covered = l.next;
       }
-      if (l.next > covered) covered = l.next;
+      if (covered <= range.end) throw new SimulatedOracleError('ORA-01291', 'missing logfile');
     }
-    if (covered <= range.end) throw new SimulatedOracleError('ORA-01291', 'missing logfile');
-    const out: ResultRow[] = [];
-    for (const r of this.db.redo) {
-      if (r.scn < range.start || r.scn > range.end) continue;
-      if (wanted !== null && !wanted.has(r.operationCode)) continue;
-      out.push(contentsRow(r, range.noRowid));
-    }
-    return out;
+    // Only redo in an added log is returned: a thread whose logs were not added is simply absent.
+    const inAddedLog = (r: RedoRecord) =>
+      logs.some((l) => l.thread === r.thread && l.first <= r.scn && (l.next === null || r.scn < l.next));
+    const out: { record: RedoRecord; at: number }[] = [];
+    this.db.redo.forEach((r, at) => {
+      if (r.scn < range.start || r.scn > range.end) return;
+      if (wanted !== null && !wanted.has(r.operationCode)) return;
+      if (inAddedLog(r)) out.push({ record: r, at });
+    });
+    // Merged by SCN; records of different threads at one SCN in the simulator's chosen order.
+    const direction = this.db.sameScnOrder === 'thread-asc' ? 1 : -1;
+    out.sort((a, b) =>
+      a.record.scn !== b.record.scn
+        ? a.record.scn < b.record.scn
+          ? -1
+          : 1
+        : a.record.thread !== b.record.thread
+          ? (a.record.thread - b.record.thread) * direction
+          : a.at - b.at,
+    );
+    return out.map((o) => contentsRow(o.record, range.noRowid));
   }
 
   // ---- table queries ----------------------------------------------------------------------------
@@ -385,6 +426,7 @@ function logRow(name: string, l: LogFile): ResultRow {
   // V$LOG shows NEXT_CHANGE# of the current log as the highest SCN (18446744073709551615).
   return {
     NAME: name,
+    'THREAD#': String(l.thread),
     'SEQUENCE#': String(l.sequence),
     'FIRST_CHANGE#': String(l.first),
     'NEXT_CHANGE#': l.next === null ? '18446744073709551615' : String(l.next),
@@ -422,7 +464,7 @@ function contentsRow(r: RedoRecord, noRowid: boolean): ResultRow {
     ROLLBACK: String(r.rollback),
     RS_ID: r.rsId,
     SSN: String(r.ssn),
-    'THREAD#': '1',
+    'THREAD#': String(r.thread),
     // ROW_ID: the row's address for DML, LogMiner's all-A placeholder otherwise (V$LOGMNR_CONTENTS).
     ROW_ID: r.rowid ?? 'AAAAAAAAAAAAAAAAAA',
     TS: `${t.getUTCFullYear()}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}`,
