@@ -1,18 +1,26 @@
 import type { Checkpoint, Sink } from '@highwater/core';
 import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
-import { readCheckpointRow } from './checkpoint-table.js';
-import type { Dialect } from './dialect.js';
-import { mysqlDialect } from './mysql-dialect.js';
-import { postgresDialect } from './postgres-dialect.js';
-import { connectError, sinkError } from './sql-errors.js';
-import { SqlSink, type SqlSinkContext } from './sql-sink.js';
+import { mysqlDialect } from '@highwater/sink-mysql';
+import { postgresDialect } from '@highwater/sink-postgres';
+import {
+  connectError,
+  type Dialect,
+  readCheckpointRow,
+  SqlSink,
+  type SqlSinkContext,
+  sinkError,
+} from '@highwater/sink-sql';
 
-export { CHECKPOINT_TABLE } from './checkpoint-table.js';
-export { mysqlColumnType } from './mysql-dialect.js';
-export { postgresColumnType } from './postgres-dialect.js';
-export { BULK_MIN_ROWS, DEFAULT_STATEMENT_ROWS, type SqlSinkContext } from './sql-sink.js';
-export { sourceTableDescriber } from './source-schemas.js';
-export { targetTableName } from './target-table.js';
+export { mysqlColumnType } from '@highwater/sink-mysql';
+export { postgresColumnType } from '@highwater/sink-postgres';
+export {
+  BULK_MIN_ROWS,
+  CHECKPOINT_TABLE,
+  DEFAULT_STATEMENT_ROWS,
+  type SqlSinkContext,
+  sourceTableDescriber,
+  targetTableName,
+} from '@highwater/sink-sql';
 
 export function dialectOf(type: SqlSinkConfig['type']): Dialect {
   return type === 'postgres' ? postgresDialect : mysqlDialect;

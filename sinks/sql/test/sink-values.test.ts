@@ -1,7 +1,7 @@
 import { type LogicalType, type Row, UnrepresentableValueError, type Value } from '@highwater/core';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqlSink } from '../../src/sinks/sql/index.js';
+import { createSqlSink } from '@highwater/cli';
 import {
   checkpoint,
   context,

@@ -11,8 +11,8 @@ import type {
 } from '@highwater/core';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
-import type { SqlSinkContext } from '../../src/sinks/sql/index.js';
+import type { SqlSinkConfig } from '../src/sink-config.js';
+import type { SqlSinkContext } from '../src/sql-sink.js';
 
 export type TargetKind = 'postgres' | 'mysql';
 

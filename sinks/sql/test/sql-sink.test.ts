@@ -1,7 +1,8 @@
 import { SinkError, type TableSchema } from '@highwater/core';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BULK_MIN_ROWS, createSqlSink, readSqlSinkCheckpoint } from '../../src/sinks/sql/index.js';
+import { createSqlSink, readSqlSinkCheckpoint } from '@highwater/cli';
+import { BULK_MIN_ROWS } from '../src/sql-sink.js';
 import {
   type CapturedLog,
   checkpoint,

@@ -1,0 +1,1 @@
+export { mysqlColumnType, mysqlDialect, mysqlParam } from './mysql-dialect.js';
