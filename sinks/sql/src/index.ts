@@ -18,8 +18,9 @@ export {
   type TargetColumn,
   valuesList,
 } from './dialect.js';
-export type { ConnectionConfig, SqlSinkConfig } from './sink-config.js';
+export type { ConnectionConfig, SqlSinkConfig, SqlTargetConfig } from './sink-config.js';
 export { sourceTableDescriber } from './source-schemas.js';
+export { readSqlCheckpoint } from './stored-checkpoint.js';
 export { connectError, type SinkEndpoint, sinkEndpoint, sinkError } from './sql-errors.js';
 export { BULK_MIN_ROWS, DEFAULT_STATEMENT_ROWS, SqlSink, type SqlSinkContext } from './sql-sink.js';
 export { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';

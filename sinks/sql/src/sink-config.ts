@@ -25,3 +25,6 @@ export interface SqlSinkConfig {
   /** Rows per multi-row INSERT/DELETE statement (default 500); a whole source batch is still one transaction. */
   readonly batchSize?: number | undefined;
 }
+
+/** A SQL sink's settings when the destination is chosen by the factory called (`postgresSink`, `mysqlSink`). */
+export type SqlTargetConfig = Omit<SqlSinkConfig, 'type'>;

@@ -2,14 +2,7 @@ import type { Checkpoint, Sink } from '@highwater/core';
 import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
 import { mysqlDialect } from '@highwater/sink-mysql';
 import { postgresDialect } from '@highwater/sink-postgres';
-import {
-  connectError,
-  type Dialect,
-  readCheckpointRow,
-  SqlSink,
-  type SqlSinkContext,
-  sinkError,
-} from '@highwater/sink-sql';
+import { type Dialect, readSqlCheckpoint, SqlSink, type SqlSinkContext } from '@highwater/sink-sql';
 
 export { mysqlColumnType } from '@highwater/sink-mysql';
 export { postgresColumnType } from '@highwater/sink-postgres';
@@ -43,19 +36,5 @@ export async function readSqlSinkCheckpoint(
   config: SqlSinkConfig,
   pipelineName: string,
 ): Promise<{ checkpoint: Checkpoint; storedAt: Date } | null> {
-  const dialect = dialectOf(config.type);
-  let session: Awaited<ReturnType<Dialect['connect']>>;
-  try {
-    session = await dialect.connect(config.connection);
-  } catch (error) {
-    throw connectError(dialect, config.connection, error);
-  }
-  try {
-    const schema = config.schema ?? (await dialect.currentSchema(session));
-    return await readCheckpointRow(dialect, session, schema, pipelineName);
-  } catch (error) {
-    throw sinkError(dialect, 'reading the stored checkpoint', error);
-  } finally {
-    await session.close();
-  }
+  return readSqlCheckpoint(dialectOf(config.type), config, pipelineName);
 }
