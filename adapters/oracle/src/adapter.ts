@@ -40,7 +40,7 @@ const capabilities: AdapterCapabilities = {
   startFromTimestamp: true,
   schemaChanges: true,
   truncate: true,
-  addTables: false,
+  addTables: true,
 };
 
 /**

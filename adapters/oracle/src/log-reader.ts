@@ -19,7 +19,7 @@ import {
   tempSpill,
 } from './logminer/transaction-buffer.js';
 import { compareOracleOffsets, isDelivered, type OracleOffset, watermarkAt } from './offsets/oracle-offset.js';
-import { parseRedo } from './redo/parser.js';
+import { decodeRedo } from './redo/redo-scanner.js';
 import { RedoRowDecoder, UnknownColumnError } from './redo/redo-values.js';
 import type { OracleSession } from './session/session.js';
 import { SQL } from './sql/statements.js';
@@ -97,10 +97,14 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private closed = false;
   private wake: (() => void) | null = null;
   private lagScns = 0;
+  /** Where emission stands: the offset of the last item yielded (`from` before any). */
+  private emitted: OracleOffset;
+  /** Tables `addTables` asked for, applied at the reader's next internal restart. */
+  private added: TableSchema[] | null = null;
 
   constructor(
     private readonly session: OracleSession,
-    private readonly from: OracleOffset,
+    private from: OracleOffset,
     tables: readonly TableSchema[],
     private readonly options: MiningOptions,
     private readonly describe: DescribeOptions = {},
@@ -110,6 +114,38 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     this.open = new OpenTransactions(this.spill);
     this.window = options.windowScns;
     this.minedThrough = BigInt(from.restartScn) - 1n;
+    this.emitted = from;
+  }
+
+  /**
+   * Starts capturing more tables. Their changes may already sit in transactions open now, which the
+   * reader did not buffer (it keeps captured tables only), so it restarts itself where its emission
+   * stands: it drops its open transactions and mines again from that position's restart SCN (the
+   * start of the oldest transaction then open) with the new tables, emitting only what lies after
+   * the last item it yielded — as a resume from a checkpoint would.
+   */
+  async addTables(tables: readonly TableSchema[]): Promise<void> {
+    this.added = [...(this.added ?? []), ...tables];
+    this.wake?.();
+  }
+
+  /** Applies `addTables`: the internal restart at the last yielded position. */
+  private restartWithAddedTables(): void {
+    for (const t of this.added ?? []) this.track(t);
+    this.added = null;
+    this.from = this.emitted;
+    this.minedThrough = BigInt(this.emitted.restartScn) - 1n;
+    this.open.discardAll();
+    this.continued.clear();
+    this.lastCommit = null;
+    this.threadCommits.clear();
+  }
+
+  /** Records what the consumer is about to receive. */
+  private noteYield(batch: readonly LogItem<OracleOffset>[]): readonly LogItem<OracleOffset>[] {
+    const last = batch[batch.length - 1];
+    if (last !== undefined) this.emitted = last.offset;
+    return batch;
   }
 
   private track(schema: TableSchema): void {
@@ -123,12 +159,13 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   async *[Symbol.asyncIterator](): AsyncIterator<readonly LogItem<OracleOffset>[]> {
     try {
       while (!this.closed) {
+        if (this.added !== null) this.restartWithAddedTables();
         const current = BigInt(String((await this.session.execute(SQL.currentScn)).rows[0]?.CURRENT_SCN));
         this.lagScns = Number(current - this.minedThrough);
         if (current <= this.minedThrough) {
           const progress = this.progress();
-          if (progress !== null) yield [progress];
-          await this.pause();
+          if (progress !== null) yield this.noteYield([progress]);
+          if (this.added === null) await this.pause();
           continue;
         }
         const start = this.minedThrough + 1n;
@@ -138,12 +175,15 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         if (this.closed) return;
         for await (const batch of this.process(rows)) {
           if (this.closed) return;
-          yield batch;
+          yield this.noteYield(batch);
+          // Tables were added: the rest of this window is mined again with them (restartWithAddedTables).
+          if (this.added !== null) break;
         }
+        if (this.added !== null) continue;
         this.minedThrough = end;
         this.adapt(rows.length);
         const progress = this.progress();
-        if (progress !== null) yield [progress];
+        if (progress !== null) yield this.noteYield([progress]);
       }
     } catch (error) {
       if (this.closed) return;
@@ -335,27 +375,20 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     commitTime: number | null,
     xid: string,
   ): Promise<RowChange<OracleOffset>> {
-    const statement = parseRedo(change.sqlRedo);
     let captured = this.tables.get(key(change.owner, change.table)) as CapturedTable;
-    const decode = () => {
-      const unlogged: string[] = [];
-      const before = statement.where.size > 0 ? captured.decoder.decode(statement.where, unlogged) : null;
-      const values = captured.decoder.decode(statement.values, unlogged);
-      return { before, values, unlogged };
-    };
-    let decoded: ReturnType<typeof decode>;
+    let statement: ReturnType<typeof decodeRedo>;
     try {
-      decoded = decode();
+      statement = decodeRedo(change.sqlRedo, captured.decoder);
     } catch (error) {
       if (!(error instanceof UnknownColumnError)) throw error;
       // A column added by a DDL this reader has not seen (it started after it): read the definition again.
       await this.redescribe(change.owner, change.table);
       captured = this.tables.get(key(change.owner, change.table)) as CapturedTable;
-      decoded = decode();
+      statement = decodeRedo(change.sqlRedo, captured.decoder);
     }
     const columns = captured.schema.columns.map((c) => c.name);
     const table = tableName(captured.schema.id);
-    const { before, values, unlogged } = decoded;
+    const { before, values, unlogged } = statement;
     if (captured.rowidKeyed) {
       // SQL_REDO names no ROWID (NO_ROWID_IN_STMT); V$LOGMNR_CONTENTS.ROW_ID is the row's address.
       const rowId = change.rowId;
