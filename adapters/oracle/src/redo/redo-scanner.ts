@@ -282,9 +282,15 @@ class Scanner {
     const s = this.sql;
     const start = this.pos;
     let i = start;
-    while (i < s.length && isWordChar(s.charCodeAt(i))) i++;
+    let lower = false;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (!isWordChar(c)) break;
+      if (c >= 97) lower = true;
+    }
     this.pos = i;
-    return s.slice(start, i).toUpperCase();
+    const word = s.slice(start, i);
+    return lower ? word.toUpperCase() : word;
   }
 
   /** Consumes `word` (case-insensitive, whole word) if it is next. */
@@ -320,6 +326,7 @@ class Scanner {
   private space(): void {
     const s = this.sql;
     let i = this.pos;
+    if (s.charCodeAt(i) > SPACE) return; // the common case: already on a token
     for (;;) {
       const c = s.charCodeAt(i);
       if (c === SPACE || c === TAB || c === LF || c === CR) i++;
