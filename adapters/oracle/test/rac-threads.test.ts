@@ -1,30 +1,10 @@
 import type { RowChange } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
-import { compareOracleOffsets, type OracleOffset, oracleAdapter, oracleOffsets } from '../src/index.js';
-import { oracleColumn } from '../src/types/oracle-column.js';
-import { CAPTURE, changes, now, readThrough, schemaOf } from './helpers.js';
-import { SimulatedOracle } from './simulator/database.js';
-import { simulatedConnector } from './simulator/session.js';
+import { compareOracleOffsets, type OracleOffset, oracleOffsets } from '../src/index.js';
+import { changes, now, readThrough, schemaOf, simulatedShop } from './helpers.js';
 
 /** SIMULATOR: a two-instance RAC database (two redo threads) with SHOP.ORDERS. */
-function rac(recordsPerLog = 7) {
-  const db = new SimulatedOracle({ threads: 2, recordsPerLog });
-  const orders = db.createTable(
-    'SHOP',
-    'ORDERS',
-    [
-      { ...oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }), nullable: false },
-      oracleColumn('NOTE', 'VARCHAR2', { length: 100 }),
-    ],
-    ['ID'],
-  );
-  const adapter = oracleAdapter({
-    connection: CAPTURE,
-    connect: simulatedConnector(db),
-    mining: { pollMs: 2, windowScns: 16, minWindowScns: 4, maxWindowScns: 64, targetRowsPerWindow: 20 },
-  });
-  return { db, orders, adapter };
-}
+const rac = (recordsPerLog = 7) => simulatedShop({ threads: 2, recordsPerLog });
 
 const idOf = (c: RowChange<OracleOffset>) => `${c.txId}:${String(c.after?.ID ?? c.before?.ID)}`;
 

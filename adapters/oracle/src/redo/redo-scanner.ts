@@ -215,14 +215,19 @@ class Scanner {
 
   /** A `'…'` literal at the cursor, `''` read as one quote. */
   private literal(): string {
+    return this.quoted(QUOTE, "'", 'string');
+  }
+
+  /** The quoted token at the cursor, the quote doubled inside standing for itself. */
+  private quoted(code: number, quote: string, what: string): string {
     const s = this.sql;
     const start = this.pos;
     let from = start + 1;
     let text = '';
     for (;;) {
-      const close = s.indexOf("'", from);
-      if (close < 0) throw this.error('unterminated string', start);
-      if (s.charCodeAt(close + 1) === QUOTE) {
+      const close = s.indexOf(quote, from);
+      if (close < 0) throw this.error(`unterminated ${what}`, start);
+      if (s.charCodeAt(close + 1) === code) {
         text += s.slice(from, close + 1);
         from = close + 2;
       } else {
@@ -254,22 +259,8 @@ class Scanner {
   /** A `"…"` identifier, `""` read as one quote. */
   private ident(): string {
     this.space();
-    const s = this.sql;
-    const start = this.pos;
-    if (s.charCodeAt(start) !== DQUOTE) throw this.error('expected a quoted identifier', start);
-    let from = start + 1;
-    let text = '';
-    for (;;) {
-      const close = s.indexOf('"', from);
-      if (close < 0) throw this.error('unterminated identifier', start);
-      if (s.charCodeAt(close + 1) === DQUOTE) {
-        text += s.slice(from, close + 1);
-        from = close + 2;
-      } else {
-        this.pos = close + 1;
-        return text === '' ? s.slice(from, close) : text + s.slice(from, close);
-      }
-    }
+    if (this.sql.charCodeAt(this.pos) !== DQUOTE) throw this.error('expected a quoted identifier', this.pos);
+    return this.quoted(DQUOTE, '"', 'identifier');
   }
 
   private column(): ColumnEntry {

@@ -1,4 +1,4 @@
-import type { Value } from '@highwater/core';
+import { civilFromDays, daysFromCivil, type Value } from '@highwater/core';
 import { type ColumnFamily, familyOf, type OracleColumn } from './oracle-column.js';
 
 /**
@@ -96,29 +96,6 @@ const digitAt = (t: string, i: number) => {
 
 const two = (t: string, i: number) => (t.charCodeAt(i) - 48) * 10 + t.charCodeAt(i + 1) - 48;
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/** The date of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
-function civilFromDays(days: number): [number, number, number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp + (mp < 10 ? 3 : -9);
-  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
-}
 
 /** `YYYY-MM-DDTHH:MI:SS` in UTC of the local date-time at the start of `t` with an offset in minutes. */
 function utcOf(t: string, offsetMinutes: number): string {
