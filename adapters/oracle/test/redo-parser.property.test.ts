@@ -209,6 +209,20 @@ describe('SQL_REDO parser (examples in LogMiner format)', () => {
       NOTE: "ab'c",
     });
     expect(s.before).toEqual({ ID: 7, NAME: null });
+    // Spaces inside calls, a format argument, a literal continued with || inside a call.
+    const spaced = decodeRedo(
+      `insert into "HR"."EMP"("ID","HIRED","NOTE","PHOTO") values ('1',TO_DATE( '2024-02-29 13:45:00' , 'YYYY-MM-DD HH24:MI:SS' ),UNISTR('caf\\00e9 ' || 'ok'),HEXTORAW( '0A' ));`,
+      emp,
+    );
+    expect(spaced.values).toEqual({
+      ID: 1,
+      HIRED: '2024-02-29T13:45:00',
+      NOTE: 'café ok',
+      PHOTO: Uint8Array.from([10]),
+    });
+    expect(() =>
+      decodeRedo(`insert into "HR"."EMP"("HIRED") values (TO_DATE('2024-02-29', 'DD-MON-RR'));`, emp),
+    ).toThrow(/the session sets/);
     const upper = decodeRedo(`DELETE FROM "HR"."EMP" WHERE "ID" = -12 AND "NOTE" IS NULL`, emp);
     expect(upper).toMatchObject({ op: 'delete', before: { ID: -12, NOTE: null } });
   });

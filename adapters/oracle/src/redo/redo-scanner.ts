@@ -184,13 +184,28 @@ class Scanner {
   /** `(lit, lit, …)` after a function name: literal texts, NULL as null. */
   private arguments(name: string): (string | null)[] {
     this.expect(LPAREN, `( after ${name}`);
-    const args: (string | null)[] = [];
-    if (this.accept(RPAREN)) return args;
+    // The common call, one literal: no concatenation, no second argument.
+    if (this.sql.charCodeAt(this.pos) === QUOTE) {
+      const text = this.literal();
+      if (this.sql.charCodeAt(this.pos) === RPAREN) {
+        this.pos++;
+        return [text];
+      }
+      return this.moreArguments(name, [text], true);
+    }
+    return this.moreArguments(name, [], false);
+  }
+
+  /** The rest of an argument list; `pending`: its last element is a literal that `||` may continue. */
+  private moreArguments(name: string, args: (string | null)[], pending: boolean): (string | null)[] {
+    if (!pending && this.accept(RPAREN)) return args;
+    let continuing = pending;
     do {
       this.space();
       const c = this.sql.charCodeAt(this.pos);
-      if (c === QUOTE) {
-        let text = this.literal();
+      if (continuing || c === QUOTE) {
+        let text = continuing ? (args.pop() as string) : this.literal();
+        continuing = false;
         while (this.concat()) {
           this.space();
           text += this.literal();
