@@ -153,8 +153,12 @@ export class SimulatedOracle {
   private readonly open = new Set<SimTransaction>();
   private xidSeq = 0;
   private nextObjectId = 73_000;
-  /** The next free block of the data file: extents of all tables are cut from it in turn. */
-  private nextBlock = 128;
+  /**
+   * The next free block of the data file: extents of all tables are cut from it in turn. Starting at
+   * 176 (last base-64 digit 'w'), the first table's first extent already runs from lower-case letters
+   * into digits ('z' is 51, '0' is 52), where a ROWID's text order is not its order.
+   */
+  private nextBlock = 176;
   private readonly recordsInLog = new Map<number, number>();
   /** A hook run before each statement a session executes (fault injection in tests). */
   beforeStatement: ((sql: string) => void) | null = null;
