@@ -65,6 +65,7 @@ function sinkLines(answers: InitAnswers, sinkUrl: URL | null): string[] {
           ? `  # schema: replica                # target ${answers.sink === 'postgres' ? 'schema' : 'database'} (default: the connection's)`
           : `  schema: ${scalar(answers.sinkSchema)}                ${answers.sink === 'postgres' ? '# must exist' : '# the target database'}; tables are created in it`,
         '  # createTables: true              # create missing target tables from the source schema',
+        '  # existingRows: fail              # a target table holding rows at the first start: fail, or overwrite them',
       ];
   }
 }
