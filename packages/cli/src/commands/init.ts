@@ -13,6 +13,7 @@ import {
 } from '../init/answers.js';
 import { type Ask, askChoice, terminalAsk } from '../init/ask.js';
 import { checkSource } from '../init/check-source.js';
+import { checkTarget } from '../init/check-target.js';
 import { pipelineTemplate } from '../init/pipeline-template.js';
 import { loadPipeline } from '../pipeline/load-pipeline.js';
 import { redact } from '../pipeline/redact.js';
@@ -88,17 +89,21 @@ export async function initCommand(file: string | undefined, options: InitOptions
       out(`not checked (--no-check). Then: ${runLine}\n`);
       return EXIT_OK;
     }
-    const report = await checkSource(answers.source, sourceUrl, answers.tables, answers.name);
+    const source = await checkSource(answers.source, sourceUrl, answers.tables, answers.name);
+    const targetProblems = sinkUrl === null ? [] : await checkTarget(answers.sink as 'postgres' | 'mysql', sinkUrl);
+    const report = { tables: source.tables, problems: [...source.problems, ...targetProblems] };
     const where = `${sourceUrl.hostname}:${sourceUrl.port || (answers.source === 'postgres' ? 5432 : 3306)} as ${decodeURIComponent(sourceUrl.username)}`;
     out(
       `connected to the source at ${where}: ${report.tables.length} table${report.tables.length === 1 ? '' : 's'} match${report.tables.length === 1 ? 'es' : ''} ${answers.tables.join(', ')}` +
         `${report.tables.length > 0 ? ` (${abbreviate(report.tables)})` : ''}\n`,
     );
     if (report.problems.length === 0) {
-      out(`The source is ready for change data capture. Next: ${runLine}\n`);
+      out(
+        `The source is ready for change data capture${sinkUrl === null ? '' : ' and the target answers'}. Next: ${runLine}\n`,
+      );
       return EXIT_OK;
     }
-    const lines = ['The source is not ready for change data capture yet:'];
+    const lines = ['The pipeline is not ready to run yet:'];
     for (const p of report.problems) lines.push(`  - ${p.what}${p.fix === undefined ? '' : ` (${p.fix})`}`);
     const sql = report.problems.flatMap((p) => p.sql);
     if (sql.length > 0) {

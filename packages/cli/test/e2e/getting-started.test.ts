@@ -108,6 +108,30 @@ describe('Postgres', () => {
     expect(events).toHaveLength(100);
   }, 240_000);
 
+  it("init checks that a SQL sink's target answers", async () => {
+    const args = (database: string) => [
+      'init',
+      join(dir, `to-${database}.yaml`),
+      '--source=postgres',
+      `--connection=postgres://highwater@${hostPort()}/highwater`,
+      '--tables=shop.*',
+      '--sink=postgres',
+      `--sink-connection=postgres://postgres@${hostPort()}/${database}`,
+      '--sink-schema=copy',
+    ];
+    const env = { HIGHWATER_SOURCE_PASSWORD: 'highwater', HIGHWATER_TARGET_PASSWORD: SUPER_PASSWORD };
+    const missing = await highwater(args('nosuchdb'), env);
+    expect(missing.code, missing.stdout + missing.stderr).toBe(1);
+    expect(missing.stdout).toContain('  - the target: postgres: database "nosuchdb" does not exist on 127.0.0.1:');
+    expect(missing.stdout + missing.stderr).not.toContain(SUPER_PASSWORD);
+    const fine = await highwater(args('postgres'), env);
+    expect(fine.code, fine.stdout + fine.stderr).toBe(0);
+    expect(fine.stdout).toContain('The source is ready for change data capture and the target answers.');
+    const written = await readFile(join(dir, 'to-postgres.yaml'), 'utf8');
+    expect(written).toContain('schema: copy');
+    expect(written).not.toContain(SUPER_PASSWORD);
+  }, 120_000);
+
   it('init prints the exact SQL a user lacks (replication, CREATE, SELECT, ownership); after it the pipeline runs', async () => {
     await sql('highwater', [
       "CREATE ROLE cdc WITH LOGIN PASSWORD 'cdc-pw-1234'",
