@@ -57,6 +57,7 @@ interface TableRights {
   readonly owns: string;
   readonly owner: string;
   readonly published: string;
+  readonly keyed: string;
 }
 
 /**
@@ -97,7 +98,8 @@ export async function tableProblems(
               pg_has_role(c.relowner, 'USAGE') AS owns,
               pg_get_userbyid(c.relowner) AS owner,
               EXISTS (SELECT FROM pg_publication_tables t
-                       WHERE t.pubname = $2 AND t.schemaname = n.nspname AND t.tablename = c.relname) AS published
+                       WHERE t.pubname = $2 AND t.schemaname = n.nspname AND t.tablename = c.relname) AS published,
+              EXISTS (SELECT FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS keyed
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $3`,
       [id.schema ?? 'public', plan.publicationName, id.name],
@@ -136,12 +138,19 @@ export async function tableProblems(
   }
   for (const r of rights) {
     const problem = await replicaIdentityProblem(client, r, []);
-    if (problem !== null) {
-      problems.push({
-        what: problem.replace(/^postgres: /, ''),
-        sql: [`ALTER TABLE ${qualifiedName(r)} REPLICA IDENTITY FULL;`],
-      });
-    }
+    if (problem === null) continue;
+    problems.push(
+      r.keyed === 't'
+        ? { what: problem.replace(/^postgres: /, ''), sql: [`ALTER TABLE ${qualifiedName(r)} REPLICA IDENTITY FULL;`] }
+        : {
+            // A keyless table a pattern matches is left out with a warning (keylessTables: skip);
+            // capturing it takes a chunk key in the pipeline file as well as a replica identity.
+            what:
+              `${tableName(r)} has no primary key: a pattern leaves it out (keylessTables: skip). To capture it, ` +
+              'name its unique columns in source.chunkKeys and give it a replica identity',
+            sql: [`ALTER TABLE ${qualifiedName(r)} REPLICA IDENTITY FULL;`],
+          },
+    );
   }
   return problems;
 }

@@ -136,6 +136,7 @@ describe('Postgres', () => {
     await sql('highwater', [
       "CREATE ROLE cdc WITH LOGIN PASSWORD 'cdc-pw-1234'",
       'CREATE TABLE public.accounts (id int PRIMARY KEY, name text)',
+      'CREATE TABLE public.audit (at timestamptz, what text)',
       "INSERT INTO public.accounts SELECT n, 'a' || n FROM generate_series(1, 20) n",
     ]);
     const file = join(dir, 'accounts.yaml');
@@ -152,14 +153,17 @@ describe('Postgres', () => {
     const env = { HIGHWATER_SOURCE_PASSWORD: 'cdc-pw-1234' };
     const first = await highwater(args, env);
     expect(first.code, first.stdout + first.stderr).toBe(1);
-    expect(first.stdout).toContain('1 table matches public.* (public.accounts)');
+    expect(first.stdout).toContain('2 tables match public.* (public.accounts, public.audit)');
     const statements = printedSql(first.stdout);
     expect(statements).toEqual([
       'ALTER ROLE "cdc" WITH REPLICATION;',
       'GRANT CREATE ON DATABASE "highwater" TO "cdc";',
-      'GRANT SELECT ON "public"."accounts" TO "cdc";',
+      'GRANT SELECT ON "public"."accounts", "public"."audit" TO "cdc";',
       'ALTER TABLE "public"."accounts" OWNER TO "cdc";',
+      'ALTER TABLE "public"."audit" OWNER TO "cdc";',
+      'ALTER TABLE "public"."audit" REPLICA IDENTITY FULL;',
     ]);
+    expect(first.stdout).toContain('public.audit has no primary key: a pattern leaves it out (keylessTables: skip)');
     expect(first.stdout).toContain('ownership of public.accounts (owned by postgres)');
     const written = await readFile(file, 'utf8');
     expect(written).not.toContain('cdc-pw-1234');
@@ -179,6 +183,30 @@ describe('Postgres', () => {
     expect(events).toHaveLength(20);
   }, 240_000);
 });
+
+it('init on a server without wal_level=logical says what to set and that a restart follows', async () => {
+  const server = await startPostgres({ useEnv: false, settings: { wal_level: 'replica' } });
+  try {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    await client.query('CREATE TABLE public.t (id int PRIMARY KEY)');
+    await client.end();
+    const result = await highwater([
+      'init',
+      join(dir, 'replica-level.yaml'),
+      '--source=postgres',
+      `--connection=${server.url}`,
+      '--sink=stdout',
+    ]);
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toContain(
+      "  - wal_level is 'replica', logical replication needs 'logical' (then restart the server)",
+    );
+    expect(printedSql(result.stdout)).toEqual(['ALTER SYSTEM SET wal_level = logical;']);
+  } finally {
+    await server.stop();
+  }
+}, 120_000);
 
 describe('MariaDB', () => {
   let server: ThrowawayMariadb;
