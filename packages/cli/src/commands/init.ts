@@ -15,6 +15,7 @@ import { type Ask, askChoice, terminalAsk } from '../init/ask.js';
 import { checkSource } from '../init/check-source.js';
 import { checkTarget } from '../init/check-target.js';
 import { pipelineTemplate } from '../init/pipeline-template.js';
+import type { SetupProblem } from '@highwater/postgres';
 import { loadPipeline } from '../pipeline/load-pipeline.js';
 import { redact } from '../pipeline/redact.js';
 import { EXIT_FAILED, EXIT_OK, exitCodeOf } from './run.js';
@@ -103,19 +104,7 @@ export async function initCommand(file: string | undefined, options: InitOptions
       );
       return EXIT_OK;
     }
-    const lines = ['The pipeline is not ready to run yet:'];
-    for (const p of report.problems) lines.push(`  - ${p.what}${p.fix === undefined ? '' : ` (${p.fix})`}`);
-    const sql = report.problems.flatMap((p) => p.sql);
-    if (sql.length > 0) {
-      lines.push(
-        '',
-        `Run as an administrator on the source${answers.source === 'postgres' ? " (a superuser, or the tables' owner)" : ''}:`,
-        '',
-      );
-      for (const statement of sql) lines.push(`  ${statement}`);
-    }
-    lines.push('', `Then run \`highwater init\` again to check, or: ${runLine}`);
-    out(redact(`${lines.join('\n')}\n`, secrets));
+    out(redact(describeProblems(report.problems, answers.source, runLine), secrets));
     return EXIT_FAILED;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -124,6 +113,19 @@ export async function initCommand(file: string | undefined, options: InitOptions
   } finally {
     terminal?.close();
   }
+}
+
+/** What is missing, then every statement to run, in the order found. */
+function describeProblems(problems: readonly SetupProblem[], source: InitAnswers['source'], runLine: string): string {
+  const lines = ['The pipeline is not ready to run yet:'];
+  for (const p of problems) lines.push(`  - ${p.what}${p.fix === undefined ? '' : ` (${p.fix})`}`);
+  const sql = problems.flatMap((p) => p.sql);
+  if (sql.length > 0) {
+    const who = source === 'postgres' ? " (a superuser, or the tables' owner)" : '';
+    lines.push('', `Run as an administrator on the source${who}:`, '', ...sql.map((statement) => `  ${statement}`));
+  }
+  lines.push('', `Then run \`highwater init\` again with --force to check, or: ${runLine}`);
+  return `${lines.join('\n')}\n`;
 }
 
 async function gather(

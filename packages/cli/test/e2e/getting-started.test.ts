@@ -28,7 +28,7 @@ afterAll(async () => {
 /** The statements `highwater init` printed for the administrator. */
 function printedSql(stdout: string): string[] {
   const start = stdout.indexOf('Run as an administrator');
-  const end = stdout.indexOf('Then run `highwater init` again');
+  const end = stdout.indexOf('Then run `highwater init` again with --force');
   expect(start, stdout).toBeGreaterThan(0);
   return stdout
     .slice(start, end)
