@@ -57,7 +57,9 @@ const BATCH = 1024;
 interface CapturedTable {
   schema: TableSchema;
   decoder: RedoRowDecoder;
-  /** Keyed by the ROWID pseudo-column: its rows get ROW_ID as their `ROWID` column. */
+  /** Has the ROWID pseudo-column (`rowidKeys`): its rows get ROW_ID as their `ROWID` column. */
+  rowidColumn: boolean;
+  /** ROWID is its chunk key too (no `chunkKeys` entry replaced it): events are keyed by it. */
   rowidKeyed: boolean;
 }
 
@@ -152,6 +154,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     this.tables.set(key(schema.id.schema ?? '', schema.id.name), {
       schema,
       decoder: new RedoRowDecoder(oracleColumnsOf(schema).filter((c) => c.name !== ROWID || c.dataType !== 'ROWID')),
+      rowidColumn: schema.columns.some((c) => c.name === ROWID && c.nativeType === 'ROWID'),
       rowidKeyed: schema.chunkKey.length === 1 && schema.chunkKey[0] === ROWID && schema.primaryKey.length === 0,
     });
   }
@@ -389,10 +392,11 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     const columns = captured.schema.columns.map((c) => c.name);
     const table = tableName(captured.schema.id);
     const { before, values, unlogged } = statement;
-    if (captured.rowidKeyed) {
+    if (captured.rowidColumn) {
       // SQL_REDO names no ROWID (NO_ROWID_IN_STMT); V$LOGMNR_CONTENTS.ROW_ID is the row's address.
-      const rowId = change.rowId;
-      if (rowId === undefined || rowId === NO_ROWID) {
+      const known = change.rowId !== undefined && change.rowId !== NO_ROWID;
+      const rowId = known ? (change.rowId as string) : null;
+      if (rowId === null && captured.rowidKeyed) {
         throw new AdapterError(
           `oracle: LogMiner gave no ROW_ID for a change to ${table} at SCN ${offset.commitScn}, which is keyed by ROWID (rowidKeys): ` +
             'its event would have no key. Give the table a primary key or a chunkKeys entry.',
@@ -404,7 +408,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     if (statement.op === 'insert') {
       // Columns an INSERT's SQL_REDO leaves out are NULL; LOBs written separately are listed as unchanged.
       const after = captured.decoder.complete(values);
-      if (captured.rowidKeyed) after[ROWID] = values[ROWID] ?? null;
+      if (captured.rowidColumn) after[ROWID] = values[ROWID] ?? null;
       const unchanged = unlogged.length > 0 ? unlogged : undefined;
       return {
         kind: 'change',

@@ -253,6 +253,29 @@ describe('tables without a primary key keyed by ROWID (rowidKeys, simulator)', (
     }
   });
 
+  it('a chunkKeys entry wins over ROWID as key; the ROWID column is still carried, filled from ROW_ID', async () => {
+    const { db, adapter } = keylessShop(true);
+    const other = db.table('SHOP', 'OTHER');
+    const source = createSource({
+      adapter,
+      tables: { include: ['SHOP.OTHER'] },
+      chunkKeys: { 'SHOP.OTHER': ['X'] },
+      heartbeatIntervalMs: 5,
+    });
+    try {
+      await source.start();
+      const batches = source[Symbol.asyncIterator]();
+      const snapshot = await collect(batches, (e) => e.length >= 40);
+      expect(snapshot.every((e) => Object.keys(e.key).join() === 'X' && typeof e.after?.ROWID === 'string')).toBe(true);
+      db.transaction((tx) => db.insert(tx, other, { X: '9999' }));
+      const [insert] = await collect(batches, (e) => e.length >= 1);
+      const rowid = db.rows(other, null).find(([, r]) => r.X === '9999')?.[0];
+      expect(insert).toMatchObject({ op: 'c', key: { X: 9999 }, after: { X: 9999, ROWID: rowid } });
+    } finally {
+      await source.close();
+    }
+  });
+
   it('off by default: a keyless table has no key, so keylessTables skips it and chunkKeys still applies', async () => {
     const { adapter } = keylessShop(false);
     const introspector = await adapter.createIntrospector();
