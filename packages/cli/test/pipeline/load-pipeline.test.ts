@@ -44,7 +44,10 @@ describe('pipeline files', () => {
       .replace('postgres://', 'oracle://')
       .replace('@db:5432/shop', '@db:1521/FREEPDB1');
     const p = parsePipeline(text, 'orders.yaml', { PG_PASSWORD: 'x' });
-    expect(p.config.source).toMatchObject({ adapter: 'oracle', options: { windowScns: 5000, pollMs: 200, rowidKeys: true } });
+    expect(p.config.source).toMatchObject({
+      adapter: 'oracle',
+      options: { windowScns: 5000, pollMs: 200, rowidKeys: true },
+    });
     expect(createAdapter(p.config.source, p.name).name).toBe('oracle');
     const e = errorOf(() =>
       parsePipeline(text.replace('pollMs: 200', 'slotName: x'), 'orders.yaml', { PG_PASSWORD: 'x' }),
