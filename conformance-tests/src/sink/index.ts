@@ -18,6 +18,7 @@ export type {
 export { registerSinkConformanceTests, runSinkCase, type SinkConformanceConfig } from './register.js';
 export {
   checkpointAt,
+  describeFrom,
   ITEMS,
   itemRow,
   ORDERS,
@@ -25,5 +26,6 @@ export {
   positionOf,
   qualified,
   SOURCE_SCHEMA,
+  silentLogger,
   Workload,
 } from './workload.js';

@@ -4,8 +4,10 @@ import type {
   EventBatch,
   LogicalType,
   Row,
+  SinkLogger,
   SourceEvent,
   SourceInfo,
+  TableId,
   TableSchema,
 } from '@highwater/core';
 import type { Random } from '../support/random.js';
@@ -175,3 +177,19 @@ export function itemRow(id: number, random: Random): Row {
 export function orderRow(region: string, no: number, random: Random): Row {
   return { region, no, status: random.pick(['new', 'paid', 'sent', null]) };
 }
+
+/**
+ * A `describeTables` answering from a case's tables (by table name), for sinks that create target
+ * tables from the source's definitions.
+ */
+export function describeFrom(tables: readonly TableSchema[]): (ids: readonly TableId[]) => Promise<TableSchema[]> {
+  return async (ids) =>
+    ids.map((id) => {
+      const found = tables.find((t) => t.id.name === id.name);
+      if (found === undefined) throw new Error(`sink conformance: the case has no table ${id.name}`);
+      return found;
+    });
+}
+
+/** A logger that drops everything: sinks under the suite log to nowhere. */
+export const silentLogger: SinkLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined };

@@ -1,5 +1,10 @@
-import type { Row, TableSchema } from '@highwater/core';
-import { registerSinkConformanceTests, type SinkHarness } from '@highwater/conformance/sink';
+import type { Row } from '@highwater/core';
+import {
+  describeFrom,
+  registerSinkConformanceTests,
+  type SinkHarness,
+  silentLogger,
+} from '@highwater/conformance/sink';
 import { readSqlCheckpoint } from '@highwater/sink-sql';
 import { startMariadb, type ThrowawayServer } from '@highwater/test-servers';
 import mysql from 'mysql2/promise';
@@ -14,14 +19,12 @@ function running(): { server: ThrowawayServer; admin: mysql.Connection } {
   return { server, admin };
 }
 
-const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
-
 const harness: SinkHarness = {
   name: 'mysql (MariaDB 10.11)',
   stores: 'tables',
   storesCheckpoints: true,
   async start() {
-    server = await startMariadb();
+    server = await startMariadb({ useEnv: false });
     // Numbers and decimals as text, as the server prints them: the suite compares text.
     admin = await mysql.createConnection({ uri: server.url, supportBigNumbers: true, bigNumberStrings: true });
   },
@@ -32,7 +35,7 @@ const harness: SinkHarness = {
   async createSink(target, tables) {
     return mysqlSink(
       { connection: running().server.url, schema: target, tableNaming: 'table', createTables: true },
-      { pipelineName: PIPELINE, logger: quiet, describeTables: async (ids) => describe(tables, ids) },
+      { pipelineName: PIPELINE, logger: silentLogger, describeTables: describeFrom(tables) },
     );
   },
   async readBack(target, tables) {
@@ -61,13 +64,5 @@ const harness: SinkHarness = {
     await sink.close().catch(() => undefined);
   },
 };
-
-function describe(tables: readonly TableSchema[], ids: readonly { name: string }[]): TableSchema[] {
-  return ids.map((id) => {
-    const found = tables.find((t) => t.id.name === id.name);
-    if (found === undefined) throw new Error(`no table ${id.name} in the case`);
-    return found;
-  });
-}
 
 registerSinkConformanceTests({ harness });

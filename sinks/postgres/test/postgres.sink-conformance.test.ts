@@ -1,5 +1,10 @@
-import type { Row, TableSchema } from '@highwater/core';
-import { registerSinkConformanceTests, type SinkHarness } from '@highwater/conformance/sink';
+import type { Row } from '@highwater/core';
+import {
+  describeFrom,
+  registerSinkConformanceTests,
+  type SinkHarness,
+  silentLogger,
+} from '@highwater/conformance/sink';
 import { readSqlCheckpoint } from '@highwater/sink-sql';
 import { startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import pg from 'pg';
@@ -14,14 +19,12 @@ function running(): { server: ThrowawayServer; admin: pg.Client } {
   return { server, admin };
 }
 
-const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
-
 const harness: SinkHarness = {
   name: 'postgres',
   stores: 'tables',
   storesCheckpoints: true,
   async start() {
-    server = await startPostgres();
+    server = await startPostgres({ useEnv: false });
     admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
   },
@@ -32,7 +35,7 @@ const harness: SinkHarness = {
   async createSink(target, tables) {
     return postgresSink(
       { connection: running().server.url, schema: target, tableNaming: 'table', createTables: true },
-      { pipelineName: PIPELINE, logger: quiet, describeTables: async (ids) => describe(tables, ids) },
+      { pipelineName: PIPELINE, logger: silentLogger, describeTables: describeFrom(tables) },
     );
   },
   async readBack(target, tables) {
@@ -62,13 +65,5 @@ const harness: SinkHarness = {
     await sink.close().catch(() => undefined);
   },
 };
-
-function describe(tables: readonly TableSchema[], ids: readonly { name: string }[]): TableSchema[] {
-  return ids.map((id) => {
-    const found = tables.find((t) => t.id.name === id.name);
-    if (found === undefined) throw new Error(`no table ${id.name} in the case`);
-    return found;
-  });
-}
 
 registerSinkConformanceTests({ harness });
