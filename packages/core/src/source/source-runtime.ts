@@ -162,6 +162,9 @@ export class SourceRuntime<O> implements Source {
       return;
     }
     this.logReader = await adapter.createLogReader({ from, tables: schemas });
+    // Closed while starting (a stop asked for before the source was up): shutdown() is waiting for
+    // this to return and closes what was opened; starting readers and timers now would outlive it.
+    if (this.closed) return;
     this.state = snapshotting ? 'snapshot' : 'stream';
     this.spawn(this.runLog());
     this.spawnWorkers();
@@ -424,8 +427,14 @@ export class SourceRuntime<O> implements Source {
 
   // ---------------------------------------------------------------- chunk readers
 
+  /**
+   * Starts chunk readers up to `parallelism`. The count of readers to start is fixed first: a reader
+   * started on a closed or complete source ends synchronously (its `finally` decrements `workers`),
+   * so a loop on `workers` would start readers for ever.
+   */
   private spawnWorkers(): void {
-    while (this.workers < this.options.parallelism) {
+    if (this.closed || this.complete) return;
+    for (let missing = this.options.parallelism - this.workers; missing > 0; missing--) {
       this.workers++;
       this.spawn(this.runWorker());
     }
