@@ -1,6 +1,6 @@
 import {
   type ColumnSchema,
-  ConfigError,
+  DatabaseSetupError,
   ConnectionLostError,
   type LogItem,
   type LogReader,
@@ -97,7 +97,7 @@ export async function createPgLogReader(
       slot = await ensureSlot(client, settings);
     }
     if (slot.active) {
-      throw new ConfigError(
+      throw new DatabaseSetupError(
         `postgres: replication slot ${settings.slotName} is in use by process ${slot.activePid}: stop the other ` +
           `reader, or run \`SELECT pg_terminate_backend(${slot.activePid});\`, or give this source its own slotName`,
       );

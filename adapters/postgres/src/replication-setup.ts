@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  DatabaseSetupError,
   OffsetUnavailableError,
   PermissionError,
   type TableId,
@@ -39,7 +40,7 @@ export async function checkServer(client: Queryable): Promise<void> {
   const level = await client.query<{ wal_level: string }>('SHOW wal_level');
   const walLevel = level.rows[0]?.wal_level;
   if (walLevel !== 'logical') {
-    throw new ConfigError(
+    throw new DatabaseSetupError(
       `postgres: wal_level is '${walLevel}', logical replication needs 'logical': run ` +
         `\`ALTER SYSTEM SET wal_level = logical;\` and restart the server`,
     );
@@ -77,7 +78,7 @@ export async function ensureSlot(client: Queryable, settings: ReplicationSetting
   const slot = found.rows[0];
   if (slot === undefined) {
     if (!settings.createSlot) {
-      throw new ConfigError(
+      throw new DatabaseSetupError(
         `postgres: replication slot ${name} does not exist: create it with ` +
           `\`SELECT pg_create_logical_replication_slot('${name}', 'pgoutput');\` or allow the adapter to (createSlot: true)`,
       );
@@ -148,7 +149,7 @@ export async function ensurePublication(
   const list = tables.map(qualifiedName).join(', ');
   if (publication === undefined) {
     if (!settings.createPublication) {
-      throw new ConfigError(
+      throw new DatabaseSetupError(
         `postgres: publication ${name} does not exist: create it (before the replication slot) with ` +
           `\`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list || '...'} WITH (publish_via_partition_root = true);\`, ` +
           'or let the adapter create it (createPublication: true)',
@@ -180,7 +181,7 @@ export async function ensurePublication(
   if (missing.length === 0) return false;
   const add = `ALTER PUBLICATION ${quoteIdent(name)} ADD TABLE ${missing.map(qualifiedName).join(', ')}`;
   if (!settings.createPublication) {
-    throw new ConfigError(
+    throw new DatabaseSetupError(
       `postgres: publication ${name} does not publish ${missing.map((t) => tableName(t)).join(', ')}: run \`${add};\``,
     );
   }

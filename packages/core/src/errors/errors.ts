@@ -70,6 +70,17 @@ export class PermissionError extends HighwaterError {
   }
 }
 
+/**
+ * The database lacks something the pipeline needs that an administrator sets up: a server setting
+ * (`wal_level`), a table's replica identity, a publication or replication slot the adapter is not
+ * allowed to create, a free replication slot. The message names it and the statement that fixes it.
+ */
+export class DatabaseSetupError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('HW_DATABASE_SETUP', message, options);
+  }
+}
+
 /** A checkpoint cannot be read, or belongs to another adapter or another table set. */
 export class CheckpointError extends HighwaterError {
   constructor(message: string, options: { cause?: unknown } = {}) {
