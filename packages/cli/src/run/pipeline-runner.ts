@@ -12,6 +12,7 @@ import {
   type SourceAdapter,
   type SourceMetrics,
   type SourceOptions,
+  type SourceRetry,
 } from '@highwater/core';
 import type { SinkLogger } from '../sinks/sink-context.js';
 import { BatchGatherer } from './gather-batches.js';
@@ -126,6 +127,8 @@ export class PipelineRunner {
   #checkpoint: Checkpoint | null = null;
   #checkpointStoredAt: number | null = null;
   #restarts = 0;
+  /** Times one of the source's readers lost its connection and reconnected (the source's own retries). */
+  #reconnects = 0;
   /** Restarts since the last batch written. */
   #attempt = 0;
   /** The pipeline started once (sink open, source started): later retriable failures restart it. */
@@ -191,6 +194,7 @@ export class PipelineRunner {
     events: number;
     checkpointStoredAt: number | null;
     restarts: number;
+    reconnects: number;
     writeSeconds: number;
   } {
     return {
@@ -198,8 +202,21 @@ export class PipelineRunner {
       events: this.#events,
       checkpointStoredAt: this.#checkpointStoredAt,
       restarts: this.#restarts,
+      reconnects: this.#reconnects,
       writeSeconds: this.record.writeMs / 1000,
     };
+  }
+
+  /** A reader of the source lost its connection and reconnects after `delayMs`: counted, recorded, logged. */
+  #reconnected(retry: SourceRetry): void {
+    this.#reconnects++;
+    this.record.reconnect(retry);
+    const { reader, error, attempt, attempts, delayMs } = retry;
+    const which = reader === 'log' ? 'log reader' : 'a chunk reader';
+    this.#logger.warn(
+      { code: error instanceof HighwaterError ? error.code : undefined, reader, attempt, attempts, delayMs },
+      `the source's ${which} lost its connection (${messageOf(error)}); reconnecting in ${delayMs} ms (attempt ${attempt} of ${attempts})`,
+    );
   }
 
   /**
@@ -280,7 +297,7 @@ export class PipelineRunner {
         adapter,
         resumeFrom,
         onRetry: (retry) => {
-          this.record.reconnect(retry);
+          this.#reconnected(retry);
           onRetry?.(retry);
         },
         onTableSkipped: (table, reason) => {

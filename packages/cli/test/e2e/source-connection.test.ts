@@ -1,0 +1,113 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pickFreePort, startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { metricValue } from '../../demo/metrics.js';
+import { assertBuilt, RunningPipeline, until } from './cli.js';
+import { sql } from './target-db.js';
+
+// The source's replication connection as an operator sees it, through `highwater run` against a
+// throwaway Postgres: what the server logs when the pipeline stops, how log positions are shown,
+// and what a lost replication connection leaves behind (a log line, a metric, the status page).
+
+let source: ThrowawayPostgres;
+let dir: string;
+
+beforeAll(async () => {
+  assertBuilt();
+  dir = await mkdtemp(join(tmpdir(), 'hw-e2e-source-conn-'));
+  source = await startPostgres({ useEnv: false });
+  await sql(source.url, [
+    'CREATE TABLE public.items (id int PRIMARY KEY, note text)',
+    "INSERT INTO public.items SELECT g, 'n' FROM generate_series(1, 100) g",
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await source?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+async function startPipeline(name: string): Promise<{ run: RunningPipeline; out: string }> {
+  const port = await pickFreePort();
+  const out = join(dir, `${name}.jsonl`);
+  const file = join(dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    [
+      `name: ${name}`,
+      'source:',
+      '  adapter: postgres',
+      `  connection: ${source.url}`,
+      "  tables: { include: ['public.items'] }",
+      'sink:',
+      '  type: file',
+      `  path: ${out}`,
+      `metrics: { host: 127.0.0.1, port: ${port} }`,
+      '',
+    ].join('\n'),
+  );
+  const run = new RunningPipeline(file, port);
+  await until('the snapshot stored', async () => run.output.includes('snapshot stored'), { pipeline: run });
+  return { run, out };
+}
+
+/** Waits until a change written now is in the file sink's output: the replication stream is live. */
+async function changeArrives(run: RunningPipeline, out: string, id: number): Promise<void> {
+  await sql(source.url, [`UPDATE public.items SET note = 'seen ${id}' WHERE id = ${id}`]);
+  await until(`change ${id}`, async () => (await readFile(out, 'utf8')).includes(`"seen ${id}"`), { pipeline: run });
+}
+
+it('SIGTERM ends the replication connection cleanly: the server logs no unexpected EOF', async () => {
+  const { run, out } = await startPipeline('goodbye');
+  await changeArrives(run, out, 1);
+  expect((await run.kill('SIGTERM')).code, run.tail()).toBe(0);
+  // The walsender logs the EOF as it exits, right after the client is gone: wait for its exit.
+  await until('the walsender gone', async () => {
+    const rows = await sql<{ n: string }>(source.url, [
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'walsender'",
+    ]);
+    return rows[0]?.n === '0';
+  });
+  expect(await source.readLog()).not.toContain('unexpected EOF on standby connection');
+}, 120_000);
+
+it('/api/status shows log positions as Postgres prints them (0/16B3748), not as decimals', async () => {
+  const { run, out } = await startPipeline('lsn_text');
+  try {
+    await changeArrives(run, out, 2);
+    const status = (await (await fetch(`http://127.0.0.1:${run.metricsPort}/api/status`)).json()) as {
+      stream: { log: Record<string, unknown> };
+    };
+    expect(status.stream.log.confirmedFlushLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(status.stream.log.serverWalEndLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(typeof status.stream.log.slotLagBytes).toBe('number');
+  } finally {
+    expect((await run.kill('SIGTERM')).code, run.tail()).toBe(0);
+  }
+}, 120_000);
+
+it('a replication connection killed on the server: a log line, highwater_source_reconnects_total, the status page, and no change lost', async () => {
+  const { run, out } = await startPipeline('reconnects');
+  try {
+    await changeArrives(run, out, 3);
+    await sql(source.url, ["SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'walsender'"]);
+    await until('the reconnect logged', async () => /reconnecting/.test(run.output), { pipeline: run });
+    const line = run.output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: string; msg: string; reader?: string; code?: string })
+      .find((l) => /reconnecting/.test(l.msg));
+    expect(line).toMatchObject({ level: 'warn', reader: 'log', code: 'HW_CONNECTION_LOST' });
+    const samples = await run.metrics();
+    expect(metricValue(samples ?? [], 'highwater_source_reconnects_total')).toBe(1);
+    const status = (await (await fetch(`http://127.0.0.1:${run.metricsPort}/api/status`)).json()) as {
+      reconnects: number;
+    };
+    expect(status.reconnects).toBe(1);
+    await changeArrives(run, out, 4);
+  } finally {
+    expect((await run.kill('SIGTERM')).code, run.tail()).toBe(0);
+  }
+}, 120_000);
