@@ -71,6 +71,7 @@ export type {
   StartupMode,
 } from './source/source-options.js';
 export { createSource } from './source/create-source.js';
+export { settleWithin } from './source/settle-within.js';
 export { withChunkKey } from './source/discover-tables.js';
 export type { ValueComparator } from './keys/key-comparison.js';
 export {

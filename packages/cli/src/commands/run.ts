@@ -72,6 +72,8 @@ export interface RunSetup {
   readonly sourceOptions: RunnerSourceOptions;
   /** Default: the sink the pipeline file describes. */
   readonly sink?: Sink;
+  /** How long closing waits for each adapter or sink call (see `PipelineRunnerOptions.closeTimeoutMs`). */
+  readonly closeTimeoutMs?: number;
 }
 
 /**
@@ -112,6 +114,7 @@ export async function executeRun(
       logger,
       restart: pipeline.config.restart,
       joinWaitingBatches: true,
+      ...(setup.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: setup.closeTimeoutMs }),
     });
     io.onRunner?.(runner);
     logger.info(

@@ -1,6 +1,7 @@
 import {
   type Checkpoint,
   type CheckpointStore,
+  CloseTimeoutError,
   ConfigError,
   createSource,
   type EventBatch,
@@ -13,6 +14,7 @@ import {
   type SourceMetrics,
   type SourceOptions,
   type SourceRetry,
+  settleWithin,
 } from '@highwater/core';
 import type { SinkLogger } from '../sinks/sink-context.js';
 import { BatchGatherer } from './gather-batches.js';
@@ -41,7 +43,16 @@ export interface PipelineRunnerOptions {
    * larger transactions. Default false: every source batch is one write.
    */
   readonly joinWaitingBatches?: boolean;
+  /**
+   * How long closing waits for the sink's `close()` and for each call the source's close needs
+   * (the source's own `closeTimeoutMs` wins when set). One that does not settle is left behind and
+   * the run ends with a `CloseTimeoutError` naming it. Default 30000 ms.
+   */
+  readonly closeTimeoutMs?: number;
 }
+
+/** Default of {@link PipelineRunnerOptions.closeTimeoutMs}. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
 /** 10 restarts in a row, after 1 s, 2 s, 4 s … up to 60 s each (about 5 minutes in all). */
 export const DEFAULT_RESTART_POLICY: RetryPolicy = Object.freeze({
@@ -139,6 +150,8 @@ export class PipelineRunner {
    * with its data may have committed it before failing), so the log state is no longer dropped.
    */
   #writeAttempted = false;
+  /** This pass's source and sink were closed by {@link #finish} (successfully or not). */
+  #closedThisPass = false;
 
   constructor(options: PipelineRunnerOptions) {
     if (!options.sink.storesCheckpoints && options.checkpointStore === undefined) {
@@ -281,6 +294,7 @@ export class PipelineRunner {
   async #runOnce(): Promise<RunSummary> {
     const { sink, checkpointStore, adapter } = this.#options;
     let sinkOpened = false;
+    this.#closedThisPass = false;
     // The previous pass's source stays readable (metrics) until this pass makes its own.
     let source: Source | null = null;
     try {
@@ -293,6 +307,7 @@ export class PipelineRunner {
 
       const onRetry = this.#options.source.onRetry;
       source = createSource({
+        closeTimeoutMs: this.#closeTimeoutMs,
         ...this.#options.source,
         adapter,
         resumeFrom,
@@ -339,10 +354,40 @@ export class PipelineRunner {
         if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
       }
     } catch (error) {
-      await source?.close().catch(() => undefined);
-      if (sinkOpened) await sink.close().catch(() => undefined);
+      // Not closed again when closing itself failed (#finish closed both already). Otherwise the
+      // failure is what the run reports; a close that times out as well is only logged.
+      if (this.#closedThisPass) throw error;
+      await source?.close().catch((closing: unknown) => this.#closeFailed(closing));
+      if (sinkOpened) await this.#closeSink().catch((closing: unknown) => this.#closeFailed(closing));
       throw error;
     }
+  }
+
+  get #closeTimeoutMs(): number {
+    return this.#options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  }
+
+  /** `sink.close()`, bounded: a close that never settles is a `CloseTimeoutError`, not a hang. */
+  async #closeSink(): Promise<void> {
+    const { sink } = this.#options;
+    const ms = this.#closeTimeoutMs;
+    let failure: { error: unknown } | null = null;
+    const closing = sink.close().catch((error: unknown) => {
+      failure = { error };
+    });
+    if (!(await settleWithin(closing, ms))) {
+      throw new CloseTimeoutError(
+        `the ${sink.name} sink's close() did not settle within ${ms} ms; its connection may stay open until the process exits`,
+      );
+    }
+    if (failure !== null) throw (failure as { error: unknown }).error;
+  }
+
+  #closeFailed(error: unknown): void {
+    this.#logger.warn(
+      { code: error instanceof HighwaterError ? error.code : undefined },
+      `while closing after the failure: ${messageOf(error)}`,
+    );
   }
 
   /** Waits `ms`, or less when `stop()` is called. */
@@ -405,9 +450,16 @@ export class PipelineRunner {
     }
   }
 
+  /** Closes source and sink (both, even when the first fails or times out), then the summary or the first failure. */
   async #finish(reason: RunSummary['reason'], sinkOpened: boolean): Promise<RunSummary> {
-    await this.#source?.close();
-    if (sinkOpened) await this.#options.sink.close();
+    this.#closedThisPass = true;
+    const failures: unknown[] = [];
+    await this.#source?.close().catch((error: unknown) => failures.push(error));
+    if (sinkOpened) await this.#closeSink().catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) {
+      for (const extra of failures.slice(1)) this.#closeFailed(extra);
+      throw failures[0];
+    }
     return this.#summary(reason);
   }
 

@@ -81,6 +81,17 @@ export class DatabaseSetupError extends HighwaterError {
   }
 }
 
+/**
+ * Closing did not finish: a call into an adapter or a sink (a reader's `close()`, a read it was
+ * waiting for) did not settle within the close timeout. The close went on without it; the message
+ * names what was left waiting, whose connection may stay open until the process exits.
+ */
+export class CloseTimeoutError extends HighwaterError {
+  constructor(message: string) {
+    super('HW_CLOSE_TIMEOUT', message);
+  }
+}
+
 /** A checkpoint cannot be read, or belongs to another adapter or another table set. */
 export class CheckpointError extends HighwaterError {
   constructor(message: string, options: { cause?: unknown } = {}) {

@@ -16,6 +16,7 @@ const HINTS: Readonly<Record<string, string>> = {
   HW_CHECKPOINT_INVALID: 'point the pipeline at its own checkpoint; fix or remove a damaged checkpoint',
   HW_SOURCE_CLOSED: 'the source stopped after an earlier failure: see the error before this one',
   HW_ADAPTER: "read the cause; report it to the adapter's authors if it is a contract violation",
+  HW_CLOSE_TIMEOUT: 'a close never finished: check the database or network named in the message',
   HW_SINK: 'read the message: the target refused a write, a table could not be created, or a type has no mapping',
 };
 
