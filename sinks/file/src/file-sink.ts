@@ -12,7 +12,7 @@ import {
   removeTemporaryFilesOf,
   writeFileAtomically,
 } from '@highwater/core';
-import type { SinkLogger } from './sink-context.js';
+import type { SinkLogger } from '@highwater/core';
 
 export interface FileSinkOptions {
   /** The JSON-lines file; its checkpoint is kept beside it in `<path>.checkpoint.json`. */
