@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, highwater } from './cli.js';
+import { assertBuilt, highwater, writePipeline } from './cli.js';
 import { sql } from './target-db.js';
 
 // One rule for the exit code of a pipeline that cannot start (docs/operations.md): 2 when the
@@ -37,21 +37,11 @@ afterAll(async () => {
 }, 60_000);
 
 async function run(name: string, url: string, sourceLines: string[]) {
-  const file = join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    [
-      `name: ${name}`,
-      'source:',
-      '  adapter: postgres',
-      `  connection: ${url}`,
-      ...sourceLines,
-      'sink:',
-      '  type: file',
-      `  path: ${join(dir, `${name}.jsonl`)}`,
-      '',
-    ].join('\n'),
-  );
+  const file = await writePipeline(join(dir, `${name}.yaml`), {
+    name,
+    source: ['  adapter: postgres', `  connection: ${url}`, ...sourceLines],
+    sink: ['  type: file', `  path: ${join(dir, `${name}.jsonl`)}`],
+  });
   return highwater(['run', file, '--log-format=json', '--progress=off']);
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { assertBuilt, RunningPipeline, until } from './cli.js';
+import { assertBuilt, RunningPipeline, until, writePipeline } from './cli.js';
 import { sql } from './target-db.js';
 
 // A SIGKILL between writing the file sink's checkpoint to its temporary file and renaming it over
@@ -35,21 +35,11 @@ async function runUntil(file: string, line: string): Promise<RunningPipeline> {
 }
 
 it('the next run removes temporary checkpoint files a killed run left, and only those', async () => {
-  const file = join(dir, 'items.yaml');
-  await writeFile(
-    file,
-    [
-      'name: items',
-      'source:',
-      '  adapter: postgres',
-      `  connection: ${source.url}`,
-      "  tables: { include: ['public.items'] }",
-      'sink:',
-      '  type: file',
-      `  path: ${join(dir, 'items.jsonl')}`,
-      '',
-    ].join('\n'),
-  );
+  const file = await writePipeline(join(dir, 'items.yaml'), {
+    name: 'items',
+    source: ['  adapter: postgres', `  connection: ${source.url}`, "  tables: { include: ['public.items'] }"],
+    sink: ['  type: file', `  path: ${join(dir, 'items.jsonl')}`],
+  });
   const first = await runUntil(file, 'snapshot stored');
   expect((await first.kill('SIGKILL')).signal).toBe('SIGKILL');
   // What a kill between the write and the rename leaves (the name pattern of writeFileAtomically),

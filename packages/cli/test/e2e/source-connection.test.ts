@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,7 +11,7 @@ import {
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metricValue } from '../../demo/metrics.js';
-import { assertBuilt, RunningPipeline, until } from './cli.js';
+import { assertBuilt, RunningPipeline, until, writePipeline } from './cli.js';
 import { sql } from './target-db.js';
 
 // The source's replication connection as an operator sees it, through `highwater run` against a
@@ -60,22 +60,16 @@ async function startPipeline(
 ): Promise<{ run: RunningPipeline; out: string }> {
   const port = await pickFreePort();
   const out = join(dir, `${name}.jsonl`);
-  const file = join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    [
-      `name: ${name}`,
-      'source:',
+  const file = await writePipeline(join(dir, `${name}.yaml`), {
+    name,
+    source: [
       `  adapter: ${from === 'postgres' ? 'postgres' : 'mysql'}`,
       `  connection: ${from === 'postgres' ? source.url : maria.url}`,
       `  tables: { include: ['${from === 'postgres' ? 'public' : 'shop'}.items'] }`,
-      'sink:',
-      '  type: file',
-      `  path: ${out}`,
-      `metrics: { host: 127.0.0.1, port: ${port} }`,
-      '',
-    ].join('\n'),
-  );
+    ],
+    sink: ['  type: file', `  path: ${out}`],
+    extra: [`metrics: { host: 127.0.0.1, port: ${port} }`],
+  });
   const run = new RunningPipeline(file, port);
   await until('the snapshot stored', async () => run.output.includes('snapshot stored'), { pipeline: run });
   return { run, out };
