@@ -433,7 +433,14 @@ export class PipelineRunner {
     const unreferenced = this.#checkpoint === null && !this.#writeAttempted;
     if (!finished && !unreferenced) return;
     try {
-      const dropped = await adapter.dropLogState(finished ? 'managed' : 'created');
+      const ms = this.#closeTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CloseTimeoutError(`dropping it did not finish within ${ms} ms`)), ms);
+      });
+      const dropped = await Promise.race([adapter.dropLogState(finished ? 'managed' : 'created'), timedOut]).finally(
+        () => clearTimeout(timer),
+      );
       if (dropped.length === 0) return;
       this.#logger.info(
         { dropped },
