@@ -11,7 +11,7 @@ import {
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metricValue } from '../../demo/metrics.js';
-import { assertBuilt, RunningPipeline, until, writePipeline } from './cli.js';
+import { assertBuilt, highwater, RunningPipeline, until, writePipeline } from './cli.js';
 import { sql } from './target-db.js';
 
 // The source's replication connection as an operator sees it, through `highwater run` against a
@@ -114,6 +114,12 @@ it('/api/status shows log positions as Postgres prints them (0/16B3748), not as 
   } finally {
     expect((await run.kill('SIGTERM')).code, run.tail()).toBe(0);
   }
+  // `highwater status` (no running process needed) words positions the same way.
+  const status = await highwater(['status', join(dir, 'lsn_text.yaml')]);
+  expect(status.code, status.stderr).toBe(0);
+  expect(status.stdout).toMatch(/stream position: .*"commitLsn":"[0-9A-F]+\/[0-9A-F]+"/);
+  expect(status.stdout).toMatch(/confirmed up to [0-9A-F]+\/[0-9A-F]+/);
+  expect(status.stdout).not.toMatch(/\d{7,}/);
 }, 120_000);
 
 /** The reconnect the pipeline logged, its metric and the status page's count, after `kill` cut its log connection. */
