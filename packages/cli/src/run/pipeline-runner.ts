@@ -244,7 +244,8 @@ export class PipelineRunner {
     }
     // Waiting on the source (still connecting, or an idle stream): closing it ends the wait. A batch
     // being written is left to finish; the loop stops after storing its checkpoint.
-    if (this.#waitingForBatch) void this.#source?.close();
+    // A close that fails (times out) is reported by the run's own close of the same source (#finish).
+    if (this.#waitingForBatch) this.#source?.close().catch(() => undefined);
     // Waiting to restart: stop waiting.
     this.#wakeUp?.();
   }
