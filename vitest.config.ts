@@ -11,6 +11,7 @@ export default defineConfig({
       'adapters/*/test/**/*.test.ts',
       'conformance-tests/test/**/*.test.ts',
       'docker/*/test/**/*.test.ts',
+      'sinks/*/test/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

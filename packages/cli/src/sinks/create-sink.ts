@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import type { Sink, SourceAdapter } from '@highwater/core';
+import { NatsSink } from '@highwater/sink-nats';
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import { FileSink } from './file-sink.js';
 import { createSqlSink, sourceTableDescriber } from './sql/index.js';
@@ -48,6 +49,17 @@ export async function createSink(
       });
       return describer === null ? sql : closingAlso(sql, () => describer.close());
     }
+    case 'nats':
+      return new NatsSink({
+        url: sink.url,
+        pipeline: context.pipelineName,
+        stream: sink.stream,
+        subjectPrefix: sink.subjectPrefix,
+        format: sink.format,
+        maxInFlight: sink.maxInFlight,
+        limits: sink.streamLimits,
+        logger: context.logger,
+      });
   }
 }
 

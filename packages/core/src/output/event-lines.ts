@@ -47,6 +47,14 @@ export class EventLineEncoder {
   }
 }
 
+/**
+ * A value as JSON text the way event lines write it (a `bigint` as its decimal string, bytes as
+ * base64, non-finite numbers as strings); for message headers that repeat part of an event, e.g. its key.
+ */
+export function toEventJson(value: unknown): string {
+  return JSON.stringify(value, plainValue);
+}
+
 function plainValue(this: Record<string, unknown>, key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   // Read from the holder: a Buffer (a Uint8Array drivers often return) has been through its toJSON by now.
