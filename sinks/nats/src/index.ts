@@ -4,7 +4,6 @@ export { NatsSink } from './nats-sink.js';
 export {
   defaultStreamName,
   NATS_SINK_DEFAULTS,
-  type NatsSinkLogger,
   type NatsSinkOptions,
   type NatsStreamLimits,
 } from './nats-sink-options.js';

@@ -1,11 +1,4 @@
-import type { EventFormat } from '@highwater/core';
-
-/** The part of a logger the sink uses (pino's `info`/`warn`/`debug` fit). */
-export interface NatsSinkLogger {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  debug(fields: object, message: string): void;
-}
+import type { EventFormat, SinkLogger } from '@highwater/core';
 
 /** Limits of the stream the sink creates when it is missing (a stream that exists is used as it is). */
 export interface NatsStreamLimits {
@@ -34,7 +27,7 @@ export interface NatsSinkOptions {
   readonly ackTimeoutMs?: number;
   /** Limits of a stream the sink creates. */
   readonly limits?: NatsStreamLimits;
-  readonly logger?: NatsSinkLogger;
+  readonly logger?: SinkLogger;
 }
 
 export const NATS_SINK_DEFAULTS = {

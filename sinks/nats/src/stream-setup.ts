@@ -1,4 +1,4 @@
-import { ConfigError } from '@highwater/core';
+import { ConfigError, type SinkLogger } from '@highwater/core';
 import {
   DiscardPolicy,
   JetStreamApiError,
@@ -8,7 +8,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { natsFailure } from './nats-errors.js';
-import { NATS_SINK_DEFAULTS, type NatsSinkLogger, type NatsStreamLimits } from './nats-sink-options.js';
+import { NATS_SINK_DEFAULTS, type NatsStreamLimits } from './nats-sink-options.js';
 import { subjectMatches } from './subjects.js';
 
 /** JetStream's code for "subjects overlap with an existing stream". */
@@ -30,7 +30,7 @@ export interface StreamFacts {
  */
 export async function ensureStream(
   jsm: JetStreamManager,
-  options: { name: string; prefix: string; commitSubject: string; limits: NatsStreamLimits; logger?: NatsSinkLogger },
+  options: { name: string; prefix: string; commitSubject: string; limits: NatsStreamLimits; logger?: SinkLogger },
 ): Promise<StreamFacts> {
   const { name } = options;
   let config: StreamConfig;
