@@ -36,13 +36,12 @@ export function eventMessages(events: readonly SourceEvent[], context: MessageCo
     if (line === '') continue;
     const table = event.source.table;
     const index = messages.length;
+    // append, not set: the headers are new, and set looks for an earlier value first (measurable per message).
     const h = natsHeaders();
-    h.set(HEADER.pipeline, context.pipeline);
-    h.set(HEADER.position, `${context.commit}.${index}`);
-    h.set(HEADER.offset, toEventJson(event.source.offset));
-    h.set(HEADER.table, table);
-    h.set(HEADER.op, event.kind === 'change' ? event.op : event.kind);
-    if (event.kind === 'change') h.set(HEADER.key, toEventJson(event.key));
+    h.append(HEADER.pipeline, context.pipeline);
+    h.append(HEADER.position, `${context.commit}.${index}`);
+    h.append(HEADER.offset, JSON.stringify(event.source.offset));
+    if (event.kind === 'change') h.append(HEADER.key, toEventJson(event.key));
     messages.push({
       subject: context.subjectOf(table, event.source.tableId),
       payload: line.slice(0, -1),

@@ -1,4 +1,4 @@
-/** Headers the sink sets on every event message. */
+/** Headers the sink sets on event messages (the table is in the subject, the operation in the payload). */
 export const HEADER = {
   /** The pipeline that published the message. */
   pipeline: 'Highwater-Pipeline',
@@ -6,12 +6,8 @@ export const HEADER = {
   position: 'Highwater-Position',
   /** The event's source offset (JSON): its place in the source's log; a snapshot row's is its chunk's high watermark. */
   offset: 'Highwater-Offset',
-  /** The row's primary key (JSON object), for consumers that partition by key. */
+  /** The row's primary key (JSON object), for consumers that partition by key; absent on schema changes and truncates. */
   key: 'Highwater-Key',
-  /** The qualified source table. */
-  table: 'Highwater-Table',
-  /** `r`, `c`, `u`, `d`, `schema` or `truncate`. */
-  op: 'Highwater-Op',
   /** On a commit marker: its commit number. */
   commit: 'Highwater-Commit',
 } as const;

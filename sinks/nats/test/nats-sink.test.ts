@@ -93,8 +93,6 @@ describe('NatsSink', () => {
       'Highwater-Position': '1.1',
       'Highwater-Offset': '10',
       'Highwater-Key': '{"id":2}',
-      'Highwater-Table': 'shop.orders',
-      'Highwater-Op': 'c',
     });
     expect(events[2]!.headers['Highwater-Position']).toBe('2.0');
     expect(new Set(events.map((m) => m.headers['Nats-Msg-Id'])).size).toBe(3);
