@@ -82,7 +82,8 @@ export class NatsSink implements Sink {
 
   /** Connects, makes sure the stream is there, removes an uncommitted batch's messages, and returns the last commit's checkpoint. */
   async open(): Promise<Checkpoint | null> {
-    const { url, pipeline, logger } = this.#options;
+    const { url, pipeline } = this.#options;
+    await this.close();
     this.#failed = null;
     this.#subjects.clear();
     try {
@@ -90,10 +91,21 @@ export class NatsSink implements Sink {
     } catch (error) {
       throw natsFailure(error, `connect to NATS at ${redact(url)}`);
     }
-    const jsm = await jetstreamManager(this.#connection).catch((error: unknown) => {
+    try {
+      return await this.#prepare(this.#connection);
+    } catch (error) {
+      // The runner only closes a sink that opened: do not leave the connection behind.
+      await this.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #prepare(connection: NatsConnection): Promise<Checkpoint | null> {
+    const { url, pipeline, logger } = this.#options;
+    const jsm = await jetstreamManager(connection).catch((error: unknown) => {
       throw natsFailure(error, `use JetStream at ${redact(url)} (is the server started with -js?)`);
     });
-    const js = jetstream(this.#connection);
+    const js = jetstream(connection);
     this.#js = js;
     const ackTimeoutMs = this.#options.ackTimeoutMs ?? NATS_SINK_DEFAULTS.ackTimeoutMs;
     this.#publisher = new PipelinedPublisher(
