@@ -4,7 +4,7 @@ import { startNats } from '@highwater/test-servers';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type MsgHdrs } from '@nats-io/transport-node';
 import { type Measurement, medianRate, type RunPlan, sideBySide } from '../core/measure.js';
-import { progress, rate } from '../db/common.js';
+import { progress } from '../db/common.js';
 
 /** Events per source batch handed to the sink (the source's batches are about this size under load). */
 const BATCH = 1_000;
@@ -73,6 +73,9 @@ function bareMessages(batches: readonly EventBatch[], prefix: string): BareMessa
   return out;
 }
 
+/** Events per second to the unit, with thousands separated: the ratio is read from these. */
+const perSecond = (n: number) => Math.round(n).toLocaleString('en-US');
+
 /**
  * `npm run bench -- nats`: events/s into JetStream through the NATS sink (encoding, headers, pipelined
  * publishes, a commit marker per batch) against a bare loop of `js.publish` of the same messages with
@@ -138,8 +141,8 @@ export async function natsBenchmark(quick: boolean, plan: RunPlan): Promise<stri
     return [
       `| ${count} change events, batches of ${BATCH}, ${maxInFlight} in flight | events/s | × limit |`,
       '| --- | ---: | ---: |',
-      `| limit: bare \`js.publish\` loop, same messages and headers, encoded ahead | ${rate(limitRate)} | 1.00 |`,
-      `| NATS sink: encode + publish + commit marker per batch | ${rate(sinkRate)} | ${(sinkRate / limitRate).toFixed(2)} |`,
+      `| limit: bare \`js.publish\` loop, same messages and headers, encoded ahead | ${perSecond(limitRate)} | 1.00 |`,
+      `| NATS sink: encode + publish + commit marker per batch | ${perSecond(sinkRate)} | ${(sinkRate / limitRate).toFixed(2)} |`,
     ].join('\n');
   } finally {
     await server.stop();
