@@ -12,7 +12,6 @@ export default defineConfig({
       'sinks/*/test/**/*.test.ts',
       'conformance-tests/test/**/*.test.ts',
       'docker/*/test/**/*.test.ts',
-      'sinks/*/test/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
