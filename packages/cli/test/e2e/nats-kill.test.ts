@@ -8,7 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt } from './cli.js';
 import type { AppliedChange, SourceWrite } from './exactly-once.js';
-import { type KillTarget, runKillScenario } from './scenario.js';
+import { expectKilledAndExact, type KillTarget, runKillScenario } from './scenario.js';
 
 // Postgres → NATS JetStream through the built `highwater` command, SIGKILLed at random moments during
 // the snapshot and while streaming under a concurrent writer, restarted each time (scenario.ts). Then a plain
@@ -165,17 +165,7 @@ describe('Postgres → NATS JetStream, killed and restarted under load', () => {
     const removed = result.outputs.filter((output) => output.includes('removed the messages of a batch')).length;
     console.log(`${NAME}: ${target.events().length} messages; ${removed} restarts removed a batch cut short`);
     const context = `seed ${seed}`;
-    expect(result.kills.map((k) => k.exit)).toEqual(result.kills.map(() => 'SIGKILL'));
-    expect(
-      result.kills.some((k) => k.observed === 'snapshot'),
-      `${context}: a kill during the snapshot`,
-    ).toBe(true);
-    expect(
-      result.kills.some((k) => k.observed === 'stream'),
-      `${context}: a kill while streaming`,
-    ).toBe(true);
-    expect(result.finalExit, context).toEqual({ code: 0, signal: null });
-    expect(result.exactlyOnce.problems, context).toEqual([]);
+    expectKilledAndExact(result, context);
     // One message per event: no write may be missing as "merged into a later upsert".
     expect(result.exactlyOnce.merged, context).toBe(0);
     expect(outOfCommitOrder(target.events(), result.writes, result.snapshotDoneSeq), context).toEqual([]);

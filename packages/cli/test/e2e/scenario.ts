@@ -218,6 +218,25 @@ export async function runKillScenario(s: KillScenario): Promise<ScenarioResult> 
   }
 }
 
+/**
+ * What every kill scenario must show: each run SIGKILLed, one during the snapshot and one while
+ * streaming, a clean last run, every source change in the target exactly once, and a real load.
+ */
+export function expectKilledAndExact(result: ScenarioResult, context: string): void {
+  expect(result.kills.map((k) => k.exit)).toEqual(result.kills.map(() => 'SIGKILL'));
+  expect(
+    result.kills.some((k) => k.observed === 'snapshot'),
+    `${context}: a kill during the snapshot`,
+  ).toBe(true);
+  expect(
+    result.kills.some((k) => k.observed === 'stream'),
+    `${context}: a kill while streaming`,
+  ).toBe(true);
+  expect(result.finalExit, context).toEqual({ code: 0, signal: null });
+  expect(result.exactlyOnce.problems, context).toEqual([]);
+  expect(result.sourceWrites).toBeGreaterThan(100);
+}
+
 /** A kill scenario's test file: its source database and what the result must show. */
 export interface KillSuite {
   /** The test's title, e.g. `Postgres → Postgres`. */
@@ -267,19 +286,8 @@ export function describeKillScenario(suite: KillSuite): void {
         log: (line) => console.log(line),
       });
       const context = `seed ${seed}`;
-      expect(result.kills.map((k) => k.exit)).toEqual(result.kills.map(() => 'SIGKILL'));
-      expect(
-        result.kills.some((k) => k.observed === 'snapshot'),
-        `${context}: a kill during the snapshot`,
-      ).toBe(true);
-      expect(
-        result.kills.some((k) => k.observed === 'stream'),
-        `${context}: a kill while streaming`,
-      ).toBe(true);
-      expect(result.finalExit, context).toEqual({ code: 0, signal: null });
+      expectKilledAndExact(result, context);
       expect(result.verify?.code, `${context}\n${result.verify?.stdout}${result.verify?.stderr}`).toBe(0);
-      expect(result.exactlyOnce.problems, context).toEqual([]);
-      expect(result.sourceWrites).toBeGreaterThan(100);
     }, 180_000);
   });
 }
