@@ -5,33 +5,20 @@ import { ManagedServer } from './managed.js';
 import { probeNats } from './probe.js';
 import { spawnServer } from './process.js';
 import { makeTempDir, sweepOnce } from './tempdir.js';
-import type { CommonStartOptions, StartTimings } from './types.js';
+import type { CommonStartOptions, ThrowawayServer } from './types.js';
 
 /** Names an existing NATS server (JetStream enabled) to use instead of starting one. */
 export const NATS_URL_VARIABLE = 'HIGHWATER_NATS_URL';
 
-/** A NATS server with JetStream for one test run. */
-export interface ThrowawayNats {
+/**
+ * A NATS server with JetStream for one test run: a {@link ThrowawayServer} without the database
+ * fields. Its `url` is `nats://127.0.0.1:<port>`, or the value of `HIGHWATER_NATS_URL`.
+ */
+export interface ThrowawayNats
+  extends Omit<ThrowawayServer, 'kind' | 'host' | 'user' | 'password' | 'database' | 'dataDir'> {
   readonly kind: 'nats';
-  /** `nats://127.0.0.1:<port>`, or the value of `HIGHWATER_NATS_URL`. */
-  readonly url: string;
-  /** True when the handle points at `HIGHWATER_NATS_URL`: neither started nor stopped here; `restart()`/`kill()` reject. */
-  readonly external: boolean;
-  readonly port: number;
   /** JetStream's store directory (inside `tempDir`); undefined for an external server. */
   readonly storeDir: string | undefined;
-  readonly tempDir: string | undefined;
-  readonly logFile: string | undefined;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  readonly timings: StartTimings;
-  readLog(): Promise<string>;
-  /** Kills the server and removes its directory (streams included). Harmless twice; a no-op when external. */
-  stop(): Promise<void>;
-  /** Stops the server cleanly and starts it on the same store and port. */
-  restart(): Promise<void>;
-  /** SIGKILLs the server; the store stays for `restart()`. */
-  kill(): Promise<void>;
 }
 
 export interface StartNatsOptions extends Omit<CommonStartOptions, 'binDir'> {
