@@ -59,7 +59,7 @@ export type {
   DebeziumSource,
 } from './output/debezium.js';
 export { toDebeziumEnvelope } from './output/debezium.js';
-export { type EventFormat, EventLineEncoder } from './output/event-lines.js';
+export { type EventFormat, EventLineEncoder, toEventJson } from './output/event-lines.js';
 export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';
 export type { Sink } from './sink/sink.js';
