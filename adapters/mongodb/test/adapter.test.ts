@@ -141,6 +141,33 @@ describe('mongodb adapter on the simulator', () => {
     expect(events[1]).toMatchObject({ op: 'd', before: { _id: 2, document: { x: 'y' } }, after: null });
   });
 
+  it('changelog normalize: Int64 _ids are found after seeding, and a restart catches up past filtered-out writes', async () => {
+    const db = client.db('adapter_tests');
+    const coll = db.collection('norm64');
+    // Int64 ids (the client writes bigints as Int64): the seeding read must key them as the events do.
+    await coll.insertMany([
+      { _id: 5n, v: 1 },
+      { _id: 2n ** 40n, v: 2 },
+      { _id: 2.5, v: 3 },
+    ] as never);
+    const dir = mkdtempSync(join(tmpdir(), 'hw-norm64-'));
+    dirs.push(dir);
+    const first = source('norm64', { changelog: 'normalize', normalizeStore: { directory: dir } });
+    expect(await read(first, (e) => e.length >= 3)).toHaveLength(3);
+    await first.close();
+    // Only writes the stream filters out between the store's position and the next start.
+    for (let i = 0; i < 3; i++) await db.collection('elsewhere').insertOne({ i } as never);
+    const second = source('norm64', { changelog: 'normalize', normalizeStore: { directory: dir } });
+    await read(second, (e) => e.length >= 3);
+    await coll.updateOne({ _id: 5n } as never, { $inc: { v: 10 } });
+    await coll.updateOne({ _id: 2n ** 40n } as never, { $set: { w: true } });
+    const events = await read(second, (e) => e.length >= 2);
+    expect(events.map((e) => [e.op, e.beforeImage, e.before, e.after])).toEqual([
+      ['u', 'full', { _id: 5, document: { v: 1 } }, { _id: 5, document: { v: 11 } }],
+      ['u', 'full', { _id: 2 ** 40, document: { v: 2 } }, { _id: 2 ** 40, document: { v: 2, w: true } }],
+    ]);
+  });
+
   it('says to run collMod when pre-images are required but not recorded', async () => {
     const coll = client.db('adapter_tests').collection('noimages');
     await coll.insertOne({ _id: 1, v: 1 } as never);

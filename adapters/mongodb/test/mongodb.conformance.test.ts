@@ -7,9 +7,8 @@ const IMMUTABLE_ID =
   '(two events, as the server logs them), and this case compares the events one by one with a single update. ' +
   'The same writes are checked by materialisation in the other cases, and adapter tests cover the startup modes.';
 
-// Changelog normalize is not registered yet: on the simulator several cases time out or find an _id missing from a
-// freshly seeded store (see docs/adapters/mongodb.md); adapter.test.ts and normalizer.test.ts cover it meanwhile.
-for (const changelog of ['preImages', 'upsert'] as const) {
+// On the MongoDB simulator of @highwater/test-servers (or the replica set of HIGHWATER_MONGODB_URL), once per changelog mode.
+for (const changelog of ['preImages', 'upsert', 'normalize'] as const) {
   registerConformanceTests({
     harness: new MongoHarness(changelog),
     timeoutMs: 60_000,

@@ -292,7 +292,6 @@ export class MongoLogReader implements LogReader<MongoOffset> {
    * last event (past filtered-out entries and heartbeats), or the position reached when nothing was said.
    */
   private noteCaughtUp(items: LogItem<MongoOffset>[]): void {
-    if (compareMongoOffsets(this.last, this.deliverAfter) < 0) return;
     const token = (this.stream?.resumeToken ?? null) as Document | null;
     const ct = clusterTimeOfToken(token);
     if (ct !== null && token !== null) {
@@ -302,6 +301,9 @@ export class MongoLogReader implements LogReader<MongoOffset> {
         this.indexAt = { clusterTime: ct, index: AFTER_ALL };
       }
     }
+    // Still catching up to `from` (the changelog state is read from further back): nothing to report
+    // yet, but the token above moves the position, or a stream of only filtered-out entries never gets there.
+    if (compareMongoOffsets(this.last, this.deliverAfter) < 0) return;
     const lastItem = items[items.length - 1];
     if (lastItem !== undefined && compareMongoOffsets(lastItem.offset, this.last) === 0) {
       this.reported = this.last;

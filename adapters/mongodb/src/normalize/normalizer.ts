@@ -12,6 +12,13 @@ import type { CollectionRows } from '../rows/collection-rows.js';
 import { applyUpdate } from './apply-update.js';
 import { ImageStore, type StoreWrite } from './image-store.js';
 
+/**
+ * How seeding replies are deserialised: exactly as the change stream's events (the client's options),
+ * which `db.command` does not apply by itself. Otherwise an Int64 `_id` would be read as a number and
+ * stored under an Int32 key its events never find.
+ */
+const EXACT_REPLY = { useBigInt64: true, bsonRegExp: true, promoteValues: true } as const;
+
 /** Documents written to the store per transaction while seeding. */
 const SEED_BATCH = 2000;
 /** Position value of a store being seeded (a crash leaves it so: the next start seeds again). */
@@ -203,6 +210,8 @@ async function seed(
 ): Promise<void> {
   const from = request.from;
   if (from.index !== AFTER_ALL && from.index !== BEFORE_ALL) {
+    // A position gone from the oplog is the more useful thing to say (the store could not help there either).
+    await checkStillInOplog(client, at, request);
     throw new ConfigError(
       `mongodb: changelog 'normalize' has an empty store (${store.path}) and the source starts inside a cluster time (${JSON.stringify(mongoOffsets.toJSON(from))}): start with startup 'initial', 'latest' or 'timestamp' so the store can be seeded`,
     );
@@ -217,12 +226,15 @@ async function seed(
     store.write([{ kind: 'drop', ns }], SEEDING);
     try {
       // Raw commands: the driver sets `atClusterTime` only for snapshot sessions, at a time it picks.
-      let reply = await db.command({
-        find: table.id.name,
-        filter: {},
-        batchSize: SEED_BATCH,
-        readConcern: { level: 'snapshot', atClusterTime: readAt },
-      });
+      let reply = await db.command(
+        {
+          find: table.id.name,
+          filter: {},
+          batchSize: SEED_BATCH,
+          readConcern: { level: 'snapshot', atClusterTime: readAt },
+        },
+        EXACT_REPLY,
+      );
       for (;;) {
         const cursor = reply.cursor as { firstBatch?: Document[]; nextBatch?: Document[]; id: bigint | number };
         const docs = cursor.firstBatch ?? cursor.nextBatch ?? [];
@@ -236,11 +248,14 @@ async function seed(
           SEEDING,
         );
         if (BigInt(cursor.id) === 0n) break;
-        reply = await db.command({
-          getMore: Long.fromBigInt(BigInt(cursor.id)),
-          collection: table.id.name,
-          batchSize: SEED_BATCH,
-        });
+        reply = await db.command(
+          {
+            getMore: Long.fromBigInt(BigInt(cursor.id)),
+            collection: table.id.name,
+            batchSize: SEED_BATCH,
+          },
+          EXACT_REPLY,
+        );
       }
     } catch (error) {
       throw toHighwaterError(
@@ -252,4 +267,31 @@ async function seed(
     }
   }
   store.write([], JSON.stringify(mongoOffsets.toJSON(from)));
+}
+
+/** Fails with the log reader's error (OffsetUnavailableError for a position gone from the oplog) when the stream cannot start at `request.from`. */
+async function checkStillInOplog(
+  client: MongoClient,
+  at: Endpoint,
+  request: LogReadRequest<MongoOffset>,
+): Promise<void> {
+  const from = request.from;
+  const stream = client.watch([], {
+    maxAwaitTimeMS: 1,
+    ...(from.token !== null
+      ? { startAfter: from.token }
+      : { startAtOperationTime: timestampFromBigInt(from.clusterTime) }),
+  });
+  try {
+    await stream.tryNext();
+  } catch (error) {
+    throw toHighwaterError(
+      error,
+      at,
+      'opening the change stream',
+      request.tables.map((t) => tableName(t.id)).join(', '),
+    );
+  } finally {
+    await stream.close().catch(() => undefined);
+  }
 }
