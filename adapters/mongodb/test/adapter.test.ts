@@ -168,6 +168,34 @@ describe('mongodb adapter on the simulator', () => {
     ]);
   });
 
+  it('joins an event over 16 MB from its $changeStreamSplitLargeEvent fragments, and resumes after it', async () => {
+    const db = client.db('adapter_tests');
+    await db.createCollection('big', { changeStreamPreAndPostImages: { enabled: true } });
+    const coll = db.collection('big');
+    // 9 MB before and 9 MB after: the update event is about 18 MB, over the 16 MB limit of one event.
+    const large = 'x'.repeat(9 * 1024 * 1024);
+    await coll.insertOne({ _id: 1, a: large } as never);
+    const s = source('big', { changelog: 'preImages' });
+    await read(s, (e) => e.length >= 1);
+    await coll.updateOne({ _id: 1 } as never, { $set: { b: 'y' } });
+    await coll.insertOne({ _id: 2 } as never);
+    const events = await read(s, (e) => e.length >= 2);
+    expect(events.map((e) => e.op)).toEqual(['u', 'c']);
+    const update = events[0] as ChangeEvent;
+    expect(update.beforeImage).toBe('full');
+    expect((update.before as { document: { a: string } }).document.a).toHaveLength(large.length);
+    expect((update.after as { document: { b: string } }).document.b).toBe('y');
+    // The update's offset (its last fragment's token) resumes after the whole event.
+    const resumed = createSource({
+      adapter: mongodbAdapter({ url: sim.url, databases: ['adapter_tests'], changelog: 'preImages' }),
+      tables: { include: ['adapter_tests.big'] },
+      startup: { mode: 'offset', offset: update.source.offset },
+    });
+    open.push(resumed);
+    const after = await read(resumed, (e) => e.length >= 1);
+    expect(after.map((e) => [e.op, e.after?._id])).toEqual([['c', 2]]);
+  });
+
   it('says to run collMod when pre-images are required but not recorded', async () => {
     const coll = client.db('adapter_tests').collection('noimages');
     await coll.insertOne({ _id: 1, v: 1 } as never);
@@ -225,6 +253,34 @@ describe('mongodb adapter on the simulator', () => {
     } finally {
       sim.denyActions([]);
     }
+  });
+
+  it('changelog normalize: a start older than the snapshot history is OffsetUnavailableError saying what to do', async () => {
+    await client
+      .db('adapter_tests')
+      .collection('tooold')
+      .insertOne({ _id: 1 } as never);
+    const dir = mkdtempSync(join(tmpdir(), 'hw-tooold-'));
+    dirs.push(dir);
+    const adapter = mongodbAdapter({
+      url: sim.url,
+      databases: ['adapter_tests'],
+      changelog: 'normalize',
+      normalizeStore: { directory: dir },
+    });
+    expect(adapter.capabilities.startFromEarliest).toBe(false);
+    const s = createSource({
+      adapter,
+      tables: { include: ['adapter_tests.tooold'] },
+      startup: { mode: 'timestamp', timestamp: '2001-01-01T00:00:00Z' },
+    });
+    open.push(s);
+    const failure = await read(s, () => false).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({ code: 'HW_OFFSET_UNAVAILABLE' });
+    expect(String((failure as Error).message)).toContain('minSnapshotHistoryWindowInSeconds');
   });
 
   it('reports an unreachable host as a network failure', async () => {

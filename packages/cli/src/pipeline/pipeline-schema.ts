@@ -90,6 +90,8 @@ const mongodbSourceOptions = z
       .strict()
       .optional(),
     maxAwaitTimeMs: positiveInt.optional(),
+    /** Join events over 16 MB from `$changeStreamSplitLargeEvent` fragments (default true; false for servers before 6.0.9). */
+    splitLargeEvents: z.boolean().optional(),
   })
   .strict();
 
