@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChangeEvent, createSource, type EventBatch, type Source } from '@highwater/core';
+import { type ChangeEvent, createSource, type EventBatch, JsonText, type Source } from '@highwater/core';
 import { type MongoSimulator, startMongoSimulator } from '@highwater/test-servers';
 import { Decimal128, MaxKey, MinKey, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -61,11 +61,13 @@ describe('mongodb adapter on the simulator', () => {
     const s = source('mixed', { changelog: 'preImages' }, 2);
     const reads = await read(s, (e) => e.filter((x) => x.op === 'r').length >= ids.length);
     expect(reads.map((e) => e.after?.document)).toHaveLength(ids.length);
-    expect(new Set(reads.map((e) => (e.after as { document: { i: number } }).document.i)).size).toBe(ids.length);
+    expect(
+      new Set(reads.map((e) => ((e.after as { document: JsonText }).document.parse() as { i: number }).i)).size,
+    ).toBe(ids.length);
     await coll.updateOne({ _id: 'a' } as never, { $set: { i: 100, d: Decimal128.fromString('0.10') } });
     const [update] = (await read(s, (e) => e.some((x) => x.op === 'u'))).filter((x) => x.op === 'u');
-    expect(update?.before).toEqual({ _id: 'a', document: { i: 2 } });
-    expect(update?.after).toEqual({ _id: 'a', document: { i: 100, d: { $numberDecimal: '0.10' } } });
+    expect(update?.before).toEqual({ _id: 'a', document: new JsonText('{"i":2}') });
+    expect(update?.after).toEqual({ _id: 'a', document: new JsonText('{"i":100,"d":{"$numberDecimal":"0.10"}}') });
   });
 
   it('delivers the events of a transaction in one batch, with one txId', async () => {
@@ -135,10 +137,10 @@ describe('mongodb adapter on the simulator', () => {
     expect(events[0]).toMatchObject({
       op: 'u',
       beforeImage: 'full',
-      before: { _id: 1, document: { a: { b: 1 }, arr: [1, 2, 3] } },
-      after: { _id: 1, document: { a: { c: 2 }, arr: [1, 2, 3, 4] } },
+      before: { _id: 1, document: new JsonText('{"a":{"b":1},"arr":[1,2,3]}') },
+      after: { _id: 1, document: new JsonText('{"a":{"c":2},"arr":[1,2,3,4]}') },
     });
-    expect(events[1]).toMatchObject({ op: 'd', before: { _id: 2, document: { x: 'y' } }, after: null });
+    expect(events[1]).toMatchObject({ op: 'd', before: { _id: 2, document: new JsonText('{"x":"y"}') }, after: null });
   });
 
   it('changelog normalize: Int64 _ids are found after seeding, and a restart catches up past filtered-out writes', async () => {
@@ -163,8 +165,13 @@ describe('mongodb adapter on the simulator', () => {
     await coll.updateOne({ _id: 2n ** 40n } as never, { $set: { w: true } });
     const events = await read(second, (e) => e.length >= 2);
     expect(events.map((e) => [e.op, e.beforeImage, e.before, e.after])).toEqual([
-      ['u', 'full', { _id: 5, document: { v: 1 } }, { _id: 5, document: { v: 11 } }],
-      ['u', 'full', { _id: 2 ** 40, document: { v: 2 } }, { _id: 2 ** 40, document: { v: 2, w: true } }],
+      ['u', 'full', { _id: 5, document: new JsonText('{"v":1}') }, { _id: 5, document: new JsonText('{"v":11}') }],
+      [
+        'u',
+        'full',
+        { _id: 2 ** 40, document: new JsonText('{"v":2}') },
+        { _id: 2 ** 40, document: new JsonText('{"v":2,"w":true}') },
+      ],
     ]);
   });
 
@@ -183,8 +190,8 @@ describe('mongodb adapter on the simulator', () => {
     expect(events.map((e) => e.op)).toEqual(['u', 'c']);
     const update = events[0] as ChangeEvent;
     expect(update.beforeImage).toBe('full');
-    expect((update.before as { document: { a: string } }).document.a).toHaveLength(large.length);
-    expect((update.after as { document: { b: string } }).document.b).toBe('y');
+    expect(((update.before as { document: JsonText }).document.parse() as { a: string }).a).toHaveLength(large.length);
+    expect(((update.after as { document: JsonText }).document.parse() as { b: string }).b).toBe('y');
     // The update's offset (its last fragment's token) resumes after the whole event.
     const resumed = createSource({
       adapter: mongodbAdapter({ url: sim.url, databases: ['adapter_tests'], changelog: 'preImages' }),
