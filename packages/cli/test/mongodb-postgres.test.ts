@@ -12,7 +12,8 @@ import {
 } from '@highwater/test-servers';
 import { Decimal128, Long, MongoClient, ObjectId } from 'mongodb';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { verifyCommand } from '../src/commands/verify.js';
 
 // MongoDB (the wire-protocol simulator of @highwater/test-servers, not a real server) → a Postgres
 // table, through the built command: build first with `npx tsc -b`.
@@ -85,7 +86,8 @@ describe('MongoDB (simulator) → Postgres table', () => {
     expect(snapshot).toEqual([
       {
         id: '1',
-        document: { total: { $numberDecimal: '19.90' }, big: 9007199254740993, tags: ['a', 'b'] },
+        // pg parses jsonb numbers as doubles (2^53 + 1 → 2^53): the exact digits are checked below.
+        document: { total: { $numberDecimal: '19.90' }, big: 2 ** 53, tags: ['a', 'b'] },
       },
       {
         id: 'two',
@@ -101,11 +103,33 @@ describe('MongoDB (simulator) → Postgres table', () => {
     const streamed = await until(rows, (r) => r.length === 1 && JSON.stringify(r).includes('paid'), 'the changes');
     expect(streamed[0]?.document).toEqual({
       total: { $numberDecimal: '19.90' },
-      big: 9007199254740993,
+      big: 2 ** 53,
       status: 'paid',
     });
     child.kill('SIGTERM');
     await new Promise((resolve) => child?.on('close', resolve));
     child = null;
+
+    // verify: the collection against the table, equal; then a changed and a missing row are found.
+    await orders.insertOne({ _id: 3, n: Long.fromString('-12') } as never);
+    const verify = async (): Promise<{ code: number; totals: Record<string, number>; tables: unknown[] }> => {
+      const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        const code = await verifyCommand(file, { json: true, chunkSize: 1 });
+        const json = JSON.parse(String(out.mock.calls.map((c) => c[0]).join('')));
+        return { code, totals: json.totals, tables: json.tables };
+      } finally {
+        out.mockRestore();
+      }
+    };
+    const before = await verify();
+    expect(before.totals).toMatchObject({ sourceRows: 2, targetRows: 1, missing: 1, extra: 0, different: 0 });
+    expect(before.tables).toMatchObject([{ missingKeys: ['{"_id":"3"}'] }]);
+    await target.query(`INSERT INTO public.orders ("_id", "document") VALUES ('3', '{"n": -12}')`);
+    expect((await verify()).code).toBe(0);
+    await target.query(`UPDATE public.orders SET "document" = '{"n": -13}' WHERE "_id" = '3'`);
+    const changed = await verify();
+    expect(changed.code).toBe(1);
+    expect(changed.totals).toMatchObject({ missing: 0, extra: 0, different: 1 });
   });
 });
