@@ -7,7 +7,7 @@
  * - `--rows=N`, `--changes=N`: the snapshot's rows and the stream's changes of the database and
  *   end-to-end benchmarks (over `--quick` and the `BENCH_*` variables);
  * - name filters run only the benchmarks whose full name contains one of them: `core`, `postgres`,
- *   `mysql`, `e2e` (`highwater run` end to end: `e2e pg-pg`, `e2e my-my`, `e2e my-pg`, `e2e pg-file`),
+ *   `mysql`, `oracle`, `mongodb`, `e2e` (`highwater run` end to end: `e2e pg-pg`, `e2e my-my`, `e2e my-pg`, `e2e pg-file`),
  *   or `stream`, `snapshot`, `latency`, `rss`, `writes`, `2x`, or e.g. `"postgres stream"`.
  *
  * Sizes of the database benchmarks: environment variables, see `db/common.ts` (`BENCH_*`).
@@ -21,6 +21,7 @@ import { streamBenchmark } from './core/stream.js';
 import { dbSizes, progress } from './db/common.js';
 import { mysqlBenchmarks } from './db/mysql.js';
 import { postgresBenchmarks } from './db/postgres.js';
+import { mongodbBenchmarks } from './mongodb/mongodb.js';
 import { oracleBenchmarks } from './oracle/oracle.js';
 import { formatDbReport } from './db/report.js';
 import { E2E_BENCHMARKS, e2eBenchmarks } from './e2e/e2e.js';
@@ -63,13 +64,15 @@ async function main(): Promise<void> {
   const anyPg = Object.values(pgParts).some(Boolean);
   const anyMy = Object.values(myParts).some(Boolean);
   const oracle = wanted('oracle');
+  const mongodb = wanted('mongodb');
   const e2e = E2E_BENCHMARKS.filter((b) => wanted(b));
-  if (core.length === 0 && !anyPg && !anyMy && !oracle && e2e.length === 0) {
+  if (core.length === 0 && !anyPg && !anyMy && !oracle && !mongodb && e2e.length === 0) {
     const names = [
       ...coreBenchmarks(quick).map((b) => b.name),
       ...DB_PARTS.map((p) => `postgres ${p}`),
       ...DB_PARTS.map((p) => `mysql ${p}`),
       'oracle',
+      'mongodb',
       ...E2E_BENCHMARKS,
     ];
     throw new Error(`no benchmark matches ${filters.join(', ')}; they are: ${names.join(', ')}`);
@@ -125,6 +128,14 @@ async function main(): Promise<void> {
     const table = await oracleBenchmarks(quick, plan);
     console.log(
       `${machine}; warm-up ${plan.warmups}, median of ${plan.runs} runs per side; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
+  }
+  if (mongodb) {
+    const plan: RunPlan = quick ? { warmups: 1, runs: 1 } : { warmups: 1, runs: 3 };
+    const before = load();
+    const table = await mongodbBenchmarks(quick, plan);
+    console.log(
+      `${machine}; warm-up ${plan.warmups}, median of ${plan.runs} runs per side, sides interleaved; load ${before} before, ${load()} after\n\n${table}\n`,
     );
   }
   if (e2e.length > 0) {
