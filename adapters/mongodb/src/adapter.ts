@@ -36,6 +36,7 @@ function resolve(options: MongoAdapterOptions): ResolvedOptions {
     maxAwaitTimeMs: options.maxAwaitTimeMs ?? 250,
     normalizeStore: options.normalizeStore ?? null,
     splitLargeEvents: options.splitLargeEvents ?? true,
+    chunkBoundaries: options.chunkBoundaries ?? 'auto',
   };
 }
 

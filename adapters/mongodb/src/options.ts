@@ -38,6 +38,12 @@ export interface MongoAdapterOptions extends ConnectionSettings {
    * 6.0.9+). Set false for older servers, where such an event fails the stream instead.
    */
   readonly splitLargeEvents?: boolean;
+  /**
+   * How snapshot chunk boundaries are found: `auto` (default) asks the server for its split points
+   * (`splitVector`, one index walk per collection) and pages through sorted `_id`s where the server
+   * refuses it (no `splitVector` privilege); `paging` never tries the privileged command.
+   */
+  readonly chunkBoundaries?: 'auto' | 'paging';
 }
 
 /** Options with defaults applied. */
@@ -51,4 +57,5 @@ export interface ResolvedOptions {
   readonly maxAwaitTimeMs: number;
   readonly normalizeStore: { readonly directory: string } | null;
   readonly splitLargeEvents: boolean;
+  readonly chunkBoundaries: 'auto' | 'paging';
 }

@@ -203,6 +203,42 @@ describe('mongodb adapter on the simulator', () => {
     expect(after.map((e) => [e.op, e.after?._id])).toEqual([['c', 2]]);
   });
 
+  it('splits the snapshot at the server split points (splitVector) when allowed, and pages by _id when refused', async () => {
+    const coll = client.db('adapter_tests').collection('splits');
+    // String ids: the core walks boundaries (no even integer split), so every boundary is asked for.
+    await coll.insertMany(
+      Array.from({ length: 60 }, (_, i) => ({ _id: `k${String(i).padStart(3, '0')}`, i })) as never,
+    );
+    const snapshotIds = async (options: Partial<MongoAdapterOptions>) => {
+      const s = createSource({
+        adapter: mongodbAdapter({ url: sim.url, databases: ['adapter_tests'], ...options }),
+        tables: { include: ['adapter_tests.splits'] },
+        startup: { mode: 'snapshot' },
+        chunkSize: 10,
+      });
+      open.push(s);
+      const ids: unknown[] = [];
+      for await (const batch of s) for (const e of batch.events) if (e.kind === 'change') ids.push(e.after?._id);
+      return ids.sort();
+    };
+    const all = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(3, '0')}`);
+    const splitVectors = sim.commandCount('splitVector');
+    expect(await snapshotIds({})).toEqual(all);
+    expect(sim.commandCount('splitVector')).toBe(splitVectors + 1);
+    sim.denyActions(['splitVector']);
+    try {
+      const finds = sim.commandCount('find');
+      expect(await snapshotIds({})).toEqual(all);
+      // Refused: one boundary query per chunk (6 chunks), besides the reads.
+      expect(sim.commandCount('find') - finds).toBeGreaterThanOrEqual(6 + 6);
+    } finally {
+      sim.denyActions([]);
+    }
+    const before = sim.commandCount('splitVector');
+    expect(await snapshotIds({ chunkBoundaries: 'paging' })).toEqual(all);
+    expect(sim.commandCount('splitVector')).toBe(before);
+  });
+
   it('says to run collMod when pre-images are required but not recorded', async () => {
     const coll = client.db('adapter_tests').collection('noimages');
     await coll.insertOne({ _id: 1, v: 1 } as never);

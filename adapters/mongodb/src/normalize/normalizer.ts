@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AdapterError, CheckpointError, ConfigError, type LogReadRequest, tableName } from '@highwater/core';
 import { BSON, type Document, Long, type MongoClient } from 'mongodb';
 import { timestampFromBigInt } from '../bson/bson-order.js';
+import { EXACT_REPLY } from '../connection.js';
 import { type Endpoint, toHighwaterError } from '../errors.js';
 import type { ChangeImages, RowEvent } from '../log/images.js';
 import type { ImageSource } from '../log/log-reader.js';
@@ -11,13 +12,6 @@ import type { ResolvedOptions } from '../options.js';
 import type { CollectionRows } from '../rows/collection-rows.js';
 import { applyUpdate } from './apply-update.js';
 import { ImageStore, type StoreWrite } from './image-store.js';
-
-/**
- * How seeding replies are deserialised: exactly as the change stream's events (the client's options),
- * which `db.command` does not apply by itself. Otherwise an Int64 `_id` would be read as a number and
- * stored under an Int32 key its events never find.
- */
-const EXACT_REPLY = { useBigInt64: true, bsonRegExp: true, promoteValues: true } as const;
 
 /** Documents written to the store per transaction while seeding. */
 const SEED_BATCH = 2000;
