@@ -270,7 +270,8 @@ async function checkStillInOplog(
   request: LogReadRequest<MongoOffset>,
 ): Promise<void> {
   const from = request.from;
-  const stream = client.watch([], {
+  // On one captured database, which the source's user can watch (a cluster-wide stream needs more).
+  const stream = client.db(request.tables[0]?.id.database ?? 'test').watch([], {
     maxAwaitTimeMS: 1,
     ...(from.token !== null
       ? { startAfter: from.token }
