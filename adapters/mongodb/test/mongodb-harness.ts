@@ -23,6 +23,22 @@ import { positionAt } from '../src/offsets/mongo-offset.js';
 
 const DATABASE = 'conformance';
 
+/** The simulator's users (SCRAM-SHA-256): one with every privilege, one without those CDC needs. */
+const USER = { username: 'harness', password: 'harness-pw' };
+const UNPRIVILEGED = {
+  username: 'noprivs',
+  password: 'noprivs-pw',
+  deniedActions: ['find', 'changeStream', 'listCollections', 'splitVector'],
+};
+
+/** A connection string with a user's credentials in it. */
+function withUser(url: string, user: { username: string; password: string }): string {
+  return url.replace(
+    'mongodb://',
+    `mongodb://${encodeURIComponent(user.username)}:${encodeURIComponent(user.password)}@`,
+  );
+}
+
 /** The `bsonType` a logical column type is stored as. */
 function bsonType(type: LogicalType): string | string[] {
   switch (type.kind) {
@@ -128,7 +144,7 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
 
   get url(): string {
     if (this.server === null) throw new Error('the mongodb harness is not started');
-    return this.server.url;
+    return this.server.external ? this.server.url : withUser(this.server.url, USER);
   }
 
   get db() {
@@ -142,8 +158,8 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
 
   async start(): Promise<void> {
     if (this.changelog === 'normalize') this.storeDirectory = mkdtempSync(join(tmpdir(), 'hw-mongodb-images-'));
-    this.server = await startMongodb({ preAndPostImages: true });
-    this.client = new MongoClient(this.server.url, { useBigInt64: true, maxPoolSize: 1, minPoolSize: 1 });
+    this.server = await startMongodb({ preAndPostImages: true, users: [USER, UNPRIVILEGED] });
+    this.client = new MongoClient(this.url, { useBigInt64: true, maxPoolSize: 1, minPoolSize: 1 });
     await this.client.connect();
     await this.db
       .collection('harness_scratch')
@@ -172,6 +188,24 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
       ...options,
     });
   }
+
+  /**
+   * An adapter connected as the simulator's user without the `find`, `changeStream` and
+   * `listCollections` actions. Only on the simulator (a real server's users are not the harness's to
+   * make): with HIGHWATER_MONGODB_URL set the method is absent and the case is skipped.
+   */
+  readonly createUnprivilegedAdapter =
+    process.env.HIGHWATER_MONGODB_URL === undefined || process.env.HIGHWATER_MONGODB_URL === ''
+      ? (): SourceAdapter<MongoOffset> => {
+          if (this.server === null) throw new Error('the mongodb harness is not started');
+          return mongodbAdapter({
+            url: withUser(this.server.url, UNPRIVILEGED),
+            databases: [DATABASE],
+            changelog: this.changelog,
+            ...(this.storeDirectory === null ? {} : { normalizeStore: { directory: this.storeDirectory } }),
+          });
+        }
+      : undefined;
 
   async createTable(definition: TableDefinition): Promise<string> {
     const keyColumns = definition.primaryKey ?? [];
