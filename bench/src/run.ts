@@ -7,7 +7,7 @@
  * - `--rows=N`, `--changes=N`: the snapshot's rows and the stream's changes of the database and
  *   end-to-end benchmarks (over `--quick` and the `BENCH_*` variables);
  * - name filters run only the benchmarks whose full name contains one of them: `core`, `postgres`,
- *   `mysql`, `nats` (the NATS JetStream sink against bare publishes), `e2e` (`highwater run` end to end: `e2e pg-pg`, `e2e my-my`, `e2e my-pg`, `e2e pg-file`),
+ *   `mysql`, `oracle`, `mongodb`, `nats` (the NATS JetStream sink against bare publishes), `e2e` (`highwater run` end to end: `e2e pg-pg`, `e2e my-my`, `e2e my-pg`, `e2e pg-file`),
  *   or `stream`, `snapshot`, `latency`, `rss`, `writes`, `2x`, or e.g. `"postgres stream"`.
  *
  * Sizes of the database benchmarks: environment variables, see `db/common.ts` (`BENCH_*`).
@@ -23,6 +23,7 @@ import { mysqlBenchmarks } from './db/mysql.js';
 import { postgresBenchmarks } from './db/postgres.js';
 import { findNatsServer } from '@highwater/test-servers';
 import { natsBenchmark } from './nats/nats.js';
+import { mongodbBenchmarks } from './mongodb/mongodb.js';
 import { oracleBenchmarks } from './oracle/oracle.js';
 import { formatDbReport } from './db/report.js';
 import { E2E_BENCHMARKS, e2eBenchmarks } from './e2e/e2e.js';
@@ -66,14 +67,16 @@ async function main(): Promise<void> {
   const anyMy = Object.values(myParts).some(Boolean);
   const oracle = wanted('oracle');
   const nats = wanted('nats');
+  const mongodb = wanted('mongodb');
   const e2e = E2E_BENCHMARKS.filter((b) => wanted(b));
-  if (core.length === 0 && !anyPg && !anyMy && !oracle && !nats && e2e.length === 0) {
+  if (core.length === 0 && !anyPg && !anyMy && !oracle && !nats && !mongodb && e2e.length === 0) {
     const names = [
       ...coreBenchmarks(quick).map((b) => b.name),
       ...DB_PARTS.map((p) => `postgres ${p}`),
       ...DB_PARTS.map((p) => `mysql ${p}`),
       'oracle',
       'nats',
+      'mongodb',
       ...E2E_BENCHMARKS,
     ];
     throw new Error(`no benchmark matches ${filters.join(', ')}; they are: ${names.join(', ')}`);
@@ -140,6 +143,14 @@ async function main(): Promise<void> {
       `Highwater NATS sink benchmark${quick ? ' (--quick)' : ''}: ${machine}; nats-server ${await natsVersion()}; ` +
         `warm-up ${plan.warmups}, median of ${plan.runs} runs per side, sides interleaved; ` +
         `${((performance.now() - started) / 1000).toFixed(0)} s in all; 1-minute load average ${before} before, ${load()} after\n\n${table}\n`,
+    );
+  }
+  if (mongodb) {
+    const plan: RunPlan = quick ? { warmups: 1, runs: 1 } : { warmups: 1, runs: 3 };
+    const before = load();
+    const table = await mongodbBenchmarks(quick, plan);
+    console.log(
+      `${machine}; warm-up ${plan.warmups}, median of ${plan.runs} runs per side, sides interleaved; load ${before} before, ${load()} after\n\n${table}\n`,
     );
   }
   if (e2e.length > 0) {

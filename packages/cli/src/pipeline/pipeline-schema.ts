@@ -92,6 +92,10 @@ const mongodbSourceOptions = z
       .strict()
       .optional(),
     maxAwaitTimeMs: positiveInt.optional(),
+    /** Join events over 16 MB from `$changeStreamSplitLargeEvent` fragments (default true; false for servers before 6.0.9). */
+    splitLargeEvents: z.boolean().optional(),
+    /** `auto`: the server's split points (splitVector) where allowed, else sorted _id paging; `paging`: never splitVector. */
+    chunkBoundaries: z.enum(['auto', 'paging']).optional(),
   })
   .strict();
 

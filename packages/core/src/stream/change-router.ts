@@ -156,6 +156,19 @@ export class ChangeRouter<O> {
         merged.push(change);
       }
     });
+    // A truncate after the high watermark was emitted when the log reader routed it (before a
+    // restart, if replayed), which can be before this release when the log passed the high watermark
+    // before the chunk registered it. Its rows, and the changes held before the truncate, would then
+    // come after the truncate that removed them: they are left out, and the chunk goes on from it.
+    if (!this.settings.snapshotOnly) {
+      const truncatedAt = held.findLastIndex((change) => change.kind === 'truncate');
+      if (truncatedAt >= 0) {
+        for (const change of held.slice(truncatedAt + 1)) {
+          if (change.kind === 'change' && !this.replaying(change.offset)) this.emitPartsInChunk(table, change, space);
+        }
+        return 0;
+      }
+    }
     const source: SourceInfo = {
       connector: this.settings.connector,
       table: table.name,
