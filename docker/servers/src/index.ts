@@ -23,3 +23,4 @@ export {
   startMongoSimulator,
   type VisibilityLag,
 } from './mongodb/index.js';
+export { NATS_URL_VARIABLE, type StartNatsOptions, startNats, type ThrowawayNats } from './nats.js';

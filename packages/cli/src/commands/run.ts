@@ -12,6 +12,7 @@ import { listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
 import { SlotMonitor } from '../slots/slot-monitor.js';
 import type { LineOutput } from '../sinks/stdout-sink.js';
 import { createAdapter, sourceOptionsOf } from '../sources/create-adapter.js';
+import { runClusterMember } from './run-cluster.js';
 
 /** Command-line options of `highwater run`. */
 export interface RunCommandOptions {
@@ -66,6 +67,10 @@ export async function runCommand(
   } catch (error) {
     (io.stderr ?? process.stderr).write(`highwater run: ${redact(messageOf(error), pipeline.secrets)}\n`);
     return exitCodeOf(error);
+  }
+  const cluster = pipeline.config.cluster;
+  if (cluster !== undefined) {
+    return runClusterMember(pipeline, cluster, adapter, sourceOptionsOf(pipeline.config.source), options, io);
   }
   return executeRun({ pipeline, adapter, sourceOptions: sourceOptionsOf(pipeline.config.source) }, options, io);
 }

@@ -163,6 +163,10 @@ export class SourceRuntime<O> implements Source {
     }
     this.logReader = await adapter.createLogReader({ from, tables: schemas });
     this.state = snapshotting ? 'snapshot' : 'stream';
+    // Chunks read elsewhere write to the sink before this source has said anything: a checkpoint
+    // must be stored first, so that a restart resumes this snapshot (its splits, its log) and never
+    // starts a new one over rows already written.
+    if (options.remoteChunks !== undefined && snapshotting) this.output.seal(true);
     this.spawn(this.runLog());
     this.spawnWorkers();
     const interval = this.options.heartbeatIntervalMs;
@@ -312,6 +316,10 @@ export class SourceRuntime<O> implements Source {
         this.logReader ??= await this.adapter.createLogReader({ from: this.position as O, tables: this.schemas() });
         for await (const batch of this.logReader) {
           if (this.closed) return;
+          if (this.options.remoteChunks !== undefined && this.state === 'snapshot') {
+            await this.options.remoteChunks.publishLog(batch);
+            if (this.closed) return;
+          }
           this.processLogBatch(batch);
           attempt = 0;
           if (this.complete) return;
@@ -439,7 +447,7 @@ export class SourceRuntime<O> implements Source {
         const assignment = await this.assigner.next();
         if (assignment === null || this.closed) return;
         try {
-          reader ??= await this.adapter.createChunkReader();
+          if (this.options.remoteChunks === undefined) reader ??= await this.adapter.createChunkReader();
           await this.readChunk(reader, assignment);
           attempt = 0;
         } catch (error) {
@@ -462,7 +470,9 @@ export class SourceRuntime<O> implements Source {
   }
 
   /** One chunk: low watermark, plain read, high watermark; released by the log reader (see {@link release}). */
-  private async readChunk(reader: ChunkReader, { table, entry }: Assignment<O>): Promise<void> {
+  private async readChunk(reader: ChunkReader | null, { table, entry }: Assignment<O>): Promise<void> {
+    if (this.options.remoteChunks !== undefined) return this.readChunkElsewhere({ table, entry });
+    if (reader === null) throw new TypeError('readChunk: no chunk reader');
     const hooks = this.options.phaseHooks;
     const split = entry.split;
     const floor = this.floor!;
@@ -500,6 +510,45 @@ export class SourceRuntime<O> implements Source {
     window.highWatermark = highWatermark;
     const captured = this.router!.tables.get(table.name);
     if (captured === undefined || captured.snapshot !== table) return;
+    await this.awaitRelease(captured, entry, highWatermark);
+  }
+
+  /**
+   * One chunk read by another process (`remoteChunks`): the window opens here with a low watermark
+   * taken before the chunk is handed out, so every change the release holds back (those after the
+   * remote high watermark) is retained until then.
+   */
+  private async readChunkElsewhere({ table, entry }: Assignment<O>): Promise<void> {
+    const remote = this.options.remoteChunks!;
+    const floor = this.floor!;
+    const ticket = floor.reserve();
+    let lowWatermark: O;
+    try {
+      lowWatermark = await this.introspector!.lowWatermark();
+    } catch (error) {
+      floor.settle(ticket, null);
+      throw error;
+    }
+    const window = openWindow(lowWatermark);
+    entry.window = window;
+    floor.settle(ticket, lowWatermark);
+    const emitted = this.router!.emittedThrough;
+    const notBefore = emitted !== null && this.compare(emitted, lowWatermark) > 0 ? emitted : lowWatermark;
+    const result = await remote.readChunk(entry.split, table.schema, notBefore);
+    if (this.closed) return;
+    window.rows = null;
+    window.readWith = table.schema;
+    window.readAt = Date.now();
+    window.writtenElsewhere = result.rows;
+    window.highWatermark = result.highWatermark;
+    const captured = this.router!.tables.get(table.name);
+    if (captured === undefined || captured.snapshot !== table) return;
+    await this.awaitRelease(captured, entry, result.highWatermark);
+  }
+
+  /** Releases the chunk now if the log reader is past its high watermark, else when it gets there. */
+  private async awaitRelease(captured: CapturedTable<O>, entry: UnfinishedSplit<O>, highWatermark: O): Promise<void> {
+    const window = entry.window!;
     if (this.compare(this.position as O, highWatermark) >= 0) this.release(captured, entry);
     else this.awaitingRelease.push({ table: captured, entry });
     await window.released;

@@ -1,0 +1,151 @@
+import { createSource, type Key, type SnapshotSplit } from '@highwater/core';
+import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
+import { startNats, type ThrowawayNats } from '@highwater/test-servers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterMember } from '../src/index.js';
+import { InMemoryTableSink } from './in-memory-table-sink.js';
+
+const TABLE = 'shop.items';
+const ROWS = 400;
+
+function itemsDb(): MemoryDatabase {
+  const db = new MemoryDatabase();
+  db.createTable({
+    name: TABLE,
+    columns: [
+      { name: 'id', type: { kind: 'int64' } },
+      { name: 'v', type: { kind: 'string' }, nullable: false },
+    ],
+    primaryKey: ['id'],
+  });
+  // Keys 10, 20, …: room for inserts inside every chunk.
+  db.insertMany(
+    TABLE,
+    Array.from({ length: ROWS }, (_, i) => ({ id: (i + 1) * 10, v: `v${(i + 1) * 10}` })),
+  );
+  return db;
+}
+
+function inRange(split: SnapshotSplit, id: number): boolean {
+  const { start, end } = split.range;
+  return (start === null || id >= Number((start as Key)[0])) && (end === null || id < Number((end as Key)[0]));
+}
+
+/**
+ * Three cluster members in one process (memory adapter, one throwaway nats-server), with writes
+ * made in every chunk's window — after its rows were read, before its high watermark — on keys
+ * nothing touches later: an update, a delete, an insert, and a key moved to another chunk. The
+ * rows the SELECT did not see reach the member only through the log the leader published, so the
+ * target equals the source only if each member merged its window and the leader's gate let through
+ * exactly the changes after each chunk's high watermark.
+ */
+describe('cluster: the log window reaches the member that read the chunk', () => {
+  let nats: ThrowawayNats;
+
+  beforeAll(async () => {
+    nats = await startNats({ useEnv: false });
+  });
+
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  it('merges writes made inside every chunk window, with chunks spread over the members', async () => {
+    const db = itemsDb();
+    const adapter = memoryAdapter(db);
+    const target = new InMemoryTableSink();
+    const touched = new Set<string>();
+    let nextKey = ROWS * 10 + 5;
+    const members: ClusterMember<number>[] = [];
+    const writtenBy = new Map<string, number>();
+    const windowWrites = async (split: SnapshotSplit) => {
+      if (touched.has(split.id)) return;
+      touched.add(split.id);
+      const ids = db
+        .snapshotRows(TABLE)
+        .map((r) => Number(r.id))
+        .filter((id) => id % 10 === 0 && inRange(split, id));
+      if (ids.length < 3) return;
+      const [update, remove, move] = ids as [number, number, number];
+      db.update(TABLE, [update], { v: `final ${split.id}` });
+      db.delete(TABLE, [remove]);
+      db.insert(TABLE, { id: update + 5, v: `inserted ${split.id}` });
+      // Beyond every chunk so far: lands in the last chunk (or one not read yet).
+      db.update(TABLE, [move], { id: nextKey++ });
+    };
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    for (let i = 0; i < 3; i++) {
+      const member: ClusterMember<number> = new ClusterMember<number>({
+        nats: { url: nats.url, ackWaitMs: 5_000, leaseTtlMs: 3_000 },
+        pipeline: 'merge.test',
+        adapter,
+        readers: 2,
+        memberId: `m${i}`,
+        logger: process.env.HIGHWATER_TEST_LOG === undefined ? undefined : consoleLogger,
+        createChunkSink: async () => {
+          const sink = target.open();
+          return {
+            ...sink,
+            write: async (batch) => {
+              writtenBy.set(`m${i}`, (writtenBy.get(`m${i}`) ?? 0) + 1);
+              await sink.write(batch);
+            },
+          };
+        },
+        phaseHooks: { afterRead: (split) => windowWrites(split) },
+        lead: async (leadership) => {
+          const sink = leadership.fence(target.open());
+          const source = createSource({
+            adapter,
+            tables: { include: [TABLE] },
+            chunkSize: 20,
+            parallelism: 8,
+            remoteChunks: leadership.remoteChunks,
+            resumeFrom: await leadership.checkpointStore.load(),
+            heartbeatIntervalMs: 100,
+          });
+          const ended = leadership.ended.then(() => source.close());
+          for await (const batch of source) {
+            await sink.write(batch);
+            await leadership.checkpointStore.save(batch.checkpoint);
+            await source.commit(batch.checkpoint);
+            const snapshotting = Object.values(batch.checkpoint.tables).some((t) => t.phase === 'snapshot');
+            if (!snapshotting) finish();
+          }
+          await ended;
+        },
+      });
+      members.push(member);
+    }
+    try {
+      await Promise.all(members.map((m) => m.start()));
+      await Promise.race([done, ...members.map((m) => m.failedWith)]);
+      // Changes after the snapshot still flow through the leader's gate.
+      db.insert(TABLE, { id: 1, v: 'after the snapshot' });
+      await until(() => target.rows(TABLE).some((r) => r.id === 1));
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+    }
+    expect(touched.size).toBeGreaterThan(10);
+    expect(writtenBy.size).toBe(3);
+    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+  }, 120_000);
+});
+
+/** Set HIGHWATER_TEST_LOG to see what the members do. */
+const consoleLogger = {
+  info: (fields: object, message: string) => console.info(message, fields),
+  warn: (fields: object, message: string) => console.warn(message, fields),
+  debug: (fields: object, message: string) => console.debug(message, fields),
+};
+
+async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
