@@ -133,6 +133,70 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     expect(writtenBy.size).toBe(3);
     expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
   }, 120_000);
+  it('reads a chunk again after its rows were written and not marked done, deleting what is gone since', async () => {
+    const db = itemsDb();
+    const adapter = memoryAdapter(db);
+    const target = new InMemoryTableSink();
+    const victim = 1230;
+    let crashed = false;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const member = new ClusterMember<number>({
+      nats: { url: nats.url, ackWaitMs: 5_000, leaseTtlMs: 3_000 },
+      pipeline: 'redo.test',
+      adapter,
+      readers: 2,
+      memberId: 'solo',
+      logger: process.env.HIGHWATER_TEST_LOG === undefined ? undefined : consoleLogger,
+      createChunkSink: async () => {
+        const sink = target.open();
+        return {
+          ...sink,
+          // The first write holding the victim row lands, then the reader "dies" before its record says
+          // done; meanwhile the row is deleted in the source.
+          write: async (batch) => {
+            await sink.write(batch);
+            if (!crashed && batch.events.some((e) => e.kind === 'change' && e.after?.id === victim)) {
+              crashed = true;
+              db.delete(TABLE, [victim]);
+              throw new Error('simulated crash after the write');
+            }
+          },
+        };
+      },
+      lead: async (leadership) => {
+        const sink = leadership.fence(target.open());
+        const source = createSource({
+          adapter,
+          tables: { include: [TABLE] },
+          chunkSize: 50,
+          parallelism: 4,
+          remoteChunks: leadership.remoteChunks,
+          resumeFrom: await leadership.checkpointStore.load(),
+          heartbeatIntervalMs: 100,
+        });
+        const ended = leadership.ended.then(() => source.close());
+        for await (const batch of source) {
+          await sink.write(batch);
+          await leadership.checkpointStore.save(batch.checkpoint);
+          await source.commit(batch.checkpoint);
+          if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) finish();
+        }
+        await ended;
+      },
+    });
+    try {
+      await member.start();
+      await Promise.race([done, member.failedWith]);
+    } finally {
+      await member.stop();
+    }
+    expect(crashed).toBe(true);
+    expect(target.rows(TABLE).some((r) => r.id === victim)).toBe(false);
+    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+  }, 120_000);
 });
 
 /** Set HIGHWATER_TEST_LOG to see what the members do. */
