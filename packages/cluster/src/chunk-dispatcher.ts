@@ -9,7 +9,7 @@ import {
   tableName,
 } from '@highwater/core';
 import { type KvWatchEntry, KvWatchInclude } from '@nats-io/kv';
-import { type ChunkRecord, type ChunkTask, rangeToJson } from './chunk-record.js';
+import { type ChunkRecord, type ChunkTask, rangeKey, rangeToJson } from './chunk-record.js';
 import type { Coordinator } from './coordinator.js';
 import type { LogPublisher } from './log-publisher.js';
 import { chunkRecordKey } from './names.js';
@@ -32,6 +32,8 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
   private closed = false;
   private readonly closing: Promise<void>;
   private signalClosed!: () => void;
+  private readonly checkpointed: Promise<void>;
+  private signalCheckpointed!: () => void;
   /** Chunks handed out and not yet done, for the status page. */
   readonly pending = new Set<string>();
 
@@ -39,10 +41,23 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     private readonly coordinator: Coordinator,
     private readonly offsets: OffsetCodec<O>,
     private readonly publisher: LogPublisher<O>,
+    private readonly epoch: number,
   ) {
     this.closing = new Promise((resolve) => {
       this.signalClosed = resolve;
     });
+    this.checkpointed = new Promise((resolve) => {
+      this.signalCheckpointed = resolve;
+    });
+  }
+
+  /**
+   * A checkpoint of this pipeline is stored in KV (loaded at start, or saved by this leader): chunks
+   * may be queued from now on. Before it, a member's rows could land in the sink while a restart
+   * would find no checkpoint and start a new snapshot over them.
+   */
+  checkpointStored(): void {
+    this.signalCheckpointed();
   }
 
   /** Starts following chunk records; call before the first {@link readChunk}. */
@@ -64,12 +79,19 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     })();
   }
 
-  /** Removes every chunk record and queued chunk: a snapshot starting from scratch. */
-  async reset(): Promise<void> {
+  /**
+   * Drops the chunks an earlier leader queued: the splits this leader resumes keep their ranges, but
+   * a split the earlier leader produced after its last checkpoint is produced again, maybe with other
+   * bounds; its old task must not be read. With `records`, also every chunk record (a snapshot
+   * starting from scratch).
+   */
+  async reset(records: boolean): Promise<void> {
     const { state, jsm, names } = this.coordinator;
-    const keys = await state.keys('chunk.>');
-    for await (const key of keys) await state.purge(key);
     await jsm.streams.purge(names.chunkStream);
+    if (!records) return;
+    const keys: string[] = [];
+    for await (const key of await state.keys('chunk.>')) keys.push(key);
+    for (const key of keys) await state.purge(key);
   }
 
   async close(): Promise<void> {
@@ -87,13 +109,15 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     const key = chunkRecordKey(split.id);
     this.pending.add(split.id);
     try {
+      await Promise.race([this.checkpointed, this.closing]);
       for (let dispatches = 0; !this.closed; ) {
         // Listening before reading the record: an update between the two is not missed.
         const listener = this.listen(key);
         const entry = await this.coordinator.state.get(key);
         const revision = entry?.revision ?? 0;
         const record = entry !== null && entry.operation === 'PUT' ? entry.json<ChunkRecord>() : null;
-        if (record?.state === 'done' && record.highWatermark !== undefined) {
+        const range = rangeKey(rangeToJson(split.range));
+        if (record?.state === 'done' && record.highWatermark !== undefined && record.range === range) {
           const highWatermark = this.offsets.fromJSON(record.highWatermark);
           if (this.offsets.compare(highWatermark, notBefore) >= 0) {
             listener.cancel();
@@ -128,10 +152,11 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
       ...rangeToJson(split.range),
       chunkKey: table.chunkKey,
       basedOn: revision,
+      epoch: this.epoch,
     };
     // The id makes a publish retried within the duplicate window land once.
     await js.publish(names.chunkSubject(split.id), JSON.stringify(task), {
-      msgID: `${tableName(table.id)}:${split.index}@${revision}.${attempt}`,
+      msgID: `${tableName(table.id)}:${split.index}@${this.epoch}.${revision}.${attempt}`,
     });
   }
 

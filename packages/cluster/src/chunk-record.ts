@@ -11,6 +11,8 @@ export interface ChunkRecord {
   readonly member: string;
   readonly attempts: number;
   readonly firstLowWatermark: JsonValue | null;
+  /** The chunk's range (`rangeToJson`) as last read: a split of the same id with another range is another chunk. */
+  readonly range?: string;
   /** Set when done: the rows in the sink are as of this offset. */
   readonly highWatermark?: JsonValue;
   readonly rows?: number;
@@ -30,6 +32,13 @@ export interface ChunkTask {
   readonly chunkKey: readonly string[];
   /** Revision of the chunk's record when the leader queued it: a task whose chunk was done since is stale. */
   readonly basedOn: number;
+  /** Epoch of the leader that queued it (see `LeaseHolder.epoch`). */
+  readonly epoch: number;
+}
+
+/** A task's range as compared between records and splits. */
+export function rangeKey(task: Pick<ChunkTask, 'start' | 'end'>): string {
+  return JSON.stringify([task.start, task.end]);
 }
 
 export function taskRange(task: ChunkTask): ChunkRange {

@@ -18,7 +18,8 @@ import {
   chunkKeyOf,
 } from '@highwater/core';
 import type { JsMsg } from '@nats-io/jetstream';
-import { type ChunkRecord, type ChunkTask, taskRange } from './chunk-record.js';
+import { type ChunkRecord, type ChunkTask, rangeKey, taskRange } from './chunk-record.js';
+import { leaseHolder } from './lease.js';
 import type { Coordinator } from './coordinator.js';
 import type { LogWindowReader } from './log-window.js';
 import { chunkRecordKey } from './names.js';
@@ -108,11 +109,13 @@ export class ChunkWorker<O> {
     const entry = await state.get(key);
     const prior = entry !== null && entry.operation === 'PUT' ? entry.json<ChunkRecord>() : null;
     if (prior?.state === 'done' && (entry?.revision ?? 0) > task.basedOn) return true; // stale task
+    if (await this.queuedByEarlierLeader(task)) return true;
     const claim: ChunkRecord = {
       state: 'reading',
       member,
       attempts: (prior?.attempts ?? 0) + 1,
       firstLowWatermark: prior?.firstLowWatermark ?? null,
+      range: rangeKey(task),
       at: Date.now(),
     };
     let revision =
@@ -193,6 +196,7 @@ export class ChunkWorker<O> {
       this.context.log('info', { chunk: task.id }, `chunk ${task.id} was taken over by another attempt; leaving it`);
       return false;
     }
+    if (await this.queuedByEarlierLeader(task)) return true;
     this.sink ??= await this.openSink();
     await this.sink.write({ events, checkpoint: chunkCheckpoint(adapter.name, offsets.toJSON(highWatermark)) });
     const done: ChunkRecord = {
@@ -213,6 +217,23 @@ export class ChunkWorker<O> {
       return false;
     }
     this.context.log('debug', { chunk: task.id, rows: merged.rows.length, redo }, `chunk ${task.id} written`);
+    return true;
+  }
+
+  /**
+   * True when another leader took over since this chunk was queued: the new leader queues its
+   * unfinished chunks again (maybe with other bounds) and this task is to be dropped. While the lease
+   * is vacant nothing replaced the task yet, so it stays valid.
+   */
+  private async queuedByEarlierLeader(task: ChunkTask): Promise<boolean> {
+    const holder = await leaseHolder(this.context.coordinator);
+    if (holder === null || holder.epoch === undefined || holder.epoch === 0 || holder.epoch === task.epoch)
+      return false;
+    this.context.log(
+      'info',
+      { chunk: task.id, epoch: task.epoch, leaderEpoch: holder.epoch },
+      `chunk ${task.id} was queued by an earlier leader; dropped`,
+    );
     return true;
   }
 

@@ -177,7 +177,7 @@ export class ClusterMember<O> {
       this.endLeadership = resolve;
     });
     const publisher = new LogPublisher(coordinator, this.options.adapter.offsets);
-    const dispatcher = new ChunkDispatcher(coordinator, this.options.adapter.offsets, publisher);
+    const dispatcher = new ChunkDispatcher(coordinator, this.options.adapter.offsets, publisher, lease.epoch);
     this.dispatcher = dispatcher;
     const guard = () => {
       if (this.leading === null || !lease.fresh) {
@@ -188,23 +188,24 @@ export class ClusterMember<O> {
     const checkpointStore: CheckpointStore = {
       load: async () => {
         guard();
-        return store.load();
+        const loaded = await store.load();
+        if (loaded !== null) dispatcher.checkpointStored();
+        return loaded;
       },
       save: async (checkpoint) => {
         guard();
         await store.save(checkpoint);
+        dispatcher.checkpointStored();
       },
     };
     try {
       // A pipeline without a checkpoint starts its snapshot from scratch: nothing of an earlier,
       // never-checkpointed start may be merged or released (no chunk was handed out before a
       // checkpoint existed, so nothing of it is in the sink).
-      if ((await new KvCheckpointStore(coordinator).load()) === null) {
-        await dispatcher.reset();
-        await publisher.reset();
-      } else {
-        await publisher.open();
-      }
+      const fresh = (await new KvCheckpointStore(coordinator).load()) === null;
+      await dispatcher.reset(fresh);
+      if (fresh) await publisher.reset();
+      else await publisher.open();
       await dispatcher.open();
       await this.options.lead({
         remoteChunks: dispatcher,

@@ -4,3 +4,4 @@ export { leaseHolder, type LeaseHolder } from './lease.js';
 export { listMembers, type MemberStatus } from './member-registry.js';
 export { type ClusterNames, clusterNames } from './names.js';
 export { KvCheckpointStore } from './kv-checkpoint-store.js';
+export { type ClusterStatus, readClusterStatus } from './cluster-status.js';

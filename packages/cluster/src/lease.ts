@@ -5,6 +5,11 @@ import { LEASE_KEY } from './names.js';
 export interface LeaseHolder {
   readonly member: string;
   readonly since: number;
+  /**
+   * The revision at which this holder took the lease: it grows with every new leader. Chunks carry
+   * the epoch of the leader that queued them; a member drops a chunk of an earlier epoch.
+   */
+  readonly epoch: number;
 }
 
 /**
@@ -15,6 +20,8 @@ export interface LeaseHolder {
 export class LeaderLease {
   private revision = 0;
   private since = 0;
+  /** See {@link LeaseHolder.epoch}; 0 while not held. */
+  epoch = 0;
   private renewedAt = 0;
 
   constructor(
@@ -26,12 +33,15 @@ export class LeaderLease {
   async tryAcquire(): Promise<boolean> {
     this.since = Date.now();
     try {
+      this.epoch = 0;
       this.revision = await this.coordinator.lease.create(LEASE_KEY, this.value());
-      this.renewedAt = Date.now();
-      return true;
     } catch {
       return false;
     }
+    this.epoch = this.revision;
+    this.renewedAt = Date.now();
+    // Says the epoch at once, so members can tell this leader's chunks from an earlier one's.
+    return this.renew();
   }
 
   /** Renews the lease; false when it was lost (expired and taken by another member). */
@@ -56,7 +66,7 @@ export class LeaderLease {
   }
 
   private value(): string {
-    const holder: LeaseHolder = { member: this.member, since: this.since };
+    const holder: LeaseHolder = { member: this.member, since: this.since, epoch: this.epoch };
     return JSON.stringify(holder);
   }
 }

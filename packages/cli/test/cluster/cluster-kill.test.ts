@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNats, startPostgres, type ThrowawayNats, type ThrowawayPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, until } from '../e2e/cli.js';
+import { assertBuilt, highwater, until } from '../e2e/cli.js';
 import { ClusterProbe, Member, query, Writer, writePipeline } from './cluster-harness.js';
 
 const ROWS = 40_000;
@@ -133,8 +133,33 @@ describe('cluster: members and the leader killed with SIGKILL', () => {
       );
       expect(readers.size).toBeGreaterThanOrEqual(3);
       expect(writer.writes).toBeGreaterThan(0);
+      if (got.length !== want.length) {
+        const have = new Set(got.map((r) => r.id));
+        const missing = want.filter((r) => !have.has(r.id)).map((r) => r.id);
+        const wanted = new Set(want.map((r) => r.id));
+        const extra = got.filter((r) => !wanted.has(r.id)).map((r) => r.id);
+        console.info(`missing ${missing.length}: ${missing.slice(0, 200).join(',')}\nextra ${extra.length}: ${extra.slice(0, 50).join(',')}`);
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync('/tmp/d2-cluster-fail.log', failure() + '\n' + members.map((m) => m.output).join('\n=====\n'));
+      }
       expect(got.length).toBe(want.length);
       expect(got).toEqual(want);
+
+      // `highwater status` reads the cluster from NATS: the leader, and every live member with what it reads.
+      const status = await highwater(['status', file, '--json']);
+      expect(status.code, status.stderr).toBe(0);
+      const report = JSON.parse(status.stdout) as {
+        phase: string;
+        cluster: { leader: { member: string }; members: { member: string; role: string; reading: string[] }[] };
+      };
+      expect(report.phase).toBe('stream');
+      const leaderNow = await probe.leader();
+      expect(report.cluster.leader.member).toBe(leaderNow);
+      for (const m of alive()) {
+        expect(report.cluster.members.some((x) => x.member.endsWith(m.idSuffix))).toBe(true);
+      }
+      expect(report.cluster.members.filter((x) => x.role === 'leader').map((x) => x.member)).toEqual([leaderNow]);
+
       for (const m of alive()) expect((await m.kill('SIGTERM')).code, m.tail()).toBe(0);
     } finally {
       await writer.stop();
