@@ -137,12 +137,16 @@ async function main(): Promise<void> {
   if (clusterCoordinator) {
     const before = load();
     const table = await coordinatorBenchmark(quick, progress);
-    console.log(`Cluster coordinator simulation${quick ? ' (--quick)' : ''}: ${machine}; load ${before} before, ${load()} after\n\n${table}\n`);
+    console.log(
+      `Cluster coordinator simulation${quick ? ' (--quick)' : ''}: ${machine}; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
   }
   if (clusterScaling) {
     const before = load();
     const table = await clusterScalingBenchmark(quick, progress);
-    console.log(`Cluster scaling (member processes, throttled chunk reads)${quick ? ' (--quick)' : ''}: ${machine}; load ${before} before, ${load()} after\n\n${table}\n`);
+    console.log(
+      `Cluster scaling (member processes, throttled chunk reads)${quick ? ' (--quick)' : ''}: ${machine}; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
   }
   if (e2e.length > 0) {
     const before = load();

@@ -91,19 +91,25 @@ export async function clusterScalingBenchmark(quick: boolean, log: (line: string
           const tables = Object.values(entry.json<{ tables: Record<string, { phase: string }> }>().tables);
           if (tables.length > 0 && tables.every((t) => t.phase === 'stream')) break;
         }
-        if (performance.now() - started > 600_000) throw new Error(`cluster scaling ${n}: no end in 10 minutes\n${output}`);
+        if (performance.now() - started > 600_000)
+          throw new Error(`cluster scaling ${n}: no end in 10 minutes\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       const seconds = (performance.now() - started) / 1000;
       for (const child of members) child.kill('SIGTERM');
-      await Promise.all(members.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once('exit', resolve)))));
+      await Promise.all(
+        members.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once('exit', resolve)))),
+      );
       if (n === 1) single = seconds;
       const ideal = (chunks * throttleMs) / 1000 / n;
       rows.push(
         `| ${n} | ${seconds.toFixed(2)} s | ${ideal.toFixed(2)} s | ${(ideal / seconds).toFixed(2)} | ${(single / seconds).toFixed(2)}× |`,
       );
     }
-    rows.push('', `${chunks} chunks of ${chunkSize} rows, each chunk read delayed by ${throttleMs} ms; one chunk reader per member.`);
+    rows.push(
+      '',
+      `${chunks} chunks of ${chunkSize} rows, each chunk read delayed by ${throttleMs} ms; one chunk reader per member.`,
+    );
     return rows.join('\n');
   } finally {
     await nc.close();
