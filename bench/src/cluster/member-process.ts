@@ -7,8 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClusterMember } from '@highwater/cluster';
-import { type ChunkReader, createSource, type SourceAdapter, type TableSchema } from '@highwater/core';
+import { ClusterMember, leadSource } from '@highwater/cluster';
+import type { ChunkReader, SourceAdapter, TableSchema } from '@highwater/core';
 import { type PgOffset, postgresAdapter } from '@highwater/postgres';
 import { postgresSink } from '@highwater/sink-postgres';
 
@@ -71,27 +71,15 @@ async function main(): Promise<void> {
     adapter,
     readers: 1,
     createChunkSink: async () => sink(`${config.pipeline}.chunks`),
-    lead: async (leadership) => {
-      const target = leadership.fence(sink(config.pipeline));
-      await target.open();
-      const source = createSource({
+    lead: (leadership) =>
+      leadSource(leadership, {
         adapter,
         tables: TABLES,
         chunkSize: config.chunkSize,
         parallelism: 16,
-        remoteChunks: leadership.remoteChunks,
-        resumeFrom: await leadership.checkpointStore.load(),
         heartbeatIntervalMs: 200,
-      });
-      const ended = leadership.ended.then(() => source.close());
-      for await (const batch of source) {
-        await target.write(batch);
-        await leadership.checkpointStore.save(batch.checkpoint);
-        await source.commit(batch.checkpoint);
-      }
-      await ended;
-      await target.close();
-    },
+        sink: sink(config.pipeline),
+      }),
   });
   process.stdout.write('ready\n');
   while (!existsSync(config.goFile)) await sleep(20);

@@ -5,3 +5,4 @@ export { listMembers, type MemberStatus } from './member-registry.js';
 export { type ClusterNames, clusterNames } from './names.js';
 export { KvCheckpointStore } from './kv-checkpoint-store.js';
 export { type ClusterStatus, readClusterStatus } from './cluster-status.js';
+export { type LeaderSourceOptions, leadSource } from './lead-source.js';

@@ -1,8 +1,8 @@
-import { createSource, type Key, type SnapshotSplit } from '@highwater/core';
+import type { Key, SnapshotSplit } from '@highwater/core';
 import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
 import { startNats, type ThrowawayNats } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterMember } from '../src/index.js';
+import { ClusterMember, leadSource } from '../src/index.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
 
 const TABLE = 'shop.items';
@@ -96,27 +96,18 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
           };
         },
         phaseHooks: { afterRead: (split) => windowWrites(split) },
-        lead: async (leadership) => {
-          const sink = leadership.fence(target.open());
-          const source = createSource({
+        lead: (leadership) =>
+          leadSource(leadership, {
             adapter,
             tables: { include: [TABLE] },
             chunkSize: 20,
             parallelism: 8,
-            remoteChunks: leadership.remoteChunks,
-            resumeFrom: await leadership.checkpointStore.load(),
             heartbeatIntervalMs: 100,
-          });
-          const ended = leadership.ended.then(() => source.close());
-          for await (const batch of source) {
-            await sink.write(batch);
-            await leadership.checkpointStore.save(batch.checkpoint);
-            await source.commit(batch.checkpoint);
-            const snapshotting = Object.values(batch.checkpoint.tables).some((t) => t.phase === 'snapshot');
-            if (!snapshotting) finish();
-          }
-          await ended;
-        },
+            sink: target.open(),
+            onBatch: (batch) => {
+              if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) finish();
+            },
+          }),
       });
       members.push(member);
     }
@@ -166,26 +157,18 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
           },
         };
       },
-      lead: async (leadership) => {
-        const sink = leadership.fence(target.open());
-        const source = createSource({
+      lead: (leadership) =>
+        leadSource(leadership, {
           adapter,
           tables: { include: [TABLE] },
           chunkSize: 50,
           parallelism: 4,
-          remoteChunks: leadership.remoteChunks,
-          resumeFrom: await leadership.checkpointStore.load(),
           heartbeatIntervalMs: 100,
-        });
-        const ended = leadership.ended.then(() => source.close());
-        for await (const batch of source) {
-          await sink.write(batch);
-          await leadership.checkpointStore.save(batch.checkpoint);
-          await source.commit(batch.checkpoint);
-          if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) finish();
-        }
-        await ended;
-      },
+          sink: target.open(),
+          onBatch: (batch) => {
+            if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) finish();
+          },
+        }),
     });
     try {
       await member.start();

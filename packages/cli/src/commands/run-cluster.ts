@@ -5,7 +5,7 @@ import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import type { ClusterConfig } from '../pipeline/pipeline-schema.js';
 import { PipelineRunner, type RunnerSourceOptions } from '../run/pipeline-runner.js';
 import { createSink } from '../sinks/create-sink.js';
-import { EXIT_OK, exitCodeOf, type RunCommandIo, type RunCommandOptions } from './run.js';
+import { EXIT_OK, exitCodeOf, type RunCommandIo, type RunCommandOptions, stopOnSignals } from './run.js';
 
 /** Sinks a chunk can be written to by any member and written again after a crash without a trace. */
 const CLUSTER_SINKS = new Set(['postgres', 'mysql']);
@@ -83,22 +83,9 @@ export async function runClusterMember(
       stopRequested = resolve;
     });
     if (io.handleSignals !== false) {
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals === 1) {
-          logger.info({ signal }, 'leaving the cluster (send the signal again to exit at once)');
-          stopRequested();
-        } else {
-          process.exit(signal === 'SIGINT' ? 130 : 143);
-        }
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      cleanups.push(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      });
+      cleanups.push(
+        stopOnSignals(logger, 'leaving the cluster (send the signal again to exit at once)', stopRequested),
+      );
     }
     await running.start();
     await Promise.race([stopped, running.finished, running.failedWith]);

@@ -168,23 +168,11 @@ export async function executeRun(
     }
 
     if (io.handleSignals !== false) {
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals === 1) {
-          logger.info({ signal }, 'stopping after the batch in hand (send the signal again to exit at once)');
-          runner.stop();
-        } else {
-          logger.warn({ signal }, 'exiting at once; the next run resumes from the last stored checkpoint');
-          process.exit(signal === 'SIGINT' ? 130 : 143);
-        }
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      cleanups.push(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      });
+      cleanups.push(
+        stopOnSignals(logger, 'stopping after the batch in hand (send the signal again to exit at once)', () =>
+          runner.stop(),
+        ),
+      );
     }
 
     await runner.run();
@@ -196,6 +184,30 @@ export async function executeRun(
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
+}
+
+/**
+ * SIGINT/SIGTERM: the first calls `stop` (logged with `message`), a second exits at once with
+ * 130/143. Returns the function that removes the handlers.
+ */
+export function stopOnSignals(logger: SinkLogger, message: string, stop: () => void): () => void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal }, message);
+      stop();
+    } else {
+      logger.warn({ signal }, 'exiting at once; the next run resumes from the last stored checkpoint');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 /** Default of `idleSlotWarningSeconds`. */

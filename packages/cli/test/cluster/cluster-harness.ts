@@ -1,47 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
-import { BIN, sleep } from '../e2e/cli.js';
+import { RunningPipeline, sleep } from '../e2e/cli.js';
+import { sql } from '../e2e/target-db.js';
 
-/** One `highwater run` member process of a clustered pipeline. */
-export class Member {
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output = '';
-
-  constructor(file: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [BIN, 'run', file, '--log-format=json', '--progress=off'], {
-      env: { ...process.env, ...env },
-      stdio: 'pipe',
-    });
-    this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
-    this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
-    this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
+/** One `highwater run` member process of a clustered pipeline (no metrics endpoint). */
+export class Member extends RunningPipeline {
+  constructor(file: string) {
+    super(file, 0);
   }
 
   get pid(): number {
     return this.child.pid ?? -1;
   }
 
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
   /** The member id the process gives itself (`<host>-<pid>`) ends with this. */
   get idSuffix(): string {
     return `-${this.pid}`;
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.running) this.child.kill(signal);
-    return this.exited;
-  }
-
-  tail(lines = 40): string {
-    return this.output.trimEnd().split('\n').slice(-lines).join('\n');
   }
 }
 
@@ -118,19 +95,9 @@ export class ClusterProbe {
   }
 }
 
-export async function query<T extends pg.QueryResultRow>(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
+/** The rows of one query. */
+export async function query<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
+  return sql<T>(url, [text]);
 }
 
 /** Random inserts, updates (some moving a row's key) and deletes on `cluster.items` until stopped. */

@@ -475,20 +475,10 @@ export class SourceRuntime<O> implements Source {
     if (reader === null) throw new TypeError('readChunk: no chunk reader');
     const hooks = this.options.phaseHooks;
     const split = entry.split;
-    const floor = this.floor!;
     const introspector = this.introspector!;
     await hooks?.beforeLowWatermark?.(split);
-    const ticket = floor.reserve();
-    let lowWatermark: O;
-    try {
-      lowWatermark = await introspector.lowWatermark();
-    } catch (error) {
-      floor.settle(ticket, null);
-      throw error;
-    }
-    const window = openWindow(lowWatermark);
-    entry.window = window;
-    floor.settle(ticket, lowWatermark);
+    const window = await this.openChunkWindow(entry);
+    const lowWatermark = window.lowWatermark;
     await hooks?.afterLowWatermark?.(split, lowWatermark);
     const schema = table.schema;
     const rows: (readonly Row[] | UndecodedRows)[] = [];
@@ -520,18 +510,8 @@ export class SourceRuntime<O> implements Source {
    */
   private async readChunkElsewhere({ table, entry }: Assignment<O>): Promise<void> {
     const remote = this.options.remoteChunks!;
-    const floor = this.floor!;
-    const ticket = floor.reserve();
-    let lowWatermark: O;
-    try {
-      lowWatermark = await this.introspector!.lowWatermark();
-    } catch (error) {
-      floor.settle(ticket, null);
-      throw error;
-    }
-    const window = openWindow(lowWatermark);
-    entry.window = window;
-    floor.settle(ticket, lowWatermark);
+    const window = await this.openChunkWindow(entry);
+    const lowWatermark = window.lowWatermark;
     const emitted = this.router!.emittedThrough;
     const notBefore = emitted !== null && this.compare(emitted, lowWatermark) > 0 ? emitted : lowWatermark;
     const result = await remote.readChunk(entry.split, table.schema, notBefore);
@@ -544,6 +524,23 @@ export class SourceRuntime<O> implements Source {
     const captured = this.router!.tables.get(table.name);
     if (captured === undefined || captured.snapshot !== table) return;
     await this.awaitRelease(captured, entry, result.highWatermark);
+  }
+
+  /** Takes the chunk's low watermark through the retention floor (so nothing it needs is trimmed meanwhile) and opens its window. */
+  private async openChunkWindow(entry: UnfinishedSplit<O>): Promise<ChunkWindow<O>> {
+    const floor = this.floor!;
+    const ticket = floor.reserve();
+    let lowWatermark: O;
+    try {
+      lowWatermark = await this.introspector!.lowWatermark();
+    } catch (error) {
+      floor.settle(ticket, null);
+      throw error;
+    }
+    const window = openWindow(lowWatermark);
+    entry.window = window;
+    floor.settle(ticket, lowWatermark);
+    return window;
   }
 
   /** Releases the chunk now if the log reader is past its high watermark, else when it gets there. */
