@@ -24,6 +24,12 @@ export interface SqlSinkConfig {
   readonly createTables: boolean;
   /** Rows per multi-row INSERT/DELETE statement (default 500); a whole source batch is still one transaction. */
   readonly batchSize?: number | undefined;
+  /**
+   * What to do at a pipeline's first start when a target table already holds rows it did not write:
+   * `fail` (the default) refuses and names the tables; `overwrite` lets the snapshot overwrite the rows
+   * whose keys the source has, with one warning per table.
+   */
+  readonly existingRows?: 'fail' | 'overwrite' | undefined;
 }
 
 /** A SQL sink's settings when the destination is chosen by the factory called (`postgresSink`, `mysqlSink`). */

@@ -125,6 +125,8 @@ const sqlSinkCommon = {
   createTables: z.boolean().default(true),
   /** Rows per multi-row INSERT/DELETE statement (default 500); a whole source batch is still one transaction. */
   batchSize: positiveInt.optional(),
+  /** A target table holding rows at the pipeline's first start: refuse (default), or let the snapshot overwrite them. */
+  existingRows: z.enum(['fail', 'overwrite']).optional(),
 };
 
 const sinkSchema = z.discriminatedUnion('type', [
