@@ -1,5 +1,5 @@
 import { ClusterMember } from '@highwater/cluster';
-import { ConfigError, HighwaterError, type SourceAdapter } from '@highwater/core';
+import { ConfigError, HighwaterError, type Sink, type SourceAdapter } from '@highwater/core';
 import { createPipelineLogger } from '../observe/logger.js';
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import type { ClusterConfig } from '../pipeline/pipeline-schema.js';
@@ -47,15 +47,18 @@ export async function runClusterMember(
           'Use a postgres or mysql sink, or remove the cluster section',
       );
     }
+    // The members' chunk writes store their checkpoint under a row of their own, never the pipeline's.
+    const chunkSink = () =>
+      createSink(pipeline, { pipelineName: `${pipeline.name}.chunks`, logger }, { stdout: io.stdout, adapter });
     const running = new ClusterMember<unknown>({
       nats: cluster.nats,
       pipeline: pipeline.name,
       adapter,
       readers: cluster.readers ?? sourceOptions.parallelism ?? 4,
-      createChunkSink: () =>
-        createSink(pipeline, { pipelineName: `${pipeline.name}.chunks`, logger }, { stdout: io.stdout, adapter }),
+      createChunkSink: () => chunkSink(),
       logger,
       lead: async (leadership) => {
+        await prepareChunkSink(() => chunkSink(), adapter.name);
         const sink = leadership.fence(
           await createSink(pipeline, { pipelineName: pipeline.name, logger }, { stdout: io.stdout, adapter }),
         );
@@ -98,6 +101,24 @@ export async function runClusterMember(
     return exitCodeOf(error);
   } finally {
     for (const cleanup of cleanups) cleanup();
+  }
+}
+
+/**
+ * Before the first chunk is handed out: the members' row in the target's checkpoint table exists, so
+ * their sinks do not take each other's rows for a stranger's (`sink.existingRows`): whether the target
+ * held rows before the pipeline started is checked here once, and by the leader's own first write.
+ */
+async function prepareChunkSink(create: () => Promise<Sink>, connector: string): Promise<void> {
+  const sink = await create();
+  try {
+    await sink.open();
+    await sink.write({
+      events: [],
+      checkpoint: { version: 1, connector, position: null, complete: false, tables: {} },
+    });
+  } finally {
+    await sink.close();
   }
 }
 
