@@ -185,6 +185,7 @@ export class ClusterMember<O> {
       }
     };
     const store = new KvCheckpointStore(coordinator);
+    let snapshotOver = false;
     const checkpointStore: CheckpointStore = {
       load: async () => {
         guard();
@@ -196,6 +197,11 @@ export class ClusterMember<O> {
         guard();
         await store.save(checkpoint);
         dispatcher.checkpointStored();
+        // Every chunk is released and stored: no member needs a log window any more.
+        if (!snapshotOver && Object.values(checkpoint.tables).every((t) => t.phase === 'stream')) {
+          snapshotOver = true;
+          await publisher.clear();
+        }
       },
     };
     try {

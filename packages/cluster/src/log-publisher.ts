@@ -38,6 +38,16 @@ export class LogPublisher<O> {
     this.lastOffset = null;
   }
 
+  /**
+   * Empties the stream once the snapshot is stored, keeping the offset it had reached so later
+   * publishes (tables added) still only go forward.
+   */
+  async clear(): Promise<void> {
+    const { jsm, names } = this.coordinator;
+    await jsm.streams.purge(names.logStream);
+    this.lastSequence = (await jsm.streams.info(names.logStream)).state.last_seq;
+  }
+
   async publish(batch: readonly LogItem<O>[]): Promise<void> {
     const encoded = encodeLogBatch(batch, this.offsets, this.lastOffset);
     if (encoded === null) return;

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -88,6 +89,12 @@ export class ClusterProbe {
     if (entry === null || entry.operation !== 'PUT') return null;
     const checkpoint = entry.json<{ tables: Record<string, { phase: string }> }>();
     return Object.fromEntries(Object.entries(checkpoint.tables).map(([t, s]) => [t, s.phase]));
+  }
+
+  /** Messages the log stream holds now. */
+  async logMessages(): Promise<number> {
+    const jsm = await jetstreamManager(this.nc);
+    return (await jsm.streams.info(`HW_${this.id}_LOG`)).state.messages;
   }
 
   async close(): Promise<void> {

@@ -110,6 +110,8 @@ describe('cluster: members and the leader killed with SIGKILL', () => {
       ).catch((error: unknown) => {
         throw new Error(`${String(error)}\n${failure()}`);
       });
+      // The snapshot is stored: nobody needs a log window, and the leader emptied the log stream.
+      await until('the log stream emptied', async () => (await probe.logMessages()) === 0, { timeoutMs: 60_000 });
       await writer.stop();
       await query(source, "INSERT INTO cluster.items VALUES (-1, 'sentinel', 0)");
       await until(
