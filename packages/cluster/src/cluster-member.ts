@@ -13,10 +13,10 @@ import { ChunkDispatcher } from './chunk-dispatcher.js';
 import { ChunkWorker } from './chunk-worker.js';
 import { type ClusterNatsOptions, type Coordinator, messageOf, openCoordinator } from './coordinator.js';
 import { KvCheckpointStore } from './kv-checkpoint-store.js';
-import { LeaderLease } from './lease.js';
+import { LeaderLease, type LeaseHolder, leaseHolder } from './lease.js';
 import { LogPublisher } from './log-publisher.js';
 import { LogWindowReader } from './log-window.js';
-import { announce, type MemberStatus, withdraw } from './member-registry.js';
+import { announce, listMembers, type MemberStatus, withdraw } from './member-registry.js';
 
 /** The part of a pino logger the cluster uses. */
 export interface ClusterLogger {
@@ -234,6 +234,14 @@ export class ClusterMember<O> {
     if (this.failure !== null) return;
     this.failure = error;
     this.failed(error);
+  }
+
+  /** Who leads and what every live member reads, as the members bucket says (the status page's JSON). */
+  async clusterStatus(): Promise<{ leader: LeaseHolder | null; members: MemberStatus[] }> {
+    const coordinator = this.coordinator;
+    if (coordinator === null) return { leader: null, members: [] };
+    const [leader, members] = await Promise.all([leaseHolder(coordinator), listMembers(coordinator)]);
+    return { leader, members };
   }
 
   /** What this member does now (its entry in the members bucket). */

@@ -1,9 +1,10 @@
 import { ClusterMember } from '@highwater/cluster';
-import { ConfigError, HighwaterError, type Sink, type SourceAdapter } from '@highwater/core';
+import { ConfigError, HighwaterError, type Sink, type SourceAdapter, type SourceMetrics } from '@highwater/core';
+import { type MetricsProvider, PipelineMetrics, startMetricsServer } from '../observe/metrics-server.js';
 import { createPipelineLogger } from '../observe/logger.js';
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import type { ClusterConfig } from '../pipeline/pipeline-schema.js';
-import { PipelineRunner, type RunnerSourceOptions } from '../run/pipeline-runner.js';
+import { PipelineRunner, type RunnerSourceOptions, type RunnerState } from '../run/pipeline-runner.js';
 import { createSink } from '../sinks/create-sink.js';
 import { EXIT_OK, exitCodeOf, type RunCommandIo, type RunCommandOptions, stopOnSignals } from './run.js';
 
@@ -47,6 +48,7 @@ export async function runClusterMember(
           'Use a postgres or mysql sink, or remove the cluster section',
       );
     }
+    const leading = new LeadingRunner();
     // The members' chunk writes store their checkpoint under a row of their own, never the pipeline's.
     const chunkSink = () =>
       createSink(pipeline, { pipelineName: `${pipeline.name}.chunks`, logger }, { stdout: io.stdout, adapter });
@@ -76,8 +78,13 @@ export async function runClusterMember(
           joinWaitingBatches: true,
         });
         io.onRunner?.(runner);
+        leading.runner = runner;
         void leadership.ended.then(() => runner.stop());
-        await runner.run();
+        try {
+          await runner.run();
+        } finally {
+          leading.ended(runner);
+        }
       },
     });
     member = running;
@@ -91,6 +98,30 @@ export async function runClusterMember(
       );
     }
     await running.start();
+    if (pipeline.config.metrics !== undefined) {
+      const metrics = pipeline.config.metrics;
+      const server = await startMetricsServer({
+        host: metrics.host,
+        port: metrics.port,
+        metrics: new PipelineMetrics(leading, pipeline.name),
+        routes: (_request, response, path) => {
+          if (path !== '/api/status') return false;
+          running.clusterStatus().then(
+            (cluster) =>
+              response
+                .writeHead(200, { 'content-type': 'application/json' })
+                .end(`${JSON.stringify({ pipeline: pipeline.name, member: running.status(), ...cluster }, null, 2)}\n`),
+            (error: unknown) =>
+              response
+                .writeHead(503, { 'content-type': 'text/plain' })
+                .end(`NATS did not answer: ${messageOf(error)}\n`),
+          );
+          return true;
+        },
+      });
+      cleanups.push(() => void server.close());
+      logger.info({ url: server.url }, `metrics at ${server.url}, cluster status at /api/status`);
+    }
     await Promise.race([stopped, running.finished, running.failedWith]);
     await running.stop();
     return EXIT_OK;
@@ -101,6 +132,47 @@ export async function runClusterMember(
     return exitCodeOf(error);
   } finally {
     for (const cleanup of cleanups) cleanup();
+  }
+}
+
+/**
+ * The metrics of the pipeline this member runs while it leads (nothing while it does not): counters
+ * carry on across leaderships in one process, so they never go down.
+ */
+class LeadingRunner implements MetricsProvider {
+  runner: PipelineRunner | null = null;
+  private base = { batches: 0, events: 0, restarts: 0, writeSeconds: 0 };
+
+  get state(): RunnerState {
+    return this.runner?.state ?? 'created';
+  }
+
+  metrics(): SourceMetrics | null {
+    return this.runner?.metrics() ?? null;
+  }
+
+  progress(): ReturnType<MetricsProvider['progress']> {
+    const now = this.runner?.progress();
+    return {
+      batches: this.base.batches + (now?.batches ?? 0),
+      events: this.base.events + (now?.events ?? 0),
+      restarts: this.base.restarts + (now?.restarts ?? 0),
+      writeSeconds: this.base.writeSeconds + (now?.writeSeconds ?? 0),
+      checkpointStoredAt: now?.checkpointStoredAt ?? null,
+    };
+  }
+
+  /** The leadership of `runner` is over: its counts become the base of the next one's. */
+  ended(runner: PipelineRunner): void {
+    if (this.runner !== runner) return;
+    const p = runner.progress();
+    this.base = {
+      batches: this.base.batches + p.batches,
+      events: this.base.events + p.events,
+      restarts: this.base.restarts + p.restarts,
+      writeSeconds: this.base.writeSeconds + p.writeSeconds,
+    };
+    this.runner = null;
   }
 }
 

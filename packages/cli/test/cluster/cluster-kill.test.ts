@@ -43,7 +43,7 @@ describe('cluster: members and the leader killed with SIGKILL', () => {
     await query(source, 'CREATE SCHEMA cluster');
     await query(source, 'CREATE TABLE cluster.items (id int PRIMARY KEY, v text NOT NULL, n int NOT NULL)');
     await query(source, `INSERT INTO cluster.items SELECT g, 'row ' || g, 0 FROM generate_series(1, ${ROWS}) g`);
-    const file = await writePipeline(dir, 'clustered', source, target, nats.url);
+    const file = await writePipeline(dir, 'clustered', source, target, nats.url, ['metrics: { port: 0 }']);
     const probe = await ClusterProbe.open(nats.url, 'clustered');
     const writer = new Writer(source, ROWS);
     const start = () => {
@@ -155,6 +155,19 @@ describe('cluster: members and the leader killed with SIGKILL', () => {
         expect(report.cluster.members.some((x) => x.member.endsWith(m.idSuffix))).toBe(true);
       }
       expect(report.cluster.members.filter((x) => x.role === 'leader').map((x) => x.member)).toEqual([leaderNow]);
+
+      // So does each member's /api/status (the metrics address; port 0: each member logs its own).
+      const someone = alive()[0]!;
+      const url = /metrics at (http:\/\/[^\s,"]+)\/metrics/.exec(someone.output)?.[1];
+      expect(url, someone.tail()).toBeDefined();
+      const api = (await (await fetch(`${url}/api/status`)).json()) as {
+        member: { member: string };
+        leader: { member: string };
+        members: { member: string }[];
+      };
+      expect(api.member.member.endsWith(someone.idSuffix)).toBe(true);
+      expect(api.leader.member).toBe(leaderNow);
+      for (const m of alive()) expect(api.members.some((x) => x.member.endsWith(m.idSuffix))).toBe(true);
 
       for (const m of alive()) expect((await m.kill('SIGTERM')).code, m.tail()).toBe(0);
     } finally {
