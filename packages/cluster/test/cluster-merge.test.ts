@@ -2,7 +2,8 @@ import type { Key, SnapshotSplit } from '@highwater/core';
 import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
 import { startNats, type ThrowawayNats } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterMember, leadSource } from '../src/index.js';
+import { ClusterMember, leadSource, openCoordinator } from '../src/index.js';
+import { chunkRecordKey } from '../src/names.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
 
 const TABLE = 'shop.items';
@@ -178,6 +179,62 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     }
     expect(crashed).toBe(true);
     expect(target.rows(TABLE).some((r) => r.id === victim)).toBe(false);
+    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+  }, 120_000);
+  it('keeps a chunk slower than the ack wait with its reader while heartbeats go on', async () => {
+    const db = itemsDb();
+    const adapter = memoryAdapter(db);
+    const target = new InMemoryTableSink();
+    let slow: string | null = null;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const members = ['h0', 'h1'].map(
+      (id) =>
+        new ClusterMember<number>({
+          nats: { url: nats.url, ackWaitMs: 1_000, leaseTtlMs: 3_000 },
+          pipeline: 'heartbeat.test',
+          adapter,
+          readers: 2,
+          memberId: id,
+          createChunkSink: async () => target.open(),
+          // The first chunk read takes three ack waits (once: a second attempt would be quick).
+          phaseHooks: {
+            afterRead: async (split) => {
+              if (slow !== null) return;
+              slow = split.id;
+              await new Promise((resolve) => setTimeout(resolve, 3_000));
+            },
+          },
+          lead: (leadership) =>
+            leadSource(leadership, {
+              adapter,
+              tables: { include: [TABLE] },
+              chunkSize: 100,
+              parallelism: 4,
+              heartbeatIntervalMs: 100,
+              sink: target.open(),
+              onBatch: (batch) => {
+                if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) finish();
+              },
+            }),
+        }),
+    );
+    try {
+      await Promise.all(members.map((m) => m.start()));
+      await Promise.race([done, ...members.map((m) => m.failedWith)]);
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+    }
+    expect(slow).not.toBeNull();
+    const coordinator = await openCoordinator({ url: nats.url }, 'heartbeat.test', 'probe');
+    try {
+      const entry = await coordinator.state.get(chunkRecordKey(slow as unknown as string));
+      expect(entry?.json<{ attempts: number; state: string }>()).toMatchObject({ attempts: 1, state: 'done' });
+    } finally {
+      await coordinator.close();
+    }
     expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
   }, 120_000);
 });
