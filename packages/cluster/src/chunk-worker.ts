@@ -63,9 +63,13 @@ export class ChunkWorker<O> {
     const consumer = await coordinator.js.consumers.get(coordinator.names.chunkStream, coordinator.names.chunkConsumer);
     try {
       while (!this.context.stopped()) {
-        const message = await consumer.next({ expires: 2_000 }).catch((error: unknown) => {
-          if (this.context.stopped()) return null;
-          throw error;
+        // NATS away (the client reconnects by itself): wait and ask again rather than leave the cluster.
+        const message = await consumer.next({ expires: 2_000 }).catch(async (error: unknown) => {
+          if (!this.context.stopped()) {
+            this.context.log('warn', { error: String(error) }, 'could not take a chunk from NATS; retrying');
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+          }
+          return null;
         });
         if (message === null) continue;
         await this.handle(message);

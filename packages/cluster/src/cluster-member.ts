@@ -3,6 +3,7 @@ import {
   type CheckpointStore,
   ClusterError,
   type EventBatch,
+  isRetriable,
   type Introspector,
   type RemoteChunks,
   type Sink,
@@ -186,6 +187,7 @@ export class ClusterMember<O> {
     };
     const store = new KvCheckpointStore(coordinator);
     let snapshotOver = false;
+    let stepDownRequested = false;
     const checkpointStore: CheckpointStore = {
       load: async () => {
         guard();
@@ -221,12 +223,17 @@ export class ClusterMember<O> {
       });
       if (!this.stopped && !this.leaseLost) this.finish();
     } catch (error) {
-      if (!this.stopped && !this.leaseLost) this.fail(error);
-      else this.logger.warn({ member: this.member, error: messageOf(error) }, 'the leader stopped');
+      // Trouble with NATS (or a lost lease) is a reason to step down, not to leave: everything the
+      // next leader needs is in NATS. Anything else (a wrong setting, a refused target) ends the member.
+      const stepDown = this.stopped || this.leaseLost || error instanceof ClusterError || isRetriable(error);
+      if (stepDown) {
+        this.logger.warn({ member: this.member, error: messageOf(error) }, 'stopped leading; reading chunks on');
+        stepDownRequested = true;
+      } else this.fail(error);
     } finally {
       await dispatcher.close();
       this.dispatcher = null;
-      if (this.stopped) await lease.release();
+      if (this.stopped || stepDownRequested) await lease.release();
     }
   }
 
