@@ -1,8 +1,8 @@
-import type { Key, SnapshotSplit } from '@highwater/core';
+import type { Key, SnapshotSplit, SourceAdapter } from '@highwater/core';
 import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
 import { startNats, type ThrowawayNats } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterMember, leadSource, openCoordinator } from '../src/index.js';
+import { ClusterMember, type Leadership, leadSource, openCoordinator } from '../src/index.js';
 import { chunkRecordKey } from '../src/names.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
 
@@ -97,18 +97,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
           };
         },
         phaseHooks: { afterRead: (split) => windowWrites(split) },
-        lead: (leadership) =>
-          leadSource(leadership, {
-            adapter,
-            tables: { include: [TABLE] },
-            chunkSize: 20,
-            parallelism: 8,
-            heartbeatIntervalMs: 100,
-            sink: target.open(),
-            onBatch: (batch) => {
-              if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) finish();
-            },
-          }),
+        lead: leadUntilStored(adapter, target, { chunkSize: 20, parallelism: 8 }, () => finish()),
       });
       members.push(member);
     }
@@ -158,18 +147,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
           },
         };
       },
-      lead: (leadership) =>
-        leadSource(leadership, {
-          adapter,
-          tables: { include: [TABLE] },
-          chunkSize: 50,
-          parallelism: 4,
-          heartbeatIntervalMs: 100,
-          sink: target.open(),
-          onBatch: (batch) => {
-            if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) finish();
-          },
-        }),
+      lead: leadUntilStored(adapter, target, { chunkSize: 50, parallelism: 4 }, () => finish()),
     });
     try {
       await member.start();
@@ -207,18 +185,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
               await new Promise((resolve) => setTimeout(resolve, 3_000));
             },
           },
-          lead: (leadership) =>
-            leadSource(leadership, {
-              adapter,
-              tables: { include: [TABLE] },
-              chunkSize: 100,
-              parallelism: 4,
-              heartbeatIntervalMs: 100,
-              sink: target.open(),
-              onBatch: (batch) => {
-                if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) finish();
-              },
-            }),
+          lead: leadUntilStored(adapter, target, { chunkSize: 100, parallelism: 4 }, () => finish()),
         }),
     );
     try {
@@ -238,6 +205,26 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
   }, 120_000);
 });
+
+/** The leader's part: the source into `target`, calling `stored` once the checkpoint says the snapshot is stored. */
+function leadUntilStored(
+  adapter: SourceAdapter<number>,
+  target: InMemoryTableSink,
+  chunks: { chunkSize: number; parallelism: number },
+  stored: () => void,
+): (leadership: Leadership<number>) => Promise<void> {
+  return (leadership) =>
+    leadSource(leadership, {
+      adapter,
+      tables: { include: [TABLE] },
+      ...chunks,
+      heartbeatIntervalMs: 100,
+      sink: target.open(),
+      onBatch: (batch) => {
+        if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) stored();
+      },
+    });
+}
 
 /** Set HIGHWATER_TEST_LOG to see what the members do. */
 const consoleLogger = {
