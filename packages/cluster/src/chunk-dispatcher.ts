@@ -1,4 +1,5 @@
 import {
+  type Checkpoint,
   ClusterError,
   type LogItem,
   type OffsetCodec,
@@ -32,8 +33,9 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
   private closed = false;
   private readonly closing: Promise<void>;
   private signalClosed!: () => void;
-  private readonly checkpointed: Promise<void>;
-  private signalCheckpointed!: () => void;
+  /** The last checkpoint stored in KV, and the splits waiting to be listed in one. */
+  private stored: Checkpoint | null = null;
+  private readonly unlisted = new Map<SnapshotSplit, () => void>();
   /** Chunks handed out and not yet done, for the status page. */
   readonly pending = new Set<string>();
 
@@ -46,18 +48,27 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     this.closing = new Promise((resolve) => {
       this.signalClosed = resolve;
     });
-    this.checkpointed = new Promise((resolve) => {
-      this.signalCheckpointed = resolve;
-    });
   }
 
   /**
-   * A checkpoint of this pipeline is stored in KV (loaded at start, or saved by this leader): chunks
-   * may be queued from now on. Before it, a member's rows could land in the sink while a restart
-   * would find no checkpoint and start a new snapshot over them.
+   * A checkpoint of this pipeline is stored in KV (loaded at start, or saved by this leader). A split
+   * is queued only once a stored checkpoint lists it: a leader that takes over then resumes every
+   * split a member may have written, with the same range (a split produced again after a crash could
+   * get other bounds, and rows written for the old ones would be nobody's to correct).
    */
-  checkpointStored(): void {
-    this.signalCheckpointed();
+  checkpointStored(checkpoint: Checkpoint): void {
+    this.stored = checkpoint;
+    for (const [split, resolve] of this.unlisted) {
+      if (listed(checkpoint, split)) {
+        this.unlisted.delete(split);
+        resolve();
+      }
+    }
+  }
+
+  private whenListed(split: SnapshotSplit): Promise<void> {
+    if (this.stored !== null && listed(this.stored, split)) return Promise.resolve();
+    return new Promise((resolve) => this.unlisted.set(split, resolve));
   }
 
   /** Starts following chunk records; call before the first {@link readChunk}. */
@@ -109,7 +120,7 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     const key = chunkRecordKey(split.id);
     this.pending.add(split.id);
     try {
-      await Promise.race([this.checkpointed, this.closing]);
+      await Promise.race([this.whenListed(split), this.closing]);
       for (let dispatches = 0; !this.closed; ) {
         // Listening before reading the record: an update between the two is not missed.
         const listener = this.listen(key);
@@ -197,4 +208,10 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
       },
     };
   }
+}
+
+/** Whether the checkpoint lists `split` among its table's unfinished splits. */
+function listed(checkpoint: Checkpoint, split: SnapshotSplit): boolean {
+  const table = checkpoint.tables[split.table];
+  return table?.phase === 'snapshot' && table.unfinished.some((u) => u.index === split.index);
 }

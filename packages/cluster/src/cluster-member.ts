@@ -192,13 +192,13 @@ export class ClusterMember<O> {
       load: async () => {
         guard();
         const loaded = await store.load();
-        if (loaded !== null) dispatcher.checkpointStored();
+        if (loaded !== null) dispatcher.checkpointStored(loaded);
         return loaded;
       },
       save: async (checkpoint) => {
         guard();
         await store.save(checkpoint);
-        dispatcher.checkpointStored();
+        dispatcher.checkpointStored(checkpoint);
         // Every chunk is released and stored: no member needs a log window any more.
         if (!snapshotOver && Object.values(checkpoint.tables).every((t) => t.phase === 'stream')) {
           snapshotOver = true;

@@ -20,6 +20,10 @@ export interface RemoteChunkResult<O> {
  *   a chunk can merge the changes between its own low and high watermark;
  * - `readChunk` resolves only once the chunk's rows, as of the returned high watermark, are durable in
  *   the sink, and that high watermark is at or after `notBefore`.
+ *
+ * Just before each `readChunk` call the source seals a batch (empty if need be) whose checkpoint lists
+ * the split among the unfinished ones: the remote side may wait until that checkpoint is stored
+ * before letting anyone write the chunk's rows, so that a restart resumes the split as it was.
  */
 export interface RemoteChunks<O> {
   /** Called with each log batch while a table is being snapshotted, before it is routed; awaited. */

@@ -163,10 +163,6 @@ export class SourceRuntime<O> implements Source {
     }
     this.logReader = await adapter.createLogReader({ from, tables: schemas });
     this.state = snapshotting ? 'snapshot' : 'stream';
-    // Chunks read elsewhere write to the sink before this source has said anything: a checkpoint
-    // must be stored first, so that a restart resumes this snapshot (its splits, its log) and never
-    // starts a new one over rows already written.
-    if (options.remoteChunks !== undefined && snapshotting) this.output.seal(true);
     this.spawn(this.runLog());
     this.spawnWorkers();
     const interval = this.options.heartbeatIntervalMs;
@@ -514,6 +510,8 @@ export class SourceRuntime<O> implements Source {
     const lowWatermark = window.lowWatermark;
     const emitted = this.router!.emittedThrough;
     const notBefore = emitted !== null && this.compare(emitted, lowWatermark) > 0 ? emitted : lowWatermark;
+    // A checkpoint listing the split, so the remote side can have it stored before anyone writes rows.
+    this.output.seal(true);
     const result = await remote.readChunk(entry.split, table.schema, notBefore);
     if (this.closed) return;
     window.rows = null;
