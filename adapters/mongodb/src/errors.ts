@@ -1,6 +1,6 @@
 import {
   AdapterError,
-  ConfigError,
+  DatabaseSetupError,
   ConnectionLostError,
   HighwaterError,
   networkConnectError,
@@ -76,7 +76,7 @@ export function toHighwaterError(error: unknown, at: Endpoint, what: string, ns?
         { cause: error },
       );
     case CODES.ChangeStreamNotReplicaSet:
-      return new ConfigError(
+      return new DatabaseSetupError(
         `mongodb: ${at.where} is not a replica set or sharded cluster, and change streams need one: start mongod with --replSet <name> and run rs.initiate() (a one-node replica set is enough)`,
         { cause: error },
       );
@@ -88,7 +88,7 @@ export function toHighwaterError(error: unknown, at: Endpoint, what: string, ns?
   }
   if (isMissingImage(e)) {
     const [db, coll] = splitNs(ns);
-    return new ConfigError(
+    return new DatabaseSetupError(
       `mongodb: ${what} on ${where} needs pre- and post-images, and the server has none for a change (${message}): enable them on each captured collection with db.getSiblingDB('${db}').runCommand({ collMod: '${coll}', changeStreamPreAndPostImages: { enabled: true } }) (MongoDB 6.0+) and start again with a new snapshot, or use changelog 'normalize'`,
       { cause: error },
     );

@@ -1,5 +1,5 @@
 import {
-  ConfigError,
+  DatabaseSetupError,
   type Introspector,
   type Key,
   OffsetUnavailableError,
@@ -190,7 +190,7 @@ export class MongoIntrospector implements Introspector<MongoOffset> {
 function clusterTimeOf(reply: Document, what: string): bigint {
   const t = reply.operationTime;
   if (!isTimestamp(t)) {
-    throw new ConfigError(
+    throw new DatabaseSetupError(
       `mongodb: the server's reply to the ${what} has no operationTime: it is not a replica set or sharded cluster, and change streams need one: start mongod with --replSet <name> and run rs.initiate() (a one-node replica set is enough)`,
     );
   }

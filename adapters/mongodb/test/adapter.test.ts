@@ -152,7 +152,7 @@ describe('mongodb adapter on the simulator', () => {
       () => null,
       (error: unknown) => error,
     );
-    expect(failure).toMatchObject({ code: 'HW_CONFIG' });
+    expect(failure).toMatchObject({ code: 'HW_DATABASE_SETUP' });
     expect(String((failure as Error).message)).toContain(
       "collMod: 'noimages', changeStreamPreAndPostImages: { enabled: true }",
     );
@@ -176,7 +176,7 @@ describe('mongodb adapter on the simulator', () => {
           (error: unknown) => error,
         );
       await s.close();
-      expect(failure).toMatchObject({ code: 'HW_CONFIG' });
+      expect(failure).toMatchObject({ code: 'HW_DATABASE_SETUP' });
       expect(String((failure as Error).message)).toContain('rs.initiate()');
     } finally {
       await standalone.close();

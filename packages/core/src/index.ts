@@ -40,7 +40,7 @@ export type {
 } from './checkpoint/checkpoint.js';
 export { MemoryCheckpointStore } from './checkpoint/memory-checkpoint-store.js';
 export { FileCheckpointStore } from './checkpoint/file-checkpoint-store.js';
-export { writeFileAtomically } from './checkpoint/atomic-write.js';
+export { removeTemporaryFilesOf, writeFileAtomically } from './checkpoint/atomic-write.js';
 export { parseCheckpoint } from './checkpoint/parse-checkpoint.js';
 export type { EvenDistribution } from './chunking/even-split.js';
 export { DEFAULT_EVEN_DISTRIBUTION } from './chunking/even-split.js';
@@ -60,7 +60,7 @@ export type {
   DebeziumSource,
 } from './output/debezium.js';
 export { toDebeziumEnvelope } from './output/debezium.js';
-export { type EventFormat, EventLineEncoder } from './output/event-lines.js';
+export { type EventFormat, EventLineEncoder, toEventJson } from './output/event-lines.js';
 export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';
 export type { Sink } from './sink/sink.js';
@@ -74,6 +74,7 @@ export type {
   StartupMode,
 } from './source/source-options.js';
 export { createSource } from './source/create-source.js';
+export { settleWithin } from './source/settle-within.js';
 export { withChunkKey } from './source/discover-tables.js';
 export type { ValueComparator } from './keys/key-comparison.js';
 export {

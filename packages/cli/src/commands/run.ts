@@ -1,3 +1,4 @@
+import { EXIT_OK, exitCodeOf } from './exit-codes.js';
 import { FileCheckpointStore, HighwaterError, type Sink, type SourceAdapter } from '@highwater/core';
 import { type LoadedPipeline, loadPipeline } from '../pipeline/load-pipeline.js';
 import { redact } from '../pipeline/redact.js';
@@ -39,14 +40,8 @@ export interface RunCommandIo {
   readonly onMetrics?: (server: MetricsServer) => void;
 }
 
-/**
- * Exit codes of `highwater run` (and of `status`):
- * 0 stopped on request or finished; 1 the pipeline failed; 2 the command line or the pipeline file is
- * wrong (a `ConfigError`). A second SIGINT/SIGTERM exits at once with 130/143.
- */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_CONFIG = 2;
+// A second SIGINT/SIGTERM exits at once with 130/143; the other codes are in exit-codes.ts.
+export { EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_SETUP, exitCodeOf } from './exit-codes.js';
 
 /** `highwater run pipeline.yaml`: loads the file and runs the pipeline until stopped. Returns the exit code. */
 export async function runCommand(
@@ -82,6 +77,8 @@ export interface RunSetup {
   readonly sourceOptions: RunnerSourceOptions;
   /** Default: the sink the pipeline file describes. */
   readonly sink?: Sink;
+  /** How long closing waits for each adapter or sink call (see `PipelineRunnerOptions.closeTimeoutMs`). */
+  readonly closeTimeoutMs?: number;
 }
 
 /**
@@ -122,6 +119,7 @@ export async function executeRun(
       logger,
       restart: pipeline.config.restart,
       joinWaitingBatches: true,
+      ...(setup.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: setup.closeTimeoutMs }),
     });
     io.onRunner?.(runner);
     logger.info(
@@ -236,11 +234,6 @@ function watchSlots(
   // Often enough to warn soon after the limit, rarely enough to cost the server nothing.
   const stop = monitor.start(Math.min(60_000, Math.max(500, idleWarningMs / 2)));
   return { monitor, stop };
-}
-
-/** 2 for a bad command line or pipeline file, 1 for anything else. */
-export function exitCodeOf(error: unknown): number {
-  return error instanceof HighwaterError && error.code === 'HW_CONFIG' ? EXIT_CONFIG : EXIT_FAILED;
 }
 
 function messageOf(error: unknown): string {

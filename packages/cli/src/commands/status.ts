@@ -3,6 +3,7 @@ import { type ClusterStatus, readClusterStatus } from '@highwater/cluster';
 import { dirname, resolve } from 'node:path';
 import { type Checkpoint, FileCheckpointStore } from '@highwater/core';
 import type { SlotReport } from '@highwater/postgres';
+import { natsSinkLocation, readNatsSinkCommit } from '@highwater/sink-nats';
 import { type LoadedPipeline, loadPipeline } from '../pipeline/load-pipeline.js';
 import { ago } from '../observe/ago.js';
 import { redact } from '../pipeline/redact.js';
@@ -45,6 +46,11 @@ export async function readStoredCheckpoint(pipeline: LoadedPipeline): Promise<St
       const stored = await readSqlSinkCheckpoint(sink, pipeline.name);
       return { location, checkpoint: stored?.checkpoint ?? null, storedAt: stored?.storedAt ?? null };
     }
+    case 'nats': {
+      const marker = await readNatsSinkCommit({ ...sink, pipeline: pipeline.name });
+      const storedAt = marker === null || marker.commit === 0 ? null : new Date(marker.committedAt);
+      return { location, checkpoint: marker?.checkpoint ?? null, storedAt };
+    }
     case 'stdout': {
       const store = new FileCheckpointStore(pipeline.checkpointPath);
       const checkpoint = await store.load();
@@ -65,6 +71,10 @@ export function checkpointLocation(pipeline: LoadedPipeline): string {
     case 'postgres':
     case 'mysql':
       return `${sink.type} target, table ${sink.schema === undefined ? '' : `${sink.schema}.`}${CHECKPOINT_TABLE}, row '${pipeline.name}'`;
+    case 'nats': {
+      const where = natsSinkLocation({ ...sink, pipeline: pipeline.name });
+      return `nats stream ${where.stream}, last message on ${where.commitSubject}`;
+    }
     case 'stdout':
       return pipeline.checkpointPath;
   }

@@ -136,6 +136,29 @@ const sinkSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('file'), path: z.string().min(1), format: eventFormat.default('native') }).strict(),
   z.object({ type: z.literal('postgres'), ...sqlSinkCommon }).strict(),
   z.object({ type: z.literal('mysql'), ...sqlSinkCommon }).strict(),
+  z
+    .object({
+      type: z.literal('nats'),
+      /** `nats://host:4222` (credentials as `user:password@` or `token@`; several servers comma-separated). */
+      url: z.string().min(1),
+      /** Default `highwater-<pipeline>`, created when missing. */
+      stream: z.string().min(1).optional(),
+      /** Subjects are `<subjectPrefix>.<schema>.<table>`. Default: the pipeline name. */
+      subjectPrefix: z.string().min(1).optional(),
+      format: eventFormat.default('native'),
+      /** Publishes awaiting their acknowledgement at most (default 1024). */
+      maxInFlight: positiveInt.optional(),
+      /** Limits of the stream when the sink creates it. */
+      streamLimits: z
+        .object({
+          maxBytes: positiveInt.optional(),
+          maxAgeSeconds: z.number().int().min(0).optional(),
+          replicas: z.number().int().min(1).max(5).optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
 ]);
 
 /** Where checkpoints live when the sink does not store them with its data (stdout, file). */
@@ -232,5 +255,6 @@ export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type SourceConfig = PipelineConfig['source'];
 export type SinkConfig = PipelineConfig['sink'];
 export type SqlSinkConfig = Extract<SinkConfig, { type: 'postgres' | 'mysql' }>;
+export type NatsSinkConfig = Extract<SinkConfig, { type: 'nats' }>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
 export type ClusterConfig = z.output<typeof clusterSchema>;

@@ -92,6 +92,12 @@ export interface SourceOptions<O> {
   /** Default: 5 attempts from 100 ms up to 5 s. */
   readonly retry?: RetryPolicy;
   /**
+   * How long `close()` waits for each call into the adapter it needs (a reader's `close()`, the
+   * readers' end, a start in progress). One that does not settle by then is left behind and
+   * `close()` rejects with `CloseTimeoutError` naming it, once the rest is closed. Default 30000 ms.
+   */
+  readonly closeTimeoutMs?: number;
+  /**
    * Called each time the source retries after a retriable failure of its log reader or of a chunk
    * reader (a lost connection), before waiting `delayMs`. Such retries are otherwise invisible:
    * the application sees the batches go on. Must not throw.
@@ -115,4 +121,5 @@ export interface ResolvedSourceOptions<O> extends SourceOptions<O> {
   readonly maxQueuedBatches: number;
   readonly heartbeatIntervalMs: number;
   readonly retry: RetryPolicy;
+  readonly closeTimeoutMs: number;
 }

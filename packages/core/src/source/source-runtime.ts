@@ -8,6 +8,7 @@ import { isUndecoded, TableSnapshot } from '../enumerator/table-snapshot.js';
 import {
   asHighwaterError,
   CheckpointError,
+  CloseTimeoutError,
   ConfigError,
   isRetriable,
   SourceClosedError,
@@ -29,6 +30,7 @@ import type { CapturedTable } from './captured-table.js';
 import { discoverTables, type KeylessPolicy, requireChunkKey } from './discover-tables.js';
 import type { EventBatch } from './event-batch.js';
 import { OutputQueue } from './output-queue.js';
+import { settleWithin } from './settle-within.js';
 import type { ResolvedSourceOptions } from './source-options.js';
 import type { Source } from './source.js';
 
@@ -162,6 +164,9 @@ export class SourceRuntime<O> implements Source {
       return;
     }
     this.logReader = await adapter.createLogReader({ from, tables: schemas });
+    // Closed while starting (a stop asked for before the source was up): shutdown() is waiting for
+    // this to return and closes what was opened; starting readers and timers now would outlive it.
+    if (this.closed) return;
     this.state = snapshotting ? 'snapshot' : 'stream';
     this.spawn(this.runLog());
     this.spawnWorkers();
@@ -267,17 +272,35 @@ export class SourceRuntime<O> implements Source {
     this.output.releaseProducers();
     for (const { entry } of this.awaitingRelease) entry.window?.abandon(new SourceClosedError('the source closed'));
     this.awaitingRelease.length = 0;
-    await this.beginning?.catch(() => undefined);
+    // Each wait on the adapter is bounded: one that never settles is named, and closing goes on.
+    const leftWaiting: string[] = [];
+    const bounded = async (what: string, call: Promise<unknown> | undefined) => {
+      if (call !== undefined && !(await settleWithin(call, this.options.closeTimeoutMs))) leftWaiting.push(what);
+    };
+    await bounded(
+      'the start in progress',
+      this.beginning?.catch(() => undefined),
+    );
     const reader = this.logReader;
     this.logReader = null;
-    await reader?.close().catch(() => undefined);
+    await bounded("the log reader's close()", reader?.close());
     for (const table of this.router?.tables.values() ?? []) {
       for (const u of table.snapshot?.unfinished ?? []) u.window?.abandon(new SourceClosedError('the source closed'));
     }
-    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
-    await this.introspector?.close().catch(() => undefined);
+    await bounded('the readers to stop (a read or a chunk reader close() in progress)', this.tasksSettled());
+    await bounded("the introspector's close()", this.introspector?.close());
     if (this.failure !== null) this.output.fail(this.failure);
     else this.output.end();
+    if (leftWaiting.length > 0) {
+      throw new CloseTimeoutError(
+        `the ${this.adapter.name} source closed without ${leftWaiting.join(', ')}: not settled within ` +
+          `${this.options.closeTimeoutMs} ms (closeTimeoutMs); its connections may stay open until the process exits`,
+      );
+    }
+  }
+
+  private async tasksSettled(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }
 
   private async fail(cause: unknown): Promise<void> {
@@ -285,8 +308,9 @@ export class SourceRuntime<O> implements Source {
     const error = asHighwaterError(cause, `the ${this.adapter.name} source failed`);
     this.failure = error;
     this.state = 'failed';
-    // The application hears of the failure once every connection is closed.
-    await this.close();
+    // The application hears of the failure once every connection is closed (or the close timed
+    // out: the failure is still what it hears of).
+    await this.close().catch(() => undefined);
   }
 
   private spawn(task: Promise<void>): void {
@@ -428,8 +452,14 @@ export class SourceRuntime<O> implements Source {
 
   // ---------------------------------------------------------------- chunk readers
 
+  /**
+   * Starts chunk readers up to `parallelism`. The count of readers to start is fixed first: a reader
+   * started on a closed or complete source ends synchronously (its `finally` decrements `workers`),
+   * so a loop on `workers` would start readers for ever.
+   */
   private spawnWorkers(): void {
-    while (this.workers < this.options.parallelism) {
+    if (this.closed || this.complete) return;
+    for (let missing = this.options.parallelism - this.workers; missing > 0; missing--) {
       this.workers++;
       this.spawn(this.runWorker());
     }
