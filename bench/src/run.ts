@@ -27,6 +27,8 @@ import { mongodbBenchmarks } from './mongodb/mongodb.js';
 import { oracleBenchmarks } from './oracle/oracle.js';
 import { formatDbReport } from './db/report.js';
 import { E2E_BENCHMARKS, e2eBenchmarks } from './e2e/e2e.js';
+import { coordinatorBenchmark } from './cluster/coordinator.js';
+import { clusterScalingBenchmark } from './cluster/scaling.js';
 
 interface Benchmark {
   readonly name: string;
@@ -69,7 +71,20 @@ async function main(): Promise<void> {
   const nats = wanted('nats');
   const mongodb = wanted('mongodb');
   const e2e = E2E_BENCHMARKS.filter((b) => wanted(b));
-  if (core.length === 0 && !anyPg && !anyMy && !oracle && !nats && !mongodb && e2e.length === 0) {
+  // Only when asked for by name: they start their own NATS and Postgres servers and member processes.
+  const clusterCoordinator = filters.some((f) => 'cluster coordinator'.includes(f) && f.startsWith('cluster'));
+  const clusterScaling = filters.some((f) => 'cluster scaling'.includes(f) && f.startsWith('cluster'));
+  if (
+    core.length === 0 &&
+    !anyPg &&
+    !anyMy &&
+    !oracle &&
+    !nats &&
+    !mongodb &&
+    e2e.length === 0 &&
+    !clusterCoordinator &&
+    !clusterScaling
+  ) {
     const names = [
       ...coreBenchmarks(quick).map((b) => b.name),
       ...DB_PARTS.map((p) => `postgres ${p}`),
@@ -78,6 +93,8 @@ async function main(): Promise<void> {
       'nats',
       'mongodb',
       ...E2E_BENCHMARKS,
+      'cluster coordinator',
+      'cluster scaling',
     ];
     throw new Error(`no benchmark matches ${filters.join(', ')}; they are: ${names.join(', ')}`);
   }
@@ -132,6 +149,20 @@ async function main(): Promise<void> {
     const table = await oracleBenchmarks(quick, plan);
     console.log(
       `${machine}; warm-up ${plan.warmups}, median of ${plan.runs} runs per side; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
+  }
+  if (clusterCoordinator) {
+    const before = load();
+    const table = await coordinatorBenchmark(quick, progress);
+    console.log(
+      `Cluster coordinator simulation${quick ? ' (--quick)' : ''}: ${machine}; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
+  }
+  if (clusterScaling) {
+    const before = load();
+    const table = await clusterScalingBenchmark(quick, progress);
+    console.log(
+      `Cluster scaling (member processes, throttled chunk reads)${quick ? ' (--quick)' : ''}: ${machine}; load ${before} before, ${load()} after\n\n${table}\n`,
     );
   }
   if (nats) {

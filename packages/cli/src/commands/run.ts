@@ -13,6 +13,7 @@ import { listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
 import { SlotMonitor } from '../slots/slot-monitor.js';
 import type { LineOutput } from '@highwater/sink-file';
 import { createAdapter, sourceOptionsOf } from '../sources/create-adapter.js';
+import { runClusterMember } from './run-cluster.js';
 
 /** Command-line options of `highwater run`. */
 export interface RunCommandOptions {
@@ -61,6 +62,10 @@ export async function runCommand(
   } catch (error) {
     (io.stderr ?? process.stderr).write(`highwater run: ${redact(messageOf(error), pipeline.secrets)}\n`);
     return exitCodeOf(error);
+  }
+  const cluster = pipeline.config.cluster;
+  if (cluster !== undefined) {
+    return runClusterMember(pipeline, cluster, adapter, sourceOptionsOf(pipeline.config.source), options, io);
   }
   return executeRun({ pipeline, adapter, sourceOptions: sourceOptionsOf(pipeline.config.source) }, options, io);
 }
@@ -161,23 +166,11 @@ export async function executeRun(
     }
 
     if (io.handleSignals !== false) {
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals === 1) {
-          logger.info({ signal }, 'stopping after the batch in hand (send the signal again to exit at once)');
-          runner.stop();
-        } else {
-          logger.warn({ signal }, 'exiting at once; the next run resumes from the last stored checkpoint');
-          process.exit(signal === 'SIGINT' ? 130 : 143);
-        }
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      cleanups.push(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      });
+      cleanups.push(
+        stopOnSignals(logger, 'stopping after the batch in hand (send the signal again to exit at once)', () =>
+          runner.stop(),
+        ),
+      );
     }
 
     await runner.run();
@@ -189,6 +182,30 @@ export async function executeRun(
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
+}
+
+/**
+ * SIGINT/SIGTERM: the first calls `stop` (logged with `message`), a second exits at once with
+ * 130/143. Returns the function that removes the handlers.
+ */
+export function stopOnSignals(logger: SinkLogger, message: string, stop: () => void): () => void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal }, message);
+      stop();
+    } else {
+      logger.warn({ signal }, 'exiting at once; the next run resumes from the last stored checkpoint');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 /** Default of `idleSlotWarningSeconds`. */

@@ -106,6 +106,17 @@ export class SourceClosedError extends HighwaterError {
   }
 }
 
+/**
+ * A pipeline run by several processes (`cluster:`) cannot coordinate: the coordinator (NATS
+ * JetStream) is unreachable or refused an operation, or this process lost the leader lease another
+ * member now holds. Retriable when the coordinator may answer later.
+ */
+export class ClusterError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super('HW_CLUSTER', message, options);
+  }
+}
+
 /** Wraps an unexpected failure inside an adapter so it carries a code; the original is the `cause`. */
 export class AdapterError extends HighwaterError {
   constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {

@@ -1,5 +1,6 @@
 import type { Checkpoint, CheckpointStore } from '../checkpoint/checkpoint.js';
 import type { TableFilter } from '../schema/table-filter.js';
+import type { RemoteChunks } from '../snapshot/remote-chunks.js';
 import type { SnapshotSplit } from '../split/split.js';
 import type { SourceAdapter } from '../spi/source-adapter.js';
 import type { JsonValue } from '../values/value.js';
@@ -104,6 +105,12 @@ export interface SourceOptions<O> {
   readonly onRetry?: (retry: SourceRetry) => void;
   /** Test hooks at the phase boundaries of each chunk read. */
   readonly phaseHooks?: SnapshotPhaseHooks<O>;
+  /**
+   * Snapshot chunks are read, merged and written by other processes (`@highwater/cluster`); this
+   * source keeps the log reader and the gate, and emits changes only. `parallelism` is then the
+   * number of chunks handed out at once. Phase hooks do not apply to such chunks.
+   */
+  readonly remoteChunks?: RemoteChunks<O>;
 }
 
 export interface ResolvedSourceOptions<O> extends SourceOptions<O> {

@@ -336,6 +336,10 @@ export class SourceRuntime<O> implements Source {
         this.logReader ??= await this.adapter.createLogReader({ from: this.position as O, tables: this.schemas() });
         for await (const batch of this.logReader) {
           if (this.closed) return;
+          if (this.options.remoteChunks !== undefined && this.state === 'snapshot') {
+            await this.options.remoteChunks.publishLog(batch);
+            if (this.closed) return;
+          }
           this.processLogBatch(batch);
           attempt = 0;
           if (this.complete) return;
@@ -469,7 +473,7 @@ export class SourceRuntime<O> implements Source {
         const assignment = await this.assigner.next();
         if (assignment === null || this.closed) return;
         try {
-          reader ??= await this.adapter.createChunkReader();
+          if (this.options.remoteChunks === undefined) reader ??= await this.adapter.createChunkReader();
           await this.readChunk(reader, assignment);
           attempt = 0;
         } catch (error) {
@@ -492,23 +496,15 @@ export class SourceRuntime<O> implements Source {
   }
 
   /** One chunk: low watermark, plain read, high watermark; released by the log reader (see {@link release}). */
-  private async readChunk(reader: ChunkReader, { table, entry }: Assignment<O>): Promise<void> {
+  private async readChunk(reader: ChunkReader | null, { table, entry }: Assignment<O>): Promise<void> {
+    if (this.options.remoteChunks !== undefined) return this.readChunkElsewhere({ table, entry });
+    if (reader === null) throw new TypeError('readChunk: no chunk reader');
     const hooks = this.options.phaseHooks;
     const split = entry.split;
-    const floor = this.floor!;
     const introspector = this.introspector!;
     await hooks?.beforeLowWatermark?.(split);
-    const ticket = floor.reserve();
-    let lowWatermark: O;
-    try {
-      lowWatermark = await introspector.lowWatermark();
-    } catch (error) {
-      floor.settle(ticket, null);
-      throw error;
-    }
-    const window = openWindow(lowWatermark);
-    entry.window = window;
-    floor.settle(ticket, lowWatermark);
+    const window = await this.openChunkWindow(entry);
+    const lowWatermark = window.lowWatermark;
     await hooks?.afterLowWatermark?.(split, lowWatermark);
     const schema = table.schema;
     const rows: (readonly Row[] | UndecodedRows)[] = [];
@@ -530,6 +526,54 @@ export class SourceRuntime<O> implements Source {
     window.highWatermark = highWatermark;
     const captured = this.router!.tables.get(table.name);
     if (captured === undefined || captured.snapshot !== table) return;
+    await this.awaitRelease(captured, entry, highWatermark);
+  }
+
+  /**
+   * One chunk read by another process (`remoteChunks`): the window opens here with a low watermark
+   * taken before the chunk is handed out, so every change the release holds back (those after the
+   * remote high watermark) is retained until then.
+   */
+  private async readChunkElsewhere({ table, entry }: Assignment<O>): Promise<void> {
+    const remote = this.options.remoteChunks!;
+    const window = await this.openChunkWindow(entry);
+    const lowWatermark = window.lowWatermark;
+    const emitted = this.router!.emittedThrough;
+    const notBefore = emitted !== null && this.compare(emitted, lowWatermark) > 0 ? emitted : lowWatermark;
+    // A checkpoint listing the split, so the remote side can have it stored before anyone writes rows.
+    this.output.seal(true);
+    const result = await remote.readChunk(entry.split, table.schema, notBefore);
+    if (this.closed) return;
+    window.rows = null;
+    window.readWith = table.schema;
+    window.readAt = Date.now();
+    window.writtenElsewhere = result.rows;
+    window.highWatermark = result.highWatermark;
+    const captured = this.router!.tables.get(table.name);
+    if (captured === undefined || captured.snapshot !== table) return;
+    await this.awaitRelease(captured, entry, result.highWatermark);
+  }
+
+  /** Takes the chunk's low watermark through the retention floor (so nothing it needs is trimmed meanwhile) and opens its window. */
+  private async openChunkWindow(entry: UnfinishedSplit<O>): Promise<ChunkWindow<O>> {
+    const floor = this.floor!;
+    const ticket = floor.reserve();
+    let lowWatermark: O;
+    try {
+      lowWatermark = await this.introspector!.lowWatermark();
+    } catch (error) {
+      floor.settle(ticket, null);
+      throw error;
+    }
+    const window = openWindow(lowWatermark);
+    entry.window = window;
+    floor.settle(ticket, lowWatermark);
+    return window;
+  }
+
+  /** Releases the chunk now if the log reader is past its high watermark, else when it gets there. */
+  private async awaitRelease(captured: CapturedTable<O>, entry: UnfinishedSplit<O>, highWatermark: O): Promise<void> {
+    const window = entry.window!;
     if (this.compare(this.position as O, highWatermark) >= 0) this.release(captured, entry);
     else this.awaitingRelease.push({ table: captured, entry });
     await window.released;

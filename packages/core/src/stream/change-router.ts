@@ -51,6 +51,11 @@ export class ChangeRouter<O> {
     this.compare = settings.offsets.compare;
   }
 
+  /** Changes at or before this offset were emitted before a restart (null on a first start). */
+  get emittedThrough(): O | null {
+    return this.settings.emittedThrough;
+  }
+
   /** True while the log is re-read below what was emitted before a restart. */
   private replaying(offset: O): boolean {
     if (this.replayThrough === null) return false;
@@ -199,7 +204,10 @@ export class ChangeRouter<O> {
       }
     };
     let size = 0;
-    if (merged.length === 0) {
+    if (window.writtenElsewhere != null) {
+      // Read, merged and written by another process: only the held-back changes are this source's.
+      size = window.writtenElsewhere;
+    } else if (merged.length === 0) {
       // Nothing logged in the window touches the chunk: the read's rows are its rows as of HW, each
       // once (a plain read returns a row once when nothing changes it), so skip keying them.
       for (const batch of batches) {
