@@ -16,6 +16,7 @@ import {
   UnsupportedError,
   unknownColumnsOf,
   chunkKeyOf,
+  FencedWriteError,
 } from '@highwater/core';
 import type { JsMsg } from '@nats-io/jetstream';
 import { type ChunkRecord, type ChunkTask, rangeKey, taskRange } from './chunk-record.js';
@@ -202,7 +203,19 @@ export class ChunkWorker<O> {
     }
     if (await this.queuedByEarlierLeader(task)) return true;
     this.sink ??= await this.openSink();
-    await this.sink.write({ events, checkpoint: chunkCheckpoint(adapter.name, offsets.toJSON(highWatermark)) });
+    // The claim's revision is the fencing token: a later attempt claims at a higher one, and once it
+    // has written, the sink refuses this attempt's rows even if it stalled past every check above.
+    try {
+      await this.sink.write({
+        events,
+        checkpoint: chunkCheckpoint(adapter.name, offsets.toJSON(highWatermark)),
+        fence: { scope: chunkFenceScope(task.id), token: revision },
+      });
+    } catch (error) {
+      if (!(error instanceof FencedWriteError)) throw error;
+      this.context.log('info', { chunk: task.id }, `chunk ${task.id} was written by a newer attempt; leaving it`);
+      return false;
+    }
     const done: ChunkRecord = {
       ...record,
       state: 'done',
@@ -266,6 +279,11 @@ export class ChunkWorker<O> {
     await reader?.close().catch(() => undefined);
     await sink?.close().catch(() => undefined);
   }
+}
+
+/** Fencing scope of a chunk's writes; the token is the revision of the attempt's claim in KV. */
+export function chunkFenceScope(splitId: string): string {
+  return `chunk:${splitId}`;
 }
 
 /**

@@ -3,12 +3,14 @@ import {
   type CheckpointStore,
   ClusterError,
   type EventBatch,
+  FencedWriteError,
   isRetriable,
   type Introspector,
   type RemoteChunks,
   type Sink,
   type SnapshotPhaseHooks,
   type SourceAdapter,
+  type WriteFence,
 } from '@highwater/core';
 import { ChunkDispatcher } from './chunk-dispatcher.js';
 import { ChunkWorker } from './chunk-worker.js';
@@ -35,8 +37,11 @@ export interface Leadership<O> {
   /** Settles when the lease is lost or the member stops: stop the pipeline then. */
   readonly ended: Promise<void>;
   /**
-   * The leader's sink for changes: writes are refused once the lease is no longer fresh, and its
-   * checkpoint is left to `checkpointStore` (a chunk reader's rows are never in the leader's batches).
+   * The leader's sink for changes: writes are refused once the lease is no longer fresh, and each
+   * batch carries this leader's epoch as its fencing token (scope `leader`), which a SQL sink checks
+   * in the batch's transaction: once a newer leader has written, this one's batches are refused
+   * (`FencedWriteError`). Its checkpoint is left to `checkpointStore` (a chunk reader's rows are
+   * never in the leader's batches).
    */
   fence(sink: Sink): Sink;
 }
@@ -219,13 +224,18 @@ export class ClusterMember<O> {
         remoteChunks: dispatcher,
         checkpointStore,
         ended,
-        fence: (sink) => fencedSink(sink, guard),
+        fence: (sink) => fencedSink(sink, guard, { scope: LEADER_FENCE_SCOPE, token: lease.epoch }),
       });
       if (!this.stopped && !this.leaseLost) this.finish();
     } catch (error) {
       // Trouble with NATS (or a lost lease) is a reason to step down, not to leave: everything the
       // next leader needs is in NATS. Anything else (a wrong setting, a refused target) ends the member.
-      const stepDown = this.stopped || this.leaseLost || error instanceof ClusterError || isRetriable(error);
+      const stepDown =
+        this.stopped ||
+        this.leaseLost ||
+        error instanceof ClusterError ||
+        error instanceof FencedWriteError ||
+        isRetriable(error);
       if (stepDown) {
         this.logger.warn({ member: this.member, error: messageOf(error) }, 'stopped leading; reading chunks on');
         stepDownRequested = true;
@@ -282,7 +292,10 @@ export class ClusterMember<O> {
   }
 }
 
-function fencedSink(sink: Sink, guard: () => void): Sink {
+/** Fencing scope of the leaders' batches; the token is the leader's epoch. */
+export const LEADER_FENCE_SCOPE = 'leader';
+
+function fencedSink(sink: Sink, guard: () => void, fence: WriteFence): Sink {
   return {
     name: sink.name,
     storesCheckpoints: false,
@@ -293,7 +306,7 @@ function fencedSink(sink: Sink, guard: () => void): Sink {
     },
     write: async (batch: EventBatch) => {
       guard();
-      await sink.write(batch);
+      await sink.write({ ...batch, fence });
     },
     close: () => sink.close(),
   };

@@ -65,6 +65,7 @@ export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';
 export type { Sink } from './sink/sink.js';
 export type { SinkContext, SinkLogger } from './sink/sink-context.js';
+export type { WriteFence } from './sink/write-fence.js';
 export type { Source } from './source/source.js';
 export type {
   RetryPolicy,

@@ -23,6 +23,7 @@ export { sourceTableDescriber } from './source-schemas.js';
 export { readSqlCheckpoint } from './stored-checkpoint.js';
 export { connectError, type SinkEndpoint, sinkEndpoint, sinkError } from './sql-errors.js';
 export { BULK_MIN_ROWS, DEFAULT_STATEMENT_ROWS, SqlSink, type SqlSinkContext } from './sql-sink.js';
+export { createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
 export { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';
 export {
   bitBytes,

@@ -26,6 +26,7 @@ import {
 import { connectError, sinkError } from './sql-errors.js';
 import { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';
 import { jsonText } from './value-text.js';
+import { createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
 
 /**
  * What a SQL sink needs besides its configuration: the source's table definitions, to create target
@@ -67,6 +68,8 @@ export class SqlSink implements Sink {
   /** Target tables known to exist: their columns, true where nullable (after a commit). */
   private ensured = new Map<string, ReadonlyMap<string, boolean>>();
   private checkpointTableReady = false;
+  /** True once a fenced batch committed (the fence table exists); unfenced writes never touch it. */
+  private fenceTableReady = false;
   /** Target tables found holding rows at the first start and warned about (existingRows: overwrite): warned once. */
   private readonly existingRowsChecked = new Set<string>();
   /** True once the first write created a target table for every captured table. */
@@ -144,6 +147,8 @@ export class SqlSink implements Sink {
         if (create !== null) ddl.push({ sql: create });
         ddl.push({ sql: this.dialect.createCheckpointTable(this.qualify(schema, CHECKPOINT_TABLE)) });
       }
+      if (batch.fence !== undefined && !this.fenceTableReady)
+        ddl.push({ sql: createFenceTable(this.dialect, this.qualify(schema, FENCE_TABLE)) });
       for (const name of touched)
         ddl.push(...(await this.ddlFor(session, schema, this.tableOf(tables, name), ensured)));
       for (const statement of ddl) await this.run(session, statement.sql, [], statement.table);
@@ -151,6 +156,8 @@ export class SqlSink implements Sink {
         await session.query(this.dialect.begin);
         inTransaction = true;
       }
+      if (batch.fence !== undefined)
+        await passFence(this.dialect, session, this.qualify(schema, FENCE_TABLE), this.pipeline, batch.fence);
       for (const group of plan.groups) await this.apply(session, group, ensured);
       await this.run(session, this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)), [
         this.pipeline,
@@ -165,6 +172,7 @@ export class SqlSink implements Sink {
     this.tables = tables;
     this.ensured = ensured;
     this.checkpointTableReady = true;
+    if (batch.fence !== undefined) this.fenceTableReady = true;
     this.capturedCreated = true;
   }
 

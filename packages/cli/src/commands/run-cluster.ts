@@ -60,7 +60,8 @@ export async function runClusterMember(
       createChunkSink: () => chunkSink(),
       logger,
       lead: async (leadership) => {
-        await prepareChunkSink(() => chunkSink(), adapter.name);
+        // Fenced like the leader's own writes: it also makes the fence table before any chunk reader needs it.
+        await prepareChunkSink(async () => leadership.fence(await chunkSink()), adapter.name);
         const sink = leadership.fence(
           await createSink(pipeline, { pipelineName: pipeline.name, logger }, { stdout: io.stdout, adapter }),
         );

@@ -143,6 +143,23 @@ export class SinkError extends HighwaterError {
 }
 
 /**
+ * A sink refused a batch whose fencing token (`EventBatch.fence`) is older than one it has already
+ * committed for the same scope: another writer took over (a new cluster leader, a newer attempt of
+ * the chunk). Nothing of the batch was stored. Not retriable: this writer is deposed and stops
+ * writing; the newer one carries on.
+ */
+export class FencedWriteError extends SinkError {
+  constructor(
+    readonly scope: string,
+    readonly token: number,
+    readonly current: number,
+    message: string,
+  ) {
+    super(message, {}, 'HW_SINK_FENCED');
+  }
+}
+
+/**
  * A value the source accepted that the target column's type cannot hold exactly (an infinite date in
  * a MySQL `DATETIME`, a year past 9999, NaN in a MySQL `DOUBLE`…). The batch fails rather than store
  * another value; docs/sinks.md lists every such source/target pair. Not retriable: the same value
