@@ -1,4 +1,4 @@
-import type { Key, SnapshotSplit, SourceAdapter } from '@highwater/core';
+import type { ChangeEvent, Key, SnapshotSplit, SourceAdapter } from '@highwater/core';
 import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
 import { startNats, type ThrowawayNats } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,79 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     }
     expect(crashed).toBe(true);
     expect(target.rows(TABLE).some((r) => r.id === victim)).toBe(false);
+    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+  }, 120_000);
+  it('refuses the write of a chunk attempt that was taken over while it stalled, after the newer attempt wrote', async () => {
+    const db = itemsDb();
+    const adapter = memoryAdapter(db);
+    const target = new InMemoryTableSink();
+    const victim = 1230;
+    let victimSplit: string | null = null;
+    let staleOutcome: 'landed' | 'refused' | null = null;
+    let victimAfterStale: unknown;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const probe = await openCoordinator({ url: nats.url }, 'fence.test', 'probe');
+    const member = new ClusterMember<number>({
+      nats: { url: nats.url, ackWaitMs: 2_000, leaseTtlMs: 3_000 },
+      pipeline: 'fence.test',
+      adapter,
+      readers: 2,
+      memberId: 'solo',
+      logger: process.env.HIGHWATER_TEST_LOG === undefined ? undefined : consoleLogger,
+      phaseHooks: {
+        afterHighWatermark: async (split) => {
+          if (victimSplit === null && inRange(split, victim)) victimSplit = split.id;
+        },
+      },
+      createChunkSink: async () => {
+        const sink = target.open();
+        return {
+          ...sink,
+          // The first attempt at the victim's chunk stalls just before its write, past every check of
+          // its claim: meanwhile a newer attempt claims the chunk (compare-and-swap in KV) and writes.
+          write: async (batch) => {
+            const holdsVictim = batch.events.some((e) => e.kind === 'change' && e.after?.id === victim);
+            if (staleOutcome !== null || !holdsVictim || victimSplit === null) return sink.write(batch);
+            const key = chunkRecordKey(victimSplit);
+            const entry = await probe.state.get(key);
+            const record = entry?.json<Record<string, unknown>>() ?? {};
+            const revision = await probe.state.update(
+              key,
+              JSON.stringify({ ...record, member: 'newer', attempts: Number(record.attempts) + 1, at: Date.now() }),
+              entry?.revision ?? 0,
+            );
+            await target.open().write({
+              events: [{ ...(batch.events[0] as ChangeEvent), after: { id: victim, v: 'newer attempt' } }],
+              checkpoint: batch.checkpoint,
+              fence: { scope: `chunk:${victimSplit}`, token: revision },
+            });
+            try {
+              await sink.write(batch);
+              staleOutcome = 'landed';
+            } catch (error) {
+              staleOutcome = 'refused';
+              throw error;
+            } finally {
+              victimAfterStale = target.rows(TABLE).find((r) => r.id === victim)?.v;
+            }
+          },
+        };
+      },
+      lead: leadUntilStored(adapter, target, { chunkSize: 50, parallelism: 4 }, () => finish()),
+    });
+    try {
+      await member.start();
+      await Promise.race([done, member.failedWith]);
+    } finally {
+      await member.stop();
+      await probe.close();
+    }
+    expect(staleOutcome).toBe('refused');
+    expect(victimAfterStale).toBe('newer attempt');
+    // The chunk was left to its newer attempt; redelivered after the ack wait, it was read again and done.
     expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
   }, 120_000);
   it('keeps a chunk slower than the ack wait with its reader while heartbeats go on', async () => {

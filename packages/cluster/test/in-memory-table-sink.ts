@@ -1,12 +1,19 @@
-import type { Checkpoint, EventBatch, Row, Sink } from '@highwater/core';
+import { type Checkpoint, type EventBatch, FencedWriteError, type Row, type Sink } from '@highwater/core';
 
 /**
  * A table sink kept in memory: upserts and deletes by key, as the SQL sinks do, so any number of
  * members (and the leader) in one test process write to one target. `writes` counts rows applied.
+ * It honours fencing tokens by the SQL sinks' rule (a batch whose token is below the highest one
+ * applied for its scope is refused whole); the SQL sinks' own check is tested against real servers
+ * in sinks/sql/test/write-fence.test.ts.
  */
 export class InMemoryTableSink {
   readonly tables = new Map<string, Map<string, Row>>();
   rowsWritten = 0;
+  /** Highest token applied per fencing scope. */
+  readonly fences = new Map<string, number>();
+  /** Batches refused by their fencing token. */
+  refused = 0;
 
   /** A handle for one writer (a member's chunk reader, or the leader). */
   open(): Sink {
@@ -24,6 +31,15 @@ export class InMemoryTableSink {
   }
 
   private apply(batch: EventBatch): void {
+    if (batch.fence !== undefined) {
+      const { scope, token } = batch.fence;
+      const current = this.fences.get(scope) ?? token;
+      if (current > token) {
+        this.refused++;
+        throw new FencedWriteError(scope, token, current, `test sink: token ${token} of ${scope} is below ${current}`);
+      }
+      this.fences.set(scope, token);
+    }
     for (const event of batch.events) {
       if (event.kind === 'truncate') this.tables.get(event.table)?.clear();
       if (event.kind !== 'change') continue;
