@@ -1,9 +1,9 @@
-import type { ChangeEvent, Key, SnapshotSplit, SourceAdapter } from '@highwater/core';
+import type { ChangeEvent, EventBatch, Key, SnapshotSplit, SourceAdapter } from '@highwater/core';
 import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
 import { startNats, type ThrowawayNats } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterMember, type Leadership, leadSource, openCoordinator } from '../src/index.js';
-import { chunkRecordKey } from '../src/names.js';
+import { chunkRecordKey, LEASE_KEY } from '../src/names.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
 
 const TABLE = 'shop.items';
@@ -232,6 +232,81 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     // The chunk was left to its newer attempt; redelivered after the ack wait, it was read again and done.
     expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
   }, 120_000);
+  it("refuses a deposed leader's batch that stalled past its lease check, once the new leader wrote", async () => {
+    const db = itemsDb();
+    const adapter = memoryAdapter(db);
+    const target = new InMemoryTableSink();
+    const victim = 1230;
+    const probe = await openCoordinator({ url: nats.url }, 'leader-fence.test', 'probe');
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let snapshotStored = false;
+    let stalled = false;
+    let staleOutcome: 'landed' | 'refused' | null = null;
+    const holds = (batch: EventBatch, v: string) =>
+      batch.events.some((e) => e.kind === 'change' && e.after?.id === victim && e.after.v === v);
+    const source = { adapter, tables: { include: [TABLE] }, chunkSize: 100, parallelism: 4, heartbeatIntervalMs: 100 };
+    const member = (id: string, lead: (leadership: Leadership<number>) => Promise<void>) =>
+      new ClusterMember<number>({
+        nats: { url: nats.url, ackWaitMs: 2_000, leaseTtlMs: 3_000 },
+        pipeline: 'leader-fence.test',
+        adapter,
+        readers: 2,
+        memberId: id,
+        createChunkSink: async () => target.open(),
+        lead,
+      });
+    // The first leader's batch with the victim's first update passes the lease check, then stalls
+    // until the lease has gone to another member, which replayed that update and the next one.
+    const first = member('first', (leadership) => {
+      const sink = target.open();
+      return leadSource(leadership, {
+        ...source,
+        sink: {
+          ...sink,
+          write: async (batch) => {
+            if (stalled || !holds(batch, 'x1')) return sink.write(batch);
+            stalled = true;
+            await released;
+            try {
+              await sink.write(batch);
+              staleOutcome = 'landed';
+            } catch (error) {
+              staleOutcome = 'refused';
+              throw error;
+            }
+          },
+        },
+        onBatch: (batch) => {
+          if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) snapshotStored = true;
+        },
+      });
+    });
+    const second = member('second', (leadership) => leadSource(leadership, { ...source, sink: target.open() }));
+    try {
+      await first.start();
+      await until(() => snapshotStored);
+      db.update(TABLE, [victim], { v: 'x1' });
+      await until(() => stalled);
+      db.update(TABLE, [victim], { v: 'x2' });
+      // The lease is gone (as if it had expired during the stall); the first member cannot renew it.
+      await probe.lease.delete(LEASE_KEY);
+      await second.start();
+      await until(() => target.rows(TABLE).find((r) => r.id === victim)?.v === 'x2');
+      release();
+      await until(() => staleOutcome !== null);
+      await until(() => !first.isLeader);
+    } finally {
+      release();
+      await Promise.all([first.stop(), second.stop()]);
+      await probe.close();
+    }
+    expect(staleOutcome).toBe('refused');
+    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+  }, 120_000);
+
   it('keeps a chunk slower than the ack wait with its reader while heartbeats go on', async () => {
     const db = itemsDb();
     const adapter = memoryAdapter(db);
