@@ -1,4 +1,4 @@
-import type { ChangeEvent, EventBatch, Key, SnapshotSplit, SourceAdapter } from '@highwater/core';
+import type { ChangeEvent, EventBatch, Key, Row, Sink, SnapshotSplit, SourceAdapter } from '@highwater/core';
 import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
 import { startNats, type ThrowawayNats } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,8 +112,9 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     }
     expect(touched.size).toBeGreaterThan(10);
     expect(writtenBy.size).toBe(3);
-    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+    expect(target.rows(TABLE)).toEqual(sourceRows(db));
   }, 120_000);
+
   it('reads a chunk again after its rows were written and not marked done, deleting what is gone since', async () => {
     const db = itemsDb();
     const adapter = memoryAdapter(db);
@@ -157,8 +158,9 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     }
     expect(crashed).toBe(true);
     expect(target.rows(TABLE).some((r) => r.id === victim)).toBe(false);
-    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+    expect(target.rows(TABLE)).toEqual(sourceRows(db));
   }, 120_000);
+
   it('refuses the write of a chunk attempt that was taken over while it stalled, after the newer attempt wrote', async () => {
     const db = itemsDb();
     const adapter = memoryAdapter(db);
@@ -207,11 +209,9 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
               fence: { scope: `chunk:${victimSplit}`, token: revision },
             });
             try {
-              await sink.write(batch);
-              staleOutcome = 'landed';
-            } catch (error) {
-              staleOutcome = 'refused';
-              throw error;
+              await writeStale(sink, batch, (outcome) => {
+                staleOutcome = outcome;
+              });
             } finally {
               victimAfterStale = target.rows(TABLE).find((r) => r.id === victim)?.v;
             }
@@ -230,8 +230,9 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     expect(staleOutcome).toBe('refused');
     expect(victimAfterStale).toBe('newer attempt');
     // The chunk was left to its newer attempt; redelivered after the ack wait, it was read again and done.
-    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+    expect(target.rows(TABLE)).toEqual(sourceRows(db));
   }, 120_000);
+
   it("refuses a deposed leader's batch that stalled past its lease check, once the new leader wrote", async () => {
     const db = itemsDb();
     const adapter = memoryAdapter(db);
@@ -270,13 +271,9 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
             if (stalled || !holds(batch, 'x1')) return sink.write(batch);
             stalled = true;
             await released;
-            try {
-              await sink.write(batch);
-              staleOutcome = 'landed';
-            } catch (error) {
-              staleOutcome = 'refused';
-              throw error;
-            }
+            await writeStale(sink, batch, (outcome) => {
+              staleOutcome = outcome;
+            });
           },
         },
         onBatch: (batch) => {
@@ -304,7 +301,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
       await probe.close();
     }
     expect(staleOutcome).toBe('refused');
-    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+    expect(target.rows(TABLE)).toEqual(sourceRows(db));
   }, 120_000);
 
   it('keeps a chunk slower than the ack wait with its reader while heartbeats go on', async () => {
@@ -350,7 +347,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     } finally {
       await coordinator.close();
     }
-    expect(target.rows(TABLE)).toEqual(db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id)));
+    expect(target.rows(TABLE)).toEqual(sourceRows(db));
   }, 120_000);
 });
 
@@ -386,5 +383,21 @@ async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The source table's rows in key order: what the target must hold in the end. */
+function sourceRows(db: MemoryDatabase): Row[] {
+  return db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+/** A stalled writer's batch, written late: says whether the target took it (a refusal still reaches the writer). */
+async function writeStale(sink: Sink, batch: EventBatch, outcome: (o: 'landed' | 'refused') => void): Promise<void> {
+  try {
+    await sink.write(batch);
+    outcome('landed');
+  } catch (error) {
+    outcome('refused');
+    throw error;
   }
 }
