@@ -71,7 +71,7 @@ describe('the highwater command', () => {
     const result = await highwater(['run', file]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('  source.adapter: "postgress" is not one of postgres, mysql, oracle, mongodb\n');
-    expect(result.stderr).toContain('  sink.type: "kafka" is not one of stdout, file, postgres, mysql\n');
+    expect(result.stderr).toContain('  sink.type: "kafka" is not one of stdout, file, postgres, mysql, nats\n');
     expect(result.stderr).not.toMatch(/Invalid (discriminator|input|option)/);
 
     // Other kinds of mistakes, and a given value that came from a secret is not printed.
