@@ -125,6 +125,11 @@ const sqlSinkCommon = {
   createTables: z.boolean().default(true),
   /** Rows per multi-row INSERT/DELETE statement (default 500); a whole source batch is still one transaction. */
   batchSize: positiveInt.optional(),
+  /**
+   * What the source's DDL does to target tables: evolve, lenient (default, as Flink CDC's
+   * `schema.change.behavior`), ignore or exception (docs/sinks.md, "Schema changes").
+   */
+  schemaChanges: z.enum(['evolve', 'lenient', 'ignore', 'exception']).default('lenient'),
 };
 
 const sinkSchema = z.discriminatedUnion('type', [

@@ -151,7 +151,8 @@ export function toDebeziumEnvelope(event: SourceEvent, options: DebeziumOptions 
  */
 const SCHEMA_IS_DATABASE: ReadonlySet<string> = new Set(['mysql', 'mariadb']);
 
-function sourceBlock(
+/** The `source` block of a Debezium record for an event of table `id`. */
+export function sourceBlock(
   info: SourceInfo,
   id: TableId,
   name: string,

@@ -306,9 +306,32 @@ export const mysqlDialect: Dialect = {
   dropNotNull(qualified, column) {
     return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL`;
   },
-  addColumn(qualified, column) {
+  addColumn(qualified, column, defaultLiteral) {
     // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB has); the sink checks the catalog first.
-    return `ALTER TABLE ${qualified} ADD COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL`;
+    const value = defaultLiteral == null ? '' : ` DEFAULT ${defaultLiteral}`;
+    return `ALTER TABLE ${qualified} ADD COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL${value}`;
+  },
+  setNotNull(qualified, column, isKey) {
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, isKey)} NOT NULL`;
+  },
+  // The sink checks the catalog first (MySQL 8 has no DROP COLUMN IF EXISTS).
+  dropColumn(qualified, column) {
+    return `ALTER TABLE ${qualified} DROP COLUMN ${this.quote(column)}`;
+  },
+  renameColumn(qualified, from, to) {
+    return `ALTER TABLE ${qualified} RENAME COLUMN ${this.quote(from)} TO ${this.quote(to)}`;
+  },
+  alterType(qualified, column, isKey) {
+    const nullable = column.nullable && !isKey ? 'NULL' : 'NOT NULL';
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, isKey)} ${nullable}`;
+  },
+  setDefault(qualified, column, defaultLiteral) {
+    const action = defaultLiteral === null ? 'DROP DEFAULT' : `SET DEFAULT ${defaultLiteral}`;
+    return `ALTER TABLE ${qualified} ALTER COLUMN ${this.quote(column)} ${action}`;
+  },
+  dropTable: (qualified) => `DROP TABLE IF EXISTS ${qualified}`,
+  renameTable(qualified, schema, name) {
+    return `RENAME TABLE ${qualified} TO ${this.quote(schema)}.${this.quote(name)}`;
   },
   upsert(qualified, columns, key, rows) {
     const keys = new Set(key);
