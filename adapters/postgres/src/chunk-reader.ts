@@ -1,3 +1,4 @@
+import type { PgType } from './types/pg-type.js';
 import {
   type ChunkRange,
   type ChunkReader,
@@ -78,51 +79,69 @@ export class PgChunkReader implements ChunkReader {
    */
   async *readUndecodedChunk(table: TableSchema, range: ChunkRange): AsyncIterable<UndecodedRows> {
     const name = qualifiedName(table.id);
-    let plan: Plan;
-    let copy: CopyOutQuery;
-    try {
-      plan = await this.plan(table);
-      const select = `SELECT ${plan.columns.map(quoteIdent).join(', ')} FROM ${name}${chunkPredicate(table, range)}`;
-      copy = this.client.query(new CopyOutQuery(`COPY (${select}) TO STDOUT`));
-    } catch (error) {
-      throw toHighwaterError(error, 'readChunk', name);
-    }
-    // A piece may end inside a line: the line counts where it ends, and is decoded with the next piece.
-    let pieces: Buffer[] = [];
-    let lines = 0;
-    let over = false;
-    try {
-      for (let bytes = await copy.nextBytes(); bytes !== null; bytes = await copy.nextBytes()) {
-        pieces.push(bytes);
-        lines += countLines(bytes);
-        if (lines >= this.batchSize && bytes[bytes.length - 1] === NEWLINE) {
-          yield new CopyLines(plan, name, pieces, lines);
-          pieces = [];
-          lines = 0;
-        }
+    // A column renamed or dropped since the plan was made (DDL during the snapshot, before the log
+    // reader has seen it) fails the SELECT before any row: the plan is made again from the catalog.
+    for (let attempt = 1; ; attempt++) {
+      let plan: Plan;
+      let copy: CopyOutQuery;
+      try {
+        plan = await this.plan(table);
+        const select = `SELECT ${plan.columns.map(quoteIdent).join(', ')} FROM ${name}${chunkPredicate(table, range)}`;
+        copy = this.client.query(new CopyOutQuery(`COPY (${select}) TO STDOUT`));
+      } catch (error) {
+        throw toHighwaterError(error, 'readChunk', name);
       }
-      over = true;
-    } catch (error) {
-      over = true;
-      throw toHighwaterError(error, 'readChunk', name);
-    } finally {
-      // The consumer stopped early: the COPY's rest cannot be skipped, so its connection goes.
-      if (!over) copy.abort();
+      // A piece may end inside a line: the line counts where it ends, and is decoded with the next piece.
+      let pieces: Buffer[] = [];
+      let lines = 0;
+      let over = false;
+      let yielded = false;
+      try {
+        for (let bytes = await copy.nextBytes(); bytes !== null; bytes = await copy.nextBytes()) {
+          pieces.push(bytes);
+          lines += countLines(bytes);
+          if (lines >= this.batchSize && bytes[bytes.length - 1] === NEWLINE) {
+            yielded = true;
+            yield new CopyLines(plan, name, pieces, lines);
+            pieces = [];
+            lines = 0;
+          }
+        }
+        over = true;
+      } catch (error) {
+        over = true;
+        if (!yielded && attempt === 1 && isUndefinedColumn(error)) {
+          this.forget(table);
+          continue;
+        }
+        throw toHighwaterError(error, 'readChunk', name);
+      } finally {
+        // The consumer stopped early: the COPY's rest cannot be skipped, so its connection goes.
+        if (!over) copy.abort();
+      }
+      if (pieces.length > 0) yield new CopyLines(plan, name, pieces, lines);
+      return;
     }
-    if (pieces.length > 0) yield new CopyLines(plan, name, pieces, lines);
   }
 
   async close(): Promise<void> {
     await this.client.end().catch(() => undefined);
   }
 
-  /** The columns the core knows of (its schema), decoded by their current Postgres types. */
+  private forget(table: TableSchema): void {
+    this.plans.delete(planKey(table));
+  }
+
+  /**
+   * The columns the table has now (the core's schema may lag behind DDL during the snapshot; rows
+   * then carry the new columns, which the schema event that follows describes), decoded by their
+   * current Postgres types.
+   */
   private plan(table: TableSchema): Promise<Plan> {
-    const columns = table.columns.map((c) => c.name);
-    const cacheKey = `${qualifiedName(table.id)}(${columns.join(',')})`;
+    const cacheKey = planKey(table);
     let plan = this.plans.get(cacheKey);
     if (plan === undefined) {
-      plan = this.describe(table, columns);
+      plan = this.describe(table);
       this.plans.set(cacheKey, plan);
       // A failed description is not kept: the next read tries again.
       plan.catch(() => {
@@ -132,15 +151,22 @@ export class PgChunkReader implements ChunkReader {
     return plan;
   }
 
-  private async describe(table: TableSchema, columns: readonly string[]): Promise<Plan> {
+  private async describe(table: TableSchema): Promise<Plan> {
     const described = await describeTable(this.client, this.catalog, table.id);
-    const decoders = columns.map((c) => {
-      const type = described.types.get(c);
-      if (type === undefined) throw new Error(`column ${c} of ${qualifiedName(table.id)} no longer exists`);
-      return spanDecoderFor(type);
-    });
+    const columns = described.schema.columns.map((c) => c.name);
+    const decoders = columns.map((c) => spanDecoderFor(described.types.get(c) as PgType));
     return { columns, decoders, makeRow: createRowBuilder(columns) };
   }
+}
+
+/** Plans are kept per table and column list the core knows of: a schema event makes a new one. */
+function planKey(table: TableSchema): string {
+  return `${qualifiedName(table.id)}(${table.columns.map((c) => c.name).join(',')})`;
+}
+
+/** Postgres `undefined_column` (42703). */
+function isUndefinedColumn(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '42703';
 }
 
 const NEWLINE = 0x0a;

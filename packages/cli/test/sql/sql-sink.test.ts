@@ -80,7 +80,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
 
   it('applies upserts, deletes, key changes and truncates in order, coalesced', async () => {
     const schema = await freshSchema();
-    const sink = createSqlSink(sinkConfig(kind, server.url, schema, 3), context([items]));
+    const sink = createSqlSink(sinkConfig(kind, server.url, schema, 3, 'evolve'), context([items]));
     await sink.open();
     const many = Array.from({ length: 20 }, (_, i) => insert(items, { id: 100 + i, name: `n${i}`, note: null }));
     await sink.write({

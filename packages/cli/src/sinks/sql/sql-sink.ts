@@ -21,13 +21,7 @@ import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
 import type { SinkContext } from '../sink-context.js';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
-import {
-  type BulkLoad,
-  type Dialect,
-  keyInList,
-  type SqlSession,
-  type TargetColumn,
-} from './dialect.js';
+import { type BulkLoad, type Dialect, keyInList, type SqlSession, type TargetColumn } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
 import {
   DEFAULT_SCHEMA_CHANGES,
@@ -214,6 +208,10 @@ export class SqlSink implements Sink {
   ): TargetAction[] {
     const key = tables.get(table)?.key ?? [];
     const out = targetActions(change, this.mode, this.dialect, (c) => key.includes(c));
+    for (const action of out) {
+      if (action.kind === 'keep')
+        this.context.logger.warn({ table }, `schema change of ${table} (${change.kind}) not applied: ${action.why}`);
+    }
     const refused = out.find((a) => a.kind === 'refuse');
     if (refused?.kind === 'refuse') {
       const column = 'column' in change ? change.column.name : undefined;
@@ -533,9 +531,6 @@ export class SqlSink implements Sink {
         case 'set-default':
           if (!state.has(action.column.name)) break;
           sql.push({ sql: this.dialect.setDefault(q, action.column.name, action.default), table: q });
-          break;
-        case 'keep':
-          this.context.logger.warn({ table: q }, `schema change of ${table.source} not applied to ${q}: ${action.why}`);
           break;
         default:
           break;
