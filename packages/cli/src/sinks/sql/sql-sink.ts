@@ -125,8 +125,6 @@ export class SqlSink implements Sink {
         touched.add(event.table);
         const [action] = this.decide({ kind: 'truncate-table' }, event.table, event.source, null, tables);
         if (action?.kind === 'truncate') truncated.add(event);
-        else if (action?.kind === 'keep')
-          this.context.logger.warn({ table: event.table }, `source table ${event.table} was truncated; ${action.why}`);
       }
     }
     const ensured = new Map(this.ensured);
