@@ -34,6 +34,11 @@ export interface TargetColumn {
   readonly type: LogicalType;
   /** False for `NOT NULL` (key columns, and columns NOT NULL in the source when the table was created). */
   readonly nullable: boolean;
+  /**
+   * The source's default where it is a constant (`constantDefault`), as SQL text: a row a change
+   * leaves the column out of gets the same value on both sides.
+   */
+  readonly defaultLiteral?: string | null;
 }
 
 /** A column as the target's catalog has it. */

@@ -280,7 +280,7 @@ export const mysqlDialect: Dialect = {
     const keys = new Set(key);
     const defs = columns.map(
       (c) =>
-        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) || !c.nullable ? ' NOT NULL' : ' NULL'}`,
+        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) || !c.nullable ? ' NOT NULL' : ' NULL'}${c.defaultLiteral == null ? '' : ` DEFAULT ${c.defaultLiteral}`}`,
     );
     defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;

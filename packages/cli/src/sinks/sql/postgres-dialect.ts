@@ -201,7 +201,8 @@ export const postgresDialect: Dialect = {
   },
   createTable(qualified, columns, key) {
     const defs = columns.map(
-      (c) => `${this.quote(c.name)} ${postgresColumnType(c.type)}${c.nullable ? '' : ' NOT NULL'}`,
+      (c) =>
+        `${this.quote(c.name)} ${postgresColumnType(c.type)}${c.nullable ? '' : ' NOT NULL'}${c.defaultLiteral == null ? '' : ` DEFAULT ${c.defaultLiteral}`}`,
     );
     defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')})`;

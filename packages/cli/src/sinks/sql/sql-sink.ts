@@ -2,6 +2,7 @@ import {
   type ChangeEvent,
   type Checkpoint,
   type ColumnSchema,
+  constantDefault,
   type EventBatch,
   type JsonValue,
   type Row,
@@ -434,6 +435,7 @@ export class SqlSink implements Sink {
         name: c.name,
         type: c.type,
         nullable: c.nullable && !t.key.includes(c.name),
+        defaultLiteral: constantDefault(c.default),
       }));
     const catalog = async (name: string) => {
       try {
@@ -539,7 +541,7 @@ export class SqlSink implements Sink {
         const nullable = state.get(c.name);
         if (nullable === undefined) {
           log(`adding column ${c.name} to ${q}`, c.name);
-          sql.push({ sql: this.dialect.addColumn(q, { ...c, nullable: true }), table: q });
+          sql.push({ sql: this.dialect.addColumn(q, { ...c, nullable: true }, c.defaultLiteral), table: q });
         } else if (!nullable && c.nullable) {
           log(`column ${c.name} of ${q} is nullable in the source now (or dropped there): dropping NOT NULL`, c.name);
           sql.push({ sql: this.dialect.dropNotNull(q, c), table: q });
