@@ -25,6 +25,10 @@ export type ChunkPlans = Map<string, Promise<Plan>>;
 
 interface Plan {
   readonly columns: readonly string[];
+  /** What the SELECT lists per column: the column, or its current name `AS` the name the core knows. */
+  readonly select: readonly string[];
+  /** The column numbers (`attnum`) of `columns`: a renamed column keeps its number. */
+  readonly numbers: ReadonlyMap<string, number>;
   readonly decoders: readonly SpanDecoder[];
   /** Builds a row from the decoded values, in column order. */
   readonly makeRow: RowBuilder;
@@ -81,12 +85,13 @@ export class PgChunkReader implements ChunkReader {
     const name = qualifiedName(table.id);
     // A column renamed or dropped since the plan was made (DDL during the snapshot, before the log
     // reader has seen it) fails the SELECT before any row: the plan is made again from the catalog.
+    let stale: Plan | undefined;
     for (let attempt = 1; ; attempt++) {
       let plan: Plan;
       let copy: CopyOutQuery;
       try {
-        plan = await this.plan(table);
-        const select = `SELECT ${plan.columns.map(quoteIdent).join(', ')} FROM ${name}${chunkPredicate(table, range)}`;
+        plan = await this.plan(table, stale);
+        const select = `SELECT ${plan.select.join(', ')} FROM ${name}${chunkPredicate(table, range)}`;
         copy = this.client.query(new CopyOutQuery(`COPY (${select}) TO STDOUT`));
       } catch (error) {
         throw toHighwaterError(error, 'readChunk', name);
@@ -111,7 +116,7 @@ export class PgChunkReader implements ChunkReader {
       } catch (error) {
         over = true;
         if (!yielded && attempt === 1 && isUndefinedColumn(error)) {
-          this.forget(table);
+          stale = plan;
           continue;
         }
         throw toHighwaterError(error, 'readChunk', name);
@@ -128,34 +133,44 @@ export class PgChunkReader implements ChunkReader {
     await this.client.end().catch(() => undefined);
   }
 
-  private forget(table: TableSchema): void {
-    this.plans.delete(planKey(table));
-  }
-
   /**
-   * The columns the table has now (the core's schema may lag behind DDL during the snapshot; rows
-   * then carry the new columns, which the schema event that follows describes), decoded by their
-   * current Postgres types.
+   * The columns the core knows of (its schema), as the table has them now: a column renamed since
+   * (DDL during the snapshot, before the log shows it) is read under its new name `AS` the old one,
+   * found by its column number in the `stale` plan that failed; a column dropped since is left out
+   * (the row lacks it, as the core's schema change that follows says). Decoded by current types.
    */
-  private plan(table: TableSchema): Promise<Plan> {
+  private plan(table: TableSchema, stale?: Plan): Promise<Plan> {
     const cacheKey = planKey(table);
     let plan = this.plans.get(cacheKey);
-    if (plan === undefined) {
-      plan = this.describe(table);
-      this.plans.set(cacheKey, plan);
+    if (plan === undefined || stale !== undefined) {
+      const made = this.describe(table, stale);
+      plan = made;
+      this.plans.set(cacheKey, made);
       // A failed description is not kept: the next read tries again.
-      plan.catch(() => {
-        if (this.plans.get(cacheKey) === plan) this.plans.delete(cacheKey);
+      made.catch(() => {
+        if (this.plans.get(cacheKey) === made) this.plans.delete(cacheKey);
       });
     }
     return plan;
   }
 
-  private async describe(table: TableSchema): Promise<Plan> {
+  private async describe(table: TableSchema, stale?: Plan): Promise<Plan> {
     const described = await describeTable(this.client, this.catalog, table.id);
-    const columns = described.schema.columns.map((c) => c.name);
-    const decoders = columns.map((c) => spanDecoderFor(described.types.get(c) as PgType));
-    return { columns, decoders, makeRow: createRowBuilder(columns) };
+    const byNumber = new Map([...described.numbers].map(([name, n]) => [n, name]));
+    const columns: string[] = [];
+    const select: string[] = [];
+    const decoders: SpanDecoder[] = [];
+    const numbers = new Map<string, number>();
+    for (const { name } of table.columns) {
+      const number = stale?.numbers.get(name);
+      const now = described.types.has(name) ? name : number === undefined ? undefined : byNumber.get(number);
+      if (now === undefined) continue;
+      columns.push(name);
+      select.push(now === name ? quoteIdent(name) : `${quoteIdent(now)} AS ${quoteIdent(name)}`);
+      decoders.push(spanDecoderFor(described.types.get(now) as PgType));
+      numbers.set(name, described.numbers.get(now) as number);
+    }
+    return { columns, select, numbers, decoders, makeRow: createRowBuilder(columns) };
   }
 }
 
