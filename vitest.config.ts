@@ -9,6 +9,7 @@ export default defineConfig({
     include: [
       'packages/*/test/**/*.test.ts',
       'adapters/*/test/**/*.test.ts',
+      'sinks/*/test/**/*.test.ts',
       'conformance-tests/test/**/*.test.ts',
       'docker/*/test/**/*.test.ts',
     ],

@@ -23,15 +23,17 @@ export {
   type RunSummary,
 } from './run/pipeline-runner.js';
 export { type CreateSinkOptions, createSink } from './sinks/create-sink.js';
-export type { SinkContext, SinkLogger } from './sinks/sink-context.js';
-export { type LineOutput, StdoutSink, type StdoutSinkOptions } from './sinks/stdout-sink.js';
+export type { SinkContext, SinkLogger } from '@highwater/core';
 export {
   FileSink,
   type FileSinkOptions,
   type FileSinkState,
   fileSinkCheckpointPath,
+  type LineOutput,
   readFileSinkState,
-} from './sinks/file-sink.js';
+  StdoutSink,
+  type StdoutSinkOptions,
+} from '@highwater/sink-file';
 export { type EventFormat, EventLineEncoder } from '@highwater/core';
 export {
   createPipelineLogger,

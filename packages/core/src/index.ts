@@ -72,6 +72,7 @@ export { type EventFormat, EventLineEncoder } from './output/event-lines.js';
 export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';
 export type { Sink } from './sink/sink.js';
+export type { SinkContext, SinkLogger } from './sink/sink-context.js';
 export type { Source } from './source/source.js';
 export type {
   RetryPolicy,

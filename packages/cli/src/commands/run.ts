@@ -7,10 +7,10 @@ import { ProgressDisplay, startProgressLog } from '../observe/progress.js';
 import { StatusPage } from '../observe/status/status-page.js';
 import { PipelineRunner, type RunnerSourceOptions } from '../run/pipeline-runner.js';
 import { createSink } from '../sinks/create-sink.js';
-import type { SinkLogger } from '../sinks/sink-context.js';
+import type { SinkLogger } from '@highwater/core';
 import { listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
 import { SlotMonitor } from '../slots/slot-monitor.js';
-import type { LineOutput } from '../sinks/stdout-sink.js';
+import type { LineOutput } from '@highwater/sink-file';
 import { createAdapter, sourceOptionsOf } from '../sources/create-adapter.js';
 
 /** Command-line options of `highwater run`. */

@@ -5,7 +5,7 @@ import type { SlotReport } from '@highwater/postgres';
 import { type LoadedPipeline, loadPipeline } from '../pipeline/load-pipeline.js';
 import { ago } from '../observe/ago.js';
 import { redact } from '../pipeline/redact.js';
-import { fileSinkCheckpointPath, readFileSinkState } from '../sinks/file-sink.js';
+import { fileSinkCheckpointPath, readFileSinkState } from '@highwater/sink-file';
 import { describeSlot, listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
 import { CHECKPOINT_TABLE, readSqlSinkCheckpoint } from '../sinks/sql/index.js';
 import { EXIT_OK, exitCodeOf } from './run.js';

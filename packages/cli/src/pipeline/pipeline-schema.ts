@@ -129,7 +129,7 @@ const sqlSinkCommon = {
    * What the source's DDL does to target tables: evolve, lenient (default, as Flink CDC's
    * `schema.change.behavior`), ignore or exception (docs/sinks.md, "Schema changes").
    */
-  schemaChanges: z.enum(['evolve', 'lenient', 'ignore', 'exception']).default('lenient'),
+  schemaChanges: z.enum(['evolve', 'lenient', 'ignore', 'exception']).optional(),
 };
 
 const sinkSchema = z.discriminatedUnion('type', [

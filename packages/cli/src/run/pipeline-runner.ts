@@ -13,7 +13,7 @@ import {
   type SourceMetrics,
   type SourceOptions,
 } from '@highwater/core';
-import type { SinkLogger } from '../sinks/sink-context.js';
+import type { SinkLogger } from '@highwater/core';
 import { BatchGatherer } from './gather-batches.js';
 import { RunRecord } from './run-record.js';
 

@@ -1,10 +1,8 @@
 import { dirname, resolve } from 'node:path';
-import type { Sink, SourceAdapter } from '@highwater/core';
+import type { Sink, SinkContext, SourceAdapter } from '@highwater/core';
+import { FileSink, type LineOutput, StdoutSink } from '@highwater/sink-file';
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
-import { FileSink } from './file-sink.js';
 import { createSqlSink, sourceTableDescriber } from './sql/index.js';
-import type { SinkContext } from './sink-context.js';
-import { type LineOutput, StdoutSink } from './stdout-sink.js';
 
 /** Test seams for {@link createSink}. */
 export interface CreateSinkOptions {

@@ -1,5 +1,5 @@
 import { formatBytes, type SlotReport } from '@highwater/postgres';
-import type { SinkLogger } from '../sinks/sink-context.js';
+import type { SinkLogger } from '@highwater/core';
 
 /** One slot as the metrics show it. */
 export interface SlotGauge {

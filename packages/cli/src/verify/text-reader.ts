@@ -1,5 +1,5 @@
 import type { ChunkRange, ColumnSchema, Key, LogicalType } from '@highwater/core';
-import type { Dialect, SqlSession } from '../sinks/sql/dialect.js';
+import type { Dialect, SqlSession } from '@highwater/sink-sql';
 import { canonicalServerText, comparesPresenceOnly, serverTextExpression } from './server-text.js';
 
 /** One side of a comparison: a session on its database, read-only. */

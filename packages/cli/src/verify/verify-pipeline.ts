@@ -10,10 +10,10 @@ import {
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import type { SourceConfig, SqlSinkConfig } from '../pipeline/pipeline-schema.js';
 import { dialectOf } from '../sinks/sql/index.js';
-import { connectError, sinkError } from '../sinks/sql/sql-errors.js';
-import { describeCapturedTables } from '../sources/captured-tables.js';
+import { connectError, sinkError } from '@highwater/sink-sql';
+import { describeCapturedTables } from '@highwater/sink-sql';
 import { createAdapter } from '../sources/create-adapter.js';
-import type { SqlSession } from '../sinks/sql/dialect.js';
+import type { SqlSession } from '@highwater/sink-sql';
 import { compareTable, type TableComparison } from './compare-table.js';
 import { targetTableOf } from './target-reader.js';
 import { type TableReport, totalsOf, type VerifyReport } from './verify-report.js';

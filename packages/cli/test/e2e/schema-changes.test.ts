@@ -2,7 +2,7 @@ import { SchemaChangeRefusedError } from '@highwater/core';
 import { startMariadb, startPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
-import type { SchemaChangesMode } from '../../src/sinks/sql/schema-evolution.js';
+import type { SchemaChangesMode } from '@highwater/sink-sql';
 import { verifyPipeline } from '../../src/verify/index.js';
 import {
   CASES,

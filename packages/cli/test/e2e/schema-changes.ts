@@ -6,7 +6,7 @@ import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
 import { PipelineRunner } from '../../src/run/pipeline-runner.js';
 import { createSqlSink, sourceTableDescriber } from '../../src/sinks/sql/index.js';
-import type { SchemaChangesMode } from '../../src/sinks/sql/schema-evolution.js';
+import type { SchemaChangesMode } from '@highwater/sink-sql';
 import { createAdapter } from '../../src/sources/create-adapter.js';
 
 export type Kind = 'postgres' | 'mysql';
@@ -301,22 +301,29 @@ export function runPipeline(
   });
   const debug = process.env.DEBUG_SC;
   const realSink = sink;
-  const traced = debug === undefined ? sink : {
-    ...realSink,
-    name: realSink.name,
-    storesCheckpoints: realSink.storesCheckpoints,
-    open: () => realSink.open(),
-    close: () => realSink.close(),
-    write: async (batch: import('@highwater/core').EventBatch) => {
-      const { appendFileSync } = await import('node:fs');
-      for (const e of batch.events) {
-        const t = e.kind === 'change' ? e.source.table : e.kind === 'heartbeat' ? '' : e.table;
-        if (t.includes(debug)) appendFileSync('/tmp/sc-trace.log', `${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 400)}\n`);
-      }
-      appendFileSync('/tmp/sc-trace.log', '--- batch\n');
-      return realSink.write(batch);
-    },
-  };
+  const traced =
+    debug === undefined
+      ? sink
+      : {
+          ...realSink,
+          name: realSink.name,
+          storesCheckpoints: realSink.storesCheckpoints,
+          open: () => realSink.open(),
+          close: () => realSink.close(),
+          write: async (batch: import('@highwater/core').EventBatch) => {
+            const { appendFileSync } = await import('node:fs');
+            for (const e of batch.events) {
+              const t = e.kind === 'change' ? e.source.table : e.kind === 'heartbeat' ? '' : e.table;
+              if (t.includes(debug))
+                appendFileSync(
+                  '/tmp/sc-trace.log',
+                  `${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 400)}\n`,
+                );
+            }
+            appendFileSync('/tmp/sc-trace.log', '--- batch\n');
+            return realSink.write(batch);
+          },
+        };
   const runner = new PipelineRunner({
     adapter,
     source: {

@@ -1,9 +1,8 @@
-import { ConnectionLostError, type RetryPolicy, SinkError, type SourceAdapter } from '@highwater/core';
+import { ConnectionLostError, type RetryPolicy, SinkError, type SinkLogger, type SourceAdapter } from '@highwater/core';
 import { memoryAdapter } from '@highwater/memory';
 import { describe, expect, it } from 'vitest';
 import { PipelineMetrics } from '../../src/observe/metrics-server.js';
 import { PipelineRunner } from '../../src/run/pipeline-runner.js';
-import type { SinkLogger } from '../../src/sinks/sink-context.js';
 import { changes, MemorySink, shopDatabase, waitFor } from '../helpers.js';
 
 const tables = { include: ['shop.*'] };

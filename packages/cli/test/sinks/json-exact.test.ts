@@ -14,10 +14,10 @@ import { mysqlAdapter } from '@highwater/mysql';
 import { postgresAdapter } from '@highwater/postgres';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileSink } from '@highwater/sink-file';
 import { PipelineRunner } from '../../src/run/pipeline-runner.js';
-import { FileSink } from '../../src/sinks/file-sink.js';
 import { createSqlSink } from '../../src/sinks/sql/index.js';
-import { context, q, sinkConfig, type TargetKind, targetClient } from '../sql/helpers.js';
+import { context, q, sinkConfig, type TargetKind, targetClient } from '../../../../sinks/sql/test/helpers.js';
 
 /**
  * JSON documents from both databases, on the snapshot and the stream path, through the file sink

@@ -15,7 +15,7 @@ import {
   type TargetKind,
   targetClient,
   update,
-} from './helpers.js';
+} from '../../../../sinks/sql/test/helpers.js';
 
 const columns: [string, LogicalType][] = [
   ['id', { kind: 'int32' }],

@@ -1,18 +1,19 @@
 import type { Checkpoint, Sink } from '@highwater/core';
 import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
-import { readCheckpointRow } from './checkpoint-table.js';
-import type { Dialect } from './dialect.js';
-import { mysqlDialect } from './mysql-dialect.js';
-import { postgresDialect } from './postgres-dialect.js';
-import { connectError, sinkError } from './sql-errors.js';
-import { SqlSink, type SqlSinkContext } from './sql-sink.js';
+import { mysqlDialect } from '@highwater/sink-mysql';
+import { postgresDialect } from '@highwater/sink-postgres';
+import { type Dialect, readSqlCheckpoint, SqlSink, type SqlSinkContext } from '@highwater/sink-sql';
 
-export { CHECKPOINT_TABLE } from './checkpoint-table.js';
-export { mysqlColumnType } from './mysql-dialect.js';
-export { postgresColumnType } from './postgres-dialect.js';
-export { BULK_MIN_ROWS, DEFAULT_STATEMENT_ROWS, type SqlSinkContext } from './sql-sink.js';
-export { sourceTableDescriber } from './source-schemas.js';
-export { targetTableName } from './target-table.js';
+export { mysqlColumnType } from '@highwater/sink-mysql';
+export { postgresColumnType } from '@highwater/sink-postgres';
+export {
+  BULK_MIN_ROWS,
+  CHECKPOINT_TABLE,
+  DEFAULT_STATEMENT_ROWS,
+  type SqlSinkContext,
+  sourceTableDescriber,
+  targetTableName,
+} from '@highwater/sink-sql';
 
 export function dialectOf(type: SqlSinkConfig['type']): Dialect {
   return type === 'postgres' ? postgresDialect : mysqlDialect;
@@ -35,19 +36,5 @@ export async function readSqlSinkCheckpoint(
   config: SqlSinkConfig,
   pipelineName: string,
 ): Promise<{ checkpoint: Checkpoint; storedAt: Date } | null> {
-  const dialect = dialectOf(config.type);
-  let session: Awaited<ReturnType<Dialect['connect']>>;
-  try {
-    session = await dialect.connect(config.connection);
-  } catch (error) {
-    throw connectError(dialect, config.connection, error);
-  }
-  try {
-    const schema = config.schema ?? (await dialect.currentSchema(session));
-    return await readCheckpointRow(dialect, session, schema, pipelineName);
-  } catch (error) {
-    throw sinkError(dialect, 'reading the stored checkpoint', error);
-  } finally {
-    await session.close();
-  }
+  return readSqlCheckpoint(dialectOf(config.type), config, pipelineName);
 }

@@ -1,5 +1,5 @@
 import type { LogicalType, TableIndex, Value } from '@highwater/core';
-import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import type { ConnectionConfig } from './sink-config.js';
 import type { RejectValue } from './value-text.js';
 
 /** One connection to the target; statements run one at a time. */

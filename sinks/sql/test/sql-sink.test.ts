@@ -1,13 +1,15 @@
 import { SinkError, type TableSchema } from '@highwater/core';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BULK_MIN_ROWS, createSqlSink, readSqlSinkCheckpoint } from '../../src/sinks/sql/index.js';
+import { BULK_MIN_ROWS } from '../src/sql-sink.js';
 import {
   type CapturedLog,
   checkpoint,
   context,
+  createSqlSink,
   insert,
   q,
+  readSqlSinkCheckpoint,
   remove,
   schemaChange,
   sinkConfig,

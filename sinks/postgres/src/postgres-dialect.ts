@@ -3,12 +3,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import type { ConnectionConfig } from '@highwater/sink-sql';
 import { copyLine } from './copy-text.js';
-import type { Dialect, SqlSession } from './dialect.js';
-import { valuesList } from './dialect.js';
+import type { Dialect, SqlSession } from '@highwater/sink-sql';
+import { valuesList } from '@highwater/sink-sql';
 import { postgresText } from './postgres-value-text.js';
-import type { RejectValue } from './value-text.js';
+import type { RejectValue } from '@highwater/sink-sql';
 
 /**
  * Postgres target column types. Every source type keeps its meaning and its bounds (lengths,

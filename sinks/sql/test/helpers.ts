@@ -5,17 +5,31 @@ import type {
   LogicalType,
   Row,
   SchemaChangeEvent,
+  Sink,
   SourceInfo,
   TableSchema,
   TruncateEvent,
 } from '@highwater/core';
 import { diffTableSchemas } from '@highwater/core';
+import { mysqlDialect, mysqlSink } from '@highwater/sink-mysql';
+import { postgresDialect, postgresSink } from '@highwater/sink-postgres';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
-import type { SqlSinkContext } from '../../src/sinks/sql/index.js';
+import type { SqlSinkConfig } from '../src/sink-config.js';
+import type { SqlSinkContext } from '../src/sql-sink.js';
+import { readSqlCheckpoint } from '../src/stored-checkpoint.js';
 
 export type TargetKind = 'postgres' | 'mysql';
+
+/** The `postgres` or `mysql` sink `config` describes, as the packages' factories make it. */
+export function createSqlSink(config: SqlSinkConfig, context: SqlSinkContext): Sink {
+  return config.type === 'postgres' ? postgresSink(config, context) : mysqlSink(config, context);
+}
+
+/** The checkpoint the sink `config` describes stored for `pipelineName`. */
+export function readSqlSinkCheckpoint(config: SqlSinkConfig, pipelineName: string) {
+  return readSqlCheckpoint(config.type === 'postgres' ? postgresDialect : mysqlDialect, config, pipelineName);
+}
 
 export function table(name: string, columns: [string, LogicalType][], primaryKey: string[]): TableSchema {
   return {

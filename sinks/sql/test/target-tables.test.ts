@@ -1,10 +1,10 @@
 import { type ColumnSchema, SinkError, type TableSchema } from '@highwater/core';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqlSink } from '../../src/sinks/sql/index.js';
 import {
   checkpoint,
   context,
+  createSqlSink,
   insert,
   q,
   schemaChange,

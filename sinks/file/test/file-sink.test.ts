@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { type Checkpoint, CheckpointError, type EventBatch, type SourceAdapter, SinkError } from '@highwater/core';
 import { memoryAdapter } from '@highwater/memory';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PipelineRunner } from '../../src/run/pipeline-runner.js';
-import { FileSink, fileSinkCheckpointPath, readFileSinkState } from '../../src/sinks/file-sink.js';
-import { shopDatabase } from '../helpers.js';
+import { PipelineRunner } from '@highwater/cli';
+import { shopDatabase } from '../../../packages/cli/test/helpers.js';
+import { FileSink, fileSinkCheckpointPath, readFileSinkState } from '../src/file-sink.js';
 
 let dir: string;
 beforeEach(async () => {

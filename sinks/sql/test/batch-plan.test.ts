@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BatchPlan } from '../../src/sinks/sql/batch-plan.js';
-import type { TargetTable } from '../../src/sinks/sql/target-table.js';
+import { BatchPlan } from '../src/batch-plan.js';
+import type { TargetTable } from '../src/target-table.js';
 import { insert, remove, table, update } from './helpers.js';
 
 const t = table(

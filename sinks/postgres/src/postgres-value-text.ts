@@ -1,5 +1,5 @@
 import type { LogicalType, Value } from '@highwater/core';
-import { bitString, float32Text, isoYear, isTrue, jsonText, plainText, type RejectValue } from './value-text.js';
+import { bitString, float32Text, isoYear, isTrue, jsonText, plainText, type RejectValue } from '@highwater/sink-sql';
 
 /**
  * A value as the text Postgres's input function for the target column type reads back as the same

@@ -6,7 +6,7 @@ import {
   tableName,
   withChunkKey,
 } from '@highwater/core';
-import { type CapturedTablesConfig, describeCapturedTables } from '../../sources/captured-tables.js';
+import { type CapturedTablesConfig, describeCapturedTables } from './captured-tables.js';
 
 /**
  * `SqlSinkContext.describeTables` (and, given the pipeline's `source`, `capturedTables`) backed by

@@ -1,7 +1,7 @@
 import type { ColumnSchema, DdlChange, LogicalType } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
-import { mysqlDialect } from '../../src/sinks/sql/mysql-dialect.js';
-import { postgresDialect } from '../../src/sinks/sql/postgres-dialect.js';
+import { mysqlDialect } from '@highwater/sink-mysql';
+import { postgresDialect } from '@highwater/sink-postgres';
 import {
   DDL_KINDS,
   SCHEMA_CHANGES_MODES,
@@ -9,7 +9,7 @@ import {
   type SourceDdl,
   type TargetAction,
   targetActions,
-} from '../../src/sinks/sql/schema-evolution.js';
+} from '../src/schema-evolution.js';
 
 const col = (name: string, type: LogicalType, extra: Partial<ColumnSchema> = {}): ColumnSchema => ({
   name,

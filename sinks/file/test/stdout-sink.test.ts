@@ -1,7 +1,7 @@
 import type { ChangeEvent, EventBatch, SourceEvent } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { EventLineEncoder } from '@highwater/core';
-import { StdoutSink } from '../../src/sinks/stdout-sink.js';
+import { StdoutSink } from '../src/stdout-sink.js';
 
 const change: ChangeEvent = {
   kind: 'change',

@@ -1,8 +1,8 @@
 import { SinkError } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
-import { mysqlDialect } from '../../src/sinks/sql/mysql-dialect.js';
-import { postgresDialect } from '../../src/sinks/sql/postgres-dialect.js';
-import { connectError, sinkEndpoint, sinkError } from '../../src/sinks/sql/sql-errors.js';
+import { mysqlDialect } from '@highwater/sink-mysql';
+import { postgresDialect } from '@highwater/sink-postgres';
+import { connectError, sinkEndpoint, sinkError } from '../src/sql-errors.js';
 
 /** An error shaped like the drivers' (`code` for Postgres SQLSTATE and Node errno names, `errno` for MySQL). */
 function driverError(message: string, fields: Record<string, unknown>): Error {

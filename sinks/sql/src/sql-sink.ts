@@ -18,8 +18,8 @@ import {
   UnrepresentableValueError,
   type Value,
 } from '@highwater/core';
-import type { SqlSinkConfig } from '../../pipeline/pipeline-schema.js';
-import type { SinkContext } from '../sink-context.js';
+import type { SqlSinkConfig } from './sink-config.js';
+import type { SinkContext } from '@highwater/core';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import { type BulkLoad, type Dialect, keyInList, type SqlSession, type TargetColumn } from './dialect.js';

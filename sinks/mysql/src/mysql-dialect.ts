@@ -1,8 +1,8 @@
 import type { LogicalType, Value } from '@highwater/core';
 import mysql from 'mysql2/promise';
-import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
-import type { Dialect, SqlSession } from './dialect.js';
-import { valuesList } from './dialect.js';
+import type { ConnectionConfig } from '@highwater/sink-sql';
+import type { Dialect, SqlSession } from '@highwater/sink-sql';
+import { valuesList } from '@highwater/sink-sql';
 import {
   bitBytes,
   bitString,
@@ -12,7 +12,7 @@ import {
   jsonText,
   plainText,
   type RejectValue,
-} from './value-text.js';
+} from '@highwater/sink-sql';
 
 /** Longest VARCHAR a key column gets: utf8mb4 takes 4 bytes a character, InnoDB keys 3072 bytes. */
 const KEY_CHARS = 255;

@@ -1,5 +1,5 @@
 import { HighwaterError, networkFailureOf, SinkError } from '@highwater/core';
-import type { ConnectionConfig } from '../../pipeline/pipeline-schema.js';
+import type { ConnectionConfig } from './sink-config.js';
 import type { Dialect } from './dialect.js';
 
 /** A target failure as a `SinkError` naming the target and table; lost connections and deadlocks are retriable. */

@@ -11,7 +11,7 @@ import {
   SinkError,
   writeFileAtomically,
 } from '@highwater/core';
-import type { SinkLogger } from './sink-context.js';
+import type { SinkLogger } from '@highwater/core';
 
 export interface FileSinkOptions {
   /** The JSON-lines file; its checkpoint is kept beside it in `<path>.checkpoint.json`. */
