@@ -7,6 +7,7 @@ import {
   type Row,
   type RowBuilder,
   type TableSchema,
+  tableName,
   type UndecodedRows,
   type Value,
 } from '@highwater/core';
@@ -14,6 +15,7 @@ import type pg from 'pg';
 import { CopyOutQuery } from './copy-out.js';
 import { CopyFieldScanner, CopyTextChunks } from './copy-text.js';
 import { describeTable } from './describe-tables.js';
+import type { ColumnNumbers } from './log-reader.js';
 import { toHighwaterError } from './errors.js';
 import { quoteIdent, quoteLiteral, qualifiedName } from './sql/identifiers.js';
 import { keySql, toParam } from './sql/key-sql.js';
@@ -29,6 +31,9 @@ interface Plan {
   readonly select: readonly string[];
   /** The column numbers (`attnum`) of `columns`: a renamed column keeps its number. */
   readonly numbers: ReadonlyMap<string, number>;
+  readonly oid: number;
+  /** The table's storage when the plan was made (a rewrite makes a new one); null for partitioned tables. */
+  readonly filenode: string | null;
   readonly decoders: readonly SpanDecoder[];
   /** Builds a row from the decoded values, in column order. */
   readonly makeRow: RowBuilder;
@@ -68,6 +73,8 @@ export class PgChunkReader implements ChunkReader {
     private readonly client: pg.Client,
     private readonly batchSize: number,
     private readonly plans: ChunkPlans = new Map(),
+    /** Column numbers as the log reader last saw them (see {@link ColumnNumbers}). */
+    private readonly numbers: ColumnNumbers = new Map(),
   ) {
     this.catalog = new TypeCatalog(client);
   }
@@ -125,7 +132,26 @@ export class PgChunkReader implements ChunkReader {
         if (!over) copy.abort();
       }
       if (pieces.length > 0) yield new CopyLines(plan, name, pieces, lines);
+      else if (!yielded && attempt <= 2 && (await this.rewritten(plan, name))) {
+        // Table-rewriting DDL (ALTER … TYPE) is not MVCC-safe: a read whose snapshot predates the
+        // rewrite (taken before it waited for the DDL's lock) sees the table empty. Read again.
+        stale = plan;
+        continue;
+      }
       return;
+    }
+  }
+
+  /** True when the table's storage (`pg_relation_filenode`) is not what it was when `plan` was made. */
+  private async rewritten(plan: Plan, name: string): Promise<boolean> {
+    if (plan.filenode === null) return false;
+    try {
+      const now = await this.client.query<{ f: string | null }>('SELECT pg_relation_filenode($1::oid) AS f', [
+        plan.oid,
+      ]);
+      return now.rows[0]?.f !== plan.filenode;
+    } catch (error) {
+      throw toHighwaterError(error, 'readChunk', name);
     }
   }
 
@@ -136,7 +162,8 @@ export class PgChunkReader implements ChunkReader {
   /**
    * The columns the core knows of (its schema), as the table has them now: a column renamed since
    * (DDL during the snapshot, before the log shows it) is read under its new name `AS` the old one,
-   * found by its column number in the `stale` plan that failed; a column dropped since is left out
+   * found by its column number (in the `stale` plan that failed, else as the log reader last saw
+   * it); a column dropped since is left out
    * (the row lacks it, as the core's schema change that follows says). Decoded by current types.
    */
   private plan(table: TableSchema, stale?: Plan): Promise<Plan> {
@@ -161,8 +188,9 @@ export class PgChunkReader implements ChunkReader {
     const select: string[] = [];
     const decoders: SpanDecoder[] = [];
     const numbers = new Map<string, number>();
+    const known = stale?.numbers ?? this.numbers.get(tableName(table.id));
     for (const { name } of table.columns) {
-      const number = stale?.numbers.get(name);
+      const number = known?.get(name);
       const now = described.types.has(name) ? name : number === undefined ? undefined : byNumber.get(number);
       if (now === undefined) continue;
       columns.push(name);
@@ -170,7 +198,11 @@ export class PgChunkReader implements ChunkReader {
       decoders.push(spanDecoderFor(described.types.get(now) as PgType));
       numbers.set(name, described.numbers.get(now) as number);
     }
-    return { columns, select, numbers, decoders, makeRow: createRowBuilder(columns) };
+    const storage = await this.client.query<{ f: string | null }>('SELECT pg_relation_filenode($1::oid) AS f', [
+      described.oid,
+    ]);
+    const filenode = storage.rows[0]?.f ?? null;
+    return { columns, select, numbers, oid: described.oid, filenode, decoders, makeRow: createRowBuilder(columns) };
   }
 }
 

@@ -55,7 +55,16 @@ interface Transaction {
   seq: number;
 }
 
+/**
+ * Per table (`schema.name`), its columns' numbers (`attnum`) as last seen: kept by the log reader
+ * and shared with the adapter's chunk readers, which read a column renamed during the snapshot under
+ * its new name until the core has seen the rename.
+ */
+export type ColumnNumbers = Map<string, ReadonlyMap<string, number>>;
+
 export interface LogReaderTuning {
+  /** Shared with the chunk readers (see {@link ColumnNumbers}); a map of the reader's own when absent. */
+  readonly columnNumbers?: ColumnNumbers;
   /** Items per yielded batch, at most (default 4096). */
   readonly batchSize?: number;
   /**
@@ -197,7 +206,7 @@ export class PgLogReader implements LogReader<PgOffset> {
   private readonly relations = new Map<number, Relation>();
   private readonly known = new Map<string, TableSchema>();
   /** Per known table, its columns' numbers (`attnum`), to tell a renamed column from a dropped and added one. */
-  private readonly numbers = new Map<string, ReadonlyMap<string, number>>();
+  private readonly numbers: ColumnNumbers;
   private txn: Transaction | null = null;
   /** The offset of the last item yielded (or `from`): everything yielded is strictly after the previous. */
   private last: PgOffset;
@@ -238,6 +247,7 @@ export class PgLogReader implements LogReader<PgOffset> {
     this.replyInterval = tuning.keepaliveReplyIntervalMs ?? 1000;
     this.maxQueued = tuning.maxQueued ?? 50_000;
     this.catalog = new TypeCatalog(client);
+    this.numbers = tuning.columnNumbers ?? new Map();
     for (const t of request.tables) this.known.set(tableName(t.id), t);
     this.service = new LogicalReplicationService(clientConfig(connection, 'highwater-replication'), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
