@@ -2,6 +2,8 @@ import { SchemaChangeRefusedError } from '@highwater/core';
 import { startMariadb, startPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
+import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
+import { readSqlSinkCheckpoint } from '../../src/sinks/sql/index.js';
 import type { SchemaChangesMode } from '@highwater/sink-sql';
 import { verifyPipeline } from '../../src/verify/index.js';
 import {
@@ -61,6 +63,7 @@ async function run(
   targetKind: Kind,
   mode: SchemaChangesMode,
   cases: readonly DdlCase[],
+  options: { snapshotDdl?: boolean } = {},
 ): Promise<Run> {
   const n = ++runs;
   const sourceDb = db[sourceKind] as Db;
@@ -84,6 +87,7 @@ async function run(
       onChunk: async (table, index) => {
         const bare = table.slice(table.lastIndexOf('.') + 1);
         const c = cases.find((k) => source.name(k, 'snapshot') === bare);
+        if (options.snapshotDdl === false) return;
         if (index !== 1 || c === undefined || c.streamOnly === true || done.has(bare)) return;
         done.add(bare);
         if (c.ends === true) live.delete(bare);
@@ -110,7 +114,7 @@ async function run(
     if (finished && !(outcome instanceof SchemaChangeRefusedError)) throw outcome;
     if (!finished) {
       for (const c of cases) {
-        if (c.streamOnly !== true) await source.after(c, source.name(c, 'snapshot'));
+        if (c.streamOnly !== true && options.snapshotDdl !== false) await source.after(c, source.name(c, 'snapshot'));
         await source.after(c, source.name(c, 'stream'));
       }
     }
@@ -258,9 +262,10 @@ describe.each<[Kind, Kind]>([
         expect(renamed.columns).toEqual(['a', 'b2', 'id', 'v']);
         expect(tables).toContain(`drop_table_${when}`);
         expect(tables).toContain(`rename_table_${when}`);
-        // Truncated rows stay; every source row is there too.
+        // Truncated rows stay (a truncate during the snapshot may come before its rows are read);
+        // every source row is there too.
         const truncated = await sharedRows(r, `truncate_${when}`);
-        expect(truncated.target.length).toBeGreaterThan(truncated.source.length);
+        if (when === 'l') expect(truncated.target.length).toBeGreaterThan(truncated.source.length);
         expect(truncated.target).toEqual(expect.arrayContaining(truncated.source));
       }
     },
@@ -302,16 +307,20 @@ describe.each<[Kind, Kind]>([
   it.skipIf(sourceKind === 'mysql')(
     'exception: stops at the first DDL with a typed error naming it and the stored checkpoint',
     async () => {
-      const r = await run(sourceKind, targetKind, 'exception', pick('add'));
+      const r = await run(sourceKind, targetKind, 'exception', pick('add'), { snapshotDdl: false });
       expect(r.outcome).toBeInstanceOf(SchemaChangeRefusedError);
       const error = r.outcome as SchemaChangeRefusedError;
       expect(error.code).toBe('HW_SINK_SCHEMA_CHANGE_REFUSED');
       expect(error.change).toBe('add-column');
       expect(error.column).toBe('c');
-      expect(error.table).toMatch(/add_[sl]$/);
+      expect(error.table).toMatch(/add_l$/);
       expect(error.message).toContain('sink.schemaChanges is exception');
-      expect(error.resumeFrom).not.toBeNull();
-      expect(await targetColumns(r, 'add_s')).toEqual(['a', 'id', 'v']);
+      expect(error.message).toContain(JSON.stringify(error.offset));
+      // The checkpoint named is the one stored in the target, where a restart resumes.
+      const pipeline = parsePipeline(r.pipeline, '/tmp/schema-changes.yaml', {});
+      const stored = await readSqlSinkCheckpoint(pipeline.config.sink as SqlSinkConfig, pipeline.name);
+      expect(error.resumeFrom).toEqual(stored?.checkpoint);
+      expect(await targetColumns(r, 'add_l')).toEqual(['a', 'id', 'v']);
     },
     300_000,
   );
