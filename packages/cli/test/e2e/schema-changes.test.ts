@@ -325,3 +325,53 @@ describe.each<[Kind, Kind]>([
     300_000,
   );
 });
+
+describe.each<Kind>(['postgres', 'mysql'])('the widening case into a %s sink, default settings', (targetKind) => {
+  // Before sink.schemaChanges, a type change was not applied to the target: the first value beyond
+  // the old type's range failed the pipeline, long after the DDL.
+  it('ALTER … TYPE bigint, then a value beyond 2^31: stored', async () => {
+    const n = ++runs;
+    const source = new SourceTables(db.postgres as Db, `sc${n}`);
+    const targetSchema = `tg${n}`;
+    await source.create([]);
+    await db.postgres?.query(
+      `CREATE TABLE ${source.qualified('wide')} (id int PRIMARY KEY, v int NOT NULL DEFAULT 0, a int)`,
+    );
+    await db.postgres?.query(`INSERT INTO ${source.qualified('wide')} VALUES (1, 0, 1), (2, 0, 2)`);
+    const running = runPipeline(
+      pipelineText({
+        name: `sc_${n}`,
+        source: { kind: 'postgres', url: url('postgres'), schema: source.schema },
+        target: { kind: targetKind, url: url(targetKind), schema: targetSchema },
+      }),
+      {},
+    );
+    try {
+      await until('the stream phase', () => running.runner.state === 'stream');
+      await db.postgres?.query(`ALTER TABLE ${source.qualified('wide')} ALTER COLUMN a TYPE bigint`);
+      await db.postgres?.query(`INSERT INTO ${source.qualified('wide')} VALUES (3, 0, 3000000000)`);
+      await db.postgres?.query(`UPDATE ${source.qualified('wide')} SET a = 2147483653 WHERE id = 1`);
+      await db.postgres?.query(`INSERT INTO ${source.qualified('marker')} (id, v) VALUES (1, 1)`);
+      const target = db[targetKind] as Db;
+      let failed: unknown = null;
+      void running.done.then((o) => {
+        if (o instanceof Error) failed = o;
+      });
+      await until('the marker in the target', async () => {
+        if (failed !== null) throw failed;
+        const found = await target.query(`SELECT id FROM ${quote(targetKind, targetSchema, 'marker')}`).catch(() => []);
+        return found.length > 0;
+      });
+      const rows = await target.query(`SELECT id, a FROM ${quote(targetKind, targetSchema, 'wide')} ORDER BY id`);
+      expect(rows.map((r) => [Number(r.id), String(r.a)])).toEqual([
+        [1, '2147483653'],
+        [2, '2'],
+        [3, '3000000000'],
+      ]);
+    } finally {
+      running.runner.stop();
+      await running.done;
+      await running.close();
+    }
+  }, 120_000);
+});

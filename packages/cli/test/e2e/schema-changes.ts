@@ -263,7 +263,8 @@ export function pipelineText(options: {
   name: string;
   source: { kind: Kind; url: string; schema: string; serverId?: number };
   target: { kind: Kind; url: string; schema: string };
-  mode: SchemaChangesMode;
+  /** Absent: the sink's default. */
+  mode?: SchemaChangesMode;
 }): string {
   const { source, target } = options;
   const sourceOptions =
@@ -281,8 +282,7 @@ sink:
   type: ${target.kind}
   connection: '${target.url}'
   schema: ${target.schema}
-  schemaChanges: ${options.mode}
-`;
+${options.mode === undefined ? '' : `  schemaChanges: ${options.mode}\n`}`;
 }
 
 export function runPipeline(
