@@ -1,13 +1,13 @@
 import type { AdapterCapabilities, SourceAdapter } from '@highwater/core';
 import { type ChunkPlans, MysqlChunkReader } from './chunk-reader.js';
 import { compareMysqlKeys } from './compare-keys.js';
-import { type ConnectionSettings, closeConnection, connect, connectCore } from './connection.js';
+import { type ConnectionSettings, closeConnection, connect, connectCore, connectionOptions } from './connection.js';
 import { untilLost, watchLoss } from './connection-loss.js';
 import { toHighwaterError } from './errors.js';
 import { MysqlIntrospector } from './introspector.js';
 import { createMysqlLogReader } from './log-reader.js';
 import { type MysqlOffset, mysqlOffsets } from './offsets/mysql-offset.js';
-import { checkServer } from './watermarks.js';
+import { checkSetup } from './setup-check.js';
 
 export interface MysqlAdapterOptions {
   /** `mysql://user:password@host:3306/db` or mysql2 connection options. */
@@ -55,7 +55,7 @@ export function mysqlAdapter(options: MysqlAdapterOptions): SourceAdapter<MysqlO
       try {
         const db = await connect(options.connection);
         try {
-          await checkServer(db);
+          await checkSetup(db, databaseOf(options.connection));
         } catch (error) {
           await closeConnection(db);
           throw error;
@@ -101,4 +101,10 @@ export function mysqlAdapter(options: MysqlAdapterOptions): SourceAdapter<MysqlO
       );
     },
   };
+}
+
+/** The connection's database, whose SELECT grant the setup check looks for (none when the connection names none). */
+function databaseOf(connection: ConnectionSettings): string[] {
+  const database = connectionOptions(connection).database;
+  return database === undefined || database === '' ? [] : [database];
 }

@@ -7,3 +7,5 @@ export { stopZongji } from './stop-zongji.js';
 export { compareOffsets, fileNumber, type MysqlOffset, mysqlOffsets, positionAt } from './offsets/mysql-offset.js';
 export { type ColumnDecoder, decoderFor } from './types/decode.js';
 export { logicalTypeOf, type MysqlColumn } from './types/mysql-column.js';
+export { checkSetup, privilegeProblems, type SetupProblem, settingProblems, setupError } from './setup-check.js';
+export { connect as connectMysql } from './connection.js';

@@ -8,7 +8,8 @@ import { compareOffsets, type MysqlOffset, positionAt } from './offsets/mysql-of
 import { qualifiedName } from './sql/identifiers.js';
 import { keySql } from './sql/key-sql.js';
 import { offsetAtTimestamp, type TimestampSearchSettings } from './timestamp-search.js';
-import { binlogStatus, busyStatements, hasProcessPrivilege } from './watermarks.js';
+import { hasProcessPrivilege } from './setup-check.js';
+import { binlogStatus, busyStatements } from './watermarks.js';
 
 export interface IntrospectorSettings {
   /** How long `lowWatermark()` waits for transactions writing when it sampled before using an older safe sample (ms). */

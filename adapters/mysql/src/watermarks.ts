@@ -1,5 +1,6 @@
 import { PermissionError } from '@highwater/core';
 import type mysql from 'mysql2/promise';
+import { settingProblems, setupError } from './setup-check.js';
 
 export interface BinlogPosition {
   readonly file: string;
@@ -94,33 +95,8 @@ export async function busyStatements(db: mysql.Connection, exclude: ReadonlySet<
   return out;
 }
 
-/** True when the connection's user has PROCESS (or ALL PRIVILEGES) globally. */
-export async function hasProcessPrivilege(db: mysql.Connection): Promise<boolean> {
-  const [rows] = await db.query('SHOW GRANTS');
-  return (rows as Record<string, string>[]).some((r) => {
-    const grant = String(Object.values(r)[0] ?? '').toUpperCase();
-    return / ON \*\.\* /.test(grant) && (/\bALL PRIVILEGES\b/.test(grant) || /\bPROCESS\b/.test(grant));
-  });
-}
-
-/** Checks the server settings the binlog reader needs; throws a PermissionError naming the fix. */
+/** Checks the server settings the binlog reader needs; throws one PermissionError naming every fix. */
 export async function checkServer(db: mysql.Connection): Promise<void> {
-  const [rows] = await db.query(
-    'SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.binlog_format AS format, @@GLOBAL.binlog_row_image AS image',
-  );
-  const r = (rows as { log_bin: number | string; format: string; image: string }[])[0];
-  if (r === undefined) return;
-  if (Number(r.log_bin) !== 1) {
-    throw new PermissionError('mysql: log_bin is OFF. Start the server with --log-bin (and --server-id).');
-  }
-  if (String(r.format).toUpperCase() !== 'ROW') {
-    throw new PermissionError(
-      `mysql: binlog_format is ${r.format}; row-based replication is needed: SET GLOBAL binlog_format = 'ROW' (and in the server config).`,
-    );
-  }
-  if (String(r.image).toUpperCase() !== 'FULL') {
-    throw new PermissionError(
-      `mysql: binlog_row_image is ${r.image}; full row images are needed: SET GLOBAL binlog_row_image = 'FULL' (and in the server config).`,
-    );
-  }
+  const problems = await settingProblems(db);
+  if (problems.length > 0) throw setupError(problems);
 }

@@ -13,3 +13,5 @@ export {
   type ReplicationStateNames,
   type SlotReport,
 } from './slots.js';
+export { type PublicationPlan, type SetupProblem, serverProblems, tableProblems } from './setup-check.js';
+export { connect as connectPostgres } from './connection.js';

@@ -11,6 +11,7 @@ import { type ConnectionSettings, connect } from './connection.js';
 import { toHighwaterError } from './errors.js';
 import { requireReplicaIdentity } from './replica-identity.js';
 import type { Queryable } from './sql/queryable.js';
+import { serverProblems } from './setup-check.js';
 import { slotsExhaustedError } from './slots.js';
 import { quoteIdent, qualifiedName } from './sql/identifiers.js';
 import { currentSnapshot } from './watermarks.js';
@@ -34,27 +35,16 @@ export interface SlotState {
   readonly created: boolean;
 }
 
-/** Fails with a clear, typed error unless the server can do logical replication for this user. */
+/**
+ * Fails with a clear, typed error unless the server can do logical replication for this user: a
+ * `ConfigError` for the server setting, else a `PermissionError` (each naming the statement to run).
+ */
 export async function checkServer(client: Queryable): Promise<void> {
-  const level = await client.query<{ wal_level: string }>('SHOW wal_level');
-  const walLevel = level.rows[0]?.wal_level;
-  if (walLevel !== 'logical') {
-    throw new ConfigError(
-      `postgres: wal_level is '${walLevel}', logical replication needs 'logical': run ` +
-        `\`ALTER SYSTEM SET wal_level = logical;\` and restart the server`,
-    );
-  }
-  const role = await client.query<{ ok: string; name: string }>(
-    'SELECT (rolreplication OR rolsuper) AS ok, rolname AS name FROM pg_roles WHERE rolname = current_user',
-  );
-  const row = role.rows[0];
-  if (row?.ok !== 't') {
-    const name = row?.name ?? 'the user';
-    throw new PermissionError(
-      `postgres: user ${name} lacks the REPLICATION attribute needed to read the change log: run ` +
-        `\`ALTER ROLE ${quoteIdent(name)} WITH REPLICATION;\``,
-    );
-  }
+  const problems = await serverProblems(client);
+  const wal = problems.find((p) => p.sql[0]?.startsWith('ALTER SYSTEM') === true);
+  if (wal !== undefined) throw new ConfigError(`postgres: ${wal.what}: run \`${wal.sql[0]}\` and restart the server`);
+  const role = problems[0];
+  if (role !== undefined) throw new PermissionError(`postgres: ${role.what}: run \`${role.sql[0]}\``);
 }
 
 /** Creates the slot when missing (if allowed), and says clearly when it cannot be used. */

@@ -1,3 +1,14 @@
 -- The entrypoint created `highwater` with ALL on the highwater database; CDC also needs to read the binlog
--- (REPLICATION CLIENT is MariaDB's older name for BINLOG MONITOR).
-GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'highwater'@'%';
+-- (REPLICATION SLAVE, and BINLOG MONITOR, MariaDB's name for REPLICATION CLIENT) and other sessions' state for the
+-- snapshot's low watermark (PROCESS).
+GRANT REPLICATION SLAVE, BINLOG MONITOR, PROCESS ON *.* TO 'highwater'@'%';
+-- A sample table to capture.
+CREATE TABLE highwater.orders (
+  id bigint PRIMARY KEY,
+  customer varchar(100) NOT NULL,
+  total decimal(10, 2) NOT NULL,
+  created_at timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+);
+INSERT INTO highwater.orders (id, customer, total)
+WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+SELECT i, CONCAT('customer ', i), (i % 100) + 0.5 FROM n;

@@ -62,6 +62,33 @@ describe('the highwater command', () => {
     expect(missing.stderr).toContain('cannot read the pipeline file');
   });
 
+  it('words a bad sink.type or source.adapter as the other messages: the field, what was given, what is allowed', async () => {
+    const file = join(dir, 'wrong-kinds.yaml');
+    await writeFile(
+      file,
+      `source:\n  adapter: postgress\n  connection: postgres://u@h/db\n  tables: { include: [a.b] }\nsink:\n  type: kafka\n`,
+    );
+    const result = await highwater(['run', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('  source.adapter: "postgress" is not one of postgres, mysql, oracle, mongodb\n');
+    expect(result.stderr).toContain('  sink.type: "kafka" is not one of stdout, file, postgres, mysql\n');
+    expect(result.stderr).not.toMatch(/Invalid (discriminator|input|option)/);
+
+    // Other kinds of mistakes, and a given value that came from a secret is not printed.
+    await writeFile(
+      file,
+      `source:\n  adapter: postgres\n  connection: postgres://u@h/db\n  tables: { include: [] }\n  chunkSize: many\nsink:\n  type: stdout\n  format: ${ref('HW_FORMAT')}\nmetrics: { port: 70000 }\n`,
+    );
+    const other = await highwater(['run', file], { HW_FORMAT: 'hunter2secret' });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('  source.tables.include: needs at least 1 entry, got an empty list\n');
+    expect(other.stderr).toContain('  source.chunkSize: expected a number, got "many"\n');
+    expect(other.stderr).toContain('  sink.format: "***" is not one of native, debezium\n');
+    expect(other.stderr).toContain('  metrics.port: must be at most 65535, got 70000\n');
+    expect(other.stderr).not.toContain('hunter2secret');
+    expect(other.stderr).not.toMatch(/Invalid (discriminator|input|option)|Too (small|big)/);
+  });
+
   it('prints the status of a pipeline that never ran', async () => {
     const file = join(dir, 'fresh.yaml');
     await writeFile(

@@ -28,6 +28,12 @@ export interface SqlSinkConfig {
   readonly batchSize?: number | undefined;
   /** What the source's DDL does to target tables (default `lenient`; docs/sinks.md, "Schema changes"). */
   readonly schemaChanges?: SchemaChangesMode | undefined;
+  /**
+   * What to do at a pipeline's first start when a target table already holds rows it did not write:
+   * `fail` (the default) refuses and names the tables; `overwrite` lets the snapshot overwrite the rows
+   * whose keys the source has, with one warning per table.
+   */
+  readonly existingRows?: 'fail' | 'overwrite' | undefined;
 }
 
 /** A SQL sink's settings when the destination is chosen by the factory called (`postgresSink`, `mysqlSink`). */

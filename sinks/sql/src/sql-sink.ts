@@ -2,6 +2,7 @@ import {
   type ChangeEvent,
   type Checkpoint,
   type ColumnSchema,
+  ConfigError,
   constantDefault,
   type EventBatch,
   type JsonValue,
@@ -81,6 +82,8 @@ export class SqlSink implements Sink {
   /** Target tables known to exist: their columns, true where nullable (after a commit). */
   private ensured = new Map<string, ReadonlyMap<string, boolean>>();
   private checkpointTableReady = false;
+  /** Target tables found holding rows at the first start and warned about (existingRows: overwrite): warned once. */
+  private readonly existingRowsChecked = new Set<string>();
   /** True once the first write created a target table for every captured table. */
   private capturedCreated = false;
   /** Stages made on this sink's connections (each gets a new name; they are dropped at commit). */
@@ -128,6 +131,7 @@ export class SqlSink implements Sink {
         if (action?.kind === 'truncate') truncated.add(event);
       }
     }
+    if (!this.checkpointTableReady) await this.checkExistingRows(session, schema, tables, touched);
     const ensured = new Map(this.ensured);
     const ddl: { sql: string; table?: string }[] = [];
     /** Source tables whose target table this batch drops: their earlier changes are not written. */
@@ -232,6 +236,51 @@ export class SqlSink implements Sink {
     const session = this.session;
     this.session = null;
     await session?.close();
+  }
+
+  /**
+   * At a pipeline's first start (no checkpoint stored for it yet), target tables that already hold
+   * rows were filled by something else: the snapshot would silently overwrite the rows whose keys the
+   * source has. `existingRows: 'fail'` (the default) refuses, naming every such table;
+   * `'overwrite'` goes ahead with one warning per table.
+   */
+  private async checkExistingRows(
+    session: SqlSession,
+    schema: string,
+    tables: ReadonlyMap<string, TargetTable>,
+    touched: ReadonlySet<string>,
+  ): Promise<void> {
+    const filled: TargetTable[] = [];
+    for (const name of touched) {
+      const table = tables.get(name);
+      if (table === undefined || this.existingRowsChecked.has(table.qualified)) continue;
+      try {
+        if ((await this.dialect.columnsOf(session, schema, table.name)) !== null) {
+          const rows = await session.query(`SELECT 1 AS present FROM ${table.qualified} LIMIT 1`);
+          if (rows.length > 0) filled.push(table);
+        }
+      } catch (error) {
+        throw this.fail('reading the target tables', error, table.qualified);
+      }
+    }
+    if (filled.length === 0) return;
+    const names = filled.map((t) => t.qualified).join(', ');
+    if ((this.config.existingRows ?? 'fail') === 'fail') {
+      throw new ConfigError(
+        `${this.dialect.name} sink: target table${filled.length > 1 ? 's' : ''} ${names} already hold${filled.length > 1 ? '' : 's'} ` +
+          `rows this pipeline did not write (pipeline ${this.pipeline} has no checkpoint stored in the target yet): its ` +
+          `snapshot would overwrite the rows whose keys the source has and leave the others. Empty ${filled.length > 1 ? 'them' : 'it'}, ` +
+          'write into another schema (sink.schema), or set sink.existingRows: overwrite to go ahead',
+      );
+    }
+    for (const table of filled) {
+      this.existingRowsChecked.add(table.qualified);
+      this.context.logger.warn(
+        { table: table.qualified },
+        `target table ${table.qualified} already holds rows this pipeline did not write: the snapshot of ${table.source} ` +
+          'overwrites those whose keys the source has, and rows with other keys stay (sink.existingRows: overwrite)',
+      );
+    }
   }
 
   private get pipeline(): string {

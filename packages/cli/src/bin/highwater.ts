@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { type InitOptions, initCommand } from '../commands/init.js';
 import { EXIT_CONFIG, runCommand } from '../commands/run.js';
 import { slotsCommand } from '../commands/slots.js';
 import { statusCommand } from '../commands/status.js';
@@ -20,6 +21,7 @@ const program = new Command('highwater')
     'after',
     `
 Examples:
+  highwater init shop.yaml                     write a pipeline file, check the source, print the SQL it needs
   highwater run shop.yaml                      run until Ctrl-C (a restart resumes)
   highwater run shop.yaml --progress=off --log-format=json
   highwater status shop.yaml                   where the stored checkpoint stands
@@ -28,6 +30,39 @@ Examples:
 
 Pipeline files are described in docs/pipelines.md; logs, metrics and restarts in docs/operations.md.`,
   );
+
+program
+  .command('init')
+  .description(
+    'write a commented pipeline file for a source and a sink, connect to the source, and print the SQL an administrator must run',
+  )
+  .argument('[file]', 'pipeline file to write (default: <name>.yaml)')
+  .option('--name <name>', 'pipeline name (default: the file name)')
+  .addOption(new Option('--source <adapter>', 'source database').choices(['postgres', 'mysql']))
+  .option('--connection <url>', `source URL; a password may instead come from HIGHWATER_SOURCE_PASSWORD`)
+  .option('--tables <patterns...>', 'tables to capture (default: public.* on Postgres, <database>.* on MySQL)')
+  .addOption(new Option('--sink <type>', 'where the events go').choices(['file', 'stdout', 'postgres', 'mysql']))
+  .option('--sink-connection <url>', 'target URL of a postgres or mysql sink (password: HIGHWATER_TARGET_PASSWORD)')
+  .option('--sink-schema <schema>', 'target schema (Postgres) or database (MySQL) of a SQL sink')
+  .option('--sink-path <file>', 'events file of the file sink (default: <name>.events.jsonl)')
+  .option('--force', 'replace the file if it exists')
+  .option('--no-check', 'write the file without connecting to the source')
+  .addHelpText(
+    'after',
+    `
+Asks for what the flags leave out when run on a terminal. Passwords are never written to the file: it
+reads them from HIGHWATER_SOURCE_PASSWORD and HIGHWATER_TARGET_PASSWORD.
+
+Exit codes: 0 written and the source is ready, 1 written but the source is not ready (the SQL to run is
+printed) or cannot be reached, 2 bad flags or the file exists.
+
+Example:
+  HIGHWATER_SOURCE_PASSWORD=… highwater init shop.yaml --source postgres \\
+    --connection postgres://cdc@db.internal:5432/shop --tables 'public.*' --sink file`,
+  )
+  .action(async (file: string | undefined, options: InitOptions) => {
+    process.exitCode = await initCommand(file, options);
+  });
 
 program
   .command('run')

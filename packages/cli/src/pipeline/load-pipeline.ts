@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError } from '@highwater/core';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { describeIssue } from './describe-issue.js';
 import { type PipelineConfig, pipelineSchema } from './pipeline-schema.js';
 
 /** A validated pipeline and what the runner needs to know about where it came from. */
@@ -45,8 +46,8 @@ export function parsePipeline(text: string, file: string, env: NodeJS.ProcessEnv
   }
   const secrets = new Set<string>();
   const substituted = substituteEnv(doc.toJS(), [], file, env, secrets);
-  const result = pipelineSchema.safeParse(substituted);
-  if (!result.success) throw new ConfigError(describeIssues(file, result.error.issues));
+  const result = pipelineSchema.safeParse(substituted, { reportInput: true });
+  if (!result.success) throw new ConfigError(describeIssues(file, result.error.issues, [...secrets]));
   const config = result.data;
   for (const password of passwordsOf(config)) secrets.add(password);
   const name = config.name ?? path.basename(file).replace(/\.[^.]*$/, '');
@@ -95,19 +96,10 @@ function substituteEnv(
   return value;
 }
 
-function describeIssues(file: string, issues: readonly z.core.$ZodIssue[]): string {
-  const lines = issues.slice(0, 10).map((issue) => `  ${fieldPath(issue.path)}: ${describeIssue(issue)}`);
+function describeIssues(file: string, issues: readonly z.core.$ZodIssue[], secrets: readonly string[]): string {
+  const lines = issues.slice(0, 10).map((issue) => `  ${fieldPath(issue.path)}: ${describeIssue(issue, secrets)}`);
   if (issues.length > 10) lines.push(`  … and ${issues.length - 10} more`);
   return `${file}: invalid pipeline:\n${lines.join('\n')}`;
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} (check the spelling; see docs/pipelines.md)`;
-    default:
-      return issue.message;
-  }
 }
 
 function fieldPath(at: readonly PropertyKey[]): string {

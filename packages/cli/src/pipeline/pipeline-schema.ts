@@ -130,6 +130,8 @@ const sqlSinkCommon = {
    * `schema.change.behavior`), ignore or exception (docs/sinks.md, "Schema changes").
    */
   schemaChanges: z.enum(['evolve', 'lenient', 'ignore', 'exception']).optional(),
+  /** A target table holding rows at the pipeline's first start: refuse (default), or let the snapshot overwrite them. */
+  existingRows: z.enum(['fail', 'overwrite']).optional(),
 };
 
 const sinkSchema = z.discriminatedUnion('type', [
