@@ -299,50 +299,17 @@ export function runPipeline(
     logger,
     ...schemas,
   });
-  const debug = process.env.DEBUG_SC;
-  const realSink = sink;
-  const traced =
-    debug === undefined
-      ? sink
-      : {
-          ...realSink,
-          name: realSink.name,
-          storesCheckpoints: realSink.storesCheckpoints,
-          open: () => realSink.open(),
-          close: () => realSink.close(),
-          write: async (batch: import('@highwater/core').EventBatch) => {
-            const { appendFileSync } = await import('node:fs');
-            for (const e of batch.events) {
-              const t = e.kind === 'change' ? e.source.table : e.kind === 'heartbeat' ? '' : e.table;
-              if (t.includes(debug))
-                appendFileSync(
-                  '/tmp/sc-trace.log',
-                  `${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 400)}\n`,
-                );
-            }
-            appendFileSync('/tmp/sc-trace.log', '--- batch\n');
-            return realSink.write(batch);
-          },
-        };
   const runner = new PipelineRunner({
     adapter,
     source: {
       tables: pipeline.config.source.tables,
       chunkSize: 15,
       batchSize: 50,
-      ...(process.env.DEBUG_SC === undefined
-        ? {}
-        : {
-            onRetry: (r: { reader: string; error: unknown }) =>
-              void import('node:fs').then((fs) =>
-                fs.appendFileSync('/tmp/sc-trace.log', `RETRY ${r.reader} ${String((r.error as Error).message)}\n`),
-              ),
-          }),
       phaseHooks: {
         afterLowWatermark: async (split) => hooks.onChunk?.(split.table, split.index),
       },
     },
-    sink: traced,
+    sink,
     restart: { attempts: 0, initialDelayMs: 10, maxDelayMs: 10 },
     logger,
   });
