@@ -1,7 +1,7 @@
 import type { LogicalType, Value } from '@highwater/core';
 import mysql from 'mysql2/promise';
 import type { ConnectionConfig } from '@highwater/sink-sql';
-import type { Dialect, SqlSession } from '@highwater/sink-sql';
+import type { Dialect, SqlSession, TargetColumn } from '@highwater/sink-sql';
 import { valuesList } from '@highwater/sink-sql';
 import {
   bitBytes,
@@ -304,15 +304,16 @@ export const mysqlDialect: Dialect = {
     return { statements, skipped };
   },
   dropNotNull(qualified, column) {
-    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL`;
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL${defaultClause(column)}`;
   },
   addColumn(qualified, column, defaultLiteral) {
     // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB has); the sink checks the catalog first.
     const value = defaultLiteral == null ? '' : ` DEFAULT ${defaultLiteral}`;
     return `ALTER TABLE ${qualified} ADD COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL${value}`;
   },
+  // MODIFY restates the whole column: its default goes too unless given again.
   setNotNull(qualified, column, isKey) {
-    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, isKey)} NOT NULL`;
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, isKey)} NOT NULL${defaultClause(column)}`;
   },
   // The sink checks the catalog first (MySQL 8 has no DROP COLUMN IF EXISTS).
   dropColumn(qualified, column) {
@@ -323,7 +324,7 @@ export const mysqlDialect: Dialect = {
   },
   alterType(qualified, column, isKey) {
     const nullable = column.nullable && !isKey ? 'NULL' : 'NOT NULL';
-    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, isKey)} ${nullable}`;
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, isKey)} ${nullable}${defaultClause(column)}`;
   },
   setDefault(qualified, column, defaultLiteral) {
     const action = defaultLiteral === null ? 'DROP DEFAULT' : `SET DEFAULT ${defaultLiteral}`;
@@ -354,3 +355,7 @@ export const mysqlDialect: Dialect = {
   },
   isTransient: (error) => [1213, 1205].includes(Number(fieldOf(error, 'errno'))),
 };
+
+function defaultClause(column: TargetColumn): string {
+  return column.defaultLiteral == null ? '' : ` DEFAULT ${column.defaultLiteral}`;
+}

@@ -531,6 +531,7 @@ export class SqlSink implements Sink {
       name: c.name,
       type: c.type,
       nullable,
+      defaultLiteral: constantDefault(c.default),
     });
     for (const action of actions) {
       switch (action.kind) {
