@@ -5,7 +5,6 @@ import {
   ConfigError,
   constantDefault,
   type EventBatch,
-  type JsonValue,
   type Row,
   SchemaChangeRefusedError,
   type SchemaChangeEvent,
@@ -225,7 +224,7 @@ export class SqlSink implements Sink {
         ...(column === undefined ? {} : { column: change.kind === 'rename-column' ? change.from : column }),
         ddl,
         offset: source.offset,
-        resumeFrom: this.stored as unknown as JsonValue,
+        resumeFrom: this.stored,
         why: refused.why,
       });
     }

@@ -1,6 +1,7 @@
 import type { ColumnSchema, TableSchema } from '@highwater/core';
 import { mysqlDialect } from '@highwater/sink-mysql';
-import { startMariadb, type ThrowawayServer } from '@highwater/test-servers';
+import { postgresDialect } from '@highwater/sink-postgres';
+import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect, SqlSession } from '../src/dialect.js';
 import { SqlSink } from '../src/sql-sink.js';
@@ -34,14 +35,14 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** The MySQL dialect, whose connection dies (as the process would) before the `n`th statement matching `when`. */
-function killing(when: RegExp, n = 1): { dialect: Dialect; killed: () => boolean } {
+/** A dialect (MySQL by default) whose connection dies (as the process would) before the `n`th statement matching `when`. */
+function killing(when: RegExp, n = 1, base: Dialect = mysqlDialect): { dialect: Dialect; killed: () => boolean } {
   let seen = 0;
   let killed = false;
   const dialect: Dialect = {
-    ...mysqlDialect,
+    ...base,
     async connect(connection) {
-      const session = await mysqlDialect.connect(connection);
+      const session = await base.connect(connection);
       const dying: SqlSession = {
         ...session,
         query: async (sql, params) => {
@@ -150,4 +151,55 @@ describe('a MySQL target killed during a schema change', () => {
       ]);
     }, 60_000);
   }
+});
+
+describe('a Postgres target: the schema change is part of the batch', () => {
+  let pgServer: ThrowawayServer;
+  let pgDb: TargetClient;
+  beforeAll(async () => {
+    pgServer = await startPostgres({ useEnv: false });
+    pgDb = await targetClient('postgres', pgServer.url);
+  }, 120_000);
+  afterAll(async () => {
+    await pgDb?.close().catch(() => undefined);
+    await pgServer?.stop();
+  });
+
+  it('a batch that fails after its DDL leaves neither the DDL nor its rows; taken again, it applies', async () => {
+    await pgDb.createSchema('pgcrash');
+    const config = sinkConfig('postgres', pgServer.url, 'pgcrash', undefined, 'evolve');
+    const first = new SqlSink(postgresDialect, config, context([before]));
+    await first.open();
+    await first.write({ events: [insert(before, { id: 1, a: 1, b: 'one', gone: 'x' })], checkpoint: checkpoint(1) });
+    await first.close();
+    const batch = {
+      events: [
+        schemaChange(before, after, { renamedColumns: { b2: 'b' } }),
+        insert(after, { id: 3, a: 3_000_000_000n, b2: 'three', c: 'set' }),
+      ],
+      checkpoint: checkpoint(2),
+    };
+    const crash = killing(/^INSERT INTO "pgcrash"."items"/, 1, postgresDialect);
+    const crashing = new SqlSink(crash.dialect, config, context([before]));
+    await crashing.open();
+    await expect(crashing.write(batch)).rejects.toThrow(/killed before/);
+    await crashing.close();
+    const columns = async () =>
+      (
+        await pgDb.query(
+          "SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_schema = 'pgcrash' AND table_name = 'items' ORDER BY ordinal_position",
+        )
+      ).map((r) => `${r.c} ${r.t}`);
+    expect(await columns()).toEqual(['id integer', 'a integer', 'b character varying', 'gone text']);
+    const restarted = new SqlSink(postgresDialect, config, context([before]));
+    expect(await restarted.open()).toEqual(checkpoint(1));
+    await restarted.write(batch);
+    await restarted.close();
+    expect(await columns()).toEqual(['id integer', 'a bigint', 'b2 character varying', 'c character varying']);
+    const rows = await pgDb.query('SELECT id, a::text AS a, b2, c FROM pgcrash.items ORDER BY id');
+    expect(rows).toEqual([
+      { id: 1, a: '1', b2: 'one', c: 'dflt' },
+      { id: 3, a: '3000000000', b2: 'three', c: 'set' },
+    ]);
+  }, 60_000);
 });

@@ -1,3 +1,4 @@
+import type { Checkpoint } from '../checkpoint/checkpoint.js';
 import type { JsonValue } from '../values/value.js';
 /**
  * Every error Highwater throws is a `HighwaterError` with a stable `code` (safe to match on) and
@@ -161,7 +162,7 @@ export class SchemaChangeRefusedError extends SinkError {
   /** The source offset of the DDL, as the event carries it. */
   readonly offset: JsonValue | null;
   /** The checkpoint stored in the target (null when none is stored yet): a restart resumes from it. */
-  readonly resumeFrom: JsonValue | null;
+  readonly resumeFrom: Checkpoint | null;
 
   constructor(details: {
     readonly sink: string;
@@ -170,7 +171,7 @@ export class SchemaChangeRefusedError extends SinkError {
     readonly column?: string;
     readonly ddl: string | null;
     readonly offset: JsonValue | null;
-    readonly resumeFrom: JsonValue | null;
+    readonly resumeFrom: Checkpoint | null;
     readonly why: string;
   }) {
     const what = `${details.change}${details.column === undefined ? '' : ` of column ${details.column}`}`;
