@@ -23,6 +23,16 @@ export interface OracleAdapterOptions {
   readonly mining?: Partial<MiningOptions>;
   /** Rows per batch yielded by `readChunk` (default 4096). */
   readonly chunkBatchSize?: number;
+  /**
+   * Key tables without a primary key by ROWID (default false): such a table gets a column `ROWID`
+   * (its rows' extended ROWIDs), is split into ROWID ranges cut from its extents, and its events are
+   * keyed by ROWID. A `chunkKeys` entry for the table still takes precedence as its chunk and event
+   * key. Off, a keyless table has no key and the source's `keylessTables` setting skips or refuses it.
+   * A DDL that moves the table's rows (`ALTER TABLE … MOVE`, `SHRINK SPACE`, …) changes every ROWID:
+   * the log reader then fails with `MissingKeyError`, and the table needs a new snapshot.
+   * See docs/adapters/oracle.md, "Tables without a primary key".
+   */
+  readonly rowidKeys?: boolean;
 }
 
 const capabilities: AdapterCapabilities = {
@@ -30,7 +40,7 @@ const capabilities: AdapterCapabilities = {
   startFromTimestamp: true,
   schemaChanges: true,
   truncate: true,
-  addTables: false,
+  addTables: true,
 };
 
 /**
@@ -46,6 +56,7 @@ export function oracleAdapter(options: OracleAdapterOptions): SourceAdapter<Orac
   const settings = typeof options.connection === 'string' ? parseOracleUrl(options.connection) : options.connection;
   const connector = options.connect ?? oracledbConnector;
   const mining: MiningOptions = { ...DEFAULT_MINING, ...options.mining };
+  const describe = { rowidKeys: options.rowidKeys === true };
   const open = async (): Promise<OracleSession> => {
     try {
       return await connector(settings);
@@ -71,7 +82,7 @@ export function oracleAdapter(options: OracleAdapterOptions): SourceAdapter<Orac
     createIntrospector: () =>
       prepared(async (session) => {
         await checkDatabase(session);
-        return new OracleIntrospector(session);
+        return new OracleIntrospector(session, describe);
       }),
     createChunkReader: () =>
       prepared(async (session) => new OracleChunkReader(session, options.chunkBatchSize ?? 4096)),
@@ -79,7 +90,7 @@ export function oracleAdapter(options: OracleAdapterOptions): SourceAdapter<Orac
       prepared(async (session) => {
         const { allColumnsLogged } = await checkDatabase(session);
         if (!allColumnsLogged) await checkTableLogging(session, request.tables);
-        return new OracleLogReader(session, request.from, request.tables, mining);
+        return new OracleLogReader(session, request.from, request.tables, mining, describe);
       }),
   };
 }

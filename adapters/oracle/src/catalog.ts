@@ -1,7 +1,7 @@
 import { type ColumnSchema, type TableId, type TableSchema, TableNotFoundError, tableName } from '@highwater/core';
 import type { OracleSession, ResultRow } from './session/session.js';
 import { SQL } from './sql/statements.js';
-import { columnSchemaOf, type OracleColumn } from './types/oracle-column.js';
+import { columnSchemaOf, type OracleColumn, ROWID, rowidColumn } from './types/oracle-column.js';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -18,8 +18,22 @@ function columnOf(r: ResultRow): OracleColumn {
   };
 }
 
+/** How tables are described. */
+export interface DescribeOptions {
+  /**
+   * A table without a primary key gets the ROWID pseudo-column as an extra column `ROWID` and as its
+   * chunk key (so its events are keyed by ROWID); see docs/adapters/oracle.md, "Tables without a
+   * primary key". Off: such a table has no chunk key, and the core's `chunkKeys`/`keylessTables` decide.
+   */
+  readonly rowidKeys?: boolean;
+}
+
 /** A table's definition from the catalog views (ALL_TAB_COLUMNS, ALL_CONSTRAINTS, ALL_CONS_COLUMNS). */
-export async function describeTable(session: OracleSession, id: TableId): Promise<TableSchema> {
+export async function describeTable(
+  session: OracleSession,
+  id: TableId,
+  options: DescribeOptions = {},
+): Promise<TableSchema> {
   const owner = id.schema ?? '';
   const binds = { owner, name: id.name };
   const columns = (await session.execute(SQL.tableColumns, binds)).rows.map(columnOf);
@@ -30,6 +44,15 @@ export async function describeTable(session: OracleSession, id: TableId): Promis
     );
   }
   const primaryKey = (await session.execute(SQL.primaryKey, binds)).rows.map((r) => String(r.COLUMN_NAME));
+  // A table with an ordinary column named ROWID keeps no ROWID key: the name would be ambiguous.
+  if (primaryKey.length === 0 && options.rowidKeys === true && !columns.some((c) => c.name === ROWID)) {
+    return {
+      id: { schema: owner, name: id.name },
+      columns: [...columns, rowidColumn()].map(columnSchemaOf),
+      primaryKey,
+      chunkKey: [ROWID],
+    };
+  }
   return {
     id: { schema: owner, name: id.name },
     columns: columns.map(columnSchemaOf),

@@ -7,6 +7,8 @@ import {
   compareNumeric,
   type ValueComparator,
 } from '@highwater/core';
+import { compareRowids } from './rowid/rowid.js';
+import { ROWID } from './types/oracle-column.js';
 
 const compareText: ValueComparator = (a, b) => {
   const x = a as string;
@@ -15,6 +17,7 @@ const compareText: ValueComparator = (a, b) => {
 };
 
 function comparatorFor(column: ColumnSchema | undefined): ValueComparator {
+  if (column?.name === ROWID && column.nativeType === 'ROWID') return (a, b) => compareRowids(a as string, b as string);
   switch (column?.type.kind) {
     case 'int16':
     case 'int32':

@@ -4,9 +4,8 @@ export { describeTable, oracleColumnOf } from './catalog.js';
 export { toHighwaterError } from './errors.js';
 export { DEFAULT_MINING, type MiningOptions } from './log-reader.js';
 export { compareOracleOffsets, type OracleOffset, oracleOffsets, watermarkAt } from './offsets/oracle-offset.js';
-export { parseRedo, type RedoStatement, type RedoValue } from './redo/parser.js';
-export { RedoSyntaxError, Tokenizer } from './redo/tokenizer.js';
-export { LOB_NOT_LOGGED, RedoRowDecoder, rawOf } from './redo/redo-values.js';
+export { type DecodedRedo, decodeRedo, RedoSyntaxError } from './redo/redo-scanner.js';
+export { type ColumnEntry, LOB_NOT_LOGGED, RedoRowDecoder, typedCall, typedLiteral } from './redo/redo-values.js';
 export { type BufferedChange, OpenTransactions, TransactionBuffer } from './logminer/transaction-buffer.js';
 export { oracledbConnector } from './session/oracledb-session.js';
 export {

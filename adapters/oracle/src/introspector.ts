@@ -1,11 +1,12 @@
 import type { Introspector, Key, TableId, TableSchema, Value } from '@highwater/core';
-import { describeTable, oracleColumnOf } from './catalog.js';
+import { type DescribeOptions, describeTable, oracleColumnOf } from './catalog.js';
 import { toHighwaterError } from './errors.js';
 import { type OracleOffset, watermarkAt } from './offsets/oracle-offset.js';
+import { blocksPerChunk, type Extent, nextRowidBoundary } from './rowid/rowid-ranges.js';
 import type { OracleSession } from './session/session.js';
 import { boundaryQuery, edgeKeyQuery, SQL } from './sql/statements.js';
 import { decoderFor } from './types/decode.js';
-import type { OracleColumn } from './types/oracle-column.js';
+import { familyOf, type OracleColumn } from './types/oracle-column.js';
 
 const scnOf = (v: unknown): bigint => BigInt(String(v));
 
@@ -17,7 +18,10 @@ const scnOf = (v: unknown): bigint => BigInt(String(v));
 export class OracleIntrospector implements Introspector<OracleOffset> {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly session: OracleSession) {}
+  constructor(
+    private readonly session: OracleSession,
+    private readonly describe: DescribeOptions = {},
+  ) {}
 
   /** Runs `task` after every earlier call: the session cannot overlap statements. */
   private serial<T>(what: string, task: () => Promise<T>): Promise<T> {
@@ -40,7 +44,7 @@ export class OracleIntrospector implements Introspector<OracleOffset> {
   describeTables(ids: readonly TableId[]): Promise<readonly TableSchema[]> {
     return this.serial('describeTables', async () => {
       const out: TableSchema[] = [];
-      for (const id of ids) out.push(await describeTable(this.session, id));
+      for (const id of ids) out.push(await describeTable(this.session, id, this.describe));
       return out;
     });
   }
@@ -106,6 +110,7 @@ export class OracleIntrospector implements Introspector<OracleOffset> {
 
   nextChunkBoundary(table: TableSchema, from: Key | null, chunkSize: number): Promise<Key | null> {
     return this.serial('nextChunkBoundary', async () => {
+      if (isRowidKeyed(table)) return this.rowidBoundary(table, from, chunkSize);
       const q = boundaryQuery(table.id.schema ?? '', table.id.name, keyColumnsOf(table), from, chunkSize);
       const row = (await this.session.execute(q.sql, q.binds)).rows[0];
       return row === undefined ? null : this.keyOf(table, row);
@@ -116,9 +121,35 @@ export class OracleIntrospector implements Introspector<OracleOffset> {
     return this.serial('close', () => this.session.close());
   }
 
+  /**
+   * A ROWID-keyed table is split on its extents (DBA_EXTENTS), not by counting rows in ROWID order
+   * (which would sort the whole rest of the table for every boundary): each chunk spans the blocks
+   * that hold about `chunkSize` rows at the statistics' rows per block.
+   */
+  private async rowidBoundary(table: TableSchema, from: Key | null, chunkSize: number): Promise<Key | null> {
+    const binds = { owner: table.id.schema ?? '', name: table.id.name };
+    const stats = (await this.session.execute(SQL.tableBlocks, binds)).rows[0];
+    const extents: Extent[] = (await this.session.execute(SQL.extents, binds)).rows.map((r) => ({
+      objectId: Number(r.DATA_OBJECT_ID),
+      file: Number(r.RELATIVE_FNO),
+      block: Number(r.BLOCK_ID),
+      blocks: Number(r.BLOCKS),
+    }));
+    const blocks = blocksPerChunk(chunkSize, numberOrNull(stats?.NUM_ROWS), numberOrNull(stats?.BLOCKS));
+    const end = nextRowidBoundary(extents, from === null ? null : String(from[0]), blocks);
+    return end === null ? null : [end];
+  }
+
   private keyOf(table: TableSchema, row: Readonly<Record<string, unknown>>): Key {
     return keyColumnsOf(table).map((column): Value => decoderFor(column)(row[column.name]));
   }
+}
+
+const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function isRowidKeyed(table: TableSchema): boolean {
+  const keys = keyColumnsOf(table);
+  return keys.length === 1 && familyOf(keys[0] as OracleColumn) === 'rowid';
 }
 
 function keyColumnsOf(table: TableSchema): OracleColumn[] {

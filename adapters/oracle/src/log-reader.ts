@@ -1,13 +1,15 @@
 import {
+  AdapterError,
   type LogItem,
   type LogReader,
+  MissingKeyError,
   type Row,
   type RowChange,
   type TableSchema,
   TableNotFoundError,
   tableName,
 } from '@highwater/core';
-import { describeTable, oracleColumnsOf } from './catalog.js';
+import { type DescribeOptions, describeTable, oracleColumnsOf } from './catalog.js';
 import { toHighwaterError } from './errors.js';
 import { type ContentRow, mineWindow } from './logminer/mining-window.js';
 import {
@@ -16,11 +18,12 @@ import {
   type TransactionBuffer,
   tempSpill,
 } from './logminer/transaction-buffer.js';
-import { compareOracleOffsets, type OracleOffset, watermarkAt } from './offsets/oracle-offset.js';
-import { parseRedo } from './redo/parser.js';
+import { compareOracleOffsets, isDelivered, type OracleOffset, watermarkAt } from './offsets/oracle-offset.js';
+import { decodeRedo } from './redo/redo-scanner.js';
 import { RedoRowDecoder, UnknownColumnError } from './redo/redo-values.js';
 import type { OracleSession } from './session/session.js';
 import { SQL } from './sql/statements.js';
+import { ROWID } from './types/oracle-column.js';
 
 /** How the reader sizes its SCN windows and how often it polls when caught up. */
 export interface MiningOptions {
@@ -54,12 +57,28 @@ const BATCH = 1024;
 interface CapturedTable {
   schema: TableSchema;
   decoder: RedoRowDecoder;
+  /** Has the ROWID pseudo-column (`rowidKeys`): its rows get ROW_ID as their `ROWID` column. */
+  rowidColumn: boolean;
+  /** ROWID is its chunk key too (no `chunkKeys` entry replaced it): events are keyed by it. */
+  rowidKeyed: boolean;
 }
 
 const key = (owner: string, table: string) => `${owner}\u0000${table}`;
 
 /** A DDL row that empties a table (operation code 5 with a TRUNCATE statement). */
 const TRUNCATE = /^\s*truncate\s+table\b/i;
+
+/**
+ * DDL that gives a table's rows new ROWIDs without logging them as row changes (Oracle Database
+ * Concepts, "Rowid Format": a rowid can change with table moves, shrinks, Flashback Table and
+ * partition maintenance): `ALTER TABLE … MOVE`, `SHRINK SPACE`, partition `MOVE`/`SPLIT`/`MERGE`/
+ * `EXCHANGE`/`COALESCE`, `FLASHBACK TABLE`.
+ */
+const MOVES_ROWS =
+  /^\s*(?:alter\s+table\b.*\b(?:move|shrink\s+space|split\s+(?:sub)?partition|merge\s+(?:sub)?partitions|exchange\s+(?:sub)?partition|coalesce\s+(?:sub)?partition)\b|flashback\s+table\b)/is;
+
+/** ROW_ID of a row LogMiner does not know the address of (e.g. an insert whose LOB follows separately). */
+const NO_ROWID = 'AAAAAAAAAAAAAAAAAA';
 
 /**
  * The LogMiner reader: SCN windows mined one LogMiner session at a time, rows buffered per
@@ -75,39 +94,81 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private window: number;
   private minedThrough: bigint;
   private lastCommit: { scn: bigint; seq: number } | null = null;
+  /** Per redo thread, its last commit mined (every commit counts, captured or not): `OracleOffset.threads`. */
+  private readonly threadCommits = new Map<number, { scn: bigint; seq: number }>();
   private closed = false;
   private wake: (() => void) | null = null;
   private lagScns = 0;
+  /** Where emission stands: the offset of the last item yielded (`from` before any). */
+  private emitted: OracleOffset;
+  /** Tables `addTables` asked for, applied at the reader's next internal restart. */
+  private added: TableSchema[] | null = null;
 
   constructor(
     private readonly session: OracleSession,
-    private readonly from: OracleOffset,
+    private from: OracleOffset,
     tables: readonly TableSchema[],
     private readonly options: MiningOptions,
+    private readonly describe: DescribeOptions = {},
   ) {
     for (const t of tables) this.track(t);
     this.spill = tempSpill(options.spillThresholdChars, options.spillDirectory);
     this.open = new OpenTransactions(this.spill);
     this.window = options.windowScns;
     this.minedThrough = BigInt(from.restartScn) - 1n;
+    this.emitted = from;
+  }
+
+  /**
+   * Starts capturing more tables. Their changes may already sit in transactions open now, which the
+   * reader did not buffer (it keeps captured tables only), so it restarts itself where its emission
+   * stands: it drops its open transactions and mines again from that position's restart SCN (the
+   * start of the oldest transaction then open) with the new tables, emitting only what lies after
+   * the last item it yielded — as a resume from a checkpoint would.
+   */
+  async addTables(tables: readonly TableSchema[]): Promise<void> {
+    this.added = [...(this.added ?? []), ...tables];
+    this.wake?.();
+  }
+
+  /** Applies `addTables`: the internal restart at the last yielded position. */
+  private restartWithAddedTables(): void {
+    for (const t of this.added ?? []) this.track(t);
+    this.added = null;
+    this.from = this.emitted;
+    this.minedThrough = BigInt(this.emitted.restartScn) - 1n;
+    this.open.discardAll();
+    this.continued.clear();
+    this.lastCommit = null;
+    this.threadCommits.clear();
+  }
+
+  /** Records what the consumer is about to receive. */
+  private noteYield(batch: readonly LogItem<OracleOffset>[]): readonly LogItem<OracleOffset>[] {
+    const last = batch[batch.length - 1];
+    if (last !== undefined) this.emitted = last.offset;
+    return batch;
   }
 
   private track(schema: TableSchema): void {
     this.tables.set(key(schema.id.schema ?? '', schema.id.name), {
       schema,
-      decoder: new RedoRowDecoder(oracleColumnsOf(schema)),
+      decoder: new RedoRowDecoder(oracleColumnsOf(schema).filter((c) => c.name !== ROWID || c.dataType !== 'ROWID')),
+      rowidColumn: schema.columns.some((c) => c.name === ROWID && c.nativeType === 'ROWID'),
+      rowidKeyed: schema.chunkKey.length === 1 && schema.chunkKey[0] === ROWID && schema.primaryKey.length === 0,
     });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<readonly LogItem<OracleOffset>[]> {
     try {
       while (!this.closed) {
+        if (this.added !== null) this.restartWithAddedTables();
         const current = BigInt(String((await this.session.execute(SQL.currentScn)).rows[0]?.CURRENT_SCN));
         this.lagScns = Number(current - this.minedThrough);
         if (current <= this.minedThrough) {
           const progress = this.progress();
-          if (progress !== null) yield [progress];
-          await this.pause();
+          if (progress !== null) yield this.noteYield([progress]);
+          if (this.added === null) await this.pause();
           continue;
         }
         const start = this.minedThrough + 1n;
@@ -117,12 +178,15 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         if (this.closed) return;
         for await (const batch of this.process(rows)) {
           if (this.closed) return;
-          yield batch;
+          yield this.noteYield(batch);
+          // Tables were added: the rest of this window is mined again with them (restartWithAddedTables).
+          if (this.added !== null) break;
         }
+        if (this.added !== null) continue;
         this.minedThrough = end;
         this.adapt(rows.length);
         const progress = this.progress();
-        if (progress !== null) yield [progress];
+        if (progress !== null) yield this.noteYield([progress]);
       }
     } catch (error) {
       if (this.closed) return;
@@ -206,6 +270,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
       owner: row.owner,
       table: row.table,
       sqlRedo: row.sqlRedo,
+      ...(row.rowId !== null && row.operationCode !== 5 ? { rowId: row.rowId } : {}),
     };
     if (row.rollback) tx.undo(change);
     else tx.add(change);
@@ -214,14 +279,19 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private async *commit(row: ContentRow): AsyncGenerator<LogItem<OracleOffset>> {
     const seq = this.lastCommit !== null && this.lastCommit.scn === row.scn ? this.lastCommit.seq + 1 : 0;
     this.lastCommit = { scn: row.scn, seq };
+    const previous = this.threadCommits.get(row.thread);
+    const threadSeq = previous !== undefined && previous.scn === row.scn ? previous.seq + 1 : 0;
+    this.threadCommits.set(row.thread, { scn: row.scn, seq: threadSeq });
     const oldest = this.open.oldestStart();
     const tx = this.open.close(row.xid);
     if (tx === undefined) return;
     try {
       const restart = oldest !== null && oldest < row.scn ? oldest : row.scn;
       const commitTime = row.time === null ? null : Date.parse(`${row.time.replace(' ', 'T')}Z`);
-      const at = { commitScn: String(row.scn), txSeq: seq, restartScn: String(restart), thread: row.thread };
-      yield* this.emit(tx, at, commitTime);
+      const threads: Record<string, { commitScn: string; txSeq: number }> = {};
+      for (const [t, p] of this.threadCommits) threads[String(t)] = { commitScn: String(p.scn), txSeq: p.seq };
+      const at = { commitScn: String(row.scn), txSeq: seq, restartScn: String(restart), thread: row.thread, threads };
+      yield* this.emit(tx, at, threadSeq, commitTime);
     } finally {
       tx.discard();
     }
@@ -230,6 +300,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private async *emit(
     tx: TransactionBuffer,
     at: Omit<OracleOffset, 'index'>,
+    threadSeq: number,
     commitTime: number | null,
   ): AsyncGenerator<LogItem<OracleOffset>> {
     let index = -1;
@@ -241,8 +312,9 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         index,
         restartScn: at.restartScn,
         thread: at.thread,
+        threads: at.threads,
       };
-      if (compareOracleOffsets(offset, this.from) <= 0) {
+      if (isDelivered(this.from, at.thread, at.commitScn, threadSeq, index)) {
         // Already delivered before a restart; a DDL's new definition still applies to what follows.
         if (change.operationCode === 5) await this.redescribe(change.owner, change.table);
         continue;
@@ -258,6 +330,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         continue;
       }
       if (change.operationCode === 5) {
+        this.refuseRowMove(change);
         const schema = await this.redescribe(change.owner, change.table);
         yield {
           kind: 'schema',
@@ -276,7 +349,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   /** The table's definition now (the online catalog): rows logged after a DDL decode with it. */
   private async redescribe(owner: string, table: string): Promise<TableSchema | null> {
     try {
-      const schema = await describeTable(this.session, { schema: owner, name: table });
+      const schema = await describeTable(this.session, { schema: owner, name: table }, this.describe);
       this.track(schema);
       return schema;
     } catch (error) {
@@ -285,36 +358,57 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     }
   }
 
+  /** A DDL that moves a ROWID-keyed table's rows: every later event would carry keys the target never saw. */
+  private refuseRowMove(change: BufferedChange): void {
+    const captured = this.tables.get(key(change.owner, change.table));
+    if (captured === undefined || !captured.rowidKeyed || !MOVES_ROWS.test(change.sqlRedo)) return;
+    const name = tableName({ schema: change.owner, name: change.table });
+    throw new MissingKeyError(
+      name,
+      `oracle: ${name} is keyed by ROWID (rowidKeys), and "${change.sqlRedo.trim().slice(0, 120)}" gave its rows new ROWIDs: ` +
+        'changes after it cannot be matched to the rows already delivered. Take a new snapshot of the table ' +
+        '(restart the pipeline with startup: snapshot), or give it a primary key or a chunkKeys entry; ' +
+        'do not move, shrink or flashback a ROWID-keyed table while it is captured.',
+    );
+  }
+
   private async rowChange(
     change: BufferedChange,
     offset: OracleOffset,
     commitTime: number | null,
     xid: string,
   ): Promise<RowChange<OracleOffset>> {
-    const statement = parseRedo(change.sqlRedo);
     let captured = this.tables.get(key(change.owner, change.table)) as CapturedTable;
-    const decode = () => {
-      const unlogged: string[] = [];
-      const before = statement.where.size > 0 ? captured.decoder.decode(statement.where, unlogged) : null;
-      const values = captured.decoder.decode(statement.values, unlogged);
-      return { before, values, unlogged };
-    };
-    let decoded: ReturnType<typeof decode>;
+    let statement: ReturnType<typeof decodeRedo>;
     try {
-      decoded = decode();
+      statement = decodeRedo(change.sqlRedo, captured.decoder);
     } catch (error) {
       if (!(error instanceof UnknownColumnError)) throw error;
       // A column added by a DDL this reader has not seen (it started after it): read the definition again.
       await this.redescribe(change.owner, change.table);
       captured = this.tables.get(key(change.owner, change.table)) as CapturedTable;
-      decoded = decode();
+      statement = decodeRedo(change.sqlRedo, captured.decoder);
     }
     const columns = captured.schema.columns.map((c) => c.name);
     const table = tableName(captured.schema.id);
-    const { before, values, unlogged } = decoded;
+    const { before, values, unlogged } = statement;
+    if (captured.rowidColumn) {
+      // SQL_REDO names no ROWID (NO_ROWID_IN_STMT); V$LOGMNR_CONTENTS.ROW_ID is the row's address.
+      const known = change.rowId !== undefined && change.rowId !== NO_ROWID;
+      const rowId = known ? (change.rowId as string) : null;
+      if (rowId === null && captured.rowidKeyed) {
+        throw new AdapterError(
+          `oracle: LogMiner gave no ROW_ID for a change to ${table} at SCN ${offset.commitScn}, which is keyed by ROWID (rowidKeys): ` +
+            'its event would have no key. Give the table a primary key or a chunkKeys entry.',
+        );
+      }
+      if (before !== null) before[ROWID] = rowId;
+      if (statement.op !== 'delete') values[ROWID] = rowId;
+    }
     if (statement.op === 'insert') {
       // Columns an INSERT's SQL_REDO leaves out are NULL; LOBs written separately are listed as unchanged.
-      const after: Row = captured.decoder.complete(values);
+      const after = captured.decoder.complete(values);
+      if (captured.rowidColumn) after[ROWID] = values[ROWID] ?? null;
       const unchanged = unlogged.length > 0 ? unlogged : undefined;
       return {
         kind: 'change',

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowChange } from '@highwater/core';
-import { compareOracleOffsets, type OracleOffset, oracleColumn } from '../src/index.js';
+import { compareOracleOffsets, type OracleOffset, oracleColumn, watermarkAt } from '../src/index.js';
 import { describe, expect, it } from 'vitest';
 import { changes, createDocs, now, readThrough, schemaOf, simulatedShop } from './helpers.js';
 
@@ -193,6 +193,41 @@ describe('Oracle log reader (simulator)', () => {
       code: 'HW_OFFSET_UNAVAILABLE',
       message: expect.stringMatching(/no redo or archived log holds SCN/),
     });
+  });
+
+  it('addTables: captures the new table from transactions already open, and repeats nothing', async () => {
+    const { db, orders, adapter } = simulatedShop();
+    const docs = createDocs(db);
+    const [ordersSchema, docsSchema] = [await schemaOf(db, orders), await schemaOf(db, docs)];
+    db.transaction((tx) => db.insert(tx, orders, { ID: '1', NOTE: 'before' }));
+    const open = db.begin();
+    db.insert(open, docs, { ID: '7', TITLE: 'early', BODY: null }); // before the table is added
+    db.insert(open, orders, { ID: '2', NOTE: 'open' });
+    const reader = await adapter.createLogReader({ from: watermarkAt(1000n, 1000n), tables: [ordersSchema] });
+    const batches = reader[Symbol.asyncIterator]();
+    const seen: RowChange<OracleOffset>[] = [];
+    const readUntil = async (done: () => boolean) => {
+      while (!done()) {
+        const next = await batches.next();
+        if (next.done === true) throw new Error('reader ended');
+        for (const item of next.value) if (item.kind === 'change') seen.push(item);
+      }
+    };
+    try {
+      await readUntil(() => seen.length >= 1);
+      await reader.addTables?.([docsSchema]);
+      db.insert(open, docs, { ID: '8', TITLE: 'late', BODY: null });
+      db.commit(open);
+      await readUntil(() => seen.length >= 4);
+      expect(seen.map((c) => [c.table, c.op, c.after?.ID])).toEqual([
+        ['SHOP.ORDERS', 'c', 1],
+        ['SHOP.DOCS', 'c', 7],
+        ['SHOP.ORDERS', 'c', 2],
+        ['SHOP.DOCS', 'c', 8],
+      ]);
+    } finally {
+      await reader.close();
+    }
   });
 
   it('closes its session', async () => {

@@ -10,6 +10,7 @@ describe('Oracle offsets', () => {
       index,
       restartScn: '1',
       thread: 1,
+      threads: {},
     });
     const sorted = [
       at('9', 0, 0),
@@ -24,8 +25,21 @@ describe('Oracle offsets', () => {
   });
 
   it('round-trip through JSON and refuse anything else', () => {
-    const o = { commitScn: '123456789012345678', txSeq: 2, index: 7, restartScn: '123456789012345000', thread: 1 };
+    const o = {
+      commitScn: '123456789012345678',
+      txSeq: 2,
+      index: 7,
+      restartScn: '123456789012345000',
+      thread: 2,
+      threads: {
+        '1': { commitScn: '123456789012345678', txSeq: 0 },
+        '2': { commitScn: '123456789012345678', txSeq: 1 },
+      },
+    };
     expect(oracleOffsets.fromJSON(JSON.parse(JSON.stringify(oracleOffsets.toJSON(o))))).toEqual(o);
+    // An offset written before per-thread positions existed (one thread): its own commit is its thread's last.
+    const { threads: _, ...old } = { ...o, thread: 1, txSeq: 0 };
+    expect(oracleOffsets.fromJSON(old).threads).toEqual({ '1': { commitScn: o.commitScn, txSeq: 0 } });
     for (const bad of [
       null,
       '123',
@@ -34,6 +48,9 @@ describe('Oracle offsets', () => {
       { ...o, restartScn: '999999999999999999' }, // restart after the commit
       { ...o, index: -2 },
       { ...o, extra: 1 },
+      { ...o, threads: { '0': { commitScn: '1', txSeq: 0 } } },
+      { ...o, threads: { '1': { commitScn: '1', txSeq: -1 } } },
+      { ...o, threads: [] },
       { file: 'binlog.000001', pos: 4, eventIndex: 0, rowIndex: 0 },
     ]) {
       expect(() => oracleOffsets.fromJSON(bad as never)).toThrow(/is not an Oracle offset/);

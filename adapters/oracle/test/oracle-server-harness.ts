@@ -57,18 +57,22 @@ export class OracleServerHarness
   implements ConformanceHarness<OracleOffset, Partial<OracleAdapterOptions>>
 {
   private inTransaction = false;
-  readonly name = 'oracle (server)';
+  readonly name: string;
   readonly adapterCapabilities: AdapterCapabilities;
   readonly capabilities: HarnessCapabilities;
   private session: OracleSession | null = null;
   private owner = '';
   private readonly types = new Map<string, Map<string, LogicalType>>();
 
-  constructor(private readonly url: string) {
+  constructor(
+    private readonly url: string,
+    options: { readonly name?: string; readonly columnTypes?: readonly LogicalType['kind'][] } = {},
+  ) {
     super();
+    this.name = options.name ?? 'oracle (server)';
     this.adapterCapabilities = oracleAdapter({ connection: url }).capabilities;
     this.capabilities = {
-      columnTypes: ORACLE_COLUMN_TYPES,
+      columnTypes: options.columnTypes ?? ORACLE_COLUMN_TYPES,
       emptyStringKeys: false,
       commitTimeResolutionMs: 1000,
       openConnections: async () =>

@@ -7,7 +7,7 @@ registerConformanceTests({
   harness: new OracleSimulatorHarness(),
   skip: {
     'value-types':
-      "Oracle stores '' and an empty RAW as NULL, and the case writes both; it runs below on a table without string and bytes columns, and types.test.ts covers those",
+      "Oracle stores '' and an empty RAW as NULL, and the case writes both; it runs below on a table without string and bytes columns, and redo-parser.property.test.ts covers those types on both paths",
   },
   timeoutMs: 60_000,
 });

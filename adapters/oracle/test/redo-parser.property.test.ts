@@ -1,7 +1,7 @@
 import type { Value } from '@highwater/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRedo } from '../src/redo/parser.js';
+import { decodeRedo } from '../src/redo/redo-scanner.js';
 import { RedoRowDecoder } from '../src/redo/redo-values.js';
 import { decoderFor } from '../src/types/decode.js';
 import { familyOf, type OracleColumn, oracleColumn } from '../src/types/oracle-column.js';
@@ -152,11 +152,10 @@ describe('SQL_REDO parser (property)', () => {
     fc.assert(
       fc.property(rowArb, (row) => {
         const raw = encode(row);
-        const statement = parseRedo(insertRedo('SHOP', 'Orders "EU"', columns, raw));
-        expect(statement).toMatchObject({ op: 'insert', owner: 'SHOP', table: 'Orders "EU"' });
-        const unlogged: string[] = [];
-        const decoded = decoder.complete(decoder.decode(statement.values, unlogged));
-        expect(unlogged).toEqual([]);
+        const statement = decodeRedo(insertRedo('SHOP', 'Orders "EU"', columns, raw), decoder);
+        expect(statement).toMatchObject({ op: 'insert', owner: 'SHOP', table: 'Orders "EU"', before: null });
+        const decoded = decoder.complete(statement.values);
+        expect(statement.unlogged).toEqual([]);
         expect(decoded).toEqual(row);
         expect(snapshotRow(raw)).toEqual(row);
       }),
@@ -170,18 +169,19 @@ describe('SQL_REDO parser (property)', () => {
         const before = encode(a);
         const after = encode(b);
         const opts = { allColumns: true, ...(withRowid ? { rowid: 'AAAR3sAAEAAAACXAAA' } : {}) };
-        const update = parseRedo(updateRedo('SHOP', 'ORDERS', columns, KEY, before, after, opts));
-        const unlogged: string[] = [];
+        const update = decodeRedo(updateRedo('SHOP', 'ORDERS', columns, KEY, before, after, opts), decoder);
         // LogMiner leaves LOB columns out of the WHERE clause.
         const { NOTE: _note, ...beforeWithoutLob } = a;
-        expect(decoder.decode(update.where, unlogged)).toEqual(beforeWithoutLob);
-        const merged = { ...decoder.decode(update.where, unlogged), ...decoder.decode(update.values, unlogged) };
+        expect(update.before).toEqual(beforeWithoutLob);
+        const merged = { ...update.before, ...update.values };
         const { NOTE: _n2, ...afterWithoutLob } = b;
-        const expected = update.values.has('NOTE') ? { ...afterWithoutLob, NOTE: b.NOTE ?? null } : afterWithoutLob;
+        const expected = 'NOTE' in update.values ? { ...afterWithoutLob, NOTE: b.NOTE ?? null } : afterWithoutLob;
         expect(merged).toEqual(expected);
-        const del = parseRedo(deleteRedo('SHOP', 'ORDERS', columns, KEY, before, opts));
+        expect(update.unlogged).toEqual([]);
+        const del = decodeRedo(deleteRedo('SHOP', 'ORDERS', columns, KEY, before, opts), decoder);
         expect(del.op).toBe('delete');
-        expect(decoder.decode(del.where, unlogged)).toEqual(beforeWithoutLob);
+        expect(del.before).toEqual(beforeWithoutLob);
+        expect(del.values).toEqual({});
       }),
       { numRuns: 200 },
     );
@@ -189,50 +189,84 @@ describe('SQL_REDO parser (property)', () => {
 });
 
 describe('SQL_REDO parser (examples in LogMiner format)', () => {
-  it('reads quoted identifiers, doubled quotes, NULL, function literals and IS NULL predicates', () => {
-    const s = parseRedo(
-      `update "HR"."EMP ""X""" set "NAME" = 'O''Brien', "PHOTO" = HEXTORAW('00ff'), "HIRED" = TO_DATE('2024-02-29 13:45:00', 'YYYY-MM-DD HH24:MI:SS') where "ID" = '7' and "NAME" IS NULL and ROWID = 'AAAR3sAAEAAAACXAAA';`,
+  it('reads quoted identifiers, doubled quotes, NULL, function literals, IS NULL predicates and lower/upper-case keywords', () => {
+    const emp = new RedoRowDecoder([
+      oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }),
+      oracleColumn('NAME', 'VARCHAR2', { length: 50 }),
+      oracleColumn('PHOTO', 'RAW', { length: 10 }),
+      oracleColumn('HIRED', 'DATE'),
+      oracleColumn('NOTE', 'VARCHAR2', { length: 50 }),
+    ]);
+    const s = decodeRedo(
+      `update "HR"."EMP ""X""" set "NAME" = 'O''Brien', "PHOTO" = HEXTORAW('00ff'), "HIRED" = TO_DATE('2024-02-29 13:45:00', 'YYYY-MM-DD HH24:MI:SS'), "NOTE" = 'a' || 'b''c' where "ID" = '7' and "NAME" IS NULL and ROWID = 'AAAR3sAAEAAAACXAAA';`,
+      emp,
     );
-    expect(s.table).toBe('EMP "X"');
-    expect(s.values.get('NAME')).toEqual({ kind: 'literal', text: "O'Brien" });
-    expect(s.where.get('NAME')).toEqual({ kind: 'null' });
-    expect(s.where.has('ROWID')).toBe(false);
-    expect(s.values.get('HIRED')).toEqual({
-      kind: 'call',
-      name: 'TO_DATE',
-      args: [
-        { kind: 'literal', text: '2024-02-29 13:45:00' },
-        { kind: 'literal', text: 'YYYY-MM-DD HH24:MI:SS' },
-      ],
+    expect(s).toMatchObject({ op: 'update', owner: 'HR', table: 'EMP "X"' });
+    expect(s.values).toEqual({
+      NAME: "O'Brien",
+      PHOTO: Uint8Array.from([0, 255]),
+      HIRED: '2024-02-29T13:45:00',
+      NOTE: "ab'c",
     });
+    expect(s.before).toEqual({ ID: 7, NAME: null });
+    // Spaces inside calls, a format argument, a literal continued with || inside a call.
+    const spaced = decodeRedo(
+      `insert into "HR"."EMP"("ID","HIRED","NOTE","PHOTO") values ('1',TO_DATE( '2024-02-29 13:45:00' , 'YYYY-MM-DD HH24:MI:SS' ),UNISTR('caf\\00e9 ' || 'ok'),HEXTORAW( '0A' ));`,
+      emp,
+    );
+    expect(spaced.values).toEqual({
+      ID: 1,
+      HIRED: '2024-02-29T13:45:00',
+      NOTE: 'café ok',
+      PHOTO: Uint8Array.from([10]),
+    });
+    expect(() =>
+      decodeRedo(`insert into "HR"."EMP"("HIRED") values (TO_DATE('2024-02-29', 'DD-MON-RR'));`, emp),
+    ).toThrow(/the session sets/);
+    const upper = decodeRedo(`DELETE FROM "HR"."EMP" WHERE "ID" = -12 AND "NOTE" IS NULL`, emp);
+    expect(upper).toMatchObject({ op: 'delete', before: { ID: -12, NOTE: null } });
   });
 
   it('marks EMPTY_CLOB() columns as not logged instead of inventing a value', () => {
-    const s = parseRedo(`insert into "S"."T"("ID","NOTE") values ('1',EMPTY_CLOB());`);
-    const unlogged: string[] = [];
-    const row = new RedoRowDecoder([
-      oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }),
-      oracleColumn('NOTE', 'CLOB'),
-    ]).decode(s.values, unlogged);
-    expect(row).toEqual({ ID: 1 });
-    expect(unlogged).toEqual(['NOTE']);
+    const s = decodeRedo(
+      `insert into "S"."T"("ID","NOTE") values ('1',EMPTY_CLOB());`,
+      new RedoRowDecoder([oracleColumn('ID', 'NUMBER', { precision: 10, scale: 0 }), oracleColumn('NOTE', 'CLOB')]),
+    );
+    expect(s.values).toEqual({ ID: 1 });
+    expect(s.unlogged).toEqual(['NOTE']);
   });
 
   it('converts TIMESTAMP WITH TIME ZONE offsets to UTC', () => {
     const d = decoderFor(oracleColumn('T', 'TIMESTAMP(6) WITH TIME ZONE'));
     expect(d('2024-03-01 01:30:00.500000000 +02:00')).toBe('2024-02-29T23:30:00.5Z');
     expect(d('2024-02-29 23:30:00.000000000 -05:30')).toBe('2024-03-01T05:00:00Z');
+    // Any date, time and offset (-14:00 … +14:00): the same instant as JavaScript's Date computes.
+    fc.assert(
+      fc.property(
+        dateParts.filter((p) => p.y >= 100 && p.y <= 9998),
+        fc.integer({ min: -14 * 60, max: 14 * 60 }),
+        digits(9),
+        (p, offset, f) => {
+          const zone = `${offset < 0 ? '-' : '+'}${p2(Math.floor(Math.abs(offset) / 60))}:${p2(Math.abs(offset) % 60)}`;
+          const text = `${isoDateTime(p).replace('T', ' ')}${f === '' ? '' : `.${f}`} ${zone}`;
+          const utc = new Date(Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi - offset, p.s)).toISOString().slice(0, 19);
+          const fraction = trimFraction(f);
+          expect(d(text)).toBe(`${utc}${fraction === '' ? '' : `.${fraction}`}Z`);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('refuses what it does not understand with the offset and statement', () => {
-    expect(() => parseRedo(`insert into "S"."T"("A") values (SOMETHING_ELSE('x'));`)).not.toThrow();
-    expect(() =>
-      new RedoRowDecoder([oracleColumn('A', 'NUMBER')]).decode(
-        parseRedo(`insert into "S"."T"("A") values (SOMETHING_ELSE('x'));`).values,
-        [],
-      ),
-    ).toThrow(/SOMETHING_ELSE/);
-    expect(() => parseRedo(`insert into "S"."T"("A") values ('x';`)).toThrow(/offset \d+ of SQL_REDO/);
-    expect(() => parseRedo(`merge into "S"."T" using dual`)).toThrow(/not a DML statement/);
+    const a = new RedoRowDecoder([oracleColumn('A', 'NUMBER')]);
+    expect(() => decodeRedo(`insert into "S"."T"("A") values (SOMETHING_ELSE('x'));`, a)).toThrow(/SOMETHING_ELSE/);
+    expect(() => decodeRedo(`insert into "S"."T"("A") values ('1';`, a)).toThrow(/offset \d+ of SQL_REDO/);
+    expect(() => decodeRedo(`insert into "S"."T"("A") values ('1') extra;`, a)).toThrow(/after the statement/);
+    expect(() => decodeRedo(`merge into "S"."T" using dual`, a)).toThrow(/not a DML statement/);
+    expect(() => decodeRedo(`insert into "S"."T"("B") values ('1');`, a)).toThrow(/column B/);
+    expect(() => decodeRedo(`insert into "S"."T"("A") values ('1' || HEXTORAW('00'));`, a)).toThrow(
+      /joins literals only/,
+    );
   });
 });

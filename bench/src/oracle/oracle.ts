@@ -1,4 +1,4 @@
-import { OpenTransactions, type OracleColumn, oracleColumn, parseRedo, RedoRowDecoder } from '@highwater/oracle';
+import { decodeRedo, OpenTransactions, type OracleColumn, oracleColumn, RedoRowDecoder } from '@highwater/oracle';
 import { type Measurement, median, type RunPlan, sideBySide } from '../core/measure.js';
 
 /**
@@ -6,9 +6,9 @@ import { type Measurement, median, type RunPlan, sideBySide } from '../core/meas
  * Oracle server can run here — the text is in the format the adapter's simulator writes and its
  * property test checks; stated as such in docs/benchmarks.md).
  *
- * - SQL_REDO: statements parsed and typed per second by the adapter (tokenizer, parser, typing
- *   through the table definition), against the limit of a bare regex tokenizer splitting the same
- *   text into tokens (no parsing, no values).
+ * - SQL_REDO: statements parsed and typed per second by the adapter (`decodeRedo`: one pass,
+ *   each value typed through the table definition), against the limit of a bare regex tokenizer
+ *   splitting the same text into tokens (no parsing, no values).
  * - Transaction buffer: changes buffered and released per second by the adapter's per-transaction
  *   buffer (interleaved transactions, a partial rollback in each), against pushing the same objects
  *   into one array.
@@ -57,11 +57,9 @@ async function redoBenchmark(count: number, plan: RunPlan) {
   };
   const highwater = async (): Promise<Measurement> => {
     const t = performance.now();
-    const unlogged: string[] = [];
     for (const text of texts) {
-      const s = parseRedo(text);
-      const row = decoder.decode(s.values, unlogged);
-      sink += Object.keys(row).length + (s.where.size > 0 ? Object.keys(decoder.decode(s.where, unlogged)).length : 0);
+      const s = decodeRedo(text, decoder);
+      sink += Object.keys(s.values).length + (s.before === null ? 0 : Object.keys(s.before).length);
     }
     return { seconds: (performance.now() - t) / 1000, count, extra: {} };
   };
@@ -101,9 +99,9 @@ async function bufferBenchmark(count: number, plan: RunPlan) {
           ...(changes[i] as (typeof changes)[number]),
           operationCode: changes[i]?.operationCode === 1 ? 2 : 3,
         });
-      if (i % (TX * 2000) >= TX * 2000 - TX) released += open.close(xid)?.changes.length ?? 0;
+      if (i % (TX * 2000) >= TX * 2000 - TX) released += open.close(xid)?.size ?? 0;
     }
-    for (let k = 0; k < TX; k++) released += open.close(`TX${k}`)?.changes.length ?? 0;
+    for (let k = 0; k < TX; k++) released += open.close(`TX${k}`)?.size ?? 0;
     sink += released;
     return { seconds: (performance.now() - t) / 1000, count, extra: {} };
   };

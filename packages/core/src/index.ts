@@ -2,6 +2,7 @@ export type { JsonValue, Key, Row, Value } from './values/value.js';
 export { JsonText } from './values/json-text.js';
 export { valueFromJson, valueToJson } from './values/value-json.js';
 export { createRowBuilder, type RowBuilder } from './values/row-builder.js';
+export { civilFromDays, daysFromCivil } from './values/civil-date.js';
 export type { OffsetCodec } from './offset/offset-codec.js';
 export type { ColumnSchema, LogicalType, TableId, TableIndex, TableSchema } from './schema/table-schema.js';
 export { chunkKeyOf, eventKeyRowOf, keyColumnsOf, primaryKeyRowOf, tableName } from './schema/table-schema.js';

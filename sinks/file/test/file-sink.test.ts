@@ -1,11 +1,8 @@
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Checkpoint, CheckpointError, type EventBatch, type SourceAdapter, SinkError } from '@highwater/core';
-import { memoryAdapter } from '@highwater/memory';
+import { type Checkpoint, CheckpointError, type EventBatch, SinkError } from '@highwater/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PipelineRunner } from '@highwater/cli';
-import { shopDatabase } from '../../../packages/cli/test/helpers.js';
 import { FileSink, fileSinkCheckpointPath, readFileSinkState } from '../src/file-sink.js';
 
 let dir: string;
@@ -123,35 +120,5 @@ describe('FileSink', () => {
     const error = await new FileSink({ path, format: 'native' }).open().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointError);
     expect((error as Error).message).toContain(`${path}.checkpoint.json: not a file sink checkpoint`);
-  });
-
-  it('gives each row exactly once across a stop, a simulated crash and restarts of a real pipeline', async () => {
-    const db = shopDatabase(120);
-    const path = join(dir, 'orders.jsonl');
-    const run = async (until: () => Promise<boolean>) => {
-      const runner = new PipelineRunner({
-        adapter: memoryAdapter(db) as SourceAdapter<unknown>,
-        source: { tables: { include: ['shop.orders'] }, chunkSize: 30, batchSize: 10 },
-        sink: new FileSink({ path, format: 'native' }),
-      });
-      const running = runner.run();
-      for (;;) {
-        if (await until()) break;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      runner.stop();
-      await running;
-    };
-    const ids = async () => (await lines(path).catch(() => [])).map((l) => `${l.op}:${l.key.id}`);
-    await run(async () => (await ids()).length >= 40);
-    // The crash: a batch appended whose checkpoint never made it.
-    await appendFile(path, '{"kind":"change","op":"r","key":{"id":999}}\n');
-    for (let id = 121; id <= 130; id++) db.insert('shop.orders', { id, note: 'new' });
-    // Rows inserted while stopped lie in chunks not read yet: they come as snapshot reads, once.
-    const idOf = (s: string) => Number(s.slice(2));
-    await run(async () => new Set((await ids()).map(idOf)).size === 130);
-    const seen = await ids();
-    expect(seen.map(idOf).sort((a, b) => a - b)).toEqual(Array.from({ length: 130 }, (_, i) => i + 1));
-    expect(seen).not.toContain('r:999');
   });
 });

@@ -1,4 +1,5 @@
 import type { LogicalType, Value } from '@highwater/core';
+import { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import type { ConnectionConfig } from '@highwater/sink-sql';
 import type { Dialect, SqlSession, TargetColumn } from '@highwater/sink-sql';
@@ -13,6 +14,7 @@ import {
   plainText,
   type RejectValue,
 } from '@highwater/sink-sql';
+import { LoadDuplicateError, loadDataStatement, loadLine, loadWarningsError } from './load-data.js';
 
 /** Longest VARCHAR a key column gets: utf8mb4 takes 4 bytes a character, InnoDB keys 3072 bytes. */
 const KEY_CHARS = 255;
@@ -185,6 +187,20 @@ function unindexable(columns: readonly (readonly [string, string])[]): string | 
   return bytes > INDEX_BYTES ? `its columns take more than MySQL's ${INDEX_BYTES}-byte index key` : null;
 }
 
+/** `c = VALUES(c)` for the non-key columns (the first key column when there are none: a no-op that keeps the statement valid). */
+function updateList(columns: readonly string[], key: readonly string[]): string {
+  const keys = new Set(key);
+  const update = columns.filter((c) => !keys.has(c));
+  return (update.length === 0 ? [key[0] as string] : update)
+    .map((c) => `${mysqlDialect.quote(c)} = VALUES(${mysqlDialect.quote(c)})`)
+    .join(', ');
+}
+
+/** The load's pieces as UTF-8 buffers: mysql2 sends each chunk of the stream as one packet. */
+function* bytesOf(data: Iterable<string>): Generator<Buffer> {
+  for (const piece of data) yield Buffer.from(piece, 'utf8');
+}
+
 const LOST_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'ECONNRESET',
@@ -215,12 +231,32 @@ function mysqlOptions(connection: ConnectionConfig): mysql.ConnectionOptions {
   };
 }
 
+/** Server errors meaning `LOAD DATA LOCAL` is not allowed here (`local_infile` off on either side). */
+const LOCAL_INFILE_REFUSED = new Set([1148, 3948, 4166]);
+
 export const mysqlDialect: Dialect = {
   name: 'mysql',
   transactionalDdl: false,
   maxParams: 20_000,
   keyChars: KEY_CHARS,
   begin: 'START TRANSACTION',
+  bulkLoad: {
+    statement: (qualified, columns, types) =>
+      loadDataStatement(qualified, columns, types, (c) => mysqlDialect.quote(c)),
+    line: loadLine,
+    isDuplicateKey: (error) => error instanceof LoadDuplicateError,
+    isUnavailable: (error) => LOCAL_INFILE_REFUSED.has(Number(fieldOf(error, 'errno'))),
+    // CREATE/DROP TEMPORARY TABLE do not commit the transaction, unlike other DDL on MySQL.
+    createStage(qualified, stage, columns) {
+      const list = columns.map((c) => mysqlDialect.quote(c)).join(', ');
+      return `CREATE TEMPORARY TABLE ${mysqlDialect.quote(stage)} ENGINE=InnoDB AS SELECT ${list} FROM ${qualified} LIMIT 0`;
+    },
+    upsertFromStage(qualified, stage, columns, key) {
+      const list = columns.map((c) => mysqlDialect.quote(c)).join(', ');
+      return `INSERT INTO ${qualified} (${list}) SELECT ${list} FROM ${mysqlDialect.quote(stage)} ON DUPLICATE KEY UPDATE ${updateList(columns, key)}`;
+    },
+    dropStage: (stage) => `DROP TEMPORARY TABLE IF EXISTS ${mysqlDialect.quote(stage)}`,
+  },
   async connect(connection: ConnectionConfig): Promise<SqlSession> {
     const db = await mysql.createConnection({
       ...mysqlOptions(connection),
@@ -244,6 +280,15 @@ export const mysqlDialect: Dialect = {
       async query<T>(sql: string, params?: readonly unknown[]) {
         const [rows] = await db.query(sql, params as unknown[] | undefined);
         return (Array.isArray(rows) ? rows : []) as T[];
+      },
+      async load(sql: string, data: Iterable<string>) {
+        // The server asks for the file by name; the sink's rows are sent whatever it names.
+        const stream = () => Readable.from(bytesOf(data));
+        const [result] = await db.query({ sql, infileStreamFactory: stream });
+        const warnings = (result as { warningStatus?: number }).warningStatus ?? 0;
+        if (warnings === 0) return;
+        const [shown] = await db.query('SHOW WARNINGS');
+        throw loadWarningsError(shown as { Code: number; Message: string }[], warnings);
       },
       close: () => db.end().catch(() => db.destroy()),
     };
@@ -335,12 +380,7 @@ export const mysqlDialect: Dialect = {
     return `RENAME TABLE ${qualified} TO ${this.quote(schema)}.${this.quote(name)}`;
   },
   upsert(qualified, columns, key, rows) {
-    const keys = new Set(key);
-    const update = columns.filter((c) => !keys.has(c));
-    const set = (update.length === 0 ? [key[0] as string] : update)
-      .map((c) => `${this.quote(c)} = VALUES(${this.quote(c)})`)
-      .join(', ');
-    return `INSERT INTO ${qualified} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${valuesList(this, columns.length, rows)} ON DUPLICATE KEY UPDATE ${set}`;
+    return `INSERT INTO ${qualified} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${valuesList(this, columns.length, rows)} ON DUPLICATE KEY UPDATE ${updateList(columns, key)}`;
   },
   // TRUNCATE commits implicitly in MySQL; DELETE stays inside the batch's transaction.
   truncate: (qualified) => `DELETE FROM ${qualified}`,

@@ -11,21 +11,28 @@ export interface SqlSession {
 }
 
 /**
- * Loading many rows in one stream (Postgres `COPY … FROM STDIN`) instead of multi-row statements.
- * The load only inserts: new rows go straight into the table (a key that exists fails the load),
- * other rows into a stage the sink then upserts from (see `SqlSink`).
+ * Loading many rows in one stream (Postgres `COPY … FROM STDIN`, MySQL `LOAD DATA LOCAL INFILE`)
+ * instead of multi-row statements. The load only inserts: new rows go straight into the table (a key
+ * that exists fails the load), other rows into a stage the sink then upserts from (see `SqlSink`).
  */
 export interface BulkLoad {
-  /** The statement that reads rows of `columns` into `qualified`. */
-  statement(qualified: string, columns: readonly string[]): string;
+  /** The statement that reads rows of `columns` (of these logical types) into `qualified`. */
+  statement(qualified: string, columns: readonly string[], types: readonly LogicalType[]): string;
   /** One row of the load's data, from the values as `Dialect.encode` gives them. */
   line(params: readonly unknown[]): string;
   /** True when the load failed because a key (or another unique value) exists already. */
   isDuplicateKey(error: unknown): boolean;
-  /** A session-private table `stage` with the types of `columns` of `qualified`, dropped at commit. */
+  /**
+   * True when the target refuses bulk loads altogether (MySQL with `local_infile` off): the sink
+   * then writes with statements from this point on. Absent: a failed load is always an error.
+   */
+  isUnavailable?(error: unknown): boolean;
+  /** A session-private table `stage` with the types of `columns` of `qualified`. */
   createStage(qualified: string, stage: string, columns: readonly string[]): string;
   /** Insert-or-update of every row of `stage` into `qualified` (as `Dialect.upsert` does for bound rows). */
   upsertFromStage(qualified: string, stage: string, columns: readonly string[], key: readonly string[]): string;
+  /** Drops `stage` once upserted from, where the target does not drop it at commit itself (MySQL). */
+  dropStage?(stage: string): string;
 }
 
 /** A target column as the sink creates it. */

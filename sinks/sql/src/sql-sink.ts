@@ -85,8 +85,10 @@ export class SqlSink implements Sink {
   private readonly existingRowsChecked = new Set<string>();
   /** True once the first write created a target table for every captured table. */
   private capturedCreated = false;
-  /** Stages made on this sink's connections (each gets a new name; they are dropped at commit). */
+  /** Stages made on this sink's connections (each gets a new name; they are dropped after use). */
   private stages = 0;
+  /** True once the target refused a bulk load as not allowed at all (see `BulkLoad.isUnavailable`). */
+  private bulkUnavailable = false;
   /** Value encoders per target table version (a schema change makes a new `TargetTable`) and column. */
   private readonly encoders = new WeakMap<TargetTable, Map<string, Encoder>>();
   /** The checkpoint stored in the target (from `open`, then each write): where a restart resumes. */
@@ -726,8 +728,8 @@ export class SqlSink implements Sink {
   }
 
   /**
-   * Writes the group's rows with the dialect's bulk load; false when the target has none (the
-   * caller then uses statements). New rows (snapshot reads, inserts) are loaded straight into the
+   * Writes the group's rows with the dialect's bulk load; false when the target has none or refuses
+   * it (the caller then uses statements). New rows (snapshot reads, inserts) are loaded straight into the
    * table inside a savepoint of the batch's transaction; if a key exists already (rows the target
    * had before, a chunk whose rows another writer put there), the load is rolled back to the
    * savepoint and the rows are upserted through a stage instead — replaced, never doubled. Other
@@ -737,18 +739,21 @@ export class SqlSink implements Sink {
   private async bulkUpsert(session: SqlSession, group: UpsertGroup, rows: readonly Row[]): Promise<boolean> {
     const bulk = this.dialect.bulkLoad;
     const load = session.load?.bind(session);
-    if (bulk === undefined || load === undefined) return false;
+    if (bulk === undefined || load === undefined || this.bulkUnavailable) return false;
     const { table, columns } = group;
+    const types = columns.map((c) => table.columns.get(c)?.type ?? { kind: 'other' as const });
     const data = () => this.bulkData(bulk, group, rows);
     if (group.fresh) {
       await this.run(session, 'SAVEPOINT highwater_bulk', [], table.qualified);
       try {
-        await load(bulk.statement(table.qualified, columns), data());
+        await load(bulk.statement(table.qualified, columns, types), data());
         await this.run(session, 'RELEASE SAVEPOINT highwater_bulk', [], table.qualified);
         return true;
       } catch (error) {
-        if (!bulk.isDuplicateKey(error)) throw this.fail('COPY statement', error, table.qualified);
+        const unavailable = bulk.isUnavailable?.(error) === true;
+        if (!unavailable && !bulk.isDuplicateKey(error)) throw this.fail('bulk load', error, table.qualified);
         await this.run(session, 'ROLLBACK TO SAVEPOINT highwater_bulk', [], table.qualified);
+        if (unavailable) return this.giveUpBulk(error, table.qualified);
         this.context.logger.debug(
           { table: table.qualified, rows: rows.length },
           'bulk load found rows already in the target; upserting them instead',
@@ -756,14 +761,28 @@ export class SqlSink implements Sink {
       }
     }
     const stage = `highwater_stage_${++this.stages}`;
+    const quoted = this.dialect.quote(stage);
     await this.run(session, bulk.createStage(table.qualified, stage, columns), [], table.qualified);
     try {
-      await load(bulk.statement(this.dialect.quote(stage), columns), data());
+      await load(bulk.statement(quoted, columns, types), data());
     } catch (error) {
-      throw this.fail('COPY statement', error, table.qualified);
+      if (bulk.isUnavailable?.(error) !== true) throw this.fail('bulk load', error, table.qualified);
+      if (bulk.dropStage !== undefined) await this.run(session, bulk.dropStage(stage), [], table.qualified);
+      return this.giveUpBulk(error, table.qualified);
     }
     await this.run(session, bulk.upsertFromStage(table.qualified, stage, columns, table.key), [], table.qualified);
+    if (bulk.dropStage !== undefined) await this.run(session, bulk.dropStage(stage), [], table.qualified);
     return true;
+  }
+
+  /** The target refuses bulk loads: statements from now on, said once. Returns false (not loaded). */
+  private giveUpBulk(error: unknown, table: string): false {
+    this.bulkUnavailable = true;
+    this.context.logger.warn(
+      { table, reason: error instanceof Error ? error.message : String(error) },
+      `the ${this.dialect.name} target refuses bulk loads; writing rows with multi-row statements instead (slower)`,
+    );
+    return false;
   }
 
   /** The rows of a group as the bulk load's data, in pieces of about 256 KiB (never the whole group as one string). */

@@ -16,6 +16,8 @@ export interface ContentRow {
   /** 1 when the row undoes an earlier change of its transaction (a rollback to a savepoint). */
   readonly rollback: boolean;
   readonly thread: number;
+  /** `ROW_ID`: the changed row's ROWID (DML only; LogMiner's placeholder `AAAAAAAAAAAAAAAAAA` otherwise). */
+  readonly rowId: string | null;
   /** `TIMESTAMP` as `YYYY-MM-DD HH24:MI:SS` (the database's time zone). */
   readonly time: string | null;
 }
@@ -31,12 +33,14 @@ function contentRow(r: ResultRow): ContentRow {
     csf: Number(r.CSF) === 1,
     rollback: Number(r.ROLLBACK) === 1,
     thread: r['THREAD#'] === null || r['THREAD#'] === undefined ? 1 : Number(r['THREAD#']),
+    rowId: r.ROW_ID === null || r.ROW_ID === undefined ? null : String(r.ROW_ID),
     time: r.TS === null || r.TS === undefined ? null : String(r.TS),
   };
 }
 
 interface LogFile {
   readonly name: string;
+  readonly thread: number;
   readonly sequence: number;
   readonly first: bigint;
   readonly next: bigint | null;
@@ -46,6 +50,7 @@ function logFile(r: ResultRow): LogFile {
   const next = r['NEXT_CHANGE#'];
   return {
     name: String(r.NAME),
+    thread: r['THREAD#'] === null || r['THREAD#'] === undefined ? 1 : Number(r['THREAD#']),
     sequence: Number(r['SEQUENCE#']),
     first: BigInt(String(r['FIRST_CHANGE#'])),
     next: next === null || next === undefined ? null : BigInt(String(next)),
@@ -53,27 +58,43 @@ function logFile(r: ResultRow): LogFile {
 }
 
 /**
- * The log files holding redo for SCNs `[start, end]`: archived copies first (V$ARCHIVED_LOG), online
- * groups (V$LOG/V$LOGFILE) for sequences not archived yet. Throws OffsetUnavailableError when no
- * file reaches back to `start` (the logs were purged).
+ * The log files holding redo for SCNs `[start, end]`, of every redo thread (one per RAC instance;
+ * LogMiner merges the threads' records in SCN order only when the logs of all threads are added):
+ * archived copies first (V$ARCHIVED_LOG), online groups (V$LOG/V$LOGFILE) for sequences not archived
+ * yet. Throws OffsetUnavailableError when a thread's logs no longer reach back to `start` (purged).
  */
 export async function logsCovering(session: OracleSession, start: bigint, end: bigint): Promise<string[]> {
   const binds = { startScn: String(start), endScn: String(end) };
   const archived = (await session.execute(SQL.archivedLogs, binds)).rows.map(logFile);
   const online = (await session.execute(SQL.onlineLogs, binds)).rows.map(logFile);
-  const bySequence = new Map<number, LogFile>();
-  for (const f of archived) if (!bySequence.has(f.sequence)) bySequence.set(f.sequence, f);
-  for (const f of online) if (!bySequence.has(f.sequence)) bySequence.set(f.sequence, f);
-  const files = [...bySequence.values()].sort((a, b) => a.sequence - b.sequence);
-  const first = files[0];
-  if (first === undefined || first.first > start) {
-    throw new OffsetUnavailableError(
-      `oracle: no redo or archived log holds SCN ${start} any more (oldest available: ${first === undefined ? 'none' : String(first.first)}). ` +
-        'The archived logs were deleted before the pipeline read them: resume from a newer checkpoint or take a new snapshot, ' +
-        'and keep archived logs longer (RMAN retention / archive deletion policy).',
-    );
+  const byLog = new Map<string, LogFile>();
+  for (const f of [...archived, ...online]) {
+    const id = `${f.thread}/${f.sequence}`;
+    if (!byLog.has(id)) byLog.set(id, f);
+  }
+  const files = [...byLog.values()].sort((a, b) => a.thread - b.thread || a.sequence - b.sequence);
+  const threads = (await session.execute(SQL.redoThreads)).rows;
+  if (files.length === 0) throw purged(start, 'none');
+  for (const t of threads) {
+    const thread = Number(t['THREAD#']);
+    const first = files.find((f) => f.thread === thread);
+    // A thread's sequence 1 is its first log ever: an instance added later has no older redo to miss.
+    const bornAfter = (scn: bigint) => Number(t.FIRST_SEQUENCE) === 1 && BigInt(String(t.FIRST_SCN)) > scn;
+    if (first === undefined) {
+      if (!bornAfter(end)) throw purged(start, `nothing before SCN ${end} on redo thread ${thread}`);
+    } else if (first.first > start && first.sequence > 1) {
+      throw purged(start, `${first.first} on redo thread ${thread}`);
+    }
   }
   return files.map((f) => f.name);
+}
+
+function purged(start: bigint, oldest: string): OffsetUnavailableError {
+  return new OffsetUnavailableError(
+    `oracle: no redo or archived log holds SCN ${start} any more (oldest available: ${oldest}). ` +
+      'The archived logs were deleted before the pipeline read them: resume from a newer checkpoint or take a new snapshot, ' +
+      'and keep archived logs longer (RMAN retention / archive deletion policy).',
+  );
 }
 
 /**

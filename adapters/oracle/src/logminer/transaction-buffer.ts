@@ -10,6 +10,8 @@ export interface BufferedChange {
   readonly owner: string;
   readonly table: string;
   readonly sqlRedo: string;
+  /** The changed row's ROWID (V$LOGMNR_CONTENTS.ROW_ID), for tables keyed by it. */
+  readonly rowId?: string;
 }
 
 const INVERSE: Readonly<Record<number, number>> = { 1: 2, 2: 1, 3: 3 };

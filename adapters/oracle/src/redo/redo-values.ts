@@ -1,13 +1,13 @@
 import type { Row, Value } from '@highwater/core';
 import { type ColumnDecoder, decoderFor } from '../types/decode.js';
 import {
+  type ColumnFamily,
   DATE_FORMAT,
   familyOf,
   type OracleColumn,
   TIMESTAMP_FORMAT,
   TIMESTAMP_TZ_FORMAT,
 } from '../types/oracle-column.js';
-import type { RedoValue } from './parser.js';
 
 /**
  * `EMPTY_CLOB()`/`EMPTY_BLOB()`: LogMiner writes these where a LOB's contents follow in separate
@@ -18,94 +18,115 @@ export const LOB_NOT_LOGGED: unique symbol = Symbol('lob not logged');
 
 /** `UNISTR('\00e9\\')`: `\XXXX` is a UTF-16 code unit, `\\` a backslash. */
 export function unistr(text: string): string {
+  if (!text.includes('\\')) return text;
   return text.replace(/\\(\\|[0-9A-Fa-f]{4})/g, (_, code: string) =>
     code === '\\' ? '\\' : String.fromCharCode(Number.parseInt(code, 16)),
   );
 }
 
-export function hexToBytes(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(hex)) throw new Error(`HEXTORAW of ${JSON.stringify(hex)}`);
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+/** A hex digit's value by character code, -1 for anything else. */
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
 }
 
-function format(args: readonly RedoValue[], expected: string, name: string): void {
-  const f = args[1];
-  if (f === undefined) return; // the session's default format, which SESSION_SETUP fixed
-  if (f.kind !== 'literal' || f.text !== expected) {
-    throw new Error(
-      `${name} with format ${JSON.stringify(f.kind === 'literal' ? f.text : f)}; the session sets ${expected}`,
-    );
+export function hexToBytes(hex: string): Uint8Array {
+  const n = hex.length;
+  if (n % 2 !== 0) throw new Error(`HEXTORAW of ${JSON.stringify(hex)}`);
+  const out = new Uint8Array(n / 2);
+  for (let i = 0; i < n; i += 2) {
+    const a = hex.charCodeAt(i);
+    const b = hex.charCodeAt(i + 1);
+    const hi = a < 128 ? (HEX[a] as number) : -1;
+    const lo = b < 128 ? (HEX[b] as number) : -1;
+    if (hi < 0 || lo < 0) throw new Error(`HEXTORAW of ${JSON.stringify(hex)}`);
+    out[i >> 1] = (hi << 4) | lo;
   }
+  return out;
+}
+
+function checkFormat(args: readonly (string | null)[], expected: string, name: string): void {
+  if (args.length < 2) return; // the session's default format, which SESSION_SETUP fixed
+  if (args[1] !== expected) {
+    throw new Error(`${name} with format ${JSON.stringify(args[1])}; the session sets ${expected}`);
+  }
+}
+
+/** A column of the table being decoded, with what typing its values needs, looked up once. */
+export interface ColumnEntry {
+  readonly name: string;
+  readonly column: OracleColumn;
+  readonly family: ColumnFamily;
+  readonly decode: ColumnDecoder;
 }
 
 /**
- * The value SQL_REDO wrote for a column, in the form a session returns for the same column on the
- * snapshot path (text for NUMBER and date/time types, bytes for RAW, a number for BINARY_*).
+ * A quoted literal (or bare number) SQL_REDO wrote for `entry`'s column, typed: the text a session
+ * returns for the same column on the snapshot path, through the same decoder (hex for RAW/BLOB).
  */
-export function rawOf(column: OracleColumn, v: RedoValue): unknown {
-  if (v.kind === 'null') return null;
-  if (v.kind === 'literal') {
-    const family = familyOf(column);
-    if (family === 'bytes' || family === 'blob') return hexToBytes(v.text);
-    return v.text;
-  }
-  const arg = v.args[0];
-  const text = arg?.kind === 'literal' ? arg.text : null;
-  switch (v.name) {
+export function typedLiteral(entry: ColumnEntry, text: string): Value {
+  const f = entry.family;
+  return entry.decode(f === 'bytes' || f === 'blob' ? hexToBytes(text) : text);
+}
+
+/**
+ * A function call SQL_REDO wrote for `entry`'s column (`TO_DATE('…')`, `HEXTORAW('…')`, …), typed;
+ * `LOB_NOT_LOGGED` for `EMPTY_CLOB()`/`EMPTY_BLOB()`.
+ */
+export function typedCall(
+  entry: ColumnEntry,
+  name: string,
+  args: readonly (string | null)[],
+): Value | typeof LOB_NOT_LOGGED {
+  const text = args[0] ?? null;
+  switch (name) {
     case 'EMPTY_CLOB':
     case 'EMPTY_BLOB':
       return LOB_NOT_LOGGED;
     case 'TO_DATE':
-      format(v.args, DATE_FORMAT, v.name);
-      return text;
+      checkFormat(args, DATE_FORMAT, name);
+      return entry.decode(text);
     case 'TO_TIMESTAMP':
-      format(v.args, TIMESTAMP_FORMAT, v.name);
-      return text;
+      checkFormat(args, TIMESTAMP_FORMAT, name);
+      return entry.decode(text);
     case 'TO_TIMESTAMP_TZ':
-      format(v.args, TIMESTAMP_TZ_FORMAT, v.name);
-      return text;
+      checkFormat(args, TIMESTAMP_TZ_FORMAT, name);
+      return entry.decode(text);
     case 'HEXTORAW':
       if (text === null) break;
-      return hexToBytes(text);
+      return entry.decode(hexToBytes(text));
     case 'UNISTR':
       if (text === null) break;
-      return unistr(text);
+      return entry.decode(unistr(text));
     case 'TO_YMINTERVAL':
     case 'TO_DSINTERVAL':
     case 'TO_BINARY_FLOAT':
     case 'TO_BINARY_DOUBLE':
     case 'TO_NUMBER':
-      return text;
+      return entry.decode(text);
   }
-  throw new Error(`SQL_REDO function ${v.name}(…) is not supported for column ${column.name} (${column.dataType})`);
+  throw new Error(`SQL_REDO function ${name}(…) is not supported for column ${entry.name} (${entry.column.dataType})`);
 }
 
 /** A table's columns with their decoders, looked up by name as SQL_REDO writes it. */
 export class RedoRowDecoder {
-  private readonly byName = new Map<string, { column: OracleColumn; decode: ColumnDecoder }>();
+  private readonly byName = new Map<string, ColumnEntry>();
 
   constructor(readonly columns: readonly OracleColumn[]) {
-    for (const column of columns) this.byName.set(column.name, { column, decode: decoderFor(column) });
+    for (const column of columns)
+      this.byName.set(column.name, { name: column.name, column, family: familyOf(column), decode: decoderFor(column) });
   }
 
   has(name: string): boolean {
     return this.byName.has(name);
   }
 
-  /**
-   * The columns of `values` as a row, typed; names of LOB columns whose contents SQL_REDO did not
-   * carry go to `unlogged`. An unknown column throws (the caller re-reads the definition).
-   */
-  decode(values: ReadonlyMap<string, RedoValue>, unlogged: string[]): Record<string, Value> {
-    const row: Record<string, Value> = {};
-    for (const [name, v] of values) {
-      const entry = this.byName.get(name);
-      if (entry === undefined) throw new UnknownColumnError(name);
-      const raw = rawOf(entry.column, v);
-      if (raw === LOB_NOT_LOGGED) unlogged.push(name);
-      else row[name] = entry.decode(raw);
-    }
-    return row;
+  /** The column SQL_REDO names; an unknown one throws (the caller re-reads the definition). */
+  entry(name: string): ColumnEntry {
+    const entry = this.byName.get(name);
+    if (entry === undefined) throw new UnknownColumnError(name);
+    return entry;
   }
 
   /** A full row: every column, null where `row` lacks it. */

@@ -1,6 +1,6 @@
 import type { Key } from '@highwater/core';
 import type { Binds, BindValue } from '../session/session.js';
-import { type OracleColumn, quoteIdent, selectExpression } from '../types/oracle-column.js';
+import { columnRef, familyOf, type OracleColumn, quoteIdent, selectExpression } from '../types/oracle-column.js';
 
 /**
  * Every statement the adapter sends to Oracle. The set is small and fixed (only identifiers and
@@ -58,17 +58,33 @@ export const SQL = {
   /** Table-level supplemental log groups (needed when the database logs only minimal data). */
   logGroups: 'SELECT LOG_GROUP_TYPE FROM ALL_LOG_GROUPS WHERE OWNER = :owner AND TABLE_NAME = :name',
   rowEstimate: 'SELECT NUM_ROWS FROM ALL_TABLES WHERE OWNER = :owner AND TABLE_NAME = :name',
-  /** Archived logs overlapping `[startScn, endScn]` (V$ARCHIVED_LOG, first destination, still on disk). */
+  /** Rows and blocks from the table's last statistics (null when never gathered): rows per block for ROWID chunks. */
+  tableBlocks: 'SELECT NUM_ROWS, BLOCKS FROM ALL_TABLES WHERE OWNER = :owner AND TABLE_NAME = :name',
+  /**
+   * The table's extents with the data object number of their segment (partitions have one each), in
+   * ROWID order: the ROWID ranges of a keyless table's chunks are cut from them (SELECT_CATALOG_ROLE).
+   */
+  extents:
+    'SELECT o.DATA_OBJECT_ID, e.RELATIVE_FNO, e.BLOCK_ID, e.BLOCKS FROM DBA_EXTENTS e JOIN DBA_OBJECTS o ' +
+    "ON o.OWNER = e.OWNER AND o.OBJECT_NAME = e.SEGMENT_NAME AND o.OBJECT_TYPE = e.SEGMENT_TYPE AND NVL(o.SUBOBJECT_NAME, '-') = NVL(e.PARTITION_NAME, '-') " +
+    "WHERE e.OWNER = :owner AND e.SEGMENT_NAME = :name AND e.SEGMENT_TYPE IN ('TABLE', 'TABLE PARTITION', 'TABLE SUBPARTITION') " +
+    'ORDER BY o.DATA_OBJECT_ID, e.RELATIVE_FNO, e.BLOCK_ID',
+  /** Archived logs overlapping `[startScn, endScn]`, of every redo thread (V$ARCHIVED_LOG, first destination, still on disk). */
   archivedLogs:
-    'SELECT NAME, SEQUENCE#, FIRST_CHANGE#, NEXT_CHANGE# FROM V$ARCHIVED_LOG ' +
-    "WHERE DEST_ID = 1 AND STATUS = 'A' AND NEXT_CHANGE# > :startScn AND FIRST_CHANGE# <= :endScn ORDER BY SEQUENCE#",
-  /** Online log groups overlapping `[startScn, endScn]` with one member each (V$LOG, V$LOGFILE). */
+    'SELECT NAME, THREAD#, SEQUENCE#, FIRST_CHANGE#, NEXT_CHANGE# FROM V$ARCHIVED_LOG ' +
+    "WHERE DEST_ID = 1 AND STATUS = 'A' AND NEXT_CHANGE# > :startScn AND FIRST_CHANGE# <= :endScn ORDER BY THREAD#, SEQUENCE#",
+  /** Online log groups overlapping `[startScn, endScn]` with one member each, of every redo thread (V$LOG, V$LOGFILE). */
   onlineLogs:
-    'SELECT MIN(f.MEMBER) AS NAME, l.SEQUENCE#, l.FIRST_CHANGE#, l.NEXT_CHANGE#, l.STATUS FROM V$LOG l JOIN V$LOGFILE f ON f.GROUP# = l.GROUP# ' +
-    'WHERE l.NEXT_CHANGE# > :startScn AND l.FIRST_CHANGE# <= :endScn GROUP BY l.SEQUENCE#, l.FIRST_CHANGE#, l.NEXT_CHANGE#, l.STATUS ORDER BY l.SEQUENCE#',
-  /** The oldest SCN any log (archived or online) still holds. */
+    'SELECT MIN(f.MEMBER) AS NAME, l.THREAD#, l.SEQUENCE#, l.FIRST_CHANGE#, l.NEXT_CHANGE#, l.STATUS FROM V$LOG l JOIN V$LOGFILE f ON f.GROUP# = l.GROUP# ' +
+    'WHERE l.NEXT_CHANGE# > :startScn AND l.FIRST_CHANGE# <= :endScn GROUP BY l.THREAD#, l.SEQUENCE#, l.FIRST_CHANGE#, l.NEXT_CHANGE#, l.STATUS ORDER BY l.THREAD#, l.SEQUENCE#',
+  /** Every redo thread with its oldest online log: a thread whose logs miss a window must have started after it. */
+  redoThreads:
+    'SELECT THREAD#, MIN(SEQUENCE#) AS FIRST_SEQUENCE, MIN(FIRST_CHANGE#) AS FIRST_SCN FROM V$LOG GROUP BY THREAD# ORDER BY THREAD#',
+  /** The oldest SCN the logs (archived or online) of every redo thread still hold: the newest of the threads' oldest. */
   earliestScn:
-    "SELECT MIN(FIRST_CHANGE#) AS SCN FROM (SELECT FIRST_CHANGE# FROM V$ARCHIVED_LOG WHERE DEST_ID = 1 AND STATUS = 'A' UNION ALL SELECT FIRST_CHANGE# FROM V$LOG)",
+    'SELECT MAX(FIRST_SCN) AS SCN FROM (SELECT THREAD#, MIN(FIRST_CHANGE#) AS FIRST_SCN FROM (' +
+    "SELECT THREAD#, FIRST_CHANGE# FROM V$ARCHIVED_LOG WHERE DEST_ID = 1 AND STATUS = 'A' UNION ALL SELECT THREAD#, FIRST_CHANGE# FROM V$LOG" +
+    ') GROUP BY THREAD#)',
   timestampToScn: "SELECT TIMESTAMP_TO_SCN(TO_TIMESTAMP(:ts, 'YYYY-MM-DD HH24:MI:SS.FF3')) AS SCN FROM DUAL",
   addFirstLogfile: 'BEGIN DBMS_LOGMNR.ADD_LOGFILE(LOGFILENAME => :name, OPTIONS => DBMS_LOGMNR.NEW); END;',
   addLogfile: 'BEGIN DBMS_LOGMNR.ADD_LOGFILE(LOGFILENAME => :name, OPTIONS => DBMS_LOGMNR.ADDFILE); END;',
@@ -83,7 +99,7 @@ export const SQL = {
   endLogmnr: 'BEGIN DBMS_LOGMNR.END_LOGMNR; END;',
   /** The rows the reader needs: DML (1–3), DDL (5), START (6), COMMIT (7), ROLLBACK (36), in redo order. */
   contents:
-    `SELECT SCN, START_SCN, RAWTOHEX(XID) AS XID, OPERATION_CODE, SEG_OWNER, TABLE_NAME, SQL_REDO, CSF, "ROLLBACK", RS_ID, SSN, THREAD#, TO_CHAR("TIMESTAMP", 'YYYY-MM-DD HH24:MI:SS') AS TS ` +
+    `SELECT SCN, START_SCN, RAWTOHEX(XID) AS XID, OPERATION_CODE, SEG_OWNER, TABLE_NAME, SQL_REDO, CSF, "ROLLBACK", RS_ID, SSN, THREAD#, ROW_ID, TO_CHAR("TIMESTAMP", 'YYYY-MM-DD HH24:MI:SS') AS TS ` +
     'FROM V$LOGMNR_CONTENTS WHERE OPERATION_CODE IN (1, 2, 3, 5, 6, 7, 36)',
 } as const;
 
@@ -103,21 +119,24 @@ export function bindOf(value: Key[number]): BindValue {
 /**
  * `(k1, k2) > (:gt0, :gt1)` spelled out (Oracle has no row-value comparison):
  * `("K1" > :gt0 OR ("K1" = :gt0 AND "K2" > :gt1))`. `op` is `gt`, `ge` or `lt`; bind names are
- * `<op><i>`, which is also how a simulator reads the bound.
+ * `<op><i>`, which is also how a simulator reads the bound. A ROWID key compares the pseudo-column
+ * with `CHARTOROWID(:ge0)`.
  */
 export function keyPredicate(
-  keyColumns: readonly string[],
+  keyColumns: readonly OracleColumn[],
   key: Key,
   op: 'gt' | 'ge' | 'lt',
   binds: Record<string, BindValue>,
 ): string {
   const sign = op === 'lt' ? '<' : '>';
   const build = (i: number): string => {
-    const col = quoteIdent(keyColumns[i] as string);
+    const column = keyColumns[i] as OracleColumn;
+    const col = columnRef(column);
     const name = `${op}${i}`;
+    const bind = familyOf(column) === 'rowid' ? `CHARTOROWID(:${name})` : `:${name}`;
     binds[name] = bindOf(key[i] ?? null);
-    if (i === keyColumns.length - 1) return `${col} ${op === 'ge' ? '>=' : sign} :${name}`;
-    return `(${col} ${sign} :${name} OR (${col} = :${name} AND ${build(i + 1)}))`;
+    if (i === keyColumns.length - 1) return `${col} ${op === 'ge' ? '>=' : sign} ${bind}`;
+    return `(${col} ${sign} ${bind} OR (${col} = ${bind} AND ${build(i + 1)}))`;
   };
   return build(0);
 }
@@ -139,12 +158,17 @@ export function chunkQuery(
   const { start, end } = range;
   const binds: Record<string, BindValue> = { asOf: asOfScn };
   const where: string[] = [];
-  if (start !== null) where.push(keyPredicate(keyColumns, start, 'ge', binds));
-  if (end !== null) where.push(keyPredicate(keyColumns, end, 'lt', binds));
+  const keys = keyColumns.map((k) => {
+    const column = columns.find((c) => c.name === k);
+    if (column === undefined) throw new Error(`chunk key column ${k} is not a column of ${owner}.${name}`);
+    return column;
+  });
+  if (start !== null) where.push(keyPredicate(keys, start, 'ge', binds));
+  if (end !== null) where.push(keyPredicate(keys, end, 'lt', binds));
   const sql =
     `SELECT ${columns.map(selectExpression).join(', ')} FROM ${qualified(owner, name)} AS OF SCN :asOf` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-    (keyColumns.length > 0 ? ` ORDER BY ${keyColumns.map(quoteIdent).join(', ')}` : '');
+    (keys.length > 0 ? ` ORDER BY ${keys.map(columnRef).join(', ')}` : '');
   return { sql, binds };
 }
 
@@ -153,7 +177,7 @@ export function edgeKeyQuery(owner: string, name: string, keyColumns: readonly O
   const dir = last ? ' DESC' : '';
   return (
     `SELECT ${keyColumns.map(selectExpression).join(', ')} FROM ${qualified(owner, name)} ` +
-    `ORDER BY ${keyColumns.map((c) => quoteIdent(c.name) + dir).join(', ')} FETCH FIRST 1 ROWS ONLY`
+    `ORDER BY ${keyColumns.map((c) => columnRef(c) + dir).join(', ')} FETCH FIRST 1 ROWS ONLY`
   );
 }
 
@@ -166,10 +190,9 @@ export function boundaryQuery(
   skip: number,
 ): ChunkQuery {
   const binds: Record<string, BindValue> = { skip };
-  const names = keyColumns.map((c) => c.name);
-  const where = from === null ? '' : ` WHERE ${keyPredicate(names, from, 'ge', binds)}`;
+  const where = from === null ? '' : ` WHERE ${keyPredicate(keyColumns, from, 'ge', binds)}`;
   const sql =
     `SELECT ${keyColumns.map(selectExpression).join(', ')} FROM ${qualified(owner, name)}${where} ` +
-    `ORDER BY ${names.map(quoteIdent).join(', ')} OFFSET :skip ROWS FETCH NEXT 1 ROWS ONLY`;
+    `ORDER BY ${keyColumns.map(columnRef).join(', ')} OFFSET :skip ROWS FETCH NEXT 1 ROWS ONLY`;
   return { sql, binds };
 }

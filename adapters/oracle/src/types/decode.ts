@@ -1,4 +1,4 @@
-import type { Value } from '@highwater/core';
+import { civilFromDays, daysFromCivil, type Value } from '@highwater/core';
 import { type ColumnFamily, familyOf, type OracleColumn } from './oracle-column.js';
 
 /**
@@ -8,8 +8,29 @@ import { type ColumnFamily, familyOf, type OracleColumn } from './oracle-column.
  */
 export type ColumnDecoder = (raw: unknown) => Value;
 
+/**
+ * True when `text` is already canonical: an optional `-`, digits without a leading zero (or `0`),
+ * and optionally `.` and digits not ending in zero — most of what Oracle's TO_CHAR and SQL_REDO write.
+ */
+function isCanonicalDecimal(text: string): boolean {
+  const n = text.length;
+  let i = text.charCodeAt(0) === 45 ? 1 : 0;
+  const first = i;
+  while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  const digits = i - first;
+  if (digits === 0 || (digits > 1 && text.charCodeAt(first) === 48)) return false;
+  if (i === n) return !(digits === 1 && first === 1 && text.charCodeAt(1) === 48); // not "-0"
+  if (text.charCodeAt(i) !== 46 || i === n - 1) return false;
+  for (let k = i + 1; k < n; k++) {
+    const c = text.charCodeAt(k);
+    if (c < 48 || c > 57) return false;
+  }
+  return text.charCodeAt(n - 1) !== 48;
+}
+
 /** A decimal in Oracle's text (`-.5`, `1E+40`, `12.30`) as Highwater's exact decimal string (`-0.5`, `1` + 40 zeros, `12.3`). */
 export function normalizeDecimal(text: string): string {
+  if (isCanonicalDecimal(text)) return text;
   let s = text.trim();
   let sign = '';
   if (s.startsWith('-')) {
@@ -68,8 +89,72 @@ function fraction(digits: string | undefined): string {
   return f === '' ? '' : `.${f}`;
 }
 
+const digitAt = (t: string, i: number) => {
+  const c = t.charCodeAt(i);
+  return c >= 48 && c <= 57;
+};
+
+const two = (t: string, i: number) => (t.charCodeAt(i) - 48) * 10 + t.charCodeAt(i + 1) - 48;
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/** `YYYY-MM-DDTHH:MI:SS` in UTC of the local date-time at the start of `t` with an offset in minutes. */
+function utcOf(t: string, offsetMinutes: number): string {
+  const y = two(t, 0) * 100 + two(t, 2);
+  const minutes = daysFromCivil(y, two(t, 5), two(t, 8)) * 1440 + two(t, 11) * 60 + two(t, 14) - offsetMinutes;
+  const days = Math.floor(minutes / 1440);
+  const inDay = minutes - days * 1440;
+  const [yy, mm, dd] = civilFromDays(days);
+  return `${pad(yy, 4)}-${pad(mm, 2)}-${pad(dd, 2)}T${pad(Math.floor(inDay / 60), 2)}:${pad(inDay % 60, 2)}:${t.slice(17, 19)}`;
+}
+
+/** `YYYY-MM-DD HH24:MI:SS` at the start of `t`, checked by position (the NLS format SESSION_SETUP fixes). */
+function isDateTimePrefix(t: string): boolean {
+  if (t.length < 19) return false;
+  for (let i = 0; i < 19; i++) {
+    const c = t.charCodeAt(i);
+    const want = i === 4 || i === 7 ? 45 : i === 10 ? 32 : i === 13 || i === 16 ? 58 : -1;
+    if (want >= 0 ? c !== want : !digitAt(t, i)) return false;
+  }
+  return true;
+}
+
 function timestamp(raw: unknown, zoned: boolean): Value {
   const text = String(raw);
+  // Fast path: the fixed NLS layout, read by position: `YYYY-MM-DD HH:MI:SS[.fffffffff][ ±HH:MM]`.
+  if (isDateTimePrefix(text)) {
+    let i = 19;
+    let fractionText = '';
+    if (text.charCodeAt(i) === 46) {
+      const start = ++i;
+      while (i < text.length && digitAt(text, i) && i - start < 9) i++;
+      if (i > start) {
+        let end = i;
+        while (end > start && text.charCodeAt(end - 1) === 48) end--;
+        fractionText = end > start ? `.${text.slice(start, end)}` : '';
+      } else i = -1;
+    }
+    const local = `${text.slice(0, 10)}T${text.slice(11, 19)}`;
+    if (i === text.length && i >= 0) {
+      if (!zoned) return local + fractionText;
+      return `${local}${fractionText}Z`;
+    }
+    if (
+      zoned &&
+      i >= 0 &&
+      text.length === i + 7 &&
+      text.charCodeAt(i) === 32 &&
+      (text.charCodeAt(i + 1) === 43 || text.charCodeAt(i + 1) === 45) &&
+      digitAt(text, i + 2) &&
+      digitAt(text, i + 3) &&
+      text.charCodeAt(i + 4) === 58 &&
+      digitAt(text, i + 5) &&
+      digitAt(text, i + 6)
+    ) {
+      const offsetMinutes = (text.charCodeAt(i + 1) === 45 ? -1 : 1) * (two(text, i + 2) * 60 + two(text, i + 5));
+      if (offsetMinutes === 0) return `${local}${fractionText}Z`;
+      return `${utcOf(text, offsetMinutes)}${fractionText}Z`;
+    }
+  }
   const m = TIMESTAMP_TEXT.exec(text);
   if (m === null) throw new Error(`unexpected date/time text: ${JSON.stringify(text)}`);
   const [, y, mo, d, h, mi, s, f, sign, oh, om] = m;
@@ -115,6 +200,7 @@ const decoders: Record<ColumnFamily, ColumnDecoder> = {
   timestamptz: (raw) => timestamp(raw, true),
   'interval-ym': intervalYm,
   'interval-ds': intervalDs,
+  rowid: (raw) => String(raw),
   unsupported: (raw) => (raw === undefined ? null : String(raw)),
 };
 

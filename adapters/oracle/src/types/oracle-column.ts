@@ -44,6 +44,8 @@ export type ColumnFamily =
   | 'interval-ds'
   | 'clob'
   | 'blob'
+  /** The ROWID pseudo-column, the key of a table without one (`rowidKeys`): its extended text. */
+  | 'rowid'
   | 'unsupported';
 
 const fractionDigits = (dataType: string, fallback: number): number => {
@@ -67,6 +69,8 @@ export function familyOf(column: OracleColumn): ColumnFamily {
   if (t.startsWith('INTERVAL DAY')) return 'interval-ds';
   if (t === 'CLOB' || t === 'NCLOB') return 'clob';
   if (t === 'BLOB') return 'blob';
+  // Only the pseudo-column (`rowidColumn`): an ordinary column of type ROWID is not read as one.
+  if (t === 'ROWID' && column.name === ROWID) return 'rowid';
   return 'unsupported';
 }
 
@@ -103,6 +107,8 @@ export function logicalTypeOf(column: OracleColumn): LogicalType {
     case 'interval-ym':
     case 'interval-ds':
       return { kind: 'interval' };
+    case 'rowid':
+      return { kind: 'string', length: 18 };
     default:
       return { kind: 'other' };
   }
@@ -118,6 +124,23 @@ export function columnSchemaOf(column: OracleColumn): ColumnSchema {
         ? `${t}(${column.length})`
         : t;
   return { name: column.name, type: logicalTypeOf(column), nativeType: native, nullable: column.nullable };
+}
+
+/** The name of the ROWID pseudo-column as a column of a table keyed by it (see `rowidColumn`). */
+export const ROWID = 'ROWID';
+
+/**
+ * The ROWID pseudo-column as a column: the key of a table without a primary key when the adapter's
+ * `rowidKeys` is on. Read as `ROWID` (the driver returns it as its 18-character text), never quoted:
+ * `"ROWID"` would name an ordinary column.
+ */
+export function rowidColumn(): OracleColumn {
+  return oracleColumn(ROWID, 'ROWID', {}, false);
+}
+
+/** How a statement refers to a column: quoted, or the bare ROWID pseudo-column. */
+export function columnRef(column: OracleColumn): string {
+  return familyOf(column) === 'rowid' ? 'ROWID' : quoteIdent(column.name);
 }
 
 /** Quotes an identifier the way Oracle (and LogMiner's SQL_REDO) writes it. */
@@ -147,6 +170,8 @@ export function selectExpression(column: OracleColumn): string {
     case 'interval-ym':
     case 'interval-ds':
       return `TO_CHAR(${q}) AS ${q}`;
+    case 'rowid':
+      return 'ROWID';
     default:
       return q;
   }

@@ -1,3 +1,4 @@
+import { encodeRowid } from '../../src/rowid/rowid.js';
 import { familyOf, type OracleColumn, quoteIdent } from '../../src/types/oracle-column.js';
 import { SimulatedOracleError } from './errors.js';
 import { deleteRedo, insertRedo, type RawRow, sameRaw, splitCsf, updateRedo } from './redo-writer.js';
@@ -17,7 +18,19 @@ import { compareRaw, type Raw } from './values.js';
  *   for rollbacks to a savepoint and whole rollbacks, interleaved transactions in SCN order;
  * - log files: a sequence per log, three online groups reused in turn (V$LOG, V$LOGFILE), each log
  *   archived when it is switched out (V$ARCHIVED_LOG), archived logs that can be deleted (purge);
- * - the catalog views, session privileges, ARCHIVELOG and supplemental-logging flags.
+ * - RAC redo threads (`threads` > 1): each instance writes its own redo thread with its own log
+ *   sequences and online groups (THREAD# in V$LOG and V$ARCHIVED_LOG; Oracle Real Application
+ *   Clusters Administration, "Redo Log Files"), the SCN clock is shared, a transaction runs on one
+ *   instance; LogMiner returns the records of the added logs of all threads merged in SCN order, and
+ *   nothing of a thread whose logs were not added (Oracle Database Utilities, "Using LogMiner to
+ *   Analyze Redo Log Files", on mining redo from several threads). Oracle does not document
+ *   the order of records of different threads at one SCN; `sameScnOrder` picks one;
+ * - the catalog views, session privileges, ARCHIVELOG and supplemental-logging flags;
+ * - row addresses: each table is a segment with a data object number and extents of 8 blocks taken
+ *   from one data file in turn (so tables' extents interleave, DBA_EXTENTS), each row in a slot of a
+ *   block, its ROWID the extended format `OOOOOOFFFBBBBBBRRR` (Oracle Database Concepts, "Rowid
+ *   Format"); `ALTER TABLE … MOVE` gives the segment a new data object number and new extents, so
+ *   every row gets a new ROWID without a row change in the redo (as Oracle does).
  */
 export interface SimTable {
   readonly owner: string;
@@ -30,10 +43,18 @@ export interface SimTable {
   readonly versions: Map<string, { scn: bigint; row: RawRow | null }[]>;
   /** SCN of the last DDL: flashback reads before it fail (ORA-01466). */
   ddlScn: bigint;
+  /** DBA_OBJECTS.DATA_OBJECT_ID of the table's segment (a MOVE gives a new one). */
+  dataObjectId: number;
+  /** The segment's extents in allocation order (DBA_EXTENTS: RELATIVE_FNO, BLOCK_ID, BLOCKS). */
+  extents: { file: number; block: number; blocks: number }[];
+  /** Row slots used so far (slots are not reused after a delete, as a simplification). */
+  slots: number;
 }
 
 export interface RedoRecord {
   readonly scn: bigint;
+  /** THREAD#: the redo thread (instance) that wrote it. */
+  readonly thread: number;
   readonly xid: string;
   readonly operationCode: number;
   readonly operation: string;
@@ -51,6 +72,7 @@ export interface RedoRecord {
 }
 
 export interface LogFile {
+  readonly thread: number;
   readonly sequence: number;
   readonly group: number;
   readonly first: bigint;
@@ -73,7 +95,11 @@ export class SimTransaction {
   startScn: bigint | null = null;
   done = false;
 
-  constructor(readonly xid: string) {}
+  constructor(
+    readonly xid: string,
+    /** The redo thread of the instance the transaction runs on. */
+    readonly thread: number = 1,
+  ) {}
 }
 
 export interface SimUser {
@@ -86,7 +112,18 @@ export interface SimulatorOptions {
   readonly recordsPerLog?: number;
   /** SQL_REDO bytes per V$LOGMNR_CONTENTS row before a CSF continuation (Oracle: 4000). */
   readonly csfBytes?: number;
+  /** Row slots per block (default 16). */
+  readonly rowsPerBlock?: number;
+  /** Redo threads (RAC instances), default 1. */
+  readonly threads?: number;
 }
+
+/** Blocks per extent, and the relative number of the one data file tables live in. */
+/** The online group of a thread's log after sequence `previous`: three groups per thread, reused in turn. */
+const groupOf = (thread: number, previous: number): number => (thread - 1) * 3 + (previous % 3) + 1;
+
+const EXTENT_BLOCKS = 8;
+const DATA_FILE = 7;
 
 export const FULL_PRIVILEGES: ReadonlySet<string> = new Set([
   'CREATE SESSION',
@@ -100,7 +137,11 @@ export class SimulatedOracle {
   scn = 1000n;
   readonly tables = new Map<string, SimTable>();
   readonly redo: RedoRecord[] = [];
-  readonly logs: LogFile[] = [{ sequence: 1, group: 1, first: 1n, next: null, archived: false, deleted: false }];
+  /** Every log of every thread, in creation order. */
+  readonly logs: LogFile[] = [];
+  /** V$LOGMNR_CONTENTS order of records of different threads at one SCN (not documented by Oracle). */
+  sameScnOrder: 'thread-asc' | 'thread-desc' = 'thread-asc';
+  readonly threads: number;
   readonly users = new Map<string, SimUser>([['cdc', { password: 'secret', privileges: FULL_PRIVILEGES }]]);
   archivelog = true;
   supplementalMin = true;
@@ -111,16 +152,59 @@ export class SimulatedOracle {
   private readonly times: { scn: bigint; time: number }[] = [];
   private readonly open = new Set<SimTransaction>();
   private xidSeq = 0;
-  private rowidSeq = 0;
-  private recordsInLog = 0;
+  private nextObjectId = 73_000;
+  /**
+   * The next free block of the data file: extents of all tables are cut from it in turn. Starting at
+   * 176 (last base-64 digit 'w'), the first table's first extent already runs from lower-case letters
+   * into digits ('z' is 51, '0' is 52), where a ROWID's text order is not its order.
+   */
+  private nextBlock = 176;
+  private readonly recordsInLog = new Map<number, number>();
   /** A hook run before each statement a session executes (fault injection in tests). */
   beforeStatement: ((sql: string) => void) | null = null;
   readonly recordsPerLog: number;
   readonly csfBytes: number;
+  readonly rowsPerBlock: number;
 
   constructor(options: SimulatorOptions = {}) {
     this.recordsPerLog = options.recordsPerLog ?? 500;
     this.csfBytes = options.csfBytes ?? 4000;
+    this.rowsPerBlock = options.rowsPerBlock ?? 16;
+    this.threads = options.threads ?? 1;
+    for (let thread = 1; thread <= this.threads; thread++) {
+      this.logs.push({
+        thread,
+        sequence: 1,
+        group: groupOf(thread, 0),
+        first: 1n,
+        next: null,
+        archived: false,
+        deleted: false,
+      });
+    }
+  }
+
+  /** The ROWID of the table's next free slot, allocating an extent when the last one is full. */
+  private allocateRowid(table: SimTable): string {
+    const slot = table.slots++;
+    const blockIndex = Math.floor(slot / this.rowsPerBlock);
+    const extentIndex = Math.floor(blockIndex / EXTENT_BLOCKS);
+    while (table.extents.length <= extentIndex) {
+      table.extents.push({ file: DATA_FILE, block: this.nextBlock, blocks: EXTENT_BLOCKS });
+      this.nextBlock += EXTENT_BLOCKS;
+    }
+    const extent = table.extents[extentIndex] as { file: number; block: number };
+    return encodeRowid({
+      objectId: table.dataObjectId,
+      file: extent.file,
+      block: extent.block + (blockIndex % EXTENT_BLOCKS),
+      row: slot % this.rowsPerBlock,
+    });
+  }
+
+  /** Blocks below the high-water mark (ALL_TABLES.BLOCKS after statistics are gathered). */
+  usedBlocks(table: SimTable): number {
+    return Math.ceil(table.slots / this.rowsPerBlock);
   }
 
   private tick(): bigint {
@@ -150,47 +234,61 @@ export class SimulatedOracle {
 
   // ---- log files -------------------------------------------------------------------------------
 
-  private get currentLog(): LogFile {
-    return this.logs[this.logs.length - 1] as LogFile;
+  /** The current (last) log of a thread. */
+  currentLog(thread = 1): LogFile {
+    for (let i = this.logs.length - 1; i >= 0; i--)
+      if ((this.logs[i] as LogFile).thread === thread) return this.logs[i] as LogFile;
+    throw new Error(`simulator: no redo thread ${thread}`);
   }
 
-  /** ALTER SYSTEM SWITCH LOGFILE: the current log is closed and archived; the next group becomes current. */
-  switchLogfile(): void {
+  /**
+   * ALTER SYSTEM SWITCH LOGFILE on the instance of `thread`: its current log is closed and archived;
+   * its next group becomes current. Without a thread: every thread (ALTER SYSTEM ARCHIVE LOG CURRENT).
+   */
+  switchLogfile(thread?: number): void {
     const scn = this.tick();
-    const current = this.currentLog;
-    current.next = scn;
-    current.archived = true;
-    this.logs.push({
-      sequence: current.sequence + 1,
-      group: (current.group % 3) + 1,
-      first: scn,
-      next: null,
-      archived: false,
-      deleted: false,
-    });
-    this.recordsInLog = 0;
+    for (let t = 1; t <= this.threads; t++) {
+      if (thread !== undefined && t !== thread) continue;
+      const current = this.currentLog(t);
+      current.next = scn;
+      current.archived = true;
+      this.logs.push({
+        thread: t,
+        sequence: current.sequence + 1,
+        group: groupOf(t, current.sequence),
+        first: scn,
+        next: null,
+        archived: false,
+        deleted: false,
+      });
+      this.recordsInLog.set(t, 0);
+    }
   }
 
-  /** Logs whose sequence still sits in an online group: the three newest. */
+  /** Logs whose sequence still sits in an online group: the three newest of each thread. */
   onlineLogs(): LogFile[] {
-    return this.logs.slice(-3);
+    const out: LogFile[] = [];
+    for (let t = 1; t <= this.threads; t++) out.push(...this.logs.filter((l) => l.thread === t).slice(-3));
+    return out;
   }
 
-  /** Deletes every archived log with a sequence below `sequence` (as RMAN would). */
-  purgeArchivedBefore(sequence: number): void {
-    for (const l of this.logs) if (l.archived && l.sequence < sequence) l.deleted = true;
+  /** Deletes every archived log with a sequence below `sequence` (as RMAN would), on one thread or all. */
+  purgeArchivedBefore(sequence: number, thread?: number): void {
+    for (const l of this.logs)
+      if (l.archived && l.sequence < sequence && (thread === undefined || l.thread === thread)) l.deleted = true;
   }
 
-  /** A log's file name: the archived copy, or the online member of its group. */
+  /** A log's file name: the archived copy (`%t_%s_%r.arc`), or the online member of its group. */
   static archivedName(l: LogFile): string {
-    return `/u01/arch/1_${l.sequence}_1100000000.arc`;
+    return `/u01/arch/${l.thread}_${l.sequence}_1100000000.arc`;
   }
 
   static onlineName(l: LogFile): string {
-    return `/u01/oradata/FREE/redo0${l.group}.log`;
+    return `/u01/oradata/FREE/redo${String(l.group).padStart(2, '0')}.log`;
   }
 
   private write(record: Omit<RedoRecord, 'rsId' | 'ssn' | 'time' | 'csf'>): void {
+    const thread = record.thread;
     const pieces =
       record.operationCode === 5 ||
       record.operationCode === 6 ||
@@ -198,21 +296,25 @@ export class SimulatedOracle {
       record.operationCode === 36
         ? [record.sqlRedo]
         : splitCsf(record.sqlRedo, this.csfBytes);
-    const log = this.currentLog;
+    const log = this.currentLog(thread);
     const rsId = ` 0x${log.sequence.toString(16).padStart(6, '0')}.${(this.redo.length + 1).toString(16).padStart(8, '0')}.0010 `;
     pieces.forEach((sqlRedo, i) => {
       this.redo.push({ ...record, sqlRedo, csf: i < pieces.length - 1 ? 1 : 0, rsId, ssn: 0, time: new Date() });
     });
-    if (++this.recordsInLog >= this.recordsPerLog) this.switchLogfile();
+    const inLog = (this.recordsInLog.get(thread) ?? 0) + 1;
+    this.recordsInLog.set(thread, inLog);
+    if (inLog >= this.recordsPerLog) this.switchLogfile(thread);
   }
 
   // ---- transactions ----------------------------------------------------------------------------
 
-  begin(): SimTransaction {
+  /** Starts a transaction on the instance of redo thread `thread`. */
+  begin(thread = 1): SimTransaction {
+    if (thread < 1 || thread > this.threads) throw new Error(`simulator: no redo thread ${thread}`);
     const n = ++this.xidSeq;
     const xid =
       `${(n % 10).toString(16).padStart(4, '0')}${(n % 32).toString(16).padStart(4, '0')}${n.toString(16).padStart(8, '0')}`.toUpperCase();
-    const tx = new SimTransaction(xid);
+    const tx = new SimTransaction(xid, thread);
     this.open.add(tx);
     return tx;
   }
@@ -225,6 +327,7 @@ export class SimulatedOracle {
       this.write({
         scn,
         xid: tx.xid,
+        thread: tx.thread,
         operationCode: 6,
         operation: 'START',
         owner: null,
@@ -264,15 +367,15 @@ export class SimulatedOracle {
     return out;
   }
 
-  /** Rows committed at or before `scn` (a flashback query). */
-  rowsAsOf(table: SimTable, scn: bigint): RawRow[] {
+  /** Rows committed at or before `scn` (a flashback query), with their ROWIDs. */
+  rowsAsOf(table: SimTable, scn: bigint): [string, RawRow][] {
     if (scn < table.ddlScn)
       throw new SimulatedOracleError('ORA-01466', 'unable to read data - table definition has changed');
-    const out: RawRow[] = [];
-    for (const versions of table.versions.values()) {
+    const out: [string, RawRow][] = [];
+    for (const [rowid, versions] of table.versions) {
       let row: RawRow | null = null;
       for (const v of versions) if (v.scn <= scn) row = v.row;
-      if (row !== null) out.push(row);
+      if (row !== null) out.push([rowid, row]);
     }
     return out;
   }
@@ -303,7 +406,7 @@ export class SimulatedOracle {
     for (const c of table.columns) row[c.name] = values[c.name] ?? null;
     this.checkKeyUnique(table, row, tx, null);
     const scn = this.started(tx);
-    const rowid = `AAAR${(++this.rowidSeq).toString(36).toUpperCase().padStart(6, 'A')}AAAAAA`;
+    const rowid = this.allocateRowid(table);
     tx.pending.push({ table, rowid, before: null, after: row });
     this.writeDml(tx, scn, table, rowid, null, row, 0);
   }
@@ -358,6 +461,7 @@ export class SimulatedOracle {
     this.write({
       scn,
       xid: tx.xid,
+      thread: tx.thread,
       operationCode,
       operation: ['', 'INSERT', 'DELETE', 'UPDATE'][operationCode] as string,
       owner,
@@ -379,6 +483,7 @@ export class SimulatedOracle {
           this.write({
             scn,
             xid: tx.xid,
+            thread: tx.thread,
             operationCode: 10,
             operation: 'LOB_WRITE',
             owner,
@@ -417,32 +522,46 @@ export class SimulatedOracle {
   }
 
   commit(tx: SimTransaction): bigint | null {
-    if (tx.done) throw new Error('simulator: the transaction has ended');
-    tx.done = true;
-    this.open.delete(tx);
-    if (tx.startScn === null) return null; // nothing written: no redo
-    const scn = this.tick();
-    for (const p of tx.pending) {
-      let versions = p.table.versions.get(p.rowid);
-      if (versions === undefined) {
-        versions = [];
-        p.table.versions.set(p.rowid, versions);
-      }
-      versions.push({ scn, row: p.after });
+    return this.commitTogether([tx]);
+  }
+
+  /**
+   * Commits several transactions — on different instances — at one SCN, their COMMIT records in the
+   * order given (RAC: instances can commit at the same SCN). Returns the SCN (null if none wrote redo).
+   */
+  commitTogether(txs: readonly SimTransaction[]): bigint | null {
+    for (const tx of txs) if (tx.done) throw new Error('simulator: the transaction has ended');
+    const writing = txs.filter((tx) => tx.startScn !== null);
+    for (const tx of txs) {
+      tx.done = true;
+      this.open.delete(tx);
     }
-    this.write({
-      scn,
-      xid: tx.xid,
-      operationCode: 7,
-      operation: 'COMMIT',
-      owner: null,
-      table: null,
-      sqlRedo: 'commit;',
-      sqlUndo: null,
-      rollback: 0,
-      startScn: tx.startScn,
-      rowid: null,
-    });
+    if (writing.length === 0) return null; // nothing written: no redo
+    const scn = this.tick();
+    for (const tx of writing) {
+      for (const p of tx.pending) {
+        let versions = p.table.versions.get(p.rowid);
+        if (versions === undefined) {
+          versions = [];
+          p.table.versions.set(p.rowid, versions);
+        }
+        versions.push({ scn, row: p.after });
+      }
+      this.write({
+        scn,
+        xid: tx.xid,
+        thread: tx.thread,
+        operationCode: 7,
+        operation: 'COMMIT',
+        owner: null,
+        table: null,
+        sqlRedo: 'commit;',
+        sqlUndo: null,
+        rollback: 0,
+        startScn: tx.startScn,
+        rowid: null,
+      });
+    }
     return scn;
   }
 
@@ -453,6 +572,7 @@ export class SimulatedOracle {
       this.write({
         scn: this.tick(),
         xid: tx.xid,
+        thread: tx.thread,
         operationCode: 36,
         operation: 'ROLLBACK',
         owner: null,
@@ -489,6 +609,7 @@ export class SimulatedOracle {
     this.write({
       scn,
       xid: tx.xid,
+      thread: tx.thread,
       operationCode: 5,
       operation: 'DDL',
       owner,
@@ -505,7 +626,18 @@ export class SimulatedOracle {
   createTable(owner: string, name: string, columns: OracleColumn[], primaryKey: readonly string[]): SimTable {
     if (this.tables.has(`${owner}.${name}`))
       throw new SimulatedOracleError('ORA-00955', 'name is already used by an existing object');
-    const table: SimTable = { owner, name, columns, primaryKey, logAllColumns: false, versions: new Map(), ddlScn: 0n };
+    const table: SimTable = {
+      owner,
+      name,
+      columns,
+      primaryKey,
+      logAllColumns: false,
+      versions: new Map(),
+      ddlScn: 0n,
+      dataObjectId: this.nextObjectId++,
+      extents: [],
+      slots: 0,
+    };
     this.tables.set(`${owner}.${name}`, table);
     const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.dataType}`).join(', ');
     table.ddlScn = this.ddl(owner, name, `create table ${quoteIdent(owner)}.${quoteIdent(name)} (${defs});`);
@@ -519,6 +651,29 @@ export class SimulatedOracle {
       table.name,
       `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} add (${quoteIdent(column.name)} ${column.dataType});`,
     );
+  }
+
+  /**
+   * ALTER TABLE … MOVE: the committed rows are copied into a new segment (new data object number,
+   * new extents), so each gets a new ROWID; the redo has the DDL only, no row changes. Refused while
+   * a transaction has uncommitted changes on the table (Oracle waits for or fails on its lock).
+   */
+  moveTable(table: SimTable): void {
+    for (const tx of this.open)
+      if (tx.pending.some((p) => p.table === table))
+        throw new SimulatedOracleError('ORA-00054', 'resource busy and acquire with NOWAIT specified');
+    const current = this.rowsAsOf(table, this.scn).map(([, row]) => row);
+    const scn = this.ddl(
+      table.owner,
+      table.name,
+      `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} move;`,
+    );
+    table.dataObjectId = this.nextObjectId++;
+    table.extents = [];
+    table.slots = 0;
+    table.versions.clear();
+    for (const row of current) table.versions.set(this.allocateRowid(table), [{ scn, row }]);
+    table.ddlScn = scn;
   }
 
   truncate(table: SimTable): void {

@@ -6,6 +6,7 @@ import type {
   OracleSession,
   ResultRow,
 } from '../../src/session/session.js';
+import { compareRowids } from '../../src/rowid/rowid.js';
 import type { OracleColumn } from '../../src/types/oracle-column.js';
 import { type LogFile, type RedoRecord, SimulatedOracle, type SimTable, type SimUser } from './database.js';
 import { SimulatedOracleError } from './errors.js';
@@ -25,8 +26,11 @@ interface MiningState {
   range: { start: bigint; end: bigint; noRowid: boolean } | null;
 }
 
-/** `"A"` or `TO_CHAR("A", 'fmt') AS "A"` or `TO_CHAR("A") AS "A"` (the adapter's select lists). */
-const SELECT_ITEM = /^(?:"((?:[^"]|"")+)"|TO_CHAR\("((?:[^"]|"")+)"(?:, '([^']*)')?\) AS "(?:[^"]|"")+")$/;
+/** `"A"` or `TO_CHAR("A", 'fmt') AS "A"` or `TO_CHAR("A") AS "A"` or the bare ROWID pseudo-column (the adapter's select lists). */
+const SELECT_ITEM = /^(?:"((?:[^"]|"")+)"|TO_CHAR\("((?:[^"]|"")+)"(?:, '([^']*)')?\) AS "(?:[^"]|"")+"|(ROWID))$/;
+
+/** A key or ORDER BY term: a row's value of a column, or its ROWID. */
+type Term = { readonly kind: 'column'; readonly column: OracleColumn } | { readonly kind: 'rowid' };
 const TABLE_QUERY =
   /^SELECT (.+?) FROM "((?:[^"]|"")+)"\."((?:[^"]|"")+)"( AS OF SCN :asOf)?( WHERE .+?)?(?: ORDER BY (.+?))?( OFFSET :skip ROWS FETCH NEXT 1 ROWS ONLY| FETCH FIRST 1 ROWS ONLY)?$/;
 
@@ -112,6 +116,29 @@ export class SimulatedSession implements OracleSession {
       const t = this.maybeTable(binds);
       return t === null ? [] : [{ NUM_ROWS: String(db.rows(t, null).length) }];
     }
+    if (sql.startsWith('SELECT NUM_ROWS, BLOCKS FROM ALL_TABLES')) {
+      // Statistics as if just gathered: rows now, blocks below the high-water mark.
+      const t = this.maybeTable(binds);
+      return t === null ? [] : [{ NUM_ROWS: String(db.rows(t, null).length), BLOCKS: String(db.usedBlocks(t)) }];
+    }
+    if (
+      sql.startsWith(
+        'SELECT o.DATA_OBJECT_ID, e.RELATIVE_FNO, e.BLOCK_ID, e.BLOCKS FROM DBA_EXTENTS e JOIN DBA_OBJECTS o',
+      )
+    ) {
+      // DBA_EXTENTS needs SELECT_CATALOG_ROLE (or SELECT ANY DICTIONARY).
+      this.needs('SELECT ANY DICTIONARY');
+      const t = this.maybeTable(binds);
+      if (t === null) return [];
+      return [...t.extents]
+        .sort((a, b) => a.file - b.file || a.block - b.block)
+        .map((e) => ({
+          DATA_OBJECT_ID: String(t.dataObjectId),
+          RELATIVE_FNO: String(e.file),
+          BLOCK_ID: String(e.block),
+          BLOCKS: String(e.blocks),
+        }));
+    }
     if (sql.startsWith('SELECT COLUMN_NAME, DATA_TYPE, DATA_PRECISION') && sql.includes('FROM ALL_TAB_COLUMNS')) {
       const t = this.maybeTable(binds);
       return t === null ? [] : t.columns.map(catalogRow);
@@ -124,13 +151,16 @@ export class SimulatedSession implements OracleSession {
       const t = this.maybeTable(binds);
       return t?.logAllColumns === true ? [{ LOG_GROUP_TYPE: 'ALL COLUMN LOGGING' }] : [];
     }
-    if (sql.startsWith('SELECT NAME, SEQUENCE#, FIRST_CHANGE#, NEXT_CHANGE# FROM V$ARCHIVED_LOG')) {
+    if (sql.startsWith('SELECT NAME, THREAD#, SEQUENCE#, FIRST_CHANGE#, NEXT_CHANGE# FROM V$ARCHIVED_LOG')) {
       this.needs('SELECT ANY DICTIONARY');
       return db.logs
         .filter((l) => l.archived && !l.deleted && overlaps(l, binds))
         .map((l) => logRow(SimulatedOracle.archivedName(l), l));
     }
-    if (sql.startsWith('SELECT MIN(f.MEMBER) AS NAME, l.SEQUENCE#') && sql.includes('FROM V$LOG l JOIN V$LOGFILE f')) {
+    if (
+      sql.startsWith('SELECT MIN(f.MEMBER) AS NAME, l.THREAD#, l.SEQUENCE#') &&
+      sql.includes('FROM V$LOG l JOIN V$LOGFILE f')
+    ) {
       this.needs('SELECT ANY DICTIONARY');
       return db
         .onlineLogs()
@@ -140,10 +170,32 @@ export class SimulatedSession implements OracleSession {
           STATUS: l.next === null ? 'CURRENT' : 'INACTIVE',
         }));
     }
-    if (sql.startsWith('SELECT MIN(FIRST_CHANGE#) AS SCN FROM')) {
+    if (
+      sql.startsWith(
+        'SELECT THREAD#, MIN(SEQUENCE#) AS FIRST_SEQUENCE, MIN(FIRST_CHANGE#) AS FIRST_SCN FROM V$LOG GROUP BY THREAD#',
+      )
+    ) {
+      this.needs('SELECT ANY DICTIONARY');
+      const online = db.onlineLogs();
+      const threads = [...new Set(online.map((l) => l.thread))].sort((a, b) => a - b);
+      return threads.map((t) => {
+        const own = online.filter((l) => l.thread === t);
+        return {
+          'THREAD#': String(t),
+          FIRST_SEQUENCE: String(Math.min(...own.map((l) => l.sequence))),
+          FIRST_SCN: String(own.reduce((m, l) => (l.first < m ? l.first : m), own[0]!.first)),
+        };
+      });
+    }
+    if (sql.startsWith('SELECT MAX(FIRST_SCN) AS SCN FROM (SELECT THREAD#, MIN(FIRST_CHANGE#)')) {
       this.needs('SELECT ANY DICTIONARY');
       const kept = db.logs.filter((l) => (l.archived && !l.deleted) || db.onlineLogs().includes(l));
-      return [{ SCN: String(kept[0]?.first ?? db.scn) }];
+      let scn: bigint | null = null;
+      for (let t = 1; t <= db.threads; t++) {
+        const first = kept.find((l) => l.thread === t)?.first;
+        if (first !== undefined && (scn === null || first > scn)) scn = first;
+      }
+      return [{ SCN: String(scn ?? db.scn) }];
     }
     if (sql.includes('TIMESTAMP_TO_SCN(')) {
       const time = Date.parse(`${String(binds.ts).replace(' ', 'T')}Z`);
@@ -231,25 +283,41 @@ export class SimulatedSession implements OracleSession {
     const codes = /OPERATION_CODE IN \(([\d, ]+)\)/.exec(sql);
     const wanted = codes === null ? null : new Set(codes[1]?.split(',').map((c) => Number(c.trim())));
     const logs = this.addedLogs();
-    // Every SCN of the range must be in an added log: a gap means a log is missing.
-    const sorted = [...logs].sort((a, b) => a.sequence - b.sequence);
-    let covered = range.start;
-    for (const l of sorted) {
-      if (l.first > covered) break;
-      if (l.next === null || l.next > range.end) {
-        covered = range.end + 1n;
-        break;
+    // Every SCN of the range must be in an added log of each thread added: a gap means a log is missing.
+    for (const thread of new Set(logs.map((l) => l.thread))) {
+      const sorted = logs.filter((l) => l.thread === thread).sort((a, b) => a.sequence - b.sequence);
+      let covered = range.start;
+      for (const l of sorted) {
+        if (l.first > covered) break;
+        if (l.next === null || l.next > range.end) {
+          covered = range.end + 1n;
+          break;
+        }
+        if (l.next > covered) covered = l.next;
       }
-      if (l.next > covered) covered = l.next;
+      if (covered <= range.end) throw new SimulatedOracleError('ORA-01291', 'missing logfile');
     }
-    if (covered <= range.end) throw new SimulatedOracleError('ORA-01291', 'missing logfile');
-    const out: ResultRow[] = [];
-    for (const r of this.db.redo) {
-      if (r.scn < range.start || r.scn > range.end) continue;
-      if (wanted !== null && !wanted.has(r.operationCode)) continue;
-      out.push(contentsRow(r, range.noRowid));
-    }
-    return out;
+    // Only redo in an added log is returned: a thread whose logs were not added is simply absent.
+    const inAddedLog = (r: RedoRecord) =>
+      logs.some((l) => l.thread === r.thread && l.first <= r.scn && (l.next === null || r.scn < l.next));
+    const out: { record: RedoRecord; at: number }[] = [];
+    this.db.redo.forEach((r, at) => {
+      if (r.scn < range.start || r.scn > range.end) return;
+      if (wanted !== null && !wanted.has(r.operationCode)) return;
+      if (inAddedLog(r)) out.push({ record: r, at });
+    });
+    // Merged by SCN; records of different threads at one SCN in the simulator's chosen order.
+    const direction = this.db.sameScnOrder === 'thread-asc' ? 1 : -1;
+    out.sort((a, b) =>
+      a.record.scn !== b.record.scn
+        ? a.record.scn < b.record.scn
+          ? -1
+          : 1
+        : a.record.thread !== b.record.thread
+          ? (a.record.thread - b.record.thread) * direction
+          : a.at - b.at,
+    );
+    return out.map((o) => contentsRow(o.record, range.noRowid));
   }
 
   // ---- table queries ----------------------------------------------------------------------------
@@ -257,69 +325,95 @@ export class SimulatedSession implements OracleSession {
   private tableQuery(m: RegExpExecArray, binds: Binds): ResultRow[] {
     const [, list, owner, name, asOf, where, orderBy, limit] = m;
     const table = this.db.table(unquote(owner as string), unquote(name as string));
-    let rows: RawRow[];
+    let rows: [string, RawRow][];
     if (asOf !== undefined) {
       this.needs('FLASHBACK ANY TABLE');
       rows = this.db.rowsAsOf(table, BigInt(String(binds.asOf)));
-    } else rows = this.db.rows(table, null).map(([, r]) => r);
+    } else rows = this.db.rows(table, null);
+    const term = (ref: string): Term => {
+      if (ref === 'ROWID') return { kind: 'rowid' };
+      const mm = /^"((?:[^"]|"")+)"$/.exec(ref);
+      const column = mm === null ? undefined : table.columns.find((c) => c.name === unquote(mm[1] as string));
+      if (column === undefined) throw new SimulatedOracleError('ORA-00904', `${ref}: invalid identifier`);
+      return { kind: 'column', column };
+    };
     const order =
       (orderBy ?? '').length === 0
         ? []
         : splitTopLevel(orderBy as string).map((o) => {
-            const mm = /^"((?:[^"]|"")+)"( DESC)?$/.exec(o);
-            if (mm === null) throw new SimulatedOracleError('ORA-00900', `ORDER BY ${o} not simulated`);
-            return { name: unquote(mm[1] as string), desc: mm[2] !== undefined };
+            const desc = o.endsWith(' DESC');
+            return { term: term(desc ? o.slice(0, -5) : o), desc };
           });
     if (where !== undefined)
       rows = rows.filter((r) =>
-        this.inRange(
-          table,
-          order.map((o) => o.name),
+        inRange(
+          order.map((o) => o.term),
           r,
           binds,
         ),
       );
-    if (order.length > 0) rows = this.db.sortRows(table, rows, order);
+    if (order.length > 0)
+      rows.sort((a, b) => {
+        for (const o of order) {
+          const c = compareTerm(o.term, a, b);
+          if (c !== 0) return o.desc ? -c : c;
+        }
+        return 0;
+      });
     if (limit?.includes('OFFSET')) rows = rows.slice(Number(binds.skip), Number(binds.skip) + 1);
     else if (limit !== undefined) rows = rows.slice(0, 1);
     const items = splitTopLevel(list as string).map((item) => {
       const mm = SELECT_ITEM.exec(item);
       if (mm === null) throw new SimulatedOracleError('ORA-00900', `select item ${item} not simulated`);
+      if (mm[4] !== undefined) return { rowid: true as const };
       const columnName = unquote((mm[1] ?? mm[2]) as string);
       const column = table.columns.find((c) => c.name === columnName);
       if (column === undefined) throw new SimulatedOracleError('ORA-00904', `"${columnName}": invalid identifier`);
-      return { column, toChar: mm[2] !== undefined, format: mm[3] ?? null };
+      return { rowid: false as const, column, toChar: mm[2] !== undefined, format: mm[3] ?? null };
     });
-    return rows.map((r) => {
+    return rows.map(([rowid, r]) => {
       const out: Record<string, unknown> = {};
       for (const it of items) {
+        // node-oracledb fetches ROWID as its 18-character text (node-oracledb docs, "Query Result Type Mapping").
+        if (it.rowid) {
+          out.ROWID = rowid;
+          continue;
+        }
         const raw = r[it.column.name] ?? null;
         out[it.column.name] = it.toChar ? toChar(it.column, raw, it.format) : sessionValue(it.column, raw);
       }
       return out;
     });
   }
+}
 
-  /**
-   * The key predicate of the adapter's chunk and boundary queries, read from its binds: `ge<i>`/`gt<i>`
-   * (lower bound) and `lt<i>` (upper bound) over the ORDER BY columns, compared as a row value.
-   */
-  private inRange(table: SimTable, keys: readonly string[], row: RawRow, binds: Binds): boolean {
-    const columns = keys.map((k) => table.columns.find((c) => c.name === k) as OracleColumn);
-    const cmp = (prefix: string): number | null => {
-      if (!(`${prefix}0` in binds)) return null;
-      for (let i = 0; i < columns.length; i++) {
-        const c = columns[i] as OracleColumn;
-        const r = compareRaw(c, row[c.name] ?? null, (binds[`${prefix}${i}`] ?? null) as Raw);
-        if (r !== 0) return r;
-      }
-      return 0;
-    };
-    const ge = cmp('ge');
-    const gt = cmp('gt');
-    const lt = cmp('lt');
-    return (ge === null || ge >= 0) && (gt === null || gt > 0) && (lt === null || lt < 0);
-  }
+function compareTerm(term: Term, a: [string, RawRow], b: [string, RawRow]): number {
+  if (term.kind === 'rowid') return compareRowids(a[0], b[0]);
+  return compareRaw(term.column, a[1][term.column.name] ?? null, b[1][term.column.name] ?? null);
+}
+
+/**
+ * The key predicate of the adapter's chunk and boundary queries, read from its binds: `ge<i>`/`gt<i>`
+ * (lower bound) and `lt<i>` (upper bound) over the ORDER BY terms, compared as a row value.
+ */
+function inRange(terms: readonly Term[], row: [string, RawRow], binds: Binds): boolean {
+  const cmp = (prefix: string): number | null => {
+    if (!(`${prefix}0` in binds)) return null;
+    for (let i = 0; i < terms.length; i++) {
+      const t = terms[i] as Term;
+      const bound = (binds[`${prefix}${i}`] ?? null) as Raw;
+      const r =
+        t.kind === 'rowid'
+          ? compareRowids(row[0], String(bound))
+          : compareRaw(t.column, row[1][t.column.name] ?? null, bound);
+      if (r !== 0) return r;
+    }
+    return 0;
+  };
+  const ge = cmp('ge');
+  const gt = cmp('gt');
+  const lt = cmp('lt');
+  return (ge === null || ge >= 0) && (gt === null || gt > 0) && (lt === null || lt < 0);
 }
 
 function overlaps(l: LogFile, binds: Binds): boolean {
@@ -332,6 +426,7 @@ function logRow(name: string, l: LogFile): ResultRow {
   // V$LOG shows NEXT_CHANGE# of the current log as the highest SCN (18446744073709551615).
   return {
     NAME: name,
+    'THREAD#': String(l.thread),
     'SEQUENCE#': String(l.sequence),
     'FIRST_CHANGE#': String(l.first),
     'NEXT_CHANGE#': l.next === null ? '18446744073709551615' : String(l.next),
@@ -369,7 +464,9 @@ function contentsRow(r: RedoRecord, noRowid: boolean): ResultRow {
     ROLLBACK: String(r.rollback),
     RS_ID: r.rsId,
     SSN: String(r.ssn),
-    'THREAD#': '1',
+    'THREAD#': String(r.thread),
+    // ROW_ID: the row's address for DML, LogMiner's all-A placeholder otherwise (V$LOGMNR_CONTENTS).
+    ROW_ID: r.rowid ?? 'AAAAAAAAAAAAAAAAAA',
     TS: `${t.getUTCFullYear()}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}`,
   };
 }

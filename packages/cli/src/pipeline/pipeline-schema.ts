@@ -71,6 +71,8 @@ const oracleSourceOptions = z
   .object({
     windowScns: positiveInt.optional(),
     pollMs: positiveInt.optional(),
+    /** Key tables without a primary key by ROWID (docs/adapters/oracle.md, "Tables without a primary key"). */
+    rowidKeys: z.boolean().optional(),
   })
   .strict();
 

@@ -25,6 +25,7 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
     case 'oracle':
       return oracleAdapter({
         connection: oracleConnection(source.connection),
+        rowidKeys: source.options.rowidKeys === true,
         mining: {
           ...(source.options.windowScns === undefined ? {} : { windowScns: source.options.windowScns }),
           ...(source.options.pollMs === undefined ? {} : { pollMs: source.options.pollMs }),

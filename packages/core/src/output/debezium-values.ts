@@ -1,4 +1,5 @@
 import type { ColumnSchema, LogicalType } from '../schema/table-schema.js';
+import { daysFromCivil } from '../values/civil-date.js';
 import { JsonText } from '../values/json-text.js';
 import type { JsonValue, Row, Value } from '../values/value.js';
 
@@ -132,14 +133,4 @@ function fraction(digits: string | undefined): bigint {
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return a % b !== 0n && a < 0n ? q - 1n : q;
-}
-
-/** Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146_097 + doe - 719_468;
 }

@@ -12,6 +12,9 @@ import type { EventBatch } from '../source/event-batch.js';
  * nothing. Any other sink is paired with a `CheckpointStore` that is saved after each `write`, and
  * so is at-least-once across a crash (the last batch may be written again).
  *
+ * The full contract (order per key, schema changes, values, errors) and the conformance suite every
+ * sink runs (`@highwater/conformance/sink`) are in docs/writing-a-sink.md.
+ *
  * @example
  * const sink = createMySink(config);
  * const resumeFrom = sink.storesCheckpoints ? await sink.open() : (await sink.open(), await store.load());
