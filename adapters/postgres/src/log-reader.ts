@@ -626,13 +626,27 @@ export class PgLogReader implements LogReader<PgOffset> {
     }
     const known = this.known.get(relation.table);
     const previous = this.numbers.get(relation.table);
-    if (relation.numbers !== null) this.numbers.set(relation.table, relation.numbers);
+    if (relation.numbers !== null) {
+      // The catalog is read when the message is resolved, maybe after a later DDL: a column the
+      // message names but the catalog no longer has keeps the number it had.
+      const numbers = new Map<string, number>();
+      for (const c of relation.schema.columns) {
+        const n = relation.numbers.get(c.name) ?? previous?.get(c.name);
+        if (n !== undefined) numbers.set(c.name, n);
+      }
+      this.numbers.set(relation.table, numbers);
+    }
     if (known === undefined || !sameColumns(known.columns, relation.schema.columns)) {
       this.known.set(relation.table, relation.schema);
       const renamedColumns =
         known === undefined || previous === undefined || relation.numbers === null
           ? {}
-          : renamesOf(known.columns, previous, relation.schema.columns, relation.numbers);
+          : renamesOf(
+              known.columns,
+              previous,
+              relation.schema.columns,
+              this.numbers.get(relation.table) ?? relation.numbers,
+            );
       this.emit(batch, {
         kind: 'schema',
         offset: this.next(lsn, 'schema'),
