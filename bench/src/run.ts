@@ -7,7 +7,7 @@
  * - `--rows=N`, `--changes=N`: the snapshot's rows and the stream's changes of the database and
  *   end-to-end benchmarks (over `--quick` and the `BENCH_*` variables);
  * - name filters run only the benchmarks whose full name contains one of them: `core`, `postgres`,
- *   `mysql`, `e2e` (`highwater run` end to end: `e2e pg-pg`, `e2e my-my`, `e2e my-pg`, `e2e pg-file`),
+ *   `mysql`, `oracle`, `mongodb`, `nats` (the NATS JetStream sink against bare publishes), `e2e` (`highwater run` end to end: `e2e pg-pg`, `e2e my-my`, `e2e my-pg`, `e2e pg-file`),
  *   or `stream`, `snapshot`, `latency`, `rss`, `writes`, `2x`, or e.g. `"postgres stream"`.
  *
  * Sizes of the database benchmarks: environment variables, see `db/common.ts` (`BENCH_*`).
@@ -18,12 +18,17 @@ import { type BenchmarkReport, emptyReport, formatReport } from './core/report.j
 import { snapshotBenchmark } from './core/snapshot.js';
 import { snapshotUnderWritesBenchmark } from './core/snapshot-under-writes.js';
 import { streamBenchmark } from './core/stream.js';
-import { dbSizes, progress } from './db/common.js';
+import { commandOutput, dbSizes, progress } from './db/common.js';
 import { mysqlBenchmarks } from './db/mysql.js';
 import { postgresBenchmarks } from './db/postgres.js';
+import { findNatsServer } from '@highwater/test-servers';
+import { natsBenchmark } from './nats/nats.js';
+import { mongodbBenchmarks } from './mongodb/mongodb.js';
 import { oracleBenchmarks } from './oracle/oracle.js';
 import { formatDbReport } from './db/report.js';
 import { E2E_BENCHMARKS, e2eBenchmarks } from './e2e/e2e.js';
+import { coordinatorBenchmark } from './cluster/coordinator.js';
+import { clusterScalingBenchmark } from './cluster/scaling.js';
 
 interface Benchmark {
   readonly name: string;
@@ -63,14 +68,33 @@ async function main(): Promise<void> {
   const anyPg = Object.values(pgParts).some(Boolean);
   const anyMy = Object.values(myParts).some(Boolean);
   const oracle = wanted('oracle');
+  const nats = wanted('nats');
+  const mongodb = wanted('mongodb');
   const e2e = E2E_BENCHMARKS.filter((b) => wanted(b));
-  if (core.length === 0 && !anyPg && !anyMy && !oracle && e2e.length === 0) {
+  // Only when asked for by name: they start their own NATS and Postgres servers and member processes.
+  const clusterCoordinator = filters.some((f) => 'cluster coordinator'.includes(f) && f.startsWith('cluster'));
+  const clusterScaling = filters.some((f) => 'cluster scaling'.includes(f) && f.startsWith('cluster'));
+  if (
+    core.length === 0 &&
+    !anyPg &&
+    !anyMy &&
+    !oracle &&
+    !nats &&
+    !mongodb &&
+    e2e.length === 0 &&
+    !clusterCoordinator &&
+    !clusterScaling
+  ) {
     const names = [
       ...coreBenchmarks(quick).map((b) => b.name),
       ...DB_PARTS.map((p) => `postgres ${p}`),
       ...DB_PARTS.map((p) => `mysql ${p}`),
       'oracle',
+      'nats',
+      'mongodb',
       ...E2E_BENCHMARKS,
+      'cluster coordinator',
+      'cluster scaling',
     ];
     throw new Error(`no benchmark matches ${filters.join(', ')}; they are: ${names.join(', ')}`);
   }
@@ -127,12 +151,55 @@ async function main(): Promise<void> {
       `${machine}; warm-up ${plan.warmups}, median of ${plan.runs} runs per side; load ${before} before, ${load()} after\n\n${table}\n`,
     );
   }
+  if (clusterCoordinator) {
+    const before = load();
+    const table = await coordinatorBenchmark(quick, progress);
+    console.log(
+      `Cluster coordinator simulation${quick ? ' (--quick)' : ''}: ${machine}; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
+  }
+  if (clusterScaling) {
+    const before = load();
+    const table = await clusterScalingBenchmark(quick, progress);
+    console.log(
+      `Cluster scaling (member processes, throttled chunk reads)${quick ? ' (--quick)' : ''}: ${machine}; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
+  }
+  if (nats) {
+    const plan: RunPlan = quick ? { warmups: 1, runs: 1 } : { warmups: 1, runs: 5 };
+    const before = load();
+    const started = performance.now();
+    const table = await natsBenchmark(quick, plan);
+    console.log(
+      `Highwater NATS sink benchmark${quick ? ' (--quick)' : ''}: ${machine}; nats-server ${await natsVersion()}; ` +
+        `warm-up ${plan.warmups}, median of ${plan.runs} runs per side, sides interleaved; ` +
+        `${((performance.now() - started) / 1000).toFixed(0)} s in all; 1-minute load average ${before} before, ${load()} after\n\n${table}\n`,
+    );
+  }
+  if (mongodb) {
+    const plan: RunPlan = quick ? { warmups: 1, runs: 1 } : { warmups: 1, runs: 3 };
+    const before = load();
+    const table = await mongodbBenchmarks(quick, plan);
+    console.log(
+      `${machine}; warm-up ${plan.warmups}, median of ${plan.runs} runs per side, sides interleaved; load ${before} before, ${load()} after\n\n${table}\n`,
+    );
+  }
   if (e2e.length > 0) {
     const before = load();
     const started = performance.now();
     const report = await e2eBenchmarks(e2e, sizes);
     const text = `${dbHeader('end-to-end', (performance.now() - started) / 1000, before)}\n\n${formatDbReport(report)}`;
     console.log(`${text}\n`);
+  }
+}
+
+/** `nats-server --version`'s version, or `unknown`. */
+async function natsVersion(): Promise<string> {
+  try {
+    const out = await commandOutput(findNatsServer(), ['--version']);
+    return out.trim().replace(/^nats-server: /, '');
+  } catch {
+    return 'unknown';
   }
 }
 

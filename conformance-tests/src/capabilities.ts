@@ -15,6 +15,7 @@ export function capabilitiesOf<O, A>(harness: ConformanceHarness<O, A>): Conform
       truncateTable: harness.truncateTable !== undefined,
       unprivilegedAdapter: harness.createUnprivilegedAdapter !== undefined,
       emptyStringKeys: caps.emptyStringKeys ?? true,
+      immutableKeys: caps.immutableKeys ?? false,
       commitTimeResolutionMs: caps.commitTimeResolutionMs ?? 1,
     },
   };

@@ -14,6 +14,7 @@ export interface ConformanceCapabilities {
     readonly truncateTable: boolean;
     readonly unprivilegedAdapter: boolean;
     readonly emptyStringKeys: boolean;
+    readonly immutableKeys: boolean;
     readonly commitTimeResolutionMs: number;
   };
 }

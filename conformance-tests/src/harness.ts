@@ -44,6 +44,12 @@ export interface HarnessCapabilities {
   };
   /** Number of connections the adapter's instances have open now (to check `close()` closes them all). */
   openConnections?(): Promise<number>;
+  /**
+   * True where a row's key cannot change in place (MongoDB's `_id` is immutable): the suite then writes
+   * a key move as a delete of the old row and an insert of the new one in one transaction, expects
+   * those two changes from the log, and never asks `update` to change a key column. Default false.
+   */
+  readonly immutableKeys?: boolean;
   /** False where the database stores `''` as NULL (Oracle): string-key cases then leave `''` out. Default true. */
   readonly emptyStringKeys?: boolean;
   /**
@@ -86,7 +92,7 @@ export interface ConformanceHarness<O = unknown, A = never> {
   /** Creates a table; returns its qualified name as the adapter names it (`tableName(id)`). */
   createTable(definition: TableDefinition): Promise<string>;
   insert(table: string, row: Row): Promise<void>;
-  /** Changes some columns of the row with primary key `key`; changing key columns moves the row. */
+  /** Changes some columns of the row with primary key `key`; changing key columns moves the row (never asked with `immutableKeys`). */
   update(table: string, key: Row, changes: Row): Promise<void>;
   delete(table: string, key: Row): Promise<void>;
   /** Runs the writes in one transaction, committed before the promise resolves. */

@@ -12,7 +12,9 @@ import type { MongoAdapterOptions, ResolvedOptions } from './options.js';
 /** `addTables` is not offered with changelog `normalize`: a table added later would need its own seeding read. */
 function capabilitiesOf(options: ResolvedOptions): AdapterCapabilities {
   return {
-    startFromEarliest: true,
+    // Not with normalize: its store is seeded by a read at the start position, and servers keep
+    // snapshot history for minutes (minSnapshotHistoryWindowInSeconds), not for the oplog's window.
+    startFromEarliest: options.changelog !== 'normalize',
     startFromTimestamp: true,
     schemaChanges: false,
     truncate: true,
@@ -33,6 +35,8 @@ function resolve(options: MongoAdapterOptions): ResolvedOptions {
     chunkBatchSize: options.chunkBatchSize ?? 4096,
     maxAwaitTimeMs: options.maxAwaitTimeMs ?? 250,
     normalizeStore: options.normalizeStore ?? null,
+    splitLargeEvents: options.splitLargeEvents ?? true,
+    chunkBoundaries: options.chunkBoundaries ?? 'auto',
   };
 }
 

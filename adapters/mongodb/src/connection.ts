@@ -18,6 +18,13 @@ const EXACT: MongoClientOptions = {
   serverSelectionTimeoutMS: 10_000,
 };
 
+/**
+ * Options for `db.command` replies, which do not take the client's deserialisation options: read
+ * exactly as the adapter's other reads are (an Int64 as a bigint, not a number), so keys and
+ * documents from a command compare and store alike with those from `find` and the change stream.
+ */
+export const EXACT_REPLY = { useBigInt64: true, bsonRegExp: true, promoteValues: true } as const;
+
 /** A connected client (one per introspector, chunk reader and log reader, so each closes on its own). */
 export async function connect(
   settings: ConnectionSettings,

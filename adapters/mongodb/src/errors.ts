@@ -1,6 +1,6 @@
 import {
   AdapterError,
-  ConfigError,
+  DatabaseSetupError,
   ConnectionLostError,
   HighwaterError,
   networkConnectError,
@@ -29,6 +29,8 @@ export const CODES = {
   NamespaceNotFound: 26,
   ChangeStreamFatalError: 280,
   ChangeStreamHistoryLost: 286,
+  /** A `readConcern: snapshot` read at a cluster time older than the server keeps history for. */
+  SnapshotTooOld: 239,
   NoMatchingDocument: 47,
   /** No pre-image recorded for an event whose change stream requires one. */
   PreImageNotFound: 51770,
@@ -75,8 +77,13 @@ export function toHighwaterError(error: unknown, at: Endpoint, what: string, ns?
         `mongodb: the resume point is no longer in the oplog of ${at.where} (ChangeStreamHistoryLost): the oplog window is shorter than the time the source was stopped. Start again with startup 'initial' (a new snapshot), and enlarge the oplog (replSetResizeOplog, or oplogMinRetentionHours) so it covers the longest stop`,
         { cause: error },
       );
+    case CODES.SnapshotTooOld:
+      return new OffsetUnavailableError(
+        `mongodb: ${what} on ${where} asked for a cluster time the server no longer keeps snapshot history for (SnapshotTooOld; it keeps minSnapshotHistoryWindowInSeconds, 300 s by default): changelog 'normalize' seeds its store with a read at the start position, so start with startup 'initial' or 'latest', or a 'timestamp' within that window, or raise minSnapshotHistoryWindowInSeconds`,
+        { cause: error },
+      );
     case CODES.ChangeStreamNotReplicaSet:
-      return new ConfigError(
+      return new DatabaseSetupError(
         `mongodb: ${at.where} is not a replica set or sharded cluster, and change streams need one: start mongod with --replSet <name> and run rs.initiate() (a one-node replica set is enough)`,
         { cause: error },
       );
@@ -88,7 +95,7 @@ export function toHighwaterError(error: unknown, at: Endpoint, what: string, ns?
   }
   if (isMissingImage(e)) {
     const [db, coll] = splitNs(ns);
-    return new ConfigError(
+    return new DatabaseSetupError(
       `mongodb: ${what} on ${where} needs pre- and post-images, and the server has none for a change (${message}): enable them on each captured collection with db.getSiblingDB('${db}').runCommand({ collMod: '${coll}', changeStreamPreAndPostImages: { enabled: true } }) (MongoDB 6.0+) and start again with a new snapshot, or use changelog 'normalize'`,
       { cause: error },
     );

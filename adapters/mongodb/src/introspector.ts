@@ -1,5 +1,5 @@
 import {
-  ConfigError,
+  DatabaseSetupError,
   type Introspector,
   type Key,
   OffsetUnavailableError,
@@ -16,6 +16,7 @@ import { AFTER_ALL, BEFORE_ALL, compareMongoOffsets, type MongoOffset, positionA
 import type { ResolvedOptions } from './options.js';
 import { describeCollection, rowsOf } from './rows/collection-rows.js';
 import { idRange } from './snapshot/id-range.js';
+import { SplitVectorBoundaries } from './snapshot/split-vector.js';
 
 const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
 
@@ -32,12 +33,15 @@ const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
  */
 export class MongoIntrospector implements Introspector<MongoOffset> {
   private lastLow: MongoOffset | null = null;
+  private readonly splitVector: SplitVectorBoundaries | null;
 
   constructor(
     private readonly client: MongoClient,
     private readonly at: Endpoint,
     private readonly options: ResolvedOptions,
-  ) {}
+  ) {
+    this.splitVector = options.chunkBoundaries === 'auto' ? new SplitVectorBoundaries(client, at) : null;
+  }
 
   async listTables(): Promise<readonly TableId[]> {
     try {
@@ -157,8 +161,13 @@ export class MongoIntrospector implements Introspector<MongoOffset> {
     }
   }
 
-  /** Sorted `_id` paging: the `_id` `chunkSize` documents after `from` in index order (no privileged command). */
+  /**
+   * The server's split points (`splitVector`) where it allows them; else sorted `_id` paging: the
+   * `_id` `chunkSize` documents after `from` in index order (no privileged command).
+   */
   async nextChunkBoundary(table: TableSchema, from: Key | null, chunkSize: number): Promise<Key | null> {
+    const split = await this.splitVector?.next(table, from, chunkSize);
+    if (split !== undefined) return split;
     const rows = rowsOf(table);
     try {
       const [doc] = await this.collectionOf(table)
@@ -190,7 +199,7 @@ export class MongoIntrospector implements Introspector<MongoOffset> {
 function clusterTimeOf(reply: Document, what: string): bigint {
   const t = reply.operationTime;
   if (!isTimestamp(t)) {
-    throw new ConfigError(
+    throw new DatabaseSetupError(
       `mongodb: the server's reply to the ${what} has no operationTime: it is not a replica set or sharded cluster, and change streams need one: start mongod with --replSet <name> and run rs.initiate() (a one-node replica set is enough)`,
     );
   }

@@ -32,6 +32,18 @@ export interface MongoAdapterOptions extends ConnectionSettings {
    * collections in this directory (created when missing).
    */
   readonly normalizeStore?: { readonly directory: string };
+  /**
+   * Read events over 16 MB (an update of a large document with both images, say) through
+   * `$changeStreamSplitLargeEvent` and join their fragments (default true; needs MongoDB 7.0, or
+   * 6.0.9+). Set false for older servers, where such an event fails the stream instead.
+   */
+  readonly splitLargeEvents?: boolean;
+  /**
+   * How snapshot chunk boundaries are found: `auto` (default) asks the server for its split points
+   * (`splitVector`, one index walk per collection) and pages through sorted `_id`s where the server
+   * refuses it (no `splitVector` privilege); `paging` never tries the privileged command.
+   */
+  readonly chunkBoundaries?: 'auto' | 'paging';
 }
 
 /** Options with defaults applied. */
@@ -44,4 +56,6 @@ export interface ResolvedOptions {
   readonly chunkBatchSize: number;
   readonly maxAwaitTimeMs: number;
   readonly normalizeStore: { readonly directory: string } | null;
+  readonly splitLargeEvents: boolean;
+  readonly chunkBoundaries: 'auto' | 'paging';
 }

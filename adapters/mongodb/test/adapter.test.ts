@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChangeEvent, createSource, type EventBatch, type Source } from '@highwater/core';
+import { type ChangeEvent, createSource, type EventBatch, JsonText, type Source } from '@highwater/core';
 import { type MongoSimulator, startMongoSimulator } from '@highwater/test-servers';
 import { Decimal128, MaxKey, MinKey, MongoClient, ObjectId } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -61,11 +61,13 @@ describe('mongodb adapter on the simulator', () => {
     const s = source('mixed', { changelog: 'preImages' }, 2);
     const reads = await read(s, (e) => e.filter((x) => x.op === 'r').length >= ids.length);
     expect(reads.map((e) => e.after?.document)).toHaveLength(ids.length);
-    expect(new Set(reads.map((e) => (e.after as { document: { i: number } }).document.i)).size).toBe(ids.length);
+    expect(
+      new Set(reads.map((e) => ((e.after as { document: JsonText }).document.parse() as { i: number }).i)).size,
+    ).toBe(ids.length);
     await coll.updateOne({ _id: 'a' } as never, { $set: { i: 100, d: Decimal128.fromString('0.10') } });
     const [update] = (await read(s, (e) => e.some((x) => x.op === 'u'))).filter((x) => x.op === 'u');
-    expect(update?.before).toEqual({ _id: 'a', document: { i: 2 } });
-    expect(update?.after).toEqual({ _id: 'a', document: { i: 100, d: { $numberDecimal: '0.10' } } });
+    expect(update?.before).toEqual({ _id: 'a', document: new JsonText('{"i":2}') });
+    expect(update?.after).toEqual({ _id: 'a', document: new JsonText('{"i":100,"d":{"$numberDecimal":"0.10"}}') });
   });
 
   it('delivers the events of a transaction in one batch, with one txId', async () => {
@@ -135,10 +137,106 @@ describe('mongodb adapter on the simulator', () => {
     expect(events[0]).toMatchObject({
       op: 'u',
       beforeImage: 'full',
-      before: { _id: 1, document: { a: { b: 1 }, arr: [1, 2, 3] } },
-      after: { _id: 1, document: { a: { c: 2 }, arr: [1, 2, 3, 4] } },
+      before: { _id: 1, document: new JsonText('{"a":{"b":1},"arr":[1,2,3]}') },
+      after: { _id: 1, document: new JsonText('{"a":{"c":2},"arr":[1,2,3,4]}') },
     });
-    expect(events[1]).toMatchObject({ op: 'd', before: { _id: 2, document: { x: 'y' } }, after: null });
+    expect(events[1]).toMatchObject({ op: 'd', before: { _id: 2, document: new JsonText('{"x":"y"}') }, after: null });
+  });
+
+  it('changelog normalize: Int64 _ids are found after seeding, and a restart catches up past filtered-out writes', async () => {
+    const db = client.db('adapter_tests');
+    const coll = db.collection('norm64');
+    // Int64 ids (the client writes bigints as Int64): the seeding read must key them as the events do.
+    await coll.insertMany([
+      { _id: 5n, v: 1 },
+      { _id: 2n ** 40n, v: 2 },
+      { _id: 2.5, v: 3 },
+    ] as never);
+    const dir = mkdtempSync(join(tmpdir(), 'hw-norm64-'));
+    dirs.push(dir);
+    const first = source('norm64', { changelog: 'normalize', normalizeStore: { directory: dir } });
+    expect(await read(first, (e) => e.length >= 3)).toHaveLength(3);
+    await first.close();
+    // Only writes the stream filters out between the store's position and the next start.
+    for (let i = 0; i < 3; i++) await db.collection('elsewhere').insertOne({ i } as never);
+    const second = source('norm64', { changelog: 'normalize', normalizeStore: { directory: dir } });
+    await read(second, (e) => e.length >= 3);
+    await coll.updateOne({ _id: 5n } as never, { $inc: { v: 10 } });
+    await coll.updateOne({ _id: 2n ** 40n } as never, { $set: { w: true } });
+    const events = await read(second, (e) => e.length >= 2);
+    expect(events.map((e) => [e.op, e.beforeImage, e.before, e.after])).toEqual([
+      ['u', 'full', { _id: 5, document: new JsonText('{"v":1}') }, { _id: 5, document: new JsonText('{"v":11}') }],
+      [
+        'u',
+        'full',
+        { _id: 2 ** 40, document: new JsonText('{"v":2}') },
+        { _id: 2 ** 40, document: new JsonText('{"v":2,"w":true}') },
+      ],
+    ]);
+  });
+
+  it('joins an event over 16 MB from its $changeStreamSplitLargeEvent fragments, and resumes after it', async () => {
+    const db = client.db('adapter_tests');
+    await db.createCollection('big', { changeStreamPreAndPostImages: { enabled: true } });
+    const coll = db.collection('big');
+    // 9 MB before and 9 MB after: the update event is about 18 MB, over the 16 MB limit of one event.
+    const large = 'x'.repeat(9 * 1024 * 1024);
+    await coll.insertOne({ _id: 1, a: large } as never);
+    const s = source('big', { changelog: 'preImages' });
+    await read(s, (e) => e.length >= 1);
+    await coll.updateOne({ _id: 1 } as never, { $set: { b: 'y' } });
+    await coll.insertOne({ _id: 2 } as never);
+    const events = await read(s, (e) => e.length >= 2);
+    expect(events.map((e) => e.op)).toEqual(['u', 'c']);
+    const update = events[0] as ChangeEvent;
+    expect(update.beforeImage).toBe('full');
+    expect(((update.before as { document: JsonText }).document.parse() as { a: string }).a).toHaveLength(large.length);
+    expect(((update.after as { document: JsonText }).document.parse() as { b: string }).b).toBe('y');
+    // The update's offset (its last fragment's token) resumes after the whole event.
+    const resumed = createSource({
+      adapter: mongodbAdapter({ url: sim.url, databases: ['adapter_tests'], changelog: 'preImages' }),
+      tables: { include: ['adapter_tests.big'] },
+      startup: { mode: 'offset', offset: update.source.offset },
+    });
+    open.push(resumed);
+    const after = await read(resumed, (e) => e.length >= 1);
+    expect(after.map((e) => [e.op, e.after?._id])).toEqual([['c', 2]]);
+  });
+
+  it('splits the snapshot at the server split points (splitVector) when allowed, and pages by _id when refused', async () => {
+    const coll = client.db('adapter_tests').collection('splits');
+    // String ids: the core walks boundaries (no even integer split), so every boundary is asked for.
+    await coll.insertMany(
+      Array.from({ length: 60 }, (_, i) => ({ _id: `k${String(i).padStart(3, '0')}`, i })) as never,
+    );
+    const snapshotIds = async (options: Partial<MongoAdapterOptions>) => {
+      const s = createSource({
+        adapter: mongodbAdapter({ url: sim.url, databases: ['adapter_tests'], ...options }),
+        tables: { include: ['adapter_tests.splits'] },
+        startup: { mode: 'snapshot' },
+        chunkSize: 10,
+      });
+      open.push(s);
+      const ids: unknown[] = [];
+      for await (const batch of s) for (const e of batch.events) if (e.kind === 'change') ids.push(e.after?._id);
+      return ids.sort();
+    };
+    const all = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(3, '0')}`);
+    const splitVectors = sim.commandCount('splitVector');
+    expect(await snapshotIds({})).toEqual(all);
+    expect(sim.commandCount('splitVector')).toBe(splitVectors + 1);
+    sim.denyActions(['splitVector']);
+    try {
+      const finds = sim.commandCount('find');
+      expect(await snapshotIds({})).toEqual(all);
+      // Refused: one boundary query per chunk (6 chunks), besides the reads.
+      expect(sim.commandCount('find') - finds).toBeGreaterThanOrEqual(6 + 6);
+    } finally {
+      sim.denyActions([]);
+    }
+    const before = sim.commandCount('splitVector');
+    expect(await snapshotIds({ chunkBoundaries: 'paging' })).toEqual(all);
+    expect(sim.commandCount('splitVector')).toBe(before);
   });
 
   it('says to run collMod when pre-images are required but not recorded', async () => {
@@ -152,7 +250,7 @@ describe('mongodb adapter on the simulator', () => {
       () => null,
       (error: unknown) => error,
     );
-    expect(failure).toMatchObject({ code: 'HW_CONFIG' });
+    expect(failure).toMatchObject({ code: 'HW_DATABASE_SETUP' });
     expect(String((failure as Error).message)).toContain(
       "collMod: 'noimages', changeStreamPreAndPostImages: { enabled: true }",
     );
@@ -176,7 +274,7 @@ describe('mongodb adapter on the simulator', () => {
           (error: unknown) => error,
         );
       await s.close();
-      expect(failure).toMatchObject({ code: 'HW_CONFIG' });
+      expect(failure).toMatchObject({ code: 'HW_DATABASE_SETUP' });
       expect(String((failure as Error).message)).toContain('rs.initiate()');
     } finally {
       await standalone.close();
@@ -198,6 +296,34 @@ describe('mongodb adapter on the simulator', () => {
     } finally {
       sim.denyActions([]);
     }
+  });
+
+  it('changelog normalize: a start older than the snapshot history is OffsetUnavailableError saying what to do', async () => {
+    await client
+      .db('adapter_tests')
+      .collection('tooold')
+      .insertOne({ _id: 1 } as never);
+    const dir = mkdtempSync(join(tmpdir(), 'hw-tooold-'));
+    dirs.push(dir);
+    const adapter = mongodbAdapter({
+      url: sim.url,
+      databases: ['adapter_tests'],
+      changelog: 'normalize',
+      normalizeStore: { directory: dir },
+    });
+    expect(adapter.capabilities.startFromEarliest).toBe(false);
+    const s = createSource({
+      adapter,
+      tables: { include: ['adapter_tests.tooold'] },
+      startup: { mode: 'timestamp', timestamp: '2001-01-01T00:00:00Z' },
+    });
+    open.push(s);
+    const failure = await read(s, () => false).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({ code: 'HW_OFFSET_UNAVAILABLE' });
+    expect(String((failure as Error).message)).toContain('minSnapshotHistoryWindowInSeconds');
   });
 
   it('reports an unreachable host as a network failure', async () => {

@@ -23,6 +23,22 @@ import { positionAt } from '../src/offsets/mongo-offset.js';
 
 const DATABASE = 'conformance';
 
+/** The simulator's users (SCRAM-SHA-256): one with every privilege, one without those CDC needs. */
+const USER = { username: 'harness', password: 'harness-pw' };
+const UNPRIVILEGED = {
+  username: 'noprivs',
+  password: 'noprivs-pw',
+  deniedActions: ['find', 'changeStream', 'listCollections', 'splitVector'],
+};
+
+/** A connection string with a user's credentials in it. */
+function withUser(url: string, user: { username: string; password: string }): string {
+  return url.replace(
+    'mongodb://',
+    `mongodb://${encodeURIComponent(user.username)}:${encodeURIComponent(user.password)}@`,
+  );
+}
+
 /** The `bsonType` a logical column type is stored as. */
 function bsonType(type: LogicalType): string | string[] {
   switch (type.kind) {
@@ -120,13 +136,15 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
       // value, and the adapter gives embedded documents as objects (docs/adapters/mongodb.md).
       columnTypes: ['boolean', 'int16', 'int32', 'int64', 'float64', 'decimal', 'string', 'bytes', 'uuid'],
       commitTimeResolutionMs: 1000,
+      // `_id` is immutable: the suite writes a key move as a delete and an insert in one transaction.
+      immutableKeys: true,
       openConnections: () => this.settledConnectionCount(),
     };
   }
 
   get url(): string {
     if (this.server === null) throw new Error('the mongodb harness is not started');
-    return this.server.url;
+    return this.server.external ? this.server.url : withUser(this.server.url, USER);
   }
 
   get db() {
@@ -140,8 +158,8 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
 
   async start(): Promise<void> {
     if (this.changelog === 'normalize') this.storeDirectory = mkdtempSync(join(tmpdir(), 'hw-mongodb-images-'));
-    this.server = await startMongodb({ preAndPostImages: true });
-    this.client = new MongoClient(this.server.url, { useBigInt64: true, maxPoolSize: 1, minPoolSize: 1 });
+    this.server = await startMongodb({ preAndPostImages: true, users: [USER, UNPRIVILEGED] });
+    this.client = new MongoClient(this.url, { useBigInt64: true, maxPoolSize: 1, minPoolSize: 1 });
     await this.client.connect();
     await this.db
       .collection('harness_scratch')
@@ -170,6 +188,24 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
       ...options,
     });
   }
+
+  /**
+   * An adapter connected as the simulator's user without the `find`, `changeStream` and
+   * `listCollections` actions. Only on the simulator (a real server's users are not the harness's to
+   * make): with HIGHWATER_MONGODB_URL set the method is absent and the case is skipped.
+   */
+  readonly createUnprivilegedAdapter =
+    process.env.HIGHWATER_MONGODB_URL === undefined || process.env.HIGHWATER_MONGODB_URL === ''
+      ? (): SourceAdapter<MongoOffset> => {
+          if (this.server === null) throw new Error('the mongodb harness is not started');
+          return mongodbAdapter({
+            url: withUser(this.server.url, UNPRIVILEGED),
+            databases: [DATABASE],
+            changelog: this.changelog,
+            ...(this.storeDirectory === null ? {} : { normalizeStore: { directory: this.storeDirectory } }),
+          });
+        }
+      : undefined;
 
   async createTable(definition: TableDefinition): Promise<string> {
     const keyColumns = definition.primaryKey ?? [];
@@ -278,28 +314,11 @@ export class MongoHarness implements ConformanceHarness<MongoOffset, Partial<Mon
       return;
     }
     const info = this.info(op.table);
-    const movesKey = Object.keys(op.changes).some((c) => info.keyColumns.includes(c));
-    if (!movesKey) {
-      const set: Document = {};
-      for (const [c, v] of Object.entries(op.changes)) set[c] = toBson(info.types.get(c) as LogicalType, v);
-      await coll.updateOne({ _id: this.idOf(op.table, op.key) }, { $set: set }, options);
-      return;
-    }
-    // `_id` is immutable: a key move is a delete and an insert (in the caller's transaction, if any).
-    const [old] = await coll.find({ _id: this.idOf(op.table, op.key) }, options).toArray();
-    if (old === undefined) throw new Error(`no row ${JSON.stringify(op.key)} in ${op.table}`);
-    const row: Row = { ...(await this.rowOf(op.table, old)), ...op.changes };
-    await coll.deleteOne({ _id: old._id }, options);
-    await coll.insertOne(this.documentOf(op.table, row), options);
-  }
-
-  private async rowOf(table: string, doc: Document): Promise<Row> {
-    const info = this.info(table);
-    const row: Record<string, Value> = {};
-    for (const k of info.keyColumns) row[k] = fromBson(info.types.get(k) as LogicalType, (doc._id as Document)[k]);
-    for (const c of info.definition.columns)
-      if (!info.keyColumns.includes(c.name)) row[c.name] = fromBson(c.type, doc[c.name]);
-    return row;
+    if (Object.keys(op.changes).some((c) => info.keyColumns.includes(c)))
+      throw new Error(`the mongodb harness declares immutableKeys: the suite must not change the _id of ${op.table}`);
+    const set: Document = {};
+    for (const [c, v] of Object.entries(op.changes)) set[c] = toBson(info.types.get(c) as LogicalType, v);
+    await coll.updateOne({ _id: this.idOf(op.table, op.key) }, { $set: set }, options);
   }
 
   private documentOf(table: string, row: Row): Document {

@@ -1,6 +1,6 @@
 import {
   type ColumnSchema,
-  ConfigError,
+  DatabaseSetupError,
   ConnectionLostError,
   type LogItem,
   type LogReader,
@@ -11,6 +11,7 @@ import {
   tableName,
   type Value,
 } from '@highwater/core';
+import { Socket } from 'node:net';
 import type pg from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { type ConnectionSettings, clientConfig, connect } from './connection.js';
@@ -24,6 +25,9 @@ import { ensurePublication, ensureSlot, type ReplicationSettings } from './repli
 import { decoderFor, type TextDecoder } from './types/decode.js';
 import { logicalTypeOf } from './types/logical-type.js';
 import { TypeCatalog } from './types/type-catalog.js';
+
+/** How long a closing reader waits for the server to close the replication socket after Terminate. */
+const GOODBYE_TIMEOUT_MS = 2_000;
 
 /** Requested replies within the window that mean the server is shutting down (see `serverStopping`). */
 const SHUTDOWN_PINGS = 5;
@@ -110,7 +114,7 @@ export async function createPgLogReader(
       slot = await ensureSlot(client, settings);
     }
     if (slot.active) {
-      throw new ConfigError(
+      throw new DatabaseSetupError(
         `postgres: replication slot ${settings.slotName} is in use by process ${slot.activePid}: stop the other ` +
           `reader, or run \`SELECT pg_terminate_backend(${slot.activePid});\`, or give this source its own slotName`,
       );
@@ -376,6 +380,7 @@ export class PgLogReader implements LogReader<PgOffset> {
     if (this.replyTimer !== null) clearTimeout(this.replyTimer);
     if (this.statusTimer !== null) clearInterval(this.statusTimer);
     this.wake?.();
+    await this.sayGoodbye();
     await this.service.destroy().catch(() => undefined);
     if (this.settings.dropSlotOnClose) {
       for (let i = 0; i < 50; i++) {
@@ -391,6 +396,30 @@ export class PgLogReader implements LogReader<PgOffset> {
       }
     }
     await this.client.end().catch(() => undefined);
+  }
+
+  /**
+   * Ends the replication connection the way the protocol asks: a Terminate message, on which the
+   * walsender exits quietly. The library's own stop ends the client with the START_REPLICATION
+   * command still active, which makes `pg` destroy the socket without a word, and the server log
+   * `unexpected EOF on standby connection` at every stop. Waits (at most `GOODBYE_TIMEOUT_MS`) for
+   * the server to close the socket; the library's stop then has nothing left to cut.
+   */
+  private async sayGoodbye(): Promise<void> {
+    const connection: unknown = Reflect.get(this.service, '_connection');
+    if (typeof connection !== 'object' || connection === null) return;
+    const stream: unknown = Reflect.get(connection, 'stream');
+    const end: unknown = Reflect.get(connection, 'end');
+    if (!(stream instanceof Socket) || typeof end !== 'function' || stream.destroyed || !stream.writable) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, GOODBYE_TIMEOUT_MS);
+      stream.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (this.paused) stream.resume();
+      end.call(connection);
+    });
   }
 
   /** A message from the library: handled now, unless a relation message before it is being resolved. */

@@ -1,4 +1,4 @@
-import { ConfigError, type TableId, type TableSchema, tableName } from '@highwater/core';
+import { DatabaseSetupError, type TableId, type TableSchema, tableName } from '@highwater/core';
 import { qualifiedName } from './sql/identifiers.js';
 import type { Queryable } from './sql/queryable.js';
 
@@ -73,10 +73,10 @@ export async function replicaIdentityProblem(
   return null;
 }
 
-/** Throws a `ConfigError` naming the table and the `ALTER TABLE` to run when a table cannot be captured. */
+/** Throws a `DatabaseSetupError` naming the table and the `ALTER TABLE` to run when a table cannot be captured. */
 export async function requireReplicaIdentity(db: Queryable, tables: readonly TableSchema[]): Promise<void> {
   for (const t of tables) {
     const problem = await replicaIdentityProblem(db, t.id, t.chunkKey);
-    if (problem !== null) throw new ConfigError(problem);
+    if (problem !== null) throw new DatabaseSetupError(problem);
   }
 }

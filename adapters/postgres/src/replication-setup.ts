@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  DatabaseSetupError,
   OffsetUnavailableError,
   PermissionError,
   type TableId,
@@ -37,12 +38,13 @@ export interface SlotState {
 
 /**
  * Fails with a clear, typed error unless the server can do logical replication for this user: a
- * `ConfigError` for the server setting, else a `PermissionError` (each naming the statement to run).
+ * `DatabaseSetupError` for the server setting, else a `PermissionError` (each naming the statement to run).
  */
 export async function checkServer(client: Queryable): Promise<void> {
   const problems = await serverProblems(client);
   const wal = problems.find((p) => p.sql[0]?.startsWith('ALTER SYSTEM') === true);
-  if (wal !== undefined) throw new ConfigError(`postgres: ${wal.what}: run \`${wal.sql[0]}\` and restart the server`);
+  if (wal !== undefined)
+    throw new DatabaseSetupError(`postgres: ${wal.what}: run \`${wal.sql[0]}\` and restart the server`);
   const role = problems[0];
   if (role !== undefined) throw new PermissionError(`postgres: ${role.what}: run \`${role.sql[0]}\``);
 }
@@ -67,7 +69,7 @@ export async function ensureSlot(client: Queryable, settings: ReplicationSetting
   const slot = found.rows[0];
   if (slot === undefined) {
     if (!settings.createSlot) {
-      throw new ConfigError(
+      throw new DatabaseSetupError(
         `postgres: replication slot ${name} does not exist: create it with ` +
           `\`SELECT pg_create_logical_replication_slot('${name}', 'pgoutput');\` or allow the adapter to (createSlot: true)`,
       );
@@ -138,7 +140,7 @@ export async function ensurePublication(
   const list = tables.map(qualifiedName).join(', ');
   if (publication === undefined) {
     if (!settings.createPublication) {
-      throw new ConfigError(
+      throw new DatabaseSetupError(
         `postgres: publication ${name} does not exist: create it (before the replication slot) with ` +
           `\`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list || '...'} WITH (publish_via_partition_root = true);\`, ` +
           'or let the adapter create it (createPublication: true)',
@@ -170,7 +172,7 @@ export async function ensurePublication(
   if (missing.length === 0) return false;
   const add = `ALTER PUBLICATION ${quoteIdent(name)} ADD TABLE ${missing.map(qualifiedName).join(', ')}`;
   if (!settings.createPublication) {
-    throw new ConfigError(
+    throw new DatabaseSetupError(
       `postgres: publication ${name} does not publish ${missing.map((t) => tableName(t)).join(', ')}: run \`${add};\``,
     );
   }

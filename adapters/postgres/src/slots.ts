@@ -1,4 +1,4 @@
-import { ConfigError } from '@highwater/core';
+import { DatabaseSetupError } from '@highwater/core';
 import { type ConnectionSettings, connect } from './connection.js';
 import { toHighwaterError } from './errors.js';
 import { quoteIdent } from './sql/identifiers.js';
@@ -88,7 +88,7 @@ export async function dropSlot(client: Queryable, name: string): Promise<boolean
       return true;
     }
     if (i >= 50) {
-      throw new ConfigError(
+      throw new DatabaseSetupError(
         `postgres: replication slot ${name} is in use by process ${slot.pid}: stop that reader first ` +
           `(or run \`SELECT pg_terminate_backend(${slot.pid});\`), then drop it`,
       );
@@ -156,7 +156,11 @@ export async function inspectSlots(
  * The server refused a new slot because `max_replication_slots` are taken: say which slots exist,
  * which are idle and how much WAL each keeps, and how to drop one.
  */
-export async function slotsExhaustedError(client: Queryable, wanted: string, cause: unknown): Promise<ConfigError> {
+export async function slotsExhaustedError(
+  client: Queryable,
+  wanted: string,
+  cause: unknown,
+): Promise<DatabaseSetupError> {
   const all = await client
     .query<{ slot_name: string; slot_type: string; active: string; retained: string | null }>(
       `SELECT slot_name, slot_type, active,
@@ -179,7 +183,7 @@ export async function slotsExhaustedError(client: Queryable, wanted: string, cau
           )
           .join(', ');
   const idle = all?.find((s) => s.active !== 't' && s.slot_type === 'logical')?.slot_name ?? '<name>';
-  return new ConfigError(
+  return new DatabaseSetupError(
     `postgres: cannot create replication slot ${wanted}: all replication slots are in use ` +
       `(max_replication_slots); the server has ${list}. Drop one that nothing reads any more with ` +
       `\`highwater slots <pipeline.yaml> --drop ${idle}\` or \`SELECT pg_drop_replication_slot('${idle}');\`, ` +

@@ -1,5 +1,5 @@
 import {
-  ConfigError,
+  DatabaseSetupError,
   type LogItem,
   OffsetUnavailableError,
   PermissionError,
@@ -315,7 +315,7 @@ describe('log reader (pgoutput)', () => {
     try {
       const second = postgresAdapter({ connection: pgs.server().url, slotName: 'busy', publicationName: 'busy' });
       const err = await second.createLogReader({ from: first.from, tables: first.schemas }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ConfigError);
+      expect(err).toBeInstanceOf(DatabaseSetupError);
       expect(String(err)).toMatch(/in use by process \d+.*pg_terminate_backend/);
     } finally {
       await first.log.close();
@@ -333,7 +333,7 @@ describe('log reader (pgoutput)', () => {
     const missing = await mine
       .createLogReader({ from: await introspector.lowWatermark(), tables: schemas })
       .catch((e: unknown) => e);
-    expect(missing).toBeInstanceOf(ConfigError);
+    expect(missing).toBeInstanceOf(DatabaseSetupError);
     expect(String(missing)).toContain('ALTER PUBLICATION "mine" ADD TABLE "public"."err_u"');
     await introspector.close();
 
@@ -352,7 +352,7 @@ describe('log reader (pgoutput)', () => {
       const err = await postgresAdapter({ connection: server.url })
         .createIntrospector()
         .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ConfigError);
+      expect(err).toBeInstanceOf(DatabaseSetupError);
       expect(String(err)).toContain('ALTER SYSTEM SET wal_level = logical');
     } finally {
       await server.stop();

@@ -1,4 +1,4 @@
-import { ConfigError, createSource, type SourceEvent } from '@highwater/core';
+import { DatabaseSetupError, createSource, type SourceEvent } from '@highwater/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresAdapter } from '../src/index.js';
@@ -131,7 +131,7 @@ describe('publication before slot', () => {
     await freshStart('userslot');
   }, 60_000);
 
-  it('createPublication false: a missing publication is a ConfigError before anything is read', async () => {
+  it('createPublication false: a missing publication is a DatabaseSetupError before anything is read', async () => {
     const adapter = postgresAdapter({
       connection: pgs.server().url,
       slotName: 'nopub',
@@ -139,7 +139,7 @@ describe('publication before slot', () => {
       createPublication: false,
     });
     const err = await adapter.createIntrospector().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toBeInstanceOf(DatabaseSetupError);
     expect(String(err)).toContain('publication nopub does not exist');
     expect(String(err)).toContain('CREATE PUBLICATION "nopub"');
     // Nothing was created: neither the slot nor the publication.

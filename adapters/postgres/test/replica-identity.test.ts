@@ -1,4 +1,4 @@
-import { ConfigError, createSource, type Row } from '@highwater/core';
+import { DatabaseSetupError, createSource, type Row } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { postgresAdapter } from '../src/index.js';
 import { usePostgres } from './helpers.js';
@@ -31,11 +31,11 @@ describe('replica identity', () => {
     (await pgs.sql().query('SELECT FROM pg_publication_tables WHERE pubname = $1 AND tablename = $2', [slot, table]))
       .rowCount;
 
-  it('no primary key, REPLICA IDENTITY DEFAULT, a chunk key: ConfigError with the ALTER TABLE, table left unpublished', async () => {
+  it('no primary key, REPLICA IDENTITY DEFAULT, a chunk key: DatabaseSetupError with the ALTER TABLE, table left unpublished', async () => {
     const db = pgs.sql();
     await db.query("CREATE TABLE ri_nokey (code int4 NOT NULL UNIQUE, v text); INSERT INTO ri_nokey VALUES (1, 'a')");
     const error = await startError('ri1', 'public.ri_nokey', ['code']);
-    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(DatabaseSetupError);
     expect(String(error)).toContain('table public.ri_nokey has no primary key and REPLICA IDENTITY DEFAULT');
     expect(String(error)).toContain('ALTER TABLE "public"."ri_nokey" REPLICA IDENTITY FULL;');
     // In a publication the server would refuse the application's UPDATE and DELETE on it.
@@ -43,21 +43,21 @@ describe('replica identity', () => {
     await db.query("UPDATE ri_nokey SET v = 'b'");
   });
 
-  it('REPLICA IDENTITY NOTHING: ConfigError, also on a table with a primary key', async () => {
+  it('REPLICA IDENTITY NOTHING: DatabaseSetupError, also on a table with a primary key', async () => {
     const db = pgs.sql();
     await db.query('CREATE TABLE ri_nothing (id int4 PRIMARY KEY); ALTER TABLE ri_nothing REPLICA IDENTITY NOTHING');
     const error = await startError('ri2', 'public.ri_nothing');
-    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(DatabaseSetupError);
     expect(String(error)).toContain('table public.ri_nothing has REPLICA IDENTITY NOTHING');
     expect(String(error)).toContain('ALTER TABLE "public"."ri_nothing" REPLICA IDENTITY FULL;');
     expect(await published('ri2', 'ri_nothing')).toBe(0);
   });
 
-  it('a chunk key outside the replica identity: ConfigError naming both', async () => {
+  it('a chunk key outside the replica identity: DatabaseSetupError naming both', async () => {
     const db = pgs.sql();
     await db.query('CREATE TABLE ri_other (id int4 PRIMARY KEY, code int4 NOT NULL UNIQUE)');
     const error = await startError('ri3', 'public.ri_other', ['code']);
-    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(DatabaseSetupError);
     expect(String(error)).toContain('the chunk key of public.ri_other (code) is not in the replica identity');
     expect(String(error)).toContain('(id)');
   });
@@ -70,7 +70,7 @@ describe('replica identity', () => {
       CREATE UNIQUE INDEX ri_parted_key ON ri_parted (code, region);
       ALTER TABLE ri_parted_eu REPLICA IDENTITY FULL;`);
     const error = await startError('ri4', 'public.ri_parted', ['code', 'region']);
-    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(DatabaseSetupError);
     expect(String(error)).toContain('partition public.ri_parted_us of public.ri_parted has no primary key');
     expect(String(error)).toContain('ALTER TABLE "public"."ri_parted_us" REPLICA IDENTITY FULL;');
   });

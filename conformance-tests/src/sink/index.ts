@@ -15,6 +15,7 @@ export type {
   StoredState,
   StoredTruncate,
 } from './harness.js';
+export { storedEventOfNativeLine } from './native-lines.js';
 export { registerSinkConformanceTests, runSinkCase, type SinkConformanceConfig } from './register.js';
 export {
   checkpointAt,

@@ -112,8 +112,14 @@ export class TableWriter {
     return made;
   }
 
-  /** Writes planned changes (one transaction when several) and records them. The caller holds the lock. */
-  async apply(planned: readonly ExpectedChange[]): Promise<void> {
+  /**
+   * Writes planned changes (one transaction when several) and records them. The caller holds the lock.
+   * Where keys are immutable (`immutableKeys`), a key move is written and expected as a delete and an insert.
+   */
+  async apply(changes: readonly ExpectedChange[]): Promise<void> {
+    const planned = this.ctx.capabilities.harness.immutableKeys
+      ? changes.flatMap((c) => this.asDeleteAndInsert(c))
+      : changes;
     const ops = planned.map((c) => this.toOp(c));
     const only = ops[0];
     if (ops.length === 1 && only !== undefined) {
@@ -164,6 +170,16 @@ export class TableWriter {
       return { op: 'u', before, after };
     }
     return null;
+  }
+
+  /** A key-moving update as the delete of its old row and the insert of its new one; any other change as it is. */
+  private asDeleteAndInsert(c: ExpectedChange): ExpectedChange[] {
+    if (c.op !== 'u' || c.before === null || c.after === null) return [c];
+    if (keyId(this.keyColumns, c.before) === keyId(this.keyColumns, c.after)) return [c];
+    return [
+      { op: 'd', before: c.before, after: null },
+      { op: 'c', before: null, after: c.after },
+    ];
   }
 
   private toOp(c: ExpectedChange): WriteOp {

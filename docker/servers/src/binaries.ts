@@ -124,3 +124,25 @@ export function findMariadbBinaries(binDir?: string): MariadbBinaries {
       'with log_bin=ON, binlog_format=ROW and binlog_row_image=FULL.',
   );
 }
+
+/**
+ * Finds `nats-server`: `binary`, else `HIGHWATER_NATS_SERVER`, else `PATH`, `/usr/sbin` (Debian's
+ * package puts it there) and usual locations.
+ */
+export function findNatsServer(binary?: string): string {
+  const explicit = binary ?? process.env.HIGHWATER_NATS_SERVER;
+  if (explicit !== undefined && explicit !== '') {
+    if (isExecutable(explicit)) return explicit;
+    throw new MissingBinaryError(`Cannot start a throwaway NATS server: ${explicit} is not an executable file.`);
+  }
+  for (const dir of unique([...pathDirs(), '/usr/sbin', '/usr/bin', '/usr/local/bin', '/opt/homebrew/bin'])) {
+    const path = join(dir, 'nats-server');
+    if (isExecutable(path)) return path;
+  }
+  throw new MissingBinaryError(
+    'Cannot start a throwaway NATS server: nats-server not found on PATH or in /usr/sbin. ' +
+      'Install it (Debian/Ubuntu: `apt-get install nats-server`; macOS: `brew install nats-server`), ' +
+      'set HIGHWATER_NATS_SERVER to its path, or set HIGHWATER_NATS_URL=nats://host:4222 to use a running server ' +
+      'with JetStream enabled.',
+  );
+}

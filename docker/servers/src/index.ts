@@ -1,6 +1,13 @@
-export { findMariadbBinaries, findPostgresBinaries, type MariadbBinaries, type PostgresBinaries } from './binaries.js';
+export {
+  findMariadbBinaries,
+  findNatsServer,
+  findPostgresBinaries,
+  type MariadbBinaries,
+  type PostgresBinaries,
+} from './binaries.js';
 export { MissingBinaryError, PortInUseError, ServerStartError } from './errors.js';
 export { MARIADB_DEFAULT_ARGS, MYSQL_URL_VARIABLE, startMariadb } from './mariadb.js';
+export { NATS_URL_VARIABLE, type StartNatsOptions, startNats, type ThrowawayNats } from './nats.js';
 export { pickFreePort } from './ports.js';
 export { POSTGRES_DEFAULT_SETTINGS, POSTGRES_URL_VARIABLE, startPostgres } from './postgres.js';
 export { liveServerCount } from './registry.js';

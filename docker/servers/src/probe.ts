@@ -119,3 +119,27 @@ export function probeMysql(target: ProbeTarget, timeoutMs = 2_000): Promise<Prob
     return { ready: false, reason: `unexpected first packet 0x${(payload[0] ?? 0).toString(16)}` };
   });
 }
+
+/**
+ * Whether a NATS server accepts connections: reads the `INFO {…}` line it sends first. It is ready when
+ * its `server_name` is `serverName` (the name the throwaway server was started with, which proves the
+ * answer comes from our process and not from another server on a reused port) and JetStream is on.
+ */
+export function probeNats(target: ProbeTarget, serverName: string, timeoutMs = 2_000): Promise<ProbeResult> {
+  return probe(target, timeoutMs, undefined, (received) => {
+    const end = received.indexOf('\r\n');
+    if (end < 0) return undefined;
+    const line = received.toString('utf8', 0, end);
+    if (!line.startsWith('INFO ')) return { ready: false, reason: `unexpected first line ${line.slice(0, 40)}` };
+    let info: { server_name?: unknown; jetstream?: unknown };
+    try {
+      info = JSON.parse(line.slice(5)) as typeof info;
+    } catch {
+      return { ready: false, reason: 'INFO is not JSON' };
+    }
+    if (info.server_name !== serverName)
+      return { ready: false, reason: `another server (${String(info.server_name)})` };
+    if (info.jetstream !== true) return { ready: false, reason: 'JetStream is not enabled' };
+    return { ready: true };
+  });
+}

@@ -9,6 +9,7 @@ import type { ServerKind } from './types.js';
 export const TEMP_DIR_PREFIX: Readonly<Record<ServerKind, string>> = {
   postgres: 'highwater-pg-',
   mariadb: 'highwater-mariadb-',
+  nats: 'highwater-nats-',
 };
 
 /** Written into every temporary directory: who owns it, so a later run can tell a leftover from a live server. */
@@ -36,7 +37,7 @@ function readOwner(dir: string): OwnerRecord | undefined {
     const value: unknown = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8'));
     if (typeof value !== 'object' || value === null) return undefined;
     const record = value as Partial<OwnerRecord>;
-    if (record.kind !== 'postgres' && record.kind !== 'mariadb') return undefined;
+    if (record.kind !== 'postgres' && record.kind !== 'mariadb' && record.kind !== 'nats') return undefined;
     if (typeof record.ownerPid !== 'number') return undefined;
     return {
       kind: record.kind,

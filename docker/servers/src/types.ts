@@ -1,5 +1,5 @@
 /** Which starter made a handle. A `mariadb` handle on `HIGHWATER_MYSQL_URL` may point at a MySQL server. */
-export type ServerKind = 'postgres' | 'mariadb';
+export type ServerKind = 'postgres' | 'mariadb' | 'nats';
 
 /** How long the last initialisation and start took, in milliseconds. */
 export interface StartTimings {

@@ -13,16 +13,10 @@ export function escapeHtml(value) {
 const number = (n) => Math.round(n).toLocaleString('en-US');
 const plural = (n, word, words = `${word}s`) => `${number(n)} ${n === 1 ? word : words}`;
 
-/** A Postgres LSN given as a number, written as Postgres does: `0/16B3748`. */
-function lsn(n) {
-  const high = Math.floor(n / 2 ** 32);
-  return `${high.toString(16).toUpperCase()}/${(n - high * 2 ** 32).toString(16).toUpperCase()}`;
-}
-
-/** An adapter's log figure, by the unit its name ends in. */
+/** An adapter's log figure, by the unit its name ends in (positions come as text, `0/16B3748`). */
 function logFigure(key, value) {
+  if (typeof value === 'string') return value;
   if (/Bytes$/.test(key)) return bytes(value);
-  if (/Lsn$/.test(key)) return lsn(value);
   return number(value);
 }
 

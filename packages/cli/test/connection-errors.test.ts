@@ -97,11 +97,19 @@ async function pipelineFile(
   return file;
 }
 
-/** Runs the pipeline and checks what every failure to connect must do; returns the one error message. */
-async function failsClearly(file: string, env: { SOURCE_PW: string; TARGET_PW: string }): Promise<string> {
+/**
+ * Runs the pipeline and checks what every failure to connect must do; returns the one error message.
+ * Exit code 1 for a database that cannot be reached, 4 (`EXIT_SETUP`) for one that refuses the
+ * login or a privilege: it must be set up differently before a retry can help.
+ */
+async function failsClearly(
+  file: string,
+  env: { SOURCE_PW: string; TARGET_PW: string },
+  exitCode: 1 | 4 = 4,
+): Promise<string> {
   const { code, stdout, stderr } = await highwater(['run', file, '--log-format=json'], env);
   const output = `${stdout}\n${stderr}`;
-  expect(code, output).toBe(1);
+  expect(code, output).toBe(exitCode);
   for (const password of ALL_PASSWORDS) expect(output).not.toContain(password);
   // No stack trace anywhere (a frame prints as "    at f (file:line:col)").
   expect(output).not.toMatch(/\bat .+:\d+:\d+\)?/);
@@ -179,7 +187,7 @@ describe('highwater run cannot connect', () => {
   it('an unreachable source names host and port', async () => {
     const port = await pickFreePort();
     const file = await pipelineFile('source-down', pgSource({ port }), endpoint(target));
-    const message = await failsClearly(file, rightPasswords);
+    const message = await failsClearly(file, rightPasswords, 1);
     expect(message).toBe(
       `postgres: cannot connect to 127.0.0.1:${port}: connection refused: check that the server is running and that host and port are right`,
     );
@@ -192,7 +200,7 @@ describe('highwater run cannot connect', () => {
       { adapter: 'mysql', at: endpoint(maria, { user: 'hw_cdc', port }), table: `${maria.database}.items` },
       endpoint(target),
     );
-    const message = await failsClearly(file, { ...rightPasswords, SOURCE_PW: MARIA_PASSWORD });
+    const message = await failsClearly(file, { ...rightPasswords, SOURCE_PW: MARIA_PASSWORD }, 1);
     expect(message).toBe(
       `mysql: cannot connect to ${maria.host}:${port}: connection refused: check that the server is running and that host and port are right`,
     );
@@ -201,7 +209,7 @@ describe('highwater run cannot connect', () => {
   it('an unreachable target names host and port', async () => {
     const port = await pickFreePort();
     const file = await pipelineFile('target-down', pgSource(), endpoint(target, { port }));
-    const message = await failsClearly(file, rightPasswords);
+    const message = await failsClearly(file, rightPasswords, 1);
     expect(message).toBe(
       `postgres sink: cannot connect to 127.0.0.1:${port}: connection refused: check that the server is running and sink.connection's host and port`,
     );

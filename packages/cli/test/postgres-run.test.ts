@@ -73,12 +73,12 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
 }
 
 describe('highwater run against Postgres', () => {
-  it('fails in one line without the password, exit 1, writing nothing, for a missing privilege', async () => {
+  it('fails in one line without the password, exit 4 (a database to set up), writing nothing, for a missing privilege', async () => {
     // The role may not create the publication (no CREATE on the database).
     const file = await pipelineFile('wrongpw', 'cdc');
     const { done } = start(file, 'wrong-pw-123');
     const { code, stderr } = await done;
-    expect(code).toBe(1);
+    expect(code).toBe(4);
     expect(stderr).not.toContain('wrong-pw-123');
     const errors = stderr
       .trim()

@@ -42,14 +42,15 @@ export type {
 } from './checkpoint/checkpoint.js';
 export { MemoryCheckpointStore } from './checkpoint/memory-checkpoint-store.js';
 export { FileCheckpointStore } from './checkpoint/file-checkpoint-store.js';
-export { writeFileAtomically } from './checkpoint/atomic-write.js';
+export { removeTemporaryFilesOf, writeFileAtomically } from './checkpoint/atomic-write.js';
 export { parseCheckpoint } from './checkpoint/parse-checkpoint.js';
 export type { EvenDistribution } from './chunking/even-split.js';
 export { DEFAULT_EVEN_DISTRIBUTION } from './chunking/even-split.js';
 export type { TableSplitter, TableSplitterOptions } from './chunking/table-splitter.js';
 export { createTableSplitter } from './chunking/table-splitter.js';
-export type { ChunkChange, ChunkKeySpace } from './snapshot/chunk-merge.js';
-export { applyChange, mergeChunk } from './snapshot/chunk-merge.js';
+export type { ChunkChange, ChunkKeySpace, MergedChunk } from './snapshot/chunk-merge.js';
+export { applyChange, mergeChunk, mergeChunkWithRemovals, unknownColumnsOf } from './snapshot/chunk-merge.js';
+export type { RemoteChunkResult, RemoteChunks } from './snapshot/remote-chunks.js';
 export type { SnapshotProgress, SourceMetrics, TableSnapshotProgress } from './metrics/source-metrics.js';
 export type { RowKind } from './output/row-kinds.js';
 export { toRowKinds } from './output/row-kinds.js';
@@ -69,7 +70,7 @@ export type {
   DebeziumTableChange,
 } from './output/debezium-schema-change.js';
 export { toDebeziumSchemaChange } from './output/debezium-schema-change.js';
-export { type EventFormat, EventLineEncoder } from './output/event-lines.js';
+export { type EventFormat, EventLineEncoder, toEventJson } from './output/event-lines.js';
 export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';
 export type { Sink } from './sink/sink.js';
@@ -83,6 +84,7 @@ export type {
   StartupMode,
 } from './source/source-options.js';
 export { createSource } from './source/create-source.js';
+export { settleWithin } from './source/settle-within.js';
 export { withChunkKey } from './source/discover-tables.js';
 export type { ValueComparator } from './keys/key-comparison.js';
 export {

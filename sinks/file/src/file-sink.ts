@@ -9,6 +9,7 @@ import {
   parseCheckpoint,
   type Sink,
   SinkError,
+  removeTemporaryFilesOf,
   writeFileAtomically,
 } from '@highwater/core';
 import type { SinkLogger } from '@highwater/core';
@@ -116,6 +117,11 @@ export class FileSink implements Sink {
 
   /** Returns the stored checkpoint and cuts off bytes written after it (see the class comment). Writes nothing new. */
   async open(): Promise<Checkpoint | null> {
+    // A run killed between writing the checkpoint's temporary file and renaming it left that file.
+    const leftovers = await removeTemporaryFilesOf(this.checkpointPath);
+    if (leftovers.length > 0) {
+      this.#logger?.info({ removed: leftovers }, 'removed temporary checkpoint files left by a run that was killed');
+    }
     const state = await readFileSinkState(this.path);
     const size = await sizeOf(this.path);
     if (state === null) {

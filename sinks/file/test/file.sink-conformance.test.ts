@@ -1,41 +1,20 @@
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Row } from '@highwater/core';
 import {
   registerSinkConformanceTests,
   type SinkHarness,
   type StoredEvent,
   type StoredState,
+  storedEventOfNativeLine,
 } from '@highwater/conformance/sink';
 import { FileSink, readFileSinkState, StdoutSink } from '../src/index.js';
-
-/** A native JSON line back as the suite's event (heartbeats are never written). */
-function storedEvent(line: string): StoredEvent {
-  const e = JSON.parse(line) as {
-    kind: 'change' | 'schema' | 'truncate';
-    op: 'r' | 'c' | 'u' | 'd';
-    key: Row;
-    after: Row | null;
-    table?: string;
-    source: { table: string };
-    schema?: { columns: { name: string }[] } | null;
-  };
-  switch (e.kind) {
-    case 'change':
-      return { kind: 'change', table: e.source.table, op: e.op, key: e.key, after: e.after };
-    case 'schema':
-      return { kind: 'schema', table: e.table as string, columns: e.schema?.columns.map((c) => c.name) ?? null };
-    case 'truncate':
-      return { kind: 'truncate', table: e.table as string };
-  }
-}
 
 function eventsOf(text: string): StoredEvent[] {
   return text
     .split('\n')
     .filter((l) => l !== '')
-    .map(storedEvent);
+    .map(storedEventOfNativeLine);
 }
 
 let dir = '';

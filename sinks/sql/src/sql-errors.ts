@@ -8,12 +8,16 @@ export function sinkError(dialect: Dialect, what: string, error: unknown, table?
   const message = error instanceof Error ? error.message : String(error);
   const retriable = dialect.isConnectionLost(error) || dialect.isTransient(error);
   const where = table === undefined ? '' : ` (table ${table})`;
-  return new SinkError(`${dialect.name} sink: ${what}${where} failed: ${message}${privilegeHint(dialect, error)}`, {
-    cause: error,
-    retriable,
-    ...(table === undefined ? {} : { table }),
-  });
+  const hint = privilegeHint(dialect, error);
+  return new SinkError(
+    `${dialect.name} sink: ${what}${where} failed: ${message}${hint}`,
+    { cause: error, retriable, ...(table === undefined ? {} : { table }) },
+    hint === '' ? 'HW_SINK' : SINK_PERMISSION_DENIED,
+  );
 }
+
+/** The code of a target refusing the sink's login or a privilege (the target must be set up differently). */
+const SINK_PERMISSION_DENIED = 'HW_SINK_PERMISSION_DENIED';
 
 /** Host, port, user and database of a sink connection, as messages name them (never the password). */
 export interface SinkEndpoint {
@@ -66,6 +70,7 @@ export function connectError(dialect: Dialect, connection: ConnectionConfig, err
   const errno = Number(field(error, 'errno'));
   const message = error instanceof Error ? error.message : String(error);
   const fail = (text: string, retriable: boolean) => new SinkError(text, { cause: error, retriable });
+  const refused = (text: string) => new SinkError(text, { cause: error }, SINK_PERMISSION_DENIED);
   const network = networkFailureOf(error)?.kind;
   if (network === 'refused') {
     return fail(
@@ -80,21 +85,18 @@ export function connectError(dialect: Dialect, connection: ConnectionConfig, err
     return fail(`${head}: no answer: check sink.connection's host and port, and any firewall in between`, true);
   }
   if (code === '28P01' || errno === 1045) {
-    return fail(
+    return refused(
       `${dialect.name} sink: authentication failed for user ${JSON.stringify(at.user)} at ${where}: check sink.connection's user and password`,
-      false,
     );
   }
   if (code === '28000') {
-    return fail(
+    return refused(
       `${head}: the server refused user ${JSON.stringify(at.user)} (${message}): check the user, and pg_hba.conf`,
-      false,
     );
   }
   if (/password must be a string|no password/i.test(message)) {
-    return fail(
+    return refused(
       `${dialect.name} sink: the server at ${where} asks user ${JSON.stringify(at.user)} for a password and sink.connection has none`,
-      false,
     );
   }
   if (code === '3D000' || errno === 1049) {
@@ -104,10 +106,9 @@ export function connectError(dialect: Dialect, connection: ConnectionConfig, err
     );
   }
   if (errno === 1044) {
-    return fail(
+    return refused(
       `${dialect.name} sink: user ${JSON.stringify(at.user)} may not use database ${JSON.stringify(at.database)} on ${where}: ` +
         `run \`GRANT ALL ON ${at.database}.* TO '${at.user}'@'%';\` (or the host the user connects from)`,
-      false,
     );
   }
   if (code === '53300' || errno === 1040) {

@@ -15,6 +15,7 @@ import type { ResolvedOptions } from '../options.js';
 import { type CollectionRows, rowsOf } from '../rows/collection-rows.js';
 import { uuidText } from '../rows/document-form.js';
 import { type ChangeImages, type RowEvent, streamImageOptions } from './images.js';
+import { joinFragments, SPLIT_LARGE_EVENTS_STAGE, splitOf } from './split-events.js';
 
 /** Where a log reader gets a row change's images (the changelog mode), and what it keeps between runs. */
 export interface ImageSource {
@@ -81,8 +82,7 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     this.stream = stream;
     try {
       // The first getMore-free answer: the aggregate itself (a bad resume point fails now).
-      const first = await stream.tryNext();
-      this.carry = first as StreamEvent | null;
+      this.carry = await this.nextWholeEvent(stream);
     } catch (error) {
       this.stream = null;
       await stream.close().catch(() => undefined);
@@ -104,7 +104,7 @@ export class MongoLogReader implements LogReader<MongoOffset> {
       for (;;) {
         let event: StreamEvent | null;
         try {
-          event = this.carry ?? ((await (this.stream as ChangeStream).tryNext()) as StreamEvent | null);
+          event = this.carry ?? (await this.nextWholeEvent(this.stream as ChangeStream));
           this.carry = null;
         } catch (error) {
           if (this.closed) return;
@@ -162,6 +162,17 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     await this.client.close();
   }
 
+  /** The next event the server has ready (null when none), its fragments joined when it was split. */
+  private async nextWholeEvent(stream: ChangeStream<Document, Document>): Promise<StreamEvent | null> {
+    const first = await stream.tryNext();
+    const split = first === null ? null : splitOf(first);
+    if (first === null || split === null) return first as StreamEvent | null;
+    // The other fragments follow at once (the server cuts them together); wait for them.
+    const fragments = [first];
+    while (fragments.length < split.of) fragments.push(await stream.next());
+    return joinFragments(fragments) as StreamEvent;
+  }
+
   // ------------------------------------------------------------------ opening
 
   private watch(): ChangeStream<Document, Document> {
@@ -192,7 +203,10 @@ export class MongoLogReader implements LogReader<MongoOffset> {
             ),
           }),
     } as ChangeStreamOptions;
-    const pipeline = [{ $match: match }];
+    // $changeStreamSplitLargeEvent must be the last stage (MongoDB manual).
+    const pipeline = this.options.splitLargeEvents
+      ? [{ $match: match }, SPLIT_LARGE_EVENTS_STAGE]
+      : [{ $match: match }];
     return databases.length === 1
       ? this.client.db(databases[0]).watch(pipeline, options)
       : this.client.watch(pipeline, options);
@@ -292,7 +306,6 @@ export class MongoLogReader implements LogReader<MongoOffset> {
    * last event (past filtered-out entries and heartbeats), or the position reached when nothing was said.
    */
   private noteCaughtUp(items: LogItem<MongoOffset>[]): void {
-    if (compareMongoOffsets(this.last, this.deliverAfter) < 0) return;
     const token = (this.stream?.resumeToken ?? null) as Document | null;
     const ct = clusterTimeOfToken(token);
     if (ct !== null && token !== null) {
@@ -302,6 +315,9 @@ export class MongoLogReader implements LogReader<MongoOffset> {
         this.indexAt = { clusterTime: ct, index: AFTER_ALL };
       }
     }
+    // Still catching up to `from` (the changelog state is read from further back): nothing to report
+    // yet, but the token above moves the position, or a stream of only filtered-out entries never gets there.
+    if (compareMongoOffsets(this.last, this.deliverAfter) < 0) return;
     const lastItem = items[items.length - 1];
     if (lastItem !== undefined && compareMongoOffsets(lastItem.offset, this.last) === 0) {
       this.reported = this.last;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AdapterError, CheckpointError, ConfigError, type LogReadRequest, tableName } from '@highwater/core';
 import { BSON, type Document, Long, type MongoClient } from 'mongodb';
 import { timestampFromBigInt } from '../bson/bson-order.js';
+import { EXACT_REPLY } from '../connection.js';
 import { type Endpoint, toHighwaterError } from '../errors.js';
 import type { ChangeImages, RowEvent } from '../log/images.js';
 import type { ImageSource } from '../log/log-reader.js';
@@ -203,6 +204,8 @@ async function seed(
 ): Promise<void> {
   const from = request.from;
   if (from.index !== AFTER_ALL && from.index !== BEFORE_ALL) {
+    // A position gone from the oplog is the more useful thing to say (the store could not help there either).
+    await checkStillInOplog(client, at, request);
     throw new ConfigError(
       `mongodb: changelog 'normalize' has an empty store (${store.path}) and the source starts inside a cluster time (${JSON.stringify(mongoOffsets.toJSON(from))}): start with startup 'initial', 'latest' or 'timestamp' so the store can be seeded`,
     );
@@ -217,12 +220,15 @@ async function seed(
     store.write([{ kind: 'drop', ns }], SEEDING);
     try {
       // Raw commands: the driver sets `atClusterTime` only for snapshot sessions, at a time it picks.
-      let reply = await db.command({
-        find: table.id.name,
-        filter: {},
-        batchSize: SEED_BATCH,
-        readConcern: { level: 'snapshot', atClusterTime: readAt },
-      });
+      let reply = await db.command(
+        {
+          find: table.id.name,
+          filter: {},
+          batchSize: SEED_BATCH,
+          readConcern: { level: 'snapshot', atClusterTime: readAt },
+        },
+        EXACT_REPLY,
+      );
       for (;;) {
         const cursor = reply.cursor as { firstBatch?: Document[]; nextBatch?: Document[]; id: bigint | number };
         const docs = cursor.firstBatch ?? cursor.nextBatch ?? [];
@@ -236,11 +242,14 @@ async function seed(
           SEEDING,
         );
         if (BigInt(cursor.id) === 0n) break;
-        reply = await db.command({
-          getMore: Long.fromBigInt(BigInt(cursor.id)),
-          collection: table.id.name,
-          batchSize: SEED_BATCH,
-        });
+        reply = await db.command(
+          {
+            getMore: Long.fromBigInt(BigInt(cursor.id)),
+            collection: table.id.name,
+            batchSize: SEED_BATCH,
+          },
+          EXACT_REPLY,
+        );
       }
     } catch (error) {
       throw toHighwaterError(
@@ -252,4 +261,32 @@ async function seed(
     }
   }
   store.write([], JSON.stringify(mongoOffsets.toJSON(from)));
+}
+
+/** Fails with the log reader's error (OffsetUnavailableError for a position gone from the oplog) when the stream cannot start at `request.from`. */
+async function checkStillInOplog(
+  client: MongoClient,
+  at: Endpoint,
+  request: LogReadRequest<MongoOffset>,
+): Promise<void> {
+  const from = request.from;
+  // On one captured database, which the source's user can watch (a cluster-wide stream needs more).
+  const stream = client.db(request.tables[0]?.id.database ?? 'test').watch([], {
+    maxAwaitTimeMS: 1,
+    ...(from.token !== null
+      ? { startAfter: from.token }
+      : { startAtOperationTime: timestampFromBigInt(from.clusterTime) }),
+  });
+  try {
+    await stream.tryNext();
+  } catch (error) {
+    throw toHighwaterError(
+      error,
+      at,
+      'opening the change stream',
+      request.tables.map((t) => tableName(t.id)).join(', '),
+    );
+  } finally {
+    await stream.close().catch(() => undefined);
+  }
 }

@@ -1,13 +1,24 @@
-import type { ColumnSchema, Key, LogicalType, Row, TableId, TableSchema, Value } from '@highwater/core';
-import { Binary, Decimal128, type Document, Double, Int32, Long, UUID } from 'mongodb';
+import {
+  type ColumnSchema,
+  JsonText,
+  type Key,
+  type LogicalType,
+  type Row,
+  type TableId,
+  type TableSchema,
+  type Value,
+} from '@highwater/core';
+import { BSON, Binary, Decimal128, type Document, Double, Int32, Long, UUID } from 'mongodb';
 import { plainDecimal } from '../bson/decimal-text.js';
 import { bsonToValue, documentToValue, uuidText, valueToBson } from './document-form.js';
+import { documentJson } from './document-json.js';
 
 /**
  * How the documents of one collection become rows — the one module that decides it.
  *
  * - `document` (any collection): two columns, `_id` (the key, in the form of `document-form.ts`) and
- *   `document` (every other field, a JSON-kind value). Nothing is lost, whatever the documents hold.
+ *   `document` (every other field, as JSON text: a core `JsonText`, see `document-json.ts`). Nothing is
+ *   lost, whatever the documents hold.
  * - `fields` (a collection whose `$jsonSchema` validator declares `properties` and
  *   `additionalProperties: false`, so every field is known): one column per declared top-level field,
  *   typed from its `bsonType`. When `_id` is declared as an object with `properties` (a compound
@@ -88,7 +99,7 @@ function documentRows(schema: TableSchema): CollectionRows {
     shape: 'document',
     rowOf(doc) {
       const { _id, ...rest } = doc;
-      return { _id: bsonToValue(_id), [name]: documentToValue(rest) };
+      return { _id: bsonToValue(_id), [name]: documentJson(documentToValue(rest)) };
     },
     keyOf: (value) => [bsonToValue(value)],
     idOf: (key) => valueToBson(key[0] ?? null),
@@ -187,6 +198,9 @@ function column(name: string, s: JsonSchema, nullable: boolean): ColumnSchema {
 function fieldValue(f: Field, v: unknown): Value {
   if (v === undefined || v === null) return null;
   switch (f.bsonType) {
+    case 'object':
+    case 'array':
+      return documentJson(bsonToValue(v));
     case 'decimal':
       if ((v as { _bsontype?: string })._bsontype === 'Decimal128') return plainDecimal((v as Decimal128).toString());
       break;
@@ -205,6 +219,8 @@ function fieldValue(f: Field, v: unknown): Value {
 /** Inverse of {@link fieldValue}: the BSON value a column value is stored as. */
 function fieldBson(f: Field, v: Value): unknown {
   if (v === null) return null;
+  // Extended JSON text (a JSON-kind column): its BSON, numbers typed as they are written.
+  if (v instanceof JsonText) return BSON.EJSON.parse(v.text, { relaxed: false });
   switch (f.bsonType) {
     case 'decimal':
       if (typeof v === 'string') return Decimal128.fromString(v);

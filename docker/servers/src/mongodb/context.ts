@@ -18,6 +18,8 @@ export interface SimulatorState {
   /** Session ids (hex) with a transaction that committed, by txnNumber, so a retried commit succeeds. */
   readonly committed: Map<string, string>;
   readonly startedAt: Date;
+  /** Commands received, by name (for tests that check which commands a client used). */
+  readonly commandCounts: Map<string, number>;
   /** When not empty, every command but the handshake needs an authenticated user. */
   readonly users: readonly SimulatedUser[];
 }

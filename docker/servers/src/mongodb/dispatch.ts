@@ -79,6 +79,7 @@ export async function dispatch(
   defaultDb = 'admin',
 ): Promise<Document> {
   const name = Object.keys(body)[0] ?? '';
+  state.commandCounts.set(name, (state.commandCounts.get(name) ?? 0) + 1);
   let reply: Document;
   try {
     const handler = handlers[name];

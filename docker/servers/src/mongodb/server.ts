@@ -65,6 +65,8 @@ export interface MongoSimulator {
    * `['splitVector']`, `['bucketAuto']`; an empty list restores every privilege.
    */
   denyActions(actions: readonly string[]): void;
+  /** How many commands of this name the simulator has received (e.g. `splitVector`, `find`). */
+  commandCount(name: string): number;
   /** Stops listening, closes every connection and ends waiting cursors. */
   close(): Promise<void>;
 }
@@ -152,6 +154,7 @@ export async function startMongoSimulator(options: MongoSimulatorOptions = {}): 
     port,
     standalone: options.standalone ?? false,
     deniedActions: new Set(),
+    commandCounts: new Map(),
     transactions: new Map(),
     committed: new Map(),
     startedAt: new Date(),
@@ -194,6 +197,7 @@ export async function startMongoSimulator(options: MongoSimulatorOptions = {}): 
       state.deniedActions.clear();
       for (const action of actions) state.deniedActions.add(action);
     },
+    commandCount: (name) => state.commandCounts.get(name) ?? 0,
     close() {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

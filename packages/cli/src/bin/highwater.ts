@@ -88,6 +88,7 @@ program
     'after',
     `
 Exit codes: 0 stopped or finished, 1 the pipeline failed, 2 bad command line or pipeline file,
+4 a database is not set up as the pipeline needs (the message gives the statement to run there),
 130/143 a second SIGINT/SIGTERM (exit at once; the next run resumes from the last checkpoint).
 
 Example:

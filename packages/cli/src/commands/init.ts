@@ -18,7 +18,7 @@ import { pipelineTemplate } from '../init/pipeline-template.js';
 import type { SetupProblem } from '@highwater/postgres';
 import { loadPipeline } from '../pipeline/load-pipeline.js';
 import { redact } from '../pipeline/redact.js';
-import { EXIT_FAILED, EXIT_OK, exitCodeOf } from './run.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_SETUP, exitCodeOf } from './run.js';
 
 /** The flags of `highwater init`; whatever is missing is asked on a terminal. */
 export interface InitOptions {
@@ -105,7 +105,9 @@ export async function initCommand(file: string | undefined, options: InitOptions
       return EXIT_OK;
     }
     out(redact(describeProblems(report.problems, answers.source, runLine), secrets));
-    return EXIT_FAILED;
+    // The exit-code rule of `run`: a target that does not answer may come back (1); a source that
+    // answers but is not set up needs an administrator (4).
+    return targetProblems.length > 0 ? EXIT_FAILED : EXIT_SETUP;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     err(`highwater init: ${redact(message, secrets)}\n`);

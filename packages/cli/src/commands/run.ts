@@ -1,3 +1,4 @@
+import { EXIT_OK, exitCodeOf } from './exit-codes.js';
 import { FileCheckpointStore, HighwaterError, type Sink, type SourceAdapter } from '@highwater/core';
 import { type LoadedPipeline, loadPipeline } from '../pipeline/load-pipeline.js';
 import { redact } from '../pipeline/redact.js';
@@ -12,6 +13,7 @@ import { listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
 import { SlotMonitor } from '../slots/slot-monitor.js';
 import type { LineOutput } from '@highwater/sink-file';
 import { createAdapter, sourceOptionsOf } from '../sources/create-adapter.js';
+import { runClusterMember } from './run-cluster.js';
 
 /** Command-line options of `highwater run`. */
 export interface RunCommandOptions {
@@ -38,14 +40,8 @@ export interface RunCommandIo {
   readonly onMetrics?: (server: MetricsServer) => void;
 }
 
-/**
- * Exit codes of `highwater run` (and of `status`):
- * 0 stopped on request or finished; 1 the pipeline failed; 2 the command line or the pipeline file is
- * wrong (a `ConfigError`). A second SIGINT/SIGTERM exits at once with 130/143.
- */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_CONFIG = 2;
+// A second SIGINT/SIGTERM exits at once with 130/143; the other codes are in exit-codes.ts.
+export { EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_SETUP, exitCodeOf } from './exit-codes.js';
 
 /** `highwater run pipeline.yaml`: loads the file and runs the pipeline until stopped. Returns the exit code. */
 export async function runCommand(
@@ -67,6 +63,10 @@ export async function runCommand(
     (io.stderr ?? process.stderr).write(`highwater run: ${redact(messageOf(error), pipeline.secrets)}\n`);
     return exitCodeOf(error);
   }
+  const cluster = pipeline.config.cluster;
+  if (cluster !== undefined) {
+    return runClusterMember(pipeline, cluster, adapter, sourceOptionsOf(pipeline.config.source), options, io);
+  }
   return executeRun({ pipeline, adapter, sourceOptions: sourceOptionsOf(pipeline.config.source) }, options, io);
 }
 
@@ -77,6 +77,8 @@ export interface RunSetup {
   readonly sourceOptions: RunnerSourceOptions;
   /** Default: the sink the pipeline file describes. */
   readonly sink?: Sink;
+  /** How long closing waits for each adapter or sink call (see `PipelineRunnerOptions.closeTimeoutMs`). */
+  readonly closeTimeoutMs?: number;
 }
 
 /**
@@ -117,6 +119,7 @@ export async function executeRun(
       logger,
       restart: pipeline.config.restart,
       joinWaitingBatches: true,
+      ...(setup.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: setup.closeTimeoutMs }),
     });
     io.onRunner?.(runner);
     logger.info(
@@ -163,23 +166,11 @@ export async function executeRun(
     }
 
     if (io.handleSignals !== false) {
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals === 1) {
-          logger.info({ signal }, 'stopping after the batch in hand (send the signal again to exit at once)');
-          runner.stop();
-        } else {
-          logger.warn({ signal }, 'exiting at once; the next run resumes from the last stored checkpoint');
-          process.exit(signal === 'SIGINT' ? 130 : 143);
-        }
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      cleanups.push(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      });
+      cleanups.push(
+        stopOnSignals(logger, 'stopping after the batch in hand (send the signal again to exit at once)', () =>
+          runner.stop(),
+        ),
+      );
     }
 
     await runner.run();
@@ -191,6 +182,30 @@ export async function executeRun(
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
+}
+
+/**
+ * SIGINT/SIGTERM: the first calls `stop` (logged with `message`), a second exits at once with
+ * 130/143. Returns the function that removes the handlers.
+ */
+export function stopOnSignals(logger: SinkLogger, message: string, stop: () => void): () => void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal }, message);
+      stop();
+    } else {
+      logger.warn({ signal }, 'exiting at once; the next run resumes from the last stored checkpoint');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 /** Default of `idleSlotWarningSeconds`. */
@@ -219,11 +234,6 @@ function watchSlots(
   // Often enough to warn soon after the limit, rarely enough to cost the server nothing.
   const stop = monitor.start(Math.min(60_000, Math.max(500, idleWarningMs / 2)));
   return { monitor, stop };
-}
-
-/** 2 for a bad command line or pipeline file, 1 for anything else. */
-export function exitCodeOf(error: unknown): number {
-  return error instanceof HighwaterError && error.code === 'HW_CONFIG' ? EXIT_CONFIG : EXIT_FAILED;
 }
 
 function messageOf(error: unknown): string {

@@ -1,7 +1,9 @@
 import { stat } from 'node:fs/promises';
+import { type ClusterStatus, readClusterStatus } from '@highwater/cluster';
 import { dirname, resolve } from 'node:path';
 import { type Checkpoint, FileCheckpointStore } from '@highwater/core';
 import type { SlotReport } from '@highwater/postgres';
+import { natsSinkLocation, readNatsSinkCommit } from '@highwater/sink-nats';
 import { type LoadedPipeline, loadPipeline } from '../pipeline/load-pipeline.js';
 import { ago } from '../observe/ago.js';
 import { redact } from '../pipeline/redact.js';
@@ -18,6 +20,8 @@ export interface StoredCheckpoint {
   readonly checkpoint: Checkpoint | null;
   /** When it was stored, when known. */
   readonly storedAt: Date | null;
+  /** A `cluster` pipeline: its leader and members, read from NATS. */
+  readonly cluster?: ClusterStatus;
 }
 
 /**
@@ -26,7 +30,12 @@ export interface StoredCheckpoint {
  */
 export async function readStoredCheckpoint(pipeline: LoadedPipeline): Promise<StoredCheckpoint> {
   const sink = pipeline.config.sink;
+  const cluster = pipeline.config.cluster;
   const location = checkpointLocation(pipeline);
+  if (cluster !== undefined) {
+    const status = await readClusterStatus(cluster.nats, pipeline.name);
+    return { location, checkpoint: status.checkpoint, storedAt: status.checkpointSavedAt, cluster: status };
+  }
   switch (sink.type) {
     case 'file': {
       const state = await readFileSinkState(resolve(dirname(pipeline.file), sink.path));
@@ -36,6 +45,11 @@ export async function readStoredCheckpoint(pipeline: LoadedPipeline): Promise<St
     case 'mysql': {
       const stored = await readSqlSinkCheckpoint(sink, pipeline.name);
       return { location, checkpoint: stored?.checkpoint ?? null, storedAt: stored?.storedAt ?? null };
+    }
+    case 'nats': {
+      const marker = await readNatsSinkCommit({ ...sink, pipeline: pipeline.name });
+      const storedAt = marker === null || marker.commit === 0 ? null : new Date(marker.committedAt);
+      return { location, checkpoint: marker?.checkpoint ?? null, storedAt };
     }
     case 'stdout': {
       const store = new FileCheckpointStore(pipeline.checkpointPath);
@@ -49,12 +63,18 @@ export async function readStoredCheckpoint(pipeline: LoadedPipeline): Promise<St
 /** Where the pipeline's checkpoint is stored, in words: a file path, or the target's table and row. */
 export function checkpointLocation(pipeline: LoadedPipeline): string {
   const sink = pipeline.config.sink;
+  if (pipeline.config.cluster !== undefined)
+    return `NATS KV bucket of cluster pipeline ${pipeline.name}, key checkpoint`;
   switch (sink.type) {
     case 'file':
       return fileSinkCheckpointPath(resolve(dirname(pipeline.file), sink.path));
     case 'postgres':
     case 'mysql':
       return `${sink.type} target, table ${sink.schema === undefined ? '' : `${sink.schema}.`}${CHECKPOINT_TABLE}, row '${pipeline.name}'`;
+    case 'nats': {
+      const where = natsSinkLocation({ ...sink, pipeline: pipeline.name });
+      return `nats stream ${where.stream}, last message on ${where.commitSubject}`;
+    }
     case 'stdout':
       return pipeline.checkpointPath;
   }
@@ -77,7 +97,10 @@ export async function statusCommand(
     if (options.json === true) {
       out(`${JSON.stringify({ ...statusJson(pipeline, stored, now), replication: slots }, null, 2)}\n`);
     } else {
-      const text = describeStatus(pipeline, stored, now) + describeSlots(slots, stored, now);
+      const text =
+        describeStatus(pipeline, stored, now) +
+        describeCluster(stored.cluster, now) +
+        describeSlots(slots, stored, now);
       out(redact(text, pipeline.secrets));
     }
     return EXIT_OK;
@@ -98,6 +121,9 @@ function statusJson(pipeline: LoadedPipeline, stored: StoredCheckpoint, now: Dat
     storedSecondsAgo: stored.storedAt === null ? null : Math.round((now.getTime() - stored.storedAt.getTime()) / 1000),
     phase: phaseOf(stored.checkpoint),
     checkpoint: stored.checkpoint,
+    ...(stored.cluster === undefined
+      ? {}
+      : { cluster: { leader: stored.cluster.leader, members: stored.cluster.members } }),
   };
 }
 
@@ -198,6 +224,25 @@ export function describeSlots(slots: StatusSlots | null, stored: StoredCheckpoin
   if (others.length > 0) {
     lines.push("other replication slots of Highwater's on this server (see highwater slots):");
     for (const slot of others) lines.push(`  ${describeSlot(slot, context(slot))}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The cluster lines of the status report: who holds the lease, and what each live member reads. */
+export function describeCluster(cluster: ClusterStatus | undefined, now: Date): string {
+  if (cluster === undefined) return '';
+  const lines = [
+    cluster.leader === null
+      ? 'cluster: no leader (no member runs, or the lease expired and is being taken over)'
+      : `cluster: leader ${cluster.leader.member} since ${ago(Math.max(0, now.getTime() - cluster.leader.since))}`,
+  ];
+  if (cluster.members.length === 0) lines.push('  no live members');
+  for (const m of cluster.members) {
+    const reading = m.reading.length === 0 ? 'reading no chunk' : `reading ${m.reading.join(', ')}`;
+    const handed = m.role === 'leader' ? `, ${m.handedOut} chunks handed out` : '';
+    lines.push(
+      `  ${m.member} (${m.role}, ${m.host} pid ${m.pid}): ${reading}${handed}, ${m.chunksWritten} chunks written`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

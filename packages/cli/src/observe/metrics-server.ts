@@ -14,6 +14,8 @@ export interface MetricsProvider {
     events: number;
     checkpointStoredAt: number | null;
     restarts?: number;
+    /** Times a reader of the source reconnected by itself (the source's retries). */
+    reconnects?: number;
     /** Seconds spent writing batches and storing their checkpoints. */
     writeSeconds?: number;
   };
@@ -60,12 +62,13 @@ export class PipelineMetrics {
   readonly #eventsWritten: Counter;
   readonly #checkpointStored: Gauge;
   readonly #restarts: Counter;
+  readonly #reconnects: Counter;
   readonly #slotRetained: Gauge;
   readonly #slotIdle: Gauge;
   readonly #slots: (() => readonly SlotGauge[]) | undefined;
   readonly #writeSeconds: Counter;
   readonly #logGauges = new Map<string, Gauge>();
-  #seen = { emitted: 0, batches: 0, events: 0, restarts: 0, writeSeconds: 0 };
+  #seen = { emitted: 0, batches: 0, events: 0, restarts: 0, reconnects: 0, writeSeconds: 0 };
 
   constructor(
     provider: MetricsProvider,
@@ -112,6 +115,10 @@ export class PipelineMetrics {
       'highwater_pipeline_restarts_total',
       'Times the pipeline restarted itself (closed, waited, resumed from its checkpoint) after a retriable failure.',
     );
+    this.#reconnects = counter(
+      'highwater_source_reconnects_total',
+      "Times one of the source's readers lost its database connection and reconnected by itself (no restart of the pipeline).",
+    );
     this.#slotRetained = gauge(
       'highwater_replication_slot_retained_wal_bytes',
       "WAL the source server keeps for each of Highwater's replication slots (Postgres).",
@@ -140,9 +147,18 @@ export class PipelineMetrics {
     this.#eventsWritten.inc(progress.events - this.#seen.events);
     const restarts = progress.restarts ?? 0;
     this.#restarts.inc(restarts - this.#seen.restarts);
+    const reconnects = progress.reconnects ?? 0;
+    this.#reconnects.inc(reconnects - this.#seen.reconnects);
     const writeSeconds = progress.writeSeconds ?? 0;
     this.#writeSeconds.inc(writeSeconds - this.#seen.writeSeconds);
-    this.#seen = { ...this.#seen, batches: progress.batches, events: progress.events, restarts, writeSeconds };
+    this.#seen = {
+      ...this.#seen,
+      batches: progress.batches,
+      events: progress.events,
+      restarts,
+      reconnects,
+      writeSeconds,
+    };
     if (progress.checkpointStoredAt !== null) this.#checkpointStored.set(progress.checkpointStoredAt / 1000);
     if (this.#slots !== undefined) {
       this.#slotRetained.reset();

@@ -1,3 +1,4 @@
+import { readableLogFigures } from './log-figures.js';
 import type { SourceMetrics, TableSnapshotProgress } from '@highwater/core';
 import cliProgress from 'cli-progress';
 import type { MetricsProvider } from './metrics-server.js';
@@ -127,7 +128,9 @@ export function streamLine(state: string, m: SourceMetrics): string {
     `lag ${m.currentEmitEventTimeLag === null ? '–' : formatDuration(m.currentEmitEventTimeLag)}`,
     `idle ${formatDuration(m.sourceIdleTime)}`,
   ];
-  for (const [key, value] of Object.entries(m.log)) parts.push(`${key} ${value.toLocaleString('en-US')}`);
+  for (const [key, value] of Object.entries(readableLogFigures(m.log))) {
+    parts.push(`${key} ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`);
+  }
   return parts.join(' | ');
 }
 
@@ -160,7 +163,7 @@ export function startProgressLog(
       eventsEmitted: m.eventsEmitted,
       eventsPerSecond: Math.round(m.eventsPerSecond),
       emitLagMs: m.currentEmitEventTimeLag,
-      ...m.log,
+      ...readableLogFigures(m.log),
     };
     if (provider.state === 'snapshot') {
       Object.assign(fields, {

@@ -92,6 +92,10 @@ const mongodbSourceOptions = z
       .strict()
       .optional(),
     maxAwaitTimeMs: positiveInt.optional(),
+    /** Join events over 16 MB from `$changeStreamSplitLargeEvent` fragments (default true; false for servers before 6.0.9). */
+    splitLargeEvents: z.boolean().optional(),
+    /** `auto`: the server's split points (splitVector) where allowed, else sorted _id paging; `paging`: never splitVector. */
+    chunkBoundaries: z.enum(['auto', 'paging']).optional(),
   })
   .strict();
 
@@ -141,6 +145,29 @@ const sinkSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('file'), path: z.string().min(1), format: eventFormat.default('native') }).strict(),
   z.object({ type: z.literal('postgres'), ...sqlSinkCommon }).strict(),
   z.object({ type: z.literal('mysql'), ...sqlSinkCommon }).strict(),
+  z
+    .object({
+      type: z.literal('nats'),
+      /** `nats://host:4222` (credentials as `user:password@` or `token@`; several servers comma-separated). */
+      url: z.string().min(1),
+      /** Default `highwater-<pipeline>`, created when missing. */
+      stream: z.string().min(1).optional(),
+      /** Subjects are `<subjectPrefix>.<schema>.<table>`. Default: the pipeline name. */
+      subjectPrefix: z.string().min(1).optional(),
+      format: eventFormat.default('native'),
+      /** Publishes awaiting their acknowledgement at most (default 1024). */
+      maxInFlight: positiveInt.optional(),
+      /** Limits of the stream when the sink creates it. */
+      streamLimits: z
+        .object({
+          maxBytes: positiveInt.optional(),
+          maxAgeSeconds: z.number().int().min(0).optional(),
+          replicas: z.number().int().min(1).max(5).optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
 ]);
 
 /** Where checkpoints live when the sink does not store them with its data (stdout, file). */
@@ -183,6 +210,36 @@ const logSchema = z
   })
   .strict();
 
+/** One pipeline run by several processes coordinated through NATS JetStream (docs/operations.md, "Running on several machines"). */
+const clusterSchema = z
+  .object({
+    nats: z
+      .object({
+        /** `nats://host:4222`, or several URLs of one NATS cluster. */
+        url: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+        user: z.string().min(1).optional(),
+        password: z.string().optional(),
+        token: z.string().min(1).optional(),
+        /** Subject prefix of the cluster's streams (default `highwater`). */
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+          .optional(),
+        /** A chunk without a heartbeat for this long goes to another member (default 30000). */
+        ackWaitMs: z.number().int().min(1_000).optional(),
+        /** The leader lease lasts this long unless renewed (default 15000). */
+        leaseTtlMs: z.number().int().min(1_000).optional(),
+        /** JetStream replicas of the cluster's streams and buckets (default 1). */
+        replicas: z.number().int().min(1).max(5).optional(),
+      })
+      .strict(),
+    /** Chunks handed out at once across all members (default 64). */
+    inFlightChunks: positiveInt.optional(),
+    /** Chunks each member reads at once (default: `source.parallelism`, else 4). */
+    readers: z.number().int().min(1).max(64).optional(),
+  })
+  .strict();
+
 export const pipelineSchema = z
   .object({
     /** Names the pipeline in logs, metrics and the sink's checkpoint row. Default: the file name. */
@@ -197,6 +254,8 @@ export const pipelineSchema = z
     metrics: metricsSchema.optional(),
     log: logSchema.default({ level: 'info' }),
     restart: restartSchema.default({ attempts: 10, initialDelayMs: 1_000, maxDelayMs: 60_000 }),
+    /** Absent: one process runs the pipeline. */
+    cluster: clusterSchema.optional(),
   })
   .strict();
 
@@ -205,4 +264,6 @@ export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type SourceConfig = PipelineConfig['source'];
 export type SinkConfig = PipelineConfig['sink'];
 export type SqlSinkConfig = Extract<SinkConfig, { type: 'postgres' | 'mysql' }>;
+export type NatsSinkConfig = Extract<SinkConfig, { type: 'nats' }>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
+export type ClusterConfig = z.output<typeof clusterSchema>;

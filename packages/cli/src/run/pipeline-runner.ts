@@ -1,6 +1,7 @@
 import {
   type Checkpoint,
   type CheckpointStore,
+  CloseTimeoutError,
   ConfigError,
   createSource,
   type EventBatch,
@@ -12,6 +13,8 @@ import {
   type SourceAdapter,
   type SourceMetrics,
   type SourceOptions,
+  type SourceRetry,
+  settleWithin,
 } from '@highwater/core';
 import type { SinkLogger } from '@highwater/core';
 import { BatchGatherer } from './gather-batches.js';
@@ -40,7 +43,16 @@ export interface PipelineRunnerOptions {
    * larger transactions. Default false: every source batch is one write.
    */
   readonly joinWaitingBatches?: boolean;
+  /**
+   * How long closing waits for the sink's `close()` and for each call the source's close needs
+   * (the source's own `closeTimeoutMs` wins when set). One that does not settle is left behind and
+   * the run ends with a `CloseTimeoutError` naming it. Default 30000 ms.
+   */
+  readonly closeTimeoutMs?: number;
 }
+
+/** Default of {@link PipelineRunnerOptions.closeTimeoutMs}. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
 /** 10 restarts in a row, after 1 s, 2 s, 4 s … up to 60 s each (about 5 minutes in all). */
 export const DEFAULT_RESTART_POLICY: RetryPolicy = Object.freeze({
@@ -126,6 +138,8 @@ export class PipelineRunner {
   #checkpoint: Checkpoint | null = null;
   #checkpointStoredAt: number | null = null;
   #restarts = 0;
+  /** Times one of the source's readers lost its connection and reconnected (the source's own retries). */
+  #reconnects = 0;
   /** Restarts since the last batch written. */
   #attempt = 0;
   /** The pipeline started once (sink open, source started): later retriable failures restart it. */
@@ -136,6 +150,8 @@ export class PipelineRunner {
    * with its data may have committed it before failing), so the log state is no longer dropped.
    */
   #writeAttempted = false;
+  /** This pass's source and sink were closed by {@link #finish} (successfully or not). */
+  #closedThisPass = false;
 
   constructor(options: PipelineRunnerOptions) {
     if (!options.sink.storesCheckpoints && options.checkpointStore === undefined) {
@@ -191,6 +207,7 @@ export class PipelineRunner {
     events: number;
     checkpointStoredAt: number | null;
     restarts: number;
+    reconnects: number;
     writeSeconds: number;
   } {
     return {
@@ -198,8 +215,21 @@ export class PipelineRunner {
       events: this.#events,
       checkpointStoredAt: this.#checkpointStoredAt,
       restarts: this.#restarts,
+      reconnects: this.#reconnects,
       writeSeconds: this.record.writeMs / 1000,
     };
+  }
+
+  /** A reader of the source lost its connection and reconnects after `delayMs`: counted, recorded, logged. */
+  #reconnected(retry: SourceRetry): void {
+    this.#reconnects++;
+    this.record.reconnect(retry);
+    const { reader, error, attempt, attempts, delayMs } = retry;
+    const which = reader === 'log' ? 'log reader' : 'a chunk reader';
+    this.#logger.warn(
+      { code: error instanceof HighwaterError ? error.code : undefined, reader, attempt, attempts, delayMs },
+      `the source's ${which} lost its connection (${messageOf(error)}); reconnecting in ${delayMs} ms (attempt ${attempt} of ${attempts})`,
+    );
   }
 
   /**
@@ -214,7 +244,8 @@ export class PipelineRunner {
     }
     // Waiting on the source (still connecting, or an idle stream): closing it ends the wait. A batch
     // being written is left to finish; the loop stops after storing its checkpoint.
-    if (this.#waitingForBatch) void this.#source?.close();
+    // A close that fails (times out) is reported by the run's own close of the same source (#finish).
+    if (this.#waitingForBatch) this.#source?.close().catch(() => undefined);
     // Waiting to restart: stop waiting.
     this.#wakeUp?.();
   }
@@ -264,6 +295,7 @@ export class PipelineRunner {
   async #runOnce(): Promise<RunSummary> {
     const { sink, checkpointStore, adapter } = this.#options;
     let sinkOpened = false;
+    this.#closedThisPass = false;
     // The previous pass's source stays readable (metrics) until this pass makes its own.
     let source: Source | null = null;
     try {
@@ -276,11 +308,12 @@ export class PipelineRunner {
 
       const onRetry = this.#options.source.onRetry;
       source = createSource({
+        closeTimeoutMs: this.#closeTimeoutMs,
         ...this.#options.source,
         adapter,
         resumeFrom,
         onRetry: (retry) => {
-          this.record.reconnect(retry);
+          this.#reconnected(retry);
           onRetry?.(retry);
         },
         onTableSkipped: (table, reason) => {
@@ -322,10 +355,40 @@ export class PipelineRunner {
         if (this.#stopRequested) return await this.#finish('stopped', sinkOpened);
       }
     } catch (error) {
-      await source?.close().catch(() => undefined);
-      if (sinkOpened) await sink.close().catch(() => undefined);
+      // Not closed again when closing itself failed (#finish closed both already). Otherwise the
+      // failure is what the run reports; a close that times out as well is only logged.
+      if (this.#closedThisPass) throw error;
+      await source?.close().catch((closing: unknown) => this.#closeFailed(closing));
+      if (sinkOpened) await this.#closeSink().catch((closing: unknown) => this.#closeFailed(closing));
       throw error;
     }
+  }
+
+  get #closeTimeoutMs(): number {
+    return this.#options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  }
+
+  /** `sink.close()`, bounded: a close that never settles is a `CloseTimeoutError`, not a hang. */
+  async #closeSink(): Promise<void> {
+    const { sink } = this.#options;
+    const ms = this.#closeTimeoutMs;
+    let failure: { error: unknown } | null = null;
+    const closing = sink.close().catch((error: unknown) => {
+      failure = { error };
+    });
+    if (!(await settleWithin(closing, ms))) {
+      throw new CloseTimeoutError(
+        `the ${sink.name} sink's close() did not settle within ${ms} ms; its connection may stay open until the process exits`,
+      );
+    }
+    if (failure !== null) throw (failure as { error: unknown }).error;
+  }
+
+  #closeFailed(error: unknown): void {
+    this.#logger.warn(
+      { code: error instanceof HighwaterError ? error.code : undefined },
+      `while closing after the failure: ${messageOf(error)}`,
+    );
   }
 
   /** Waits `ms`, or less when `stop()` is called. */
@@ -371,7 +434,14 @@ export class PipelineRunner {
     const unreferenced = this.#checkpoint === null && !this.#writeAttempted;
     if (!finished && !unreferenced) return;
     try {
-      const dropped = await adapter.dropLogState(finished ? 'managed' : 'created');
+      const ms = this.#closeTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CloseTimeoutError(`dropping it did not finish within ${ms} ms`)), ms);
+      });
+      const dropped = await Promise.race([adapter.dropLogState(finished ? 'managed' : 'created'), timedOut]).finally(
+        () => clearTimeout(timer),
+      );
       if (dropped.length === 0) return;
       this.#logger.info(
         { dropped },
@@ -388,9 +458,16 @@ export class PipelineRunner {
     }
   }
 
+  /** Closes source and sink (both, even when the first fails or times out), then the summary or the first failure. */
   async #finish(reason: RunSummary['reason'], sinkOpened: boolean): Promise<RunSummary> {
-    await this.#source?.close();
-    if (sinkOpened) await this.#options.sink.close();
+    this.#closedThisPass = true;
+    const failures: unknown[] = [];
+    await this.#source?.close().catch((error: unknown) => failures.push(error));
+    if (sinkOpened) await this.#closeSink().catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) {
+      for (const extra of failures.slice(1)) this.#closeFailed(extra);
+      throw failures[0];
+    }
     return this.#summary(reason);
   }
 

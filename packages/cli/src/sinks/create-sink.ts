@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Sink, SinkContext, SourceAdapter } from '@highwater/core';
 import { FileSink, type LineOutput, StdoutSink } from '@highwater/sink-file';
+import { NatsSink } from '@highwater/sink-nats';
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import { createSqlSink, sourceTableDescriber } from './sql/index.js';
 
@@ -46,6 +47,17 @@ export async function createSink(
       });
       return describer === null ? sql : closingAlso(sql, () => describer.close());
     }
+    case 'nats':
+      return new NatsSink({
+        url: sink.url,
+        pipeline: context.pipelineName,
+        stream: sink.stream,
+        subjectPrefix: sink.subjectPrefix,
+        format: sink.format,
+        maxInFlight: sink.maxInFlight,
+        limits: sink.streamLimits,
+        logger: context.logger,
+      });
   }
 }
 

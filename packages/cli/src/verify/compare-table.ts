@@ -1,5 +1,6 @@
 import { createTableSplitter, type Introspector, type Key, type TableSchema, tableName } from '@highwater/core';
 import { addTextRows, type ChunkRows, emptyChunk, sameChecksum } from './chunk-rows.js';
+import type { SourceRowsReader } from './row-text-reader.js';
 import { readTextChunk, type SideTable, type TextSide } from './text-reader.js';
 import type { TableReport } from './verify-report.js';
 
@@ -9,8 +10,8 @@ export interface TableComparison {
   readonly target: TableSchema;
   readonly introspector: Pick<Introspector<unknown>, 'keyRange' | 'estimateRowCount' | 'nextChunkBoundary'>;
   readonly compareKeys: (table: TableSchema, a: Key, b: Key) => number;
-  /** Where the source's rows are read as the source server's text. */
-  readonly sourceSide: TextSide;
+  /** Where the source's rows are read as the source server's text; or, for a source without SQL, its rows as canonical text. */
+  readonly sourceSide: TextSide | { readonly rows: SourceRowsReader };
   /** Where the target's rows are read as the target server's text. */
   readonly targetSide: TextSide;
   readonly chunkSize: number;
@@ -40,13 +41,18 @@ export async function compareTable(c: TableComparison): Promise<TableReport> {
     compareKeys: (a, b) => c.compareKeys(c.source, a, b),
     chunkSize: c.chunkSize,
   });
-  const cross = c.sourceSide.dialect.name !== c.targetSide.dialect.name;
+  const sourceSide = c.sourceSide;
+  const cross = !('dialect' in sourceSide) || sourceSide.dialect.name !== c.targetSide.dialect.name;
   const side = (table: TableSchema, dialect: TextSide['dialect']): SideTable => ({
     qualified: `${dialect.quote(table.id.schema ?? table.id.database ?? '')}.${dialect.quote(table.id.name)}`,
     columns: table.columns,
     key: table.chunkKey,
   });
-  const sourceTable = side(c.source, c.sourceSide.dialect);
+  const readSource =
+    'dialect' in sourceSide
+      ? (range: Parameters<SourceRowsReader>[1]) =>
+          readTextChunk(sourceSide, side(c.source, sourceSide.dialect), range, cross)
+      : (range: Parameters<SourceRowsReader>[1]) => sourceSide.rows(c.source, range);
   const targetTable = side(c.target, c.targetSide.dialect);
   const missing = new Map<string, { row: string; display: string }>();
   const extra = new Map<string, { row: string; display: string }>();
@@ -60,7 +66,7 @@ export async function compareTable(c: TableComparison): Promise<TableReport> {
   for (let split = await splitter.next(); split !== null; split = await splitter.next()) {
     const src = emptyChunk();
     const tgt = emptyChunk();
-    addTextRows(src, await readTextChunk(c.sourceSide, sourceTable, split.range, cross));
+    addTextRows(src, await readSource(split.range));
     addTextRows(tgt, await readTextChunk(c.targetSide, targetTable, split.range, cross));
     chunks++;
     sourceRows += src.rows.size;

@@ -25,7 +25,8 @@ export interface TextRow {
   readonly row: string;
 }
 
-const SEPARATOR = '\u0001';
+/** Between the column texts of a row (and the key columns of its key). */
+export const ROW_SEPARATOR = '\u0001';
 
 /**
  * The rows of `range` (half-open, over the chunk key, bounds in the source adapter's values) read as
@@ -62,14 +63,14 @@ export async function readTextChunk(
       if (comparesPresenceOnly(c)) return text === null ? 'N' : 'P';
       return canonicalServerText(c.type, text, cross);
     });
-    const key = keyIndexes.map((i) => texts[i]).join(SEPARATOR);
+    const key = keyIndexes.map((i) => texts[i]).join(ROW_SEPARATOR);
     const display = `{${keyIndexes
       .map((i) => {
         const c = columns[i] as ColumnSchema;
         return `${JSON.stringify(c.name)}:${displayValue(c.type, r[`c${i}`])}`;
       })
       .join(',')}}`;
-    return { key, display, row: texts.join(SEPARATOR) };
+    return { key, display, row: texts.join(ROW_SEPARATOR) };
   });
 }
 

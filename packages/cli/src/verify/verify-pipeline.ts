@@ -15,6 +15,7 @@ import { describeCapturedTables } from '@highwater/sink-sql';
 import { createAdapter } from '../sources/create-adapter.js';
 import type { SqlSession } from '@highwater/sink-sql';
 import { compareTable, type TableComparison } from './compare-table.js';
+import { adapterRowsReader } from './row-text-reader.js';
 import { targetTableOf } from './target-reader.js';
 import { type TableReport, totalsOf, type VerifyReport } from './verify-report.js';
 
@@ -53,10 +54,10 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
     );
   }
   const source = pipeline.config.source;
-  if (source.adapter !== 'postgres' && source.adapter !== 'mysql') {
+  if (source.adapter !== 'postgres' && source.adapter !== 'mysql' && source.adapter !== 'mongodb') {
     // verify reads the source as its server prints each value, through a SQL dialect of its own.
     throw new ConfigError(
-      `${pipeline.file}: source.adapter is ${source.adapter}: verify compares postgres and mysql sources only so far`,
+      `${pipeline.file}: source.adapter is ${source.adapter}: verify compares postgres, mysql and mongodb sources only so far`,
     );
   }
   const chunkSize = options.chunkSize ?? source.chunkSize ?? DEFAULT_VERIFY_CHUNK_SIZE;
@@ -70,20 +71,26 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
     const targetSession = await onTarget(sink, () => targetDialect.connect(sink.connection));
     open.push(targetSession);
     const targetSchema = await targetSchemaOf(sink, targetSession);
-    const sourceDialect = dialectOf(source.adapter);
-    const sourceSession = await sourceDialect.connect(source.connection).catch((error: unknown) => {
-      throw new AdapterError(
-        `${source.adapter}: verify cannot open its reading connection to the source: ${messageOf(error)}`,
-        {
-          cause: error,
-        },
-      );
-    });
-    open.push(sourceSession);
-    const sides = {
-      sourceSide: { dialect: sourceDialect, session: sourceSession },
-      targetSide: { dialect: targetDialect, session: targetSession },
-    };
+    let sourceSide: TableComparison['sourceSide'];
+    if (source.adapter === 'mongodb') {
+      // No SQL to print values with: the adapter reads the rows, compared as the sink writes them.
+      const reader = await adapter.createChunkReader();
+      open.push(reader);
+      sourceSide = { rows: adapterRowsReader(reader, targetDialect) };
+    } else {
+      const sourceDialect = dialectOf(source.adapter);
+      const sourceSession = await sourceDialect.connect(source.connection).catch((error: unknown) => {
+        throw new AdapterError(
+          `${source.adapter}: verify cannot open its reading connection to the source: ${messageOf(error)}`,
+          {
+            cause: error,
+          },
+        );
+      });
+      open.push(sourceSession);
+      sourceSide = { dialect: sourceDialect, session: sourceSession };
+    }
+    const sides = { sourceSide, targetSide: { dialect: targetDialect, session: targetSession } };
     const reports: TableReport[] = [];
     for (const table of tables) {
       const report = await compareOne(adapter, introspector, sides, table, sink, targetSchema, {

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executeRun, runCommand } from '../../src/commands/run.js';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import type { PipelineRunner } from '../../src/run/pipeline-runner.js';
-import { shopDatabase, waitFor } from '../helpers.js';
+import { MemorySink, shopDatabase, waitFor } from '../helpers.js';
 
 const PASSWORD = 'pa$$:w"rd';
 const yaml = (sink: string) => `
@@ -94,6 +94,40 @@ describe('highwater run (in-process)', () => {
     runner!.stop();
     expect(await running).toBe(0);
     expect((await readFile(join(dir, 'out', 'events.jsonl'), 'utf8')).trimEnd().split('\n')).toHaveLength(5);
+  });
+
+  it('a sink whose close() never settles: the stop ends anyway, exit code 1 naming what timed out', async () => {
+    const pipeline = parsePipeline(yaml('{ type: stdout }'), join(dir, 'shop.yaml'), { PG_PASSWORD: PASSWORD });
+    const sink = new MemorySink(true);
+    sink.close = () => new Promise<void>(() => undefined);
+    const stderr = capture();
+    let runner: PipelineRunner | null = null;
+    const running = executeRun(
+      {
+        pipeline,
+        adapter: memoryAdapter(shopDatabase(5)) as SourceAdapter<unknown>,
+        sourceOptions: { tables: { include: ['shop.*'] } },
+        sink,
+        closeTimeoutMs: 200,
+      },
+      { progress: 'off' },
+      { stderr: stderr.stream, handleSignals: false, onRunner: (r) => (runner = r) },
+    );
+    await waitFor(() => runner?.state === 'stream', 'the stream');
+    runner!.stop();
+    expect(await running).toBe(1);
+    const errors = stderr
+      .text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string; code?: string })
+      .filter((l) => l.level === 'error');
+    expect(errors).toEqual([
+      expect.objectContaining({
+        code: 'HW_CLOSE_TIMEOUT',
+        msg: expect.stringContaining("the memory sink's close() did not settle within 200 ms"),
+      }),
+    ]);
   });
 
   it('reports a failure in one line without the password, exit code 1; the stack only at debug level', async () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { metricValue, parseExposition, type Sample } from '../../demo/metrics.js';
 
@@ -118,4 +119,19 @@ export async function until<T>(
     }
     await sleep(50);
   }
+}
+
+/**
+ * Writes a pipeline file at `path`: `name`, then the `source:` and `sink:` sections from their
+ * indented lines (e.g. `'  adapter: postgres'`), then any top-level lines. Returns `path`.
+ */
+export async function writePipeline(
+  path: string,
+  parts: { name: string; source: readonly string[]; sink: readonly string[]; extra?: readonly string[] },
+): Promise<string> {
+  await writeFile(
+    path,
+    [`name: ${parts.name}`, 'source:', ...parts.source, 'sink:', ...parts.sink, ...(parts.extra ?? []), ''].join('\n'),
+  );
+  return path;
 }

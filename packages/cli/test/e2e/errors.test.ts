@@ -214,7 +214,7 @@ describe('highwater verify cannot reach or log in: exit code 2 and one message',
 });
 
 describe('highwater run without the privilege to create target tables', () => {
-  it('says what to grant, exits 1, and creates nothing', async () => {
+  it('says what to grant, exits 4 (a database to set up), and creates nothing', async () => {
     await sql(targetAdmin(), [
       `CREATE ROLE e2e_loader LOGIN PASSWORD '${TARGET_PASSWORD}'`,
       // Connect is granted to PUBLIC; CREATE on schema public is not (Postgres 15+), so revoke it
@@ -231,7 +231,7 @@ describe('highwater run without the privilege to create target tables', () => {
       }),
     );
     const result = await highwater(['run', file, '--log-format=json'], env);
-    const output = await expectCleanFailure(result, 1);
+    const output = await expectCleanFailure(result, 4);
     const errors = result.stderr
       .split('\n')
       .filter((l) => l.startsWith('{'))

@@ -152,7 +152,7 @@ describe('Postgres', () => {
     ];
     const env = { HIGHWATER_SOURCE_PASSWORD: 'cdc-pw-1234' };
     const first = await highwater(args, env);
-    expect(first.code, first.stdout + first.stderr).toBe(1);
+    expect(first.code, first.stdout + first.stderr).toBe(4);
     expect(first.stdout).toContain('2 tables match public.* (public.accounts, public.audit)');
     const statements = printedSql(first.stdout);
     expect(statements).toEqual([
@@ -198,7 +198,7 @@ it('init on a server without wal_level=logical says what to set and that a resta
       `--connection=${server.url}`,
       '--sink=stdout',
     ]);
-    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.code, result.stdout + result.stderr).toBe(4);
     expect(result.stdout).toContain(
       "  - wal_level is 'replica', logical replication needs 'logical' (then restart the server)",
     );
@@ -274,7 +274,7 @@ describe('MariaDB', () => {
     const env = { HIGHWATER_SOURCE_PASSWORD: 'cdc-pw-1234' };
     const args = ['init', file, '--source=mysql', `--connection=mysql://cdc@${hostPort()}/highwater`, '--sink=file'];
     const first = await highwater(args, env);
-    expect(first.code, first.stdout + first.stderr).toBe(1);
+    expect(first.code, first.stdout + first.stderr).toBe(4);
     expect(printedSql(first.stdout)).toEqual([
       "GRANT REPLICATION SLAVE, REPLICATION CLIENT, PROCESS ON *.* TO 'cdc'@'%';",
     ]);

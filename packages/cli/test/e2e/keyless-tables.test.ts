@@ -107,10 +107,11 @@ describe('a unique chunk key on a table without a primary key', () => {
         'the changes in the target',
         async () =>
           (
-            await sql<{ n: string }>(target.url, [
-              "SELECT count(*) AS n FROM events WHERE code = 'e10' OR (code = 'e9' AND note = 'again')",
-            ]).catch(() => [{ n: '0' }])
-          )[0]?.n === '1',
+            await sql<{ done: boolean }>(target.url, [
+              // Both changes: e10 gone and e9 updated (a count of either alone is 1 before them too).
+              "SELECT NOT EXISTS (SELECT 1 FROM events WHERE code = 'e10') AND EXISTS (SELECT 1 FROM events WHERE code = 'e9' AND note = 'again') AS done",
+            ]).catch(() => [{ done: false }])
+          )[0]?.done === true,
         { pipeline: run },
       );
     } finally {
@@ -150,10 +151,7 @@ describe('a new keyless table that a pattern selects', () => {
     expect((await run.kill('SIGTERM')).code, run.tail()).toBe(0);
   }
 
-  // Skipped: it finds a bug not yet fixed. Stopped (SIGTERM) right after this restart, the process
-  // does not exit but fills its heap until V8 aborts (seen at the merge of session 5, every run;
-  // the skip warning is logged, "source started" never is). Unskip with the fix.
-  it.skip('is skipped with a warning at the next start; the pipeline keeps working', async () => {
+  it('is skipped with a warning at the next start; the pipeline keeps working', async () => {
     await sql(source.url, ['DROP TABLE IF EXISTS app.notes']);
     const file = await appFile('app_skip');
     await runOnce(file);
@@ -178,6 +176,23 @@ describe('a new keyless table that a pattern selects', () => {
     } finally {
       expect((await run.kill('SIGTERM')).code, run.tail()).toBe(0);
     }
+  }, 240_000);
+
+  // A stop that arrives while the source is still starting (here: as soon as the skip is logged,
+  // often before "source started") once made the process start chunk readers for ever until its
+  // heap filled; core's close-while-starting.test.ts pins the cause without depending on timing.
+  it('stopped right after the skip warning, exits 0', async () => {
+    await sql(source.url, ['DROP TABLE IF EXISTS app.notes']);
+    const file = await appFile('app_skip_stop');
+    await runOnce(file);
+    await sql(source.url, ['CREATE TABLE app.notes (a int, b text)']);
+    const run = new RunningPipeline(file, 0, { NODE_OPTIONS: '--max-old-space-size=256' });
+    await until('the warning', async () => run.output.includes('table app.notes matches tables.include'), {
+      pipeline: run,
+    });
+    const exit = await run.kill('SIGTERM');
+    expect(exit.code, run.tail()).toBe(0);
+    expect(run.output).toContain('pipeline stopped; the checkpoint is stored');
   }, 240_000);
 
   it('is refused before anything is read with keylessTables: fail', async () => {

@@ -55,6 +55,37 @@ describe('pipeline files', () => {
     expect(e.message).toContain('unknown field slotName');
   });
 
+  it('reads a nats sink with its defaults, and builds it with the pipeline name', async () => {
+    const text = minimal.replace(
+      'type: stdout',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the pipeline file's own ${…} syntax
+      "type: nats\n  url: 'nats://hw:${NATS_PASSWORD}@broker:4222'\n  streamLimits: { maxBytes: 1000000 }",
+    );
+    const p = parsePipeline(text, 'shop.yaml', { PG_PASSWORD: 'x', NATS_PASSWORD: 'n4ts' });
+    expect(p.config.sink).toEqual({
+      type: 'nats',
+      url: 'nats://hw:n4ts@broker:4222',
+      format: 'native',
+      streamLimits: { maxBytes: 1_000_000 },
+    });
+    expect(p.secrets).toContain('n4ts');
+    const { createSink } = await import('../../src/sinks/create-sink.js');
+    const sink = await createSink(p, { pipelineName: p.name, logger: { info() {}, warn() {}, debug() {} } });
+    expect(sink).toMatchObject({
+      name: 'nats',
+      storesCheckpoints: true,
+      stream: 'highwater-shop',
+      subjectPrefix: 'shop',
+    });
+    const e = errorOf(() =>
+      parsePipeline(text.replace('maxBytes: 1000000', 'maxBytes: -1'), 'shop.yaml', {
+        PG_PASSWORD: 'x',
+        NATS_PASSWORD: 'n',
+      }),
+    );
+    expect(e.message).toContain('sink.streamLimits.maxBytes');
+  });
+
   it('names the variable and the field when the environment lacks it', () => {
     const e = errorOf(() => parsePipeline(minimal, 'shop.yaml', {}));
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the message quotes the file's ${…} syntax

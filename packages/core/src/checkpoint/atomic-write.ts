@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -36,6 +36,33 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
 export function isTemporaryFileOf(path: string, name: string): boolean {
   const prefix = `.${basename(path)}.`;
   return name.startsWith(prefix) && /^[0-9a-f]{16}\.tmp$/.test(name.slice(prefix.length));
+}
+
+/**
+ * Removes the temporary files {@link writeFileAtomically} left for `path` when a process died
+ * between writing one and renaming it (a SIGKILL, a power loss): only names of its own pattern
+ * (`.<name>.<16 hex digits>.tmp` in the same directory), nothing else. Call it before the first
+ * write of a process, never while another writer may be replacing the same file. Returns the names
+ * removed; a directory that does not exist has none.
+ */
+export async function removeTemporaryFilesOf(path: string): Promise<string[]> {
+  const dir = dirname(path);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+  const stray = names.filter((name) => isTemporaryFileOf(path, name));
+  await Promise.all(
+    stray.map((name) =>
+      unlink(join(dir, name)).catch((error: unknown) => {
+        if (errorCode(error) !== 'ENOENT') throw error;
+      }),
+    ),
+  );
+  return stray;
 }
 
 /** Makes a rename in `dir` durable. Windows cannot open a directory, and some file systems refuse to fsync one: both are skipped. */

@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { CheckpointError } from '../errors/errors.js';
-import { isTemporaryFileOf, writeFileAtomically } from './atomic-write.js';
+import { removeTemporaryFilesOf, writeFileAtomically } from './atomic-write.js';
 import type { Checkpoint, CheckpointStore } from './checkpoint.js';
 import { parseCheckpoint } from './parse-checkpoint.js';
 
@@ -72,19 +72,13 @@ export class FileCheckpointStore implements CheckpointStore {
       const dir = dirname(this.path);
       await mkdir(dir, { recursive: true });
       if (!this.#swept) {
-        await this.#removeStrayTempFiles(dir);
+        await removeTemporaryFilesOf(this.path);
         this.#swept = true;
       }
       await writeFileAtomically(this.path, text);
     } catch (error) {
       throw new CheckpointError(`cannot save checkpoint to ${this.path}: ${messageOf(error)}`, { cause: error });
     }
-  }
-
-  /** Temporary files of this target left by a process that died between writing and renaming. */
-  async #removeStrayTempFiles(dir: string): Promise<void> {
-    const stray = (await readdir(dir)).filter((name) => isTemporaryFileOf(this.path, name));
-    await Promise.all(stray.map((name) => unlink(join(dir, name)).catch(() => undefined)));
   }
 }
 

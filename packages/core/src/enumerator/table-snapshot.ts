@@ -25,6 +25,8 @@ export interface ChunkWindow<O> {
   readWith: TableSchema | null;
   /** When the read finished (ms), reported as the reads' `opTs`. */
   readAt: number;
+  /** Rows another process read and wrote to the sink (`remoteChunks`): none are emitted here. Null for a chunk read here. */
+  writtenElsewhere?: number | null;
   /** Settles when the chunk's rows have been emitted (or the source stopped). */
   readonly released: Promise<void>;
   release(): void;

@@ -72,6 +72,28 @@ export class PermissionError extends HighwaterError {
   }
 }
 
+/**
+ * The database lacks something the pipeline needs that an administrator sets up: a server setting
+ * (`wal_level`), a table's replica identity, a publication or replication slot the adapter is not
+ * allowed to create, a free replication slot. The message names it and the statement that fixes it.
+ */
+export class DatabaseSetupError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('HW_DATABASE_SETUP', message, options);
+  }
+}
+
+/**
+ * Closing did not finish: a call into an adapter or a sink (a reader's `close()`, a read it was
+ * waiting for) did not settle within the close timeout. The close went on without it; the message
+ * names what was left waiting, whose connection may stay open until the process exits.
+ */
+export class CloseTimeoutError extends HighwaterError {
+  constructor(message: string) {
+    super('HW_CLOSE_TIMEOUT', message);
+  }
+}
+
 /** A checkpoint cannot be read, or belongs to another adapter or another table set. */
 export class CheckpointError extends HighwaterError {
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -83,6 +105,17 @@ export class CheckpointError extends HighwaterError {
 export class SourceClosedError extends HighwaterError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('HW_SOURCE_CLOSED', message, options);
+  }
+}
+
+/**
+ * A pipeline run by several processes (`cluster:`) cannot coordinate: the coordinator (NATS
+ * JetStream) is unreachable or refused an operation, or this process lost the leader lease another
+ * member now holds. Retriable when the coordinator may answer later.
+ */
+export class ClusterError extends HighwaterError {
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super('HW_CLUSTER', message, options);
   }
 }
 

@@ -95,3 +95,45 @@ export function mergeChunk<O>(rows: Iterable<Row>, changes: Iterable<ChunkChange
   for (const change of changes) applyChange(buffer, change, space);
   return [...buffer.values()];
 }
+
+/** A chunk's rows as of its high watermark, and the rows the window's changes removed from it for good. */
+export interface MergedChunk {
+  readonly rows: Row[];
+  /**
+   * For each chunk key that a change in the window deleted or moved away and that has no row at the
+   * high watermark, the before-image of the last such change (it holds at least the key columns). A
+   * chunk read again (after a crash left an earlier attempt's rows in a target) deletes them, so the
+   * target's range ends up exactly as of the new high watermark.
+   */
+  readonly removed: Row[];
+  /** A truncate lies in the window: rows of an earlier read that no change names may be gone too. */
+  readonly truncated: boolean;
+}
+
+/**
+ * {@link mergeChunk}, also reporting the rows the changes removed. When the window starts at or
+ * before an earlier read's low watermark, every row that read could have written and that is gone
+ * now is among `removed`: a row missing at the high watermark was deleted or moved by a change
+ * after the earlier read, which lies in the window.
+ */
+export function mergeChunkWithRemovals<O>(
+  rows: Iterable<Row>,
+  changes: Iterable<ChunkChange<O>>,
+  space: ChunkKeySpace,
+): MergedChunk {
+  const buffer = bufferRows(rows, space);
+  const touched = new Map<string | number, Row>();
+  let truncated = false;
+  for (const change of changes) {
+    if (change.kind === 'truncate') truncated = true;
+    if (change.kind === 'change' && change.op !== 'c') {
+      const image = (change.before ?? change.after) as Row;
+      const oldKey = space.keyOf(image);
+      if (space.inChunk(oldKey)) touched.set(keyIdentity(oldKey), image);
+    }
+    applyChange(buffer, change, space);
+  }
+  const removed: Row[] = [];
+  for (const [id, image] of touched) if (!buffer.has(id)) removed.push(image);
+  return { rows: [...buffer.values()], removed, truncated };
+}

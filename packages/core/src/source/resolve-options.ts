@@ -34,6 +34,7 @@ export function resolveOptions<O>(options: SourceOptions<O>): ResolvedSourceOpti
     batchSize: positiveInteger(options.batchSize, 1024, 'batchSize'),
     maxQueuedBatches: positiveInteger(options.maxQueuedBatches, 8, 'maxQueuedBatches'),
     heartbeatIntervalMs: nonNegative(options.heartbeatIntervalMs, 10_000, 'heartbeatIntervalMs'),
+    closeTimeoutMs: nonNegative(options.closeTimeoutMs, 30_000, 'closeTimeoutMs'),
     retry: {
       attempts: nonNegative(options.retry?.attempts, 5, 'retry.attempts'),
       initialDelayMs: nonNegative(options.retry?.initialDelayMs, 100, 'retry.initialDelayMs'),

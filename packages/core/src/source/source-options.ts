@@ -1,5 +1,6 @@
 import type { Checkpoint, CheckpointStore } from '../checkpoint/checkpoint.js';
 import type { TableFilter } from '../schema/table-filter.js';
+import type { RemoteChunks } from '../snapshot/remote-chunks.js';
 import type { SnapshotSplit } from '../split/split.js';
 import type { SourceAdapter } from '../spi/source-adapter.js';
 import type { JsonValue } from '../values/value.js';
@@ -91,6 +92,12 @@ export interface SourceOptions<O> {
   /** Default: 5 attempts from 100 ms up to 5 s. */
   readonly retry?: RetryPolicy;
   /**
+   * How long `close()` waits for each call into the adapter it needs (a reader's `close()`, the
+   * readers' end, a start in progress). One that does not settle by then is left behind and
+   * `close()` rejects with `CloseTimeoutError` naming it, once the rest is closed. Default 30000 ms.
+   */
+  readonly closeTimeoutMs?: number;
+  /**
    * Called each time the source retries after a retriable failure of its log reader or of a chunk
    * reader (a lost connection), before waiting `delayMs`. Such retries are otherwise invisible:
    * the application sees the batches go on. Must not throw.
@@ -98,6 +105,12 @@ export interface SourceOptions<O> {
   readonly onRetry?: (retry: SourceRetry) => void;
   /** Test hooks at the phase boundaries of each chunk read. */
   readonly phaseHooks?: SnapshotPhaseHooks<O>;
+  /**
+   * Snapshot chunks are read, merged and written by other processes (`@highwater/cluster`); this
+   * source keeps the log reader and the gate, and emits changes only. `parallelism` is then the
+   * number of chunks handed out at once. Phase hooks do not apply to such chunks.
+   */
+  readonly remoteChunks?: RemoteChunks<O>;
 }
 
 export interface ResolvedSourceOptions<O> extends SourceOptions<O> {
@@ -108,4 +121,5 @@ export interface ResolvedSourceOptions<O> extends SourceOptions<O> {
   readonly maxQueuedBatches: number;
   readonly heartbeatIntervalMs: number;
   readonly retry: RetryPolicy;
+  readonly closeTimeoutMs: number;
 }

@@ -8,6 +8,7 @@ import { isUndecoded, TableSnapshot } from '../enumerator/table-snapshot.js';
 import {
   asHighwaterError,
   CheckpointError,
+  CloseTimeoutError,
   ConfigError,
   isRetriable,
   SourceClosedError,
@@ -29,6 +30,7 @@ import type { CapturedTable } from './captured-table.js';
 import { discoverTables, type KeylessPolicy, requireChunkKey } from './discover-tables.js';
 import type { EventBatch } from './event-batch.js';
 import { OutputQueue } from './output-queue.js';
+import { settleWithin } from './settle-within.js';
 import type { ResolvedSourceOptions } from './source-options.js';
 import type { Source } from './source.js';
 
@@ -162,6 +164,9 @@ export class SourceRuntime<O> implements Source {
       return;
     }
     this.logReader = await adapter.createLogReader({ from, tables: schemas });
+    // Closed while starting (a stop asked for before the source was up): shutdown() is waiting for
+    // this to return and closes what was opened; starting readers and timers now would outlive it.
+    if (this.closed) return;
     this.state = snapshotting ? 'snapshot' : 'stream';
     this.spawn(this.runLog());
     this.spawnWorkers();
@@ -267,17 +272,35 @@ export class SourceRuntime<O> implements Source {
     this.output.releaseProducers();
     for (const { entry } of this.awaitingRelease) entry.window?.abandon(new SourceClosedError('the source closed'));
     this.awaitingRelease.length = 0;
-    await this.beginning?.catch(() => undefined);
+    // Each wait on the adapter is bounded: one that never settles is named, and closing goes on.
+    const leftWaiting: string[] = [];
+    const bounded = async (what: string, call: Promise<unknown> | undefined) => {
+      if (call !== undefined && !(await settleWithin(call, this.options.closeTimeoutMs))) leftWaiting.push(what);
+    };
+    await bounded(
+      'the start in progress',
+      this.beginning?.catch(() => undefined),
+    );
     const reader = this.logReader;
     this.logReader = null;
-    await reader?.close().catch(() => undefined);
+    await bounded("the log reader's close()", reader?.close());
     for (const table of this.router?.tables.values() ?? []) {
       for (const u of table.snapshot?.unfinished ?? []) u.window?.abandon(new SourceClosedError('the source closed'));
     }
-    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
-    await this.introspector?.close().catch(() => undefined);
+    await bounded('the readers to stop (a read or a chunk reader close() in progress)', this.tasksSettled());
+    await bounded("the introspector's close()", this.introspector?.close());
     if (this.failure !== null) this.output.fail(this.failure);
     else this.output.end();
+    if (leftWaiting.length > 0) {
+      throw new CloseTimeoutError(
+        `the ${this.adapter.name} source closed without ${leftWaiting.join(', ')}: not settled within ` +
+          `${this.options.closeTimeoutMs} ms (closeTimeoutMs); its connections may stay open until the process exits`,
+      );
+    }
+  }
+
+  private async tasksSettled(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }
 
   private async fail(cause: unknown): Promise<void> {
@@ -285,8 +308,9 @@ export class SourceRuntime<O> implements Source {
     const error = asHighwaterError(cause, `the ${this.adapter.name} source failed`);
     this.failure = error;
     this.state = 'failed';
-    // The application hears of the failure once every connection is closed.
-    await this.close();
+    // The application hears of the failure once every connection is closed (or the close timed
+    // out: the failure is still what it hears of).
+    await this.close().catch(() => undefined);
   }
 
   private spawn(task: Promise<void>): void {
@@ -312,6 +336,10 @@ export class SourceRuntime<O> implements Source {
         this.logReader ??= await this.adapter.createLogReader({ from: this.position as O, tables: this.schemas() });
         for await (const batch of this.logReader) {
           if (this.closed) return;
+          if (this.options.remoteChunks !== undefined && this.state === 'snapshot') {
+            await this.options.remoteChunks.publishLog(batch);
+            if (this.closed) return;
+          }
           this.processLogBatch(batch);
           attempt = 0;
           if (this.complete) return;
@@ -424,8 +452,14 @@ export class SourceRuntime<O> implements Source {
 
   // ---------------------------------------------------------------- chunk readers
 
+  /**
+   * Starts chunk readers up to `parallelism`. The count of readers to start is fixed first: a reader
+   * started on a closed or complete source ends synchronously (its `finally` decrements `workers`),
+   * so a loop on `workers` would start readers for ever.
+   */
   private spawnWorkers(): void {
-    while (this.workers < this.options.parallelism) {
+    if (this.closed || this.complete) return;
+    for (let missing = this.options.parallelism - this.workers; missing > 0; missing--) {
       this.workers++;
       this.spawn(this.runWorker());
     }
@@ -439,7 +473,7 @@ export class SourceRuntime<O> implements Source {
         const assignment = await this.assigner.next();
         if (assignment === null || this.closed) return;
         try {
-          reader ??= await this.adapter.createChunkReader();
+          if (this.options.remoteChunks === undefined) reader ??= await this.adapter.createChunkReader();
           await this.readChunk(reader, assignment);
           attempt = 0;
         } catch (error) {
@@ -462,23 +496,15 @@ export class SourceRuntime<O> implements Source {
   }
 
   /** One chunk: low watermark, plain read, high watermark; released by the log reader (see {@link release}). */
-  private async readChunk(reader: ChunkReader, { table, entry }: Assignment<O>): Promise<void> {
+  private async readChunk(reader: ChunkReader | null, { table, entry }: Assignment<O>): Promise<void> {
+    if (this.options.remoteChunks !== undefined) return this.readChunkElsewhere({ table, entry });
+    if (reader === null) throw new TypeError('readChunk: no chunk reader');
     const hooks = this.options.phaseHooks;
     const split = entry.split;
-    const floor = this.floor!;
     const introspector = this.introspector!;
     await hooks?.beforeLowWatermark?.(split);
-    const ticket = floor.reserve();
-    let lowWatermark: O;
-    try {
-      lowWatermark = await introspector.lowWatermark();
-    } catch (error) {
-      floor.settle(ticket, null);
-      throw error;
-    }
-    const window = openWindow(lowWatermark);
-    entry.window = window;
-    floor.settle(ticket, lowWatermark);
+    const window = await this.openChunkWindow(entry);
+    const lowWatermark = window.lowWatermark;
     await hooks?.afterLowWatermark?.(split, lowWatermark);
     const schema = table.schema;
     const rows: (readonly Row[] | UndecodedRows)[] = [];
@@ -500,6 +526,54 @@ export class SourceRuntime<O> implements Source {
     window.highWatermark = highWatermark;
     const captured = this.router!.tables.get(table.name);
     if (captured === undefined || captured.snapshot !== table) return;
+    await this.awaitRelease(captured, entry, highWatermark);
+  }
+
+  /**
+   * One chunk read by another process (`remoteChunks`): the window opens here with a low watermark
+   * taken before the chunk is handed out, so every change the release holds back (those after the
+   * remote high watermark) is retained until then.
+   */
+  private async readChunkElsewhere({ table, entry }: Assignment<O>): Promise<void> {
+    const remote = this.options.remoteChunks!;
+    const window = await this.openChunkWindow(entry);
+    const lowWatermark = window.lowWatermark;
+    const emitted = this.router!.emittedThrough;
+    const notBefore = emitted !== null && this.compare(emitted, lowWatermark) > 0 ? emitted : lowWatermark;
+    // A checkpoint listing the split, so the remote side can have it stored before anyone writes rows.
+    this.output.seal(true);
+    const result = await remote.readChunk(entry.split, table.schema, notBefore);
+    if (this.closed) return;
+    window.rows = null;
+    window.readWith = table.schema;
+    window.readAt = Date.now();
+    window.writtenElsewhere = result.rows;
+    window.highWatermark = result.highWatermark;
+    const captured = this.router!.tables.get(table.name);
+    if (captured === undefined || captured.snapshot !== table) return;
+    await this.awaitRelease(captured, entry, result.highWatermark);
+  }
+
+  /** Takes the chunk's low watermark through the retention floor (so nothing it needs is trimmed meanwhile) and opens its window. */
+  private async openChunkWindow(entry: UnfinishedSplit<O>): Promise<ChunkWindow<O>> {
+    const floor = this.floor!;
+    const ticket = floor.reserve();
+    let lowWatermark: O;
+    try {
+      lowWatermark = await this.introspector!.lowWatermark();
+    } catch (error) {
+      floor.settle(ticket, null);
+      throw error;
+    }
+    const window = openWindow(lowWatermark);
+    entry.window = window;
+    floor.settle(ticket, lowWatermark);
+    return window;
+  }
+
+  /** Releases the chunk now if the log reader is past its high watermark, else when it gets there. */
+  private async awaitRelease(captured: CapturedTable<O>, entry: UnfinishedSplit<O>, highWatermark: O): Promise<void> {
+    const window = entry.window!;
     if (this.compare(this.position as O, highWatermark) >= 0) this.release(captured, entry);
     else this.awaitingRelease.push({ table: captured, entry });
     await window.released;

@@ -140,7 +140,9 @@ export interface LogReader<O> extends AsyncIterable<readonly LogItem<O>[]> {
   /**
    * Adapter-specific gauges, read whenever the application asks for metrics (keep it cheap and
    * synchronous: report what the reader already knows), e.g. `{ slotLagBytes: 4096 }`. Names in
-   * lowerCamelCase; they appear under `SourceMetrics.log`.
+   * lowerCamelCase ending in their unit; they appear under `SourceMetrics.log`. A name ending in
+   * `Lsn` is a log position as a number, which `highwater` shows the way Postgres prints an LSN
+   * (`0/16B3748`); one ending in `Bytes` is shown in KiB/MiB.
    */
   metrics?(): Readonly<Record<string, number>>;
   close(): Promise<void>;

@@ -52,6 +52,11 @@ export class ChangeRouter<O> {
     this.compare = settings.offsets.compare;
   }
 
+  /** Changes at or before this offset were emitted before a restart (null on a first start). */
+  get emittedThrough(): O | null {
+    return this.settings.emittedThrough;
+  }
+
   /** True while the log is re-read below what was emitted before a restart. */
   private replaying(offset: O): boolean {
     if (this.replayThrough === null) return false;
@@ -161,6 +166,19 @@ export class ChangeRouter<O> {
         merged.push(change);
       }
     });
+    // A truncate after the high watermark was emitted when the log reader routed it (before a
+    // restart, if replayed), which can be before this release when the log passed the high watermark
+    // before the chunk registered it. Its rows, and the changes held before the truncate, would then
+    // come after the truncate that removed them: they are left out, and the chunk goes on from it.
+    if (!this.settings.snapshotOnly) {
+      const truncatedAt = held.findLastIndex((change) => change.kind === 'truncate');
+      if (truncatedAt >= 0) {
+        for (const change of held.slice(truncatedAt + 1)) {
+          if (change.kind === 'change' && !this.replaying(change.offset)) this.emitPartsInChunk(table, change, space);
+        }
+        return 0;
+      }
+    }
     const source: SourceInfo = {
       connector: this.settings.connector,
       table: table.name,
@@ -191,7 +209,10 @@ export class ChangeRouter<O> {
       }
     };
     let size = 0;
-    if (merged.length === 0) {
+    if (window.writtenElsewhere != null) {
+      // Read, merged and written by another process: only the held-back changes are this source's.
+      size = window.writtenElsewhere;
+    } else if (merged.length === 0) {
       // Nothing logged in the window touches the chunk: the read's rows are its rows as of HW, each
       // once (a plain read returns a row once when nothing changes it), so skip keying them.
       for (const batch of batches) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTemporaryFileOf } from '../../src/checkpoint/atomic-write.js';
-import { writeFileAtomically } from '../../src/index.js';
+import { removeTemporaryFilesOf, writeFileAtomically } from '../../src/index.js';
 
 describe('writeFileAtomically', () => {
   let dir: string;
@@ -39,5 +39,15 @@ describe('writeFileAtomically', () => {
     expect(isTemporaryFileOf(path, '.cp.json.0123456789abcdeg.tmp')).toBe(false);
     expect(isTemporaryFileOf(path, '.other.json.0123456789abcdef.tmp')).toBe(false);
     expect(isTemporaryFileOf(path, 'cp.json')).toBe(false);
+  });
+
+  it('removeTemporaryFilesOf removes the leftovers of its own file and nothing else', async () => {
+    const path = join(dir, 'cp.json');
+    const mine = ['.cp.json.0123456789abcdef.tmp', '.cp.json.fedcba9876543210.tmp'];
+    const others = ['cp.json', '.other.json.0123456789abcdef.tmp', '.cp.json.0123.tmp', '.cp.json.backup'];
+    for (const name of [...mine, ...others]) await writeFile(join(dir, name), 'x');
+    expect((await removeTemporaryFilesOf(path)).sort()).toEqual(mine);
+    expect((await readdir(dir)).sort()).toEqual([...others].sort());
+    expect(await removeTemporaryFilesOf(join(dir, 'missing', 'cp.json'))).toEqual([]);
   });
 });

@@ -375,4 +375,51 @@ describe('source runtime', () => {
       expect(timeline.slice(0, i), entry).toContain(`hw ${entry.slice('decode '.length)}`);
     }
   });
+  it('a truncate the log passed before a chunk registered its high watermark empties the chunk: no read row follows it', async () => {
+    const db = tableOf(20);
+    let seenTruncate: () => void = () => undefined;
+    const truncateSeen = new Promise<void>((resolve) => {
+      seenTruncate = resolve;
+    });
+    let truncated = false;
+    const source = createSource({
+      adapter: memoryAdapter(db),
+      tables: { include: ['app.t'] },
+      chunkSize: 5,
+      parallelism: 1,
+      phaseHooks: {
+        // Between taking the high watermark and registering it: the log reader routes (and emits) the
+        // truncate first, so the chunk, read before it, is released after it.
+        afterHighWatermark: async (split) => {
+          if (split.index !== 0 || truncated) return;
+          truncated = true;
+          db.truncate('app.t');
+          db.insert('app.t', { id: 2, v: 'after' });
+          await truncateSeen;
+        },
+      },
+    });
+    const table = new Map<number, string>();
+    const problems: string[] = [];
+    const iterator = source[Symbol.asyncIterator]();
+    for (;;) {
+      const { value, done } = await iterator.next();
+      if (done) throw new Error('ended before the snapshot finished');
+      for (const e of value.events) {
+        if (e.kind === 'truncate') {
+          table.clear();
+          seenTruncate();
+        } else if (e.kind === 'change') {
+          const id = (e.after ?? e.before)?.id as number;
+          if ((e.op === 'c' || e.op === 'r') && table.has(id)) problems.push(`${e.op} of ${id}, already there`);
+          if (e.after === null) table.delete(id);
+          else table.set(id, e.after.v as string);
+        }
+      }
+      if (Object.values(value.checkpoint.tables).every((t) => t.phase === 'stream')) break;
+    }
+    await source.close();
+    expect(problems).toEqual([]);
+    expect([...table]).toEqual([[2, 'after']]);
+  });
 });

@@ -27,7 +27,17 @@ export function describeSink(pipeline: LoadedPipeline): string {
         `${sink.type} at ${describeConnection(sink.connection)}${sink.schema === undefined ? '' : `, schema ${sink.schema}`}`,
         pipeline.secrets,
       );
+    case 'nats': {
+      const where = sink.stream === undefined ? '' : `, stream ${sink.stream}`;
+      const prefix = sink.subjectPrefix === undefined ? '' : `, subjects ${sink.subjectPrefix}.<schema>.<table>`;
+      return redact(`nats at ${describeNatsUrl(sink.url)}${where}${prefix} (${sink.format})`, pipeline.secrets);
+    }
   }
+}
+
+/** The NATS servers without credentials. */
+function describeNatsUrl(url: string): string {
+  return url.replace(/\/\/[^@/,]*@/g, '//');
 }
 
 /** `host:port/database as user`: never the password, nor a URL's query (it may carry one). */

@@ -11,9 +11,12 @@ const HINTS: Readonly<Record<string, string>> = {
   HW_CONNECTION_LOST:
     'retried by itself; if it keeps coming, check the database and the network (the checkpoint resumes)',
   HW_PERMISSION_DENIED: 'grant the privilege or change the server setting named in the message',
+  HW_DATABASE_SETUP: 'run the statement the message gives on the database (a setting, a replica identity, a slot)',
+  HW_SINK_PERMISSION_DENIED: "fix sink.connection's user and password, or grant the privilege named in the message",
   HW_CHECKPOINT_INVALID: 'point the pipeline at its own checkpoint; fix or remove a damaged checkpoint',
   HW_SOURCE_CLOSED: 'the source stopped after an earlier failure: see the error before this one',
   HW_ADAPTER: "read the cause; report it to the adapter's authors if it is a contract violation",
+  HW_CLOSE_TIMEOUT: 'a close never finished: check the database or network named in the message',
   HW_SINK: 'read the message: the target refused a write, a table could not be created, or a type has no mapping',
 };
 

@@ -85,8 +85,11 @@ export interface StreamStatus {
   readonly emitLagSeconds: number | null;
   readonly fetchLagSeconds: number | null;
   readonly idleSeconds: number | null;
-  /** The adapter's log reader figures (Postgres `slotLagBytes`…). */
-  readonly log: Readonly<Record<string, number>>;
+  /**
+   * The adapter's log reader figures (Postgres `slotLagBytes`…); log positions (`…Lsn`) as the
+   * database prints them (`0/16B3748`), the others as numbers.
+   */
+  readonly log: Readonly<Record<string, number | string>>;
   /** Change events written per table in this run (snapshot reads, inserts, updates, deletes). */
   readonly tables: readonly { table: string; reads: number; inserts: number; updates: number; deletes: number }[];
 }

@@ -1,3 +1,4 @@
+import { readableLogFigures } from '../log-figures.js';
 import type { Checkpoint, SourceMetrics } from '@highwater/core';
 import { checkpointLocation, describeStatus, phaseOf } from '../../commands/status.js';
 import type { LoadedPipeline } from '../../pipeline/load-pipeline.js';
@@ -185,7 +186,7 @@ export class StatusModel {
       emitLagSeconds: seconds(m?.currentEmitEventTimeLag),
       fetchLagSeconds: seconds(m?.currentFetchEventTimeLag),
       idleSeconds: seconds(m?.sourceIdleTime),
-      log: m?.log ?? {},
+      log: readableLogFigures(m?.log ?? {}),
       tables: [...this.#provider.record.tables()].map(([table, c]) => ({
         table,
         reads: c.r,

@@ -1,0 +1,281 @@
+import {
+  type ChangeEvent,
+  type Checkpoint,
+  type ChunkReader,
+  eventKeyRowOf,
+  type Introspector,
+  mergeChunkWithRemovals,
+  type Row,
+  type Sink,
+  type SourceAdapter,
+  type SnapshotPhaseHooks,
+  type SnapshotSplit,
+  type SourceInfo,
+  type TableSchema,
+  tableName,
+  UnsupportedError,
+  unknownColumnsOf,
+  chunkKeyOf,
+} from '@highwater/core';
+import type { JsMsg } from '@nats-io/jetstream';
+import { type ChunkRecord, type ChunkTask, rangeKey, taskRange } from './chunk-record.js';
+import { leaseHolder } from './lease.js';
+import type { Coordinator } from './coordinator.js';
+import type { LogWindowReader } from './log-window.js';
+import { chunkRecordKey } from './names.js';
+
+/** What a member's chunk readers share. */
+export interface ChunkWorkContext<O> {
+  readonly coordinator: Coordinator;
+  readonly adapter: SourceAdapter<O>;
+  readonly introspector: Introspector<O>;
+  readonly window: LogWindowReader<O>;
+  readonly member: string;
+  /** Opens a sink for chunk rows (one per reader: a sink writes one batch at a time). */
+  readonly createSink: () => Promise<Sink>;
+  readonly log: (level: 'info' | 'warn' | 'debug', fields: object, message: string) => void;
+  /** Told when a reader starts and finishes a chunk (status). */
+  readonly onChunk?: (reader: number, chunk: string | null) => void;
+  readonly stopped: () => boolean;
+  /** Test hooks at the phase boundaries of each chunk read, as the core's. */
+  readonly phaseHooks?: SnapshotPhaseHooks<O>;
+}
+
+/**
+ * One of a member's chunk readers: takes chunks from the work queue and, for each, takes a low
+ * watermark, reads the rows, takes a high watermark, merges the log window the leader published
+ * (core's `mergeChunkWithRemovals`) and writes the rows straight to the sink; then records the chunk
+ * done and acknowledges it. The queue message is kept alive with in-progress heartbeats; a reader
+ * that dies stops them and the chunk goes to another member after the ack wait.
+ */
+export class ChunkWorker<O> {
+  private reader: ChunkReader | null = null;
+  private sink: Sink | null = null;
+  private readonly schemas = new Map<string, TableSchema>();
+
+  constructor(
+    private readonly context: ChunkWorkContext<O>,
+    private readonly index: number,
+  ) {}
+
+  async run(): Promise<void> {
+    const { coordinator } = this.context;
+    const consumer = await coordinator.js.consumers.get(coordinator.names.chunkStream, coordinator.names.chunkConsumer);
+    try {
+      while (!this.context.stopped()) {
+        // NATS away (the client reconnects by itself): wait and ask again rather than leave the cluster.
+        const message = await consumer.next({ expires: 2_000 }).catch(async (error: unknown) => {
+          if (!this.context.stopped()) {
+            this.context.log('warn', { error: String(error) }, 'could not take a chunk from NATS; retrying');
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+          }
+          return null;
+        });
+        if (message === null) continue;
+        await this.handle(message);
+      }
+    } finally {
+      await this.reader?.close().catch(() => undefined);
+      await this.sink?.close().catch(() => undefined);
+    }
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    const task = message.json<ChunkTask>();
+    const heartbeat = setInterval(
+      () => message.working(),
+      Math.max(200, this.context.coordinator.timings.ackWaitMs / 3),
+    );
+    this.context.onChunk?.(this.index, task.id);
+    try {
+      const acknowledged = await this.readChunk(task);
+      if (acknowledged) message.ack();
+    } catch (error) {
+      this.context.log(
+        'warn',
+        { chunk: task.id, error: String(error) },
+        `chunk ${task.id} failed; it will be read again`,
+      );
+      await this.reset();
+      if (!this.context.stopped()) message.nak(1_000);
+    } finally {
+      clearInterval(heartbeat);
+      this.context.onChunk?.(this.index, null);
+    }
+  }
+
+  /** Reads, merges and writes one chunk; false when another attempt took it over (leave the message alone). */
+  private async readChunk(task: ChunkTask): Promise<boolean> {
+    const { coordinator, adapter, introspector, window, member } = this.context;
+    const offsets = adapter.offsets;
+    const key = chunkRecordKey(task.id);
+    const state = coordinator.state;
+    const entry = await state.get(key);
+    const prior = entry !== null && entry.operation === 'PUT' ? entry.json<ChunkRecord>() : null;
+    if (prior?.state === 'done' && (entry?.revision ?? 0) > task.basedOn) return true; // stale task
+    if (await this.queuedByEarlierLeader(task)) return true;
+    const claim: ChunkRecord = {
+      state: 'reading',
+      member,
+      attempts: (prior?.attempts ?? 0) + 1,
+      firstLowWatermark: prior?.firstLowWatermark ?? null,
+      range: rangeKey(task),
+      at: Date.now(),
+    };
+    let revision =
+      entry === null
+        ? await state.create(key, JSON.stringify(claim))
+        : await state.update(key, JSON.stringify(claim), entry.revision);
+    const schema = await this.schemaOf(task);
+    const range = taskRange(task);
+    const split: SnapshotSplit = { kind: 'snapshot', id: task.id, table: task.table, index: task.index, range };
+    const hooks = this.context.phaseHooks;
+    await hooks?.beforeLowWatermark?.(split);
+    const lowWatermark = await introspector.lowWatermark();
+    await hooks?.afterLowWatermark?.(split, lowWatermark);
+    const redo = claim.firstLowWatermark !== null;
+    const windowStart = redo
+      ? offsets.fromJSON(claim.firstLowWatermark as NonNullable<ChunkRecord['firstLowWatermark']>)
+      : lowWatermark;
+    const record: ChunkRecord = redo ? claim : { ...claim, firstLowWatermark: offsets.toJSON(lowWatermark) };
+    if (!redo) revision = await state.update(key, JSON.stringify(record), revision);
+
+    this.reader ??= await adapter.createChunkReader();
+    const rows: Row[] = [];
+    for await (const batch of this.reader.readChunk(schema, range)) for (const row of batch) rows.push(row);
+    await hooks?.afterRead?.(split, rows.length);
+    await hooks?.beforeHighWatermark?.(split);
+    const highWatermark = await introspector.highWatermark();
+    await hooks?.afterHighWatermark?.(split, highWatermark);
+    const changes = await window.read(task.table, windowStart, highWatermark);
+    const compare = (a: Parameters<typeof adapter.compareKeys>[1], b: Parameters<typeof adapter.compareKeys>[2]) =>
+      adapter.compareKeys(schema, a, b);
+    const merged = mergeChunkWithRemovals(rows, changes, {
+      keyOf: (row) => chunkKeyOf(schema, row),
+      inChunk: (k) =>
+        (range.start === null || compare(k, range.start) >= 0) && (range.end === null || compare(k, range.end) < 0),
+    });
+    if (redo && merged.truncated) {
+      throw new UnsupportedError(
+        `table ${task.table} was truncated while chunk ${task.id} was read again after a failure: restart the pipeline's snapshot (delete its checkpoint in NATS bucket ${coordinator.names.stateBucket})`,
+      );
+    }
+    const source: SourceInfo = {
+      connector: adapter.name,
+      table: task.table,
+      tableId: schema.id,
+      opTs: Date.now(),
+      offset: offsets.toJSON(highWatermark),
+      txId: null,
+      snapshot: true,
+    };
+    const columns = schema.columns.map((c) => c.name);
+    const events: ChangeEvent[] = merged.rows.map((row) => ({
+      kind: 'change',
+      op: 'r',
+      key: eventKeyRowOf(schema, row),
+      before: null,
+      after: row,
+      beforeImage: 'none',
+      unknownColumns: unknownColumnsOf(row, columns),
+      source,
+    }));
+    // A chunk read again removes what an earlier attempt wrote and is gone now (see ChunkRecord).
+    if (redo) {
+      for (const before of merged.removed) {
+        events.push({
+          kind: 'change',
+          op: 'd',
+          key: eventKeyRowOf(schema, before),
+          before,
+          after: null,
+          beforeImage: 'key',
+          unknownColumns: [],
+          source: { ...source, snapshot: false },
+        });
+      }
+    }
+    const current = await state.get(key);
+    if (current?.revision !== revision) {
+      this.context.log('info', { chunk: task.id }, `chunk ${task.id} was taken over by another attempt; leaving it`);
+      return false;
+    }
+    if (await this.queuedByEarlierLeader(task)) return true;
+    this.sink ??= await this.openSink();
+    await this.sink.write({ events, checkpoint: chunkCheckpoint(adapter.name, offsets.toJSON(highWatermark)) });
+    const done: ChunkRecord = {
+      ...record,
+      state: 'done',
+      highWatermark: offsets.toJSON(highWatermark),
+      rows: merged.rows.length,
+      at: Date.now(),
+    };
+    try {
+      await state.update(key, JSON.stringify(done), revision);
+    } catch {
+      this.context.log(
+        'info',
+        { chunk: task.id },
+        `chunk ${task.id} was taken over by another attempt after its write`,
+      );
+      return false;
+    }
+    this.context.log('debug', { chunk: task.id, rows: merged.rows.length, redo }, `chunk ${task.id} written`);
+    return true;
+  }
+
+  /**
+   * True when another leader took over since this chunk was queued: the new leader queues its
+   * unfinished chunks again (maybe with other bounds) and this task is to be dropped. While the lease
+   * is vacant nothing replaced the task yet, so it stays valid.
+   */
+  private async queuedByEarlierLeader(task: ChunkTask): Promise<boolean> {
+    const holder = await leaseHolder(this.context.coordinator);
+    if (holder === null || holder.epoch === undefined || holder.epoch === 0 || holder.epoch === task.epoch)
+      return false;
+    this.context.log(
+      'info',
+      { chunk: task.id, epoch: task.epoch, leaderEpoch: holder.epoch },
+      `chunk ${task.id} was queued by an earlier leader; dropped`,
+    );
+    return true;
+  }
+
+  private async schemaOf(task: ChunkTask): Promise<TableSchema> {
+    const known = this.schemas.get(task.table);
+    if (known !== undefined && sameColumns(known.chunkKey, task.chunkKey)) return known;
+    const [described] = await this.context.introspector.describeTables([task.tableId]);
+    if (described === undefined) throw new UnsupportedError(`table ${task.table} is gone from the source`);
+    const schema: TableSchema = { ...described, chunkKey: task.chunkKey };
+    this.schemas.set(tableName(schema.id), schema);
+    return schema;
+  }
+
+  private async openSink(): Promise<Sink> {
+    const sink = await this.context.createSink();
+    await sink.open();
+    return sink;
+  }
+
+  private async reset(): Promise<void> {
+    const reader = this.reader;
+    const sink = this.sink;
+    this.reader = null;
+    this.sink = null;
+    this.schemas.clear();
+    await reader?.close().catch(() => undefined);
+    await sink?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The checkpoint a chunk write carries: a SQL sink stores it in its checkpoint table under the
+ * members' own row, never under the pipeline's (the leader's checkpoint lives in NATS).
+ */
+function chunkCheckpoint(connector: string, position: Checkpoint['position']): Checkpoint {
+  return { version: 1, connector, position, complete: false, tables: {} };
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c === b[i]);
+}
