@@ -824,7 +824,8 @@ export class PgLogReader implements LogReader<PgOffset> {
     }
     const current = described?.schema;
     const columns: ColumnSchema[] = message.columns.map((c, i) => {
-      const now = current?.columns.find((k) => k.name === c.name);
+      // Described gone (dropped or renamed since the change was written): what was known stands.
+      const now = (current ?? this.known.get(tableName(id)))?.columns.find((k) => k.name === c.name);
       const type = types.get(c.typeOid);
       if (type === undefined) throw new Error(`unknown type oid ${c.typeOid}`);
       return {
@@ -835,7 +836,9 @@ export class PgLogReader implements LogReader<PgOffset> {
         ...(now?.default === undefined ? {} : { default: now.default }),
       };
     });
-    const primaryKey = (current?.primaryKey ?? message.keyColumns).filter((k) => columns.some((c) => c.name === k));
+    const primaryKey = ((current ?? this.known.get(tableName(id)))?.primaryKey ?? message.keyColumns).filter((k) =>
+      columns.some((c) => c.name === k),
+    );
     const schema: TableSchema = { id, columns, primaryKey, chunkKey: primaryKey };
     const relation: Relation = {
       table: tableName(id),
