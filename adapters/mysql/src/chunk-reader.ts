@@ -1,4 +1,5 @@
 import {
+  AdapterError,
   type ChunkRange,
   type ChunkReader,
   createRowBuilder,
@@ -222,7 +223,7 @@ export class MysqlChunkReader implements ChunkReader {
     };
     try {
       for (;;) {
-        if (failure !== null) throw failure;
+        if (failure !== null) throw this.failed(failure, table, name);
         const next = ready.shift();
         if (next !== undefined) {
           if (paused && ready.length < MAX_READY) {
@@ -258,13 +259,31 @@ export class MysqlChunkReader implements ChunkReader {
       .catch(() => this.db.destroy());
   }
 
+  /**
+   * A column renamed or dropped since the plan was made (DDL during the snapshot, before the core
+   * has seen it): the plan is forgotten and the read is retried (the retry describes the table again).
+   */
+  private failed(error: unknown, table: TableSchema, name: string): unknown {
+    if ((error as { errno?: unknown } | null)?.errno !== 1054) return error; // ER_BAD_FIELD_ERROR
+    this.plans.delete(qualifiedName(table.id));
+    return new AdapterError(
+      `mysql: readChunk: ${name} changed while it was read (${(error as Error).message}); read again`,
+      {
+        cause: error,
+        retriable: true,
+      },
+    );
+  }
+
   private async plan(table: TableSchema): Promise<Plan> {
     const key = qualifiedName(table.id);
     const known = this.plans.get(key);
     // A table re-described by the core (new columns) is described again here.
     if (known !== undefined) {
       const plan = await known;
-      if (plan.described.columns.length === table.columns.length) return plan;
+      const names = plan.described.columns;
+      if (names.length === table.columns.length && names.every((c, i) => c.name === table.columns[i]?.name))
+        return plan;
       if (this.plans.get(key) === known) this.plans.delete(key);
       return this.plan(table);
     }

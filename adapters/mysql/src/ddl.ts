@@ -3,6 +3,8 @@ export interface ParsedDdl {
   readonly kind: 'alter' | 'create' | 'drop' | 'rename' | 'truncate';
   /** Every table the statement names (RENAME: old and new names). */
   readonly tables: readonly { readonly schema: string; readonly name: string }[];
+  /** ALTER: new column name → old name, for `RENAME COLUMN a TO b` and `CHANGE [COLUMN] a b …` clauses. */
+  readonly renamedColumns?: Readonly<Record<string, string>>;
 }
 
 const IDENT = '(?:`(?:[^`]|``)+`|[\\w$]+)';
@@ -32,7 +34,10 @@ export function parseDdl(sql: string, defaultSchema: string): ParsedDdl | null {
     const tables = [split(m[1], defaultSchema)];
     const rename = new RegExp(`\\bRENAME\\s+(?:TO\\s+|AS\\s+)?(${QUALIFIED})\\s*$`, 'i').exec(s);
     if (rename?.[1] !== undefined) return { kind: 'rename', tables: [...tables, split(rename[1], defaultSchema)] };
-    return { kind: 'alter', tables };
+    const renamedColumns = columnRenames(s.slice(m[0].length));
+    return Object.keys(renamedColumns).length === 0
+      ? { kind: 'alter', tables }
+      : { kind: 'alter', tables, renamedColumns };
   }
   m = new RegExp(
     `^CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:TEMPORARY\\s+)?TABLE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?(${QUALIFIED})`,
@@ -52,4 +57,43 @@ export function parseDdl(sql: string, defaultSchema: string): ParsedDdl | null {
   m = new RegExp(`^TRUNCATE\\s+(?:TABLE\\s+)?(${QUALIFIED})`, 'i').exec(s);
   if (m?.[1] !== undefined) return { kind: 'truncate', tables: [split(m[1], defaultSchema)] };
   return null;
+}
+
+/**
+ * The columns an ALTER TABLE's clauses rename (new name → old): `RENAME COLUMN a TO b`, and
+ * `CHANGE [COLUMN] [IF EXISTS] a b <definition>` where the names differ. Clauses are split on commas
+ * outside parentheses and quotes.
+ */
+function columnRenames(clauses: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const rename = new RegExp(`^RENAME\\s+COLUMN\\s+(${IDENT})\\s+TO\\s+(${IDENT})`, 'i');
+  const change = new RegExp(`^CHANGE\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?(${IDENT})\\s+(${IDENT})`, 'i');
+  for (const clause of topLevelClauses(clauses)) {
+    const m = rename.exec(clause) ?? change.exec(clause);
+    if (m?.[1] === undefined || m[2] === undefined) continue;
+    const [from, to] = [unquote(m[1]), unquote(m[2])];
+    if (from !== to) out[to] = from;
+  }
+  return out;
+}
+
+function topLevelClauses(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (quote !== null) {
+      if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"' || ch === '`') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === ',' && depth === 0) {
+      out.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start).trim());
+  return out;
 }

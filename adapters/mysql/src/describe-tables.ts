@@ -39,6 +39,10 @@ interface ColumnRow {
   NUMERIC_SCALE: string | number | null;
   DATETIME_PRECISION: string | number | null;
   IS_NULLABLE: string;
+  /** MariaDB: a literal quoted (`'new'`), a number as is, `NULL` for DEFAULT NULL, an expression as text; SQL NULL for none. */
+  COLUMN_DEFAULT: string | null;
+  /** `VIRTUAL GENERATED`/`STORED GENERATED` (MySQL) or `VIRTUAL`/`PERSISTENT` (MariaDB) for generated columns. */
+  EXTRA: string;
 }
 
 /** Columns with a `json_valid(col)` check (MariaDB's JSON): none where the server has no CHECK_CONSTRAINTS.TABLE_NAME. */
@@ -93,7 +97,7 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
   const schemaName = id.schema ?? '';
   const [columnRows] = await db.query(
     `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, NUMERIC_PRECISION, NUMERIC_SCALE,
-            DATETIME_PRECISION, IS_NULLABLE
+            DATETIME_PRECISION, IS_NULLABLE, COLUMN_DEFAULT, EXTRA
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [schemaName, id.name],
   );
@@ -147,13 +151,20 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
     else index.columns.push(r.COLUMN_NAME);
   }
   const uniqueKeys = [...uniqueIndexes.values()].filter((i) => i.usable).map((i) => i.columns);
-  const schemaColumns: ColumnSchema[] = columns.map((c) => ({
-    name: c.name,
-    type: logicalTypeOf(c),
-    // Text columns name their collation: compareKeys needs to know PAD SPACE from NO PAD.
-    nativeType: c.collation === null ? c.columnType : `${c.columnType} collate ${c.collation}`,
-    nullable: c.nullable,
-  }));
+  const schemaColumns: ColumnSchema[] = columns.map((c, i) => {
+    const row = rows[i] as ColumnRow;
+    const generated = /GENERATED|VIRTUAL|PERSISTENT/i.test(row.EXTRA ?? '');
+    const defaultText =
+      generated || row.COLUMN_DEFAULT === null || row.COLUMN_DEFAULT === 'NULL' ? null : row.COLUMN_DEFAULT;
+    return {
+      name: c.name,
+      type: logicalTypeOf(c),
+      // Text columns name their collation: compareKeys needs to know PAD SPACE from NO PAD.
+      nativeType: c.collation === null ? c.columnType : `${c.columnType} collate ${c.collation}`,
+      nullable: c.nullable,
+      ...(defaultText === null ? {} : { default: defaultText }),
+    };
+  });
   return {
     schema: {
       id: { schema: schemaName, name: id.name },

@@ -445,6 +445,24 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
         this.push({ kind: 'truncate', offset, table: captured.name, commitTime: timestamp, txId: null });
         continue;
       }
+      if (statement.kind === 'rename' && captured !== undefined) {
+        // RENAME TABLE a TO b[, c TO d]: names come in pairs; ALTER TABLE a RENAME TO b likewise.
+        const index = statement.tables.indexOf(target);
+        const to = index % 2 === 0 ? statement.tables[index + 1] : undefined;
+        if (to !== undefined) {
+          const renamedTo = `${to.schema}.${to.name}`;
+          this.push({
+            kind: 'schema',
+            offset,
+            table: captured.name,
+            schema: null,
+            ddl: sql,
+            commitTime: timestamp,
+            renamedTo,
+          });
+          continue;
+        }
+      }
       if (statement.kind === 'drop' && captured !== undefined) {
         this.push({ kind: 'schema', offset, table: captured.name, schema: null, ddl: sql, commitTime: timestamp });
         continue;
@@ -462,7 +480,16 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
       }
       const schema: TableSchema = { ...described.schema, chunkKey: captured.schema.chunkKey };
       this.setCaptured(key, capturedTable(schema, described, captured.name));
-      this.push({ kind: 'schema', offset, table: captured.name, schema, ddl: sql, commitTime: timestamp });
+      const renamedColumns = statement.renamedColumns;
+      this.push({
+        kind: 'schema',
+        offset,
+        table: captured.name,
+        schema,
+        ddl: sql,
+        commitTime: timestamp,
+        ...(renamedColumns === undefined ? {} : { renamedColumns }),
+      });
     }
   }
 

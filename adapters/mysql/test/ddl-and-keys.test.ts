@@ -5,6 +5,16 @@ import { normalizeDateTime, normalizeTime } from '../src/types/decode.js';
 import { enumValues, logicalTypeOf, type MysqlColumn } from '../src/types/mysql-column.js';
 
 describe('parseDdl', () => {
+  it('finds the columns an ALTER renames (RENAME COLUMN, CHANGE), not those it only redefines', () => {
+    expect(
+      parseDdl(
+        "ALTER TABLE t RENAME COLUMN `a` TO `a2`, CHANGE COLUMN b `b 2` varchar(10) DEFAULT 'x,y', CHANGE c c bigint, ADD d int",
+        'db',
+      ),
+    ).toEqual({ kind: 'alter', tables: [{ schema: 'db', name: 't' }], renamedColumns: { a2: 'a', 'b 2': 'b' } });
+    expect(parseDdl('ALTER TABLE t CHANGE IF EXISTS x y int', 'db')?.renamedColumns).toEqual({ y: 'x' });
+  });
+
   it('finds the tables of ALTER, CREATE, DROP, RENAME and TRUNCATE', () => {
     expect(parseDdl('ALTER TABLE `t` ADD COLUMN x int', 'db')).toEqual({
       kind: 'alter',

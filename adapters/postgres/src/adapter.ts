@@ -5,7 +5,7 @@ import { comparePgKeys } from './compare-keys.js';
 import { type ConnectionSettings, connect } from './connection.js';
 import { toHighwaterError } from './errors.js';
 import { PgIntrospector } from './introspector.js';
-import { createPgLogReader } from './log-reader.js';
+import { type ColumnNumbers, createPgLogReader } from './log-reader.js';
 import { parseLsn } from './offsets/lsn.js';
 import { type PgOffset, pgOffsets, positionAt } from './offsets/pg-offset.js';
 import { replicaIdentityProblem } from './replica-identity.js';
@@ -119,6 +119,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
     prepared = true;
   };
   const chunkPlans: ChunkPlans = new Map();
+  const columnNumbers: ColumnNumbers = new Map();
   return {
     name: 'postgres',
     capabilities,
@@ -175,7 +176,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
     async createChunkReader() {
       try {
         const client = await connect(options.connection, 'highwater-chunk-reader');
-        return new PgChunkReader(client, options.chunkBatchSize ?? 4096, chunkPlans);
+        return new PgChunkReader(client, options.chunkBatchSize ?? 4096, chunkPlans, columnNumbers);
       } catch (error) {
         throw toHighwaterError(error, 'connect');
       }
@@ -193,6 +194,7 @@ export function postgresAdapter(options: PostgresAdapterOptions): SourceAdapter<
       }
       const fresh = createdAt !== null && issued.has(offsetKey(request.from)) ? createdAt : null;
       return createPgLogReader(options.connection, replication, messagePrefix, request, {
+        columnNumbers,
         createdAt: fresh,
         slotCreatedAt: createdAt,
       });

@@ -1,3 +1,4 @@
+import type { PgType } from './types/pg-type.js';
 import {
   type ChunkRange,
   type ChunkReader,
@@ -6,6 +7,7 @@ import {
   type Row,
   type RowBuilder,
   type TableSchema,
+  tableName,
   type UndecodedRows,
   type Value,
 } from '@highwater/core';
@@ -13,6 +15,7 @@ import type pg from 'pg';
 import { CopyOutQuery } from './copy-out.js';
 import { CopyFieldScanner, CopyTextChunks } from './copy-text.js';
 import { describeTable } from './describe-tables.js';
+import type { ColumnNumbers } from './log-reader.js';
 import { toHighwaterError } from './errors.js';
 import { quoteIdent, quoteLiteral, qualifiedName } from './sql/identifiers.js';
 import { keySql, toParam } from './sql/key-sql.js';
@@ -24,6 +27,13 @@ export type ChunkPlans = Map<string, Promise<Plan>>;
 
 interface Plan {
   readonly columns: readonly string[];
+  /** What the SELECT lists per column: the column, or its current name `AS` the name the core knows. */
+  readonly select: readonly string[];
+  /** The column numbers (`attnum`) of `columns`: a renamed column keeps its number. */
+  readonly numbers: ReadonlyMap<string, number>;
+  readonly oid: number;
+  /** The table's storage when the plan was made (a rewrite makes a new one); null for partitioned tables. */
+  readonly filenode: string | null;
   readonly decoders: readonly SpanDecoder[];
   /** Builds a row from the decoded values, in column order. */
   readonly makeRow: RowBuilder;
@@ -63,6 +73,8 @@ export class PgChunkReader implements ChunkReader {
     private readonly client: pg.Client,
     private readonly batchSize: number,
     private readonly plans: ChunkPlans = new Map(),
+    /** Column numbers as the log reader last saw them (see {@link ColumnNumbers}). */
+    private readonly numbers: ColumnNumbers = new Map(),
   ) {
     this.catalog = new TypeCatalog(client);
   }
@@ -78,69 +90,130 @@ export class PgChunkReader implements ChunkReader {
    */
   async *readUndecodedChunk(table: TableSchema, range: ChunkRange): AsyncIterable<UndecodedRows> {
     const name = qualifiedName(table.id);
-    let plan: Plan;
-    let copy: CopyOutQuery;
-    try {
-      plan = await this.plan(table);
-      const select = `SELECT ${plan.columns.map(quoteIdent).join(', ')} FROM ${name}${chunkPredicate(table, range)}`;
-      copy = this.client.query(new CopyOutQuery(`COPY (${select}) TO STDOUT`));
-    } catch (error) {
-      throw toHighwaterError(error, 'readChunk', name);
-    }
-    // A piece may end inside a line: the line counts where it ends, and is decoded with the next piece.
-    let pieces: Buffer[] = [];
-    let lines = 0;
-    let over = false;
-    try {
-      for (let bytes = await copy.nextBytes(); bytes !== null; bytes = await copy.nextBytes()) {
-        pieces.push(bytes);
-        lines += countLines(bytes);
-        if (lines >= this.batchSize && bytes[bytes.length - 1] === NEWLINE) {
-          yield new CopyLines(plan, name, pieces, lines);
-          pieces = [];
-          lines = 0;
-        }
+    // A column renamed or dropped since the plan was made (DDL during the snapshot, before the log
+    // reader has seen it) fails the SELECT before any row: the plan is made again from the catalog.
+    let stale: Plan | undefined;
+    for (let attempt = 1; ; attempt++) {
+      let plan: Plan;
+      let copy: CopyOutQuery;
+      try {
+        plan = await this.plan(table, stale);
+        const select = `SELECT ${plan.select.join(', ')} FROM ${name}${chunkPredicate(table, range)}`;
+        copy = this.client.query(new CopyOutQuery(`COPY (${select}) TO STDOUT`));
+      } catch (error) {
+        throw toHighwaterError(error, 'readChunk', name);
       }
-      over = true;
-    } catch (error) {
-      over = true;
-      throw toHighwaterError(error, 'readChunk', name);
-    } finally {
-      // The consumer stopped early: the COPY's rest cannot be skipped, so its connection goes.
-      if (!over) copy.abort();
+      // A piece may end inside a line: the line counts where it ends, and is decoded with the next piece.
+      let pieces: Buffer[] = [];
+      let lines = 0;
+      let over = false;
+      let yielded = false;
+      try {
+        for (let bytes = await copy.nextBytes(); bytes !== null; bytes = await copy.nextBytes()) {
+          pieces.push(bytes);
+          lines += countLines(bytes);
+          if (lines >= this.batchSize && bytes[bytes.length - 1] === NEWLINE) {
+            yielded = true;
+            yield new CopyLines(plan, name, pieces, lines);
+            pieces = [];
+            lines = 0;
+          }
+        }
+        over = true;
+      } catch (error) {
+        over = true;
+        if (!yielded && attempt === 1 && isUndefinedColumn(error)) {
+          stale = plan;
+          continue;
+        }
+        throw toHighwaterError(error, 'readChunk', name);
+      } finally {
+        // The consumer stopped early: the COPY's rest cannot be skipped, so its connection goes.
+        if (!over) copy.abort();
+      }
+      if (pieces.length > 0) yield new CopyLines(plan, name, pieces, lines);
+      else if (!yielded && attempt <= 2 && (await this.rewritten(plan, name))) {
+        // Table-rewriting DDL (ALTER … TYPE) is not MVCC-safe: a read whose snapshot predates the
+        // rewrite (taken before it waited for the DDL's lock) sees the table empty. Read again.
+        stale = plan;
+        continue;
+      }
+      return;
     }
-    if (pieces.length > 0) yield new CopyLines(plan, name, pieces, lines);
+  }
+
+  /** True when the table's storage (`pg_relation_filenode`) is not what it was when `plan` was made. */
+  private async rewritten(plan: Plan, name: string): Promise<boolean> {
+    if (plan.filenode === null) return false;
+    try {
+      const now = await this.client.query<{ f: string | null }>('SELECT pg_relation_filenode($1::oid) AS f', [
+        plan.oid,
+      ]);
+      return now.rows[0]?.f !== plan.filenode;
+    } catch (error) {
+      throw toHighwaterError(error, 'readChunk', name);
+    }
   }
 
   async close(): Promise<void> {
     await this.client.end().catch(() => undefined);
   }
 
-  /** The columns the core knows of (its schema), decoded by their current Postgres types. */
-  private plan(table: TableSchema): Promise<Plan> {
-    const columns = table.columns.map((c) => c.name);
-    const cacheKey = `${qualifiedName(table.id)}(${columns.join(',')})`;
+  /**
+   * The columns the core knows of (its schema), as the table has them now: a column renamed since
+   * (DDL during the snapshot, before the log shows it) is read under its new name `AS` the old one,
+   * found by its column number (in the `stale` plan that failed, else as the log reader last saw
+   * it); a column dropped since is left out
+   * (the row lacks it, as the core's schema change that follows says). Decoded by current types.
+   */
+  private plan(table: TableSchema, stale?: Plan): Promise<Plan> {
+    const cacheKey = planKey(table);
     let plan = this.plans.get(cacheKey);
-    if (plan === undefined) {
-      plan = this.describe(table, columns);
-      this.plans.set(cacheKey, plan);
+    if (plan === undefined || stale !== undefined) {
+      const made = this.describe(table, stale);
+      plan = made;
+      this.plans.set(cacheKey, made);
       // A failed description is not kept: the next read tries again.
-      plan.catch(() => {
-        if (this.plans.get(cacheKey) === plan) this.plans.delete(cacheKey);
+      made.catch(() => {
+        if (this.plans.get(cacheKey) === made) this.plans.delete(cacheKey);
       });
     }
     return plan;
   }
 
-  private async describe(table: TableSchema, columns: readonly string[]): Promise<Plan> {
+  private async describe(table: TableSchema, stale?: Plan): Promise<Plan> {
     const described = await describeTable(this.client, this.catalog, table.id);
-    const decoders = columns.map((c) => {
-      const type = described.types.get(c);
-      if (type === undefined) throw new Error(`column ${c} of ${qualifiedName(table.id)} no longer exists`);
-      return spanDecoderFor(type);
-    });
-    return { columns, decoders, makeRow: createRowBuilder(columns) };
+    const byNumber = new Map([...described.numbers].map(([name, n]) => [n, name]));
+    const columns: string[] = [];
+    const select: string[] = [];
+    const decoders: SpanDecoder[] = [];
+    const numbers = new Map<string, number>();
+    const known = stale?.numbers ?? this.numbers.get(tableName(table.id));
+    for (const { name } of table.columns) {
+      const number = known?.get(name);
+      const now = described.types.has(name) ? name : number === undefined ? undefined : byNumber.get(number);
+      if (now === undefined) continue;
+      columns.push(name);
+      select.push(now === name ? quoteIdent(name) : `${quoteIdent(now)} AS ${quoteIdent(name)}`);
+      decoders.push(spanDecoderFor(described.types.get(now) as PgType));
+      numbers.set(name, described.numbers.get(now) as number);
+    }
+    const storage = await this.client.query<{ f: string | null }>('SELECT pg_relation_filenode($1::oid) AS f', [
+      described.oid,
+    ]);
+    const filenode = storage.rows[0]?.f ?? null;
+    return { columns, select, numbers, oid: described.oid, filenode, decoders, makeRow: createRowBuilder(columns) };
   }
+}
+
+/** Plans are kept per table and column list the core knows of: a schema event makes a new one. */
+function planKey(table: TableSchema): string {
+  return `${qualifiedName(table.id)}(${table.columns.map((c) => c.name).join(',')})`;
+}
+
+/** Postgres `undefined_column` (42703). */
+function isUndefinedColumn(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '42703';
 }
 
 const NEWLINE = 0x0a;

@@ -17,6 +17,11 @@ export interface DescribedTable {
   readonly oid: number;
   readonly schema: TableSchema;
   readonly types: ReadonlyMap<string, PgType>;
+  /**
+   * Each column's number (`pg_attribute.attnum`): it stays with a renamed column, and a column
+   * dropped and added again gets a new one, so the log reader tells a rename from a drop and an add.
+   */
+  readonly numbers: ReadonlyMap<string, number>;
 }
 
 const TABLE_QUERY = `
@@ -25,9 +30,11 @@ SELECT c.oid::int8 AS oid, c.relkind
  WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`;
 
 const COLUMN_QUERY = `
-SELECT a.attname, a.atttypid::int8 AS typid, a.atttypmod AS typmod, a.attnotnull,
-       format_type(a.atttypid, a.atttypmod) AS native
+SELECT a.attname, a.atttypid::int8 AS typid, a.atttypmod AS typmod, a.attnotnull, a.attnum,
+       format_type(a.atttypid, a.atttypmod) AS native,
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS def
   FROM pg_attribute a
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
  WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum`;
 
@@ -84,7 +91,9 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
     typid: string;
     typmod: string;
     attnotnull: string;
+    attnum: number;
     native: string;
+    def: string | null;
   }>(COLUMN_QUERY, [oid]);
   const types = await catalog.resolve(columns.rows.map((c) => Number(c.typid)));
   const byColumn = new Map<string, PgType>();
@@ -96,6 +105,7 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
       type: logicalTypeOf(type, Number(c.typmod)),
       nativeType: c.native,
       nullable: c.attnotnull !== 't',
+      ...(c.def === null ? {} : { default: c.def }),
     };
   });
   const key = await db.query<{ attname: string }>(KEY_QUERY, [oid]);
@@ -119,5 +129,6 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
       uniqueKeys,
     },
     types: byColumn,
+    numbers: new Map(columns.rows.map((c) => [c.attname, Number(c.attnum)])),
   };
 }

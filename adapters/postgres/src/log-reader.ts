@@ -15,7 +15,7 @@ import { Socket } from 'node:net';
 import type pg from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { type ConnectionSettings, clientConfig, connect } from './connection.js';
-import { describeTable } from './describe-tables.js';
+import { type DescribedTable, describeTable } from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
 import { formatLsn, type Lsn, parseLsn } from './offsets/lsn.js';
 import { compareOffsets, type PgOffset, positionAt } from './offsets/pg-offset.js';
@@ -45,6 +45,10 @@ interface Relation {
   readonly columns: readonly { readonly name: string; readonly decode: TextDecoder }[];
   readonly replicaIdentity: Pgoutput.MessageRelation['replicaIdentity'];
   readonly identityColumns: readonly string[];
+  /** Column numbers in the catalog when the message was resolved (none when the table is gone). */
+  readonly numbers: ReadonlyMap<string, number> | null;
+  /** The table's name in the previous relation message of the same relation, when it was renamed since. */
+  readonly renamedFrom?: string;
 }
 
 interface Transaction {
@@ -55,7 +59,16 @@ interface Transaction {
   seq: number;
 }
 
+/**
+ * Per table (`schema.name`), its columns' numbers (`attnum`) as last seen: kept by the log reader
+ * and shared with the adapter's chunk readers, which read a column renamed during the snapshot under
+ * its new name until the core has seen the rename.
+ */
+export type ColumnNumbers = Map<string, ReadonlyMap<string, number>>;
+
 export interface LogReaderTuning {
+  /** Shared with the chunk readers (see {@link ColumnNumbers}); a map of the reader's own when absent. */
+  readonly columnNumbers?: ColumnNumbers;
   /** Items per yielded batch, at most (default 4096). */
   readonly batchSize?: number;
   /**
@@ -196,6 +209,8 @@ export class PgLogReader implements LogReader<PgOffset> {
   private closed = false;
   private readonly relations = new Map<number, Relation>();
   private readonly known = new Map<string, TableSchema>();
+  /** Per known table, its columns' numbers (`attnum`), to tell a renamed column from a dropped and added one. */
+  private readonly numbers: ColumnNumbers;
   private txn: Transaction | null = null;
   /** The offset of the last item yielded (or `from`): everything yielded is strictly after the previous. */
   private last: PgOffset;
@@ -236,6 +251,7 @@ export class PgLogReader implements LogReader<PgOffset> {
     this.replyInterval = tuning.keepaliveReplyIntervalMs ?? 1000;
     this.maxQueued = tuning.maxQueued ?? 50_000;
     this.catalog = new TypeCatalog(client);
+    this.numbers = tuning.columnNumbers ?? new Map();
     for (const t of request.tables) this.known.set(tableName(t.id), t);
     this.service = new LogicalReplicationService(clientConfig(connection, 'highwater-replication'), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
@@ -244,6 +260,7 @@ export class PgLogReader implements LogReader<PgOffset> {
   }
 
   async start(): Promise<void> {
+    await this.loadNumbers([...this.known.values()]);
     const service = this.service;
     // With flow control off, data and keepalives are emitted synchronously in stream order, and are
     // handled in that order (see `receive`). The messages are RawTextPgoutput's (`parseMessage`).
@@ -337,6 +354,24 @@ export class PgLogReader implements LogReader<PgOffset> {
       });
     }
     for (const t of tables) if (!this.known.has(tableName(t.id))) this.known.set(tableName(t.id), t);
+    await this.loadNumbers(tables);
+  }
+
+  /** The column numbers of `tables` as the catalog has them now (see {@link DescribedTable.numbers}). */
+  private async loadNumbers(tables: readonly TableSchema[]): Promise<void> {
+    for (const t of tables) {
+      const rows = await this.client
+        .query<{ attname: string; attnum: number }>(
+          `SELECT a.attname, a.attnum FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
+          [t.id.schema ?? 'public', t.id.name],
+        )
+        .catch((error: unknown) => {
+          throw toHighwaterError(error, 'openLog');
+        });
+      this.numbers.set(tableName(t.id), new Map(rows.rows.map((r) => [r.attname, Number(r.attnum)])));
+    }
   }
 
   async close(): Promise<void> {
@@ -603,9 +638,44 @@ export class PgLogReader implements LogReader<PgOffset> {
 
   /** Emits a schema item when a relation message shows columns other than those known. */
   private handleRelation(lsn: string, relation: Relation, batch: LogItem<PgOffset>[]): void {
+    const from = relation.renamedFrom;
+    if (from !== undefined && this.known.has(from)) {
+      // ALTER TABLE … RENAME TO: the same relation under a new name. The old name ends here.
+      this.known.delete(from);
+      this.numbers.delete(from);
+      this.emit(batch, {
+        kind: 'schema',
+        offset: this.next(lsn, 'schema'),
+        table: from,
+        schema: null,
+        ddl: null,
+        commitTime: this.txn?.commitTime ?? null,
+        renamedTo: relation.table,
+      });
+    }
     const known = this.known.get(relation.table);
+    const previous = this.numbers.get(relation.table);
+    if (relation.numbers !== null) {
+      // The catalog is read when the message is resolved, maybe after a later DDL: a column the
+      // message names but the catalog no longer has keeps the number it had.
+      const numbers = new Map<string, number>();
+      for (const c of relation.schema.columns) {
+        const n = relation.numbers.get(c.name) ?? previous?.get(c.name);
+        if (n !== undefined) numbers.set(c.name, n);
+      }
+      this.numbers.set(relation.table, numbers);
+    }
     if (known === undefined || !sameColumns(known.columns, relation.schema.columns)) {
       this.known.set(relation.table, relation.schema);
+      const renamedColumns =
+        known === undefined || previous === undefined || relation.numbers === null
+          ? {}
+          : renamesOf(
+              known.columns,
+              previous,
+              relation.schema.columns,
+              this.numbers.get(relation.table) ?? relation.numbers,
+            );
       this.emit(batch, {
         kind: 'schema',
         offset: this.next(lsn, 'schema'),
@@ -613,6 +683,7 @@ export class PgLogReader implements LogReader<PgOffset> {
         schema: relation.schema,
         ddl: null,
         commitTime: this.txn?.commitTime ?? null,
+        ...(Object.keys(renamedColumns).length === 0 ? {} : { renamedColumns }),
       });
     }
   }
@@ -744,23 +815,30 @@ export class PgLogReader implements LogReader<PgOffset> {
       [oids, message.columns.map((c) => c.typeMod)],
     );
     const id = { schema: message.schema, name: message.name };
-    let current: TableSchema | undefined;
+    const earlier = this.relations.get(message.relationOid);
+    let described: DescribedTable | undefined;
     try {
-      current = (await describeTable(this.client, this.catalog, id)).schema;
+      described = await describeTable(this.client, this.catalog, id);
     } catch {
-      current = undefined; // dropped since: no primary key or nullability to report
+      described = undefined; // dropped since: no primary key, nullability or defaults to report
     }
+    const current = described?.schema;
     const columns: ColumnSchema[] = message.columns.map((c, i) => {
+      // Described gone (dropped or renamed since the change was written): what was known stands.
+      const now = (current ?? this.known.get(tableName(id)))?.columns.find((k) => k.name === c.name);
       const type = types.get(c.typeOid);
       if (type === undefined) throw new Error(`unknown type oid ${c.typeOid}`);
       return {
         name: c.name,
         type: logicalTypeOf(type, c.typeMod),
         nativeType: natives.rows[i]?.n ?? type.name,
-        nullable: current?.columns.find((k) => k.name === c.name)?.nullable ?? true,
+        nullable: now?.nullable ?? true,
+        ...(now?.default === undefined ? {} : { default: now.default }),
       };
     });
-    const primaryKey = (current?.primaryKey ?? message.keyColumns).filter((k) => columns.some((c) => c.name === k));
+    const primaryKey = ((current ?? this.known.get(tableName(id)))?.primaryKey ?? message.keyColumns).filter((k) =>
+      columns.some((c) => c.name === k),
+    );
     const schema: TableSchema = { id, columns, primaryKey, chunkKey: primaryKey };
     const relation: Relation = {
       table: tableName(id),
@@ -771,14 +849,52 @@ export class PgLogReader implements LogReader<PgOffset> {
       })),
       replicaIdentity: message.replicaIdentity,
       identityColumns: message.keyColumns,
+      numbers: described?.numbers ?? null,
+      ...(earlier === undefined || earlier.table === tableName(id) ? {} : { renamedFrom: earlier.table }),
     };
     this.relations.set(message.relationOid, relation);
     return relation;
   }
 }
 
+/** Same names, types, nullability and defaults: a relation message that changes none of them is no schema change. */
 function sameColumns(a: readonly ColumnSchema[], b: readonly ColumnSchema[]): boolean {
-  return a.length === b.length && a.every((c, i) => c.name === b[i]?.name && c.nativeType === b[i]?.nativeType);
+  return (
+    a.length === b.length &&
+    a.every((c, i) => {
+      const o = b[i];
+      return (
+        c.name === o?.name && c.nativeType === o.nativeType && c.nullable === o.nullable && c.default === o.default
+      );
+    })
+  );
+}
+
+/**
+ * New name → old name of the columns renamed between two definitions: a column that is new by name
+ * but has the number (`attnum`) of a column gone by name. Postgres's log carries no DDL; a relation
+ * message only lists the columns, so a rename would otherwise look like a drop and an add.
+ */
+function renamesOf(
+  before: readonly ColumnSchema[],
+  beforeNumbers: ReadonlyMap<string, number>,
+  after: readonly ColumnSchema[],
+  afterNumbers: ReadonlyMap<string, number>,
+): Record<string, string> {
+  const afterNames = new Set(after.map((c) => c.name));
+  const goneByNumber = new Map<number, string>();
+  for (const c of before) {
+    const n = beforeNumbers.get(c.name);
+    if (!afterNames.has(c.name) && n !== undefined) goneByNumber.set(n, c.name);
+  }
+  const beforeNames = new Set(before.map((c) => c.name));
+  const renamed: Record<string, string> = {};
+  for (const c of after) {
+    const n = afterNumbers.get(c.name);
+    const old = n === undefined ? undefined : goneByNumber.get(n);
+    if (!beforeNames.has(c.name) && old !== undefined) renamed[c.name] = old;
+  }
+  return renamed;
 }
 
 /** The columns {@link decodeTuple} found left out, or null: read once with {@link takeUnchanged}. */

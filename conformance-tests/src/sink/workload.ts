@@ -10,6 +10,7 @@ import type {
   TableId,
   TableSchema,
 } from '@highwater/core';
+import { diffTableSchemas } from '@highwater/core';
 import type { Random } from '../support/random.js';
 
 /** The schema the suite's tables live in at the source. */
@@ -122,6 +123,8 @@ export class Workload {
       kind: 'schema',
       table: qualified(table),
       schema,
+      before: current,
+      changes: diffTableSchemas(current, schema),
       ddl: `ALTER TABLE ${qualified(table)} ADD COLUMN ${name}`,
       source: this.#info(table, false),
     });

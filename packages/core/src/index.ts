@@ -6,6 +6,8 @@ export { civilFromDays, daysFromCivil } from './values/civil-date.js';
 export type { OffsetCodec } from './offset/offset-codec.js';
 export type { ColumnSchema, LogicalType, TableId, TableIndex, TableSchema } from './schema/table-schema.js';
 export { chunkKeyOf, eventKeyRowOf, keyColumnsOf, primaryKeyRowOf, tableName } from './schema/table-schema.js';
+export type { DdlChange, DdlKind, TypeChange } from './schema/ddl-changes.js';
+export { compareTypes, constantDefault, diffTableSchemas } from './schema/ddl-changes.js';
 export type { TableFilter } from './schema/table-filter.js';
 export { compileTableFilter } from './schema/table-filter.js';
 export type { ChunkRange, SnapshotSplit, Split, StreamSplit } from './split/split.js';
@@ -60,6 +62,14 @@ export type {
   DebeziumSource,
 } from './output/debezium.js';
 export { toDebeziumEnvelope } from './output/debezium.js';
+export type {
+  DebeziumColumn,
+  DebeziumSchemaChange,
+  DebeziumSchemaChangeRecord,
+  DebeziumTable,
+  DebeziumTableChange,
+} from './output/debezium-schema-change.js';
+export { toDebeziumSchemaChange } from './output/debezium-schema-change.js';
 export { type EventFormat, EventLineEncoder, toEventJson } from './output/event-lines.js';
 export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';

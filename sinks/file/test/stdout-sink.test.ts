@@ -26,6 +26,8 @@ const schemaChange: SourceEvent = {
   kind: 'schema',
   table: 'public.users',
   schema: null,
+  before: null,
+  changes: [],
   ddl: 'DROP TABLE users',
   source: change.source,
 };
@@ -67,12 +69,13 @@ describe('stdout sink', () => {
     expect(JSON.parse(out[1]!).kind).toBe('schema');
   });
 
-  it('writes Debezium envelopes named by the pipeline, leaving out heartbeats and schema changes', async () => {
+  it('writes Debezium envelopes named by the pipeline and schema changes in Debezium shape, leaving out heartbeats', async () => {
     const { chunks, output } = capture();
     const sink = new StdoutSink({ format: 'debezium', serverName: 'shop', output });
     await sink.write(batchOf([heartbeat, change, schemaChange]));
     const out = chunks.join('').trimEnd().split('\n');
-    expect(out).toHaveLength(1);
+    expect(out).toHaveLength(2);
+    expect(JSON.parse(out[1]!).value).toMatchObject({ ddl: 'DROP TABLE users', tableChanges: [{ type: 'DROP' }] });
     const record = JSON.parse(out[0]!);
     expect(record.topic).toBe('shop.public.users');
     expect(record.value.op).toBe('u');

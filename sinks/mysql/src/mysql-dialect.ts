@@ -2,7 +2,7 @@ import type { LogicalType, Value } from '@highwater/core';
 import { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import type { ConnectionConfig } from '@highwater/sink-sql';
-import type { Dialect, SqlSession } from '@highwater/sink-sql';
+import type { Dialect, SqlSession, TargetColumn } from '@highwater/sink-sql';
 import { valuesList } from '@highwater/sink-sql';
 import {
   bitBytes,
@@ -325,7 +325,7 @@ export const mysqlDialect: Dialect = {
     const keys = new Set(key);
     const defs = columns.map(
       (c) =>
-        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) || !c.nullable ? ' NOT NULL' : ' NULL'}`,
+        `${this.quote(c.name)} ${mysqlColumnType(c.type, keys.has(c.name))}${keys.has(c.name) || !c.nullable ? ' NOT NULL' : ' NULL'}${c.defaultLiteral == null ? '' : ` DEFAULT ${c.defaultLiteral}`}`,
     );
     defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
@@ -349,11 +349,35 @@ export const mysqlDialect: Dialect = {
     return { statements, skipped };
   },
   dropNotNull(qualified, column) {
-    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL`;
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL${defaultClause(column)}`;
   },
-  addColumn(qualified, column) {
+  addColumn(qualified, column, defaultLiteral) {
     // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB has); the sink checks the catalog first.
-    return `ALTER TABLE ${qualified} ADD COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL`;
+    const value = defaultLiteral == null ? '' : ` DEFAULT ${defaultLiteral}`;
+    return `ALTER TABLE ${qualified} ADD COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, false)} NULL${value}`;
+  },
+  // MODIFY restates the whole column: its default goes too unless given again.
+  setNotNull(qualified, column, isKey) {
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, isKey)} NOT NULL${defaultClause(column)}`;
+  },
+  // The sink checks the catalog first (MySQL 8 has no DROP COLUMN IF EXISTS).
+  dropColumn(qualified, column) {
+    return `ALTER TABLE ${qualified} DROP COLUMN ${this.quote(column)}`;
+  },
+  renameColumn(qualified, from, to) {
+    return `ALTER TABLE ${qualified} RENAME COLUMN ${this.quote(from)} TO ${this.quote(to)}`;
+  },
+  alterType(qualified, column, isKey) {
+    const nullable = column.nullable && !isKey ? 'NULL' : 'NOT NULL';
+    return `ALTER TABLE ${qualified} MODIFY COLUMN ${this.quote(column.name)} ${mysqlColumnType(column.type, isKey)} ${nullable}${defaultClause(column)}`;
+  },
+  setDefault(qualified, column, defaultLiteral) {
+    const action = defaultLiteral === null ? 'DROP DEFAULT' : `SET DEFAULT ${defaultLiteral}`;
+    return `ALTER TABLE ${qualified} ALTER COLUMN ${this.quote(column)} ${action}`;
+  },
+  dropTable: (qualified) => `DROP TABLE IF EXISTS ${qualified}`,
+  renameTable(qualified, schema, name) {
+    return `RENAME TABLE ${qualified} TO ${this.quote(schema)}.${this.quote(name)}`;
   },
   upsert(qualified, columns, key, rows) {
     return `INSERT INTO ${qualified} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${valuesList(this, columns.length, rows)} ON DUPLICATE KEY UPDATE ${updateList(columns, key)}`;
@@ -371,3 +395,7 @@ export const mysqlDialect: Dialect = {
   },
   isTransient: (error) => [1213, 1205].includes(Number(fieldOf(error, 'errno'))),
 };
+
+function defaultClause(column: TargetColumn): string {
+  return column.defaultLiteral == null ? '' : ` DEFAULT ${column.defaultLiteral}`;
+}

@@ -26,7 +26,7 @@ export interface MessageContext {
 
 /**
  * The messages of a batch's events, in order. Heartbeats make none (they only move the checkpoint);
- * in Debezium format neither do schema changes (the encoder leaves them out).
+ * a schema change is a message in both formats (Debezium's schema-change shape in `debezium`).
  */
 export function eventMessages(events: readonly SourceEvent[], context: MessageContext): EventMessage[] {
   const messages: EventMessage[] = [];

@@ -201,7 +201,8 @@ export const postgresDialect: Dialect = {
   },
   createTable(qualified, columns, key) {
     const defs = columns.map(
-      (c) => `${this.quote(c.name)} ${postgresColumnType(c.type)}${c.nullable ? '' : ' NOT NULL'}`,
+      (c) =>
+        `${this.quote(c.name)} ${postgresColumnType(c.type)}${c.nullable ? '' : ' NOT NULL'}${c.defaultLiteral == null ? '' : ` DEFAULT ${c.defaultLiteral}`}`,
     );
     defs.push(`PRIMARY KEY (${key.map((k) => this.quote(k)).join(', ')})`);
     return `CREATE TABLE IF NOT EXISTS ${qualified} (${defs.join(', ')})`;
@@ -218,11 +219,34 @@ export const postgresDialect: Dialect = {
     });
     return { statements, skipped: [] };
   },
-  addColumn(qualified, column) {
-    return `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS ${this.quote(column.name)} ${postgresColumnType(column.type)}`;
+  addColumn(qualified, column, defaultLiteral) {
+    const value = defaultLiteral == null ? '' : ` DEFAULT ${defaultLiteral}`;
+    return `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS ${this.quote(column.name)} ${postgresColumnType(column.type)}${value}`;
   },
   dropNotNull(qualified, column) {
     return `ALTER TABLE ${qualified} ALTER COLUMN ${this.quote(column.name)} DROP NOT NULL`;
+  },
+  setNotNull(qualified, column) {
+    return `ALTER TABLE ${qualified} ALTER COLUMN ${this.quote(column.name)} SET NOT NULL`;
+  },
+  dropColumn(qualified, column) {
+    return `ALTER TABLE ${qualified} DROP COLUMN IF EXISTS ${this.quote(column)}`;
+  },
+  renameColumn(qualified, from, to) {
+    return `ALTER TABLE ${qualified} RENAME COLUMN ${this.quote(from)} TO ${this.quote(to)}`;
+  },
+  alterType(qualified, column) {
+    const type = postgresColumnType(column.type);
+    const name = this.quote(column.name);
+    return `ALTER TABLE ${qualified} ALTER COLUMN ${name} TYPE ${type} USING ${name}::${type}`;
+  },
+  setDefault(qualified, column, defaultLiteral) {
+    const action = defaultLiteral === null ? 'DROP DEFAULT' : `SET DEFAULT ${defaultLiteral}`;
+    return `ALTER TABLE ${qualified} ALTER COLUMN ${this.quote(column)} ${action}`;
+  },
+  dropTable: (qualified) => `DROP TABLE IF EXISTS ${qualified}`,
+  renameTable(qualified, _schema, name) {
+    return `ALTER TABLE ${qualified} RENAME TO ${this.quote(name)}`;
   },
   upsert(qualified, columns, key, rows) {
     const head = `INSERT INTO ${qualified} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES ${valuesList(this, columns.length, rows)}`;

@@ -41,6 +41,11 @@ export interface TargetColumn {
   readonly type: LogicalType;
   /** False for `NOT NULL` (key columns, and columns NOT NULL in the source when the table was created). */
   readonly nullable: boolean;
+  /**
+   * The source's default where it is a constant (`constantDefault`), as SQL text: a row a change
+   * leaves the column out of gets the same value on both sides.
+   */
+  readonly defaultLiteral?: string | null;
 }
 
 /** A column as the target's catalog has it. */
@@ -97,10 +102,27 @@ export interface Dialect {
     columns: readonly TargetColumn[],
     indexes: readonly TableIndex[],
   ): IndexDdl;
-  /** Always nullable: existing rows have no value. */
-  addColumn(qualified: string, column: TargetColumn): string;
+  /**
+   * Always nullable: existing rows have no value, unless `defaultLiteral` (a constant, see
+   * `constantDefault`) gives them one, as the source's `ADD COLUMN … DEFAULT` did.
+   */
+  addColumn(qualified: string, column: TargetColumn, defaultLiteral?: string | null): string;
   /** Drops `NOT NULL` from a column the source made nullable or dropped (new rows may lack it). */
   dropNotNull(qualified: string, column: TargetColumn): string;
+  /** `SET NOT NULL` (`column.nullable` is ignored). */
+  setNotNull(qualified: string, column: TargetColumn, isKey: boolean): string;
+  dropColumn(qualified: string, column: string): string;
+  renameColumn(qualified: string, from: string, to: string): string;
+  /**
+   * Changes a column's type to the mapped `column.type`, converting stored values with the
+   * database's cast (Postgres `USING col::type`; MySQL `MODIFY`, strict: a value that does not convert fails).
+   */
+  alterType(qualified: string, column: TargetColumn, isKey: boolean): string;
+  /** `SET DEFAULT literal`, or `DROP DEFAULT` for null. */
+  setDefault(qualified: string, column: string, defaultLiteral: string | null): string;
+  dropTable(qualified: string): string;
+  /** Renames a table inside its schema (`name` unqualified). */
+  renameTable(qualified: string, schema: string, name: string): string;
   /** Insert-or-update of `rows` rows of `columns`; only `update` columns change on a conflict. */
   upsert(qualified: string, columns: readonly string[], key: readonly string[], rows: number): string;
   truncate(qualified: string): string;

@@ -18,6 +18,16 @@ export {
   type TargetColumn,
   valuesList,
 } from './dialect.js';
+export {
+  DDL_KINDS,
+  DEFAULT_SCHEMA_CHANGES,
+  SCHEMA_CHANGES_MODES,
+  type SchemaChangesMode,
+  type SourceDdl,
+  type TargetAction,
+  type TargetTypes,
+  targetActions,
+} from './schema-evolution.js';
 export type { ConnectionConfig, SqlSinkConfig, SqlTargetConfig } from './sink-config.js';
 export { sourceTableDescriber } from './source-schemas.js';
 export { readSqlCheckpoint } from './stored-checkpoint.js';

@@ -1,3 +1,5 @@
+import type { SchemaChangesMode } from './schema-evolution.js';
+
 /**
  * A database connection: a URL (`postgres://…`, `mysql://…`) or its parts. The pipeline file's
  * `connection` (validated by the CLI) has this shape.
@@ -24,6 +26,8 @@ export interface SqlSinkConfig {
   readonly createTables: boolean;
   /** Rows per multi-row INSERT/DELETE statement (default 500); a whole source batch is still one transaction. */
   readonly batchSize?: number | undefined;
+  /** What the source's DDL does to target tables (default `lenient`; docs/sinks.md, "Schema changes"). */
+  readonly schemaChanges?: SchemaChangesMode | undefined;
   /**
    * What to do at a pipeline's first start when a target table already holds rows it did not write:
    * `fail` (the default) refuses and names the tables; `overwrite` lets the snapshot overwrite the rows

@@ -1,10 +1,17 @@
 import {
+  type ChangeEvent,
   type Checkpoint,
+  type ColumnSchema,
   ConfigError,
+  constantDefault,
   type EventBatch,
   type Row,
+  SchemaChangeRefusedError,
+  type SchemaChangeEvent,
   type Sink,
   SinkError,
+  type SourceInfo,
+  type TruncateEvent,
   type TableId,
   type TableSchema,
   tableName,
@@ -15,16 +22,23 @@ import type { SqlSinkConfig } from './sink-config.js';
 import type { SinkContext } from '@highwater/core';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
-import {
-  type BulkLoad,
-  type Dialect,
-  type ExistingColumn,
-  keyInList,
-  type SqlSession,
-  type TargetColumn,
-} from './dialect.js';
+import { type BulkLoad, type Dialect, keyInList, type SqlSession, type TargetColumn } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
-import { keyColumnsOf, type TargetTable, targetTableName, withSchema } from './target-table.js';
+import {
+  DEFAULT_SCHEMA_CHANGES,
+  type SchemaChangesMode,
+  type TargetAction,
+  targetActions,
+} from './schema-evolution.js';
+import {
+  keyColumnsOf,
+  renamedRow,
+  sharedColumns,
+  type TargetTable,
+  targetTableName,
+  withActions,
+  withSchema,
+} from './target-table.js';
 import { jsonText } from './value-text.js';
 import { createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
 
@@ -80,6 +94,8 @@ export class SqlSink implements Sink {
   private bulkUnavailable = false;
   /** Value encoders per target table version (a schema change makes a new `TargetTable`) and column. */
   private readonly encoders = new WeakMap<TargetTable, Map<string, Encoder>>();
+  /** The checkpoint stored in the target (from `open`, then each write): where a restart resumes. */
+  private stored: Checkpoint | null = null;
 
   constructor(
     private readonly dialect: Dialect,
@@ -94,7 +110,8 @@ export class SqlSink implements Sink {
     try {
       const stored = await readCheckpointRow(this.dialect, session, await this.targetSchema(session), this.pipeline);
       this.checkpointTableReady = stored !== null;
-      return stored?.checkpoint ?? null;
+      this.stored = stored?.checkpoint ?? null;
+      return this.stored;
     } catch (error) {
       throw this.fail('reading the stored checkpoint', error);
     }
@@ -104,38 +121,25 @@ export class SqlSink implements Sink {
     const session = await this.connect();
     const schema = await this.targetSchema(session);
     const tables = new Map(this.tables);
-    await this.learnSchemas(batch, tables, schema);
+    /** Per source table: the target actions its schema changes in this batch call for, in order. */
+    const actions = new Map<string, TargetAction[]>();
+    await this.learnSchemas(batch, tables, schema, actions);
     const touched = new Set<string>(this.capturedCreated ? [] : await this.learnCaptured(tables, schema));
-    const plan = new BatchPlan();
+    const truncated = new Set<TruncateEvent>();
     for (const event of batch.events) {
-      switch (event.kind) {
-        case 'change': {
-          const table = this.tableOf(tables, event.source.table);
-          touched.add(event.source.table);
-          plan.add(table, event);
-          break;
-        }
-        case 'truncate':
-          touched.add(event.table);
-          plan.truncate(this.tableOf(tables, event.table));
-          break;
-        case 'schema':
-          if (event.schema === null) {
-            this.context.logger.warn(
-              { table: event.table },
-              `source table ${event.table} was dropped; its target table is kept`,
-            );
-          } else {
-            touched.add(event.table);
-          }
-          break;
-        case 'heartbeat':
-          break;
+      if (event.kind === 'change') touched.add(event.source.table);
+      else if (event.kind === 'schema' && tables.has(event.table)) touched.add(event.table);
+      else if (event.kind === 'truncate') {
+        touched.add(event.table);
+        const [action] = this.decide({ kind: 'truncate-table' }, event.table, event.source, null, tables);
+        if (action?.kind === 'truncate') truncated.add(event);
       }
     }
     if (!this.checkpointTableReady) await this.checkExistingRows(session, schema, tables, touched);
     const ensured = new Map(this.ensured);
     const ddl: { sql: string; table?: string }[] = [];
+    /** Source tables whose target table this batch drops: their earlier changes are not written. */
+    const gone = new Set<string>();
     let inTransaction = false;
     try {
       if (this.dialect.transactionalDdl) {
@@ -149,8 +153,21 @@ export class SqlSink implements Sink {
       }
       if (batch.fence !== undefined && !this.fenceTableReady)
         ddl.push({ sql: createFenceTable(this.dialect, this.qualify(schema, FENCE_TABLE)) });
-      for (const name of touched)
-        ddl.push(...(await this.ddlFor(session, schema, this.tableOf(tables, name), ensured)));
+      for (const name of touched) {
+        const table = this.tableOf(tables, name);
+        const statements = await this.ddlFor(session, schema, table, ensured, actions.get(name) ?? []);
+        ddl.push(...statements.sql);
+        if (statements.table === null) {
+          gone.add(name);
+          tables.delete(name);
+        } else {
+          const target = ensured.get(statements.table.qualified);
+          tables.set(
+            name,
+            this.mode === 'ignore' && target !== undefined ? sharedColumns(statements.table, target) : statements.table,
+          );
+        }
+      }
       for (const statement of ddl) await this.run(session, statement.sql, [], statement.table);
       if (!inTransaction) {
         await session.query(this.dialect.begin);
@@ -158,6 +175,15 @@ export class SqlSink implements Sink {
       }
       if (batch.fence !== undefined)
         await passFence(this.dialect, session, this.qualify(schema, FENCE_TABLE), this.pipeline, batch.fence);
+      const plan = new BatchPlan();
+      for (const event of batch.events) {
+        if (event.kind === 'change' && !gone.has(event.source.table)) {
+          const table = this.tableOf(tables, event.source.table);
+          plan.add(table, table.renamed === undefined ? event : renamedEvent(table, event));
+        } else if (event.kind === 'truncate' && truncated.has(event) && !gone.has(event.table)) {
+          plan.truncate(this.tableOf(tables, event.table));
+        }
+      }
       for (const group of plan.groups) await this.apply(session, group, ensured);
       await this.run(session, this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)), [
         this.pipeline,
@@ -174,6 +200,45 @@ export class SqlSink implements Sink {
     this.checkpointTableReady = true;
     if (batch.fence !== undefined) this.fenceTableReady = true;
     this.capturedCreated = true;
+    this.stored = batch.checkpoint;
+  }
+
+  private get mode(): SchemaChangesMode {
+    return this.config.schemaChanges ?? DEFAULT_SCHEMA_CHANGES;
+  }
+
+  /**
+   * The target actions for one source change under the sink's mode; a refusal throws
+   * {@link SchemaChangeRefusedError} before anything of the batch is written.
+   */
+  private decide(
+    change: Parameters<typeof targetActions>[0],
+    table: string,
+    source: SourceInfo,
+    ddl: string | null,
+    tables: ReadonlyMap<string, TargetTable>,
+  ): TargetAction[] {
+    const key = tables.get(table)?.key ?? [];
+    const out = targetActions(change, this.mode, this.dialect, (c) => key.includes(c));
+    for (const action of out) {
+      if (action.kind === 'keep')
+        this.context.logger.warn({ table }, `schema change of ${table} (${change.kind}) not applied: ${action.why}`);
+    }
+    const refused = out.find((a) => a.kind === 'refuse');
+    if (refused?.kind === 'refuse') {
+      const column = 'column' in change ? change.column.name : undefined;
+      throw new SchemaChangeRefusedError({
+        sink: this.dialect.name,
+        table,
+        change: change.kind,
+        ...(column === undefined ? {} : { column: change.kind === 'rename-column' ? change.from : column }),
+        ddl,
+        offset: source.offset,
+        resumeFrom: this.stored,
+        why: refused.why,
+      });
+    }
+    return out;
   }
 
   async close(): Promise<void> {
@@ -252,14 +317,22 @@ export class SqlSink implements Sink {
     return this.schema;
   }
 
-  /** Updates `tables` with every schema the batch carries and describes source tables not seen before. */
-  private async learnSchemas(batch: EventBatch, tables: Map<string, TargetTable>, schema: string): Promise<void> {
+  /**
+   * Updates `tables` with every schema change the batch carries (decided per `sink.schemaChanges`,
+   * the actions collected in `actions`) and describes source tables not seen before.
+   */
+  private async learnSchemas(
+    batch: EventBatch,
+    tables: Map<string, TargetTable>,
+    schema: string,
+    actions: Map<string, TargetAction[]>,
+  ): Promise<void> {
     const unknown = new Map<string, TableId>();
     const seen = new Set<string>();
     for (const event of batch.events) {
       if (event.kind === 'schema') {
         seen.add(event.table);
-        if (event.schema !== null) tables.set(event.table, this.merge(tables.get(event.table), event.schema, schema));
+        this.learnChange(event, tables, schema, actions);
       } else if (event.kind === 'change' && !tables.has(event.source.table) && !seen.has(event.source.table)) {
         unknown.set(event.source.table, event.source.tableId);
       } else if (event.kind === 'truncate' && !tables.has(event.table) && !seen.has(event.table)) {
@@ -288,9 +361,37 @@ export class SqlSink implements Sink {
       if (found === undefined) {
         throw new SinkError(`${this.dialect.name} sink: the source did not describe table ${name}`, { table: name });
       }
-      // A schema event later in the batch is newer; merging keeps its columns too.
-      tables.set(name, this.merge(tables.get(name), found, schema));
+      // A schema event later in the batch already gave the table its model (with its changes applied).
+      if (!tables.has(name)) tables.set(name, this.merge(undefined, found, schema));
     }
+  }
+
+  /** One schema event: the actions it calls for, and the table's model after them. */
+  private learnChange(
+    event: SchemaChangeEvent,
+    tables: Map<string, TargetTable>,
+    schema: string,
+    actions: Map<string, TargetAction[]>,
+  ): void {
+    let table = tables.get(event.table);
+    if (table === undefined) {
+      // Not seen by this sink (a new table, or the first batch after a restart): the target was made from `before`.
+      const start = event.before ?? event.schema;
+      if (start === null) return;
+      table = this.merge(undefined, start, schema);
+      tables.set(event.table, table);
+      if (event.before === null) return;
+    }
+    const list = actions.get(event.table) ?? [];
+    actions.set(event.table, list);
+    const next: TargetAction[] = [];
+    for (const change of event.changes) {
+      next.push(...this.decide(change, event.table, event.source, event.ddl, tables));
+    }
+    list.push(...next);
+    const after = withActions(table, next);
+    // A table dropped in the source: its model stays for the actions (the target table may be kept).
+    tables.set(event.table, after);
   }
 
   /**
@@ -372,54 +473,145 @@ export class SqlSink implements Sink {
   }
 
   /**
-   * CREATE TABLE (with the source's secondary indexes), ADD COLUMN or DROP NOT NULL statements that
-   * make the target match `table`; records the result in `ensured`.
+   * The DDL that makes the target match `table`: CREATE TABLE (with the source's secondary indexes)
+   * when it is missing; otherwise the schema change `actions`, each checked against the target's
+   * catalog first (an add whose column exists, a rename or drop already done is skipped, so a batch
+   * taken again after a crash between MySQL's DDL and its data runs safely), then ADD COLUMN and DROP
+   * NOT NULL for what the target still lacks (not under `ignore`). Records the result in `ensured`;
+   * returns the table as the target has it then, or null when the target table is dropped.
    */
   private async ddlFor(
     session: SqlSession,
     schema: string,
-    table: TargetTable,
+    source: TargetTable,
     ensured: Map<string, ReadonlyMap<string, boolean>>,
-  ): Promise<{ sql: string; table: string }[]> {
-    const columns = [...table.columns.values()].map((c) => ({
-      name: c.name,
-      type: c.type,
-      nullable: c.nullable && !table.key.includes(c.name),
-    }));
+    actions: readonly TargetAction[],
+  ): Promise<{ sql: { sql: string; table: string }[]; table: TargetTable | null }> {
+    let table = source;
+    const columns = (t: TargetTable) =>
+      [...t.columns.values()].map((c) => ({
+        name: c.name,
+        type: c.type,
+        nullable: c.nullable && !t.key.includes(c.name),
+        defaultLiteral: constantDefault(c.default),
+      }));
+    const catalog = async (name: string) => {
+      try {
+        return await this.dialect.columnsOf(session, schema, name);
+      } catch (error) {
+        throw this.fail('reading the target catalog', error, this.qualify(schema, name));
+      }
+    };
     let existing = ensured.get(table.qualified);
     if (existing === undefined) {
-      let found: readonly ExistingColumn[] | null;
-      try {
-        found = await this.dialect.columnsOf(session, schema, table.name);
-      } catch (error) {
-        throw this.fail('reading the target catalog', error, table.qualified);
-      }
-      if (found === null) return this.createDdl(schema, table, columns, ensured);
-      existing = new Map(found.map((c) => [c.name, c.nullable]));
+      const found = await catalog(table.name);
+      if (found !== null) existing = new Map(found.map((c) => [c.name, c.nullable]));
     }
+    const sql: { sql: string; table: string }[] = [];
+    const log = (message: string, column?: string) =>
+      this.context.logger.info({ table: table.qualified, ...(column === undefined ? {} : { column }) }, message);
+    for (const action of actions) {
+      if (action.kind === 'drop-table') {
+        ensured.delete(table.qualified);
+        if (existing === undefined) return { sql, table: null };
+        log(`dropping ${table.qualified}: its source table was dropped`);
+        return { sql: [...sql, { sql: this.dialect.dropTable(table.qualified), table: table.qualified }], table: null };
+      }
+      if (action.kind === 'rename-table') {
+        const name = renamedTargetName(action.to, this.config.tableNaming);
+        const renamed = { ...table, name, qualified: this.qualify(schema, name) };
+        ensured.delete(table.qualified);
+        if (existing !== undefined) {
+          log(`renaming ${table.qualified} to ${renamed.qualified}: its source table was renamed to ${action.to}`);
+          sql.push({ sql: this.dialect.renameTable(table.qualified, schema, name), table: table.qualified });
+        } else {
+          const there = await catalog(name);
+          if (there !== null) existing = new Map(there.map((c) => [c.name, c.nullable]));
+        }
+        table = renamed;
+      }
+    }
+    if (existing === undefined)
+      return { sql: [...sql, ...this.createDdl(schema, table, columns(table), ensured)], table };
     const state = new Map(existing);
-    const ddl: { sql: string; table: string }[] = [];
-    for (const c of columns) {
-      const nullable = state.get(c.name);
-      if (nullable === undefined) {
-        this.context.logger.info(
-          { table: table.qualified, column: c.name },
-          `adding column ${c.name} to ${table.qualified}`,
-        );
-        ddl.push({ sql: this.dialect.addColumn(table.qualified, c), table: table.qualified });
-      } else if (!nullable && c.nullable) {
-        this.context.logger.info(
-          { table: table.qualified, column: c.name },
-          `column ${c.name} of ${table.qualified} is nullable in the source now (or dropped there): dropping NOT NULL`,
-        );
-        ddl.push({ sql: this.dialect.dropNotNull(table.qualified, c), table: table.qualified });
-      } else {
-        continue;
+    const q = table.qualified;
+    const isKey = (c: string) => table.key.includes(c);
+    const column = (c: ColumnSchema, nullable = state.get(c.name) ?? true) => ({
+      name: c.name,
+      type: c.type,
+      nullable,
+      defaultLiteral: constantDefault(c.default),
+    });
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'add-column':
+          if (state.has(action.column.name)) break;
+          log(`adding column ${action.column.name} to ${q}`, action.column.name);
+          sql.push({ sql: this.dialect.addColumn(q, column(action.column, true), action.default), table: q });
+          state.set(action.column.name, true);
+          break;
+        case 'drop-column':
+          if (!state.has(action.column)) break;
+          log(`dropping column ${action.column} of ${q}: dropped in the source`, action.column);
+          sql.push({ sql: this.dialect.dropColumn(q, action.column), table: q });
+          state.delete(action.column);
+          break;
+        case 'rename-column': {
+          if (!state.has(action.from) || state.has(action.to)) break;
+          log(`renaming column ${action.from} of ${q} to ${action.to}`, action.to);
+          sql.push({ sql: this.dialect.renameColumn(q, action.from, action.to), table: q });
+          state.set(action.to, state.get(action.from) as boolean);
+          state.delete(action.from);
+          break;
+        }
+        case 'alter-type':
+          if (!state.has(action.column.name)) break;
+          log(
+            `changing the type of column ${action.column.name} of ${q} to ${action.column.nativeType}`,
+            action.column.name,
+          );
+          sql.push({ sql: this.dialect.alterType(q, column(action.column), isKey(action.column.name)), table: q });
+          break;
+        case 'drop-not-null':
+          if (state.get(action.column.name) !== false || isKey(action.column.name)) break;
+          log(`dropping NOT NULL of column ${action.column.name} of ${q}`, action.column.name);
+          sql.push({ sql: this.dialect.dropNotNull(q, column(action.column, true)), table: q });
+          state.set(action.column.name, true);
+          break;
+        case 'set-not-null':
+          if (state.get(action.column.name) !== true) break;
+          log(`setting NOT NULL on column ${action.column.name} of ${q}`, action.column.name);
+          sql.push({
+            sql: this.dialect.setNotNull(q, column(action.column, false), isKey(action.column.name)),
+            table: q,
+          });
+          state.set(action.column.name, false);
+          break;
+        case 'set-default':
+          if (!state.has(action.column.name)) break;
+          sql.push({ sql: this.dialect.setDefault(q, action.column.name, action.default), table: q });
+          break;
+        default:
+          break;
       }
-      state.set(c.name, true);
     }
-    ensured.set(table.qualified, state);
-    return ddl;
+    if (this.mode !== 'ignore') {
+      for (const c of columns(table)) {
+        const nullable = state.get(c.name);
+        if (nullable === undefined) {
+          log(`adding column ${c.name} to ${q}`, c.name);
+          sql.push({ sql: this.dialect.addColumn(q, { ...c, nullable: true }, c.defaultLiteral), table: q });
+        } else if (!nullable && c.nullable) {
+          log(`column ${c.name} of ${q} is nullable in the source now (or dropped there): dropping NOT NULL`, c.name);
+          sql.push({ sql: this.dialect.dropNotNull(q, c), table: q });
+        } else {
+          continue;
+        }
+        state.set(c.name, true);
+      }
+    }
+    ensured.set(q, state);
+    return { sql, table };
   }
 
   /** CREATE TABLE and its indexes, for a target table that does not exist. */
@@ -695,4 +887,22 @@ export class SqlSink implements Sink {
     }
     return sinkError(this.dialect, what, error, table);
   }
+}
+
+/** The target name of a source table renamed to `to` (a qualified name, as events name tables). */
+function renamedTargetName(to: string, naming: 'table' | 'schema_table'): string {
+  const parts = to.split('.');
+  const name = parts[parts.length - 1] as string;
+  const schema = parts[parts.length - 2];
+  return targetTableName(schema === undefined ? { name } : { schema, name }, naming);
+}
+
+/** A change event with the target's renamed columns under their new names. */
+function renamedEvent(table: TargetTable, event: ChangeEvent): ChangeEvent {
+  return {
+    ...event,
+    key: renamedRow(table, event.key),
+    before: event.before === null ? null : renamedRow(table, event.before),
+    after: event.after === null ? null : renamedRow(table, event.after),
+  };
 }

@@ -10,6 +10,7 @@ import type {
   TableSchema,
   TruncateEvent,
 } from '@highwater/core';
+import { diffTableSchemas } from '@highwater/core';
 import { mysqlDialect, mysqlSink } from '@highwater/sink-mysql';
 import { postgresDialect, postgresSink } from '@highwater/sink-postgres';
 import mysql from 'mysql2/promise';
@@ -98,8 +99,15 @@ export function truncate(t: TableSchema): TruncateEvent {
   return { kind: 'truncate', table: `src.${t.id.name}`, source: info(t) };
 }
 
-export function schemaChange(t: TableSchema, schema: TableSchema | null): SchemaChangeEvent {
-  return { kind: 'schema', table: `src.${t.id.name}`, schema, ddl: null, source: info(t) };
+/** A schema event of table `t` (its definition before, unless `t` is `schema`: a new table), as the core makes it. */
+export function schemaChange(
+  t: TableSchema,
+  schema: TableSchema | null,
+  hints: { renamedColumns?: Record<string, string>; renamedTo?: string } = {},
+): SchemaChangeEvent {
+  const before = t === schema ? null : t;
+  const changes = diffTableSchemas(before, schema, hints);
+  return { kind: 'schema', table: `src.${t.id.name}`, schema, before, changes, ddl: null, source: info(t) };
 }
 
 export function checkpoint(position: number): Checkpoint {
@@ -127,8 +135,14 @@ export function context(tables: readonly TableSchema[], log: CapturedLog = { war
   };
 }
 
-export function sinkConfig(kind: TargetKind, url: string, schema: string, batchSize?: number): SqlSinkConfig {
-  return { type: kind, connection: url, schema, tableNaming: 'table', createTables: true, batchSize };
+export function sinkConfig(
+  kind: TargetKind,
+  url: string,
+  schema: string,
+  batchSize?: number,
+  schemaChanges: SqlSinkConfig['schemaChanges'] = 'lenient',
+): SqlSinkConfig {
+  return { type: kind, connection: url, schema, tableNaming: 'table', createTables: true, batchSize, schemaChanges };
 }
 
 /** A plain client on the target for setup and assertions. */

@@ -131,6 +131,11 @@ const sqlSinkCommon = {
   createTables: z.boolean().default(true),
   /** Rows per multi-row INSERT/DELETE statement (default 500); a whole source batch is still one transaction. */
   batchSize: positiveInt.optional(),
+  /**
+   * What the source's DDL does to target tables: evolve, lenient (default, as Flink CDC's
+   * `schema.change.behavior`), ignore or exception (docs/sinks.md, "Schema changes").
+   */
+  schemaChanges: z.enum(['evolve', 'lenient', 'ignore', 'exception']).optional(),
   /** A target table holding rows at the pipeline's first start: refuse (default), or let the snapshot overwrite them. */
   existingRows: z.enum(['fail', 'overwrite']).optional(),
 };

@@ -109,6 +109,19 @@ describe('pipeline files', () => {
     expect(e.message).toMatch(/stdout.*file.*postgres.*mysql/);
   });
 
+  it('takes sink.schemaChanges (evolve, lenient, ignore, exception) and names what is allowed otherwise', () => {
+    const sql = (mode: string) =>
+      minimal.replace('type: stdout', `type: postgres\n  connection: postgres://w@t/db\n  schemaChanges: ${mode}`);
+    for (const mode of ['evolve', 'lenient', 'ignore', 'exception']) {
+      expect(parsePipeline(sql(mode), 'p.yaml', { PG_PASSWORD: 'x' }).config.sink).toMatchObject({
+        schemaChanges: mode,
+      });
+    }
+    const e = errorOf(() => parsePipeline(sql('try_evolve'), 'p.yaml', { PG_PASSWORD: 'x' }));
+    expect(e.message).toContain('sink.schemaChanges');
+    expect(e.message).toMatch(/evolve.*lenient.*ignore.*exception/);
+  });
+
   it('reports YAML syntax errors with the file', () => {
     const e = errorOf(() => parsePipeline('source: [unclosed', 'p.yaml'));
     expect(e.message).toMatch(/^p\.yaml: not valid YAML/);

@@ -1,3 +1,5 @@
+import type { Checkpoint } from '../checkpoint/checkpoint.js';
+import type { JsonValue } from '../values/value.js';
 /**
  * Every error Highwater throws is a `HighwaterError` with a stable `code` (safe to match on) and
  * `retriable` (whether the same call can succeed later without a change by the user). The
@@ -191,6 +193,52 @@ export class UnrepresentableValueError extends SinkError {
     this.column = details.column;
     this.key = details.key;
     this.value = details.value;
+  }
+}
+
+/**
+ * A sink stopped at a source DDL it was told not to apply (`sink.schemaChanges: exception`) or cannot
+ * apply without losing data (an incompatible type change under `lenient`). Nothing of the batch was
+ * written; the target holds everything up to `resumeFrom`, the checkpoint a restart resumes from.
+ * Not retriable: the same DDL stops the same batch again until the target is handled by hand.
+ */
+export class SchemaChangeRefusedError extends SinkError {
+  /** The kind of change (`add-column`, `change-type`, `drop-table`, …). */
+  readonly change: string;
+  /** The column involved, where one is. */
+  readonly column: string | null;
+  /** The statement where the source logged one. */
+  readonly ddl: string | null;
+  /** The source offset of the DDL, as the event carries it. */
+  readonly offset: JsonValue | null;
+  /** The checkpoint stored in the target (null when none is stored yet): a restart resumes from it. */
+  readonly resumeFrom: Checkpoint | null;
+
+  constructor(details: {
+    readonly sink: string;
+    readonly table: string;
+    readonly change: string;
+    readonly column?: string;
+    readonly ddl: string | null;
+    readonly offset: JsonValue | null;
+    readonly resumeFrom: Checkpoint | null;
+    readonly why: string;
+  }) {
+    const what = `${details.change}${details.column === undefined ? '' : ` of column ${details.column}`}`;
+    super(
+      `${details.sink} sink: table ${details.table}: source DDL ${what}` +
+        `${details.ddl === null ? '' : ` (${details.ddl})`} at source offset ${JSON.stringify(details.offset)} ` +
+        `not applied: ${details.why}. Nothing of this batch was written; the target holds every change up to the stored ` +
+        `checkpoint ${JSON.stringify(details.resumeFrom)}, where a restart resumes. Apply the change to the target by hand, ` +
+        'then run once with sink.schemaChanges: ignore to pass this DDL (or choose evolve or lenient; docs/sinks.md)',
+      { table: details.table },
+      'HW_SINK_SCHEMA_CHANGE_REFUSED',
+    );
+    this.change = details.change;
+    this.column = details.column ?? null;
+    this.ddl = details.ddl;
+    this.offset = details.offset;
+    this.resumeFrom = details.resumeFrom;
   }
 }
 

@@ -1,3 +1,4 @@
+import type { DdlChange } from '../schema/ddl-changes.js';
 import type { TableId, TableSchema } from '../schema/table-schema.js';
 import type { JsonValue, Row } from '../values/value.js';
 
@@ -44,6 +45,10 @@ export interface SchemaChangeEvent {
   readonly kind: 'schema';
   readonly table: string;
   readonly schema: TableSchema | null;
+  /** The definition before the change; null for a table not seen before. */
+  readonly before: TableSchema | null;
+  /** What changed from `before` to `schema`, one entry per column change (see `diffTableSchemas`). */
+  readonly changes: readonly DdlChange[];
   readonly ddl: string | null;
   readonly source: SourceInfo;
 }

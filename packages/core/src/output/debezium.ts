@@ -89,7 +89,8 @@ export interface DebeziumOptions {
  * - Reads, inserts, updates and deletes map to `op` `r`, `c`, `u`, `d`; truncates to `t` with a null
  *   key and null `before`/`after`.
  * - Schema changes and heartbeats return null: Debezium sends them to other topics in other shapes
- *   (the schema-history and `__debezium-heartbeat` topics), which this helper does not imitate.
+ *   (the schema-history and `__debezium-heartbeat` topics); `toDebeziumSchemaChange` gives a schema
+ *   change the shape of Debezium's schema-change topic.
  * - Deletes are not followed by a tombstone here; a Kafka sink that wants log compaction writes
  *   `{ key, value: null }` after each `d` record itself, as Debezium does by default.
  *
@@ -151,7 +152,8 @@ export function toDebeziumEnvelope(event: SourceEvent, options: DebeziumOptions 
  */
 const SCHEMA_IS_DATABASE: ReadonlySet<string> = new Set(['mysql', 'mariadb']);
 
-function sourceBlock(
+/** The `source` block of a Debezium record for an event of table `id`. */
+export function sourceBlock(
   info: SourceInfo,
   id: TableId,
   name: string,

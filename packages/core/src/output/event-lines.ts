@@ -1,13 +1,16 @@
 import type { SourceEvent } from '../events/source-event.js';
 import type { TableSchema } from '../schema/table-schema.js';
 import { toDebeziumEnvelope } from './debezium.js';
+import { toDebeziumSchemaChange } from './debezium-schema-change.js';
 
 /** How the `stdout` and `file` sinks write an event: one JSON object per line. */
 export type EventFormat = 'native' | 'debezium';
 
 /**
  * Turns events into JSON lines. Heartbeats are left out in both formats (they only move the
- * checkpoint); in `debezium` schema changes are left out too, as Debezium sends them elsewhere.
+ * checkpoint). A schema change carries the table's old and new definition: in `native` as the
+ * event's `before` and `schema` (with `changes` listing what changed); in `debezium` as a record of
+ * Debezium's schema-change topic (`tableChanges` with the new definition, plus `previousTable`).
  *
  * `native` is the `SourceEvent` itself. Values JSON cannot hold become strings, as Debezium's JSON
  * shows them: a `bigint` is its decimal string, bytes are base64, non-finite numbers are
@@ -42,8 +45,11 @@ export class EventLineEncoder {
           event.kind === 'change' && isJsonNative(event.key) && isJsonNative(event.before) && isJsonNative(event.after);
         out += `${plain ? JSON.stringify(event) : JSON.stringify(event, plainValue)}\n`;
       } else {
-        const record = toDebeziumEnvelope(event, { name: this.serverName, schemas: this.#schemas });
-        if (record !== null) out += `${JSON.stringify(record)}\n`;
+        const record =
+          event.kind === 'schema'
+            ? toDebeziumSchemaChange(event, { name: this.serverName })
+            : toDebeziumEnvelope(event, { name: this.serverName, schemas: this.#schemas });
+        out += `${JSON.stringify(record)}\n`;
       }
     }
     return out;

@@ -46,6 +46,13 @@ export interface ColumnSchema {
   /** The database's own type name, e.g. `timestamptz(3)` or `decimal(20,10) unsigned`. */
   readonly nativeType: string;
   readonly nullable: boolean;
+  /**
+   * The column's default as the source database prints it (Postgres `pg_get_expr`, e.g.
+   * `'new'::text`; MySQL `COLUMN_DEFAULT`, e.g. `'new'`), where the adapter reports defaults; absent
+   * when the column has none. A sink adding the column gives it the same default when it is a
+   * constant (`constantDefault`), so the rows that existed before hold the same value on both sides.
+   */
+  readonly default?: string;
 }
 
 /** Where a table lives. `database` and `schema` are absent where the database has no such level. */

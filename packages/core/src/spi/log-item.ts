@@ -38,6 +38,13 @@ export interface SchemaChange<O> extends LogItemBase<O> {
   /** The statement as the database logged it, where it did. */
   readonly ddl: string | null;
   readonly commitTime: number | null;
+  /**
+   * New column name → old name, for columns the adapter knows were renamed (rather than dropped and
+   * added): from the DDL text or the database's column numbers.
+   */
+  readonly renamedColumns?: Readonly<Record<string, string>>;
+  /** With `schema` null: the table was renamed to this (qualified) name rather than dropped. */
+  readonly renamedTo?: string;
 }
 
 /** Every row of a table was removed at once. */

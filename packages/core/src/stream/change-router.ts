@@ -2,6 +2,7 @@ import { PlainChangeEvent } from '../events/change-event.js';
 import type { SourceInfo } from '../events/source-event.js';
 import { isUndecoded, type UnfinishedSplit } from '../enumerator/table-snapshot.js';
 import type { OffsetCodec } from '../offset/offset-codec.js';
+import { diffTableSchemas } from '../schema/ddl-changes.js';
 import { chunkKeyOf, eventKeyRowOf } from '../schema/table-schema.js';
 import type { ChunkChange, ChunkKeySpace } from '../snapshot/chunk-merge.js';
 import { addRows, applyChange, type ChunkBuffer, completeImage, unknownColumnsOf } from '../snapshot/chunk-merge.js';
@@ -83,7 +84,8 @@ export class ChangeRouter<O> {
         if (emit)
           this.settings.output.emit({ kind: 'truncate', table: table.name, source: this.sourceInfo(table, item) });
         return;
-      case 'schema':
+      case 'schema': {
+        const before = table.schema;
         if (item.schema !== null) {
           table.schema = { ...item.schema, chunkKey: table.schema.chunkKey };
           table.columnNames = item.schema.columns.map((c) => c.name);
@@ -94,6 +96,8 @@ export class ChangeRouter<O> {
             kind: 'schema',
             table: table.name,
             schema: item.schema,
+            before,
+            changes: diffTableSchemas(before, item.schema === null ? null : table.schema, item),
             ddl: item.ddl,
             source: this.sourceInfo(table, item),
           });
@@ -103,6 +107,7 @@ export class ChangeRouter<O> {
           this.settings.onTableDropped(table);
         }
         return;
+      }
     }
   }
 

@@ -121,6 +121,8 @@ describe('toDebeziumEnvelope', () => {
       kind: 'schema',
       table: 'shop.public.users',
       schema: null,
+      before: null,
+      changes: [],
       ddl: 'DROP TABLE users',
       source: streamSource,
     };
