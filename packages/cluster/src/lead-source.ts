@@ -30,11 +30,19 @@ export async function leadSource<O>(leadership: Leadership<O>, options: LeaderSo
       resumeFrom: await leadership.checkpointStore.load(),
     });
     const ended = leadership.ended.then(() => source.close());
-    for await (const batch of source) {
-      await sink.write(batch);
-      await leadership.checkpointStore.save(batch.checkpoint);
-      await source.commit(batch.checkpoint);
-      onBatch?.(batch);
+    try {
+      for await (const batch of source) {
+        await sink.write(batch);
+        await leadership.checkpointStore.save(batch.checkpoint);
+        await source.commit(batch.checkpoint);
+        onBatch?.(batch);
+      }
+    } catch (error) {
+      // The loop's failure is what the caller hears: the source is closed here, and a close that
+      // fails or times out once the leadership ends must not surface later as an unhandled rejection.
+      ended.catch(() => undefined);
+      await source.close().catch(() => undefined);
+      throw error;
     }
     await ended;
   } finally {
