@@ -45,7 +45,8 @@ export function compareDecimalStrings(a: string, b: string): number {
   if (intA.length !== intB.length) magnitude = intA.length - intB.length;
   else if (intA !== intB) magnitude = intA < intB ? -1 : 1;
   else magnitude = fracA === fracB ? 0 : fracA < fracB ? -1 : 1;
-  return signA * magnitude;
+  // Equal negatives would give -0, which Object.is (and so a test's toBe(0)) tells from 0.
+  return magnitude === 0 ? 0 : signA * magnitude;
 }
 
 /** Numbers and bigints, mixed freely (drivers return either for the same integer column). */

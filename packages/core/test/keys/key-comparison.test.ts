@@ -26,6 +26,7 @@ describe('key comparison helpers', () => {
     expect(compareDecimalStrings('-10.50', '2')).toBeLessThan(0);
     expect(compareDecimalStrings('1.10', '1.1')).toBe(0);
     expect(compareDecimalStrings('-0.0', '0')).toBe(0);
+    expect(compareDecimalStrings('-1.50', '-1.5')).toBe(0); // 0, not -0
     expect(compareDecimalStrings('NaN', 'Infinity')).toBeGreaterThan(0);
     fc.assert(
       fc.property(fc.integer(), fc.integer(), (a, b) => {
