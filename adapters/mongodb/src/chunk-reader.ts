@@ -30,6 +30,8 @@ export class MongoChunkReader implements ChunkReader {
     try {
       for await (const doc of cursor) {
         batch.push(rows.rowOf(doc));
+        // The rest of the server's batch without an await per document (as the driver's toArray does).
+        for (const more of cursor.readBufferedDocuments()) batch.push(rows.rowOf(more));
         if (batch.length >= this.batchSize) {
           yield batch;
           batch = [];

@@ -239,6 +239,32 @@ describe('mongodb adapter on the simulator', () => {
     expect(sim.commandCount('splitVector')).toBe(before);
   });
 
+  it('opens the log reader on the aggregate alone, and its first iteration still delivers what the first read finds', async () => {
+    // With a getMore wait far beyond the test's timeout, a reader whose opening waited for the first
+    // getMore (as it did) could not open in time: opening must need only the aggregate.
+    const coll = client.db('adapter_tests').collection('early_open');
+    await coll.insertOne({ _id: 0 } as never);
+    const adapter = mongodbAdapter({ url: sim.url, databases: ['adapter_tests'], maxAwaitTimeMs: 600_000 });
+    const introspector = await adapter.createIntrospector();
+    try {
+      const tables = await introspector.describeTables([{ database: 'adapter_tests', name: 'early_open' }]);
+      const reader = await adapter.createLogReader({ from: await introspector.lowWatermark(), tables });
+      try {
+        // The first read, still waiting in its getMore, returns with this insert.
+        await coll.insertOne({ _id: 1, note: 'after open' } as never);
+        const next = await reader[Symbol.asyncIterator]().next();
+        const changes = [];
+        for (const item of next.done === true ? [] : next.value)
+          if (item.kind === 'change') changes.push([item.op, item.after]);
+        expect(changes).toEqual([['c', { _id: 1, document: new JsonText('{"note":"after open"}') }]]);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await introspector.close();
+    }
+  });
+
   it('says to run collMod when pre-images are required but not recorded', async () => {
     const coll = client.db('adapter_tests').collection('noimages');
     await coll.insertOne({ _id: 1, v: 1 } as never);

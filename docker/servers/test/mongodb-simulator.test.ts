@@ -209,6 +209,19 @@ describe('MongoDB simulator through the mongodb driver', () => {
     expect(reply.splitKeys).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90].map((_id) => ({ _id })));
   });
 
+  it('reports $collStats sizes of the documents as they are now, after updates and deletes', async () => {
+    // Sizes are remembered per stored document (stored-size.ts): a write must never leave a stale one.
+    const coll = anyCollection(session, 'split', 'sizes');
+    await coll.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i, pad: 'x' })));
+    const stats = async () => (await coll.aggregate([{ $collStats: { storageStats: {} } }]).toArray())[0]?.storageStats;
+    const before = await stats();
+    await coll.updateMany({}, { $set: { pad: 'x'.repeat(101) } });
+    const grown = await stats();
+    expect(grown.size).toBe(before.size + 10 * 100);
+    await coll.deleteMany({ _id: { $gte: 5 } });
+    expect((await stats()).size).toBe(grown.size / 2);
+  });
+
   it('exposes the oplog as local.oplog.rs, oldest first with $natural', async () => {
     await anyCollection(session, 'oplog', 'c').insertOne({ _id: 'first' });
     const oldest = await session.client

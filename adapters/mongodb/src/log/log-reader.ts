@@ -60,6 +60,8 @@ export class MongoLogReader implements LogReader<MongoOffset> {
   private indexAt: { clusterTime: bigint; index: number } | null;
   private reported: MongoOffset | null = null;
   private carry: StreamEvent | null = null;
+  /** The stream's first read when `open` returned before it ended (see `open`). */
+  private firstRead: Promise<StreamEvent | null> | null = null;
   private readonly tables = new Map<string, CollectionRows>();
 
   constructor(
@@ -76,24 +78,48 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     for (const t of request.tables) this.tables.set(tableName(t.id), rowsOf(t));
   }
 
-  /** Opens the stream and waits for the server's first answer, so a lost position fails here, before anything is read. */
+  /** Opens the stream and waits for the server's first answer (the aggregate), so a lost position fails here, before anything is read. */
   async open(): Promise<void> {
     const stream = this.watch();
     this.stream = stream;
+    // The first read is the aggregate (a bad resume point fails there) and, when its batch is empty,
+    // a getMore that waits up to maxAwaitTimeMS for an event. Opening needs only the aggregate: the
+    // driver reports its post-batch resume token of an empty batch at once, and the rest of the read
+    // is taken up by the first iteration — a source's start no longer waits that long.
+    const first = this.nextWholeEvent(stream);
+    first.catch(() => undefined); // awaited below or by the iterator; not an unhandled rejection meanwhile
+    let onAnswer = () => {};
+    const answered = new Promise<'answered'>((resolve) => {
+      onAnswer = () => resolve('answered');
+      stream.once('resumeTokenChanged', onAnswer);
+    });
     try {
-      // The first getMore-free answer: the aggregate itself (a bad resume point fails now).
-      this.carry = await this.nextWholeEvent(stream);
+      const result = await Promise.race([first, answered]);
+      if (result === 'answered') this.firstRead = first;
+      else this.carry = result;
     } catch (error) {
       this.stream = null;
       await stream.close().catch(() => undefined);
       throw toHighwaterError(error, this.at, 'opening the change stream', this.describeScope());
+    } finally {
+      stream.off('resumeTokenChanged', onAnswer);
     }
+  }
+
+  /** The next whole event: the one held over, else the rest of the first read, else a new read. */
+  private nextEvent(stream: ChangeStream<Document, Document>): Promise<StreamEvent | null> {
+    if (this.carry !== null) return Promise.resolve(this.carry);
+    const first = this.firstRead;
+    if (first === null) return this.nextWholeEvent(stream);
+    this.firstRead = null;
+    return first;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<readonly LogItem<MongoOffset>[]> {
     while (!this.closed) {
       if (this.stream === null || this.reopen) {
         this.reopen = false;
+        this.firstRead = null;
         await this.stream?.close().catch(() => undefined);
         this.stream = null;
         await this.open();
@@ -104,7 +130,7 @@ export class MongoLogReader implements LogReader<MongoOffset> {
       for (;;) {
         let event: StreamEvent | null;
         try {
-          event = this.carry ?? (await this.nextWholeEvent(this.stream as ChangeStream));
+          event = await this.nextEvent(this.stream as ChangeStream);
           this.carry = null;
         } catch (error) {
           if (this.closed) return;

@@ -10,8 +10,8 @@ import {
 } from '@highwater/core';
 import { BSON, Binary, Decimal128, type Document, Double, Int32, Long, UUID } from 'mongodb';
 import { plainDecimal } from '../bson/decimal-text.js';
-import { bsonToValue, documentToValue, uuidText, valueToBson } from './document-form.js';
-import { documentJson } from './document-json.js';
+import { bsonToValue, uuidText, valueToBson } from './document-form.js';
+import { bsonDocumentJson, bsonJson } from './document-json.js';
 
 /**
  * How the documents of one collection become rows — the one module that decides it.
@@ -98,8 +98,7 @@ function documentRows(schema: TableSchema): CollectionRows {
     schema,
     shape: 'document',
     rowOf(doc) {
-      const { _id, ...rest } = doc;
-      return { _id: bsonToValue(_id), [name]: documentJson(documentToValue(rest)) };
+      return { _id: bsonToValue(doc._id), [name]: bsonDocumentJson(doc, '_id') };
     },
     keyOf: (value) => [bsonToValue(value)],
     idOf: (key) => valueToBson(key[0] ?? null),
@@ -200,7 +199,7 @@ function fieldValue(f: Field, v: unknown): Value {
   switch (f.bsonType) {
     case 'object':
     case 'array':
-      return documentJson(bsonToValue(v));
+      return bsonJson(v);
     case 'decimal':
       if ((v as { _bsontype?: string })._bsontype === 'Decimal128') return plainDecimal((v as Decimal128).toString());
       break;

@@ -3,12 +3,13 @@
  * $group (accumulators $sum, $min, $max, $first, $last, $avg), $bucketAuto and $collStats
  * (https://www.mongodb.com/docs/manual/reference/operator/aggregation-pipeline/).
  */
-import { calculateObjectSize, type Document, Int32 } from 'bson';
+import { type Document, Int32 } from 'bson';
 import { compareValues, isNumber, toDouble } from '../compare.js';
 import type { CommandContext } from '../context.js';
 import { CommandError } from '../errors.js';
 import { isPlainDocument } from '../paths.js';
 import { compareBySort, evaluate, matches, project } from '../query.js';
+import { storedSize } from '../stored-size.js';
 import { numberArg } from './args.js';
 
 function group(docs: Document[], spec: Document): Document[] {
@@ -121,7 +122,7 @@ export function runPipeline(
         docs = bucketAuto(docs, spec as Document);
         break;
       case '$collStats': {
-        const size = docs.reduce((sum, doc) => sum + calculateObjectSize(doc), 0);
+        const size = docs.reduce((sum, doc) => sum + storedSize(doc), 0);
         const count = docs.length;
         docs = [
           {

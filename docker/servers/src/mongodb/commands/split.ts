@@ -3,11 +3,12 @@
  * chunk holds about half of `maxChunkSizeBytes` (or `maxChunkSize` MB), as the server picks them. Needs the
  * splitVector privilege action, which fault injection can deny.
  */
-import { calculateObjectSize, type Document } from 'bson';
+import type { Document } from 'bson';
 import { compareValues } from '../compare.js';
 import type { CommandHandler } from '../context.js';
 import { CommandError } from '../errors.js';
 import { isPlainDocument } from '../paths.js';
+import { storedSize } from '../stored-size.js';
 import { numberArg, splitNamespace, stringArg } from './args.js';
 import { requirePrivilege } from './privileges.js';
 
@@ -34,7 +35,7 @@ export const splitCommands: Record<string, CommandHandler> = {
           (max === undefined || compareValues(doc._id, max) < 0),
       );
     if (docs.length === 0) return { splitKeys: [] };
-    const avgSize = docs.reduce((sum, doc) => sum + calculateObjectSize(doc), 0) / docs.length;
+    const avgSize = docs.reduce((sum, doc) => sum + storedSize(doc), 0) / docs.length;
     const perChunk = Math.max(1, Math.floor(maxBytes / (2 * avgSize)));
     const splitKeys: Document[] = [];
     for (let i = perChunk; i < docs.length; i += perChunk) splitKeys.push({ _id: (docs[i] as Document)._id });
