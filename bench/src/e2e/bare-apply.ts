@@ -39,6 +39,9 @@ interface Applier {
 async function postgresApplier(url: string, table: string): Promise<Applier> {
   const client = new pg.Client(url);
   await client.connect();
+  // The table starts empty, so a generic plan (chosen after five runs of a named statement) scans it
+  // for every DELETE … = ANY as it grows: a plan for each run's values keeps the index in use.
+  await client.query('SET plan_cache_mode = force_custom_plan');
   const upsert = {
     name: 'bare-upsert',
     text: `INSERT INTO ${table} (aid, bid, abalance, filler)
