@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, highwater, RunningPipeline, until } from './cli.js';
+import { assertBuilt, highwater, RunningPipeline, until, writePipeline } from './cli.js';
 import { sql } from './target-db.js';
 
 // Tables without a primary key, end to end through `highwater`: one documented behaviour per case.
@@ -42,21 +42,11 @@ afterAll(async () => {
 }, 60_000);
 
 async function pipelineFile(name: string, sourceLines: string[], sinkLines: string[]): Promise<string> {
-  const file = join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    [
-      `name: ${name}`,
-      'source:',
-      '  adapter: postgres',
-      `  connection: ${source.url}`,
-      ...sourceLines,
-      'sink:',
-      ...sinkLines,
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writePipeline(join(dir, `${name}.yaml`), {
+    name,
+    source: ['  adapter: postgres', `  connection: ${source.url}`, ...sourceLines],
+    sink: sinkLines,
+  });
 }
 
 const eventsSource = ["  tables: { include: ['shop.events'] }", "  chunkKeys: { 'shop.events': [code] }"];

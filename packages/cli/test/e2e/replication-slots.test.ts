@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pickFreePort, startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertBuilt, highwater, RunningPipeline, until } from './cli.js';
+import { assertBuilt, highwater, RunningPipeline, until, writePipeline } from './cli.js';
 import { sql } from './target-db.js';
 
 // A Postgres replication slot makes the server keep WAL for as long as it exists, read or not. What
@@ -48,24 +48,18 @@ async function pipeline(lines: { tables: string; startup?: string; extra?: strin
   name: string;
 }> {
   const name = `slots${++counter}`;
-  const file = join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    [
-      `name: ${name}`,
-      'source:',
+  const file = await writePipeline(join(dir, `${name}.yaml`), {
+    name,
+    source: [
       '  adapter: postgres',
       `  connection: ${source.url}`,
       `  tables: { include: [${lines.tables}] }`,
       ...(lines.startup === undefined ? [] : [`  startup: ${lines.startup}`]),
       ...(lines.options === undefined ? [] : ['  options:', ...lines.options.map((o) => `    ${o}`)]),
       ...(lines.extra ?? []),
-      'sink:',
-      '  type: file',
-      `  path: ${join(dir, `${name}.jsonl`)}`,
-      '',
-    ].join('\n'),
-  );
+    ],
+    sink: ['  type: file', `  path: ${join(dir, `${name}.jsonl`)}`],
+  });
   return { file, name };
 }
 

@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type ThrowawayPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { assertBuilt, highwater } from './cli.js';
+import { assertBuilt, highwater, writePipeline } from './cli.js';
 import { sql } from './target-db.js';
 
 // `verify` compares what the sink has stored. A pipeline whose stored checkpoint is still in the
@@ -37,23 +37,11 @@ afterAll(async () => {
 }, 60_000);
 
 async function pipelineFile(name: string, tables: string, extra: string[] = []): Promise<string> {
-  const file = join(dir, `${name}.yaml`);
-  await writeFile(
-    file,
-    [
-      `name: ${name}`,
-      'source:',
-      '  adapter: postgres',
-      `  connection: ${source.url}`,
-      `  tables: { include: [${tables}] }`,
-      ...extra,
-      'sink:',
-      '  type: postgres',
-      `  connection: ${target.url}`,
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writePipeline(join(dir, `${name}.yaml`), {
+    name,
+    source: ['  adapter: postgres', `  connection: ${source.url}`, `  tables: { include: [${tables}] }`, ...extra],
+    sink: ['  type: postgres', `  connection: ${target.url}`],
+  });
 }
 
 it('verify on a pipeline stopped mid-snapshot says so first and exits 3', async () => {
