@@ -13,8 +13,10 @@ import type {
 import { diffTableSchemas } from '@highwater/core';
 import { mysqlDialect, mysqlSink } from '@highwater/sink-mysql';
 import { postgresDialect, postgresSink } from '@highwater/sink-postgres';
+import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import type { SqlSinkConfig } from '../src/sink-config.js';
 import type { SqlSinkContext } from '../src/sql-sink.js';
 import { readSqlCheckpoint } from '../src/stored-checkpoint.js';
@@ -184,6 +186,49 @@ export async function targetClient(kind: TargetKind, url: string): Promise<Targe
         await query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [schema])
       ).map((r) => String(r.t)),
     close: () => db.end(),
+  };
+}
+
+/** A throwaway target server of a describe block, with a client on it; see {@link throwawayTarget}. */
+export interface ThrowawayTarget {
+  readonly url: string;
+  readonly db: TargetClient;
+  /** A new, empty schema (a database on MySQL) named `prefix` and a number. */
+  freshSchema(): Promise<string>;
+}
+
+/**
+ * Starts a throwaway `kind` server and a client on it before the describe block's tests, and stops
+ * both after them (registered first, so the block's own `afterAll` runs before it).
+ */
+export function throwawayTarget(kind: TargetKind, prefix: string): ThrowawayTarget {
+  let server: ThrowawayServer | undefined;
+  let db: TargetClient | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    server = kind === 'postgres' ? await startPostgres({ useEnv: false }) : await startMariadb({ useEnv: false });
+    db = await targetClient(kind, server.url);
+  });
+  afterAll(async () => {
+    await db?.close().catch(() => undefined);
+    await server?.stop();
+  });
+  const started = () => {
+    if (server === undefined || db === undefined) throw new Error(`the ${kind} target is not started`);
+    return { server, db };
+  };
+  return {
+    get url() {
+      return started().server.url;
+    },
+    get db() {
+      return started().db;
+    },
+    async freshSchema() {
+      const name = `${prefix}${++n}`;
+      await started().db.createSchema(name);
+      return name;
+    },
   };
 }
 

@@ -1,6 +1,5 @@
 import { SinkError, type TableSchema } from '@highwater/core';
-import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BULK_MIN_ROWS } from '../src/sql-sink.js';
 import {
   type CapturedLog,
@@ -14,9 +13,8 @@ import {
   schemaChange,
   sinkConfig,
   table,
-  type TargetClient,
   type TargetKind,
-  targetClient,
+  throwawayTarget,
   truncate,
   update,
 } from './helpers.js';
@@ -32,46 +30,30 @@ const items = table(
 );
 
 describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
-  let server: ThrowawayServer;
-  let db: TargetClient;
+  const target = throwawayTarget(kind, 't');
   let n = 0;
 
-  beforeAll(async () => {
-    server = kind === 'postgres' ? await startPostgres({ useEnv: false }) : await startMariadb({ useEnv: false });
-    db = await targetClient(kind, server.url);
-  });
-  afterAll(async () => {
-    await db?.close().catch(() => undefined);
-    await server?.stop();
-  });
-
-  async function freshSchema(): Promise<string> {
-    const name = `t${++n}`;
-    await db.createSchema(name);
-    return name;
-  }
-
   async function rows(schema: string, name: string, order = 'id'): Promise<Record<string, unknown>[]> {
-    return db.query(`SELECT * FROM ${q(kind, schema, name)} ORDER BY ${order}`);
+    return target.db.query(`SELECT * FROM ${q(kind, schema, name)} ORDER BY ${order}`);
   }
 
   it('open() on a fresh target returns null and creates nothing', async () => {
-    const schema = await freshSchema();
-    const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([items]));
+    const schema = await target.freshSchema();
+    const sink = createSqlSink(sinkConfig(kind, target.url, schema), context([items]));
     expect(await sink.open()).toBeNull();
     await sink.close();
-    expect(await db.tables(schema)).toEqual([]);
-    expect(await readSqlSinkCheckpoint(sinkConfig(kind, server.url, schema), 'test-pipeline')).toBeNull();
+    expect(await target.db.tables(schema)).toEqual([]);
+    expect(await readSqlSinkCheckpoint(sinkConfig(kind, target.url, schema), 'test-pipeline')).toBeNull();
   });
 
   it('creates tables lazily and stores the checkpoint with the rows; open() returns it', async () => {
-    const schema = await freshSchema();
-    const config = sinkConfig(kind, server.url, schema);
+    const schema = await target.freshSchema();
+    const config = sinkConfig(kind, target.url, schema);
     const sink = createSqlSink(config, context([items]));
     await sink.open();
     await sink.write({ events: [insert(items, { id: 1, name: 'a', note: 'x' })], checkpoint: checkpoint(1) });
     await sink.close();
-    expect(await db.tables(schema)).toEqual(['highwater_checkpoints', 'items']);
+    expect(await target.db.tables(schema)).toEqual(['highwater_checkpoints', 'items']);
     const again = createSqlSink(config, context([items]));
     expect(await again.open()).toEqual(checkpoint(1));
     await again.close();
@@ -81,8 +63,8 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
   });
 
   it('applies upserts, deletes, key changes and truncates in order, coalesced', async () => {
-    const schema = await freshSchema();
-    const sink = createSqlSink(sinkConfig(kind, server.url, schema, 3, 'evolve'), context([items]));
+    const schema = await target.freshSchema();
+    const sink = createSqlSink(sinkConfig(kind, target.url, schema, 3, 'evolve'), context([items]));
     await sink.open();
     const many = Array.from({ length: 20 }, (_, i) => insert(items, { id: 100 + i, name: `n${i}`, note: null }));
     await sink.write({
@@ -115,8 +97,8 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
   });
 
   it('loads many rows in bulk, and replaces (never doubles) rows the target has already', async () => {
-    const schema = await freshSchema();
-    const config = sinkConfig(kind, server.url, schema);
+    const schema = await target.freshSchema();
+    const config = sinkConfig(kind, target.url, schema);
     const sink = createSqlSink(config, context([items]));
     await sink.open();
     const chunk = (from: number, name: string) =>
@@ -143,8 +125,8 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
   });
 
   it('leaves unknown (unchanged TOAST) columns as stored', async () => {
-    const schema = await freshSchema();
-    const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([items]));
+    const schema = await target.freshSchema();
+    const sink = createSqlSink(sinkConfig(kind, target.url, schema), context([items]));
     await sink.open();
     await sink.write({ events: [insert(items, { id: 1, name: 'a', note: 'big value' })], checkpoint: checkpoint(1) });
     await sink.write({ events: [update(items, { id: 1 }, { id: 1, name: 'b' }, ['note'])], checkpoint: checkpoint(2) });
@@ -153,9 +135,9 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
   });
 
   it('adds columns and tables on schema changes and keeps a dropped table', async () => {
-    const schema = await freshSchema();
+    const schema = await target.freshSchema();
     const log: CapturedLog = { warnings: [] };
-    const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([items], log));
+    const sink = createSqlSink(sinkConfig(kind, target.url, schema), context([items], log));
     await sink.open();
     await sink.write({ events: [insert(items, { id: 1, name: 'a', note: null })], checkpoint: checkpoint(1) });
     const wider: TableSchema = {
@@ -185,14 +167,14 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
       [1, null],
       [2, '9007199254740993'],
     ]);
-    expect(await db.tables(schema)).toContain('other');
+    expect(await target.db.tables(schema)).toContain('other');
     expect(log.warnings.some((w) => /src\.other .*lenient keeps a dropped table/.test(w))).toBe(true);
     await sink.close();
   });
 
   it('a failing batch leaves neither rows nor checkpoint, and the error names the table', async () => {
-    const schema = await freshSchema();
-    const config = sinkConfig(kind, server.url, schema);
+    const schema = await target.freshSchema();
+    const config = sinkConfig(kind, target.url, schema);
     const sink = createSqlSink(config, context([items]));
     await sink.open();
     const bad = {
@@ -208,7 +190,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     expect((error as SinkError).retriable).toBe(false);
     expect(await readSqlSinkCheckpoint(config, 'test-pipeline')).toBeNull();
     // Postgres rolls the DDL back with the rows; MySQL keeps the (idempotent) CREATE TABLEs, empty.
-    const tables = await db.tables(schema);
+    const tables = await target.db.tables(schema);
     if (kind === 'postgres') expect(tables).toEqual([]);
     if (tables.includes('items')) expect(await rows(schema, 'items')).toEqual([]);
     // The sink goes on: a good batch commits, then a failing one leaves it in place.
@@ -220,8 +202,8 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
   });
 
   it('stores the checkpoint of heartbeat-only and empty batches', async () => {
-    const schema = await freshSchema();
-    const config = sinkConfig(kind, server.url, schema);
+    const schema = await target.freshSchema();
+    const config = sinkConfig(kind, target.url, schema);
     const sink = createSqlSink(config, context([items]));
     await sink.open();
     await sink.write({ events: [{ kind: 'heartbeat', offset: 5, at: Date.now() }], checkpoint: checkpoint(5) });
@@ -235,28 +217,28 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
   async function schemaExists(schema: string): Promise<boolean> {
     const found =
       kind === 'postgres'
-        ? await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
-        : await db.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema]);
+        ? await target.db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+        : await target.db.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema]);
     return found.length > 0;
   }
 
   it(`creates a missing target ${what} in the first write, not in open()`, async () => {
     const schema = `missing${++n}`;
-    const config = sinkConfig(kind, server.url, schema);
+    const config = sinkConfig(kind, target.url, schema);
     const sink = createSqlSink(config, context([items]));
     expect(await sink.open()).toBeNull();
     expect(await schemaExists(schema)).toBe(false);
     await sink.write({ events: [insert(items, { id: 1, name: 'a', note: null })], checkpoint: checkpoint(1) });
     await sink.write({ events: [insert(items, { id: 2, name: 'b', note: null })], checkpoint: checkpoint(2) });
     await sink.close();
-    expect(await db.tables(schema)).toEqual(['highwater_checkpoints', 'items']);
+    expect(await target.db.tables(schema)).toEqual(['highwater_checkpoints', 'items']);
     expect((await rows(schema, 'items')).map((r) => Number(r.id))).toEqual([1, 2]);
     expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
   });
 
   it(`a failing first batch leaves no rows nor checkpoint in a ${what} it created`, async () => {
     const schema = `missing${++n}`;
-    const config = sinkConfig(kind, server.url, schema);
+    const config = sinkConfig(kind, target.url, schema);
     const sink = createSqlSink(config, context([items]));
     await sink.open();
     const error = await sink
@@ -273,7 +255,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
 
   it(`refuses a missing target ${what} when createTables is false, creating nothing`, async () => {
     const schema = `missing${++n}`;
-    const config = { ...sinkConfig(kind, server.url, schema), createTables: false };
+    const config = { ...sinkConfig(kind, target.url, schema), createTables: false };
     const sink = createSqlSink(config, context([items]));
     await sink.open();
     const error = await sink
@@ -290,10 +272,10 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     async () => {
       // CREATE SCHEMA IF NOT EXISTS checks the database privilege even when the schema exists: the
       // sink must not run it for a schema that is there.
-      const schema = await freshSchema();
-      await db.query(`CREATE ROLE loader${n} LOGIN; REVOKE CREATE ON DATABASE postgres FROM PUBLIC;
+      const schema = await target.freshSchema();
+      await target.db.query(`CREATE ROLE loader${n} LOGIN; REVOKE CREATE ON DATABASE postgres FROM PUBLIC;
         GRANT USAGE, CREATE ON SCHEMA ${schema} TO loader${n}`);
-      const url = new URL(server.url);
+      const url = new URL(target.url);
       url.username = `loader${n}`;
       const config = sinkConfig(kind, url.toString(), schema);
       const sink = createSqlSink(config, context([items]));
@@ -305,8 +287,8 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
   );
 
   it('refuses a missing table when createTables is false, without writing', async () => {
-    const schema = await freshSchema();
-    const config = { ...sinkConfig(kind, server.url, schema), createTables: false };
+    const schema = await target.freshSchema();
+    const config = { ...sinkConfig(kind, target.url, schema), createTables: false };
     const sink = createSqlSink(config, context([items]));
     await sink.open();
     await expect(

@@ -1,6 +1,5 @@
 import { type ColumnSchema, SinkError, type TableSchema } from '@highwater/core';
-import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   checkpoint,
   context,
@@ -9,9 +8,8 @@ import {
   q,
   schemaChange,
   sinkConfig,
-  type TargetClient,
   type TargetKind,
-  targetClient,
+  throwawayTarget,
   update,
 } from './helpers.js';
 
@@ -44,35 +42,18 @@ const strict: TableSchema = {
 const empty: TableSchema = { ...strict, id: { schema: 'src', name: 'empty' }, indexes: [] };
 
 describe.each<TargetKind>(['postgres', 'mysql'])('target tables in the %s sink', (kind) => {
-  let server: ThrowawayServer;
-  let db: TargetClient;
-  let n = 0;
-
-  beforeAll(async () => {
-    server = kind === 'postgres' ? await startPostgres({ useEnv: false }) : await startMariadb({ useEnv: false });
-    db = await targetClient(kind, server.url);
-  });
-  afterAll(async () => {
-    await db?.close().catch(() => undefined);
-    await server?.stop();
-  });
-
-  async function freshSchema(): Promise<string> {
-    const name = `tt${++n}`;
-    await db.createSchema(name);
-    return name;
-  }
+  const target = throwawayTarget(kind, 'tt');
 
   /** Column → [type, nullable] as the target's catalog says. */
   async function catalog(schema: string, table: string): Promise<Record<string, [string, boolean]>> {
     const rows =
       kind === 'postgres'
-        ? await db.query(
+        ? await target.db.query(
             `SELECT a.attname AS c, format_type(a.atttypid, a.atttypmod) AS t, NOT a.attnotnull AS n FROM pg_attribute a
               WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
             [`"${schema}"."${table}"`],
           )
-        : await db.query(
+        : await target.db.query(
             `SELECT COLUMN_NAME AS c, COLUMN_TYPE AS t, IS_NULLABLE = 'YES' AS n FROM information_schema.COLUMNS
               WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
             [schema, table],
@@ -83,11 +64,11 @@ describe.each<TargetKind>(['postgres', 'mysql'])('target tables in the %s sink',
   async function indexes(schema: string, table: string): Promise<string[]> {
     const rows =
       kind === 'postgres'
-        ? await db.query(
+        ? await target.db.query(
             'SELECT indexname AS i, indexdef AS d FROM pg_indexes WHERE schemaname = $1 AND tablename = $2',
             [schema, table],
           )
-        : await db.query(
+        : await target.db.query(
             `SELECT INDEX_NAME AS i, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) AS d FROM information_schema.STATISTICS
               WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? GROUP BY INDEX_NAME`,
             [schema, table],
@@ -96,8 +77,8 @@ describe.each<TargetKind>(['postgres', 'mysql'])('target tables in the %s sink',
   }
 
   it('keeps lengths, NOT NULL, the primary key and the indexes it can', async () => {
-    const schema = await freshSchema();
-    const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([strict]));
+    const schema = await target.freshSchema();
+    const sink = createSqlSink(sinkConfig(kind, target.url, schema), context([strict]));
     await sink.open();
     await sink.write({
       events: [insert(strict, { id: 1, code: 'a', note: null, flags: '101', body: 'x' })],
@@ -123,7 +104,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('target tables in the %s sink',
         'strict_pkey: CREATE UNIQUE INDEX strict_pkey (id)',
       ]);
       // The unique one is a constraint checked at commit.
-      const [deferred] = await db.query(
+      const [deferred] = await target.db.query(
         'SELECT condeferred AS d FROM pg_constraint WHERE conname = $1 AND connamespace = $2::regnamespace',
         ['strict_flags_key', schema],
       );
@@ -147,25 +128,25 @@ describe.each<TargetKind>(['postgres', 'mysql'])('target tables in the %s sink',
   });
 
   it('creates a table for every captured table in the first write, empty ones too', async () => {
-    const schema = await freshSchema();
+    const schema = await target.freshSchema();
     const ctx = { ...context([strict, empty]), capturedTables: async () => [strict, empty] };
-    const sink = createSqlSink(sinkConfig(kind, server.url, schema), ctx);
+    const sink = createSqlSink(sinkConfig(kind, target.url, schema), ctx);
     await sink.open();
     // A batch with no change at all (the empty table's finished snapshot) still creates both.
     await sink.write({ events: [], checkpoint: checkpoint(1) });
     await sink.close();
-    expect(await db.tables(schema)).toEqual(['empty', 'highwater_checkpoints', 'strict']);
+    expect(await target.db.tables(schema)).toEqual(['empty', 'highwater_checkpoints', 'strict']);
   });
 
   it('keeps a NOT NULL value a change leaves out, and lets a dropped column go empty', async () => {
-    const schema = await freshSchema();
-    const sink = createSqlSink(sinkConfig(kind, server.url, schema), context([strict]));
+    const schema = await target.freshSchema();
+    const sink = createSqlSink(sinkConfig(kind, target.url, schema), context([strict]));
     await sink.open();
     const row = { id: 1, code: 'a', note: null, flags: null, body: 'long unchanged value' };
     await sink.write({ events: [insert(strict, row)], checkpoint: checkpoint(1) });
     const { body: _left, ...partial } = { ...row, code: 'b' };
     await sink.write({ events: [update(strict, row, partial, ['body'])], checkpoint: checkpoint(2) });
-    const rows = () => db.query(`SELECT id, code, body FROM ${q(kind, schema, 'strict')} ORDER BY id`);
+    const rows = () => target.db.query(`SELECT id, code, body FROM ${q(kind, schema, 'strict')} ORDER BY id`);
     expect(await rows()).toEqual([{ id: 1, code: 'b', body: 'long unchanged value' }]);
 
     // A row the target lost cannot take the left-out value: the batch fails, naming the key.

@@ -1,6 +1,5 @@
 import { FencedWriteError, type Sink, type WriteFence } from '@highwater/core';
-import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkpoint,
   context,
@@ -10,9 +9,8 @@ import {
   readSqlSinkCheckpoint,
   sinkConfig,
   table,
-  type TargetClient,
   type TargetKind,
-  targetClient,
+  throwawayTarget,
   update,
 } from './helpers.js';
 
@@ -33,30 +31,15 @@ const chunk = (token: number): WriteFence => ({ scope: 'chunk:src.items:3', toke
  * successor, two attempts of one chunk): the fencing token is checked in the batch's transaction.
  */
 describe.each<TargetKind>(['postgres', 'mysql'])('fenced writes into the %s sink', (kind) => {
-  let server: ThrowawayServer;
-  let db: TargetClient;
-  let n = 0;
+  const target = throwawayTarget(kind, 'f');
   const sinks: Sink[] = [];
-
-  beforeAll(async () => {
-    server = kind === 'postgres' ? await startPostgres({ useEnv: false }) : await startMariadb({ useEnv: false });
-    db = await targetClient(kind, server.url);
-  });
   afterAll(async () => {
     await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
-    await db?.close().catch(() => undefined);
-    await server?.stop();
   });
-
-  async function freshSchema(): Promise<string> {
-    const name = `f${++n}`;
-    await db.createSchema(name);
-    return name;
-  }
 
   async function writer(schema: string): Promise<Sink> {
     // Both writers open before either wrote: the later one's first write finds the other's rows.
-    const config = { ...sinkConfig(kind, server.url, schema), existingRows: 'overwrite' as const };
+    const config = { ...sinkConfig(kind, target.url, schema), existingRows: 'overwrite' as const };
     const sink = createSqlSink(config, context([items]));
     sinks.push(sink);
     await sink.open();
@@ -64,11 +47,11 @@ describe.each<TargetKind>(['postgres', 'mysql'])('fenced writes into the %s sink
   }
 
   async function rows(schema: string): Promise<Record<string, unknown>[]> {
-    return db.query(`SELECT id, name FROM ${q(kind, schema, 'items')} ORDER BY id`);
+    return target.db.query(`SELECT id, name FROM ${q(kind, schema, 'items')} ORDER BY id`);
   }
 
   it('refuses the batch of an older leader epoch once a newer one has written; nothing of it is stored', async () => {
-    const schema = await freshSchema();
+    const schema = await target.freshSchema();
     const deposed = await writer(schema);
     const successor = await writer(schema);
     await deposed.write({ events: [insert(items, { id: 1, name: 'a' })], checkpoint: checkpoint(1), fence: leader(7) });
@@ -90,7 +73,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('fenced writes into the %s sink
       { id: 1, name: 'a' },
       { id: 2, name: 'b2' },
     ]);
-    expect((await readSqlSinkCheckpoint(sinkConfig(kind, server.url, schema), 'test-pipeline'))?.checkpoint).toEqual(
+    expect((await readSqlSinkCheckpoint(sinkConfig(kind, target.url, schema), 'test-pipeline'))?.checkpoint).toEqual(
       checkpoint(3),
     );
     // The refused writer's connection is usable again (its transaction was rolled back), and the newer one goes on.
@@ -106,7 +89,7 @@ describe.each<TargetKind>(['postgres', 'mysql'])('fenced writes into the %s sink
   });
 
   it('refuses an earlier attempt of a chunk once a later attempt has written, and keeps scopes apart', async () => {
-    const schema = await freshSchema();
+    const schema = await target.freshSchema();
     const first = await writer(schema);
     const second = await writer(schema);
     await second.write({
@@ -132,24 +115,24 @@ describe.each<TargetKind>(['postgres', 'mysql'])('fenced writes into the %s sink
   });
 
   it('makes an older writer waiting on the fence row see the newer token once that commits', async () => {
-    const schema = await freshSchema();
+    const schema = await target.freshSchema();
     const older = await writer(schema);
     await older.write({ events: [insert(items, { id: 1, name: 'a' })], checkpoint: checkpoint(1), fence: leader(1) });
     // A newer writer in the middle of its transaction: it holds the fence row with token 2.
     const fences = q(kind, schema, 'highwater_fences');
-    await db.query(kind === 'postgres' ? 'BEGIN' : 'START TRANSACTION');
+    await target.db.query(kind === 'postgres' ? 'BEGIN' : 'START TRANSACTION');
     let waiting: Promise<void>;
     try {
-      await db.query(`UPDATE ${fences} SET token = 2 WHERE pipeline = 'test-pipeline' AND scope = 'leader'`);
+      await target.db.query(`UPDATE ${fences} SET token = 2 WHERE pipeline = 'test-pipeline' AND scope = 'leader'`);
       waiting = older.write({
         events: [update(items, { id: 1 }, { id: 1, name: 'stale' })],
         checkpoint: checkpoint(2),
         fence: leader(1),
       });
       waiting.catch(() => undefined);
-      await db.query('COMMIT');
+      await target.db.query('COMMIT');
     } catch (error) {
-      await db.query('ROLLBACK').catch(() => undefined);
+      await target.db.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
     await expect(waiting).rejects.toBeInstanceOf(FencedWriteError);
@@ -157,9 +140,9 @@ describe.each<TargetKind>(['postgres', 'mysql'])('fenced writes into the %s sink
   });
 
   it('leaves a write without a fence as it was: no fence table, nothing checked', async () => {
-    const schema = await freshSchema();
+    const schema = await target.freshSchema();
     const sink = await writer(schema);
     await sink.write({ events: [insert(items, { id: 1, name: 'a' })], checkpoint: checkpoint(1) });
-    expect(await db.tables(schema)).toEqual(['highwater_checkpoints', 'items']);
+    expect(await target.db.tables(schema)).toEqual(['highwater_checkpoints', 'items']);
   });
 });
