@@ -32,7 +32,6 @@ function pipelineFile(name: string, existingRows?: string): string {
     '  adapter: postgres',
     `  connection: ${server.url}`,
     '  tables: { include: ["shop.*"] }',
-    '  options: { dropSlotOnClose: true }',
     'sink:',
     '  type: postgres',
     `  connection: ${server.url}`,
@@ -113,7 +112,7 @@ describe('a target table holding rows at the first start', () => {
     await writeFile(file, pipelineFile('overwrite'));
     const again = new RunningPipeline(file, 0);
     try {
-      await until('the restart to resume', async () => again.output.includes('resum') || null, {
+      await until('the restart to start its source', async () => again.output.includes('source started') || null, {
         pipeline: again,
         timeoutMs: 60_000,
       });
