@@ -8,7 +8,10 @@ export {
 } from './batch-plan.js';
 export { type CapturedTablesConfig, describeCapturedTables } from './captured-tables.js';
 export { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
+export { ARRAY_STATEMENT_ROWS, ArrayWriter, type RunStatement, type ValueEncoder } from './array-writer.js';
 export {
+  type ArrayColumn,
+  type ArrayStatements,
   type BulkLoad,
   type Dialect,
   type ExistingColumn,

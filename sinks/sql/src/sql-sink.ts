@@ -20,6 +20,7 @@ import {
 } from '@highwater/core';
 import type { SqlSinkConfig } from './sink-config.js';
 import type { SinkContext } from '@highwater/core';
+import { ArrayWriter } from './array-writer.js';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import { type BulkLoad, type Dialect, keyInList, type SqlSession, type TargetColumn } from './dialect.js';
@@ -96,6 +97,8 @@ export class SqlSink implements Sink {
   private readonly encoders = new WeakMap<TargetTable, Map<string, Encoder>>();
   /** The checkpoint stored in the target (from `open`, then each write): where a restart resumes. */
   private stored: Checkpoint | null = null;
+  /** Upserts and deletes with array parameters, where the dialect has them. */
+  private readonly arrays: ArrayWriter | null;
 
   constructor(
     private readonly dialect: Dialect,
@@ -103,6 +106,7 @@ export class SqlSink implements Sink {
     private readonly context: SqlSinkContext,
   ) {
     this.name = dialect.name;
+    this.arrays = dialect.arrayStatements === undefined ? null : new ArrayWriter(dialect.arrayStatements);
   }
 
   async open(): Promise<Checkpoint | null> {
@@ -168,7 +172,10 @@ export class SqlSink implements Sink {
           );
         }
       }
-      for (const statement of ddl) await this.run(session, statement.sql, [], statement.table);
+      for (const statement of ddl) {
+        if (statement.table !== undefined) this.arrays?.forget(statement.table);
+        await this.run(session, statement.sql, [], statement.table);
+      }
       if (!inTransaction) {
         await session.query(this.dialect.begin);
         inTransaction = true;
@@ -192,6 +199,8 @@ export class SqlSink implements Sink {
       await session.query('COMMIT');
       inTransaction = false;
     } catch (error) {
+      // Column types read inside the rolled-back transaction may describe tables it created.
+      this.arrays?.forget();
       if (inTransaction) await session.query('ROLLBACK').catch(() => undefined);
       throw this.fail('applying a batch', error);
     }
@@ -654,11 +663,12 @@ export class SqlSink implements Sink {
         return;
       case 'delete': {
         const keys = [...group.keys.values()];
+        const keyEncoders = this.encodersOf(table, table.key);
+        if (await this.arrays?.delete(session, table, keys, keyEncoders, this.prepared(session))) return;
         const per = this.rowsPerStatement(table.key.length);
         for (let i = 0; i < keys.length; i += per) {
           const slice = keys.slice(i, i + per);
-          const encoders = this.encodersOf(table, table.key);
-          const params = slice.flatMap((k) => k.map((v, j) => (encoders[j] as Encoder)(v, k)));
+          const params = slice.flatMap((k) => k.map((v, j) => (keyEncoders[j] as Encoder)(v, k)));
           const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
           await this.run(session, sql, params, table.qualified);
         }
@@ -674,11 +684,15 @@ export class SqlSink implements Sink {
           await this.updateRows(session, table, group.columns, rows, omitted[0]);
           return;
         }
-        if (rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
+        // New rows in bulk; rows the target may have (updates) as one array statement where the
+        // dialect has them (fewer statements than a stage: no table to create, load and drop).
+        if (group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
+        const encoders = this.encodersOf(table, group.columns);
+        if (await this.arrays?.upsert(session, table, group.columns, rows, encoders, this.prepared(session))) return;
+        if (!group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
-          const encoders = this.encodersOf(table, group.columns);
           const params = slice.flatMap((row: Row) =>
             group.columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null, row)),
           );
@@ -863,6 +877,17 @@ export class SqlSink implements Sink {
         reject(`a key column of a ${this.dialect.name} target holds at most ${keyChars} characters`);
       }
       return this.dialect.encode(type, value, reject);
+    };
+  }
+
+  /** Runs a statement of the same text every time (array parameters): prepared once per connection where the session can. */
+  private prepared(session: SqlSession) {
+    return async (sql: string, params: readonly unknown[], table: string): Promise<void> => {
+      try {
+        await (session.execute === undefined ? session.query(sql, params) : session.execute(sql, params));
+      } catch (error) {
+        throw this.fail(`${sql.split(' ', 1)[0]} statement`, error, table);
+      }
     };
   }
 

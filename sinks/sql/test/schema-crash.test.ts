@@ -43,16 +43,29 @@ function killing(when: RegExp, n = 1, base: Dialect = mysqlDialect): { dialect: 
     ...base,
     async connect(connection) {
       const session = await base.connect(connection);
+      const dies = async (sql: string) => {
+        if (!killed && when.test(sql) && ++seen === n) {
+          killed = true;
+          await session.close();
+          throw new Error(`killed before: ${sql}`);
+        }
+      };
+      const execute = session.execute?.bind(session);
       const dying: SqlSession = {
         ...session,
         query: async (sql, params) => {
-          if (!killed && when.test(sql) && ++seen === n) {
-            killed = true;
-            await session.close();
-            throw new Error(`killed before: ${sql}`);
-          }
+          await dies(sql);
           return session.query(sql, params);
         },
+        // Prepared statements (array upserts and deletes) die the same way.
+        ...(execute === undefined
+          ? {}
+          : {
+              execute: async (sql: string, params: readonly unknown[]) => {
+                await dies(sql);
+                return execute(sql, params);
+              },
+            }),
         close: () => session.close(),
       };
       return dying;
