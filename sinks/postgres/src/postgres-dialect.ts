@@ -6,7 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { ConnectionConfig } from '@highwater/sink-sql';
 import { postgresArrayStatements } from './array-statements.js';
 import { copyLine } from './copy-text.js';
-import type { Dialect, SqlSession } from '@highwater/sink-sql';
+import type { Dialect, SessionStatement, SqlSession } from '@highwater/sink-sql';
 import { valuesList } from '@highwater/sink-sql';
 import { postgresText } from './postgres-value-text.js';
 import type { RejectValue } from '@highwater/sink-sql';
@@ -164,18 +164,42 @@ export const postgresDialect: Dialect = {
     }
     /** Statement text → its name on this connection (node-postgres parses a name once per connection). */
     const prepared = new Map<string, string>();
+    const nameOf = (sql: string) => {
+      let name = prepared.get(sql);
+      if (name === undefined) {
+        name = `highwater_${prepared.size + 1}`;
+        prepared.set(sql, name);
+      }
+      return name;
+    };
     return {
       async query<T>(sql: string, params?: readonly unknown[]) {
         const result = await client.query(sql, params as unknown[] | undefined);
         return result.rows as T[];
       },
       async execute(sql: string, params: readonly unknown[]) {
-        let name = prepared.get(sql);
-        if (name === undefined) {
-          name = `highwater_${prepared.size + 1}`;
-          prepared.set(sql, name);
+        await client.query({ name: nameOf(sql), text: sql, values: params as unknown[] });
+      },
+      async pipeline(statements: readonly SessionStatement[]) {
+        // node-postgres sends every query queued in pipeline mode at once (each with its own Sync)
+        // and answers them in order; the mode is on only while these are in flight (COPY cannot share it).
+        const pipelined = client as unknown as { pipeline: boolean };
+        pipelined.pipeline = true;
+        let answers: PromiseSettledResult<unknown>[];
+        try {
+          answers = await Promise.allSettled(
+            statements.map((s) =>
+              s.prepared
+                ? client.query({ name: nameOf(s.sql), text: s.sql, values: s.params as unknown[] })
+                : // The extended protocol for every statement, as Postgres's own pipeline mode (libpq) uses only that.
+                  client.query({ text: s.sql, values: s.params as unknown[], queryMode: 'extended' } as pg.QueryConfig),
+            ),
+          );
+        } finally {
+          pipelined.pipeline = false;
         }
-        await client.query({ name, text: sql, values: params as unknown[] });
+        const index = answers.findIndex((a) => a.status === 'rejected');
+        return index < 0 ? null : { index, error: (answers[index] as PromiseRejectedResult).reason };
       },
       async load(sql: string, data: Iterable<string>) {
         // Settles once the server has read the data and answered (its error, e.g. a duplicate key, rejects).

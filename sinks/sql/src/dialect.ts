@@ -2,6 +2,13 @@ import type { LogicalType, TableIndex, Value } from '@highwater/core';
 import type { ConnectionConfig } from './sink-config.js';
 import type { RejectValue } from './value-text.js';
 
+/** A statement as a session sends it: `prepared` ones have the same text every time (see `SqlSession.execute`). */
+export interface SessionStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly prepared: boolean;
+}
+
 /** One connection to the target; statements run one at a time. */
 export interface SqlSession {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
@@ -10,6 +17,14 @@ export interface SqlSession {
    * text every time: array parameters, see {@link ArrayStatements}). Absent: `query` is used.
    */
   execute?(sql: string, params: readonly unknown[]): Promise<void>;
+  /**
+   * Sends `statements` in order without waiting for each answer (one round trip for all) and
+   * settles once every one is answered: null, or the first failure and its index (the server then
+   * fails the rest of the transaction). Absent: the sink sends them one by one.
+   */
+  pipeline?(
+    statements: readonly SessionStatement[],
+  ): Promise<{ readonly index: number; readonly error: unknown } | null>;
   /** Runs a bulk-load statement (`COPY … FROM STDIN`) fed with `data`; present when the dialect has {@link BulkLoad}. */
   load?(sql: string, data: Iterable<string>): Promise<void>;
   close(): Promise<void>;

@@ -17,6 +17,7 @@ export {
   type ExistingColumn,
   type IndexDdl,
   keyInList,
+  type SessionStatement,
   type SqlSession,
   type TargetColumn,
   valuesList,
@@ -33,6 +34,7 @@ export {
 } from './schema-evolution.js';
 export type { ConnectionConfig, SqlSinkConfig, SqlTargetConfig } from './sink-config.js';
 export { sourceTableDescriber } from './source-schemas.js';
+export { type QueuedStatement, StatementQueue } from './statement-queue.js';
 export { readSqlCheckpoint } from './stored-checkpoint.js';
 export { connectError, type SinkEndpoint, sinkEndpoint, sinkError } from './sql-errors.js';
 export { BULK_MIN_ROWS, DEFAULT_STATEMENT_ROWS, SqlSink, type SqlSinkContext } from './sql-sink.js';

@@ -40,6 +40,7 @@ import {
   withActions,
   withSchema,
 } from './target-table.js';
+import { StatementQueue } from './statement-queue.js';
 import { jsonText } from './value-text.js';
 import { createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
 
@@ -122,7 +123,10 @@ export class SqlSink implements Sink {
   }
 
   async write(batch: EventBatch): Promise<void> {
-    const session = await this.connect();
+    const connection = await this.connect();
+    // What nothing waits for is queued and sent together; every other call on `session` sends it first.
+    const queue = new StatementQueue(connection, (what, error, table) => this.fail(what, error, table));
+    const { session } = queue;
     const schema = await this.targetSchema(session);
     const tables = new Map(this.tables);
     /** Per source table: the target actions its schema changes in this batch call for, in order. */
@@ -147,7 +151,7 @@ export class SqlSink implements Sink {
     let inTransaction = false;
     try {
       if (this.dialect.transactionalDdl) {
-        await session.query(this.dialect.begin);
+        queue.add({ sql: this.dialect.begin, params: [], prepared: false });
         inTransaction = true;
       }
       if (!this.checkpointTableReady) {
@@ -177,7 +181,7 @@ export class SqlSink implements Sink {
         await this.run(session, statement.sql, [], statement.table);
       }
       if (!inTransaction) {
-        await session.query(this.dialect.begin);
+        queue.add({ sql: this.dialect.begin, params: [], prepared: false });
         inTransaction = true;
       }
       if (batch.fence !== undefined)
@@ -191,17 +195,19 @@ export class SqlSink implements Sink {
           plan.truncate(this.tableOf(tables, event.table));
         }
       }
-      for (const group of plan.groups) await this.apply(session, group, ensured);
-      await this.run(session, this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)), [
-        this.pipeline,
-        JSON.stringify(batch.checkpoint),
-      ]);
-      await session.query('COMMIT');
+      for (const group of plan.groups) await this.apply(queue, group, ensured);
+      queue.add({
+        sql: this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)),
+        params: [this.pipeline, JSON.stringify(batch.checkpoint)],
+        prepared: true,
+      });
+      queue.add({ sql: 'COMMIT', params: [], prepared: false });
+      await queue.flush();
       inTransaction = false;
     } catch (error) {
       // Column types read inside the rolled-back transaction may describe tables it created.
       this.arrays?.forget();
-      if (inTransaction) await session.query('ROLLBACK').catch(() => undefined);
+      if (inTransaction) await connection.query('ROLLBACK').catch(() => undefined);
       throw this.fail('applying a batch', error);
     }
     this.tables = tables;
@@ -652,19 +658,23 @@ export class SqlSink implements Sink {
   }
 
   private async apply(
-    session: SqlSession,
+    queue: StatementQueue,
     group: StatementGroup,
     ensured: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
   ): Promise<void> {
     const { table } = group;
+    const { session } = queue;
+    /** Array statements are queued: nothing waits for their answers. */
+    const queued = async (sql: string, params: readonly unknown[], qualified: string) =>
+      queue.add({ sql, params, prepared: true, table: qualified });
     switch (group.kind) {
       case 'truncate':
-        await this.run(session, this.dialect.truncate(table.qualified), [], table.qualified);
+        queue.add({ sql: this.dialect.truncate(table.qualified), params: [], prepared: false, table: table.qualified });
         return;
       case 'delete': {
         const keys = [...group.keys.values()];
         const keyEncoders = this.encodersOf(table, table.key);
-        if (await this.arrays?.delete(session, table, keys, keyEncoders, this.prepared(session))) return;
+        if (await this.arrays?.delete(session, table, keys, keyEncoders, queued)) return;
         const per = this.rowsPerStatement(table.key.length);
         for (let i = 0; i < keys.length; i += per) {
           const slice = keys.slice(i, i + per);
@@ -688,7 +698,7 @@ export class SqlSink implements Sink {
         // dialect has them (fewer statements than a stage: no table to create, load and drop).
         if (group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
         const encoders = this.encodersOf(table, group.columns);
-        if (await this.arrays?.upsert(session, table, group.columns, rows, encoders, this.prepared(session))) return;
+        if (await this.arrays?.upsert(session, table, group.columns, rows, encoders, queued)) return;
         if (!group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
@@ -877,17 +887,6 @@ export class SqlSink implements Sink {
         reject(`a key column of a ${this.dialect.name} target holds at most ${keyChars} characters`);
       }
       return this.dialect.encode(type, value, reject);
-    };
-  }
-
-  /** Runs a statement of the same text every time (array parameters): prepared once per connection where the session can. */
-  private prepared(session: SqlSession) {
-    return async (sql: string, params: readonly unknown[], table: string): Promise<void> => {
-      try {
-        await (session.execute === undefined ? session.query(sql, params) : session.execute(sql, params));
-      } catch (error) {
-        throw this.fail(`${sql.split(' ', 1)[0]} statement`, error, table);
-      }
     };
   }
 

@@ -3,7 +3,7 @@ import { mysqlDialect } from '@highwater/sink-mysql';
 import { postgresDialect } from '@highwater/sink-postgres';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dialect, SqlSession } from '../src/dialect.js';
+import type { Dialect, SessionStatement, SqlSession } from '../src/dialect.js';
 import { SqlSink } from '../src/sql-sink.js';
 import {
   checkpoint,
@@ -51,6 +51,7 @@ function killing(when: RegExp, n = 1, base: Dialect = mysqlDialect): { dialect: 
         }
       };
       const execute = session.execute?.bind(session);
+      const pipeline = session.pipeline?.bind(session);
       const dying: SqlSession = {
         ...session,
         query: async (sql, params) => {
@@ -64,6 +65,15 @@ function killing(when: RegExp, n = 1, base: Dialect = mysqlDialect): { dialect: 
               execute: async (sql: string, params: readonly unknown[]) => {
                 await dies(sql);
                 return execute(sql, params);
+              },
+            }),
+        // Statements sent together die before the first of them is sent.
+        ...(pipeline === undefined
+          ? {}
+          : {
+              pipeline: async (statements: readonly SessionStatement[]) => {
+                for (const statement of statements) await dies(statement.sql);
+                return pipeline(statements);
               },
             }),
         close: () => session.close(),

@@ -87,7 +87,9 @@ describe.each<TargetKind>(['postgres', 'mysql'])('a stream batch into the %s sin
             : type.kind === 'bytes'
               ? `HEX(\`${name}\`)`
               : `CAST(\`${name}\` AS CHAR)`;
-    const list = typed.map(([name, type]) => `${text(name, type)} AS ${kind === 'postgres' ? `"${name}"` : `\`${name}\``}`);
+    const list = typed.map(
+      ([name, type]) => `${text(name, type)} AS ${kind === 'postgres' ? `"${name}"` : `\`${name}\``}`,
+    );
     const rows = await target.db.query(`SELECT ${list.join(', ')} FROM ${q(kind, schema, 'vals')} ORDER BY k`);
     return rows.map((r) => typed.map(([name]) => (r[name] === null ? 'NULL' : String(r[name]))));
   }
