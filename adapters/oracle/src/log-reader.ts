@@ -12,6 +12,7 @@ import {
 import { type DescribeOptions, describeTable, oracleColumnsOf } from './catalog.js';
 import { toHighwaterError } from './errors.js';
 import { type ContentRow, mineWindow } from './logminer/mining-window.js';
+import { WrittenRedo } from './logminer/written-redo.js';
 import {
   type BufferedChange,
   OpenTransactions,
@@ -40,6 +41,12 @@ export interface MiningOptions {
   readonly spillThresholdChars: number;
   /** Where spill files go (default the system temp directory; a fresh subdirectory per reader). */
   readonly spillDirectory?: string;
+  /**
+   * How long after an SCN was current every redo thread has surely written its redo up to it (default
+   * 5000 ms: LGWR writes at least every 3 s). Windows end no later than that SCN or the last redo
+   * each thread wrote (`WrittenRedo`); lower it only where LGWR is known to write sooner.
+   */
+  readonly redoFlushMs: number;
 }
 
 export const DEFAULT_MINING: MiningOptions = {
@@ -49,6 +56,7 @@ export const DEFAULT_MINING: MiningOptions = {
   targetRowsPerWindow: 20_000,
   pollMs: 500,
   spillThresholdChars: 16_000_000,
+  redoFlushMs: 5000,
 };
 
 /** Items per yielded batch while a large transaction is emitted. */
@@ -103,6 +111,8 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private emitted: OracleOffset;
   /** Tables `addTables` asked for, applied at the reader's next internal restart. */
   private added: TableSchema[] | null = null;
+  /** Where a window may end: redo every open thread has written to its online log. */
+  private readonly written: WrittenRedo;
 
   constructor(
     private readonly session: OracleSession,
@@ -115,6 +125,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     this.spill = tempSpill(options.spillThresholdChars, options.spillDirectory);
     this.open = new OpenTransactions(this.spill);
     this.window = options.windowScns;
+    this.written = new WrittenRedo(options.redoFlushMs);
     this.minedThrough = BigInt(from.restartScn) - 1n;
     this.emitted = from;
   }
@@ -165,7 +176,9 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         if (this.added !== null) this.restartWithAddedTables();
         const current = BigInt(String((await this.session.execute(SQL.currentScn)).rows[0]?.CURRENT_SCN));
         this.lagScns = Number(current - this.minedThrough);
-        if (current <= this.minedThrough) {
+        // Not past what every redo thread has written: a commit still in a log buffer would be missed.
+        const written = await this.written.bound(this.session, current);
+        if (written <= this.minedThrough) {
           const progress = this.progress();
           if (progress !== null) yield this.noteYield([progress]);
           if (this.added === null) await this.pause();
@@ -173,7 +186,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         }
         const start = this.minedThrough + 1n;
         const limit = this.minedThrough + BigInt(this.window);
-        const end = current < limit ? current : limit;
+        const end = written < limit ? written : limit;
         const rows = await mineWindow(this.session, start, end);
         if (this.closed) return;
         for await (const batch of this.process(rows)) {

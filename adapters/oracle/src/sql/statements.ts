@@ -45,6 +45,12 @@ export const SQL = {
   /** ARCHIVELOG mode, database-level supplemental logging and the SCN, in one round trip. */
   database: 'SELECT LOG_MODE, SUPPLEMENTAL_LOG_DATA_MIN, SUPPLEMENTAL_LOG_DATA_ALL, CURRENT_SCN FROM V$DATABASE',
   currentScn: 'SELECT CURRENT_SCN FROM V$DATABASE',
+  /**
+   * Per redo thread (one per RAC instance): OPEN or CLOSED, and LAST_REDO_CHANGE#, the SCN of the last
+   * redo LGWR wrote to its online log (V$THREAD, Oracle Database Reference). A window must not end past
+   * what every open thread has written: LogMiner reads logs, not log buffers.
+   */
+  redoThreadState: 'SELECT THREAD#, STATUS, LAST_REDO_CHANGE# FROM V$THREAD ORDER BY THREAD#',
   /** The start of the oldest open transaction (null when none is open). */
   oldestOpenTransaction: 'SELECT MIN(START_SCN) AS START_SCN FROM V$TRANSACTION',
   sessionPrivileges: 'SELECT PRIVILEGE FROM SESSION_PRIVS',

@@ -116,7 +116,20 @@ export interface SimulatorOptions {
   readonly rowsPerBlock?: number;
   /** Redo threads (RAC instances), default 1. */
   readonly threads?: number;
+  /**
+   * LGWR's timed write: redo older than this is in the online log even without a commit or a log
+   * switch writing it (Oracle: every 3 s, the default). Tests set it low, or to Infinity to write only
+   * on `flushRedo`.
+   */
+  readonly lgwrTimeoutMs?: number;
 }
+
+/**
+ * Timing for tests: the simulated LGWR writes idle buffers after 10 ms instead of Oracle's 3 s, and
+ * the adapter's `mining.redoFlushMs` (which must not be below it) is set to match.
+ */
+export const FAST_LGWR = { lgwrTimeoutMs: 10 } as const;
+export const FAST_REDO_FLUSH_MS = 25;
 
 /** Blocks per extent, and the relative number of the one data file tables live in. */
 /** The online group of a thread's log after sequence `previous`: three groups per thread, reused in turn. */
@@ -165,9 +178,19 @@ export class SimulatedOracle {
   readonly recordsPerLog: number;
   readonly csfBytes: number;
   readonly rowsPerBlock: number;
+  readonly lgwrTimeoutMs: number;
+  /**
+   * LGWR, per redo thread: the length of `redo` when the thread's log buffer was last written to its
+   * online log. The thread's records before it are on disk; later ones sit in the log buffer until a
+   * commit that waits, a log switch, `flushRedo` or `lgwrTimeoutMs` writes them.
+   */
+  private readonly writtenUpTo = new Map<number, number>();
+  /** Instances shut down (V$THREAD.STATUS = 'CLOSED'): their redo is all written, they start no transaction. */
+  readonly closedThreads = new Set<number>();
 
   constructor(options: SimulatorOptions = {}) {
     this.recordsPerLog = options.recordsPerLog ?? 500;
+    this.lgwrTimeoutMs = options.lgwrTimeoutMs ?? 3000;
     this.csfBytes = options.csfBytes ?? 4000;
     this.rowsPerBlock = options.rowsPerBlock ?? 16;
     this.threads = options.threads ?? 1;
@@ -249,6 +272,8 @@ export class SimulatedOracle {
     const scn = this.tick();
     for (let t = 1; t <= this.threads; t++) {
       if (thread !== undefined && t !== thread) continue;
+      // A log switch writes the thread's log buffer into the log it closes.
+      this.flushRedo(t);
       const current = this.currentLog(t);
       current.next = scn;
       current.archived = true;
@@ -263,6 +288,40 @@ export class SimulatedOracle {
       });
       this.recordsInLog.set(t, 0);
     }
+  }
+
+  // ---- LGWR ------------------------------------------------------------------------------------
+
+  /**
+   * LGWR writes the log buffer of `thread` (every thread without one) to its online log: what a
+   * commit that waits does for its own instance, and what the 3-second timeout does for an idle one.
+   */
+  flushRedo(thread?: number): void {
+    for (let t = 1; t <= this.threads; t++)
+      if (thread === undefined || t === thread) this.writtenUpTo.set(t, this.redo.length);
+  }
+
+  /** Whether `redo[index]` is in its thread's online log (LogMiner reads only what LGWR wrote). */
+  isWritten(index: number): boolean {
+    const r = this.redo[index] as RedoRecord;
+    return index < (this.writtenUpTo.get(r.thread) ?? 0) || Date.now() - r.time.getTime() >= this.lgwrTimeoutMs;
+  }
+
+  /** V$THREAD.LAST_REDO_CHANGE#: the SCN of the thread's last redo written to its online log (0 if none). */
+  lastRedoScn(thread: number): bigint {
+    for (let i = this.redo.length - 1; i >= 0; i--) {
+      const r = this.redo[i] as RedoRecord;
+      if (r.thread === thread && this.isWritten(i)) return r.scn;
+    }
+    return 0n;
+  }
+
+  /** SHUTDOWN of the instance of `thread`: its buffer is written and its thread CLOSED. */
+  closeThread(thread: number): void {
+    for (const tx of this.open)
+      if (tx.thread === thread) throw new Error(`simulator: thread ${thread} has an open transaction`);
+    this.flushRedo(thread);
+    this.closedThreads.add(thread);
   }
 
   /** Logs whose sequence still sits in an online group: the three newest of each thread. */
@@ -311,6 +370,7 @@ export class SimulatedOracle {
   /** Starts a transaction on the instance of redo thread `thread`. */
   begin(thread = 1): SimTransaction {
     if (thread < 1 || thread > this.threads) throw new Error(`simulator: no redo thread ${thread}`);
+    if (this.closedThreads.has(thread)) throw new Error(`simulator: the instance of thread ${thread} is shut down`);
     const n = ++this.xidSeq;
     const xid =
       `${(n % 10).toString(16).padStart(4, '0')}${(n % 32).toString(16).padStart(4, '0')}${n.toString(16).padStart(8, '0')}`.toUpperCase();
@@ -521,15 +581,24 @@ export class SimulatedOracle {
     }
   }
 
-  commit(tx: SimTransaction): bigint | null {
-    return this.commitTogether([tx]);
+  /**
+   * COMMIT, or with `wait: false` COMMIT WRITE NOWAIT (Oracle Database SQL Language Reference, COMMIT;
+   * the COMMIT_WRITE / COMMIT_WAIT parameters): NOWAIT returns before LGWR wrote the commit record, so
+   * the commit is visible (its SCN is taken, `AS OF SCN` reads see it) while its redo is still only in
+   * the log buffer — in no log LogMiner can read — until something writes the buffer.
+   */
+  commit(tx: SimTransaction, options: { readonly wait?: boolean } = {}): bigint | null {
+    return this.commitTogether([tx], options);
   }
 
   /**
    * Commits several transactions — on different instances — at one SCN, their COMMIT records in the
    * order given (RAC: instances can commit at the same SCN). Returns the SCN (null if none wrote redo).
+   * A commit that waits (the default) has LGWR write its instance's log buffer through its record
+   * (Oracle Database Concepts, "Log Writer Process (LGWR)": a commit makes LGWR write the buffer);
+   * other instances' buffers are untouched.
    */
-  commitTogether(txs: readonly SimTransaction[]): bigint | null {
+  commitTogether(txs: readonly SimTransaction[], options: { readonly wait?: boolean } = {}): bigint | null {
     for (const tx of txs) if (tx.done) throw new Error('simulator: the transaction has ended');
     const writing = txs.filter((tx) => tx.startScn !== null);
     for (const tx of txs) {
@@ -562,6 +631,7 @@ export class SimulatedOracle {
         rowid: null,
       });
     }
+    if (options.wait !== false) for (const thread of new Set(writing.map((tx) => tx.thread))) this.flushRedo(thread);
     return scn;
   }
 

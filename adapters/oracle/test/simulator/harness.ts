@@ -15,7 +15,14 @@ import {
 } from '../../src/index.js';
 import { type OracleColumn, oracleColumn } from '../../src/types/oracle-column.js';
 import { readWholeTable } from '../read-table.js';
-import { SimulatedOracle, type SimTable, type SimTransaction, type SimulatorOptions } from './database.js';
+import {
+  FAST_LGWR,
+  FAST_REDO_FLUSH_MS,
+  SimulatedOracle,
+  type SimTable,
+  type SimTransaction,
+  type SimulatorOptions,
+} from './database.js';
 import { simulatedConnector } from './session.js';
 import { encodeValue, type Raw } from './values.js';
 
@@ -123,7 +130,7 @@ export class OracleSimulatorHarness implements ConformanceHarness<OracleOffset, 
   }
 
   async start(): Promise<void> {
-    const db = new SimulatedOracle({ recordsPerLog: 300, csfBytes: 400, ...this.options.simulator });
+    const db = new SimulatedOracle({ recordsPerLog: 300, csfBytes: 400, ...FAST_LGWR, ...this.options.simulator });
     const scratch = db.createTable(
       'HARNESS',
       'SCRATCH',
@@ -142,7 +149,14 @@ export class OracleSimulatorHarness implements ConformanceHarness<OracleOffset, 
     return oracleAdapter({
       connection: CAPTURE,
       connect: simulatedConnector(this.db),
-      mining: { pollMs: 5, windowScns: 64, minWindowScns: 16, maxWindowScns: 4096, targetRowsPerWindow: 200 },
+      mining: {
+        pollMs: 5,
+        windowScns: 64,
+        minWindowScns: 16,
+        maxWindowScns: 4096,
+        targetRowsPerWindow: 200,
+        redoFlushMs: FAST_REDO_FLUSH_MS,
+      },
       ...options,
     });
   }

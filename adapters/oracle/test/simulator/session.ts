@@ -102,6 +102,16 @@ export class SimulatedSession implements OracleSession {
         },
       ];
     }
+    if (sql === 'SELECT THREAD#, STATUS, LAST_REDO_CHANGE# FROM V$THREAD ORDER BY THREAD#') {
+      // V$THREAD (Oracle Database Reference): per redo thread, OPEN or CLOSED, and the SCN of the last
+      // redo LGWR wrote for it.
+      this.needs('SELECT ANY DICTIONARY');
+      return Array.from({ length: db.threads }, (_, i) => i + 1).map((t) => ({
+        'THREAD#': String(t),
+        STATUS: db.closedThreads.has(t) ? 'CLOSED' : 'OPEN',
+        'LAST_REDO_CHANGE#': String(db.lastRedoScn(t)),
+      }));
+    }
     if (sql === 'SELECT MIN(START_SCN) AS START_SCN FROM V$TRANSACTION') {
       this.needs('SELECT ANY DICTIONARY');
       const oldest = db.oldestOpenStart();
@@ -297,14 +307,15 @@ export class SimulatedSession implements OracleSession {
       }
       if (covered <= range.end) throw new SimulatedOracleError('ORA-01291', 'missing logfile');
     }
-    // Only redo in an added log is returned: a thread whose logs were not added is simply absent.
+    // Only redo in an added log is returned: a thread whose logs were not added is simply absent, and
+    // redo LGWR has not written yet (still in the instance's log buffer) is in no log at all.
     const inAddedLog = (r: RedoRecord) =>
       logs.some((l) => l.thread === r.thread && l.first <= r.scn && (l.next === null || r.scn < l.next));
     const out: { record: RedoRecord; at: number }[] = [];
     this.db.redo.forEach((r, at) => {
       if (r.scn < range.start || r.scn > range.end) return;
       if (wanted !== null && !wanted.has(r.operationCode)) return;
-      if (inAddedLog(r)) out.push({ record: r, at });
+      if (inAddedLog(r) && this.db.isWritten(at)) out.push({ record: r, at });
     });
     // Merged by SCN; records of different threads at one SCN in the simulator's chosen order.
     const direction = this.db.sameScnOrder === 'thread-asc' ? 1 : -1;
