@@ -88,6 +88,14 @@ export function toHighwaterError(error: unknown, where: string): HighwaterError 
       { cause: error },
     );
   }
+  if (code === 'ORA-65040') {
+    return new ConfigError(
+      `oracle ${where}: LogMiner refused to run inside a pluggable database (${text}). Connect to the CDB root's service ` +
+        "as a common user (C##…) and set the adapter's pdb option to the PDB's name, or on Oracle 19c and later set " +
+        'pdb and pdbMining: \'pdb\' to use per-PDB LogMiner (docs/adapters/oracle.md, "Pluggable databases").',
+      { cause: error },
+    );
+  }
   if (code === 'NJS-007' || code === 'NJS-004' || code === 'NJS-125') {
     return new ConfigError(`oracle ${where}: invalid connection settings (${text})`, { cause: error });
   }

@@ -11,6 +11,7 @@ import {
 } from '@highwater/core';
 import { type DescribeOptions, describeTable, oracleColumnsOf } from './catalog.js';
 import { toHighwaterError } from './errors.js';
+import { type MiningScope, NON_CDB } from './logminer/container.js';
 import { type ContentRow, mineWindow } from './logminer/mining-window.js';
 import { WrittenRedo } from './logminer/written-redo.js';
 import {
@@ -114,12 +115,18 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   /** Where a window may end: redo every open thread has written to its online log. */
   private readonly written: WrittenRedo;
 
+  /**
+   * `session` mines; `catalog` reads table definitions — the same session except when mining runs in
+   * CDB$ROOT for tables of a pluggable database (`scope.sourcePdb`), where `catalog` is in that PDB.
+   */
   constructor(
     private readonly session: OracleSession,
     private from: OracleOffset,
     tables: readonly TableSchema[],
     private readonly options: MiningOptions,
     private readonly describe: DescribeOptions = {},
+    private readonly scope: MiningScope = NON_CDB,
+    private readonly catalog: OracleSession = session,
   ) {
     for (const t of tables) this.track(t);
     this.spill = tempSpill(options.spillThresholdChars, options.spillDirectory);
@@ -187,7 +194,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         const start = this.minedThrough + 1n;
         const limit = this.minedThrough + BigInt(this.window);
         const end = written < limit ? written : limit;
-        const rows = await mineWindow(this.session, start, end);
+        const rows = await mineWindow(this.session, start, end, this.scope);
         if (this.closed) return;
         for await (const batch of this.process(rows)) {
           if (this.closed) return;
@@ -362,7 +369,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   /** The table's definition now (the online catalog): rows logged after a DDL decode with it. */
   private async redescribe(owner: string, table: string): Promise<TableSchema | null> {
     try {
-      const schema = await describeTable(this.session, { schema: owner, name: table }, this.describe);
+      const schema = await describeTable(this.catalog, { schema: owner, name: table }, this.describe);
       this.track(schema);
       return schema;
     } catch (error) {
@@ -491,6 +498,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     this.open.discardAll();
     this.spill.remove();
     await this.session.close();
+    if (this.catalog !== this.session) await this.catalog.close();
   }
 }
 

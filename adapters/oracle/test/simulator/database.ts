@@ -33,6 +33,8 @@ import { compareRaw, type Raw } from './values.js';
  *   every row gets a new ROWID without a row change in the redo (as Oracle does).
  */
 export interface SimTable {
+  /** The pluggable database holding it (a CDB, `pdbs`), null in a non-CDB. */
+  readonly container: string | null;
   readonly owner: string;
   readonly name: string;
   columns: OracleColumn[];
@@ -52,6 +54,8 @@ export interface SimTable {
 }
 
 export interface RedoRecord {
+  /** The PDB that generated it (V$LOGMNR_CONTENTS.SRC_CON_NAME); null in a non-CDB. */
+  readonly container: string | null;
   readonly scn: bigint;
   /** THREAD#: the redo thread (instance) that wrote it. */
   readonly thread: number;
@@ -94,6 +98,8 @@ export class SimTransaction {
   readonly savepoints = new Map<string, number>();
   startScn: bigint | null = null;
   done = false;
+  /** The PDB it writes in (a transaction stays in one container); set by its first change. */
+  container: string | null = null;
 
   constructor(
     readonly xid: string,
@@ -122,7 +128,25 @@ export interface SimulatorOptions {
    * on `flushRedo`.
    */
   readonly lgwrTimeoutMs?: number;
+  /**
+   * Pluggable databases: given, the database is a multitenant container database (CDB) with these
+   * PDBs besides CDB$ROOT; tables live in a PDB (the first by default). Not given: a non-CDB.
+   */
+  readonly pdbs?: readonly string[];
+  /**
+   * Per-PDB LogMiner (Oracle Database Utilities 19c, "Understanding How to Run LogMiner Sessions"):
+   * inside a PDB, START_LOGMNR with an SCN range finds the logs itself and V$LOGMNR_CONTENTS holds that
+   * PDB's redo only. Default true; false models releases where DBMS_LOGMNR runs only in CDB$ROOT
+   * (ORA-65040 inside a PDB).
+   */
+  readonly perPdbMining?: boolean;
 }
+
+/** The container a session of a CDB is in when it connects to the root's service. */
+export const CDB_ROOT = 'CDB$ROOT';
+
+const tableKey = (container: string | null, owner: string, name: string) =>
+  container === null ? `${owner}.${name}` : `${container}:${owner}.${name}`;
 
 /**
  * Timing for tests: the simulated LGWR writes idle buffers after 10 ms instead of Oracle's 3 s, and
@@ -179,6 +203,8 @@ export class SimulatedOracle {
   readonly csfBytes: number;
   readonly rowsPerBlock: number;
   readonly lgwrTimeoutMs: number;
+  readonly pdbs: readonly string[];
+  readonly perPdbMining: boolean;
   /**
    * LGWR, per redo thread: the length of `redo` when the thread's log buffer was last written to its
    * online log. The thread's records before it are on disk; later ones sit in the log buffer until a
@@ -191,6 +217,8 @@ export class SimulatedOracle {
   constructor(options: SimulatorOptions = {}) {
     this.recordsPerLog = options.recordsPerLog ?? 500;
     this.lgwrTimeoutMs = options.lgwrTimeoutMs ?? 3000;
+    this.pdbs = options.pdbs ?? [];
+    this.perPdbMining = options.perPdbMining ?? true;
     this.csfBytes = options.csfBytes ?? 4000;
     this.rowsPerBlock = options.rowsPerBlock ?? 16;
     this.threads = options.threads ?? 1;
@@ -242,9 +270,18 @@ export class SimulatedOracle {
     return this.scn + 1n;
   }
 
-  table(owner: string, name: string): SimTable {
-    const t = this.tables.get(`${owner}.${name}`);
-    if (t === undefined) throw new SimulatedOracleError('ORA-00942', 'table or view does not exist');
+  /** Where tables go unless told: the first PDB of a CDB, none in a non-CDB. */
+  get defaultContainer(): string | null {
+    return this.pdbs[0] ?? null;
+  }
+
+  findTable(owner: string, name: string, container: string | null = this.defaultContainer): SimTable | null {
+    return this.tables.get(tableKey(container, owner, name)) ?? null;
+  }
+
+  table(owner: string, name: string, container: string | null = this.defaultContainer): SimTable {
+    const t = this.findTable(owner, name, container);
+    if (t === null) throw new SimulatedOracleError('ORA-00942', 'table or view does not exist');
     return t;
   }
 
@@ -379,12 +416,16 @@ export class SimulatedOracle {
     return tx;
   }
 
-  private started(tx: SimTransaction): bigint {
+  private started(tx: SimTransaction, table: SimTable): bigint {
     if (tx.done) throw new Error('simulator: the transaction has ended');
+    if (tx.startScn !== null && tx.container !== table.container)
+      throw new SimulatedOracleError('ORA-65023', 'active transaction exists in container');
+    tx.container = table.container;
     const scn = this.tick();
     if (tx.startScn === null) {
       tx.startScn = scn;
       this.write({
+        container: tx.container,
         scn,
         xid: tx.xid,
         thread: tx.thread,
@@ -465,7 +506,7 @@ export class SimulatedOracle {
     const row: Record<string, Raw> = {};
     for (const c of table.columns) row[c.name] = values[c.name] ?? null;
     this.checkKeyUnique(table, row, tx, null);
-    const scn = this.started(tx);
+    const scn = this.started(tx, table);
     const rowid = this.allocateRowid(table);
     tx.pending.push({ table, rowid, before: null, after: row });
     this.writeDml(tx, scn, table, rowid, null, row, 0);
@@ -477,7 +518,7 @@ export class SimulatedOracle {
     const before = this.visible(table, rowid, tx) as RawRow;
     const after = { ...before, ...changes };
     this.checkKeyUnique(table, after, tx, rowid);
-    const scn = this.started(tx);
+    const scn = this.started(tx, table);
     tx.pending.push({ table, rowid, before, after });
     this.writeDml(tx, scn, table, rowid, before, after, 0);
   }
@@ -486,7 +527,7 @@ export class SimulatedOracle {
     const rowid = this.findRowid(table, key, tx);
     if (rowid === null) return;
     const before = this.visible(table, rowid, tx) as RawRow;
-    const scn = this.started(tx);
+    const scn = this.started(tx, table);
     tx.pending.push({ table, rowid, before, after: null });
     this.writeDml(tx, scn, table, rowid, before, null, 0);
   }
@@ -519,6 +560,7 @@ export class SimulatedOracle {
       sqlUndo = updateRedo(owner, name, columns, primaryKey, after as RawRow, before as RawRow, opts);
     }
     this.write({
+      container: table.container,
       scn,
       xid: tx.xid,
       thread: tx.thread,
@@ -541,6 +583,7 @@ export class SimulatedOracle {
           (familyOf(c) === 'blob' && v instanceof Uint8Array && v.length > 1000);
         if (long && (before === null || !sameRaw(before[c.name] ?? null, v))) {
           this.write({
+            container: table.container,
             scn,
             xid: tx.xid,
             thread: tx.thread,
@@ -617,6 +660,7 @@ export class SimulatedOracle {
         versions.push({ scn, row: p.after });
       }
       this.write({
+        container: tx.container,
         scn,
         xid: tx.xid,
         thread: tx.thread,
@@ -640,6 +684,7 @@ export class SimulatedOracle {
     if (tx.startScn !== null) {
       this.undoFrom(tx, 0);
       this.write({
+        container: tx.container,
         scn: this.tick(),
         xid: tx.xid,
         thread: tx.thread,
@@ -673,10 +718,12 @@ export class SimulatedOracle {
 
   // ---- DDL (each in its own transaction, as Oracle commits DDL implicitly) -------------------------
 
-  private ddl(owner: string, name: string, sql: string): bigint {
+  private ddl(table: SimTable, sql: string): bigint {
+    const { owner, name } = table;
     const tx = this.begin();
-    const scn = this.started(tx);
+    const scn = this.started(tx, table);
     this.write({
+      container: table.container,
       scn,
       xid: tx.xid,
       thread: tx.thread,
@@ -693,10 +740,18 @@ export class SimulatedOracle {
     return this.commit(tx) as bigint;
   }
 
-  createTable(owner: string, name: string, columns: OracleColumn[], primaryKey: readonly string[]): SimTable {
-    if (this.tables.has(`${owner}.${name}`))
+  createTable(
+    owner: string,
+    name: string,
+    columns: OracleColumn[],
+    primaryKey: readonly string[],
+    container: string | null = this.defaultContainer,
+  ): SimTable {
+    if (container !== null && !this.pdbs.includes(container)) throw new Error(`simulator: no PDB ${container}`);
+    if (this.tables.has(tableKey(container, owner, name)))
       throw new SimulatedOracleError('ORA-00955', 'name is already used by an existing object');
     const table: SimTable = {
+      container,
       owner,
       name,
       columns,
@@ -708,17 +763,16 @@ export class SimulatedOracle {
       extents: [],
       slots: 0,
     };
-    this.tables.set(`${owner}.${name}`, table);
+    this.tables.set(tableKey(container, owner, name), table);
     const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.dataType}`).join(', ');
-    table.ddlScn = this.ddl(owner, name, `create table ${quoteIdent(owner)}.${quoteIdent(name)} (${defs});`);
+    table.ddlScn = this.ddl(table, `create table ${quoteIdent(owner)}.${quoteIdent(name)} (${defs});`);
     return table;
   }
 
   addColumn(table: SimTable, column: OracleColumn): void {
     table.columns = [...table.columns, column];
     table.ddlScn = this.ddl(
-      table.owner,
-      table.name,
+      table,
       `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} add (${quoteIdent(column.name)} ${column.dataType});`,
     );
   }
@@ -733,11 +787,7 @@ export class SimulatedOracle {
       if (tx.pending.some((p) => p.table === table))
         throw new SimulatedOracleError('ORA-00054', 'resource busy and acquire with NOWAIT specified');
     const current = this.rowsAsOf(table, this.scn).map(([, row]) => row);
-    const scn = this.ddl(
-      table.owner,
-      table.name,
-      `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} move;`,
-    );
+    const scn = this.ddl(table, `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} move;`);
     table.dataObjectId = this.nextObjectId++;
     table.extents = [];
     table.slots = 0;
@@ -747,18 +797,14 @@ export class SimulatedOracle {
   }
 
   truncate(table: SimTable): void {
-    const scn = this.ddl(
-      table.owner,
-      table.name,
-      `truncate table ${quoteIdent(table.owner)}.${quoteIdent(table.name)};`,
-    );
+    const scn = this.ddl(table, `truncate table ${quoteIdent(table.owner)}.${quoteIdent(table.name)};`);
     for (const versions of table.versions.values()) versions.push({ scn, row: null });
     table.ddlScn = scn;
   }
 
   dropTable(table: SimTable): void {
-    this.tables.delete(`${table.owner}.${table.name}`);
-    this.ddl(table.owner, table.name, `drop table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} purge;`);
+    this.tables.delete(tableKey(table.container, table.owner, table.name));
+    this.ddl(table, `drop table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} purge;`);
   }
 
   /** Orders rows by `columns` (Oracle's ORDER BY with NLS_SORT = BINARY). */
