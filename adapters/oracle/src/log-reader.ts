@@ -42,6 +42,8 @@ export interface MiningOptions {
   readonly spillThresholdChars: number;
   /** Where spill files go (default the system temp directory; a fresh subdirectory per reader). */
   readonly spillDirectory?: string;
+  /** V$LOGMNR_CONTENTS rows fetched and held at once (default 4096): a window is read in such batches. */
+  readonly fetchRows: number;
   /**
    * How long after an SCN was current every redo thread has surely written its redo up to it (default
    * 5000 ms: LGWR writes at least every 3 s). Windows end no later than that SCN or the last redo
@@ -58,6 +60,7 @@ export const DEFAULT_MINING: MiningOptions = {
   pollMs: 500,
   spillThresholdChars: 16_000_000,
   redoFlushMs: 5000,
+  fetchRows: 4096,
 };
 
 /** Items per yielded batch while a large transaction is emitted. */
@@ -194,17 +197,22 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         const start = this.minedThrough + 1n;
         const limit = this.minedThrough + BigInt(this.window);
         const end = written < limit ? written : limit;
-        const rows = await mineWindow(this.session, start, end, this.scope);
-        if (this.closed) return;
-        for await (const batch of this.process(rows)) {
+        let mined = 0;
+        for await (const rows of mineWindow(this.session, start, end, this.scope, this.options.fetchRows)) {
           if (this.closed) return;
-          yield this.noteYield(batch);
-          // Tables were added: the rest of this window is mined again with them (restartWithAddedTables).
+          mined += rows.length;
+          for await (const batch of this.process(rows)) {
+            if (this.closed) return;
+            yield this.noteYield(batch);
+            // Tables were added: the rest of this window is mined again with them (restartWithAddedTables).
+            if (this.added !== null) break;
+          }
           if (this.added !== null) break;
         }
+        if (this.closed) return;
         if (this.added !== null) continue;
         this.minedThrough = end;
-        this.adapt(rows.length);
+        this.adapt(mined);
         const progress = this.progress();
         if (progress !== null) yield this.noteYield([progress]);
       }

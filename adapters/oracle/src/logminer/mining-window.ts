@@ -100,16 +100,19 @@ function purged(start: bigint, oldest: string): OffsetUnavailableError {
 
 /**
  * Mines SCNs `[start, end]` (both inclusive, as DBMS_LOGMNR.START_LOGMNR's STARTSCN/ENDSCN) and
- * returns the rows in redo order. One LogMiner session per window: ADD_LOGFILE, START_LOGMNR,
- * read V$LOGMNR_CONTENTS, END_LOGMNR (DBMS_LOGMNR in Oracle Database PL/SQL Packages and Types Reference).
+ * yields the rows in redo order, at most `batchRows` at a time: a window can hold any number of rows
+ * (one bulk statement's changes can share an SCN), so it is never held whole. One LogMiner session per
+ * window: ADD_LOGFILE, START_LOGMNR, read V$LOGMNR_CONTENTS, END_LOGMNR (DBMS_LOGMNR in Oracle Database
+ * PL/SQL Packages and Types Reference), END_LOGMNR also when the caller stops early.
  * Per-PDB mining adds no log files (START_LOGMNR finds them); mining CDB$ROOT for one PDB keeps its rows only.
  */
-export async function mineWindow(
+export async function* mineWindow(
   session: OracleSession,
   start: bigint,
   end: bigint,
   scope: MiningScope = NON_CDB,
-): Promise<ContentRow[]> {
+  batchRows = 4096,
+): AsyncGenerator<ContentRow[]> {
   if (scope.addLogfiles) {
     const files = await logsCovering(session, start, end);
     for (let i = 0; i < files.length; i++) {
@@ -120,9 +123,9 @@ export async function mineWindow(
   try {
     const contents =
       scope.sourcePdb === null
-        ? await session.execute(SQL.contents)
-        : await session.execute(SQL.contentsOfPdb, { pdb: scope.sourcePdb });
-    return contents.rows.map(contentRow);
+        ? session.stream(SQL.contents, {}, batchRows)
+        : session.stream(SQL.contentsOfPdb, { pdb: scope.sourcePdb }, batchRows);
+    for await (const rows of contents) yield rows.map(contentRow);
   } finally {
     await session.execute(SQL.endLogmnr);
   }

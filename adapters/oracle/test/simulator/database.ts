@@ -185,6 +185,8 @@ export class SimulatedOracle {
   supplementalAll = true;
   /** Open sessions (the graceful-close check counts them). */
   openSessions = 0;
+  /** The most rows a session's `stream` handed out in one batch (what a reader holds of a result at once). */
+  largestFetch = 0;
   /** SCN → wall-clock time of its tick, for TIMESTAMP_TO_SCN. */
   private readonly times: { scn: bigint; time: number }[] = [];
   private readonly open = new Set<SimTransaction>();

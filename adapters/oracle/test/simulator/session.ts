@@ -103,6 +103,18 @@ export class SimulatedSession implements OracleSession {
     return { rows: this.run(norm(sql), binds) };
   }
 
+  /** The query's rows `batchRows` at a time, each batch a round trip (as a result set's getRows). */
+  async *stream(sql: string, binds: Binds, batchRows: number): AsyncIterable<readonly ResultRow[]> {
+    const { rows } = await this.execute(sql, binds);
+    for (let i = 0; i < rows.length; i += batchRows) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed) throw new SimulatedOracleError('NJS-003', 'invalid or closed connection');
+      const batch = rows.slice(i, i + batchRows);
+      this.db.largestFetch = Math.max(this.db.largestFetch, batch.length);
+      yield batch;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
