@@ -179,20 +179,18 @@ export class SqlSink implements Sink {
       const fresh = this.canBulkLoad(session)
         ? freshRows(batch.events, (name) => (gone.has(name) ? undefined : tables.get(name)), BULK_MIN_ROWS)
         : null;
-      if (fresh !== null) {
-        for (const rows of fresh) await this.loadFresh(session, rows, ensured);
-      } else {
-        const plan = new BatchPlan();
-        for (const event of batch.events) {
-          if (event.kind === 'change' && !gone.has(event.source.table)) {
-            const table = this.tableOf(tables, event.source.table);
-            plan.add(table, table.renamed === undefined ? event : renamedEvent(table, event));
-          } else if (event.kind === 'truncate' && truncated.has(event) && !gone.has(event.table)) {
-            plan.truncate(this.tableOf(tables, event.table));
-          }
+      for (const rows of fresh ?? []) await this.loadFresh(session, rows, ensured);
+      const plan = new BatchPlan();
+      // A batch of new rows only is written above, unplanned.
+      for (const event of fresh === null ? batch.events : []) {
+        if (event.kind === 'change' && !gone.has(event.source.table)) {
+          const table = this.tableOf(tables, event.source.table);
+          plan.add(table, table.renamed === undefined ? event : renamedEvent(table, event));
+        } else if (event.kind === 'truncate' && truncated.has(event) && !gone.has(event.table)) {
+          plan.truncate(this.tableOf(tables, event.table));
         }
-        for (const group of plan.groups) await this.apply(session, group, ensured);
       }
+      for (const group of plan.groups) await this.apply(session, group, ensured);
       await this.run(session, this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)), [
         this.pipeline,
         JSON.stringify(batch.checkpoint),
