@@ -190,7 +190,7 @@ export class SqlSink implements Sink {
       const fresh = this.canBulkLoad(session)
         ? freshRows(batch.events, (name) => (gone.has(name) ? undefined : tables.get(name)), BULK_MIN_ROWS)
         : null;
-      for (const rows of fresh ?? []) await this.loadFresh(session, rows, ensured);
+      for (const rows of fresh ?? []) await this.loadFresh(queue, rows, ensured);
       const plan = new BatchPlan();
       // A batch of new rows only is written above, unplanned.
       for (const event of fresh === null ? batch.events : []) {
@@ -834,7 +834,7 @@ export class SqlSink implements Sink {
    * bulk loads gets them planned and written with statements.
    */
   private async loadFresh(
-    session: SqlSession,
+    queue: StatementQueue,
     fresh: FreshRows,
     ensured: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
   ): Promise<void> {
@@ -845,9 +845,9 @@ export class SqlSink implements Sink {
       rows: new Map(),
       fresh: true,
     };
-    if (await this.bulkUpsert(session, group, fresh.rows, () => plannedRows(fresh))) return;
+    if (await this.bulkUpsert(queue.session, group, fresh.rows, () => plannedRows(fresh))) return;
     const rows = new Map(plannedRows(fresh).map((row, i) => [i, row]));
-    await this.apply(session, { ...group, rows }, ensured);
+    await this.apply(queue, { ...group, rows }, ensured);
   }
 
   /** The target refuses bulk loads: statements from now on, said once. Returns false (not loaded). */
