@@ -2,7 +2,10 @@ import type { Row, Value } from '@highwater/core';
 import type { ArrayColumn, ArrayStatements, SqlSession } from './dialect.js';
 import type { TargetTable } from './target-table.js';
 
-/** A value of one column as the dialect binds it; `source` is its row, or its key values in key order. */
+/**
+ * A value of one column as the dialect binds or loads it; `source` is its row, or its key values in
+ * key order, named in the error when the target cannot hold the value.
+ */
 export type ValueEncoder = (value: Value, source: Row | readonly Value[]) => unknown;
 
 /** Runs one statement of `table` (errors wrapped by the sink, naming the table). */

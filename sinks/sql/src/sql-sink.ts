@@ -20,7 +20,7 @@ import {
 } from '@highwater/core';
 import type { SqlSinkConfig } from './sink-config.js';
 import type { SinkContext } from '@highwater/core';
-import { ArrayWriter } from './array-writer.js';
+import { ArrayWriter, type ValueEncoder as Encoder } from './array-writer.js';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import { type FreshRows, freshRows, plannedRows } from './fresh-rows.js';
@@ -58,12 +58,6 @@ export interface SqlSinkContext extends SinkContext {
    */
   readonly capturedTables?: () => Promise<readonly TableSchema[]>;
 }
-
-/**
- * A value of one column as the dialect binds or loads it; `source` is its row, or its key values in
- * key order, named in the error when the target cannot hold the value.
- */
-type Encoder = (value: Value, source: Row | readonly Value[]) => unknown;
 
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
 export const DEFAULT_STATEMENT_ROWS = 500;
