@@ -6,6 +6,7 @@ import {
   type EventBatch,
   type EventFormat,
   EventLineEncoder,
+  LineBuffer,
   parseCheckpoint,
   type Sink,
   SinkError,
@@ -100,6 +101,8 @@ export class FileSink implements Sink {
   /** The checkpoint file, absolute. */
   readonly checkpointPath: string;
   readonly #encoder: EventLineEncoder;
+  /** The batch being written, encoded; reused, since a write ends before the next begins. */
+  readonly #out = new LineBuffer();
   readonly #logger: SinkLogger | undefined;
   #length = 0;
   /** False until a checkpoint file exists: the first write creates one before any data. */
@@ -179,7 +182,9 @@ export class FileSink implements Sink {
       await this.#saveState(0, null);
       this.#hasState = true;
     }
-    const data = Buffer.from(this.#encoder.encode(batch.events), 'utf8');
+    this.#out.clear();
+    this.#encoder.encodeInto(batch.events, this.#out);
+    const data = this.#out.bytes();
     if (data.length > 0) {
       this.#handle ??= await open(this.path, 'a');
       let written = 0;
