@@ -38,7 +38,7 @@ describe('pipeline files', () => {
     );
   });
 
-  it('accepts adapter: oracle with its LogMiner options, and builds the Oracle adapter', () => {
+  it('accepts adapter: oracle with its LogMiner options, and builds the Oracle adapter', async () => {
     const text = minimal
       .replace('adapter: postgres', 'adapter: oracle\n  options: { windowScns: 5000, pollMs: 200, rowidKeys: true }')
       .replace('postgres://', 'oracle://')
@@ -48,7 +48,7 @@ describe('pipeline files', () => {
       adapter: 'oracle',
       options: { windowScns: 5000, pollMs: 200, rowidKeys: true },
     });
-    expect(createAdapter(p.config.source, p.name).name).toBe('oracle');
+    expect((await createAdapter(p.config.source, p.name)).name).toBe('oracle');
     const e = errorOf(() =>
       parsePipeline(text.replace('pollMs: 200', 'slotName: x'), 'orders.yaml', { PG_PASSWORD: 'x' }),
     );
