@@ -16,8 +16,7 @@ import { snapshotSource, streamSource } from './events.js';
  * give these bytes for every event, or throw where this throws.
  */
 function referenceLine(event: SourceEvent): string {
-  const plain =
-    event.kind === 'change' && isNative(event.key) && isNative(event.before) && isNative(event.after);
+  const plain = event.kind === 'change' && isNative(event.key) && isNative(event.before) && isNative(event.after);
   return plain ? JSON.stringify(event) : JSON.stringify(event, replacer);
 }
 
@@ -120,37 +119,35 @@ class Custom {
 }
 
 /** Change events of other shapes: properties reordered, missing, extra or odd; they take the general way. */
-const oddChange = fc
-  .tuple(coreChange, fc.integer({ min: 0, max: 8 }), value)
-  .map(([event, how, extra]) => {
-    const e = { ...(event as ChangeEvent) } as Record<string, unknown>;
-    switch (how) {
-      case 0:
-        return Object.fromEntries(Object.entries(e).reverse()) as unknown as SourceEvent;
-      case 1:
-        e.extra = extra;
-        return e as unknown as SourceEvent;
-      case 2:
-        e.before = undefined;
-        return e as unknown as SourceEvent;
-      case 3:
-        e.op = extra;
-        return e as unknown as SourceEvent;
-      case 4:
-        e.key = extra;
-        return e as unknown as SourceEvent;
-      case 5:
-        e.unknownColumns = [extra];
-        return e as unknown as SourceEvent;
-      case 6:
-        return Object.assign(new Custom(), e) as unknown as SourceEvent;
-      case 7:
-        e.source = Object.assign(new Custom(), e.source);
-        return e as unknown as SourceEvent;
-      default:
-        return Object.assign(Object.create({ inherited: 1 }), e) as SourceEvent;
-    }
-  });
+const oddChange = fc.tuple(coreChange, fc.integer({ min: 0, max: 8 }), value).map(([event, how, extra]) => {
+  const e = { ...(event as ChangeEvent) } as Record<string, unknown>;
+  switch (how) {
+    case 0:
+      return Object.fromEntries(Object.entries(e).reverse()) as unknown as SourceEvent;
+    case 1:
+      e.extra = extra;
+      return e as unknown as SourceEvent;
+    case 2:
+      e.before = undefined;
+      return e as unknown as SourceEvent;
+    case 3:
+      e.op = extra;
+      return e as unknown as SourceEvent;
+    case 4:
+      e.key = extra;
+      return e as unknown as SourceEvent;
+    case 5:
+      e.unknownColumns = [extra];
+      return e as unknown as SourceEvent;
+    case 6:
+      return Object.assign(new Custom(), e) as unknown as SourceEvent;
+    case 7:
+      e.source = Object.assign(new Custom(), e.source);
+      return e as unknown as SourceEvent;
+    default:
+      return Object.assign(Object.create({ inherited: 1 }), e) as SourceEvent;
+  }
+});
 
 const otherEvent: fc.Arbitrary<SourceEvent> = fc.oneof(
   source.map((s) => ({ kind: 'truncate', table: s.table, source: s }) as SourceEvent),
@@ -230,7 +227,8 @@ describe('NativeLineWriter', () => {
     const out = new LineBuffer();
     const events = Array.from(
       { length: 3000 },
-      (_, i) => new PlainChangeEvent('c', { id: i }, null, { id: i, name: `é😀\u{10FFFF}${i}` }, 'none', [], streamSource),
+      (_, i) =>
+        new PlainChangeEvent('c', { id: i }, null, { id: i, name: `é😀\u{10FFFF}${i}` }, 'none', [], streamSource),
     );
     for (const e of events) writer.writeLine(e, out);
     expect(out.bytes().toString('utf8')).toBe(referenceText(events));
