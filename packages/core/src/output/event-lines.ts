@@ -44,11 +44,15 @@ export class EventLineEncoder {
   }
 
   /**
-   * Appends the lines of a batch to `out`, each ending in `\n` (the bytes of {@link encode}'s text).
-   * The file and stdout sinks write this way: with no string of the whole batch in between.
+   * Appends the lines of `events` to `out`, each ending in `\n` (the bytes of {@link encode}'s text):
+   * from `events[start]` on, and only until `out` holds `maxBytes` or more. Returns the index of the
+   * first event not encoded (`events.length` when all are). The file and stdout sinks write this
+   * way: with no string of the whole batch in between.
    */
-  encodeInto(events: readonly SourceEvent[], out: LineBuffer): void {
-    for (const event of events) {
+  encodeInto(events: readonly SourceEvent[], out: LineBuffer, start = 0, maxBytes = Number.POSITIVE_INFINITY): number {
+    let i = start;
+    while (i < events.length && out.length < maxBytes) {
+      const event = events[i++] as SourceEvent;
       if (this.format === 'native' && event.kind === 'change') {
         this.#native.writeLine(event, out);
         continue;
@@ -58,6 +62,7 @@ export class EventLineEncoder {
       out.appendString(line);
       out.appendNewline();
     }
+    return i;
   }
 
   /**
