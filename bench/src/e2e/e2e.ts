@@ -640,7 +640,7 @@ async function streamBenchmarks(context: E2eContext, selected: readonly E2eBench
         `${w.changes.toLocaleString('en-US')} row changes (${w.transactions.toLocaleString('en-US')} transactions of ${2 * w.h}: ` +
         'inserts, then updates and deletes of the rows the previous transaction inserted) already in the log; ' +
         '`highwater run` from the offset before them, timed from spawning the command until the metrics report every ' +
-        `event written and the target equals the source; load ${loadBefore.toFixed(2)} → ${load().toFixed(2)}`,
+        `event written (the target is then checked equal to the source, untimed); load ${loadBefore.toFixed(2)} → ${load().toFixed(2)}`,
     });
   }
 }

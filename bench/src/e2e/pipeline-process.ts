@@ -40,9 +40,9 @@ export interface PipelineRun {
   /** Rows or events the run moves (the measurement's count). */
   readonly count: number;
   /**
-   * Unset: the pipeline ends by itself (`startup: snapshot`). Set: it streams; the run is over once
-   * the metrics endpoint on `metricsPort` reports `count` events written and `settled()` is true,
-   * then the process gets SIGTERM.
+   * Unset: the pipeline ends by itself (`startup: snapshot`). Set: it streams; the run is over when
+   * the metrics endpoint on `metricsPort` reports `count` events written, provided `settled()` (not
+   * timed) then confirms the target; then the process gets SIGTERM.
    */
   readonly stream?: { readonly metricsPort: number; readonly settled: () => Promise<boolean> };
 }
@@ -82,8 +82,12 @@ export async function runPipeline(run: PipelineRun): Promise<Measurement> {
     peak = Math.max(peak, peakRssKiB(pid));
     if (run.stream !== undefined && done === 0) {
       const n = await eventsWritten(run.stream.metricsPort);
+      // The metrics count a batch once the sink has committed it, so everything was written by the
+      // time they said so; settled() only confirms it (it reads the whole target, which can take
+      // longer than the run for a file) and is not timed.
+      const seenAt = performance.now();
       if (n !== null && n >= run.count && (await run.stream.settled())) {
-        done = performance.now();
+        done = seenAt;
         child.kill('SIGTERM');
       }
     }
