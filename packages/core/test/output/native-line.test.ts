@@ -8,7 +8,7 @@ import { NativeLineWriter } from '../../src/output/native-line.js';
 import { createRowBuilder } from '../../src/values/row-builder.js';
 import { JsonText } from '../../src/values/json-text.js';
 import type { Row } from '../../src/values/value.js';
-import { snapshotSource, streamSource } from './events.js';
+import { snapshotSource, streamSource, usersDropped } from './events.js';
 
 /**
  * The `native` encoding as it was before the line writer: the whole event through JSON.stringify,
@@ -152,18 +152,7 @@ const oddChange = fc.tuple(coreChange, fc.integer({ min: 0, max: 8 }), value).ma
 const otherEvent: fc.Arbitrary<SourceEvent> = fc.oneof(
   source.map((s) => ({ kind: 'truncate', table: s.table, source: s }) as SourceEvent),
   fc.constant({ kind: 'heartbeat', offset: { lsn: '0/1' }, at: 1 } as SourceEvent),
-  source.map(
-    (s) =>
-      ({
-        kind: 'schema',
-        table: 'shop.public.users',
-        schema: null,
-        before: null,
-        changes: [],
-        ddl: 'DROP TABLE users',
-        source: s,
-      }) as SourceEvent,
-  ),
+  source.map((s) => usersDropped(s) as SourceEvent),
 );
 
 /** Runs of events, some sharing one source object as a snapshot chunk's events do. */
