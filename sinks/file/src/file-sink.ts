@@ -206,14 +206,17 @@ export class FileSink implements Sink {
       writing.catch(() => undefined);
     }
     await writing;
-    if (bytes > 0) await (this.#handle as FileHandle).datasync();
-    await this.#saveState(this.#length + bytes, batch.checkpoint);
+    // The new checkpoint file is written and fsynced while the data is flushed; it replaces the old
+    // one only once the data is durable.
+    const flushed = bytes > 0 ? (this.#handle as FileHandle).datasync() : Promise.resolve();
+    await this.#saveState(this.#length + bytes, batch.checkpoint, flushed);
+    await flushed;
     this.#length += bytes;
   }
 
-  async #saveState(length: number, checkpoint: Checkpoint | null): Promise<void> {
+  async #saveState(length: number, checkpoint: Checkpoint | null, renameAfter?: Promise<void>): Promise<void> {
     const text = `${JSON.stringify({ version: 1, length, storedAt: new Date().toISOString(), checkpoint })}\n`;
-    await writeFileAtomically(this.checkpointPath, text);
+    await writeFileAtomically(this.checkpointPath, text, renameAfter === undefined ? {} : { renameAfter });
   }
 
   async close(): Promise<void> {
