@@ -180,7 +180,14 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
   );
 
   it('keeps JSON keys of different types apart (a MongoDB _id of 1 and of "1")', async () => {
-    const keyed = table('json_keys', [['_id', { kind: 'json', normalised: true }], ['v', { kind: 'string' }]], ['_id']);
+    const keyed = table(
+      'json_keys',
+      [
+        ['_id', { kind: 'json', normalised: true }],
+        ['v', { kind: 'string' }],
+      ],
+      ['_id'],
+    );
     const sink = createSqlSink(sinkConfig(kind, server.url, 'types_target'), context([keyed]));
     await sink.open();
     await sink.write({
