@@ -80,8 +80,11 @@ describe('highwater verify: MongoDB (simulator) → file sink', () => {
       await orders.updateOne({ _id: 1 } as never, { $set: { status: 'paid' } });
       await orders.deleteOne({ _id: 4 } as never);
       await until(async () => (await text()).includes('paid') && (await text()).split('\n').length > 6, 'the changes');
-      // The delete is the last change written; wait for its checkpoint too, then stop.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Verify reads the file up to its checkpointed length: wait until that covers every line written.
+      await until(
+        async () => (await readFileSinkState(out))?.length === Buffer.byteLength(await text()),
+        'the checkpoint of the last batch',
+      );
       child.kill('SIGTERM');
       await new Promise((resolve) => child?.on('close', resolve));
       child = null;
