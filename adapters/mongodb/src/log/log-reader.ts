@@ -209,10 +209,16 @@ export class MongoLogReader implements LogReader<MongoOffset> {
       namespaces.set(db, [...(namespaces.get(db) ?? []), id.name]);
     }
     const databases = [...namespaces.keys()];
+    // The heartbeat collection, where the stream can see it (a cluster-wide stream, or a database stream
+    // on its database): a high watermark's marker then ends the getMore waiting on a quiet stream at once,
+    // instead of after maxAwaitTimeMS (its event moves the position; it is no row).
+    const heartbeat = this.options.heartbeat;
+    const heartbeatInScope = databases.length !== 1 || databases[0] === heartbeat.database;
     const match = {
       $or: [
         ...[...namespaces].map(([db, colls]) => ({ 'ns.db': db, 'ns.coll': { $in: colls } })),
         { operationType: { $in: ['dropDatabase', 'invalidate'] }, 'ns.db': { $in: databases } },
+        ...(heartbeatInScope ? [{ 'ns.db': heartbeat.database, 'ns.coll': heartbeat.collection }] : []),
       ],
     };
     const from = this.last;
