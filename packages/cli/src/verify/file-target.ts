@@ -9,6 +9,7 @@ import {
   EventLineEncoder,
   type Introspector,
   type Key,
+  type Row,
   type TableSchema,
   tableName,
 } from '@highwater/core';
@@ -92,6 +93,28 @@ async function materialise(path: string, format: EventFormat): Promise<Map<strin
   return tables;
 }
 
+/** A row of `table` as the snapshot read event of it that a sink gets (time 0, no offset). */
+export function snapshotReadEvent(table: TableSchema, row: Row, connector: string): ChangeEvent {
+  return {
+    kind: 'change',
+    op: 'r',
+    key: Object.fromEntries(table.primaryKey.map((k) => [k, row[k] ?? null])),
+    before: null,
+    after: row,
+    beforeImage: 'none',
+    unknownColumns: [],
+    source: {
+      connector,
+      table: tableName(table.id),
+      tableId: table.id,
+      opTs: 0,
+      offset: null,
+      txId: null,
+      snapshot: true,
+    },
+  };
+}
+
 export interface FileTargetComparison {
   readonly path: string;
   readonly format: EventFormat;
@@ -121,24 +144,7 @@ export async function compareFileTarget(c: FileTargetComparison): Promise<TableR
     const name = tableName(table.id);
     const decode = (event: ChangeEvent): DecodedLine =>
       decodeLine(encoder.encode([event]).trimEnd(), c.format) as DecodedLine;
-    const readEvent = (row: ChangeEvent['after'] & object): ChangeEvent => ({
-      kind: 'change',
-      op: 'r',
-      key: Object.fromEntries(table.primaryKey.map((k) => [k, row[k] ?? null])),
-      before: null,
-      after: row,
-      beforeImage: 'none',
-      unknownColumns: [],
-      source: {
-        connector: c.adapterName,
-        table: name,
-        tableId: table.id,
-        opTs: 0,
-        offset: null,
-        txId: null,
-        snapshot: true,
-      },
-    });
+    const readEvent = (row: Row): ChangeEvent => snapshotReadEvent(table, row, c.adapterName);
     const splitter = createTableSplitter({
       table,
       tableName: name,

@@ -64,12 +64,9 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
     );
   }
   const chunkSize = options.chunkSize ?? source.chunkSize ?? DEFAULT_VERIFY_CHUNK_SIZE;
-  const adapter = createAdapter(readOnlySource(source), pipeline.name);
   const open: { close(): Promise<void> }[] = [];
   try {
-    const introspector = await adapter.createIntrospector();
-    open.push(introspector);
-    const tables = await capturedTables(introspector, source, options.tables);
+    const { adapter, introspector, tables } = await openCaptured(pipeline, options, open);
     const targetDialect = dialectOf(sink.type);
     const targetSession = await onTarget(sink, () => targetDialect.connect(sink.connection));
     open.push(targetSession);
@@ -103,17 +100,31 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
       reports.push(report);
       options.onTable?.(report);
     }
-    const totals = totalsOf(reports);
-    return {
-      pipeline: pipeline.name,
-      equal: totals.errors === 0 && totals.missing + totals.extra + totals.different === 0,
-      tables: reports,
-      totals,
-      elapsedMs: Date.now() - started,
-    };
+    return reportOf(pipeline.name, reports, started);
   } finally {
     for (const o of open.reverse()) await o.close().catch(() => undefined);
   }
+}
+
+/** The pipeline's source, read-only, its introspector (pushed on `open`) and the captured tables. */
+async function openCaptured(pipeline: LoadedPipeline, options: VerifyOptions, open: { close(): Promise<void> }[]) {
+  const source = pipeline.config.source;
+  const adapter = createAdapter(readOnlySource(source), pipeline.name);
+  const introspector = await adapter.createIntrospector();
+  open.push(introspector);
+  const tables = await capturedTables(introspector, source, options.tables);
+  return { adapter, introspector, tables };
+}
+
+function reportOf(pipeline: string, reports: TableReport[], started: number): VerifyReport {
+  const totals = totalsOf(reports);
+  return {
+    pipeline,
+    equal: totals.errors === 0 && totals.missing + totals.extra + totals.different === 0,
+    tables: reports,
+    totals,
+    elapsedMs: Date.now() - started,
+  };
 }
 
 /** verify against a file sink: its JSON lines replayed, against the source read through the adapter. */
@@ -124,12 +135,9 @@ async function verifyFileSink(
   started: number,
 ): Promise<VerifyReport> {
   const source = pipeline.config.source;
-  const adapter = createAdapter(readOnlySource(source), pipeline.name);
   const open: { close(): Promise<void> }[] = [];
   try {
-    const introspector = await adapter.createIntrospector();
-    open.push(introspector);
-    const tables = await capturedTables(introspector, source, options.tables);
+    const { adapter, introspector, tables } = await openCaptured(pipeline, options, open);
     const reader = await adapter.createChunkReader();
     open.push(reader);
     const reports = await compareFileTarget({
@@ -146,14 +154,7 @@ async function verifyFileSink(
       maxKeys: options.maxKeys ?? 20,
     });
     for (const report of reports) options.onTable?.(report);
-    const totals = totalsOf(reports);
-    return {
-      pipeline: pipeline.name,
-      equal: totals.errors === 0 && totals.missing + totals.extra + totals.different === 0,
-      tables: reports,
-      totals,
-      elapsedMs: Date.now() - started,
-    };
+    return reportOf(pipeline.name, reports, started);
   } finally {
     for (const o of open.reverse()) await o.close().catch(() => undefined);
   }
