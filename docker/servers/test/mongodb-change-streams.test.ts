@@ -159,6 +159,16 @@ describe('MongoDB simulator change streams', () => {
     });
     await expect(strictAfter.next()).rejects.toMatchObject({ code: 47, message: expect.stringMatching(/post-image/) });
     await strictAfter.close();
+    // A $match that reads no image field runs before the image lookup (the server's pre-image stage declares
+    // canSwapWithMatch): a database stream keeping only 'on' is not failed by the update of 'off'.
+    const filtered = db.watch([{ $match: { 'ns.coll': 'on' } }], {
+      fullDocument: 'required',
+      fullDocumentBeforeChange: 'required',
+      startAtOperationTime: missing?.clusterTime as Timestamp,
+    });
+    await on.insertOne({ _id: 2 });
+    expect(await filtered.next()).toMatchObject({ operationType: 'insert', documentKey: { _id: 2 } });
+    await filtered.close();
   });
 
   it('watches a database and the cluster with $match on namespaces, and reports DDL events', async () => {
