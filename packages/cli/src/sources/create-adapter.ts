@@ -26,9 +26,12 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
       return oracleAdapter({
         connection: oracleConnection(source.connection),
         rowidKeys: source.options.rowidKeys === true,
+        ...(source.options.pdb === undefined ? {} : { pdb: source.options.pdb }),
+        ...(source.options.pdbMining === undefined ? {} : { pdbMining: source.options.pdbMining }),
         mining: {
           ...(source.options.windowScns === undefined ? {} : { windowScns: source.options.windowScns }),
           ...(source.options.pollMs === undefined ? {} : { pollMs: source.options.pollMs }),
+          ...(source.options.redoFlushMs === undefined ? {} : { redoFlushMs: source.options.redoFlushMs }),
         },
       }) as SourceAdapter<unknown>;
     case 'mongodb':
