@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { type InitOptions, initCommand } from '../commands/init.js';
 import { EXIT_CONFIG, runCommand } from '../commands/run.js';
+import { schemaChangeAcceptCommand } from '../commands/schema-change.js';
 import { slotsCommand } from '../commands/slots.js';
 import { statusCommand } from '../commands/status.js';
 import { verifyCommand } from '../commands/verify.js';
@@ -125,6 +126,27 @@ program
   )
   .action(async (file: string, options: { json?: boolean; drop?: string }) => {
     process.exitCode = await slotsCommand(file, options);
+  });
+
+const schemaChange = program
+  .command('schema-change')
+  .description('go on past a source DDL that a SQL sink refused (sink.schemaChanges), once you have handled it');
+
+schemaChange
+  .command('accept')
+  .description(
+    "let the table's next refused schema change through, as the mode given decides it; the next run resumes past it",
+  )
+  .argument('<pipeline>', 'pipeline file (YAML)')
+  .option('--table <name>', 'the source table the refused DDL was on, when the sink could not note it (schema.table)')
+  .addOption(
+    new Option('--as <mode>', 'decide it as this mode would (evolve applies what the target still lacks)')
+      .choices(['evolve', 'lenient', 'ignore'])
+      .default('evolve'),
+  )
+  .addHelpText('after', '\nExample:\n  highwater schema-change accept shop.yaml --table public.orders')
+  .action(async (file: string, options: { table?: string; as: string }) => {
+    process.exitCode = await schemaChangeAcceptCommand(file, options);
   });
 
 program

@@ -259,11 +259,13 @@ export function pipelineText(options: {
   target: { kind: Kind; url: string; schema: string };
   /** Absent: the sink's default. */
   mode?: SchemaChangesMode;
+  /** Postgres: drop the slot when the run ends (default true; false for a run resumed later). */
+  dropSlotOnClose?: boolean;
 }): string {
   const { source, target } = options;
   const sourceOptions =
     source.kind === 'postgres'
-      ? `{ slotName: ${options.name}, publicationName: ${options.name}, createPublication: true, dropSlotOnClose: true }`
+      ? `{ slotName: ${options.name}, publicationName: ${options.name}, createPublication: true, dropSlotOnClose: ${options.dropSlotOnClose ?? true} }`
       : `{ serverId: ${source.serverId ?? 4242} }`;
   return `name: ${options.name}
 source:
