@@ -16,7 +16,12 @@ import { LogTap, usePostgres } from './helpers.js';
 const pgs = usePostgres();
 let slotCounter = 0;
 
-async function open(tables: readonly string[], options: Partial<PostgresAdapterOptions> = {}) {
+async function open(
+  tables: readonly string[],
+  options: Partial<PostgresAdapterOptions> = {},
+  /** Run after the tables are described and before the log reader opens. */
+  beforeReader?: () => Promise<void>,
+) {
   const slot = options.slotName ?? `s${++slotCounter}`;
   const adapter = postgresAdapter({ connection: pgs.server().url, slotName: slot, publicationName: slot, ...options });
   const introspector = await adapter.createIntrospector();
@@ -24,6 +29,7 @@ async function open(tables: readonly string[], options: Partial<PostgresAdapterO
     tables.map((t) => ({ schema: 'public', name: t })),
   )) as TableSchema[];
   const from = await introspector.lowWatermark();
+  await beforeReader?.();
   const log = await adapter.createLogReader({ from, tables: schemas });
   return { adapter, introspector, schemas, from, log, tap: new LogTap(log) };
 }
@@ -177,19 +183,12 @@ describe('log reader (pgoutput)', () => {
   it('a table missing when the reader opens is reported dropped', async () => {
     const db = pgs.sql();
     await db.query('CREATE TABLE gone_early (id int4 PRIMARY KEY); CREATE TABLE present (id int4 PRIMARY KEY)');
-    const slot = `s${++slotCounter}`;
-    const adapter = postgresAdapter({ connection: pgs.server().url, slotName: slot, publicationName: slot });
-    const introspector = await adapter.createIntrospector();
-    const schemas = (await introspector.describeTables([
-      { schema: 'public', name: 'gone_early' },
-      { schema: 'public', name: 'present' },
-    ])) as TableSchema[];
-    const from = await introspector.lowWatermark();
     // Dropped after the core described it and before the reader opened (or while the pipeline was down).
-    await db.query('DROP TABLE gone_early');
-    const log = await adapter.createLogReader({ from, tables: schemas });
+    const { introspector, log, tap } = await open(['gone_early', 'present'], {}, async () => {
+      await db.query('DROP TABLE gone_early');
+    });
     try {
-      const items = await new LogTap(log).until((i) => i.some((x) => x.kind === 'schema'), 20_000);
+      const items = await tap.until((i) => i.some((x) => x.kind === 'schema'), 20_000);
       expect(items.filter((i) => i.kind === 'schema').map((i) => [i.table, i.schema])).toEqual([
         ['public.gone_early', null],
       ]);

@@ -1,4 +1,4 @@
-import { type Checkpoint, CheckpointError, SinkError } from '@highwater/core';
+import { type Checkpoint, SinkError } from '@highwater/core';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import {
   type AcceptedSchemaChange,
@@ -19,6 +19,18 @@ export async function readSqlCheckpoint(
   config: Pick<SqlSinkConfig, 'connection' | 'schema'>,
   pipelineName: string,
 ): Promise<{ checkpoint: Checkpoint; storedAt: Date } | null> {
+  return withTarget(dialect, config, 'reading the stored checkpoint', (session, schema) =>
+    readCheckpointRow(dialect, session, schema, pipelineName),
+  );
+}
+
+/** Runs `use` on a session of its own in the sink's schema; errors as the sink words them (`what` failed). */
+async function withTarget<T>(
+  dialect: Dialect,
+  config: Pick<SqlSinkConfig, 'connection' | 'schema'>,
+  what: string,
+  use: (session: SqlSession, schema: string) => Promise<T>,
+): Promise<T> {
   let session: SqlSession;
   try {
     session = await dialect.connect(config.connection);
@@ -26,10 +38,9 @@ export async function readSqlCheckpoint(
     throw connectError(dialect, config.connection, error);
   }
   try {
-    const schema = config.schema ?? (await dialect.currentSchema(session));
-    return await readCheckpointRow(dialect, session, schema, pipelineName);
+    return await use(session, config.schema ?? (await dialect.currentSchema(session)));
   } catch (error) {
-    throw sinkError(dialect, 'reading the stored checkpoint', error);
+    throw sinkError(dialect, what, error);
   } finally {
     await session.close();
   }
@@ -48,14 +59,7 @@ export async function acceptSchemaChange(
   pipelineName: string,
   request: { readonly as: AcceptMode; readonly table?: string },
 ): Promise<{ checkpoint: Checkpoint; accepted: AcceptedSchemaChange; refused: RefusedSchemaChange | null }> {
-  let session: SqlSession;
-  try {
-    session = await dialect.connect(config.connection);
-  } catch (error) {
-    throw connectError(dialect, config.connection, error);
-  }
-  try {
-    const schema = config.schema ?? (await dialect.currentSchema(session));
+  return withTarget(dialect, config, 'recording the accepted schema change', async (session, schema) => {
     const qualified = `${dialect.quote(schema)}.${dialect.quote(CHECKPOINT_TABLE)}`;
     const stored = await readCheckpointRow(dialect, session, schema, pipelineName);
     if (stored === null) {
@@ -85,10 +89,5 @@ export async function acceptSchemaChange(
       checkpointWithNotes(stored.checkpoint, notes),
     ]);
     return { checkpoint: stored.checkpoint, accepted, refused };
-  } catch (error) {
-    if (error instanceof SinkError || error instanceof CheckpointError) throw error;
-    throw sinkError(dialect, 'recording the accepted schema change', error);
-  } finally {
-    await session.close();
-  }
+  });
 }

@@ -25,6 +25,17 @@ function tableOf(rows: number): MemoryDatabase {
   return db;
 }
 
+/** `app.t` (1000 rows, see {@link tableOf}) and `app.u` (500 rows of ids). */
+function twoTables(): MemoryDatabase {
+  const db = tableOf(1_000);
+  db.createTable({ name: 'app.u', columns: [{ name: 'id', type: { kind: 'int32' } }], primaryKey: ['id'] });
+  db.insertMany(
+    'app.u',
+    Array.from({ length: 500 }, (_, id) => ({ id })),
+  );
+  return db;
+}
+
 async function readSnapshot(iterator: AsyncIterator<EventBatch>): Promise<{ reads: number; last: EventBatch }> {
   let reads = 0;
   for (;;) {
@@ -242,12 +253,7 @@ describe('source runtime', () => {
   });
 
   it('stops capturing a table dropped in the middle of its snapshot and carries on with the others', async () => {
-    const db = tableOf(1_000);
-    db.createTable({ name: 'app.u', columns: [{ name: 'id', type: { kind: 'int32' } }], primaryKey: ['id'] });
-    db.insertMany(
-      'app.u',
-      Array.from({ length: 500 }, (_, id) => ({ id })),
-    );
+    const db = twoTables();
     let dropped = false;
     const source = createSource({
       adapter: memoryAdapter(db),
@@ -280,12 +286,7 @@ describe('source runtime', () => {
   it('a chunk read that finds its table gone waits for the log to report the drop, then carries on with the others', async () => {
     // Postgres finds a dropped table in the catalog, after the chunk read already failed: the log
     // reader here holds back the batch with the drop as such an adapter would.
-    const db = tableOf(1_000);
-    db.createTable({ name: 'app.u', columns: [{ name: 'id', type: { kind: 'int32' } }], primaryKey: ['id'] });
-    db.insertMany(
-      'app.u',
-      Array.from({ length: 500 }, (_, id) => ({ id })),
-    );
+    const db = twoTables();
     const adapter = memoryAdapter(db);
     const lateDrops: SourceAdapter<number> = {
       ...adapter,
