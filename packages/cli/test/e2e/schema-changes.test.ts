@@ -85,7 +85,7 @@ async function run(
   });
   const done = new Set<string>();
   const warnings: string[] = [];
-  const running = runPipeline(
+  const running = await runPipeline(
     pipeline,
     {
       // Between the first and the second chunk of each snapshot table: the DDL lands mid-snapshot.
@@ -367,7 +367,7 @@ describe.each<[Kind, Kind]>([
     {
       // A plain restart stops again: the source, which describes its tables afresh, does not report
       // the DDL again, but the sink noted the refusal and keeps refusing until it is accepted.
-      const plain = runPipeline(r.pipeline, {});
+      const plain = await runPipeline(r.pipeline, {});
       let outcome: unknown = null;
       void plain.done.then((o) => {
         outcome = o;
@@ -388,7 +388,7 @@ describe.each<[Kind, Kind]>([
     expect(accepted.refusedSchemaChange).toBeUndefined();
     const source = db[r.sourceKind] as Db;
     await source.query(`UPDATE ${r.source.qualified('add_l')} SET c = 'after' WHERE id <= 3`);
-    const again = runPipeline(r.pipeline.replace('dropSlotOnClose: false', 'dropSlotOnClose: true'), {});
+    const again = await runPipeline(r.pipeline.replace('dropSlotOnClose: false', 'dropSlotOnClose: true'), {});
     let outcome: unknown = null;
     void again.done.then((o) => {
       outcome = o;
@@ -432,7 +432,7 @@ describe.each<Kind>(['postgres', 'mysql'])('the widening case into a %s sink, de
       `CREATE TABLE ${source.qualified('wide')} (id int PRIMARY KEY, v int NOT NULL DEFAULT 0, a int)`,
     );
     await db.postgres?.query(`INSERT INTO ${source.qualified('wide')} VALUES (1, 0, 1), (2, 0, 2)`);
-    const running = runPipeline(
+    const running = await runPipeline(
       pipelineText({
         name: `sc_${n}`,
         source: { kind: 'postgres', url: url('postgres'), schema: source.schema },
