@@ -77,6 +77,106 @@ function columnRenames(clauses: string): Record<string, string> {
   return out;
 }
 
+/** What one clause of an ALTER TABLE does to the table's column list. */
+export type ColumnClause =
+  | { readonly kind: 'add'; readonly name: string; readonly position: ColumnPosition }
+  | { readonly kind: 'drop'; readonly name: string }
+  | { readonly kind: 'rename'; readonly from: string; readonly to: string }
+  | { readonly kind: 'redefine'; readonly from: string; readonly to: string; readonly position: ColumnPosition }
+  | { readonly kind: 'primary-key' }
+  | { readonly kind: 'none' };
+
+/** Where ADD, CHANGE or MODIFY puts a column: unchanged / at the end (null), first, or after a column. */
+export type ColumnPosition = null | { readonly first: true } | { readonly after: string };
+
+/**
+ * The column clauses of an ALTER TABLE statement, in order, or null when the statement is no ALTER
+ * TABLE or has a clause not understood (the caller then trusts the catalog alone). Understood: ADD
+ * [COLUMN] (one column), DROP [COLUMN], RENAME COLUMN, CHANGE, MODIFY, ALTER [COLUMN] … DEFAULT, and
+ * clauses that leave the column list alone (indexes, keys, constraints, table options).
+ */
+export function columnClauses(sql: string): ColumnClause[] | null {
+  const s = stripComments(sql).trim();
+  const head = new RegExp(
+    `^ALTER\\s+(?:ONLINE\\s+|IGNORE\\s+)*TABLE\\s+(?:IF\\s+EXISTS\\s+)?${QUALIFIED}\\s*`,
+    'i',
+  ).exec(s);
+  if (head === null) return null;
+  const out: ColumnClause[] = [];
+  for (const clause of topLevelClauses(s.slice(head[0].length))) {
+    if (clause === '') continue;
+    const parsed = columnClause(clause);
+    if (parsed === null) return null;
+    out.push(parsed);
+  }
+  return out;
+}
+
+const ID = `(${IDENT})`;
+const EXISTS = '(?:IF\\s+(?:NOT\\s+)?EXISTS\\s+)?';
+
+/** Clause forms, tried in order: a pattern and what a match means (null: not understood). */
+const CLAUSES: readonly [RegExp, (m: RegExpExecArray) => ColumnClause | null][] = [
+  [/^(?:ADD|DROP)\s+(?:CONSTRAINT|CHECK|FOREIGN|UNIQUE|INDEX|KEY|FULLTEXT|SPATIAL)\b/i, () => ({ kind: 'none' })],
+  [/^(?:ADD\s+(?:CONSTRAINT\s+\S+\s+)?|DROP\s+)PRIMARY\s+KEY\b/i, () => ({ kind: 'primary-key' })],
+  [/^ADD\s+(?:COLUMN\s+)?\(/i, () => null], // ADD COLUMN (a …, b …): several at once
+  [
+    new RegExp(`^ADD\\s+(?:COLUMN\\s+)?${EXISTS}${ID}\\s+([\\s\\S]*)$`, 'i'),
+    (m) => ({ kind: 'add', name: unquote(m[1] as string), position: positionOf(m[2] as string) }),
+  ],
+  [
+    new RegExp(`^DROP\\s+(?:COLUMN\\s+)?${EXISTS}${ID}\\s*$`, 'i'),
+    (m) => ({ kind: 'drop', name: unquote(m[1] as string) }),
+  ],
+  [
+    new RegExp(`^RENAME\\s+COLUMN\\s+${ID}\\s+TO\\s+${ID}\\s*$`, 'i'),
+    (m) => ({ kind: 'rename', from: unquote(m[1] as string), to: unquote(m[2] as string) }),
+  ],
+  [
+    new RegExp(`^CHANGE\\s+(?:COLUMN\\s+)?${EXISTS}${ID}\\s+${ID}\\s+([\\s\\S]*)$`, 'i'),
+    (m) => ({
+      kind: 'redefine',
+      from: unquote(m[1] as string),
+      to: unquote(m[2] as string),
+      position: positionOf(m[3] as string),
+    }),
+  ],
+  [
+    new RegExp(`^MODIFY\\s+(?:COLUMN\\s+)?${EXISTS}${ID}\\s+([\\s\\S]*)$`, 'i'),
+    (m) => {
+      const name = unquote(m[1] as string);
+      return { kind: 'redefine', from: name, to: name, position: positionOf(m[2] as string) };
+    },
+  ],
+  [
+    new RegExp(`^ALTER\\s+(?:COLUMN\\s+)?${ID}\\s+(?:SET|DROP)\\s+DEFAULT\\b`, 'i'),
+    (m) => {
+      const name = unquote(m[1] as string);
+      return { kind: 'redefine', from: name, to: name, position: null };
+    },
+  ],
+  [
+    /^(?:ENGINE|AUTO_INCREMENT|COMMENT|ROW_FORMAT|(?:DEFAULT\s+)?(?:CHARSET|CHARACTER\s+SET|COLLATE)|ALGORITHM|LOCK|FORCE)\b/i,
+    () => ({ kind: 'none' }),
+  ],
+];
+
+function columnClause(clause: string): ColumnClause | null {
+  for (const [pattern, meaning] of CLAUSES) {
+    const m = pattern.exec(clause);
+    if (m !== null) return meaning(m);
+  }
+  return null;
+}
+
+/** FIRST or AFTER x at the end of a column definition. */
+function positionOf(definition: string): ColumnPosition {
+  const t = definition.trim();
+  if (/\bFIRST$/i.test(t)) return { first: true };
+  const after = new RegExp(`\\bAFTER\\s+(${IDENT})$`, 'i').exec(t);
+  return after?.[1] === undefined ? null : { after: unquote(after[1]) };
+}
+
 function topLevelClauses(text: string): string[] {
   const out: string[] = [];
   let depth = 0;

@@ -23,6 +23,7 @@ import { qualifiedName } from './sql/identifiers.js';
 import { stopZongji } from './stop-zongji.js';
 import { checkServer } from './watermarks.js';
 import { parseDdl } from './ddl.js';
+import { describedAsOfStatement } from './ddl-replay.js';
 
 export interface LogReaderSettings {
   readonly connection: ConnectionSettings;
@@ -470,7 +471,9 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
       if (captured === undefined) continue;
       let described: DescribedTable | null = null;
       try {
-        described = await describeTable(this.control, captured.schema.id);
+        const now = await describeTable(this.control, captured.schema.id);
+        // The catalog may be ahead (a later DDL ran before the reader got here): replay this one.
+        described = (statement.kind === 'alter' ? describedAsOfStatement(captured.described, now, sql) : null) ?? now;
       } catch {
         described = null; // renamed away or dropped since: the table is gone under this name
       }

@@ -283,4 +283,43 @@ describe('MysqlLogReader and DDL read later', () => {
       await log.close();
     }
   });
+  it('several DDLs in quick succession each get their own definition, and the rows between them theirs', async () => {
+    // The reader meets the first ALTER when the later ones have run already (one round trip sends
+    // all): the catalog is ahead, so each statement is replayed on the definition before it
+    // (ddl-replay.ts). Before, the first event showed the final definition (the rename as a drop
+    // and an add) and the rows between were named by it.
+    const sql = db.sql();
+    await sql.query(
+      "DROP TABLE IF EXISTS log_burst; CREATE TABLE log_burst (id int PRIMARY KEY, a int, b varchar(5) DEFAULT 'x')",
+    );
+    const schema = await describeOne('log_burst');
+    const from = await highWatermark();
+    const log = await adapter().createLogReader({ from, tables: [schema] });
+    try {
+      const tap = new LogTap<Item>(log);
+      await sql.query(
+        "ALTER TABLE log_burst ADD COLUMN c varchar(5) DEFAULT 'd'; INSERT INTO log_burst VALUES (1, 1, 'b1', 'c1'); " +
+          "ALTER TABLE log_burst RENAME COLUMN b TO b2; INSERT INTO log_burst VALUES (2, 2, 'b2', 'c2'); " +
+          "ALTER TABLE log_burst DROP COLUMN a; INSERT INTO log_burst VALUES (3, 'b3', 'c3')",
+      );
+      const items = await tap.until((xs) => changes(xs).length >= 3);
+      const told = items.flatMap((x): unknown[][] =>
+        x.kind === 'schema'
+          ? [['schema', x.schema?.columns.map((c) => c.name), x.renamedColumns ?? null]]
+          : x.kind === 'change'
+            ? [['change', x.after]]
+            : [],
+      );
+      expect(told).toEqual([
+        ['schema', ['id', 'a', 'b', 'c'], null],
+        ['change', { id: 1, a: 1, b: 'b1', c: 'c1' }],
+        ['schema', ['id', 'a', 'b2', 'c'], { b2: 'b' }],
+        ['change', { id: 2, a: 2, b2: 'b2', c: 'c2' }],
+        ['schema', ['id', 'b2', 'c'], null],
+        ['change', { id: 3, b2: 'b3', c: 'c3' }],
+      ]);
+    } finally {
+      await log.close();
+    }
+  });
 });

@@ -47,6 +47,8 @@ interface Relation {
   readonly identityColumns: readonly string[];
   /** Column numbers in the catalog when the message was resolved (none when the table is gone). */
   readonly numbers: ReadonlyMap<string, number> | null;
+  /** The relation's oid: the same table whatever its name. */
+  readonly oid: number;
   /** The table's name in the previous relation message of the same relation, when it was renamed since. */
   readonly renamedFrom?: string;
 }
@@ -86,6 +88,28 @@ export interface LogReaderTuning {
   readonly createdAt?: string | null;
   /** Where the slot started when this adapter instance created it (whatever the position asked for), for messages. */
   readonly slotCreatedAt?: string | null;
+  /**
+   * How often, at most, the reader asks the catalog whether its tables still exist under their names
+   * (ms, default 1000): pgoutput carries no DROP TABLE, and a rename only with the table's next change.
+   * Checks run when a keepalive or a watermark message arrives.
+   */
+  readonly tableCheckIntervalMs?: number;
+}
+
+/**
+ * Captured tables the catalog no longer has under their names (see {@link PgLogReader}'s
+ * `checkTables`), to be reported once everything committed before `at` has been delivered.
+ */
+interface GoneTables {
+  /** The WAL insert position read after the catalog: every DDL the check saw committed before it. */
+  readonly at: Lsn;
+  readonly tables: readonly {
+    readonly table: string;
+    /** The oid the reader knew when it checked (null: the table was missing when the reader learnt of it). */
+    readonly oid: number | null;
+    /** The table's qualified name now, when the relation still exists (renamed); null when dropped. */
+    readonly renamedTo: string | null;
+  }[];
 }
 
 /** What the server said about the slot and the WAL when the reader opened. */
@@ -211,6 +235,13 @@ export class PgLogReader implements LogReader<PgOffset> {
   private readonly known = new Map<string, TableSchema>();
   /** Per known table, its columns' numbers (`attnum`), to tell a renamed column from a dropped and added one. */
   private readonly numbers: ColumnNumbers;
+  /** Per known table, its relation's oid, when it existed as the reader learnt of it. */
+  private readonly oids = new Map<string, number>();
+  private readonly tableCheckInterval: number;
+  private lastTableCheck = 0;
+  private checkingTables = false;
+  /** Tables found gone, waiting for the stream to pass the position the check was made at. */
+  private gone: GoneTables | null = null;
   private txn: Transaction | null = null;
   /** The offset of the last item yielded (or `from`): everything yielded is strictly after the previous. */
   private last: PgOffset;
@@ -250,6 +281,7 @@ export class PgLogReader implements LogReader<PgOffset> {
     this.batchSize = tuning.batchSize ?? 4096;
     this.replyInterval = tuning.keepaliveReplyIntervalMs ?? 1000;
     this.maxQueued = tuning.maxQueued ?? 50_000;
+    this.tableCheckInterval = tuning.tableCheckIntervalMs ?? 1000;
     this.catalog = new TypeCatalog(client);
     this.numbers = tuning.columnNumbers ?? new Map();
     for (const t of request.tables) this.known.set(tableName(t.id), t);
@@ -361,16 +393,24 @@ export class PgLogReader implements LogReader<PgOffset> {
   private async loadNumbers(tables: readonly TableSchema[]): Promise<void> {
     for (const t of tables) {
       const rows = await this.client
-        .query<{ attname: string; attnum: number }>(
-          `SELECT a.attname, a.attnum FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        .query<{ oid: string; attname: string | null; attnum: number | null }>(
+          `SELECT c.oid::int8::text AS oid, a.attname, a.attnum FROM pg_class c
              JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
+             LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE n.nspname = $1 AND c.relname = $2`,
           [t.id.schema ?? 'public', t.id.name],
         )
         .catch((error: unknown) => {
           throw toHighwaterError(error, 'openLog');
         });
-      this.numbers.set(tableName(t.id), new Map(rows.rows.map((r) => [r.attname, Number(r.attnum)])));
+      const name = tableName(t.id);
+      const numbers = new Map<string, number>();
+      for (const r of rows.rows) if (r.attname !== null && r.attnum !== null) numbers.set(r.attname, Number(r.attnum));
+      this.numbers.set(name, numbers);
+      const oid = rows.rows[0]?.oid;
+      // A table missing already is reported dropped by the next check (see `checkTables`).
+      if (oid === undefined) this.oids.delete(name);
+      else this.oids.set(name, Number(oid));
     }
   }
 
@@ -643,6 +683,7 @@ export class PgLogReader implements LogReader<PgOffset> {
       // ALTER TABLE … RENAME TO: the same relation under a new name. The old name ends here.
       this.known.delete(from);
       this.numbers.delete(from);
+      this.oids.delete(from);
       this.emit(batch, {
         kind: 'schema',
         offset: this.next(lsn, 'schema'),
@@ -655,6 +696,7 @@ export class PgLogReader implements LogReader<PgOffset> {
     }
     const known = this.known.get(relation.table);
     const previous = this.numbers.get(relation.table);
+    this.oids.set(relation.table, relation.oid);
     if (relation.numbers !== null) {
       // The catalog is read when the message is resolved, maybe after a later DDL: a column the
       // message names but the catalog no longer has keeps the number it had.
@@ -688,11 +730,108 @@ export class PgLogReader implements LogReader<PgOffset> {
     }
   }
 
+  /**
+   * Asks the catalog whether the known tables still exist under their names (at most every
+   * `tableCheckIntervalMs`, one check at a time, none while an earlier result waits). pgoutput has
+   * no DROP TABLE, and shows a renamed table only before its next change. The answer is kept in
+   * `gone` with the WAL insert position read after the catalog (in the same statement, so after its
+   * snapshot): a DDL the check saw committed before that position, so it is reported once the stream
+   * has delivered every transaction committed before it (see {@link reportGone}), after every change
+   * the table had.
+   */
+  private checkTables(): void {
+    if (this.checkingTables || this.gone !== null || this.closed || this.failure !== null) return;
+    const now = Date.now();
+    if (now - this.lastTableCheck < this.tableCheckInterval || this.known.size === 0) return;
+    this.checkingTables = true;
+    this.lastTableCheck = now;
+    const asked = [...this.known.keys()].map((table) => ({ table, oid: this.oids.get(table) ?? null }));
+    const oids = asked.flatMap((a) => (a.oid === null ? [] : [String(a.oid)]));
+    this.client
+      .query<{ oid: string; schema: string | null; name: string | null; at: string }>(
+        `SELECT k.oid::int8::text AS oid, n.nspname AS schema, c.relname AS name,
+                (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text AS at
+           FROM unnest($1::oid[]) AS k(oid)
+           LEFT JOIN pg_class c ON c.oid = k.oid LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+          UNION ALL
+         SELECT NULL, NULL, NULL,
+                (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text`,
+        [oids],
+      )
+      .then(
+        (result) => {
+          const now = new Map<number, string | null>();
+          let at: Lsn | null = null;
+          for (const r of result.rows) {
+            if (r.oid === null) at = parseLsn(r.at);
+            else now.set(Number(r.oid), r.schema === null || r.name === null ? null : `${r.schema}.${r.name}`);
+          }
+          const tables = asked.flatMap((a) => {
+            const name = a.oid === null ? null : (now.get(a.oid) ?? null);
+            return name === a.table ? [] : [{ table: a.table, oid: a.oid, renamedTo: name }];
+          });
+          if (tables.length > 0 && at !== null) this.gone = { at, tables };
+        },
+        // A failed check is tried again at the next keepalive; the reader's connection failing is
+        // what the stream reports.
+        () => undefined,
+      )
+      .finally(() => {
+        this.checkingTables = false;
+      });
+  }
+
+  /**
+   * Reports the tables a check found gone, once the stream is at `lsn` between transactions and
+   * `lsn` is at or past the check's position: every change they had has been delivered. A table
+   * re-keyed since the check (a relation message told its rename) is skipped.
+   */
+  private reportGone(lsn: Lsn, batch: LogItem<PgOffset>[]): void {
+    const gone = this.gone;
+    if (gone === null || lsn < gone.at) return;
+    for (const g of gone.tables) {
+      if (!this.known.has(g.table) || (this.oids.get(g.table) ?? null) !== g.oid) continue;
+      const offset = this.offsetBefore(lsn);
+      // Not after the last item (it cannot be: items after `lsn` come later): wait for a later position.
+      if (offset === null) return;
+      this.known.delete(g.table);
+      this.numbers.delete(g.table);
+      this.oids.delete(g.table);
+      this.emit(batch, {
+        kind: 'schema',
+        offset,
+        table: g.table,
+        schema: null,
+        ddl: null,
+        commitTime: null,
+        ...(g.renamedTo === null ? {} : { renamedTo: g.renamedTo }),
+      });
+    }
+    this.gone = null;
+  }
+
+  /**
+   * An offset after the last item and before every change of a transaction committed at or after
+   * `lsn`: the position marker at `lsn`, or, when that was the last item, the numbers after it with
+   * the same LSNs (changes have a record LSN above 0, so they sort after all of them).
+   */
+  private offsetBefore(lsn: Lsn): PgOffset | null {
+    const position = positionAt(lsn);
+    if (compareOffsets(position, this.last) > 0) return position;
+    const last = this.last;
+    if (last.commitLsn === lsn && last.lsn === 0n) return { commitLsn: lsn, lsn: 0n, seq: last.seq + 1 };
+    return null;
+  }
+
   private handleKeepalive(lsn: string, batch: LogItem<PgOffset>[]): void {
     const walEnd = parseLsn(lsn);
     if (walEnd > this.walEnd) this.walEnd = walEnd;
     // Between transactions, everything committed before walEnd has been delivered.
-    if (this.txn === null) this.emit(batch, { kind: 'progress', offset: positionAt(walEnd) });
+    if (this.txn === null) {
+      this.reportGone(walEnd, batch);
+      this.emit(batch, { kind: 'progress', offset: positionAt(walEnd) });
+    }
+    this.checkTables();
   }
 
   /** Handles any message but a relation message (see {@link drain}). */
@@ -727,6 +866,8 @@ export class PgLogReader implements LogReader<PgOffset> {
         return;
       }
       case 'begin':
+        // Every transaction committed before this one has been delivered.
+        this.reportGone(message.commitLsn, batch);
         this.txn = { commitLsn: message.commitLsn, commitTime: message.commitTime, txId: String(message.xid), seq: 0 };
         return;
       case 'commit':
@@ -735,7 +876,11 @@ export class PgLogReader implements LogReader<PgOffset> {
         return;
       case 'message':
         if (!message.transactional && message.prefix === this.messagePrefix && message.messageLsn !== null) {
-          this.emit(batch, { kind: 'progress', offset: positionAt(parseLsn(message.messageLsn)) });
+          const at = parseLsn(message.messageLsn);
+          this.reportGone(at, batch);
+          this.emit(batch, { kind: 'progress', offset: positionAt(at) });
+          // A watermark: the core may be waiting on a table a chunk read found gone; check soon.
+          this.checkTables();
         }
         return;
       case 'truncate':
@@ -850,6 +995,7 @@ export class PgLogReader implements LogReader<PgOffset> {
       replicaIdentity: message.replicaIdentity,
       identityColumns: message.keyColumns,
       numbers: described?.numbers ?? null,
+      oid: message.relationOid,
       ...(earlier === undefined || earlier.table === tableName(id) ? {} : { renamedFrom: earlier.table }),
     };
     this.relations.set(message.relationOid, relation);

@@ -73,9 +73,15 @@ export async function replicaIdentityProblem(
   return null;
 }
 
-/** Throws a `DatabaseSetupError` naming the table and the `ALTER TABLE` to run when a table cannot be captured. */
+/**
+ * Throws a `DatabaseSetupError` naming the table and the `ALTER TABLE` to run when a table cannot be
+ * captured. A table gone already (dropped while the pipeline was down) is left out: the log reader
+ * reports it dropped.
+ */
 export async function requireReplicaIdentity(db: Queryable, tables: readonly TableSchema[]): Promise<void> {
   for (const t of tables) {
+    const exists = await db.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [qualifiedName(t.id)]);
+    if (exists.rows[0]?.e !== true) continue;
     const problem = await replicaIdentityProblem(db, t.id, t.chunkKey);
     if (problem !== null) throw new DatabaseSetupError(problem);
   }

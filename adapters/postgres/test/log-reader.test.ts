@@ -16,7 +16,12 @@ import { LogTap, usePostgres } from './helpers.js';
 const pgs = usePostgres();
 let slotCounter = 0;
 
-async function open(tables: readonly string[], options: Partial<PostgresAdapterOptions> = {}) {
+async function open(
+  tables: readonly string[],
+  options: Partial<PostgresAdapterOptions> = {},
+  /** Run after the tables are described and before the log reader opens. */
+  beforeReader?: () => Promise<void>,
+) {
   const slot = options.slotName ?? `s${++slotCounter}`;
   const adapter = postgresAdapter({ connection: pgs.server().url, slotName: slot, publicationName: slot, ...options });
   const introspector = await adapter.createIntrospector();
@@ -24,6 +29,7 @@ async function open(tables: readonly string[], options: Partial<PostgresAdapterO
     tables.map((t) => ({ schema: 'public', name: t })),
   )) as TableSchema[];
   const from = await introspector.lowWatermark();
+  await beforeReader?.();
   const log = await adapter.createLogReader({ from, tables: schemas });
   return { adapter, introspector, schemas, from, log, tap: new LogTap(log) };
 }
@@ -120,6 +126,72 @@ describe('log reader (pgoutput)', () => {
         'extra',
       ]);
       expect(c[3]?.after).toEqual({ id: 2, v: 'c', extra: 9007199254740993n });
+    } finally {
+      await log.close();
+      await introspector.close();
+    }
+  });
+
+  it('a table dropped or renamed with no change after it is reported by the catalog check, after its last change', async () => {
+    // pgoutput carries no DROP TABLE, and a renamed table shows only with its next change: the reader
+    // finds both in pg_class and reports them once the stream is past the check's position.
+    const db = pgs.sql();
+    await db.query('CREATE TABLE gone_a (id int4 PRIMARY KEY); CREATE TABLE gone_b (id int4 PRIMARY KEY)');
+    await db.query('CREATE TABLE stays (id int4 PRIMARY KEY)');
+    const { adapter, introspector, log, tap } = await open(['gone_a', 'gone_b', 'stays']);
+    try {
+      await db.query('INSERT INTO gone_a VALUES (1); INSERT INTO gone_b VALUES (1)');
+      await db.query('BEGIN; INSERT INTO gone_a VALUES (2); DROP TABLE gone_a; COMMIT');
+      await db.query('INSERT INTO gone_b VALUES (2); ALTER TABLE gone_b RENAME TO gone_b2');
+      await db.query('INSERT INTO stays VALUES (1)');
+      const items = await tap.until((i) => i.filter((x) => x.kind === 'schema').length >= 2, 20_000);
+      expectIncreasing(
+        items.filter((i) => i.kind !== 'progress'),
+        adapter.offsets.compare,
+      );
+      const told = items.filter((i) => i.kind === 'schema' || i.kind === 'change');
+      const reports = told.filter((i) => i.kind === 'schema');
+      expect(reports.map((i) => [i.table, i.schema, i.renamedTo ?? null])).toEqual(
+        expect.arrayContaining([
+          ['public.gone_a', null, null],
+          ['public.gone_b', null, 'public.gone_b2'],
+        ]),
+      );
+      expect(reports).toHaveLength(2);
+      // Each after every change its table had.
+      for (const r of reports) {
+        const lastChange = told.findLastIndex((i) => i.kind === 'change' && i.table === r.table);
+        expect(told.indexOf(r)).toBeGreaterThan(lastChange);
+      }
+      expect(changes(items).map((c) => [c.table, c.after])).toEqual([
+        ['public.gone_a', { id: 1 }],
+        ['public.gone_b', { id: 1 }],
+        ['public.gone_a', { id: 2 }],
+        ['public.gone_b', { id: 2 }],
+        ['public.stays', { id: 1 }],
+      ]);
+      // Reported once: a later check has nothing more to say.
+      await db.query('INSERT INTO stays VALUES (2)');
+      const later = await tap.until((i) => changes(i).some((c) => c.after?.id === 2 && c.table === 'public.stays'));
+      expect(later.filter((i) => i.kind === 'schema')).toHaveLength(2);
+    } finally {
+      await log.close();
+      await introspector.close();
+    }
+  });
+
+  it('a table missing when the reader opens is reported dropped', async () => {
+    const db = pgs.sql();
+    await db.query('CREATE TABLE gone_early (id int4 PRIMARY KEY); CREATE TABLE present (id int4 PRIMARY KEY)');
+    // Dropped after the core described it and before the reader opened (or while the pipeline was down).
+    const { introspector, log, tap } = await open(['gone_early', 'present'], {}, async () => {
+      await db.query('DROP TABLE gone_early');
+    });
+    try {
+      const items = await tap.until((i) => i.some((x) => x.kind === 'schema'), 20_000);
+      expect(items.filter((i) => i.kind === 'schema').map((i) => [i.table, i.schema])).toEqual([
+        ['public.gone_early', null],
+      ]);
     } finally {
       await log.close();
       await introspector.close();

@@ -34,8 +34,18 @@ export {
 } from './schema-evolution.js';
 export type { ConnectionConfig, SqlSinkConfig, SqlTargetConfig } from './sink-config.js';
 export { sourceTableDescriber } from './source-schemas.js';
+export {
+  ACCEPT_MODES,
+  ACCEPTED_FIELD,
+  type AcceptedSchemaChange,
+  type AcceptMode,
+  REFUSED_FIELD,
+  type RefusedSchemaChange,
+  type SchemaChangeNotes,
+  schemaChangeNotesIn,
+} from './schema-acceptance.js';
 export { type QueuedStatement, StatementQueue } from './statement-queue.js';
-export { readSqlCheckpoint } from './stored-checkpoint.js';
+export { acceptSchemaChange, readSqlCheckpoint } from './stored-checkpoint.js';
 export { connectError, type SinkEndpoint, sinkEndpoint, sinkError } from './sql-errors.js';
 export { BULK_MIN_ROWS, DEFAULT_STATEMENT_ROWS, SqlSink, type SqlSinkContext } from './sql-sink.js';
 export { createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';

@@ -1,5 +1,6 @@
 import {
   type Introspector,
+  type JsonValue,
   type SourceAdapter,
   type TableId,
   type TableSchema,
@@ -9,7 +10,8 @@ import {
 import { type CapturedTablesConfig, describeCapturedTables } from './captured-tables.js';
 
 /**
- * `SqlSinkContext.describeTables` (and, given the pipeline's `source`, `capturedTables`) backed by
+ * `SqlSinkContext.describeTables` (and, given the pipeline's `source`, `capturedTables`; and
+ * `compareOffsets`, from the adapter's offset codec) backed by
  * the pipeline's source adapter: an introspector opened on first use and closed with `close()`. The
  * source's `chunkKeys` apply, so a table without a primary key is matched on its chunk key as the
  * source keys its events.
@@ -25,6 +27,7 @@ export function sourceTableDescriber(
 ): {
   describeTables(tables: readonly TableId[]): Promise<readonly TableSchema[]>;
   capturedTables?: () => Promise<readonly TableSchema[]>;
+  compareOffsets(a: JsonValue, b: JsonValue): number;
   close(): Promise<void>;
 } {
   let introspector: Promise<Introspector<unknown>> | null = null;
@@ -48,6 +51,7 @@ export function sourceTableDescriber(
         ),
       ),
     ...(source === undefined ? {} : { capturedTables: () => using((i) => describeCapturedTables(i, source)) }),
+    compareOffsets: (a, b) => adapter.offsets.compare(adapter.offsets.fromJSON(a), adapter.offsets.fromJSON(b)),
     async close() {
       const open = introspector;
       introspector = null;

@@ -5,6 +5,7 @@ import {
   ConfigError,
   constantDefault,
   type EventBatch,
+  type JsonValue,
   type Row,
   SchemaChangeRefusedError,
   type SchemaChangeEvent,
@@ -23,12 +24,14 @@ import type { SinkContext } from '@highwater/core';
 import { ArrayWriter, type ValueEncoder as Encoder } from './array-writer.js';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
+import { type AcceptedSchemaChange, checkpointWithNotes, type RefusedSchemaChange } from './schema-acceptance.js';
 import { type FreshRows, freshRows, plannedRows } from './fresh-rows.js';
 import { type BulkLoad, type Dialect, keyInList, type SqlSession, type TargetColumn } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
 import {
   DEFAULT_SCHEMA_CHANGES,
   type SchemaChangesMode,
+  type SourceDdl,
   type TargetAction,
   targetActions,
 } from './schema-evolution.js';
@@ -57,6 +60,12 @@ export interface SqlSinkContext extends SinkContext {
    * target table for each, so an empty source table has an (empty) target table too.
    */
   readonly capturedTables?: () => Promise<readonly TableSchema[]>;
+  /**
+   * Orders two serialised source offsets (the adapter's codec; `sourceTableDescriber` gives it): an
+   * accepted schema change (`highwater schema-change accept`) then applies only up to the refused
+   * DDL's offset. Without it, an acceptance applies to the table's next refused change.
+   */
+  readonly compareOffsets?: (a: JsonValue, b: JsonValue) => number;
 }
 
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
@@ -91,6 +100,14 @@ export class SqlSink implements Sink {
   private bulkUnavailable = false;
   /** Value encoders per target table version (a schema change makes a new `TargetTable`) and column. */
   private readonly encoders = new WeakMap<TargetTable, Map<string, Encoder>>();
+  /** A schema change refused at the stored checkpoint and not accepted yet: every write refuses it again. */
+  private refused: RefusedSchemaChange | null = null;
+  /** Refused schema changes the user let through (`highwater schema-change accept`), not used yet. */
+  private accepted: readonly AcceptedSchemaChange[] = [];
+  /** Acceptances the batch being written uses; dropped from `accepted` when it commits. */
+  private acceptedInBatch = new Set<AcceptedSchemaChange>();
+  /** Tables whose schema change the batch passes as `ignore` by an acceptance (written with the columns both sides have). */
+  private ignoredInBatch = new Set<string>();
   /** The checkpoint stored in the target (from `open`, then each write): where a restart resumes. */
   private stored: Checkpoint | null = null;
   /** Upserts and deletes with array parameters, where the dialect has them. */
@@ -111,6 +128,8 @@ export class SqlSink implements Sink {
       const stored = await readCheckpointRow(this.dialect, session, await this.targetSchema(session), this.pipeline);
       this.checkpointTableReady = stored !== null;
       this.stored = stored?.checkpoint ?? null;
+      this.accepted = stored?.accepted ?? [];
+      this.refused = stored?.refused ?? null;
       return this.stored;
     } catch (error) {
       throw this.fail('reading the stored checkpoint', error);
@@ -118,6 +137,59 @@ export class SqlSink implements Sink {
   }
 
   async write(batch: EventBatch): Promise<void> {
+    try {
+      await this.writeBatch(batch);
+    } catch (error) {
+      if (error instanceof SchemaChangeRefusedError) await this.recordRefusal(error);
+      throw error;
+    }
+  }
+
+  /**
+   * The refusal noted at the stored checkpoint, raised again. A restarted source need not report the
+   * DDL again (both adapters describe their tables afresh when they start, so a DDL between the
+   * stored checkpoint and the restart is no change to them): without this, a restart would pass it
+   * unhandled.
+   */
+  private refusedAgain(refused: RefusedSchemaChange): SchemaChangeRefusedError {
+    return new SchemaChangeRefusedError({
+      sink: this.dialect.name,
+      table: refused.table,
+      change: refused.change,
+      ...(refused.column === null ? {} : { column: refused.column }),
+      ddl: null,
+      offset: refused.offset,
+      resumeFrom: this.stored,
+      why: 'the pipeline stopped at this DDL before, and it has not been accepted since',
+    });
+  }
+
+  /**
+   * Notes the refused change beside the stored checkpoint (which stays as it is), for `highwater
+   * schema-change accept`. Nothing when no checkpoint is stored yet; a failure to note it is logged
+   * (the user then names the table to accept) and the refusal is what the caller hears.
+   */
+  private async recordRefusal(error: SchemaChangeRefusedError): Promise<void> {
+    if (this.stored === null || !this.checkpointTableReady || error.table === null) return;
+    const refused = { table: error.table, change: error.change, column: error.column, offset: error.offset };
+    try {
+      const session = await this.connect();
+      const schema = await this.targetSchema(session);
+      await session.query(this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)), [
+        this.pipeline,
+        checkpointWithNotes(this.stored, { accepted: this.accepted, refused }),
+      ]);
+    } catch (cause) {
+      this.context.logger.warn(
+        { table: error.table },
+        `could not note the refused schema change beside the stored checkpoint (${cause instanceof Error ? cause.message : String(cause)}): ` +
+          `name the table when accepting it: highwater schema-change accept <pipeline file> --table ${error.table}`,
+      );
+    }
+  }
+
+  private async writeBatch(batch: EventBatch): Promise<void> {
+    if (this.refused !== null) throw this.refusedAgain(this.refused);
     const connection = await this.connect();
     // What nothing waits for is queued and sent together; every other call on `session` sends it first.
     const queue = new StatementQueue(connection, (what, error, table) => this.fail(what, error, table));
@@ -126,6 +198,8 @@ export class SqlSink implements Sink {
     const tables = new Map(this.tables);
     /** Per source table: the target actions its schema changes in this batch call for, in order. */
     const actions = new Map<string, TargetAction[]>();
+    this.acceptedInBatch = new Set();
+    this.ignoredInBatch = new Set();
     await this.learnSchemas(batch, tables, schema, actions);
     const touched = new Set<string>(this.capturedCreated ? [] : await this.learnCaptured(tables, schema));
     const truncated = new Set<TruncateEvent>();
@@ -134,7 +208,9 @@ export class SqlSink implements Sink {
       else if (event.kind === 'schema' && tables.has(event.table)) touched.add(event.table);
       else if (event.kind === 'truncate') {
         touched.add(event.table);
-        const [action] = this.decide({ kind: 'truncate-table' }, event.table, event.source, null, tables);
+        const truncate = { kind: 'truncate-table' } as const;
+        const mode = this.modeFor(event.table, [truncate], event.source, tables);
+        const [action] = this.decide(truncate, event.table, event.source, null, tables, mode);
         if (action?.kind === 'truncate') truncated.add(event);
       }
     }
@@ -167,7 +243,9 @@ export class SqlSink implements Sink {
           const target = ensured.get(statements.table.qualified);
           tables.set(
             name,
-            this.mode === 'ignore' && target !== undefined ? sharedColumns(statements.table, target) : statements.table,
+            (this.mode === 'ignore' || this.ignoredInBatch.has(name)) && target !== undefined
+              ? sharedColumns(statements.table, target)
+              : statements.table,
           );
         }
       }
@@ -196,9 +274,10 @@ export class SqlSink implements Sink {
         }
       }
       for (const group of plan.groups) await this.apply(queue, group, ensured);
+      const accepted = this.acceptancesAfter(batch.checkpoint);
       queue.add({
         sql: this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)),
-        params: [this.pipeline, JSON.stringify(batch.checkpoint)],
+        params: [this.pipeline, checkpointWithNotes(batch.checkpoint, { accepted })],
         prepared: true,
       });
       queue.add({ sql: 'COMMIT', params: [], prepared: false });
@@ -212,6 +291,7 @@ export class SqlSink implements Sink {
     }
     this.tables = tables;
     this.ensured = ensured;
+    this.accepted = this.acceptancesAfter(batch.checkpoint);
     this.checkpointTableReady = true;
     if (batch.fence !== undefined) this.fenceTableReady = true;
     this.capturedCreated = true;
@@ -227,14 +307,15 @@ export class SqlSink implements Sink {
    * {@link SchemaChangeRefusedError} before anything of the batch is written.
    */
   private decide(
-    change: Parameters<typeof targetActions>[0],
+    change: SourceDdl,
     table: string,
     source: SourceInfo,
     ddl: string | null,
     tables: ReadonlyMap<string, TargetTable>,
+    mode: SchemaChangesMode,
   ): TargetAction[] {
     const key = tables.get(table)?.key ?? [];
-    const out = targetActions(change, this.mode, this.dialect, (c) => key.includes(c));
+    const out = targetActions(change, mode, this.dialect, (c) => key.includes(c));
     for (const action of out) {
       if (action.kind === 'keep')
         this.context.logger.warn({ table }, `schema change of ${table} (${change.kind}) not applied: ${action.why}`);
@@ -254,6 +335,57 @@ export class SqlSink implements Sink {
       });
     }
     return out;
+  }
+
+  /**
+   * The acceptances still to keep once `checkpoint` is stored: not used by the batch, and not passed
+   * (a checkpoint at or after an acceptance's DDL has the DDL behind it: after a restart the source
+   * may not report it again, as Postgres describes tables afresh).
+   */
+  private acceptancesAfter(checkpoint: Checkpoint): AcceptedSchemaChange[] {
+    const compare = this.context.compareOffsets;
+    const position = checkpoint.position;
+    return this.accepted.filter(
+      (a) =>
+        !this.acceptedInBatch.has(a) &&
+        (a.through === null || compare === undefined || position === null || compare(position, a.through) < 0),
+    );
+  }
+
+  /**
+   * The mode one schema event (its `changes`) of `table` is decided under: the sink's, or, when the
+   * sink's would refuse it and the user accepted the table's next refused change, the acceptance's
+   * (used up by this event once the batch commits).
+   */
+  private modeFor(
+    table: string,
+    changes: readonly SourceDdl[],
+    source: SourceInfo,
+    tables: ReadonlyMap<string, TargetTable>,
+  ): SchemaChangesMode {
+    const compare = this.context.compareOffsets;
+    const acceptance = this.accepted.find(
+      (a) =>
+        a.table === table &&
+        !this.acceptedInBatch.has(a) &&
+        (a.through === null ||
+          compare === undefined ||
+          source.offset === null ||
+          compare(source.offset, a.through) <= 0),
+    );
+    if (acceptance === undefined) return this.mode;
+    const key = tables.get(table)?.key ?? [];
+    const refused = changes.some((c) =>
+      targetActions(c, this.mode, this.dialect, (k) => key.includes(k)).some((a) => a.kind === 'refuse'),
+    );
+    if (!refused) return this.mode;
+    this.acceptedInBatch.add(acceptance);
+    if (acceptance.as === 'ignore') this.ignoredInBatch.add(table);
+    this.context.logger.warn(
+      { table },
+      `schema change of ${table} (${changes.map((c) => c.kind).join(', ')}) passed as ${acceptance.as}: accepted by hand (highwater schema-change accept)`,
+    );
+    return acceptance.as;
   }
 
   async close(): Promise<void> {
@@ -400,8 +532,9 @@ export class SqlSink implements Sink {
     const list = actions.get(event.table) ?? [];
     actions.set(event.table, list);
     const next: TargetAction[] = [];
+    const mode = this.modeFor(event.table, event.changes, event.source, tables);
     for (const change of event.changes) {
-      next.push(...this.decide(change, event.table, event.source, event.ddl, tables));
+      next.push(...this.decide(change, event.table, event.source, event.ddl, tables, mode));
     }
     list.push(...next);
     const after = withActions(table, next);

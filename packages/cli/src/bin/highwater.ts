@@ -127,6 +127,27 @@ program
     process.exitCode = await (await import('../commands/slots.js')).slotsCommand(file, options);
   });
 
+const schemaChange = program
+  .command('schema-change')
+  .description('go on past a source DDL that a SQL sink refused (sink.schemaChanges), once you have handled it');
+
+schemaChange
+  .command('accept')
+  .description(
+    "let the table's next refused schema change through, as the mode given decides it; the next run resumes past it",
+  )
+  .argument('<pipeline>', 'pipeline file (YAML)')
+  .option('--table <name>', 'the source table the refused DDL was on, when the sink could not note it (schema.table)')
+  .addOption(
+    new Option('--as <mode>', 'decide it as this mode would (evolve applies what the target still lacks)')
+      .choices(['evolve', 'lenient', 'ignore'])
+      .default('evolve'),
+  )
+  .addHelpText('after', '\nExample:\n  highwater schema-change accept shop.yaml --table public.orders')
+  .action(async (file: string, options: { table?: string; as: string }) => {
+    process.exitCode = await (await import('../commands/schema-change.js')).schemaChangeAcceptCommand(file, options);
+  });
+
 program
   .command('verify')
   .description('compare source and target table by table (run while the pipeline is quiet)')

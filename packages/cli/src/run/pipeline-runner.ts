@@ -320,6 +320,10 @@ export class PipelineRunner {
           this.#logger.warn({ table }, reason);
           this.#options.source.onTableSkipped?.(table, reason);
         },
+        onSnapshotAbandoned: (table, reason) => {
+          this.#logger.warn({ table }, reason);
+          this.#options.source.onSnapshotAbandoned?.(table, reason);
+        },
       });
       this.#source = source;
       this.#waitingForBatch = true;

@@ -7,6 +7,19 @@ export interface Assignment<O> {
 }
 
 /**
+ * A table's splitter failed (its boundary query): the error, with the table, so the caller can tell
+ * a table dropped meanwhile from a failure of the source. Internal to the core.
+ */
+export class SplittingFailed<O> extends Error {
+  constructor(
+    readonly table: TableSnapshot<O>,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/**
  * Hands splits to the chunk readers: first splits to redo (resumed from a checkpoint, or whose
  * reader failed), then new ones from each table's splitter in turn, produced only as readers ask
  * (so splitting is as lazy as reading). Splitter calls are serialised; readers may ask at once.
@@ -46,7 +59,12 @@ export class SplitAssigner<O> {
     if (again !== undefined) return again;
     for (const table of this.tables) {
       if (table.exhausted) continue;
-      const split = await table.splitter.next();
+      let split: Awaited<ReturnType<typeof table.splitter.next>>;
+      try {
+        split = await table.splitter.next();
+      } catch (error) {
+        throw new SplittingFailed(table, error);
+      }
       if (split === null) {
         table.markExhausted();
         continue;

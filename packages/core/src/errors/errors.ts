@@ -229,8 +229,11 @@ export class SchemaChangeRefusedError extends SinkError {
       `${details.sink} sink: table ${details.table}: source DDL ${what}` +
         `${details.ddl === null ? '' : ` (${details.ddl})`} at source offset ${JSON.stringify(details.offset)} ` +
         `not applied: ${details.why}. Nothing of this batch was written; the target holds every change up to the stored ` +
-        `checkpoint ${JSON.stringify(details.resumeFrom)}, where a restart resumes. Apply the change to the target by hand, ` +
-        'then run once with sink.schemaChanges: ignore to pass this DDL (or choose evolve or lenient; docs/sinks.md)',
+        `checkpoint ${JSON.stringify(details.resumeFrom)}, where a restart resumes. To go on past this DDL, apply it to the ` +
+        'target by hand as you want it there, then run `highwater schema-change accept <pipeline file>` (it finds this ' +
+        `refusal beside the stored checkpoint; add \`--table ${details.table}\` if it says none is noted, \`--as lenient\` or ` +
+        '`--as ignore` to pass it as those modes would; the default, evolve, applies what the target still lacks) and start ' +
+        'the pipeline again; later DDLs are decided by sink.schemaChanges again (docs/sinks.md)',
       { table: details.table },
       'HW_SINK_SCHEMA_CHANGE_REFUSED',
     );

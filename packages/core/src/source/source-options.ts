@@ -103,6 +103,13 @@ export interface SourceOptions<O> {
    * the application sees the batches go on. Must not throw.
    */
   readonly onRetry?: (retry: SourceRetry) => void;
+  /**
+   * Told when a table's snapshot ends before all its chunks were read because the table was dropped
+   * or renamed in the source meanwhile (a chunk read that finds it missing waits for the log to say
+   * which, then moves on). The rows read so far were emitted; a renamed table is not captured under
+   * its new name. Must not throw.
+   */
+  readonly onSnapshotAbandoned?: (table: string, reason: string) => void;
   /** Test hooks at the phase boundaries of each chunk read. */
   readonly phaseHooks?: SnapshotPhaseHooks<O>;
   /**

@@ -2,7 +2,7 @@ import type { Checkpoint, TableCheckpoint } from '../checkpoint/checkpoint.js';
 import { parseCheckpoint } from '../checkpoint/parse-checkpoint.js';
 import { createTableSplitter } from '../chunking/table-splitter.js';
 import type { Assignment } from '../enumerator/split-assigner.js';
-import { SplitAssigner } from '../enumerator/split-assigner.js';
+import { SplitAssigner, SplittingFailed } from '../enumerator/split-assigner.js';
 import type { ChunkWindow, UnfinishedSplit } from '../enumerator/table-snapshot.js';
 import { isUndecoded, TableSnapshot } from '../enumerator/table-snapshot.js';
 import {
@@ -12,6 +12,7 @@ import {
   ConfigError,
   isRetriable,
   SourceClosedError,
+  TableNotFoundError,
   UnsupportedError,
 } from '../errors/errors.js';
 import { RateMeter } from '../metrics/rate-meter.js';
@@ -36,6 +37,13 @@ import type { Source } from './source.js';
 
 /** Retained changes beyond this many make the log reader ask for a fresh low watermark to trim them. */
 const RETENTION_SAMPLE_THRESHOLD = 50_000;
+
+/**
+ * After a chunk read found its table missing and the log reader passed a high watermark taken after
+ * it, how long the core still waits for the adapter to report the drop or rename (an adapter that
+ * learns of DDL from the catalog, as Postgres does, reports it at its next check).
+ */
+const TABLE_GONE_GRACE_MS = 15_000;
 
 /**
  * The engine behind `createSource`: one log reader running through snapshot and stream, `parallelism`
@@ -156,7 +164,7 @@ export class SourceRuntime<O> implements Source {
       snapshotOnly: this.snapshotOnly,
       emittedThrough,
       variant: this.variant,
-      onTableDropped: (table) => this.tableDropped(table),
+      onTableDropped: (table, renamedTo) => this.tableDropped(table, renamedTo),
     });
     for (const { schema, snapshot } of plan) this.capture(schema, snapshot);
     if (resume?.complete === true || (this.snapshotOnly && !snapshotting)) {
@@ -420,9 +428,16 @@ export class SourceRuntime<O> implements Source {
     this.stopSnapshot(table);
   }
 
-  /** A table dropped in the source: its chunks are abandoned (their readers move on) and it is no longer captured. */
-  private tableDropped(table: CapturedTable<O>): void {
+  /** A table dropped (or renamed) in the source: its chunks are abandoned (their readers move on) and it is no longer captured. */
+  private tableDropped(table: CapturedTable<O>, renamedTo: string | null): void {
     if (table.snapshot === null) return;
+    const snapshot = table.snapshot;
+    this.options.onSnapshotAbandoned?.(
+      table.name,
+      `table ${table.name} was ${renamedTo === null ? 'dropped' : `renamed to ${renamedTo}`} in the source while its ` +
+        `snapshot was read: the snapshot ends after ${snapshot.splitsDone} chunk(s) (${snapshot.rowsRead} rows); the ` +
+        `rows of its other chunks are not emitted${renamedTo === null ? '' : ` and ${renamedTo} is not captured`}`,
+    );
     for (let i = this.awaitingRelease.length - 1; i >= 0; i--) {
       if (this.awaitingRelease[i]?.table === table) this.awaitingRelease.splice(i, 1);
     }
@@ -470,7 +485,18 @@ export class SourceRuntime<O> implements Source {
     let attempt = 0;
     try {
       while (!this.closed && !this.complete) {
-        const assignment = await this.assigner.next();
+        let assignment: Assignment<O> | null;
+        try {
+          assignment = await this.assigner.next();
+        } catch (error) {
+          if (this.closed) return;
+          if (!(error instanceof SplittingFailed)) throw error;
+          // The boundary query of a table dropped or renamed meanwhile: as for a chunk read below.
+          const cause: unknown = error.cause;
+          if (cause instanceof TableNotFoundError && (await this.reportedGone(error.table as TableSnapshot<O>)))
+            continue;
+          throw cause;
+        }
         if (assignment === null || this.closed) return;
         try {
           if (this.options.remoteChunks === undefined) reader ??= await this.adapter.createChunkReader();
@@ -478,7 +504,8 @@ export class SourceRuntime<O> implements Source {
           attempt = 0;
         } catch (error) {
           if (this.closed) return;
-          // A table dropped while one of its chunks was read: the failure is expected, move on.
+          // A table dropped or renamed while one of its chunks was read: the failure is expected, move on.
+          if (error instanceof TableNotFoundError && (await this.reportedGone(assignment.table))) continue;
           if (this.router!.tables.get(assignment.table.name)?.snapshot !== assignment.table) continue;
           const waiting = this.awaitingRelease.findIndex((w) => w.entry === assignment.entry);
           if (waiting >= 0) this.awaitingRelease.splice(waiting, 1);
@@ -493,6 +520,33 @@ export class SourceRuntime<O> implements Source {
       this.workers--;
       await reader?.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * After a chunk read found its table missing: waits for the log reader to report the table dropped
+   * or renamed, which abandons the table's chunks (true), or gives up (false: the read's error stands).
+   * The DDL had committed before the read failed, so it lies before a high watermark taken now: an
+   * adapter that reads DDL from its log (MySQL) has reported it once the log reader is past that
+   * watermark; one that finds DDL in the catalog (Postgres) reports it at its next check, so a grace
+   * period follows. Until the report the table's other chunks may fail the same way and wait here too.
+   */
+  private async reportedGone(table: TableSnapshot<O>): Promise<boolean> {
+    const gone = () => this.router!.tables.get(table.name)?.snapshot !== table;
+    let highWatermark: O;
+    try {
+      highWatermark = await this.introspector!.highWatermark();
+    } catch {
+      return gone();
+    }
+    let passedAt: number | null = null;
+    while (!this.closed && !this.complete && !gone()) {
+      if (passedAt === null && this.position !== null && this.compare(this.position, highWatermark) >= 0) {
+        passedAt = Date.now();
+      }
+      if (passedAt !== null && Date.now() - passedAt > TABLE_GONE_GRACE_MS) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
   }
 
   /** One chunk: low watermark, plain read, high watermark; released by the log reader (see {@link release}). */

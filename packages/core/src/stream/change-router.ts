@@ -30,8 +30,8 @@ export interface RouterSettings<O> {
   /** Changes at or before this offset were emitted before a restart: they only backfill chunks now. */
   readonly emittedThrough: O | null;
   readonly variant: AlgorithmVariant;
-  /** Called when the log says a captured table was dropped; the router has stopped capturing it. */
-  readonly onTableDropped: (table: CapturedTable<O>) => void;
+  /** Called when the log says a captured table was dropped (or renamed: its new name); the router has stopped capturing it. */
+  readonly onTableDropped: (table: CapturedTable<O>, renamedTo: string | null) => void;
 }
 
 /**
@@ -104,7 +104,7 @@ export class ChangeRouter<O> {
         }
         if (item.schema === null) {
           this.tables.delete(table.name);
-          this.settings.onTableDropped(table);
+          this.settings.onTableDropped(table, item.renamedTo ?? null);
         }
         return;
       }

@@ -25,6 +25,17 @@ function tableOf(rows: number): MemoryDatabase {
   return db;
 }
 
+/** `app.t` (1000 rows, see {@link tableOf}) and `app.u` (500 rows of ids). */
+function twoTables(): MemoryDatabase {
+  const db = tableOf(1_000);
+  db.createTable({ name: 'app.u', columns: [{ name: 'id', type: { kind: 'int32' } }], primaryKey: ['id'] });
+  db.insertMany(
+    'app.u',
+    Array.from({ length: 500 }, (_, id) => ({ id })),
+  );
+  return db;
+}
+
 async function readSnapshot(iterator: AsyncIterator<EventBatch>): Promise<{ reads: number; last: EventBatch }> {
   let reads = 0;
   for (;;) {
@@ -242,12 +253,7 @@ describe('source runtime', () => {
   });
 
   it('stops capturing a table dropped in the middle of its snapshot and carries on with the others', async () => {
-    const db = tableOf(1_000);
-    db.createTable({ name: 'app.u', columns: [{ name: 'id', type: { kind: 'int32' } }], primaryKey: ['id'] });
-    db.insertMany(
-      'app.u',
-      Array.from({ length: 500 }, (_, id) => ({ id })),
-    );
+    const db = twoTables();
     let dropped = false;
     const source = createSource({
       adapter: memoryAdapter(db),
@@ -274,6 +280,67 @@ describe('source runtime', () => {
     expect(droppedEvent).toBe(true);
     expect(readsOfU.size).toBe(500);
     await source.close();
+    expect(db.openConnections()).toEqual([]);
+  });
+
+  it('a chunk read that finds its table gone waits for the log to report the drop, then carries on with the others', async () => {
+    // Postgres finds a dropped table in the catalog, after the chunk read already failed: the log
+    // reader here holds back the batch with the drop as such an adapter would.
+    const db = twoTables();
+    const adapter = memoryAdapter(db);
+    const lateDrops: SourceAdapter<number> = {
+      ...adapter,
+      async createLogReader(request) {
+        const reader = await adapter.createLogReader(request);
+        return {
+          ...reader,
+          acknowledge: (offset) => reader.acknowledge(offset),
+          close: () => reader.close(),
+          async *[Symbol.asyncIterator]() {
+            for await (const batch of reader) {
+              if (batch.some((i) => i.kind === 'schema' && i.schema === null)) {
+                await new Promise((resolve) => setTimeout(resolve, 300));
+              }
+              yield batch;
+            }
+          },
+        };
+      },
+    };
+    let dropped = false;
+    const abandoned: string[] = [];
+    const source = createSource({
+      adapter: lateDrops,
+      tables: { include: ['app.*'] },
+      chunkSize: 50,
+      onSnapshotAbandoned: (table, reason) => abandoned.push(`${table}: ${reason}`),
+      phaseHooks: {
+        afterLowWatermark: (split) => {
+          if (split.table === 'app.t' && split.index === 3 && !dropped) {
+            dropped = true;
+            db.dropTable('app.t');
+          }
+        },
+      },
+    });
+    const readsOfT = new Set<number>();
+    const readsOfU = new Set<number>();
+    let droppedEvent = false;
+    for await (const batch of source) {
+      for (const e of batch.events) {
+        if (e.kind === 'schema' && e.table === 'app.t' && e.schema === null) droppedEvent = true;
+        if (e.kind !== 'change' || e.op !== 'r') continue;
+        (e.source.table === 'app.u' ? readsOfU : readsOfT).add(e.after?.id as number);
+      }
+      if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) break;
+    }
+    await source.close();
+    expect(droppedEvent).toBe(true);
+    expect(readsOfU.size).toBe(500);
+    // The chunks before the drop (at most the three read before it) were emitted, nothing after.
+    expect(readsOfT.size).toBeLessThanOrEqual(150);
+    expect(abandoned).toHaveLength(1);
+    expect(abandoned[0]).toMatch(/^app\.t: table app\.t was dropped in the source while its snapshot was read/);
     expect(db.openConnections()).toEqual([]);
   });
 
