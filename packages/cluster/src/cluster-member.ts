@@ -18,6 +18,7 @@ import { type ClusterNatsOptions, type Coordinator, messageOf, openCoordinator }
 import { KvCheckpointStore } from './kv-checkpoint-store.js';
 import { LeaderLease, type LeaseHolder, leaseHolder } from './lease.js';
 import { LogPublisher } from './log-publisher.js';
+import { LogTrimmer } from './log-trimmer.js';
 import { LogWindowReader } from './log-window.js';
 import { announce, listMembers, type MemberStatus, withdraw } from './member-registry.js';
 
@@ -185,13 +186,23 @@ export class ClusterMember<O> {
     const publisher = new LogPublisher(coordinator, this.options.adapter.offsets);
     const dispatcher = new ChunkDispatcher(coordinator, this.options.adapter.offsets, publisher, lease.epoch);
     this.dispatcher = dispatcher;
+    const trimmer = new LogTrimmer(
+      publisher,
+      () => dispatcher.windowFloor(),
+      LOG_TRIM_INTERVAL_MS,
+      (error) =>
+        this.logger.warn(
+          { member: this.member, error: messageOf(error) },
+          'could not trim the log stream; trying again later',
+        ),
+    );
     const guard = () => {
       if (this.leading === null || !lease.fresh) {
         throw new ClusterError(`member ${this.member} is no longer the leader of pipeline ${this.options.pipeline}`);
       }
     };
     const store = new KvCheckpointStore(coordinator);
-    let snapshotOver = false;
+    let logCleared = false;
     let stepDownRequested = false;
     const checkpointStore: CheckpointStore = {
       load: async () => {
@@ -205,9 +216,13 @@ export class ClusterMember<O> {
         await store.save(checkpoint);
         dispatcher.checkpointStored(checkpoint);
         // Every chunk is released and stored: no member needs a log window any more.
-        if (!snapshotOver && Object.values(checkpoint.tables).every((t) => t.phase === 'stream')) {
-          snapshotOver = true;
-          await publisher.clear();
+        if (Object.values(checkpoint.tables).every((t) => t.phase === 'stream')) {
+          if (!logCleared) await publisher.clear();
+          logCleared = true;
+        } else {
+          // A snapshot runs (tables added later start one too): keep the stream to what windows need.
+          logCleared = false;
+          trimmer.request();
         }
       },
     };
@@ -241,6 +256,7 @@ export class ClusterMember<O> {
         stepDownRequested = true;
       } else this.fail(error);
     } finally {
+      await trimmer.close();
       await dispatcher.close();
       this.dispatcher = null;
       if (this.stopped || stepDownRequested) await lease.release();
@@ -291,6 +307,9 @@ export class ClusterMember<O> {
     await coordinator?.close();
   }
 }
+
+/** How often, at most, the leader trims the log stream while a snapshot runs. */
+const LOG_TRIM_INTERVAL_MS = 1_000;
 
 /** Fencing scope of the leaders' batches; the token is the leader's epoch. */
 export const LEADER_FENCE_SCOPE = 'leader';

@@ -1,36 +1,21 @@
-import type { ChangeEvent, EventBatch, Key, Row, Sink, SnapshotSplit, SourceAdapter } from '@highwater/core';
-import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
+import type { ChangeEvent, EventBatch, SnapshotSplit } from '@highwater/core';
+import { memoryAdapter } from '@highwater/memory';
 import { startNats, type ThrowawayNats } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterMember, type Leadership, leadSource, openCoordinator } from '../src/index.js';
 import { chunkRecordKey, LEASE_KEY } from '../src/names.js';
+import {
+  consoleLogger,
+  inRange,
+  itemsDb,
+  leadUntilStored,
+  ROWS,
+  sourceRows,
+  TABLE,
+  until,
+  writeStale,
+} from './cluster-fixtures.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
-
-const TABLE = 'shop.items';
-const ROWS = 400;
-
-function itemsDb(): MemoryDatabase {
-  const db = new MemoryDatabase();
-  db.createTable({
-    name: TABLE,
-    columns: [
-      { name: 'id', type: { kind: 'int64' } },
-      { name: 'v', type: { kind: 'string' }, nullable: false },
-    ],
-    primaryKey: ['id'],
-  });
-  // Keys 10, 20, …: room for inserts inside every chunk.
-  db.insertMany(
-    TABLE,
-    Array.from({ length: ROWS }, (_, i) => ({ id: (i + 1) * 10, v: `v${(i + 1) * 10}` })),
-  );
-  return db;
-}
-
-function inRange(split: SnapshotSplit, id: number): boolean {
-  const { start, end } = split.range;
-  return (start === null || id >= Number((start as Key)[0])) && (end === null || id < Number((end as Key)[0]));
-}
 
 /**
  * Three cluster members in one process (memory adapter, one throwaway nats-server), with writes
@@ -350,54 +335,3 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     expect(target.rows(TABLE)).toEqual(sourceRows(db));
   }, 120_000);
 });
-
-/** The leader's part: the source into `target`, calling `stored` once the checkpoint says the snapshot is stored. */
-function leadUntilStored(
-  adapter: SourceAdapter<number>,
-  target: InMemoryTableSink,
-  chunks: { chunkSize: number; parallelism: number },
-  stored: () => void,
-): (leadership: Leadership<number>) => Promise<void> {
-  return (leadership) =>
-    leadSource(leadership, {
-      adapter,
-      tables: { include: [TABLE] },
-      ...chunks,
-      heartbeatIntervalMs: 100,
-      sink: target.open(),
-      onBatch: (batch) => {
-        if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) stored();
-      },
-    });
-}
-
-/** Set HIGHWATER_TEST_LOG to see what the members do. */
-const consoleLogger = {
-  info: (fields: object, message: string) => console.info(message, fields),
-  warn: (fields: object, message: string) => console.warn(message, fields),
-  debug: (fields: object, message: string) => console.debug(message, fields),
-};
-
-async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** The source table's rows in key order: what the target must hold in the end. */
-function sourceRows(db: MemoryDatabase): Row[] {
-  return db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id));
-}
-
-/** A stalled writer's batch, written late: says whether the target took it (a refusal still reaches the writer). */
-async function writeStale(sink: Sink, batch: EventBatch, outcome: (o: 'landed' | 'refused') => void): Promise<void> {
-  try {
-    await sink.write(batch);
-    outcome('landed');
-  } catch (error) {
-    outcome('refused');
-    throw error;
-  }
-}
