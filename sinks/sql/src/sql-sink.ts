@@ -40,7 +40,7 @@ import {
   withSchema,
 } from './target-table.js';
 import { jsonText } from './value-text.js';
-import { createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
+import { checkFence, createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
 
 /**
  * What a SQL sink needs besides its configuration: the source's table definitions, to create target
@@ -137,6 +137,9 @@ export class SqlSink implements Sink {
     }
     if (!this.checkpointTableReady) await this.checkExistingRows(session, schema, tables, touched);
     const ensured = new Map(this.ensured);
+    /** The sink's own tables (schema, checkpoint and fence tables): harmless to make for any writer. */
+    const setup: string[] = [];
+    /** The batch's changes to the target tables. */
     const ddl: { sql: string; table?: string }[] = [];
     /** Source tables whose target table this batch drops: their earlier changes are not written. */
     const gone = new Set<string>();
@@ -148,11 +151,11 @@ export class SqlSink implements Sink {
       }
       if (!this.checkpointTableReady) {
         const create = await this.schemaDdl(session, schema);
-        if (create !== null) ddl.push({ sql: create });
-        ddl.push({ sql: this.dialect.createCheckpointTable(this.qualify(schema, CHECKPOINT_TABLE)) });
+        if (create !== null) setup.push(create);
+        setup.push(this.dialect.createCheckpointTable(this.qualify(schema, CHECKPOINT_TABLE)));
       }
-      if (batch.fence !== undefined && !this.fenceTableReady)
-        ddl.push({ sql: createFenceTable(this.dialect, this.qualify(schema, FENCE_TABLE)) });
+      const fenceTable = this.qualify(schema, FENCE_TABLE);
+      if (batch.fence !== undefined && !this.fenceTableReady) setup.push(createFenceTable(this.dialect, fenceTable));
       for (const name of touched) {
         const table = this.tableOf(tables, name);
         const statements = await this.ddlFor(session, schema, table, ensured, actions.get(name) ?? []);
@@ -168,13 +171,17 @@ export class SqlSink implements Sink {
           );
         }
       }
+      for (const statement of setup) await this.run(session, statement, []);
+      // DDL that commits at once (MySQL) cannot be rolled back with a refused batch: a writer the
+      // fence refuses must not run it, so the token is checked before it too (and again below).
+      if (batch.fence !== undefined && !inTransaction && ddl.length > 0)
+        await checkFence(this.dialect, session, fenceTable, this.pipeline, batch.fence);
       for (const statement of ddl) await this.run(session, statement.sql, [], statement.table);
       if (!inTransaction) {
         await session.query(this.dialect.begin);
         inTransaction = true;
       }
-      if (batch.fence !== undefined)
-        await passFence(this.dialect, session, this.qualify(schema, FENCE_TABLE), this.pipeline, batch.fence);
+      if (batch.fence !== undefined) await passFence(this.dialect, session, fenceTable, this.pipeline, batch.fence);
       const plan = new BatchPlan();
       for (const event of batch.events) {
         if (event.kind === 'change' && !gone.has(event.source.table)) {
