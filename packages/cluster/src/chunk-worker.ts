@@ -16,7 +16,10 @@ import {
   UnsupportedError,
   unknownColumnsOf,
   chunkKeyOf,
+  diffTableSchemas,
   FencedWriteError,
+  type SchemaChangeEvent,
+  type SourceEvent,
 } from '@highwater/core';
 import type { JsMsg } from '@nats-io/jetstream';
 import { type ChunkRecord, type ChunkTask, rangeKey, taskRange } from './chunk-record.js';
@@ -52,7 +55,8 @@ export interface ChunkWorkContext<O> {
 export class ChunkWorker<O> {
   private reader: ChunkReader | null = null;
   private sink: Sink | null = null;
-  private readonly schemas = new Map<string, TableSchema>();
+  /** Per table, the definition this reader's sink was last given: a write with more columns tells it first. */
+  private readonly told = new Map<string, TableSchema>();
 
   constructor(
     private readonly context: ChunkWorkContext<O>,
@@ -171,16 +175,21 @@ export class ChunkWorker<O> {
       snapshot: true,
     };
     const columns = schema.columns.map((c) => c.name);
-    const events: ChangeEvent[] = merged.rows.map((row) => ({
-      kind: 'change',
-      op: 'r',
-      key: eventKeyRowOf(schema, row),
-      before: null,
-      after: row,
-      beforeImage: 'none',
-      unknownColumns: unknownColumnsOf(row, columns),
-      source,
-    }));
+    const events: SourceEvent[] = [];
+    const added = this.columnsAdded(task.table, schema, source);
+    if (added !== null) events.push(added);
+    for (const row of merged.rows) {
+      events.push({
+        kind: 'change',
+        op: 'r',
+        key: eventKeyRowOf(schema, row),
+        before: null,
+        after: row,
+        beforeImage: 'none',
+        unknownColumns: unknownColumnsOf(row, columns),
+        source,
+      });
+    }
     // A chunk read again removes what an earlier attempt wrote and is gone now (see ChunkRecord).
     if (redo) {
       for (const before of merged.removed) {
@@ -233,6 +242,7 @@ export class ChunkWorker<O> {
       );
       return false;
     }
+    this.told.set(task.table, schema);
     this.context.log('debug', { chunk: task.id, rows: merged.rows.length, redo }, `chunk ${task.id} written`);
     return true;
   }
@@ -254,14 +264,30 @@ export class ChunkWorker<O> {
     return true;
   }
 
+  /**
+   * The table as the source defines it now, described for every chunk: the rows are read with every
+   * column the table has when they are read. (The leader learns a column added since from the log,
+   * maybe only after this chunk is written; rows read without it would leave it at its default in
+   * the target, and a value set before the chunk's low watermark would never reach it.)
+   */
   private async schemaOf(task: ChunkTask): Promise<TableSchema> {
-    const known = this.schemas.get(task.table);
-    if (known !== undefined && sameColumns(known.chunkKey, task.chunkKey)) return known;
     const [described] = await this.context.introspector.describeTables([task.tableId]);
     if (described === undefined) throw new UnsupportedError(`table ${task.table} is gone from the source`);
-    const schema: TableSchema = { ...described, chunkKey: task.chunkKey };
-    this.schemas.set(tableName(schema.id), schema);
-    return schema;
+    return { ...described, chunkKey: task.chunkKey };
+  }
+
+  /**
+   * A schema event adding to the target the columns the table gained since this reader's sink last
+   * wrote it, or null when it gained none. Only additions: drops, renames and type changes are the
+   * leader's to apply, in log order; an add the leader makes too finds the column there (the sink
+   * checks its catalog; Postgres adds `IF NOT EXISTS`).
+   */
+  private columnsAdded(table: string, schema: TableSchema, source: SourceInfo): SchemaChangeEvent | null {
+    const before = this.told.get(table);
+    if (before === undefined) return null;
+    const changes = diffTableSchemas(before, schema).filter((c) => c.kind === 'add-column');
+    if (changes.length === 0) return null;
+    return { kind: 'schema', table, schema, before, changes, ddl: null, source: { ...source, snapshot: false } };
   }
 
   private async openSink(): Promise<Sink> {
@@ -275,7 +301,7 @@ export class ChunkWorker<O> {
     const sink = this.sink;
     this.reader = null;
     this.sink = null;
-    this.schemas.clear();
+    this.told.clear();
     await reader?.close().catch(() => undefined);
     await sink?.close().catch(() => undefined);
   }

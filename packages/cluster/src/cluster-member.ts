@@ -21,6 +21,7 @@ import { LogPublisher } from './log-publisher.js';
 import { LogTrimmer } from './log-trimmer.js';
 import { LogWindowReader } from './log-window.js';
 import { announce, listMembers, type MemberStatus, withdraw } from './member-registry.js';
+import { CHECKPOINT_KEY } from './names.js';
 
 /** The part of a pino logger the cluster uses. */
 export interface ClusterLogger {
@@ -84,6 +85,8 @@ export class ClusterMember<O> {
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private readonly workers: Promise<void>[] = [];
+  private following: Promise<void> | null = null;
+  private stopFollowing: (() => void) | null = null;
   private readonly reading: (string | null)[] = [];
   private chunksWritten = 0;
   private readonly since = Date.now();
@@ -92,7 +95,10 @@ export class ClusterMember<O> {
   private failed!: (error: unknown) => void;
   /** Rejects when the member cannot go on (a chunk reader or the leader failed for good). */
   readonly failedWith: Promise<never>;
-  /** Resolves when the pipeline this member led finished by itself (`startup: snapshot` read everything). */
+  /**
+   * Resolves when the pipeline is finished (`startup: snapshot` read everything): on the member that
+   * led it when it ended, and on every other member once the stored checkpoint says `complete`.
+   */
   readonly finished: Promise<void>;
   private finish!: () => void;
   private readonly logger: ClusterLogger;
@@ -119,6 +125,18 @@ export class ClusterMember<O> {
     this.coordinator = coordinator;
     this.introspector = await this.options.adapter.createIntrospector();
     this.lease = new LeaderLease(coordinator, this.member);
+    const completion = await coordinator.state.watch({ key: CHECKPOINT_KEY });
+    this.stopFollowing = () => completion.stop();
+    this.following = (async () => {
+      for await (const entry of completion) {
+        if (entry.operation === 'PUT' && isComplete(entry.string())) {
+          this.logger.info({ member: this.member }, 'the pipeline read everything (startup: snapshot); leaving');
+          this.finish();
+        }
+      }
+    })().catch((error: unknown) =>
+      this.logger.warn({ member: this.member, error: messageOf(error) }, 'stopped following the checkpoint'),
+    );
     const window = new LogWindowReader(coordinator, this.options.adapter.offsets, () => this.stopped);
     for (let i = 0; i < this.options.readers; i++) {
       this.reading.push(null);
@@ -297,6 +315,8 @@ export class ClusterMember<O> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
+    this.stopFollowing?.();
+    await this.following;
     this.endLeadership?.();
     await this.ticking;
     await this.leading;
@@ -329,6 +349,16 @@ function fencedSink(sink: Sink, guard: () => void, fence: WriteFence): Sink {
     },
     close: () => sink.close(),
   };
+}
+
+/** Whether a stored checkpoint says a `startup: snapshot` pipeline read everything (the text is checked before it is parsed). */
+function isComplete(text: string): boolean {
+  if (!text.includes('"complete":true')) return false;
+  try {
+    return (JSON.parse(text) as { complete?: unknown }).complete === true;
+  } catch {
+    return false;
+  }
 }
 
 /** `<host>-<pid>`: says where to look, and is a valid KV key token. */

@@ -169,6 +169,7 @@ export class Writer {
   }
 }
 
+/** A pipeline file of `cluster.*` from `sourceUrl` into `targetUrl` run through NATS; `extra` are top-level lines, `sourceExtra` lines of `source:`. */
 export async function writePipeline(
   dir: string,
   name: string,
@@ -176,6 +177,7 @@ export async function writePipeline(
   targetUrl: string,
   natsUrl: string,
   extra: readonly string[] = [],
+  sourceExtra: readonly string[] = [],
 ): Promise<string> {
   const file = join(dir, `${name}.yaml`);
   await writeFile(
@@ -189,6 +191,7 @@ export async function writePipeline(
       '  chunkSize: 250',
       '  parallelism: 2',
       `  options: { slotName: ${name.replace(/[^a-z0-9_]/g, '_')}, publicationName: ${name.replace(/[^a-z0-9_]/g, '_')} }`,
+      ...sourceExtra,
       'sink:',
       '  type: postgres',
       `  connection: '${targetUrl}'`,

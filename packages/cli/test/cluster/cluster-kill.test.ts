@@ -156,18 +156,21 @@ describe('cluster: members and the leader killed with SIGKILL', () => {
       }
       expect(report.cluster.members.filter((x) => x.role === 'leader').map((x) => x.member)).toEqual([leaderNow]);
 
-      // So does each member's /api/status (the metrics address; port 0: each member logs its own).
+      // So does each member's status page and its /api/status (the metrics address; port 0: each member logs its own).
       const someone = alive()[0]!;
       const url = /metrics at (http:\/\/[^\s,"]+)\/metrics/.exec(someone.output)?.[1];
       expect(url, someone.tail()).toBeDefined();
       const api = (await (await fetch(`${url}/api/status`)).json()) as {
-        member: { member: string };
-        leader: { member: string };
-        members: { member: string }[];
+        cluster: { member: string; leader: string; members: { member: string; role: string }[] };
       };
-      expect(api.member.member.endsWith(someone.idSuffix)).toBe(true);
-      expect(api.leader.member).toBe(leaderNow);
-      for (const m of alive()) expect(api.members.some((x) => x.member.endsWith(m.idSuffix))).toBe(true);
+      expect(api.cluster.member.endsWith(someone.idSuffix)).toBe(true);
+      expect(api.cluster.leader).toBe(leaderNow);
+      for (const m of alive()) expect(api.cluster.members.some((x) => x.member.endsWith(m.idSuffix))).toBe(true);
+      const page = await (await fetch(`${url}/`)).text();
+      expect(page).toContain('Cluster members');
+      for (const m of alive())
+        expect(page).toMatch(new RegExp(`<tr data-member="[^"]*${m.idSuffix}" data-role="(leader|member)">`));
+      expect(page).toContain(`<tr data-member="${leaderNow}" data-role="leader">`);
 
       for (const m of alive()) expect((await m.kill('SIGTERM')).code, m.tail()).toBe(0);
     } finally {
