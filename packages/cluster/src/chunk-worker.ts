@@ -280,7 +280,7 @@ export class ChunkWorker<O> {
    * A schema event adding to the target the columns the table gained since this reader's sink last
    * wrote it, or null when it gained none. Only additions: drops, renames and type changes are the
    * leader's to apply, in log order; an add the leader makes too finds the column there (the sink
-   * checks its catalog; Postgres adds `IF NOT EXISTS`).
+   * checks a schema change against its catalog as it is then).
    */
   private columnsAdded(table: string, schema: TableSchema, source: SourceInfo): SchemaChangeEvent | null {
     const before = this.told.get(table);

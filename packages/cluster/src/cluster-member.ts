@@ -204,6 +204,8 @@ export class ClusterMember<O> {
     const publisher = new LogPublisher(coordinator, this.options.adapter.offsets);
     const dispatcher = new ChunkDispatcher(coordinator, this.options.adapter.offsets, publisher, lease.epoch);
     this.dispatcher = dispatcher;
+    // Chunks still handed out are left to the next leader: the pipeline's close must not wait for them.
+    void ended.then(() => dispatcher.close());
     const trimmer = new LogTrimmer(
       publisher,
       () => dispatcher.windowFloor(),

@@ -83,3 +83,33 @@ export async function writeStale(
     throw error;
   }
 }
+
+/**
+ * A chunk sink into `target` whose first write holding row `victim` lands, then fails as if its
+ * reader died before recording the chunk done; `meanwhile` runs in between (a change in the source).
+ * `crashed()` says whether it happened.
+ */
+export function crashAfterWriteOf(
+  target: InMemoryTableSink,
+  victim: number,
+  meanwhile: () => void,
+): { createChunkSink: () => Promise<Sink>; crashed: () => boolean } {
+  let crashed = false;
+  return {
+    crashed: () => crashed,
+    createChunkSink: async () => {
+      const sink = target.open();
+      return {
+        ...sink,
+        write: async (batch) => {
+          await sink.write(batch);
+          if (!crashed && batch.events.some((e) => e.kind === 'change' && e.after?.id === victim)) {
+            crashed = true;
+            meanwhile();
+            throw new Error('simulated crash after the write');
+          }
+        },
+      };
+    },
+  };
+}

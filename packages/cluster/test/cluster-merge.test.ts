@@ -6,6 +6,7 @@ import { ClusterMember, type Leadership, leadSource, openCoordinator } from '../
 import { chunkRecordKey, LEASE_KEY } from '../src/names.js';
 import {
   consoleLogger,
+  crashAfterWriteOf,
   inRange,
   itemsDb,
   leadUntilStored,
@@ -105,7 +106,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     const adapter = memoryAdapter(db);
     const target = new InMemoryTableSink();
     const victim = 1230;
-    let crashed = false;
+    const crash = crashAfterWriteOf(target, victim, () => db.delete(TABLE, [victim]));
     let finish: () => void = () => undefined;
     const done = new Promise<void>((resolve) => {
       finish = resolve;
@@ -117,22 +118,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
       readers: 2,
       memberId: 'solo',
       logger: process.env.HIGHWATER_TEST_LOG === undefined ? undefined : consoleLogger,
-      createChunkSink: async () => {
-        const sink = target.open();
-        return {
-          ...sink,
-          // The first write holding the victim row lands, then the reader "dies" before its record says
-          // done; meanwhile the row is deleted in the source.
-          write: async (batch) => {
-            await sink.write(batch);
-            if (!crashed && batch.events.some((e) => e.kind === 'change' && e.after?.id === victim)) {
-              crashed = true;
-              db.delete(TABLE, [victim]);
-              throw new Error('simulated crash after the write');
-            }
-          },
-        };
-      },
+      createChunkSink: crash.createChunkSink,
       lead: leadUntilStored(adapter, target, { chunkSize: 50, parallelism: 4 }, () => finish()),
     });
     try {
@@ -141,9 +127,47 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     } finally {
       await member.stop();
     }
-    expect(crashed).toBe(true);
+    expect(crash.crashed()).toBe(true);
     expect(target.rows(TABLE).some((r) => r.id === victim)).toBe(false);
     expect(target.rows(TABLE)).toEqual(sourceRows(db));
+  }, 120_000);
+
+  it('refuses to read a chunk again when its table was truncated since the first attempt, saying how to start over', async () => {
+    const db = itemsDb();
+    const adapter = memoryAdapter(db);
+    const target = new InMemoryTableSink();
+    const victim = 1230;
+    const crash = crashAfterWriteOf(target, victim, () => db.truncate(TABLE));
+    let stopTook = Number.POSITIVE_INFINITY;
+    const warnings: string[] = [];
+    const member = new ClusterMember<number>({
+      nats: { url: nats.url, ackWaitMs: 5_000, leaseTtlMs: 3_000 },
+      pipeline: 'truncate.test',
+      adapter,
+      readers: 1,
+      memberId: 'solo',
+      logger: {
+        info: () => undefined,
+        debug: () => undefined,
+        warn: (fields, message) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+      },
+      createChunkSink: crash.createChunkSink,
+      lead: leadUntilStored(adapter, target, { chunkSize: 50, parallelism: 4 }, () => undefined),
+    });
+    try {
+      await member.start();
+      await until(() => warnings.filter((w) => w.includes('was truncated while chunk')).length >= 2);
+    } finally {
+      // The leader stops with a chunk still handed out: its pipeline closes without waiting for it
+      // (not for the source's 30 s close timeout).
+      const stopping = Date.now();
+      await member.stop();
+      stopTook = Date.now() - stopping;
+    }
+    expect(stopTook).toBeLessThan(20_000);
+    const refusal = warnings.find((w) => w.includes('was truncated while chunk')) ?? '';
+    expect(refusal).toContain('it will be read again');
+    expect(refusal).toContain('delete its checkpoint in NATS bucket hw_truncate_dtest_state');
   }, 120_000);
 
   it('refuses the write of a chunk attempt that was taken over while it stalled, after the newer attempt wrote', async () => {

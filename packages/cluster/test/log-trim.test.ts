@@ -7,7 +7,7 @@ import { ClusterMember, openCoordinator } from '../src/index.js';
 import { LogPublisher } from '../src/log-publisher.js';
 import { LogWindowReader } from '../src/log-window.js';
 import { chunkRecordKey } from '../src/names.js';
-import { consoleLogger, itemsDb, leadUntilStored, sourceRows, TABLE } from './cluster-fixtures.js';
+import { consoleLogger, crashAfterWriteOf, itemsDb, leadUntilStored, sourceRows, TABLE } from './cluster-fixtures.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
 
 const change = (offset: number): LogItem<number> => ({
@@ -115,7 +115,7 @@ describe('cluster: the log stream is trimmed while a snapshot runs', () => {
     const adapter = memoryAdapter(db);
     const target = new InMemoryTableSink();
     const victim = 2230;
-    let crashed = false;
+    const crash = crashAfterWriteOf(target, victim, () => db.delete(TABLE, [victim]));
     let writes = 0;
     let finish: () => void = () => undefined;
     const done = new Promise<void>((resolve) => {
@@ -148,22 +148,7 @@ describe('cluster: the log stream is trimmed while a snapshot runs', () => {
           for (let i = 0; i < 5; i++) db.update(TABLE, [4000], { v: `hot ${++writes}` });
         },
       },
-      createChunkSink: async () => {
-        const sink = target.open();
-        return {
-          ...sink,
-          // The victim's first write lands, then its reader "dies" before the record says done; the
-          // row is deleted meanwhile, and the stream is trimmed many times before the chunk is read again.
-          write: async (batch) => {
-            await sink.write(batch);
-            if (!crashed && batch.events.some((e) => e.kind === 'change' && e.after?.id === victim)) {
-              crashed = true;
-              db.delete(TABLE, [victim]);
-              throw new Error('simulated crash after the write');
-            }
-          },
-        };
-      },
+      createChunkSink: crash.createChunkSink,
       lead: leadUntilStored(adapter, target, { chunkSize: 10, parallelism: 2 }, () => finish()),
     });
     try {
@@ -176,7 +161,7 @@ describe('cluster: the log stream is trimmed while a snapshot runs', () => {
       await probe.close();
     }
     console.info(`log stream: at most ${maxMessages} messages held, ${writes} writes`);
-    expect(crashed).toBe(true);
+    expect(crash.crashed()).toBe(true);
     expect(trimmedWhileSnapshotting).toBe(true);
     expect(target.rows(TABLE).some((r) => r.id === victim)).toBe(false);
     expect(target.rows(TABLE)).toEqual(sourceRows(db));

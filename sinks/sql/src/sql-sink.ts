@@ -509,7 +509,10 @@ export class SqlSink implements Sink {
         throw this.fail('reading the target catalog', error, this.qualify(schema, name));
       }
     };
-    let existing = ensured.get(table.qualified);
+    // A schema change is checked against the catalog as it is now, not as this sink last saw it:
+    // another writer of the target (a cluster member adding a column its chunk needs) may have made
+    // part of it already.
+    let existing = actions.length > 0 ? undefined : ensured.get(table.qualified);
     if (existing === undefined) {
       const found = await catalog(table.name);
       if (found !== null) existing = new Map(found.map((c) => [c.name, c.nullable]));

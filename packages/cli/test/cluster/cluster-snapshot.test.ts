@@ -146,7 +146,10 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
       expect(await query(target, extra.replace('%s', 'public.extra'))).toEqual(
         await query(source, extra.replace('%s', 'cluster.extra')),
       );
-      for (const m of group.filter((g) => g.running)) expect((await m.kill('SIGTERM')).code, m.tail()).toBe(0);
+      for (const m of group.filter((g) => g.running)) {
+        const exit = await m.kill('SIGTERM');
+        expect(exit, `member ${m.pid}:\n${m.tail()}`).toEqual({ code: 0, signal: null });
+      }
     } finally {
       await writer.stop();
       await probe.close();
