@@ -153,6 +153,10 @@ export class ChunkWorker<O> {
     const highWatermark = await introspector.highWatermark();
     await hooks?.afterHighWatermark?.(split, highWatermark);
     const changes = await window.read(task.table, windowStart, highWatermark);
+    // Described again at the high watermark: a column added while the chunk was read is in the
+    // after-images of the window's changes, and the sink must know it to write them. Rows read
+    // without it list it as unknown (the target keeps the value it got when the column was added).
+    const written = await this.schemaOf(task);
     const compare = (a: Parameters<typeof adapter.compareKeys>[1], b: Parameters<typeof adapter.compareKeys>[2]) =>
       adapter.compareKeys(schema, a, b);
     const merged = mergeChunkWithRemovals(rows, changes, {
@@ -174,9 +178,9 @@ export class ChunkWorker<O> {
       txId: null,
       snapshot: true,
     };
-    const columns = schema.columns.map((c) => c.name);
+    const columns = written.columns.map((c) => c.name);
     const events: SourceEvent[] = [];
-    const added = this.columnsAdded(task.table, schema, source);
+    const added = this.columnsAdded(task.table, written, source);
     if (added !== null) events.push(added);
     for (const row of merged.rows) {
       events.push({
@@ -242,7 +246,7 @@ export class ChunkWorker<O> {
       );
       return false;
     }
-    this.told.set(task.table, schema);
+    this.told.set(task.table, written);
     this.context.log('debug', { chunk: task.id, rows: merged.rows.length, redo }, `chunk ${task.id} written`);
     return true;
   }
@@ -265,10 +269,12 @@ export class ChunkWorker<O> {
   }
 
   /**
-   * The table as the source defines it now, described for every chunk: the rows are read with every
-   * column the table has when they are read. (The leader learns a column added since from the log,
-   * maybe only after this chunk is written; rows read without it would leave it at its default in
-   * the target, and a value set before the chunk's low watermark would never reach it.)
+   * The table as the source defines it now, described for every chunk before its read (the rows are
+   * read with every column the table has then) and again at its high watermark (the columns the
+   * rows are written with). The leader learns a column added since from the log, maybe only after
+   * this chunk is written: rows read without it would leave it at its default in the target, even
+   * for a value set before the chunk's low watermark, and a change in the window setting it would
+   * carry a column the sink does not know.
    */
   private async schemaOf(task: ChunkTask): Promise<TableSchema> {
     const [described] = await this.context.introspector.describeTables([task.tableId]);
