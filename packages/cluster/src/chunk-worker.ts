@@ -1,5 +1,4 @@
 import {
-  type ChangeEvent,
   type Checkpoint,
   type ChunkReader,
   eventKeyRowOf,
@@ -12,7 +11,6 @@ import {
   type SnapshotSplit,
   type SourceInfo,
   type TableSchema,
-  tableName,
   UnsupportedError,
   unknownColumnsOf,
   chunkKeyOf,
@@ -326,6 +324,6 @@ function chunkCheckpoint(connector: string, position: Checkpoint['position']): C
   return { version: 1, connector, position, complete: false, tables: {} };
 }
 
-function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+function _sameColumns(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((c, i) => c === b[i]);
 }

@@ -108,7 +108,7 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
         { timeoutMs: 300_000 },
       ).catch(failed);
       const leader = await probe.leader();
-      const leaving = group.find((m) => leader !== null && leader.endsWith(m.idSuffix));
+      const leaving = group.find((m) => leader?.endsWith(m.idSuffix));
       expect(leaving, tails(group)).toBeDefined();
       expect((await leaving!.kill('SIGTERM')).code, leaving!.tail()).toBe(0);
       group.push(start(file));
