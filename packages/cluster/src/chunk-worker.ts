@@ -151,10 +151,14 @@ export class ChunkWorker<O> {
     const highWatermark = await introspector.highWatermark();
     await hooks?.afterHighWatermark?.(split, highWatermark);
     const changes = await window.read(task.table, windowStart, highWatermark);
-    // Described again at the high watermark: a column added while the chunk was read is in the
-    // after-images of the window's changes, and the sink must know it to write them. Rows read
-    // without it list it as unknown (the target keeps the value it got when the column was added).
-    const written = await this.schemaOf(task);
+    // A column added while the chunk was read shows in the after-images of the window's changes: the
+    // table is described again so the sink learns it. Rows read without it list it as unknown (the
+    // target keeps the value it got when the column was added: no change in the window set it).
+    const known = new Set(schema.columns.map((c) => c.name));
+    const gained = changes.some(
+      (c) => c.kind === 'change' && c.after !== null && Object.keys(c.after).some((name) => !known.has(name)),
+    );
+    const written = gained ? await this.schemaOf(task) : schema;
     const compare = (a: Parameters<typeof adapter.compareKeys>[1], b: Parameters<typeof adapter.compareKeys>[2]) =>
       adapter.compareKeys(schema, a, b);
     const merged = mergeChunkWithRemovals(rows, changes, {
@@ -268,8 +272,8 @@ export class ChunkWorker<O> {
 
   /**
    * The table as the source defines it now, described for every chunk before its read (the rows are
-   * read with every column the table has then) and again at its high watermark (the columns the
-   * rows are written with). The leader learns a column added since from the log, maybe only after
+   * read with every column the table has then), and again at its high watermark when a change of
+   * the window carries a column the first description lacked (the columns the rows are written with). The leader learns a column added since from the log, maybe only after
    * this chunk is written: rows read without it would leave it at its default in the target, even
    * for a value set before the chunk's low watermark, and a change in the window setting it would
    * carry a column the sink does not know.
