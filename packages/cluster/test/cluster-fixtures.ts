@@ -1,5 +1,7 @@
 import type { EventBatch, Key, Row, Sink, SnapshotSplit, SourceAdapter } from '@highwater/core';
 import { MemoryDatabase } from '@highwater/memory';
+import { startNats, type ThrowawayNats } from '@highwater/test-servers';
+import { afterAll, beforeAll } from 'vitest';
 import { type Leadership, leadSource } from '../src/index.js';
 import type { InMemoryTableSink } from './in-memory-table-sink.js';
 
@@ -110,6 +112,23 @@ export function crashAfterWriteOf(
           }
         },
       };
+    },
+  };
+}
+
+/** A throwaway nats-server for the describe block this is called in: started before it, stopped after. */
+export function useNats(): { readonly url: string } {
+  let server: ThrowawayNats | undefined;
+  beforeAll(async () => {
+    server = await startNats({ useEnv: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    get url(): string {
+      if (server === undefined) throw new Error('the nats-server of this describe block is not started');
+      return server.url;
     },
   };
 }

@@ -1,7 +1,6 @@
 import type { ChangeEvent, EventBatch, SnapshotSplit } from '@highwater/core';
 import { memoryAdapter } from '@highwater/memory';
-import { startNats, type ThrowawayNats } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterMember, type Leadership, leadSource, openCoordinator } from '../src/index.js';
 import { chunkRecordKey, LEASE_KEY } from '../src/names.js';
 import {
@@ -15,6 +14,7 @@ import {
   TABLE,
   until,
   writeStale,
+  useNats,
 } from './cluster-fixtures.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
 
@@ -27,15 +27,7 @@ import { InMemoryTableSink } from './in-memory-table-sink.js';
  * exactly the changes after each chunk's high watermark.
  */
 describe('cluster: the log window reaches the member that read the chunk', () => {
-  let nats: ThrowawayNats;
-
-  beforeAll(async () => {
-    nats = await startNats({ useEnv: false });
-  });
-
-  afterAll(async () => {
-    await nats?.stop();
-  });
+  const nats = useNats();
 
   it('merges writes made inside every chunk window, with chunks spread over the members', async () => {
     const db = itemsDb();

@@ -1,13 +1,20 @@
 import type { Checkpoint, LogItem } from '@highwater/core';
 import { memoryAdapter, memoryOffsets } from '@highwater/memory';
-import { startNats, type ThrowawayNats } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChunkDispatcher } from '../src/chunk-dispatcher.js';
 import { ClusterMember, openCoordinator } from '../src/index.js';
 import { LogPublisher } from '../src/log-publisher.js';
 import { LogWindowReader } from '../src/log-window.js';
 import { chunkRecordKey } from '../src/names.js';
-import { consoleLogger, crashAfterWriteOf, itemsDb, leadUntilStored, sourceRows, TABLE } from './cluster-fixtures.js';
+import {
+  consoleLogger,
+  crashAfterWriteOf,
+  itemsDb,
+  leadUntilStored,
+  sourceRows,
+  TABLE,
+  useNats,
+} from './cluster-fixtures.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
 
 const change = (offset: number): LogItem<number> => ({
@@ -42,15 +49,7 @@ function unfinished(indexes: number[]): Checkpoint {
 }
 
 describe('cluster: the log stream is trimmed while a snapshot runs', () => {
-  let nats: ThrowawayNats;
-
-  beforeAll(async () => {
-    nats = await startNats({ useEnv: false });
-  });
-
-  afterAll(async () => {
-    await nats?.stop();
-  });
+  const nats = useNats();
 
   it('keeps every window a chunk can still open: handed out, or recorded for a split still unfinished', async () => {
     const coordinator = await openCoordinator({ url: nats.url }, 'floor.test', 'probe');

@@ -1,10 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startNats, startPostgres, type ThrowawayNats, type ThrowawayPostgres } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, until } from '../e2e/cli.js';
-import { ClusterProbe, Member, query, Writer, writePipeline } from './cluster-harness.js';
+import { describe, expect, it } from 'vitest';
+import { until } from '../e2e/cli.js';
+import { ClusterProbe, Member, query, useClusterServers, Writer, writePipeline } from './cluster-harness.js';
 
 /**
  * Clustered pipelines of real `highwater run` processes (throwaway Postgres and nats-server): a
@@ -15,30 +11,15 @@ import { ClusterProbe, Member, query, Writer, writePipeline } from './cluster-ha
  * the source, column for column.
  */
 describe('cluster: snapshot-only pipelines and schema changes during the snapshot', () => {
-  let pgServer: ThrowawayPostgres;
-  let nats: ThrowawayNats;
-  let dir: string;
-  const members: Member[] = [];
-
-  beforeAll(async () => {
-    assertBuilt();
-    [pgServer, nats] = await Promise.all([startPostgres({ useEnv: false }), startNats({ useEnv: false })]);
-    dir = await mkdtemp(join(tmpdir(), 'highwater-cluster-'));
-  });
-
-  afterAll(async () => {
-    await Promise.all(members.map((m) => m.kill('SIGKILL')));
-    await nats?.stop();
-    await pgServer?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  const servers = useClusterServers();
+  const members = servers.members;
 
   /** A source and a target database of the throwaway server, with `cluster.items` of `rows` rows. */
   const databases = async (name: string, rows: number) => {
-    await query(pgServer.url, `CREATE DATABASE ${name}_src`);
-    await query(pgServer.url, `CREATE DATABASE ${name}_dst`);
-    const source = pgServer.url.replace(/\/postgres$/, `/${name}_src`);
-    const target = pgServer.url.replace(/\/postgres$/, `/${name}_dst`);
+    await query(servers.pg.url, `CREATE DATABASE ${name}_src`);
+    await query(servers.pg.url, `CREATE DATABASE ${name}_dst`);
+    const source = servers.pg.url.replace(/\/postgres$/, `/${name}_src`);
+    const target = servers.pg.url.replace(/\/postgres$/, `/${name}_dst`);
     await query(source, 'CREATE SCHEMA cluster');
     await query(source, 'CREATE TABLE cluster.items (id int PRIMARY KEY, v text NOT NULL, n int NOT NULL)');
     await query(source, `INSERT INTO cluster.items SELECT g, 'row ' || g, 0 FROM generate_series(1, ${rows}) g`);
@@ -54,7 +35,15 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
 
   it('with startup: snapshot, every member exits 0 once the snapshot is read', async () => {
     const { source, target } = await databases('snaponly', 6_000);
-    const file = await writePipeline(dir, 'snaponly', source, target, nats.url, [], ['  startup: snapshot']);
+    const file = await writePipeline(
+      servers.dir,
+      'snaponly',
+      source,
+      target,
+      servers.nats.url,
+      [],
+      ['  startup: snapshot'],
+    );
     const group = [start(file), start(file), start(file)];
     const exits = await Promise.race([
       Promise.all(group.map((m) => m.exited)),
@@ -70,7 +59,7 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
     const got = await query(target, 'SELECT id, v, n FROM public.items ORDER BY id');
     expect(got).toEqual(want);
     // More than the leader read chunks: the others had work before they left.
-    const probe = await ClusterProbe.open(nats.url, 'snaponly');
+    const probe = await ClusterProbe.open(servers.nats.url, 'snaponly');
     try {
       const readers = new Set((await probe.chunks()).map((c) => c.member));
       expect(readers.size).toBeGreaterThanOrEqual(2);
@@ -82,8 +71,8 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
   it('follows a column added during the snapshot, and a table created then, snapshotted by the next leader while its columns change', async () => {
     const rows = 60_000;
     const { source, target } = await databases('ddl', rows);
-    const file = await writePipeline(dir, 'ddl', source, target, nats.url);
-    const probe = await ClusterProbe.open(nats.url, 'ddl');
+    const file = await writePipeline(servers.dir, 'ddl', source, target, servers.nats.url);
+    const probe = await ClusterProbe.open(servers.nats.url, 'ddl');
     const writer = new Writer(source, rows);
     const group = [start(file), start(file)];
     const failed = (error: unknown) => {
