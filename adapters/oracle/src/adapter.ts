@@ -2,6 +2,7 @@ import type { AdapterCapabilities, SourceAdapter } from '@highwater/core';
 import { OracleChunkReader } from './chunk-reader.js';
 import { checkDatabase, checkTableLogging } from './checks.js';
 import { compareOracleKeys } from './compare-keys.js';
+import { containerPlan, enterPdb, type PdbMining } from './logminer/container.js';
 import { toHighwaterError } from './errors.js';
 import { OracleIntrospector } from './introspector.js';
 import { DEFAULT_MINING, type MiningOptions, OracleLogReader } from './log-reader.js';
@@ -33,6 +34,18 @@ export interface OracleAdapterOptions {
    * See docs/adapters/oracle.md, "Tables without a primary key".
    */
   readonly rowidKeys?: boolean;
+  /**
+   * The pluggable database (PDB) of a multitenant (CDB) database whose tables are captured; leave it
+   * out for a non-CDB. See docs/adapters/oracle.md, "Pluggable databases".
+   */
+  readonly pdb?: string;
+  /**
+   * Where LogMiner runs for `pdb` (default `root`): `root` connects to the CDB root's service as a
+   * common user (C##…), mines there keeping the PDB's records (SRC_CON_NAME) and reads tables inside
+   * the PDB (ALTER SESSION SET CONTAINER); `pdb` connects to the PDB's service and uses per-PDB
+   * LogMiner (19c+: START_LOGMNR finds the logs, V$LOGMNR_CONTENTS holds that PDB's redo only).
+   */
+  readonly pdbMining?: PdbMining;
 }
 
 const capabilities: AdapterCapabilities = {
@@ -57,6 +70,7 @@ export function oracleAdapter(options: OracleAdapterOptions): SourceAdapter<Orac
   const connector = options.connect ?? oracledbConnector;
   const mining: MiningOptions = { ...DEFAULT_MINING, ...options.mining };
   const describe = { rowidKeys: options.rowidKeys === true };
+  const plan = containerPlan(options.pdb, options.pdbMining);
   const open = async (): Promise<OracleSession> => {
     try {
       return await connector(settings);
@@ -64,10 +78,17 @@ export function oracleAdapter(options: OracleAdapterOptions): SourceAdapter<Orac
       throw toHighwaterError(error, 'connect');
     }
   };
-  /** Runs `setup` on a new session; closes it if setup fails. */
-  const prepared = async <T>(setup: (session: OracleSession) => Promise<T>): Promise<T> => {
+  /**
+   * Runs `setup` on a new session — in the captured PDB unless `mining` (LogMiner in CDB$ROOT stays
+   * in the root) — and closes it if setup fails.
+   */
+  const prepared = async <T>(
+    setup: (session: OracleSession) => Promise<T>,
+    where: 'tables' | 'mining' = 'tables',
+  ): Promise<T> => {
     const session = await open();
     try {
+      if (where === 'tables' && plan.switchTo !== null) await enterPdb(session, plan.switchTo);
       return await setup(session);
     } catch (error) {
       await session.close().catch(() => undefined);
@@ -89,8 +110,15 @@ export function oracleAdapter(options: OracleAdapterOptions): SourceAdapter<Orac
     createLogReader: (request) =>
       prepared(async (session) => {
         const { allColumnsLogged } = await checkDatabase(session);
-        if (!allColumnsLogged) await checkTableLogging(session, request.tables);
-        return new OracleLogReader(session, request.from, request.tables, mining, describe);
-      }),
+        // Mining in CDB$ROOT: table definitions are read in the PDB, on a second session.
+        const catalog = plan.switchTo === null ? session : await prepared(async (s) => s);
+        try {
+          if (!allColumnsLogged) await checkTableLogging(catalog, request.tables);
+          return new OracleLogReader(session, request.from, request.tables, mining, describe, plan.scope, catalog);
+        } catch (error) {
+          if (catalog !== session) await catalog.close().catch(() => undefined);
+          throw error;
+        }
+      }, 'mining'),
   };
 }

@@ -46,7 +46,7 @@ const NETWORK = new Set([
 
 const GRANTS =
   'GRANT CREATE SESSION, LOGMINING, SELECT ANY TRANSACTION, SELECT_CATALOG_ROLE, EXECUTE_CATALOG_ROLE, FLASHBACK ANY TABLE TO <user>; ' +
-  'GRANT SELECT ON V_$DATABASE, V_$LOG, V_$LOGFILE, V_$ARCHIVED_LOG, V_$LOGMNR_CONTENTS, V_$LOGMNR_LOGS, V_$TRANSACTION TO <user>; ' +
+  'GRANT SELECT ON V_$DATABASE, V_$LOG, V_$LOGFILE, V_$ARCHIVED_LOG, V_$LOGMNR_CONTENTS, V_$LOGMNR_LOGS, V_$TRANSACTION, V_$THREAD TO <user>; ' +
   'and SELECT on every captured table';
 
 /**
@@ -85,6 +85,14 @@ export function toHighwaterError(error: unknown, where: string): HighwaterError 
   ) {
     return new PermissionError(
       `oracle ${where}: missing privilege or view (${text}). The capture user needs: ${GRANTS}.`,
+      { cause: error },
+    );
+  }
+  if (code === 'ORA-65040') {
+    return new ConfigError(
+      `oracle ${where}: LogMiner refused to run inside a pluggable database (${text}). Connect to the CDB root's service ` +
+        "as a common user (C##…) and set the adapter's pdb option to the PDB's name, or on Oracle 19c and later set " +
+        'pdb and pdbMining: \'pdb\' to use per-PDB LogMiner (docs/adapters/oracle.md, "Pluggable databases").',
       { cause: error },
     );
   }

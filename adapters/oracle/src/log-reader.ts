@@ -11,7 +11,9 @@ import {
 } from '@highwater/core';
 import { type DescribeOptions, describeTable, oracleColumnsOf } from './catalog.js';
 import { toHighwaterError } from './errors.js';
+import { type MiningScope, NON_CDB } from './logminer/container.js';
 import { type ContentRow, mineWindow } from './logminer/mining-window.js';
+import { WrittenRedo } from './logminer/written-redo.js';
 import {
   type BufferedChange,
   OpenTransactions,
@@ -40,6 +42,14 @@ export interface MiningOptions {
   readonly spillThresholdChars: number;
   /** Where spill files go (default the system temp directory; a fresh subdirectory per reader). */
   readonly spillDirectory?: string;
+  /** V$LOGMNR_CONTENTS rows fetched and held at once (default 4096): a window is read in such batches. */
+  readonly fetchRows: number;
+  /**
+   * How long after an SCN was current every redo thread has surely written its redo up to it (default
+   * 5000 ms: LGWR writes at least every 3 s). Windows end no later than that SCN or the last redo
+   * each thread wrote (`WrittenRedo`); lower it only where LGWR is known to write sooner.
+   */
+  readonly redoFlushMs: number;
 }
 
 export const DEFAULT_MINING: MiningOptions = {
@@ -49,6 +59,8 @@ export const DEFAULT_MINING: MiningOptions = {
   targetRowsPerWindow: 20_000,
   pollMs: 500,
   spillThresholdChars: 16_000_000,
+  redoFlushMs: 5000,
+  fetchRows: 4096,
 };
 
 /** Items per yielded batch while a large transaction is emitted. */
@@ -103,18 +115,27 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   private emitted: OracleOffset;
   /** Tables `addTables` asked for, applied at the reader's next internal restart. */
   private added: TableSchema[] | null = null;
+  /** Where a window may end: redo every open thread has written to its online log. */
+  private readonly written: WrittenRedo;
 
+  /**
+   * `session` mines; `catalog` reads table definitions — the same session except when mining runs in
+   * CDB$ROOT for tables of a pluggable database (`scope.sourcePdb`), where `catalog` is in that PDB.
+   */
   constructor(
     private readonly session: OracleSession,
     private from: OracleOffset,
     tables: readonly TableSchema[],
     private readonly options: MiningOptions,
     private readonly describe: DescribeOptions = {},
+    private readonly scope: MiningScope = NON_CDB,
+    private readonly catalog: OracleSession = session,
   ) {
     for (const t of tables) this.track(t);
     this.spill = tempSpill(options.spillThresholdChars, options.spillDirectory);
     this.open = new OpenTransactions(this.spill);
     this.window = options.windowScns;
+    this.written = new WrittenRedo(options.redoFlushMs);
     this.minedThrough = BigInt(from.restartScn) - 1n;
     this.emitted = from;
   }
@@ -165,7 +186,9 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         if (this.added !== null) this.restartWithAddedTables();
         const current = BigInt(String((await this.session.execute(SQL.currentScn)).rows[0]?.CURRENT_SCN));
         this.lagScns = Number(current - this.minedThrough);
-        if (current <= this.minedThrough) {
+        // Not past what every redo thread has written: a commit still in a log buffer would be missed.
+        const written = await this.written.bound(this.session, current);
+        if (written <= this.minedThrough) {
           const progress = this.progress();
           if (progress !== null) yield this.noteYield([progress]);
           if (this.added === null) await this.pause();
@@ -173,18 +196,23 @@ export class OracleLogReader implements LogReader<OracleOffset> {
         }
         const start = this.minedThrough + 1n;
         const limit = this.minedThrough + BigInt(this.window);
-        const end = current < limit ? current : limit;
-        const rows = await mineWindow(this.session, start, end);
-        if (this.closed) return;
-        for await (const batch of this.process(rows)) {
+        const end = written < limit ? written : limit;
+        let mined = 0;
+        for await (const rows of mineWindow(this.session, start, end, this.scope, this.options.fetchRows)) {
           if (this.closed) return;
-          yield this.noteYield(batch);
-          // Tables were added: the rest of this window is mined again with them (restartWithAddedTables).
+          mined += rows.length;
+          for await (const batch of this.process(rows)) {
+            if (this.closed) return;
+            yield this.noteYield(batch);
+            // Tables were added: the rest of this window is mined again with them (restartWithAddedTables).
+            if (this.added !== null) break;
+          }
           if (this.added !== null) break;
         }
+        if (this.closed) return;
         if (this.added !== null) continue;
         this.minedThrough = end;
-        this.adapt(rows.length);
+        this.adapt(mined);
         const progress = this.progress();
         if (progress !== null) yield this.noteYield([progress]);
       }
@@ -349,7 +377,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
   /** The table's definition now (the online catalog): rows logged after a DDL decode with it. */
   private async redescribe(owner: string, table: string): Promise<TableSchema | null> {
     try {
-      const schema = await describeTable(this.session, { schema: owner, name: table }, this.describe);
+      const schema = await describeTable(this.catalog, { schema: owner, name: table }, this.describe);
       this.track(schema);
       return schema;
     } catch (error) {
@@ -478,6 +506,7 @@ export class OracleLogReader implements LogReader<OracleOffset> {
     this.open.discardAll();
     this.spill.remove();
     await this.session.close();
+    if (this.catalog !== this.session) await this.catalog.close();
   }
 }
 

@@ -2,14 +2,20 @@ import type { LogItem, RowChange, SourceAdapter, TableSchema } from '@highwater/
 import { describeTable } from '../src/catalog.js';
 import { type MiningOptions, type OracleOffset, oracleAdapter, watermarkAt } from '../src/index.js';
 import { oracleColumn } from '../src/types/oracle-column.js';
-import { SimulatedOracle, type SimTable, type SimulatorOptions } from './simulator/database.js';
+import {
+  FAST_LGWR,
+  FAST_REDO_FLUSH_MS,
+  SimulatedOracle,
+  type SimTable,
+  type SimulatorOptions,
+} from './simulator/database.js';
 import { simulatedConnector } from './simulator/session.js';
 
 export const CAPTURE = { user: 'cdc', password: 'secret', connectString: 'simulator:1521/FREEPDB1' };
 
 /** SIMULATOR set-up for the adapter's own tests: a database with SHOP.ORDERS (ID, NOTE) and an adapter on it. */
 export function simulatedShop(options: SimulatorOptions = {}, mining: Partial<MiningOptions> = {}) {
-  const db = new SimulatedOracle(options);
+  const db = new SimulatedOracle({ ...FAST_LGWR, ...options });
   const orders = db.createTable(
     'SHOP',
     'ORDERS',
@@ -22,7 +28,15 @@ export function simulatedShop(options: SimulatorOptions = {}, mining: Partial<Mi
   const adapter = oracleAdapter({
     connection: CAPTURE,
     connect: simulatedConnector(db),
-    mining: { pollMs: 2, windowScns: 16, minWindowScns: 4, maxWindowScns: 64, targetRowsPerWindow: 20, ...mining },
+    mining: {
+      pollMs: 2,
+      windowScns: 16,
+      minWindowScns: 4,
+      maxWindowScns: 64,
+      targetRowsPerWindow: 20,
+      redoFlushMs: FAST_REDO_FLUSH_MS,
+      ...mining,
+    },
   });
   return { db, orders, adapter };
 }

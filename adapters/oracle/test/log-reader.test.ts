@@ -32,6 +32,23 @@ describe('Oracle log reader (simulator)', () => {
       expect(compareOracleOffsets(got[i - 1]!.offset, got[i]!.offset)).toBeLessThan(0);
   });
 
+  it('reads a window in batches of fetchRows: a window holding a bulk transaction is never fetched whole', async () => {
+    const { db, orders, adapter } = simulatedShop(
+      { recordsPerLog: 100_000 },
+      { windowScns: 100_000, maxWindowScns: 100_000, targetRowsPerWindow: 1_000_000, fetchRows: 50 },
+    );
+    const schema = await schemaOf(db, orders);
+    const from = now(db);
+    const bulk = db.begin();
+    for (let i = 0; i < 600; i++) db.insert(bulk, orders, { ID: String(i), NOTE: `bulk ${i}` });
+    db.commit(bulk);
+    db.largestFetch = 0;
+    const got = changes((await readThrough(adapter, db, from, [schema])).items);
+    expect(got.map((c) => c.after?.ID)).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    // 602 rows (START, 600 inserts, COMMIT) in one window, fetched 50 at a time.
+    expect(db.largestFetch).toBe(50);
+  });
+
   it('keeps a long transaction open across many mining windows and log switches, and emits it at its commit', async () => {
     const { db, orders, adapter } = simulatedShop({ recordsPerLog: 7 });
     const schema = await schemaOf(db, orders);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareOracleOffsets, oracleOffsets, watermarkAt } from '../src/index.js';
+import { compareOracleOffsets, type OracleSession, oracleOffsets, watermarkAt } from '../src/index.js';
+import { WrittenRedo } from '../src/logminer/written-redo.js';
 import { now, schemaOf, simulatedShop } from './helpers.js';
 
 describe('Oracle offsets', () => {
@@ -85,5 +86,56 @@ describe('Oracle mining windows (simulator)', () => {
     // one or two small transactions (under a quarter of the target) double it up to the maximum.
     expect(Math.min(...sizes)).toBeLessThan(64);
     expect(sizes[sizes.length - 1]).toBe(256);
+  });
+});
+
+describe('WrittenRedo: where a window may end', () => {
+  /** A session answering V$THREAD with `threads` (status, LAST_REDO_CHANGE#); nothing else is asked. */
+  const session = (threads: () => [string, string | null][]): OracleSession => ({
+    execute: async () => ({
+      rows: threads().map(([status, last], i) => ({
+        'THREAD#': String(i + 1),
+        STATUS: status,
+        'LAST_REDO_CHANGE#': last,
+      })),
+    }),
+    stream: () => {
+      throw new Error('not used');
+    },
+    close: async () => undefined,
+  });
+
+  it('is one below the lowest open thread’s last written SCN, never above CURRENT_SCN, and an SCN redoFlushMs old at least', async () => {
+    let clock = 0;
+    let threads: [string, string | null][] = [
+      ['OPEN', '100'],
+      ['OPEN', '60'],
+      ['CLOSED', '5'],
+    ];
+    const written = new WrittenRedo(5000, () => clock);
+    const s = session(() => threads);
+    expect(await written.bound(s, 120n)).toBe(59n); // thread 2 wrote through 60; the closed thread 3 does not count
+    expect(await written.bound(s, 90n)).toBe(59n);
+    threads = [
+      ['OPEN', '200'],
+      ['OPEN', '300'],
+    ];
+    expect(await written.bound(s, 150n)).toBe(150n); // both wrote past CURRENT_SCN
+    // Thread 2 goes idle (its LAST_REDO_CHANGE# stays 60) while CURRENT_SCN moves on.
+    threads = [
+      ['OPEN', '400'],
+      ['OPEN', '60'],
+    ];
+    clock = 10_000;
+    // The readings taken at 0 are 10 s old: everything up to the newest of them (150) is written.
+    expect(await written.bound(s, 400n)).toBe(150n);
+    clock = 14_999;
+    expect(await written.bound(s, 410n)).toBe(150n); // the 400 reading is 4999 ms old: not yet
+    clock = 15_000;
+    expect(await written.bound(s, 420n)).toBe(400n); // 5 s after CURRENT_SCN was 400, LGWR wrote everything up to it
+    clock = 15_001;
+    expect(await written.bound(s, 430n)).toBe(400n);
+    clock = 20_000;
+    expect(await written.bound(s, 440n)).toBe(420n);
   });
 });

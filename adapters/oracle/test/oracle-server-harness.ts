@@ -64,9 +64,15 @@ export class OracleServerHarness
   private owner = '';
   private readonly types = new Map<string, Map<string, LogicalType>>();
 
+  /**
+   * `url` writes the suite's tables (in its user's schema). `capture` is what the adapter is given:
+   * by default the same URL; for LogMiner in CDB$ROOT, a common user's URL on the root's service with
+   * `pdb` (HIGHWATER_ORACLE_CAPTURE_URL, HIGHWATER_ORACLE_PDB, HIGHWATER_ORACLE_PDB_MINING).
+   */
   constructor(
     private readonly url: string,
     options: { readonly name?: string; readonly columnTypes?: readonly LogicalType['kind'][] } = {},
+    private readonly capture: Partial<OracleAdapterOptions> = {},
   ) {
     super();
     this.name = options.name ?? 'oracle (server)';
@@ -107,7 +113,7 @@ export class OracleServerHarness
   }
 
   createAdapter(options: Partial<OracleAdapterOptions> = {}): SourceAdapter<OracleOffset> {
-    return oracleAdapter({ connection: this.url, mining: { pollMs: 100 }, ...options });
+    return oracleAdapter({ connection: this.url, mining: { pollMs: 100 }, ...this.capture, ...options });
   }
 
   private qualified(table: string): string {

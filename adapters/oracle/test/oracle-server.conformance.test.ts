@@ -1,12 +1,21 @@
 import { registerConformanceTests } from '@highwater/conformance';
 import { describe, it } from 'vitest';
+import type { OracleAdapterOptions } from '../src/index.js';
 import { OracleServerHarness } from './oracle-server-harness.js';
 
 const url = process.env.HIGHWATER_ORACLE_URL;
+/** Optional: capture as another user (a common user on the CDB root's service) and/or from a PDB. */
+const env = process.env;
+const mining = env.HIGHWATER_ORACLE_PDB_MINING;
+const capture: Partial<OracleAdapterOptions> = {
+  ...(env.HIGHWATER_ORACLE_CAPTURE_URL ? { connection: env.HIGHWATER_ORACLE_CAPTURE_URL } : {}),
+  ...(env.HIGHWATER_ORACLE_PDB ? { pdb: env.HIGHWATER_ORACLE_PDB } : {}),
+  ...(mining === 'pdb' || mining === 'root' ? { pdbMining: mining } : {}),
+};
 
 if (url !== undefined && url !== '') {
   registerConformanceTests({
-    harness: new OracleServerHarness(url),
+    harness: new OracleServerHarness(url, {}, capture),
     skip: {
       'value-types':
         "Oracle stores '' and an empty RAW as NULL, and the case writes both; it runs below on a table without string and bytes columns",
@@ -14,10 +23,14 @@ if (url !== undefined && url !== '') {
     timeoutMs: 180_000,
   });
   registerConformanceTests({
-    harness: new OracleServerHarness(url, {
-      name: 'oracle (server, no string/bytes columns)',
-      columnTypes: ['int16', 'int32', 'int64', 'float32', 'float64', 'decimal', 'timestamp', 'timestamptz'],
-    }),
+    harness: new OracleServerHarness(
+      url,
+      {
+        name: 'oracle (server, no string/bytes columns)',
+        columnTypes: ['int16', 'int32', 'int64', 'float32', 'float64', 'decimal', 'timestamp', 'timestamptz'],
+      },
+      capture,
+    ),
     only: ['value-types'],
     timeoutMs: 180_000,
   });

@@ -4,7 +4,7 @@ import { oracleAdapter, oracleColumn } from '../src/index.js';
 import { nextRowidBoundary } from '../src/rowid/rowid-ranges.js';
 import { compareRowids, decodeRowid, encodeRowid } from '../src/rowid/rowid.js';
 import { CAPTURE } from './helpers.js';
-import { SimulatedOracle, type SimTable } from './simulator/database.js';
+import { FAST_LGWR, FAST_REDO_FLUSH_MS, SimulatedOracle, type SimTable } from './simulator/database.js';
 import { simulatedConnector } from './simulator/session.js';
 
 type Change = Extract<SourceEvent, { kind: 'change' }>;
@@ -55,7 +55,7 @@ describe('extended ROWIDs', () => {
 
 /** SIMULATOR: SHOP.LOG without a primary key, 120 rows in 16-row blocks, some rows identical. */
 function keylessShop(rowidKeys: boolean) {
-  const db = new SimulatedOracle({ rowsPerBlock: 16 });
+  const db = new SimulatedOracle({ rowsPerBlock: 16, ...FAST_LGWR });
   const log = db.createTable(
     'SHOP',
     'LOG',
@@ -73,7 +73,7 @@ function keylessShop(rowidKeys: boolean) {
     connection: CAPTURE,
     connect: simulatedConnector(db),
     rowidKeys,
-    mining: { pollMs: 2, windowScns: 64 },
+    mining: { pollMs: 2, windowScns: 64, redoFlushMs: FAST_REDO_FLUSH_MS },
   });
   return { db, log, adapter };
 }

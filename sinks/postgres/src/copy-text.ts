@@ -19,10 +19,13 @@ const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '
  */
 export function copyField(param: unknown): string {
   if (param === null || param === undefined) return '\\N';
+  // What `postgresParam` gives: text already (prepareValue would return it unchanged).
   const text =
-    param instanceof Uint8Array
-      ? `\\x${Buffer.from(param.buffer, param.byteOffset, param.byteLength).toString('hex')}`
-      : String(prepareValue(param));
+    typeof param === 'string'
+      ? param
+      : param instanceof Uint8Array
+        ? `\\x${Buffer.from(param.buffer, param.byteOffset, param.byteLength).toString('hex')}`
+        : String(prepareValue(param));
   return SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c] as string) : text;
 }
 

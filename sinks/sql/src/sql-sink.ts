@@ -22,6 +22,7 @@ import type { SqlSinkConfig } from './sink-config.js';
 import type { SinkContext } from '@highwater/core';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
+import { type FreshRows, freshRows, plannedRows } from './fresh-rows.js';
 import { type BulkLoad, type Dialect, keyInList, type SqlSession, type TargetColumn } from './dialect.js';
 import { connectError, sinkError } from './sql-errors.js';
 import {
@@ -182,8 +183,13 @@ export class SqlSink implements Sink {
         inTransaction = true;
       }
       if (batch.fence !== undefined) await passFence(this.dialect, session, fenceTable, this.pipeline, batch.fence);
+      const fresh = this.canBulkLoad(session)
+        ? freshRows(batch.events, (name) => (gone.has(name) ? undefined : tables.get(name)), BULK_MIN_ROWS)
+        : null;
+      for (const rows of fresh ?? []) await this.loadFresh(session, rows, ensured);
       const plan = new BatchPlan();
-      for (const event of batch.events) {
+      // A batch of new rows only is written above, unplanned.
+      for (const event of fresh === null ? batch.events : []) {
         if (event.kind === 'change' && !gone.has(event.source.table)) {
           const table = this.tableOf(tables, event.source.table);
           plan.add(table, table.renamed === undefined ? event : renamedEvent(table, event));
@@ -752,14 +758,21 @@ export class SqlSink implements Sink {
    * had before, a chunk whose rows another writer put there), the load is rolled back to the
    * savepoint and the rows are upserted through a stage instead — replaced, never doubled. Other
    * rows (updates) are loaded into a stage and upserted from it with one statement. Either way the
-   * rows commit with the batch's checkpoint.
+   * rows commit with the batch's checkpoint. `perKey` gives the rows one per key, for rows loaded
+   * without that check ({@link freshRows}): the stage needs it.
    */
-  private async bulkUpsert(session: SqlSession, group: UpsertGroup, rows: readonly Row[]): Promise<boolean> {
+  private async bulkUpsert(
+    session: SqlSession,
+    group: UpsertGroup,
+    loaded: readonly Row[],
+    perKey?: () => readonly Row[],
+  ): Promise<boolean> {
     const bulk = this.dialect.bulkLoad;
     const load = session.load?.bind(session);
     if (bulk === undefined || load === undefined || this.bulkUnavailable) return false;
     const { table, columns } = group;
     const types = columns.map((c) => table.columns.get(c)?.type ?? { kind: 'other' as const });
+    let rows = loaded;
     const data = () => this.bulkData(bulk, group, rows);
     if (group.fresh) {
       await this.run(session, 'SAVEPOINT highwater_bulk', [], table.qualified);
@@ -772,6 +785,8 @@ export class SqlSink implements Sink {
         if (!unavailable && !bulk.isDuplicateKey(error)) throw this.fail('bulk load', error, table.qualified);
         await this.run(session, 'ROLLBACK TO SAVEPOINT highwater_bulk', [], table.qualified);
         if (unavailable) return this.giveUpBulk(error, table.qualified);
+        // A stage upserts each key once: rows not planned per key are planned now.
+        if (perKey !== undefined) rows = perKey();
         this.context.logger.debug(
           { table: table.qualified, rows: rows.length },
           'bulk load found rows already in the target; upserting them instead',
@@ -793,6 +808,34 @@ export class SqlSink implements Sink {
     return true;
   }
 
+  /** True while the target may take bulk loads on this session (it has them and has not refused one). */
+  private canBulkLoad(session: SqlSession): boolean {
+    return this.dialect.bulkLoad !== undefined && session.load !== undefined && !this.bulkUnavailable;
+  }
+
+  /**
+   * One table's rows of a batch of new rows only ({@link freshRows}): bulk-loaded as they come,
+   * without planning them per key first. A load that meets a key twice (or one already in the
+   * target) is rolled back and the rows are planned per key for the stage; a target that refuses
+   * bulk loads gets them planned and written with statements.
+   */
+  private async loadFresh(
+    session: SqlSession,
+    fresh: FreshRows,
+    ensured: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
+  ): Promise<void> {
+    const group: UpsertGroup = {
+      kind: 'upsert',
+      table: fresh.table,
+      columns: fresh.columns,
+      rows: new Map(),
+      fresh: true,
+    };
+    if (await this.bulkUpsert(session, group, fresh.rows, () => plannedRows(fresh))) return;
+    const rows = new Map(plannedRows(fresh).map((row, i) => [i, row]));
+    await this.apply(session, { ...group, rows }, ensured);
+  }
+
   /** The target refuses bulk loads: statements from now on, said once. Returns false (not loaded). */
   private giveUpBulk(error: unknown, table: string): false {
     this.bulkUnavailable = true;
@@ -807,9 +850,13 @@ export class SqlSink implements Sink {
   private *bulkData(bulk: BulkLoad, group: UpsertGroup, rows: readonly Row[]): Generator<string> {
     const { table, columns } = group;
     const encoders = this.encodersOf(table, columns);
+    const width = columns.length;
+    // One array for every row's values: `line` reads it before the next row is encoded.
+    const values: unknown[] = new Array(width);
     let piece = '';
     for (const row of rows) {
-      piece += bulk.line(columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null, row)));
+      for (let j = 0; j < width; j++) values[j] = (encoders[j] as Encoder)(row[columns[j] as string] ?? null, row);
+      piece += bulk.line(values);
       if (piece.length >= 262_144) {
         yield piece;
         piece = '';

@@ -1,4 +1,4 @@
-import { SinkError, type TableSchema } from '@highwater/core';
+import { type LogicalType, SinkError, type TableSchema } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { BULK_MIN_ROWS } from '../src/sql-sink.js';
 import {
@@ -28,6 +28,7 @@ const items = table(
   ],
   ['id'],
 );
+const others = table('others', [...items.columns.map((c): [string, LogicalType] => [c.name, c.type])], ['id']);
 
 describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
   const target = throwawayTarget(kind, 't');
@@ -122,6 +123,32 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     expect(third.every((r) => r.name === 'third' && r.note === null)).toBe(true);
     await sink.close();
     expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(3));
+  });
+
+  it('loads a batch of new rows as it comes, and one that repeats a key keeps the last row of it', async () => {
+    const schema = await target.freshSchema();
+    const config = sinkConfig(kind, target.url, schema);
+    const sink = createSqlSink(config, context([items, others]));
+    await sink.open();
+    const read = (t: TableSchema, id: number, name: string) => ({
+      ...insert(t, { id, name, note: null }),
+      op: 'r' as const,
+    });
+    const reads = (t: TableSchema, name: string) =>
+      Array.from({ length: BULK_MIN_ROWS }, (_, i) => read(t, i + 1, name));
+    // Two tables, as a batch joining two chunks: each table's rows in one load.
+    await sink.write({ events: [...reads(items, 'a'), ...reads(others, 'a')], checkpoint: checkpoint(1) });
+    expect((await rows(schema, 'items')).map((r) => r.name)).toEqual(Array(BULK_MIN_ROWS).fill('a'));
+    expect(await rows(schema, 'others')).toHaveLength(BULK_MIN_ROWS);
+    // Key 3 twice in one batch of reads and inserts (as a chunk read again after a crash, followed by
+    // its insert): the load fails as a duplicate, the rows go through the stage once per key.
+    const events = [...reads(items, 'b'), insert(items, { id: 3, name: 'c', note: null })];
+    await sink.write({ events, checkpoint: checkpoint(2) });
+    const after = await rows(schema, 'items');
+    expect(after).toHaveLength(BULK_MIN_ROWS);
+    expect(after.filter((r) => r.name !== 'b').map((r) => [Number(r.id), r.name])).toEqual([[3, 'c']]);
+    await sink.close();
+    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
   });
 
   it('leaves unknown (unchanged TOAST) columns as stored', async () => {

@@ -1,6 +1,7 @@
 import { OffsetUnavailableError } from '@highwater/core';
 import type { OracleSession, ResultRow } from '../session/session.js';
 import { SQL } from '../sql/statements.js';
+import { type MiningScope, NON_CDB } from './container.js';
 
 /** One row of `V$LOGMNR_CONTENTS` as the reader uses it (columns per Oracle Database Reference, V$LOGMNR_CONTENTS). */
 export interface ContentRow {
@@ -99,17 +100,32 @@ function purged(start: bigint, oldest: string): OffsetUnavailableError {
 
 /**
  * Mines SCNs `[start, end]` (both inclusive, as DBMS_LOGMNR.START_LOGMNR's STARTSCN/ENDSCN) and
- * returns the rows in redo order. One LogMiner session per window: ADD_LOGFILE, START_LOGMNR,
- * read V$LOGMNR_CONTENTS, END_LOGMNR (DBMS_LOGMNR in Oracle Database PL/SQL Packages and Types Reference).
+ * yields the rows in redo order, at most `batchRows` at a time: a window can hold any number of rows
+ * (one bulk statement's changes can share an SCN), so it is never held whole. One LogMiner session per
+ * window: ADD_LOGFILE, START_LOGMNR, read V$LOGMNR_CONTENTS, END_LOGMNR (DBMS_LOGMNR in Oracle Database
+ * PL/SQL Packages and Types Reference), END_LOGMNR also when the caller stops early.
+ * Per-PDB mining adds no log files (START_LOGMNR finds them); mining CDB$ROOT for one PDB keeps its rows only.
  */
-export async function mineWindow(session: OracleSession, start: bigint, end: bigint): Promise<ContentRow[]> {
-  const files = await logsCovering(session, start, end);
-  for (let i = 0; i < files.length; i++) {
-    await session.execute(i === 0 ? SQL.addFirstLogfile : SQL.addLogfile, { name: files[i] as string });
+export async function* mineWindow(
+  session: OracleSession,
+  start: bigint,
+  end: bigint,
+  scope: MiningScope = NON_CDB,
+  batchRows = 4096,
+): AsyncGenerator<ContentRow[]> {
+  if (scope.addLogfiles) {
+    const files = await logsCovering(session, start, end);
+    for (let i = 0; i < files.length; i++) {
+      await session.execute(i === 0 ? SQL.addFirstLogfile : SQL.addLogfile, { name: files[i] as string });
+    }
   }
   await session.execute(SQL.startLogmnr, { startScn: String(start), endScn: String(end) });
   try {
-    return (await session.execute(SQL.contents)).rows.map(contentRow);
+    const contents =
+      scope.sourcePdb === null
+        ? session.stream(SQL.contents, {}, batchRows)
+        : session.stream(SQL.contentsOfPdb, { pdb: scope.sourcePdb }, batchRows);
+    for await (const rows of contents) yield rows.map(contentRow);
   } finally {
     await session.execute(SQL.endLogmnr);
   }

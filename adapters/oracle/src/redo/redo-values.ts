@@ -18,10 +18,40 @@ export const LOB_NOT_LOGGED: unique symbol = Symbol('lob not logged');
 
 /** `UNISTR('\00e9\\')`: `\XXXX` is a UTF-16 code unit, `\\` a backslash. */
 export function unistr(text: string): string {
-  if (!text.includes('\\')) return text;
-  return text.replace(/\\(\\|[0-9A-Fa-f]{4})/g, (_, code: string) =>
-    code === '\\' ? '\\' : String.fromCharCode(Number.parseInt(code, 16)),
-  );
+  let at = text.indexOf('\\');
+  if (at < 0) return text;
+  // A loop rather than a replace with a callback: a third of the time on UNISTR-heavy redo.
+  let out = '';
+  let from = 0;
+  for (; at >= 0; at = text.indexOf('\\', from)) {
+    out += text.slice(from, at);
+    if (text.charCodeAt(at + 1) === 92) {
+      out += '\\';
+      from = at + 2;
+      continue;
+    }
+    const code = hex4(text, at + 1);
+    if (code < 0) {
+      out += '\\'; // not an escape: kept as written
+      from = at + 1;
+      continue;
+    }
+    out += String.fromCharCode(code);
+    from = at + 5;
+  }
+  return out + text.slice(from);
+}
+
+/** The UTF-16 code unit written as four hex digits at `i`, -1 when they are not there. */
+function hex4(text: string, i: number): number {
+  let code = 0;
+  for (let k = i; k < i + 4; k++) {
+    const c = text.charCodeAt(k);
+    const d = c < 128 ? (HEX[c] as number) : -1;
+    if (d < 0) return -1;
+    code = (code << 4) | d;
+  }
+  return code;
 }
 
 /** A hex digit's value by character code, -1 for anything else. */
@@ -112,10 +142,18 @@ export function typedCall(
 /** A table's columns with their decoders, looked up by name as SQL_REDO writes it. */
 export class RedoRowDecoder {
   private readonly byName = new Map<string, ColumnEntry>();
+  /** The entries in the table's column order, which SQL_REDO's column lists and WHERE clauses follow. */
+  readonly entries: readonly ColumnEntry[];
 
   constructor(readonly columns: readonly OracleColumn[]) {
     for (const column of columns)
       this.byName.set(column.name, { name: column.name, column, family: familyOf(column), decode: decoderFor(column) });
+    this.entries = [...this.byName.values()];
+  }
+
+  /** The position of `entry` in `entries`. */
+  indexOf(entry: ColumnEntry): number {
+    return this.entries.indexOf(entry);
   }
 
   has(name: string): boolean {

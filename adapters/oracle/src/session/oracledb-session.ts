@@ -15,9 +15,24 @@ interface FetchMetadata {
   readonly dbType?: unknown;
 }
 
-interface DriverConnection {
-  execute(sql: string, binds: Record<string, unknown>, options: Record<string, unknown>): Promise<{ rows?: unknown[] }>;
+interface DriverResultSet {
+  getRows(count: number): Promise<unknown[]>;
   close(): Promise<void>;
+}
+
+interface DriverConnection {
+  execute(
+    sql: string,
+    binds: Record<string, unknown>,
+    options: Record<string, unknown>,
+  ): Promise<{ rows?: unknown[]; resultSet?: DriverResultSet }>;
+  close(): Promise<void>;
+}
+
+function driverBinds(binds: Binds): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(binds)) params[k] = v instanceof Uint8Array ? Buffer.from(v) : v;
+  return params;
 }
 
 const driver = oracledb as unknown as {
@@ -52,14 +67,37 @@ class OracledbSession implements OracleSession {
   constructor(private readonly connection: DriverConnection) {}
 
   async execute(sql: string, binds: Binds = {}): Promise<ExecuteResult> {
-    const params: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(binds)) params[k] = v instanceof Uint8Array ? Buffer.from(v) : v;
-    const result = await this.connection.execute(sql, params, {
+    const result = await this.connection.execute(sql, driverBinds(binds), {
       outFormat: driver.OUT_FORMAT_OBJECT,
       fetchTypeHandler,
       autoCommit: false,
     });
     return { rows: (result.rows ?? []).map(toRow) };
+  }
+
+  /** A result set (node-oracledb `resultSet: true`) read with `getRows(batchRows)` until empty. */
+  async *stream(sql: string, binds: Binds, batchRows: number): AsyncIterable<readonly ResultRow[]> {
+    const result = await this.connection.execute(sql, driverBinds(binds), {
+      outFormat: driver.OUT_FORMAT_OBJECT,
+      fetchTypeHandler,
+      autoCommit: false,
+      resultSet: true,
+      fetchArraySize: batchRows,
+    });
+    const set = result.resultSet;
+    if (set === undefined) {
+      if (result.rows !== undefined && result.rows.length > 0) yield result.rows.map(toRow);
+      return;
+    }
+    try {
+      for (;;) {
+        const rows = await set.getRows(batchRows);
+        if (rows.length === 0) return;
+        yield rows.map(toRow);
+      }
+    } finally {
+      await set.close();
+    }
   }
 
   close(): Promise<void> {

@@ -25,6 +25,12 @@ export interface ExecuteResult {
 export interface OracleSession {
   /** Runs one statement (a query, DML or an anonymous PL/SQL block). Errors keep Oracle's `code` (`ORA-01291`, `NJS-503`). */
   execute(sql: string, binds?: Binds): Promise<ExecuteResult>;
+  /**
+   * Runs a query and yields its rows at most `batchRows` at a time (a result set fetched in batches),
+   * for results too large to hold at once: a mining window's V$LOGMNR_CONTENTS. Leaving the loop
+   * early closes the result set.
+   */
+  stream(sql: string, binds: Binds, batchRows: number): AsyncIterable<readonly ResultRow[]>;
   close(): Promise<void>;
 }
 

@@ -45,6 +45,12 @@ export const SQL = {
   /** ARCHIVELOG mode, database-level supplemental logging and the SCN, in one round trip. */
   database: 'SELECT LOG_MODE, SUPPLEMENTAL_LOG_DATA_MIN, SUPPLEMENTAL_LOG_DATA_ALL, CURRENT_SCN FROM V$DATABASE',
   currentScn: 'SELECT CURRENT_SCN FROM V$DATABASE',
+  /**
+   * Per redo thread (one per RAC instance): OPEN or CLOSED, and LAST_REDO_CHANGE#, the SCN of the last
+   * redo LGWR wrote to its online log (V$THREAD, Oracle Database Reference). A window must not end past
+   * what every open thread has written: LogMiner reads logs, not log buffers.
+   */
+  redoThreadState: 'SELECT THREAD#, STATUS, LAST_REDO_CHANGE# FROM V$THREAD ORDER BY THREAD#',
   /** The start of the oldest open transaction (null when none is open). */
   oldestOpenTransaction: 'SELECT MIN(START_SCN) AS START_SCN FROM V$TRANSACTION',
   sessionPrivileges: 'SELECT PRIVILEGE FROM SESSION_PRIVS',
@@ -101,6 +107,10 @@ export const SQL = {
   contents:
     `SELECT SCN, START_SCN, RAWTOHEX(XID) AS XID, OPERATION_CODE, SEG_OWNER, TABLE_NAME, SQL_REDO, CSF, "ROLLBACK", RS_ID, SSN, THREAD#, ROW_ID, TO_CHAR("TIMESTAMP", 'YYYY-MM-DD HH24:MI:SS') AS TS ` +
     'FROM V$LOGMNR_CONTENTS WHERE OPERATION_CODE IN (1, 2, 3, 5, 6, 7, 36)',
+  /** The same, mining in CDB$ROOT for one pluggable database: its records only (SRC_CON_NAME, the PDB that generated the redo). */
+  contentsOfPdb:
+    `SELECT SCN, START_SCN, RAWTOHEX(XID) AS XID, OPERATION_CODE, SEG_OWNER, TABLE_NAME, SQL_REDO, CSF, "ROLLBACK", RS_ID, SSN, THREAD#, ROW_ID, TO_CHAR("TIMESTAMP", 'YYYY-MM-DD HH24:MI:SS') AS TS ` +
+    'FROM V$LOGMNR_CONTENTS WHERE OPERATION_CODE IN (1, 2, 3, 5, 6, 7, 36) AND SRC_CON_NAME = :pdb',
 } as const;
 
 /** `"OWNER"."TABLE"`. */

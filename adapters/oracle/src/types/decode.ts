@@ -31,6 +31,14 @@ function isCanonicalDecimal(text: string): boolean {
 /** A decimal in Oracle's text (`-.5`, `1E+40`, `12.30`) as Highwater's exact decimal string (`-0.5`, `1` + 40 zeros, `12.3`). */
 export function normalizeDecimal(text: string): string {
   if (isCanonicalDecimal(text)) return text;
+  // `12.50`, `3.000`: canonical once the fraction's trailing zeros (and a bare point) go.
+  if (text.charCodeAt(text.length - 1) === 48 && text.includes('.')) {
+    let end = text.length;
+    while (text.charCodeAt(end - 1) === 48) end--;
+    if (text.charCodeAt(end - 1) === 46) end--;
+    const trimmed = text.slice(0, end);
+    if (isCanonicalDecimal(trimmed)) return trimmed;
+  }
   let s = text.trim();
   let sign = '';
   if (s.startsWith('-')) {

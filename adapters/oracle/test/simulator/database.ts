@@ -33,6 +33,8 @@ import { compareRaw, type Raw } from './values.js';
  *   every row gets a new ROWID without a row change in the redo (as Oracle does).
  */
 export interface SimTable {
+  /** The pluggable database holding it (a CDB, `pdbs`), null in a non-CDB. */
+  readonly container: string | null;
   readonly owner: string;
   readonly name: string;
   columns: OracleColumn[];
@@ -52,6 +54,8 @@ export interface SimTable {
 }
 
 export interface RedoRecord {
+  /** The PDB that generated it (V$LOGMNR_CONTENTS.SRC_CON_NAME); null in a non-CDB. */
+  readonly container: string | null;
   readonly scn: bigint;
   /** THREAD#: the redo thread (instance) that wrote it. */
   readonly thread: number;
@@ -94,6 +98,8 @@ export class SimTransaction {
   readonly savepoints = new Map<string, number>();
   startScn: bigint | null = null;
   done = false;
+  /** The PDB it writes in (a transaction stays in one container); set by its first change. */
+  container: string | null = null;
 
   constructor(
     readonly xid: string,
@@ -116,7 +122,38 @@ export interface SimulatorOptions {
   readonly rowsPerBlock?: number;
   /** Redo threads (RAC instances), default 1. */
   readonly threads?: number;
+  /**
+   * LGWR's timed write: redo older than this is in the online log even without a commit or a log
+   * switch writing it (Oracle: every 3 s, the default). Tests set it low, or to Infinity to write only
+   * on `flushRedo`.
+   */
+  readonly lgwrTimeoutMs?: number;
+  /**
+   * Pluggable databases: given, the database is a multitenant container database (CDB) with these
+   * PDBs besides CDB$ROOT; tables live in a PDB (the first by default). Not given: a non-CDB.
+   */
+  readonly pdbs?: readonly string[];
+  /**
+   * Per-PDB LogMiner (Oracle Database Utilities 19c, "Understanding How to Run LogMiner Sessions"):
+   * inside a PDB, START_LOGMNR with an SCN range finds the logs itself and V$LOGMNR_CONTENTS holds that
+   * PDB's redo only. Default true; false models releases where DBMS_LOGMNR runs only in CDB$ROOT
+   * (ORA-65040 inside a PDB).
+   */
+  readonly perPdbMining?: boolean;
 }
+
+/** The container a session of a CDB is in when it connects to the root's service. */
+export const CDB_ROOT = 'CDB$ROOT';
+
+const tableKey = (container: string | null, owner: string, name: string) =>
+  container === null ? `${owner}.${name}` : `${container}:${owner}.${name}`;
+
+/**
+ * Timing for tests: the simulated LGWR writes idle buffers after 10 ms instead of Oracle's 3 s, and
+ * the adapter's `mining.redoFlushMs` (which must not be below it) is set to match.
+ */
+export const FAST_LGWR = { lgwrTimeoutMs: 10 } as const;
+export const FAST_REDO_FLUSH_MS = 25;
 
 /** Blocks per extent, and the relative number of the one data file tables live in. */
 /** The online group of a thread's log after sequence `previous`: three groups per thread, reused in turn. */
@@ -148,6 +185,8 @@ export class SimulatedOracle {
   supplementalAll = true;
   /** Open sessions (the graceful-close check counts them). */
   openSessions = 0;
+  /** The most rows a session's `stream` handed out in one batch (what a reader holds of a result at once). */
+  largestFetch = 0;
   /** SCN → wall-clock time of its tick, for TIMESTAMP_TO_SCN. */
   private readonly times: { scn: bigint; time: number }[] = [];
   private readonly open = new Set<SimTransaction>();
@@ -165,9 +204,23 @@ export class SimulatedOracle {
   readonly recordsPerLog: number;
   readonly csfBytes: number;
   readonly rowsPerBlock: number;
+  readonly lgwrTimeoutMs: number;
+  readonly pdbs: readonly string[];
+  readonly perPdbMining: boolean;
+  /**
+   * LGWR, per redo thread: the length of `redo` when the thread's log buffer was last written to its
+   * online log. The thread's records before it are on disk; later ones sit in the log buffer until a
+   * commit that waits, a log switch, `flushRedo` or `lgwrTimeoutMs` writes them.
+   */
+  private readonly writtenUpTo = new Map<number, number>();
+  /** Instances shut down (V$THREAD.STATUS = 'CLOSED'): their redo is all written, they start no transaction. */
+  readonly closedThreads = new Set<number>();
 
   constructor(options: SimulatorOptions = {}) {
     this.recordsPerLog = options.recordsPerLog ?? 500;
+    this.lgwrTimeoutMs = options.lgwrTimeoutMs ?? 3000;
+    this.pdbs = options.pdbs ?? [];
+    this.perPdbMining = options.perPdbMining ?? true;
     this.csfBytes = options.csfBytes ?? 4000;
     this.rowsPerBlock = options.rowsPerBlock ?? 16;
     this.threads = options.threads ?? 1;
@@ -219,9 +272,18 @@ export class SimulatedOracle {
     return this.scn + 1n;
   }
 
-  table(owner: string, name: string): SimTable {
-    const t = this.tables.get(`${owner}.${name}`);
-    if (t === undefined) throw new SimulatedOracleError('ORA-00942', 'table or view does not exist');
+  /** Where tables go unless told: the first PDB of a CDB, none in a non-CDB. */
+  get defaultContainer(): string | null {
+    return this.pdbs[0] ?? null;
+  }
+
+  findTable(owner: string, name: string, container: string | null = this.defaultContainer): SimTable | null {
+    return this.tables.get(tableKey(container, owner, name)) ?? null;
+  }
+
+  table(owner: string, name: string, container: string | null = this.defaultContainer): SimTable {
+    const t = this.findTable(owner, name, container);
+    if (t === null) throw new SimulatedOracleError('ORA-00942', 'table or view does not exist');
     return t;
   }
 
@@ -249,6 +311,8 @@ export class SimulatedOracle {
     const scn = this.tick();
     for (let t = 1; t <= this.threads; t++) {
       if (thread !== undefined && t !== thread) continue;
+      // A log switch writes the thread's log buffer into the log it closes.
+      this.flushRedo(t);
       const current = this.currentLog(t);
       current.next = scn;
       current.archived = true;
@@ -263,6 +327,40 @@ export class SimulatedOracle {
       });
       this.recordsInLog.set(t, 0);
     }
+  }
+
+  // ---- LGWR ------------------------------------------------------------------------------------
+
+  /**
+   * LGWR writes the log buffer of `thread` (every thread without one) to its online log: what a
+   * commit that waits does for its own instance, and what the 3-second timeout does for an idle one.
+   */
+  flushRedo(thread?: number): void {
+    for (let t = 1; t <= this.threads; t++)
+      if (thread === undefined || t === thread) this.writtenUpTo.set(t, this.redo.length);
+  }
+
+  /** Whether `redo[index]` is in its thread's online log (LogMiner reads only what LGWR wrote). */
+  isWritten(index: number): boolean {
+    const r = this.redo[index] as RedoRecord;
+    return index < (this.writtenUpTo.get(r.thread) ?? 0) || Date.now() - r.time.getTime() >= this.lgwrTimeoutMs;
+  }
+
+  /** V$THREAD.LAST_REDO_CHANGE#: the SCN of the thread's last redo written to its online log (0 if none). */
+  lastRedoScn(thread: number): bigint {
+    for (let i = this.redo.length - 1; i >= 0; i--) {
+      const r = this.redo[i] as RedoRecord;
+      if (r.thread === thread && this.isWritten(i)) return r.scn;
+    }
+    return 0n;
+  }
+
+  /** SHUTDOWN of the instance of `thread`: its buffer is written and its thread CLOSED. */
+  closeThread(thread: number): void {
+    for (const tx of this.open)
+      if (tx.thread === thread) throw new Error(`simulator: thread ${thread} has an open transaction`);
+    this.flushRedo(thread);
+    this.closedThreads.add(thread);
   }
 
   /** Logs whose sequence still sits in an online group: the three newest of each thread. */
@@ -311,6 +409,7 @@ export class SimulatedOracle {
   /** Starts a transaction on the instance of redo thread `thread`. */
   begin(thread = 1): SimTransaction {
     if (thread < 1 || thread > this.threads) throw new Error(`simulator: no redo thread ${thread}`);
+    if (this.closedThreads.has(thread)) throw new Error(`simulator: the instance of thread ${thread} is shut down`);
     const n = ++this.xidSeq;
     const xid =
       `${(n % 10).toString(16).padStart(4, '0')}${(n % 32).toString(16).padStart(4, '0')}${n.toString(16).padStart(8, '0')}`.toUpperCase();
@@ -319,12 +418,16 @@ export class SimulatedOracle {
     return tx;
   }
 
-  private started(tx: SimTransaction): bigint {
+  private started(tx: SimTransaction, table: SimTable): bigint {
     if (tx.done) throw new Error('simulator: the transaction has ended');
+    if (tx.startScn !== null && tx.container !== table.container)
+      throw new SimulatedOracleError('ORA-65023', 'active transaction exists in container');
+    tx.container = table.container;
     const scn = this.tick();
     if (tx.startScn === null) {
       tx.startScn = scn;
       this.write({
+        container: tx.container,
         scn,
         xid: tx.xid,
         thread: tx.thread,
@@ -405,7 +508,7 @@ export class SimulatedOracle {
     const row: Record<string, Raw> = {};
     for (const c of table.columns) row[c.name] = values[c.name] ?? null;
     this.checkKeyUnique(table, row, tx, null);
-    const scn = this.started(tx);
+    const scn = this.started(tx, table);
     const rowid = this.allocateRowid(table);
     tx.pending.push({ table, rowid, before: null, after: row });
     this.writeDml(tx, scn, table, rowid, null, row, 0);
@@ -417,7 +520,7 @@ export class SimulatedOracle {
     const before = this.visible(table, rowid, tx) as RawRow;
     const after = { ...before, ...changes };
     this.checkKeyUnique(table, after, tx, rowid);
-    const scn = this.started(tx);
+    const scn = this.started(tx, table);
     tx.pending.push({ table, rowid, before, after });
     this.writeDml(tx, scn, table, rowid, before, after, 0);
   }
@@ -426,7 +529,7 @@ export class SimulatedOracle {
     const rowid = this.findRowid(table, key, tx);
     if (rowid === null) return;
     const before = this.visible(table, rowid, tx) as RawRow;
-    const scn = this.started(tx);
+    const scn = this.started(tx, table);
     tx.pending.push({ table, rowid, before, after: null });
     this.writeDml(tx, scn, table, rowid, before, null, 0);
   }
@@ -459,6 +562,7 @@ export class SimulatedOracle {
       sqlUndo = updateRedo(owner, name, columns, primaryKey, after as RawRow, before as RawRow, opts);
     }
     this.write({
+      container: table.container,
       scn,
       xid: tx.xid,
       thread: tx.thread,
@@ -481,6 +585,7 @@ export class SimulatedOracle {
           (familyOf(c) === 'blob' && v instanceof Uint8Array && v.length > 1000);
         if (long && (before === null || !sameRaw(before[c.name] ?? null, v))) {
           this.write({
+            container: table.container,
             scn,
             xid: tx.xid,
             thread: tx.thread,
@@ -521,15 +626,24 @@ export class SimulatedOracle {
     }
   }
 
-  commit(tx: SimTransaction): bigint | null {
-    return this.commitTogether([tx]);
+  /**
+   * COMMIT, or with `wait: false` COMMIT WRITE NOWAIT (Oracle Database SQL Language Reference, COMMIT;
+   * the COMMIT_WRITE / COMMIT_WAIT parameters): NOWAIT returns before LGWR wrote the commit record, so
+   * the commit is visible (its SCN is taken, `AS OF SCN` reads see it) while its redo is still only in
+   * the log buffer — in no log LogMiner can read — until something writes the buffer.
+   */
+  commit(tx: SimTransaction, options: { readonly wait?: boolean } = {}): bigint | null {
+    return this.commitTogether([tx], options);
   }
 
   /**
    * Commits several transactions — on different instances — at one SCN, their COMMIT records in the
    * order given (RAC: instances can commit at the same SCN). Returns the SCN (null if none wrote redo).
+   * A commit that waits (the default) has LGWR write its instance's log buffer through its record
+   * (Oracle Database Concepts, "Log Writer Process (LGWR)": a commit makes LGWR write the buffer);
+   * other instances' buffers are untouched.
    */
-  commitTogether(txs: readonly SimTransaction[]): bigint | null {
+  commitTogether(txs: readonly SimTransaction[], options: { readonly wait?: boolean } = {}): bigint | null {
     for (const tx of txs) if (tx.done) throw new Error('simulator: the transaction has ended');
     const writing = txs.filter((tx) => tx.startScn !== null);
     for (const tx of txs) {
@@ -548,6 +662,7 @@ export class SimulatedOracle {
         versions.push({ scn, row: p.after });
       }
       this.write({
+        container: tx.container,
         scn,
         xid: tx.xid,
         thread: tx.thread,
@@ -562,6 +677,7 @@ export class SimulatedOracle {
         rowid: null,
       });
     }
+    if (options.wait !== false) for (const thread of new Set(writing.map((tx) => tx.thread))) this.flushRedo(thread);
     return scn;
   }
 
@@ -570,6 +686,7 @@ export class SimulatedOracle {
     if (tx.startScn !== null) {
       this.undoFrom(tx, 0);
       this.write({
+        container: tx.container,
         scn: this.tick(),
         xid: tx.xid,
         thread: tx.thread,
@@ -603,10 +720,12 @@ export class SimulatedOracle {
 
   // ---- DDL (each in its own transaction, as Oracle commits DDL implicitly) -------------------------
 
-  private ddl(owner: string, name: string, sql: string): bigint {
+  private ddl(table: SimTable, sql: string): bigint {
+    const { owner, name } = table;
     const tx = this.begin();
-    const scn = this.started(tx);
+    const scn = this.started(tx, table);
     this.write({
+      container: table.container,
       scn,
       xid: tx.xid,
       thread: tx.thread,
@@ -623,10 +742,18 @@ export class SimulatedOracle {
     return this.commit(tx) as bigint;
   }
 
-  createTable(owner: string, name: string, columns: OracleColumn[], primaryKey: readonly string[]): SimTable {
-    if (this.tables.has(`${owner}.${name}`))
+  createTable(
+    owner: string,
+    name: string,
+    columns: OracleColumn[],
+    primaryKey: readonly string[],
+    container: string | null = this.defaultContainer,
+  ): SimTable {
+    if (container !== null && !this.pdbs.includes(container)) throw new Error(`simulator: no PDB ${container}`);
+    if (this.tables.has(tableKey(container, owner, name)))
       throw new SimulatedOracleError('ORA-00955', 'name is already used by an existing object');
     const table: SimTable = {
+      container,
       owner,
       name,
       columns,
@@ -638,17 +765,16 @@ export class SimulatedOracle {
       extents: [],
       slots: 0,
     };
-    this.tables.set(`${owner}.${name}`, table);
+    this.tables.set(tableKey(container, owner, name), table);
     const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.dataType}`).join(', ');
-    table.ddlScn = this.ddl(owner, name, `create table ${quoteIdent(owner)}.${quoteIdent(name)} (${defs});`);
+    table.ddlScn = this.ddl(table, `create table ${quoteIdent(owner)}.${quoteIdent(name)} (${defs});`);
     return table;
   }
 
   addColumn(table: SimTable, column: OracleColumn): void {
     table.columns = [...table.columns, column];
     table.ddlScn = this.ddl(
-      table.owner,
-      table.name,
+      table,
       `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} add (${quoteIdent(column.name)} ${column.dataType});`,
     );
   }
@@ -663,11 +789,7 @@ export class SimulatedOracle {
       if (tx.pending.some((p) => p.table === table))
         throw new SimulatedOracleError('ORA-00054', 'resource busy and acquire with NOWAIT specified');
     const current = this.rowsAsOf(table, this.scn).map(([, row]) => row);
-    const scn = this.ddl(
-      table.owner,
-      table.name,
-      `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} move;`,
-    );
+    const scn = this.ddl(table, `alter table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} move;`);
     table.dataObjectId = this.nextObjectId++;
     table.extents = [];
     table.slots = 0;
@@ -677,18 +799,14 @@ export class SimulatedOracle {
   }
 
   truncate(table: SimTable): void {
-    const scn = this.ddl(
-      table.owner,
-      table.name,
-      `truncate table ${quoteIdent(table.owner)}.${quoteIdent(table.name)};`,
-    );
+    const scn = this.ddl(table, `truncate table ${quoteIdent(table.owner)}.${quoteIdent(table.name)};`);
     for (const versions of table.versions.values()) versions.push({ scn, row: null });
     table.ddlScn = scn;
   }
 
   dropTable(table: SimTable): void {
-    this.tables.delete(`${table.owner}.${table.name}`);
-    this.ddl(table.owner, table.name, `drop table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} purge;`);
+    this.tables.delete(tableKey(table.container, table.owner, table.name));
+    this.ddl(table, `drop table ${quoteIdent(table.owner)}.${quoteIdent(table.name)} purge;`);
   }
 
   /** Orders rows by `columns` (Oracle's ORDER BY with NLS_SORT = BINARY). */

@@ -15,7 +15,15 @@ import {
 } from '../../src/index.js';
 import { type OracleColumn, oracleColumn } from '../../src/types/oracle-column.js';
 import { readWholeTable } from '../read-table.js';
-import { SimulatedOracle, type SimTable, type SimTransaction, type SimulatorOptions } from './database.js';
+import {
+  FAST_LGWR,
+  FAST_REDO_FLUSH_MS,
+  FULL_PRIVILEGES,
+  SimulatedOracle,
+  type SimTable,
+  type SimTransaction,
+  type SimulatorOptions,
+} from './database.js';
 import { simulatedConnector } from './session.js';
 import { encodeValue, type Raw } from './values.js';
 
@@ -96,6 +104,11 @@ export class OracleSimulatorHarness implements ConformanceHarness<OracleOffset, 
       readonly name?: string;
       readonly columnTypes?: readonly LogicalType['kind'][];
       readonly simulator?: SimulatorOptions;
+      /**
+       * A multitenant database: the suite's tables in the pluggable database FREEPDB1, captured by the
+       * common user C##CDC connected to the root's service with `pdb: 'FREEPDB1'` (LogMiner in CDB$ROOT).
+       */
+      readonly cdb?: boolean;
     } = {},
   ) {
     this.name = options.name ?? 'oracle (simulator)';
@@ -123,7 +136,14 @@ export class OracleSimulatorHarness implements ConformanceHarness<OracleOffset, 
   }
 
   async start(): Promise<void> {
-    const db = new SimulatedOracle({ recordsPerLog: 300, csfBytes: 400, ...this.options.simulator });
+    const db = new SimulatedOracle({
+      recordsPerLog: 300,
+      csfBytes: 400,
+      ...FAST_LGWR,
+      ...(this.options.cdb === true ? { pdbs: ['FREEPDB1', 'OTHERPDB'] } : {}),
+      ...this.options.simulator,
+    });
+    db.users.set('C##CDC', { password: 'secret', privileges: new Set([...FULL_PRIVILEGES, 'SET CONTAINER']) });
     const scratch = db.createTable(
       'HARNESS',
       'SCRATCH',
@@ -139,10 +159,19 @@ export class OracleSimulatorHarness implements ConformanceHarness<OracleOffset, 
   }
 
   createAdapter(options: Partial<OracleAdapterOptions> = {}): SourceAdapter<OracleOffset> {
+    const cdb = this.options.cdb === true;
     return oracleAdapter({
-      connection: CAPTURE,
+      connection: cdb ? { ...CAPTURE, user: 'C##CDC', connectString: 'simulator:1521/FREE' } : CAPTURE,
+      ...(cdb ? { pdb: 'FREEPDB1' } : {}),
       connect: simulatedConnector(this.db),
-      mining: { pollMs: 5, windowScns: 64, minWindowScns: 16, maxWindowScns: 4096, targetRowsPerWindow: 200 },
+      mining: {
+        pollMs: 5,
+        windowScns: 64,
+        minWindowScns: 16,
+        maxWindowScns: 4096,
+        targetRowsPerWindow: 200,
+        redoFlushMs: FAST_REDO_FLUSH_MS,
+      },
       ...options,
     });
   }
@@ -215,8 +244,8 @@ export class OracleSimulatorHarness implements ConformanceHarness<OracleOffset, 
 
   async dropTable(table: string): Promise<void> {
     const [owner, name] = table.split('.') as [string, string];
-    const t = this.db.tables.get(`${owner}.${name}`);
-    if (t !== undefined) this.db.dropTable(t);
+    const t = this.db.findTable(owner, name);
+    if (t !== null) this.db.dropTable(t);
   }
 
   async truncateTable(table: string): Promise<void> {

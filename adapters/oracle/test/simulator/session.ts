@@ -8,7 +8,7 @@ import type {
 } from '../../src/session/session.js';
 import { compareRowids } from '../../src/rowid/rowid.js';
 import type { OracleColumn } from '../../src/types/oracle-column.js';
-import { type LogFile, type RedoRecord, SimulatedOracle, type SimTable, type SimUser } from './database.js';
+import { CDB_ROOT, type LogFile, type RedoRecord, SimulatedOracle, type SimTable, type SimUser } from './database.js';
 import { SimulatedOracleError } from './errors.js';
 import type { RawRow } from './redo-writer.js';
 import { compareRaw, type Raw, sessionValue, toChar } from './values.js';
@@ -22,7 +22,7 @@ import { compareRaw, type Raw, sessionValue, toChar } from './values.js';
 const norm = (sql: string) => sql.replace(/\s+/g, ' ').trim();
 
 interface MiningState {
-  readonly files: string[];
+  files: string[];
   range: { start: bigint; end: bigint; noRowid: boolean } | null;
 }
 
@@ -64,8 +64,35 @@ export class SimulatedSession implements OracleSession {
   constructor(
     private readonly db: SimulatedOracle,
     private readonly user: SimUser,
+    /** A CDB's container the session is in (CDB$ROOT or a PDB); null in a non-CDB. */
+    private container: string | null = null,
+    private readonly userName = '',
   ) {
     db.openSessions++;
+  }
+
+  /** The PDB whose tables this session sees (null: a non-CDB's, or none in CDB$ROOT). */
+  private get pdb(): string | null {
+    return this.container === CDB_ROOT ? CDB_ROOT : this.container;
+  }
+
+  private inPdb(): boolean {
+    return this.container !== null && this.container !== CDB_ROOT;
+  }
+
+  /**
+   * ALTER SESSION SET CONTAINER (Oracle Database SQL Language Reference): a CDB only (ORA-65090), by a
+   * common user (C##…) with SET CONTAINER (ORA-01031), to a container that exists (ORA-65011).
+   */
+  private setContainer(name: string): ResultRow[] {
+    if (this.container === null)
+      throw new SimulatedOracleError('ORA-65090', 'operation only allowed in a container database');
+    if (!this.userName.startsWith('C##') || !this.user.privileges.has('SET CONTAINER'))
+      throw new SimulatedOracleError('ORA-01031', 'insufficient privileges');
+    if (name !== CDB_ROOT && !this.db.pdbs.includes(name))
+      throw new SimulatedOracleError('ORA-65011', `Pluggable database ${name} does not exist.`);
+    this.container = name;
+    return [];
   }
 
   async execute(sql: string, binds: Binds = {}): Promise<ExecuteResult> {
@@ -74,6 +101,18 @@ export class SimulatedSession implements OracleSession {
     if (this.closed) throw new SimulatedOracleError('NJS-003', 'invalid or closed connection');
     this.db.beforeStatement?.(sql);
     return { rows: this.run(norm(sql), binds) };
+  }
+
+  /** The query's rows `batchRows` at a time, each batch a round trip (as a result set's getRows). */
+  async *stream(sql: string, binds: Binds, batchRows: number): AsyncIterable<readonly ResultRow[]> {
+    const { rows } = await this.execute(sql, binds);
+    for (let i = 0; i < rows.length; i += batchRows) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed) throw new SimulatedOracleError('NJS-003', 'invalid or closed connection');
+      const batch = rows.slice(i, i + batchRows);
+      this.db.largestFetch = Math.max(this.db.largestFetch, batch.length);
+      yield batch;
+    }
   }
 
   async close(): Promise<void> {
@@ -89,6 +128,8 @@ export class SimulatedSession implements OracleSession {
 
   private run(sql: string, binds: Binds): ResultRow[] {
     const db = this.db;
+    const container = /^ALTER SESSION SET CONTAINER = ([A-Za-z][\w$#]*)$/.exec(sql);
+    if (container !== null) return this.setContainer((container[1] as string).toUpperCase());
     if (sql.startsWith('ALTER SESSION SET ')) return [];
     if (sql === 'SELECT PRIVILEGE FROM SESSION_PRIVS') return [...this.user.privileges].map((p) => ({ PRIVILEGE: p }));
     if (sql.includes('FROM V$DATABASE')) {
@@ -102,6 +143,16 @@ export class SimulatedSession implements OracleSession {
         },
       ];
     }
+    if (sql === 'SELECT THREAD#, STATUS, LAST_REDO_CHANGE# FROM V$THREAD ORDER BY THREAD#') {
+      // V$THREAD (Oracle Database Reference): per redo thread, OPEN or CLOSED, and the SCN of the last
+      // redo LGWR wrote for it.
+      this.needs('SELECT ANY DICTIONARY');
+      return Array.from({ length: db.threads }, (_, i) => i + 1).map((t) => ({
+        'THREAD#': String(t),
+        STATUS: db.closedThreads.has(t) ? 'CLOSED' : 'OPEN',
+        'LAST_REDO_CHANGE#': String(db.lastRedoScn(t)),
+      }));
+    }
     if (sql === 'SELECT MIN(START_SCN) AS START_SCN FROM V$TRANSACTION') {
       this.needs('SELECT ANY DICTIONARY');
       const oldest = db.oldestOpenStart();
@@ -109,6 +160,7 @@ export class SimulatedSession implements OracleSession {
     }
     if (sql.startsWith('SELECT OWNER, TABLE_NAME FROM ALL_TABLES WHERE OWNER NOT IN')) {
       return [...db.tables.values()]
+        .filter((t) => t.container === this.pdb)
         .sort((a, b) => (a.owner + a.name < b.owner + b.name ? -1 : 1))
         .map((t) => ({ OWNER: t.owner, TABLE_NAME: t.name }));
     }
@@ -209,7 +261,7 @@ export class SimulatedSession implements OracleSession {
       this.mining = { files: [], range: null };
       return [];
     }
-    if (sql.includes('FROM V$LOGMNR_CONTENTS')) return this.contents(sql);
+    if (sql.includes('FROM V$LOGMNR_CONTENTS')) return this.contents(sql, binds);
     const table = TABLE_QUERY.exec(sql);
     if (table !== null) return this.tableQuery(table, binds);
     throw new SimulatedOracleError(
@@ -219,13 +271,20 @@ export class SimulatedSession implements OracleSession {
   }
 
   private maybeTable(binds: Binds): SimTable | null {
-    return this.db.tables.get(`${String(binds.owner)}.${String(binds.name)}`) ?? null;
+    return this.db.findTable(String(binds.owner), String(binds.name), this.pdb);
   }
 
   // ---- LogMiner ---------------------------------------------------------------------------------
 
+  /** Before per-PDB LogMiner (or for ADD_LOGFILE at all), DBMS_LOGMNR runs only in CDB$ROOT. */
+  private notInPdb(): void {
+    if (this.inPdb())
+      throw new SimulatedOracleError('ORA-65040', 'operation not allowed from within a pluggable database');
+  }
+
   private addLogfile(sql: string, binds: Binds): ResultRow[] {
     this.needs('LOGMINING');
+    this.notInPdb();
     const name = String(binds.name);
     const exists = this.db.logs.some(
       (l) =>
@@ -259,10 +318,20 @@ export class SimulatedSession implements OracleSession {
       throw new SimulatedOracleError('ORA-01371', 'Complete LogMiner dictionary not found');
     if (sql.includes('COMMITTED_DATA_ONLY'))
       throw new SimulatedOracleError('ORA-00900', 'the simulator does not model COMMITTED_DATA_ONLY');
-    if (this.mining.files.length === 0)
-      throw new SimulatedOracleError('ORA-01292', 'no log file has been specified for the current LogMiner session');
     const start = BigInt(String(binds.startScn));
     const end = BigInt(String(binds.endScn));
+    if (this.inPdb()) {
+      if (!this.db.perPdbMining) this.notInPdb();
+      // Per-PDB mining: START_LOGMNR adds the logs holding the SCN range itself.
+      this.mining.files = this.db.logs
+        .filter((l) => (l.archived && !l.deleted) || this.db.onlineLogs().includes(l))
+        .filter((l) => (l.next === null || l.next > start) && l.first <= end)
+        .map((l) =>
+          this.db.onlineLogs().includes(l) ? SimulatedOracle.onlineName(l) : SimulatedOracle.archivedName(l),
+        );
+    }
+    if (this.mining.files.length === 0)
+      throw new SimulatedOracleError('ORA-01292', 'no log file has been specified for the current LogMiner session');
     const logs = this.addedLogs();
     // STARTSCN must fall inside an added log (DBMS_LOGMNR.START_LOGMNR: "fails if there is no redo log file … containing the startScn").
     if (!logs.some((l) => l.first <= start && (l.next === null || start < l.next))) {
@@ -272,7 +341,7 @@ export class SimulatedSession implements OracleSession {
     return [];
   }
 
-  private contents(sql: string): ResultRow[] {
+  private contents(sql: string, binds: Binds): ResultRow[] {
     this.needs('SELECT ANY TRANSACTION');
     const range = this.mining.range;
     if (range === null)
@@ -280,7 +349,11 @@ export class SimulatedSession implements OracleSession {
         'ORA-01306',
         'dbms_logmnr.start_logmnr() must be invoked before selecting from v$logmnr_contents',
       );
+    if (this.inPdb() && !this.db.perPdbMining) this.notInPdb();
     const codes = /OPERATION_CODE IN \(([\d, ]+)\)/.exec(sql);
+    // From a PDB the view holds that PDB's redo only (V$LOGMNR_CONTENTS, Oracle Database Reference 21c);
+    // from CDB$ROOT every container's, told apart by SRC_CON_NAME.
+    const onlyPdb = this.inPdb() ? this.container : sql.includes('SRC_CON_NAME = :pdb') ? String(binds.pdb) : undefined;
     const wanted = codes === null ? null : new Set(codes[1]?.split(',').map((c) => Number(c.trim())));
     const logs = this.addedLogs();
     // Every SCN of the range must be in an added log of each thread added: a gap means a log is missing.
@@ -297,14 +370,16 @@ export class SimulatedSession implements OracleSession {
       }
       if (covered <= range.end) throw new SimulatedOracleError('ORA-01291', 'missing logfile');
     }
-    // Only redo in an added log is returned: a thread whose logs were not added is simply absent.
+    // Only redo in an added log is returned: a thread whose logs were not added is simply absent, and
+    // redo LGWR has not written yet (still in the instance's log buffer) is in no log at all.
     const inAddedLog = (r: RedoRecord) =>
       logs.some((l) => l.thread === r.thread && l.first <= r.scn && (l.next === null || r.scn < l.next));
     const out: { record: RedoRecord; at: number }[] = [];
     this.db.redo.forEach((r, at) => {
       if (r.scn < range.start || r.scn > range.end) return;
       if (wanted !== null && !wanted.has(r.operationCode)) return;
-      if (inAddedLog(r)) out.push({ record: r, at });
+      if (onlyPdb !== undefined && r.container !== onlyPdb) return;
+      if (inAddedLog(r) && this.db.isWritten(at)) out.push({ record: r, at });
     });
     // Merged by SCN; records of different threads at one SCN in the simulator's chosen order.
     const direction = this.db.sameScnOrder === 'thread-asc' ? 1 : -1;
@@ -324,7 +399,7 @@ export class SimulatedSession implements OracleSession {
 
   private tableQuery(m: RegExpExecArray, binds: Binds): ResultRow[] {
     const [, list, owner, name, asOf, where, orderBy, limit] = m;
-    const table = this.db.table(unquote(owner as string), unquote(name as string));
+    const table = this.db.table(unquote(owner as string), unquote(name as string), this.pdb);
     let rows: [string, RawRow][];
     if (asOf !== undefined) {
       this.needs('FLASHBACK ANY TABLE');
@@ -460,6 +535,8 @@ function contentsRow(r: RedoRecord, noRowid: boolean): ResultRow {
     SEG_OWNER: r.owner,
     TABLE_NAME: r.table,
     SQL_REDO: sql,
+    // SRC_CON_NAME: the PDB that generated the record (NULL in a non-CDB; V$LOGMNR_CONTENTS in a CDB).
+    SRC_CON_NAME: r.container,
     CSF: String(r.csf),
     ROLLBACK: String(r.rollback),
     RS_ID: r.rsId,
@@ -482,6 +559,18 @@ export function simulatedConnector(db: SimulatedOracle): OracleConnector {
     if (user === undefined || user.password !== settings.password) {
       throw new SimulatedOracleError('ORA-01017', 'invalid credential or not authorized; logon denied');
     }
-    return new SimulatedSession(db, user);
+    // A CDB's listener knows the root's service and one per PDB (`host:port/SERVICE`).
+    let container: string | null = null;
+    if (db.pdbs.length > 0) {
+      const service = (settings.connectString.split('/').pop() ?? '').toUpperCase();
+      if (service === 'FREE' || service === CDB_ROOT) container = CDB_ROOT;
+      else if (db.pdbs.includes(service)) container = service;
+      else
+        throw new SimulatedOracleError(
+          'ORA-12514',
+          `listener does not currently know of service requested: ${service}`,
+        );
+    }
+    return new SimulatedSession(db, user, container, settings.user);
   };
 }

@@ -73,6 +73,11 @@ const oracleSourceOptions = z
     pollMs: positiveInt.optional(),
     /** Key tables without a primary key by ROWID (docs/adapters/oracle.md, "Tables without a primary key"). */
     rowidKeys: z.boolean().optional(),
+    /** How long after an SCN every redo thread has surely written its redo (docs/adapters/oracle.md, "Where a window ends"). */
+    redoFlushMs: positiveInt.optional(),
+    /** The pluggable database to capture, and where LogMiner runs for it (docs/adapters/oracle.md, "Pluggable databases"). */
+    pdb: z.string().min(1).optional(),
+    pdbMining: z.enum(['root', 'pdb']).optional(),
   })
   .strict();
 

@@ -61,7 +61,7 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
     );
   }
   const chunkSize = options.chunkSize ?? source.chunkSize ?? DEFAULT_VERIFY_CHUNK_SIZE;
-  const adapter = createAdapter(readOnlySource(source), pipeline.name);
+  const adapter = await createAdapter(readOnlySource(source), pipeline.name);
   const open: { close(): Promise<void> }[] = [];
   try {
     const introspector = await adapter.createIntrospector();

@@ -38,17 +38,27 @@ describe('pipeline files', () => {
     );
   });
 
-  it('accepts adapter: oracle with its LogMiner options, and builds the Oracle adapter', () => {
+  it('accepts adapter: oracle with its LogMiner options, and builds the Oracle adapter', async () => {
     const text = minimal
-      .replace('adapter: postgres', 'adapter: oracle\n  options: { windowScns: 5000, pollMs: 200, rowidKeys: true }')
+      .replace(
+        'adapter: postgres',
+        'adapter: oracle\n  options: { windowScns: 5000, pollMs: 200, rowidKeys: true, redoFlushMs: 4000, pdb: FREEPDB1, pdbMining: root }',
+      )
       .replace('postgres://', 'oracle://')
       .replace('@db:5432/shop', '@db:1521/FREEPDB1');
     const p = parsePipeline(text, 'orders.yaml', { PG_PASSWORD: 'x' });
     expect(p.config.source).toMatchObject({
       adapter: 'oracle',
-      options: { windowScns: 5000, pollMs: 200, rowidKeys: true },
+      options: {
+        windowScns: 5000,
+        pollMs: 200,
+        rowidKeys: true,
+        redoFlushMs: 4000,
+        pdb: 'FREEPDB1',
+        pdbMining: 'root',
+      },
     });
-    expect(createAdapter(p.config.source, p.name).name).toBe('oracle');
+    expect((await createAdapter(p.config.source, p.name)).name).toBe('oracle');
     const e = errorOf(() =>
       parsePipeline(text.replace('pollMs: 200', 'slotName: x'), 'orders.yaml', { PG_PASSWORD: 'x' }),
     );

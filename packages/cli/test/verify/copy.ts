@@ -27,7 +27,7 @@ sink:
 
 /** Copies every captured table into the pipeline's SQL sink as snapshot reads (what a finished snapshot leaves). */
 export async function copyTables(pipeline: ReturnType<typeof pipelineOf>): Promise<void> {
-  const adapter = createAdapter(readOnlySource(pipeline.config.source), pipeline.name);
+  const adapter = await createAdapter(readOnlySource(pipeline.config.source), pipeline.name);
   const introspector = await adapter.createIntrospector();
   const reader = await adapter.createChunkReader();
   const described = sourceTableDescriber(adapter, pipeline.config.source);
