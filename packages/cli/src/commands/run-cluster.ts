@@ -203,6 +203,8 @@ class LeadingRunner implements StatusProvider {
 
 /** How often a member reads the members bucket for its status page. */
 const CLUSTER_VIEW_REFRESH_MS = 2_000;
+/** How long one read of the members bucket may take before the page says NATS did not answer. */
+const CLUSTER_VIEW_TIMEOUT_MS = 5_000;
 
 /** The cluster's members as this member last read them from NATS (the status page reads it synchronously). */
 class ClusterView {
@@ -215,7 +217,17 @@ class ClusterView {
   async refresh(): Promise<void> {
     const role = this.member.isLeader ? 'leader' : 'member';
     try {
-      const { leader, members } = await this.member.clusterStatus();
+      // A read that hangs (NATS away) must not freeze the page: it counts as failed after a while.
+      let timer: NodeJS.Timeout | undefined;
+      const { leader, members } = await Promise.race([
+        this.member.clusterStatus(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${CLUSTER_VIEW_TIMEOUT_MS} ms`)),
+            CLUSTER_VIEW_TIMEOUT_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       this.section = {
         member: this.member.member,
         role,

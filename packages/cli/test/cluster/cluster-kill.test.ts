@@ -145,14 +145,22 @@ describe('cluster: members and the leader killed with SIGKILL', () => {
       expect(url, someone.tail()).toBeDefined();
       type Api = { cluster: { member: string; leader: string; members: { member: string; role: string }[] } };
       // The page reads the members from NATS every 2 s: wait until it lists the member started last.
+      let last: Api | null = null;
       const api = await until(
         'the status page listing every live member',
         async () => {
           const doc = (await (await fetch(`${url}/api/status`)).json()) as Api;
+          last = doc;
           return alive().every((m) => doc.cluster.members.some((x) => x.member.endsWith(m.idSuffix))) ? doc : null;
         },
         { timeoutMs: 20_000 },
-      );
+      ).catch((error: unknown) => {
+        throw new Error(
+          `${String(error)}\nlive: ${alive()
+            .map((m) => m.pid)
+            .join(', ')}\npage: ${JSON.stringify(last?.cluster)}\n${someone.tail()}`,
+        );
+      });
       expect(api.cluster.member.endsWith(someone.idSuffix)).toBe(true);
       expect(api.cluster.leader).toBe(leaderNow);
       const page = await (await fetch(`${url}/`)).text();
