@@ -10,6 +10,7 @@ const SECTION_IDS = {
   charts: 'charts',
   checkpoint: 'checkpoint',
   incidents: 'incidents',
+  cluster: 'cluster',
 };
 const POLL_MS = 2000;
 /** Samples kept in the page: the server's ring holds as many. */

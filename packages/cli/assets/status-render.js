@@ -206,6 +206,30 @@ function incidents(doc) {
   return `<ol>${items.join('')}</ol>`;
 }
 
+/** A clustered pipeline's members: who leads, and which chunks each one reads now. */
+function cluster(doc) {
+  const c = doc.cluster;
+  if (c === undefined) return '';
+  const lines = [
+    `<p>This process is <strong>${escapeHtml(c.member)}</strong>, ${c.role === 'leader' ? 'the leader: it runs the log reader and hands out chunks' : 'a member: it reads chunks'}. ` +
+      `Leader: ${c.leader === null ? 'nobody holds the lease' : `<strong>${escapeHtml(c.leader)}</strong>`}.</p>`,
+  ];
+  if (c.error !== null) lines.push(`<p class="hint">NATS did not answer: ${escapeHtml(c.error)}</p>`);
+  const head =
+    '<thead><tr><th>member</th><th>role</th><th>host</th><th>pid</th><th>reading now</th><th>chunks written</th>' +
+    '<th>handed out</th><th>last report</th></tr></thead>';
+  const body = c.members.map(
+    (m) =>
+      `<tr data-member="${escapeHtml(m.member)}" data-role="${escapeHtml(m.role)}">` +
+      `<th scope="row">${escapeHtml(m.member)}</th><td>${escapeHtml(m.role)}</td><td>${escapeHtml(m.host)}</td><td>${escapeHtml(m.pid)}</td>` +
+      `<td>${m.reading.length === 0 ? '–' : m.reading.map((r) => `<code>${escapeHtml(r)}</code>`).join(' ')}</td>` +
+      `<td>${number(m.chunksWritten)}</td><td>${m.role === 'leader' ? number(m.handedOut) : '–'}</td>` +
+      `<td><time datetime="${escapeHtml(m.seenAt)}">${escapeHtml(m.seenAt.slice(11, 19))}</time></td></tr>`,
+  );
+  lines.push(`<div class="scroll"><table id="members">${head}<tbody>${body.join('')}</tbody></table></div>`);
+  return lines.join('');
+}
+
 /** The page's sections by element id, each a string of HTML. */
 export function renderSections(doc) {
   return {
@@ -215,6 +239,7 @@ export function renderSections(doc) {
     charts: charts(doc),
     checkpoint: checkpoint(doc),
     incidents: incidents(doc),
+    cluster: cluster(doc),
   };
 }
 
@@ -237,7 +262,7 @@ export function renderPage(doc, refreshSeconds) {
 <p id="connection" class="connection">${`updated ${escapeHtml(doc.generatedAt.slice(11, 19))} UTC`}<noscript> · refreshes every ${refreshSeconds} s</noscript></p>
 <main>
 <section><h2>Pipeline</h2><div id="overview">${s.overview}</div></section>
-<section><h2>Tables</h2><div id="tables-section">${s.tables}</div></section>
+${doc.cluster === undefined ? '' : `<section><h2>Cluster members</h2><div id="cluster">${s.cluster}</div></section>\n`}<section><h2>Tables</h2><div id="tables-section">${s.tables}</div></section>
 <section><h2>Last minutes</h2><div id="charts" class="charts">${s.charts}</div></section>
 <section><h2>Stored checkpoint</h2><div id="checkpoint">${s.checkpoint}</div></section>
 <section><h2>Errors, restarts and reconnects</h2><div id="incidents">${s.incidents}</div></section>

@@ -6,6 +6,7 @@ import {
   type RemoteChunkResult,
   type RemoteChunks,
   type SnapshotSplit,
+  snapshotSplitId,
   type TableSchema,
   tableName,
 } from '@highwater/core';
@@ -36,8 +37,13 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
   /** The last checkpoint stored in KV, and the splits waiting to be listed in one. */
   private stored: Checkpoint | null = null;
   private readonly unlisted = new Map<SnapshotSplit, () => void>();
-  /** Chunks handed out and not yet done, for the status page. */
-  readonly pending = new Set<string>();
+  /**
+   * Chunks handed out and not yet done (the status page counts them), each with the `notBefore` it
+   * was handed out with: a reader of it takes its low watermark later, so its window starts there or after.
+   */
+  readonly pending = new Map<string, O>();
+  /** First low watermarks of chunk records by split id: set once per record, never changed. */
+  private readonly firstLowWatermarks = new Map<string, O>();
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -118,7 +124,7 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
 
   async readChunk(split: SnapshotSplit, table: TableSchema, notBefore: O): Promise<RemoteChunkResult<O>> {
     const key = chunkRecordKey(split.id);
-    this.pending.add(split.id);
+    this.pending.set(split.id, notBefore);
     try {
       await Promise.race([this.whenListed(split), this.closing]);
       for (let dispatches = 0; !this.closed; ) {
@@ -145,6 +151,47 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     } finally {
       this.pending.delete(split.id);
     }
+  }
+
+  /**
+   * The lowest offset a chunk window may still start at, or `null` when no window can need anything
+   * the log stream holds now (docs/algorithm.md, "Scale-out", trimming the log stream). A window
+   * starts at its reader's low watermark, or at the chunk's first low watermark when read again, so
+   * the floor is the lowest of
+   * - the `notBefore` of each chunk handed out and not done: its readers take their low watermark
+   *   after it was queued, so at or after it;
+   * - the first low watermark recorded for each split the stored checkpoint lists as unfinished:
+   *   any of them may still be read again (by this leader, or by the next one after a crash), and
+   *   then merges from there.
+   * A chunk queued after this call takes its low watermark after every message the stream holds
+   * now (the log reader published them, so the database was already past them).
+   */
+  async windowFloor(): Promise<O | null> {
+    // Taken before the first await: what is handed out from here on opens its window later.
+    const floors = [...this.pending.values()];
+    const unfinished: string[] = [];
+    for (const [table, state] of Object.entries(this.stored?.tables ?? {})) {
+      if (state.phase === 'snapshot')
+        for (const u of state.unfinished) unfinished.push(snapshotSplitId(table, u.index));
+    }
+    for (const id of unfinished) {
+      let first = this.firstLowWatermarks.get(id);
+      if (first === undefined) {
+        const entry = await this.coordinator.state.get(chunkRecordKey(id));
+        const recorded =
+          entry !== null && entry.operation === 'PUT' ? entry.json<ChunkRecord>().firstLowWatermark : null;
+        if (recorded !== null) {
+          first = this.offsets.fromJSON(recorded);
+          this.firstLowWatermarks.set(id, first);
+        }
+      }
+      if (first !== undefined) floors.push(first);
+    }
+    const listed = new Set(unfinished);
+    for (const id of this.firstLowWatermarks.keys()) if (!listed.has(id)) this.firstLowWatermarks.delete(id);
+    let lowest: O | null = null;
+    for (const floor of floors) if (lowest === null || this.offsets.compare(floor, lowest) < 0) lowest = floor;
+    return lowest;
   }
 
   private async queued(splitId: string): Promise<boolean> {

@@ -1,5 +1,4 @@
 import {
-  type ChangeEvent,
   type Checkpoint,
   type ChunkReader,
   eventKeyRowOf,
@@ -12,11 +11,13 @@ import {
   type SnapshotSplit,
   type SourceInfo,
   type TableSchema,
-  tableName,
   UnsupportedError,
   unknownColumnsOf,
   chunkKeyOf,
+  diffTableSchemas,
   FencedWriteError,
+  type SchemaChangeEvent,
+  type SourceEvent,
 } from '@highwater/core';
 import type { JsMsg } from '@nats-io/jetstream';
 import { type ChunkRecord, type ChunkTask, rangeKey, taskRange } from './chunk-record.js';
@@ -52,7 +53,8 @@ export interface ChunkWorkContext<O> {
 export class ChunkWorker<O> {
   private reader: ChunkReader | null = null;
   private sink: Sink | null = null;
-  private readonly schemas = new Map<string, TableSchema>();
+  /** Per table, the definition this reader's sink was last given: a write with more columns tells it first. */
+  private readonly told = new Map<string, TableSchema>();
 
   constructor(
     private readonly context: ChunkWorkContext<O>,
@@ -149,6 +151,14 @@ export class ChunkWorker<O> {
     const highWatermark = await introspector.highWatermark();
     await hooks?.afterHighWatermark?.(split, highWatermark);
     const changes = await window.read(task.table, windowStart, highWatermark);
+    // A column added while the chunk was read shows in the after-images of the window's changes: the
+    // table is described again so the sink learns it. Rows read without it list it as unknown (the
+    // target keeps the value it got when the column was added: no change in the window set it).
+    const known = new Set(schema.columns.map((c) => c.name));
+    const gained = changes.some(
+      (c) => c.kind === 'change' && c.after !== null && Object.keys(c.after).some((name) => !known.has(name)),
+    );
+    const written = gained ? await this.schemaOf(task) : schema;
     const compare = (a: Parameters<typeof adapter.compareKeys>[1], b: Parameters<typeof adapter.compareKeys>[2]) =>
       adapter.compareKeys(schema, a, b);
     const merged = mergeChunkWithRemovals(rows, changes, {
@@ -170,17 +180,22 @@ export class ChunkWorker<O> {
       txId: null,
       snapshot: true,
     };
-    const columns = schema.columns.map((c) => c.name);
-    const events: ChangeEvent[] = merged.rows.map((row) => ({
-      kind: 'change',
-      op: 'r',
-      key: eventKeyRowOf(schema, row),
-      before: null,
-      after: row,
-      beforeImage: 'none',
-      unknownColumns: unknownColumnsOf(row, columns),
-      source,
-    }));
+    const columns = written.columns.map((c) => c.name);
+    const events: SourceEvent[] = [];
+    const added = this.columnsAdded(task.table, written, source);
+    if (added !== null) events.push(added);
+    for (const row of merged.rows) {
+      events.push({
+        kind: 'change',
+        op: 'r',
+        key: eventKeyRowOf(schema, row),
+        before: null,
+        after: row,
+        beforeImage: 'none',
+        unknownColumns: unknownColumnsOf(row, columns),
+        source,
+      });
+    }
     // A chunk read again removes what an earlier attempt wrote and is gone now (see ChunkRecord).
     if (redo) {
       for (const before of merged.removed) {
@@ -233,6 +248,7 @@ export class ChunkWorker<O> {
       );
       return false;
     }
+    this.told.set(task.table, written);
     this.context.log('debug', { chunk: task.id, rows: merged.rows.length, redo }, `chunk ${task.id} written`);
     return true;
   }
@@ -254,14 +270,32 @@ export class ChunkWorker<O> {
     return true;
   }
 
+  /**
+   * The table as the source defines it now, described for every chunk before its read (the rows are
+   * read with every column the table has then), and again at its high watermark when a change of
+   * the window carries a column the first description lacked (the columns the rows are written with). The leader learns a column added since from the log, maybe only after
+   * this chunk is written: rows read without it would leave it at its default in the target, even
+   * for a value set before the chunk's low watermark, and a change in the window setting it would
+   * carry a column the sink does not know.
+   */
   private async schemaOf(task: ChunkTask): Promise<TableSchema> {
-    const known = this.schemas.get(task.table);
-    if (known !== undefined && sameColumns(known.chunkKey, task.chunkKey)) return known;
     const [described] = await this.context.introspector.describeTables([task.tableId]);
     if (described === undefined) throw new UnsupportedError(`table ${task.table} is gone from the source`);
-    const schema: TableSchema = { ...described, chunkKey: task.chunkKey };
-    this.schemas.set(tableName(schema.id), schema);
-    return schema;
+    return { ...described, chunkKey: task.chunkKey };
+  }
+
+  /**
+   * A schema event adding to the target the columns the table gained since this reader's sink last
+   * wrote it, or null when it gained none. Only additions: drops, renames and type changes are the
+   * leader's to apply, in log order; an add the leader makes too finds the column there (the sink
+   * checks a schema change against its catalog as it is then).
+   */
+  private columnsAdded(table: string, schema: TableSchema, source: SourceInfo): SchemaChangeEvent | null {
+    const before = this.told.get(table);
+    if (before === undefined) return null;
+    const changes = diffTableSchemas(before, schema).filter((c) => c.kind === 'add-column');
+    if (changes.length === 0) return null;
+    return { kind: 'schema', table, schema, before, changes, ddl: null, source: { ...source, snapshot: false } };
   }
 
   private async openSink(): Promise<Sink> {
@@ -275,7 +309,7 @@ export class ChunkWorker<O> {
     const sink = this.sink;
     this.reader = null;
     this.sink = null;
-    this.schemas.clear();
+    this.told.clear();
     await reader?.close().catch(() => undefined);
     await sink?.close().catch(() => undefined);
   }
@@ -294,6 +328,6 @@ function chunkCheckpoint(connector: string, position: Checkpoint['position']): C
   return { version: 1, connector, position, complete: false, tables: {} };
 }
 
-function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+function _sameColumns(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((c, i) => c === b[i]);
 }

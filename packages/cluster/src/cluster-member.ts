@@ -18,8 +18,10 @@ import { type ClusterNatsOptions, type Coordinator, messageOf, openCoordinator }
 import { KvCheckpointStore } from './kv-checkpoint-store.js';
 import { LeaderLease, type LeaseHolder, leaseHolder } from './lease.js';
 import { LogPublisher } from './log-publisher.js';
+import { LogTrimmer } from './log-trimmer.js';
 import { LogWindowReader } from './log-window.js';
 import { announce, listMembers, type MemberStatus, withdraw } from './member-registry.js';
+import { CHECKPOINT_KEY } from './names.js';
 
 /** The part of a pino logger the cluster uses. */
 export interface ClusterLogger {
@@ -83,6 +85,8 @@ export class ClusterMember<O> {
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private readonly workers: Promise<void>[] = [];
+  private following: Promise<void> | null = null;
+  private stopFollowing: (() => void) | null = null;
   private readonly reading: (string | null)[] = [];
   private chunksWritten = 0;
   private readonly since = Date.now();
@@ -91,7 +95,10 @@ export class ClusterMember<O> {
   private failed!: (error: unknown) => void;
   /** Rejects when the member cannot go on (a chunk reader or the leader failed for good). */
   readonly failedWith: Promise<never>;
-  /** Resolves when the pipeline this member led finished by itself (`startup: snapshot` read everything). */
+  /**
+   * Resolves when the pipeline is finished (`startup: snapshot` read everything): on the member that
+   * led it when it ended, and on every other member once the stored checkpoint says `complete`.
+   */
   readonly finished: Promise<void>;
   private finish!: () => void;
   private readonly logger: ClusterLogger;
@@ -118,6 +125,18 @@ export class ClusterMember<O> {
     this.coordinator = coordinator;
     this.introspector = await this.options.adapter.createIntrospector();
     this.lease = new LeaderLease(coordinator, this.member);
+    const completion = await coordinator.state.watch({ key: CHECKPOINT_KEY });
+    this.stopFollowing = () => completion.stop();
+    this.following = (async () => {
+      for await (const entry of completion) {
+        if (entry.operation === 'PUT' && isComplete(entry.string())) {
+          this.logger.info({ member: this.member }, 'the pipeline read everything (startup: snapshot); leaving');
+          this.finish();
+        }
+      }
+    })().catch((error: unknown) =>
+      this.logger.warn({ member: this.member, error: messageOf(error) }, 'stopped following the checkpoint'),
+    );
     const window = new LogWindowReader(coordinator, this.options.adapter.offsets, () => this.stopped);
     for (let i = 0; i < this.options.readers; i++) {
       this.reading.push(null);
@@ -185,13 +204,25 @@ export class ClusterMember<O> {
     const publisher = new LogPublisher(coordinator, this.options.adapter.offsets);
     const dispatcher = new ChunkDispatcher(coordinator, this.options.adapter.offsets, publisher, lease.epoch);
     this.dispatcher = dispatcher;
+    // Chunks still handed out are left to the next leader: the pipeline's close must not wait for them.
+    void ended.then(() => dispatcher.close());
+    const trimmer = new LogTrimmer(
+      publisher,
+      () => dispatcher.windowFloor(),
+      LOG_TRIM_INTERVAL_MS,
+      (error) =>
+        this.logger.warn(
+          { member: this.member, error: messageOf(error) },
+          'could not trim the log stream; trying again later',
+        ),
+    );
     const guard = () => {
       if (this.leading === null || !lease.fresh) {
         throw new ClusterError(`member ${this.member} is no longer the leader of pipeline ${this.options.pipeline}`);
       }
     };
     const store = new KvCheckpointStore(coordinator);
-    let snapshotOver = false;
+    let logCleared = false;
     let stepDownRequested = false;
     const checkpointStore: CheckpointStore = {
       load: async () => {
@@ -205,9 +236,13 @@ export class ClusterMember<O> {
         await store.save(checkpoint);
         dispatcher.checkpointStored(checkpoint);
         // Every chunk is released and stored: no member needs a log window any more.
-        if (!snapshotOver && Object.values(checkpoint.tables).every((t) => t.phase === 'stream')) {
-          snapshotOver = true;
-          await publisher.clear();
+        if (Object.values(checkpoint.tables).every((t) => t.phase === 'stream')) {
+          if (!logCleared) await publisher.clear();
+          logCleared = true;
+        } else {
+          // A snapshot runs (tables added later start one too): keep the stream to what windows need.
+          logCleared = false;
+          trimmer.request();
         }
       },
     };
@@ -241,6 +276,7 @@ export class ClusterMember<O> {
         stepDownRequested = true;
       } else this.fail(error);
     } finally {
+      await trimmer.close();
       await dispatcher.close();
       this.dispatcher = null;
       if (this.stopped || stepDownRequested) await lease.release();
@@ -281,6 +317,8 @@ export class ClusterMember<O> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
+    this.stopFollowing?.();
+    await this.following;
     this.endLeadership?.();
     await this.ticking;
     await this.leading;
@@ -291,6 +329,9 @@ export class ClusterMember<O> {
     await coordinator?.close();
   }
 }
+
+/** How often, at most, the leader trims the log stream while a snapshot runs. */
+const LOG_TRIM_INTERVAL_MS = 1_000;
 
 /** Fencing scope of the leaders' batches; the token is the leader's epoch. */
 export const LEADER_FENCE_SCOPE = 'leader';
@@ -310,6 +351,16 @@ function fencedSink(sink: Sink, guard: () => void, fence: WriteFence): Sink {
     },
     close: () => sink.close(),
   };
+}
+
+/** Whether a stored checkpoint says a `startup: snapshot` pipeline read everything (the text is checked before it is parsed). */
+function isComplete(text: string): boolean {
+  if (!text.includes('"complete":true')) return false;
+  try {
+    return (JSON.parse(text) as { complete?: unknown }).complete === true;
+  } catch {
+    return false;
+  }
 }
 
 /** `<host>-<pid>`: says where to look, and is a valid KV key token. */

@@ -1,6 +1,7 @@
 import { ClusterError, type LogItem, type OffsetCodec } from '@highwater/core';
 import type { Coordinator } from './coordinator.js';
 import { encodeLogBatch, type LogMessage } from './log-codec.js';
+import { firstSequenceAfter } from './log-window.js';
 
 /**
  * The leader's side of the log stream: every log batch, in log order, before the leader routes it.
@@ -46,6 +47,27 @@ export class LogPublisher<O> {
     const { jsm, names } = this.coordinator;
     await jsm.streams.purge(names.logStream);
     this.lastSequence = (await jsm.streams.info(names.logStream)).state.last_seq;
+  }
+
+  /**
+   * Purges the messages that hold nothing after `floor` (`null`: no window needs anything), among
+   * the first `through` sequences only: those published before the caller took its floor, so a
+   * window opened since (whose low watermark lies after all of them) is not cut. Returns how many
+   * messages are gone.
+   */
+  async trim(floor: O | null, through: number): Promise<number> {
+    const { jsm, names } = this.coordinator;
+    const keepFrom =
+      floor === null ? through + 1 : await firstSequenceAfter(this.coordinator, this.offsets, floor, through);
+    const info = await jsm.streams.info(names.logStream);
+    if (keepFrom <= info.state.first_seq) return 0;
+    return (await jsm.streams.purge(names.logStream, { seq: keepFrom })).purged;
+  }
+
+  /** The stream's last sequence now: what a {@link trim} may purge at most. */
+  async lastStoredSequence(): Promise<number> {
+    const { jsm, names } = this.coordinator;
+    return (await jsm.streams.info(names.logStream)).state.last_seq;
   }
 
   async publish(batch: readonly LogItem<O>[]): Promise<void> {

@@ -1,36 +1,22 @@
-import type { ChangeEvent, EventBatch, Key, Row, Sink, SnapshotSplit, SourceAdapter } from '@highwater/core';
-import { MemoryDatabase, memoryAdapter } from '@highwater/memory';
-import { startNats, type ThrowawayNats } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChangeEvent, EventBatch, SnapshotSplit } from '@highwater/core';
+import { memoryAdapter } from '@highwater/memory';
+import { describe, expect, it } from 'vitest';
 import { ClusterMember, type Leadership, leadSource, openCoordinator } from '../src/index.js';
 import { chunkRecordKey, LEASE_KEY } from '../src/names.js';
+import {
+  consoleLogger,
+  crashAfterWriteOf,
+  inRange,
+  itemsDb,
+  leadUntilStored,
+  ROWS,
+  sourceRows,
+  TABLE,
+  until,
+  writeStale,
+  useNats,
+} from './cluster-fixtures.js';
 import { InMemoryTableSink } from './in-memory-table-sink.js';
-
-const TABLE = 'shop.items';
-const ROWS = 400;
-
-function itemsDb(): MemoryDatabase {
-  const db = new MemoryDatabase();
-  db.createTable({
-    name: TABLE,
-    columns: [
-      { name: 'id', type: { kind: 'int64' } },
-      { name: 'v', type: { kind: 'string' }, nullable: false },
-    ],
-    primaryKey: ['id'],
-  });
-  // Keys 10, 20, …: room for inserts inside every chunk.
-  db.insertMany(
-    TABLE,
-    Array.from({ length: ROWS }, (_, i) => ({ id: (i + 1) * 10, v: `v${(i + 1) * 10}` })),
-  );
-  return db;
-}
-
-function inRange(split: SnapshotSplit, id: number): boolean {
-  const { start, end } = split.range;
-  return (start === null || id >= Number((start as Key)[0])) && (end === null || id < Number((end as Key)[0]));
-}
 
 /**
  * Three cluster members in one process (memory adapter, one throwaway nats-server), with writes
@@ -41,15 +27,7 @@ function inRange(split: SnapshotSplit, id: number): boolean {
  * exactly the changes after each chunk's high watermark.
  */
 describe('cluster: the log window reaches the member that read the chunk', () => {
-  let nats: ThrowawayNats;
-
-  beforeAll(async () => {
-    nats = await startNats({ useEnv: false });
-  });
-
-  afterAll(async () => {
-    await nats?.stop();
-  });
+  const nats = useNats();
 
   it('merges writes made inside every chunk window, with chunks spread over the members', async () => {
     const db = itemsDb();
@@ -120,7 +98,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     const adapter = memoryAdapter(db);
     const target = new InMemoryTableSink();
     const victim = 1230;
-    let crashed = false;
+    const crash = crashAfterWriteOf(target, victim, () => db.delete(TABLE, [victim]));
     let finish: () => void = () => undefined;
     const done = new Promise<void>((resolve) => {
       finish = resolve;
@@ -132,22 +110,7 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
       readers: 2,
       memberId: 'solo',
       logger: process.env.HIGHWATER_TEST_LOG === undefined ? undefined : consoleLogger,
-      createChunkSink: async () => {
-        const sink = target.open();
-        return {
-          ...sink,
-          // The first write holding the victim row lands, then the reader "dies" before its record says
-          // done; meanwhile the row is deleted in the source.
-          write: async (batch) => {
-            await sink.write(batch);
-            if (!crashed && batch.events.some((e) => e.kind === 'change' && e.after?.id === victim)) {
-              crashed = true;
-              db.delete(TABLE, [victim]);
-              throw new Error('simulated crash after the write');
-            }
-          },
-        };
-      },
+      createChunkSink: crash.createChunkSink,
       lead: leadUntilStored(adapter, target, { chunkSize: 50, parallelism: 4 }, () => finish()),
     });
     try {
@@ -156,9 +119,47 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     } finally {
       await member.stop();
     }
-    expect(crashed).toBe(true);
+    expect(crash.crashed()).toBe(true);
     expect(target.rows(TABLE).some((r) => r.id === victim)).toBe(false);
     expect(target.rows(TABLE)).toEqual(sourceRows(db));
+  }, 120_000);
+
+  it('refuses to read a chunk again when its table was truncated since the first attempt, saying how to start over', async () => {
+    const db = itemsDb();
+    const adapter = memoryAdapter(db);
+    const target = new InMemoryTableSink();
+    const victim = 1230;
+    const crash = crashAfterWriteOf(target, victim, () => db.truncate(TABLE));
+    let stopTook = Number.POSITIVE_INFINITY;
+    const warnings: string[] = [];
+    const member = new ClusterMember<number>({
+      nats: { url: nats.url, ackWaitMs: 5_000, leaseTtlMs: 3_000 },
+      pipeline: 'truncate.test',
+      adapter,
+      readers: 1,
+      memberId: 'solo',
+      logger: {
+        info: () => undefined,
+        debug: () => undefined,
+        warn: (fields, message) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+      },
+      createChunkSink: crash.createChunkSink,
+      lead: leadUntilStored(adapter, target, { chunkSize: 50, parallelism: 4 }, () => undefined),
+    });
+    try {
+      await member.start();
+      await until(() => warnings.filter((w) => w.includes('was truncated while chunk')).length >= 2);
+    } finally {
+      // The leader stops with a chunk still handed out: its pipeline closes without waiting for it
+      // (not for the source's 30 s close timeout).
+      const stopping = Date.now();
+      await member.stop();
+      stopTook = Date.now() - stopping;
+    }
+    expect(stopTook).toBeLessThan(20_000);
+    const refusal = warnings.find((w) => w.includes('was truncated while chunk')) ?? '';
+    expect(refusal).toContain('it will be read again');
+    expect(refusal).toContain('delete its checkpoint in NATS bucket hw_truncate_dtest_state');
   }, 120_000);
 
   it('refuses the write of a chunk attempt that was taken over while it stalled, after the newer attempt wrote', async () => {
@@ -350,54 +351,3 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     expect(target.rows(TABLE)).toEqual(sourceRows(db));
   }, 120_000);
 });
-
-/** The leader's part: the source into `target`, calling `stored` once the checkpoint says the snapshot is stored. */
-function leadUntilStored(
-  adapter: SourceAdapter<number>,
-  target: InMemoryTableSink,
-  chunks: { chunkSize: number; parallelism: number },
-  stored: () => void,
-): (leadership: Leadership<number>) => Promise<void> {
-  return (leadership) =>
-    leadSource(leadership, {
-      adapter,
-      tables: { include: [TABLE] },
-      ...chunks,
-      heartbeatIntervalMs: 100,
-      sink: target.open(),
-      onBatch: (batch) => {
-        if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) stored();
-      },
-    });
-}
-
-/** Set HIGHWATER_TEST_LOG to see what the members do. */
-const consoleLogger = {
-  info: (fields: object, message: string) => console.info(message, fields),
-  warn: (fields: object, message: string) => console.warn(message, fields),
-  debug: (fields: object, message: string) => console.debug(message, fields),
-};
-
-async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** The source table's rows in key order: what the target must hold in the end. */
-function sourceRows(db: MemoryDatabase): Row[] {
-  return db.snapshotRows(TABLE).sort((a, b) => Number(a.id) - Number(b.id));
-}
-
-/** A stalled writer's batch, written late: says whether the target took it (a refusal still reaches the writer). */
-async function writeStale(sink: Sink, batch: EventBatch, outcome: (o: 'landed' | 'refused') => void): Promise<void> {
-  try {
-    await sink.write(batch);
-    outcome('landed');
-  } catch (error) {
-    outcome('refused');
-    throw error;
-  }
-}

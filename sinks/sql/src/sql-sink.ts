@@ -46,7 +46,7 @@ import {
 } from './target-table.js';
 import { StatementQueue } from './statement-queue.js';
 import { jsonText } from './value-text.js';
-import { createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
+import { checkFence, createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
 
 /**
  * What a SQL sink needs besides its configuration: the source's table definitions, to create target
@@ -216,6 +216,9 @@ export class SqlSink implements Sink {
     }
     if (!this.checkpointTableReady) await this.checkExistingRows(session, schema, tables, touched);
     const ensured = new Map(this.ensured);
+    /** The sink's own tables (schema, checkpoint and fence tables): harmless to make for any writer. */
+    const setup: string[] = [];
+    /** The batch's changes to the target tables. */
     const ddl: { sql: string; table?: string }[] = [];
     /** Source tables whose target table this batch drops: their earlier changes are not written. */
     const gone = new Set<string>();
@@ -227,11 +230,11 @@ export class SqlSink implements Sink {
       }
       if (!this.checkpointTableReady) {
         const create = await this.schemaDdl(session, schema);
-        if (create !== null) ddl.push({ sql: create });
-        ddl.push({ sql: this.dialect.createCheckpointTable(this.qualify(schema, CHECKPOINT_TABLE)) });
+        if (create !== null) setup.push(create);
+        setup.push(this.dialect.createCheckpointTable(this.qualify(schema, CHECKPOINT_TABLE)));
       }
-      if (batch.fence !== undefined && !this.fenceTableReady)
-        ddl.push({ sql: createFenceTable(this.dialect, this.qualify(schema, FENCE_TABLE)) });
+      const fenceTable = this.qualify(schema, FENCE_TABLE);
+      if (batch.fence !== undefined && !this.fenceTableReady) setup.push(createFenceTable(this.dialect, fenceTable));
       for (const name of touched) {
         const table = this.tableOf(tables, name);
         const statements = await this.ddlFor(session, schema, table, ensured, actions.get(name) ?? []);
@@ -249,6 +252,11 @@ export class SqlSink implements Sink {
           );
         }
       }
+      for (const statement of setup) await this.run(session, statement, []);
+      // DDL that commits at once (MySQL) cannot be rolled back with a refused batch: a writer the
+      // fence refuses must not run it, so the token is checked before it too (and again below).
+      if (batch.fence !== undefined && !inTransaction && ddl.length > 0)
+        await checkFence(this.dialect, session, fenceTable, this.pipeline, batch.fence);
       for (const statement of ddl) {
         if (statement.table !== undefined) this.arrays?.forget(statement.table);
         await this.run(session, statement.sql, [], statement.table);
@@ -257,8 +265,7 @@ export class SqlSink implements Sink {
         queue.add({ sql: this.dialect.begin, params: [], prepared: false });
         inTransaction = true;
       }
-      if (batch.fence !== undefined)
-        await passFence(this.dialect, session, this.qualify(schema, FENCE_TABLE), this.pipeline, batch.fence);
+      if (batch.fence !== undefined) await passFence(this.dialect, session, fenceTable, this.pipeline, batch.fence);
       const fresh = this.canBulkLoad(session)
         ? freshRows(batch.events, (name) => (gone.has(name) ? undefined : tables.get(name)), BULK_MIN_ROWS)
         : null;
@@ -650,7 +657,10 @@ export class SqlSink implements Sink {
         throw this.fail('reading the target catalog', error, this.qualify(schema, name));
       }
     };
-    let existing = ensured.get(table.qualified);
+    // A schema change is checked against the catalog as it is now, not as this sink last saw it:
+    // another writer of the target (a cluster member adding a column its chunk needs) may have made
+    // part of it already.
+    let existing = actions.length > 0 ? undefined : ensured.get(table.qualified);
     if (existing === undefined) {
       const found = await catalog(table.name);
       if (found !== null) existing = new Map(found.map((c) => [c.name, c.nullable]));

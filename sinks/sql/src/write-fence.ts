@@ -52,8 +52,41 @@ export async function passFence(
     stored = rows[0]?.token;
   }
   const current = Number(stored);
-  if (current === fence.token) return;
-  throw new FencedWriteError(
+  if (current !== fence.token) throw fencedError(dialect, qualified, pipeline, fence, current);
+}
+
+/**
+ * Refuses the batch when a higher token than `fence.token` is committed for its scope, changing
+ * nothing. For a target whose DDL cannot be rolled back (MySQL commits each DDL statement at once):
+ * checked before a batch's DDL, so a writer the fence refuses does not change the target's schema
+ * either. {@link passFence} still runs in the batch's transaction.
+ */
+export async function checkFence(
+  dialect: Dialect,
+  session: SqlSession,
+  qualified: string,
+  pipeline: string,
+  fence: WriteFence,
+): Promise<void> {
+  const placeholders = dialect.name === 'postgres' ? '$1 AND scope = $2' : '? AND scope = ?';
+  const rows = await session.query<{ token: unknown }>(
+    `SELECT token FROM ${qualified} WHERE pipeline = ${placeholders}`,
+    [pipeline, fence.scope],
+  );
+  const stored = rows[0]?.token;
+  if (stored === undefined || stored === null) return;
+  const current = Number(stored);
+  if (current > fence.token) throw fencedError(dialect, qualified, pipeline, fence, current);
+}
+
+function fencedError(
+  dialect: Dialect,
+  qualified: string,
+  pipeline: string,
+  fence: WriteFence,
+  current: number,
+): FencedWriteError {
+  return new FencedWriteError(
     fence.scope,
     fence.token,
     current,

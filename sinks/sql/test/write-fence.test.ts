@@ -7,6 +7,7 @@ import {
   insert,
   q,
   readSqlSinkCheckpoint,
+  schemaChange,
   sinkConfig,
   table,
   type TargetKind,
@@ -137,6 +138,47 @@ describe.each<TargetKind>(['postgres', 'mysql'])('fenced writes into the %s sink
     }
     await expect(waiting).rejects.toBeInstanceOf(FencedWriteError);
     expect(await rows(schema)).toEqual([{ id: 1, name: 'a' }]);
+  });
+
+  it("refuses a stale writer's batch before its DDL: the target's columns stay as the newer writer left them", async () => {
+    const schema = await target.freshSchema();
+    const deposed = await writer(schema);
+    const successor = await writer(schema);
+    await deposed.write({ events: [insert(items, { id: 1, name: 'a' })], checkpoint: checkpoint(1), fence: leader(3) });
+    await successor.write({
+      events: [insert(items, { id: 2, name: 'b' })],
+      checkpoint: checkpoint(2),
+      fence: leader(4),
+    });
+    // The deposed leader's late batch adds a column (MySQL would commit that DDL at once, whatever the fence says next).
+    const withNote = table(
+      'items',
+      [
+        ['id', { kind: 'int32' }],
+        ['name', { kind: 'string' }],
+        ['note', { kind: 'string' }],
+      ],
+      ['id'],
+    );
+    await expect(
+      deposed.write({
+        events: [schemaChange(items, withNote), insert(withNote, { id: 3, name: 'c', note: 'stale' })],
+        checkpoint: checkpoint(3),
+        fence: leader(3),
+      }),
+    ).rejects.toMatchObject({ code: 'HW_SINK_FENCED', token: 3, current: 4 });
+    const columns = await target.db.query(
+      `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = 'items' ORDER BY ordinal_position`,
+    );
+    expect(columns.map((r) => r.c)).toEqual(['id', 'name']);
+    expect((await rows(schema)).map((r) => r.id)).toEqual([1, 2]);
+    // The newer writer's own schema change goes through.
+    await successor.write({
+      events: [schemaChange(items, withNote), insert(withNote, { id: 4, name: 'd', note: 'new' })],
+      checkpoint: checkpoint(4),
+      fence: leader(4),
+    });
+    expect((await rows(schema)).map((r) => r.id)).toEqual([1, 2, 4]);
   });
 
   it('leaves a write without a fence as it was: no fence table, nothing checked', async () => {

@@ -1,7 +1,18 @@
 import { ClusterMember } from '@highwater/cluster';
-import { ConfigError, HighwaterError, type Sink, type SourceAdapter, type SourceMetrics } from '@highwater/core';
-import { type MetricsProvider, PipelineMetrics, startMetricsServer } from '../observe/metrics-server.js';
+import {
+  type Checkpoint,
+  ConfigError,
+  HighwaterError,
+  type Sink,
+  type SourceAdapter,
+  type SourceMetrics,
+} from '@highwater/core';
+import { PipelineMetrics, startMetricsServer } from '../observe/metrics-server.js';
 import { createPipelineLogger } from '../observe/logger.js';
+import type { ClusterSection } from '../observe/status/status-document.js';
+import type { StatusProvider } from '../observe/status/status-model.js';
+import { StatusPage } from '../observe/status/status-page.js';
+import { RunRecord } from '../run/run-record.js';
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
 import type { ClusterConfig } from '../pipeline/pipeline-schema.js';
 import { PipelineRunner, type RunnerSourceOptions, type RunnerState } from '../run/pipeline-runner.js';
@@ -101,27 +112,28 @@ export async function runClusterMember(
     await running.start();
     if (pipeline.config.metrics !== undefined) {
       const metrics = pipeline.config.metrics;
+      const view = new ClusterView(running);
+      await view.refresh();
+      cleanups.push(view.follow(CLUSTER_VIEW_REFRESH_MS));
+      const page = await StatusPage.create({
+        provider: leading,
+        pipeline,
+        readyLagSeconds: metrics.readyLagSeconds,
+        cluster: () => view.section,
+      });
+      cleanups.push(() => page.close());
       const server = await startMetricsServer({
         host: metrics.host,
         port: metrics.port,
         metrics: new PipelineMetrics(leading, pipeline.name),
-        routes: (_request, response, path) => {
-          if (path !== '/api/status') return false;
-          running.clusterStatus().then(
-            (cluster) =>
-              response
-                .writeHead(200, { 'content-type': 'application/json' })
-                .end(`${JSON.stringify({ pipeline: pipeline.name, member: running.status(), ...cluster }, null, 2)}\n`),
-            (error: unknown) =>
-              response
-                .writeHead(503, { 'content-type': 'text/plain' })
-                .end(`NATS did not answer: ${messageOf(error)}\n`),
-          );
-          return true;
-        },
+        routes: (request, response, path) => page.handle(request, response, path),
       });
       cleanups.push(() => void server.close());
-      logger.info({ url: server.url }, `metrics at ${server.url}, cluster status at /api/status`);
+      const pageUrl = server.url.replace(/\/metrics$/, '/');
+      logger.info(
+        { url: server.url, statusPage: pageUrl },
+        `metrics at ${server.url}, status page (with the cluster's members) at ${pageUrl}`,
+      );
     }
     await Promise.race([stopped, running.finished, running.failedWith]);
     await running.stop();
@@ -137,22 +149,33 @@ export async function runClusterMember(
 }
 
 /**
- * The metrics of the pipeline this member runs while it leads (nothing while it does not): counters
- * carry on across leaderships in one process, so they never go down.
+ * The pipeline this member runs while it leads, for the metrics and the status page (nothing runs
+ * while it does not): counters carry on across leaderships in one process, so they never go down.
  */
-class LeadingRunner implements MetricsProvider {
+class LeadingRunner implements StatusProvider {
   runner: PipelineRunner | null = null;
   private base = { batches: 0, events: 0, restarts: 0, writeSeconds: 0 };
+  /** This process's record while it does not lead. */
+  private readonly idle = new RunRecord();
+  private lastCheckpoint: Checkpoint | null = null;
 
   get state(): RunnerState {
     return this.runner?.state ?? 'created';
+  }
+
+  get checkpoint(): Checkpoint | null {
+    return this.runner?.checkpoint ?? this.lastCheckpoint;
+  }
+
+  get record(): RunRecord {
+    return this.runner?.record ?? this.idle;
   }
 
   metrics(): SourceMetrics | null {
     return this.runner?.metrics() ?? null;
   }
 
-  progress(): ReturnType<MetricsProvider['progress']> {
+  progress(): ReturnType<StatusProvider['progress']> {
     const now = this.runner?.progress();
     return {
       batches: this.base.batches + (now?.batches ?? 0),
@@ -173,7 +196,72 @@ class LeadingRunner implements MetricsProvider {
       restarts: this.base.restarts + p.restarts,
       writeSeconds: this.base.writeSeconds + p.writeSeconds,
     };
+    this.lastCheckpoint = runner.checkpoint;
     this.runner = null;
+  }
+}
+
+/** How often a member reads the members bucket for its status page. */
+const CLUSTER_VIEW_REFRESH_MS = 2_000;
+/** How long one read of the members bucket may take before the page says NATS did not answer. */
+const CLUSTER_VIEW_TIMEOUT_MS = 5_000;
+
+/** The cluster's members as this member last read them from NATS (the status page reads it synchronously). */
+class ClusterView {
+  section: ClusterSection;
+
+  constructor(private readonly member: ClusterMember<unknown>) {
+    this.section = { member: member.member, role: 'member', leader: null, readAt: null, error: null, members: [] };
+  }
+
+  async refresh(): Promise<void> {
+    const role = this.member.isLeader ? 'leader' : 'member';
+    try {
+      // A read that hangs (NATS away) must not freeze the page: it counts as failed after a while.
+      let timer: NodeJS.Timeout | undefined;
+      const { leader, members } = await Promise.race([
+        this.member.clusterStatus(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${CLUSTER_VIEW_TIMEOUT_MS} ms`)),
+            CLUSTER_VIEW_TIMEOUT_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      this.section = {
+        member: this.member.member,
+        role,
+        leader: leader?.member ?? null,
+        readAt: new Date().toISOString(),
+        error: null,
+        members: members.map((m) => ({
+          member: m.member,
+          host: m.host,
+          pid: m.pid,
+          role: m.role,
+          reading: m.reading,
+          handedOut: m.handedOut,
+          chunksWritten: m.chunksWritten,
+          since: new Date(m.since).toISOString(),
+          seenAt: new Date(m.at).toISOString(),
+        })),
+      };
+    } catch (error) {
+      this.section = { ...this.section, role, error: messageOf(error) };
+    }
+  }
+
+  /** Refreshes every `ms` until the returned function is called. */
+  follow(ms: number): () => void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.refresh().finally(() => {
+        busy = false;
+      });
+    }, ms);
+    return () => clearInterval(timer);
   }
 }
 

@@ -1,10 +1,13 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startNats, startPostgres, type ThrowawayNats, type ThrowawayPostgres } from '@highwater/test-servers';
+import { afterAll, beforeAll } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
-import { RunningPipeline, sleep } from '../e2e/cli.js';
+import { assertBuilt, RunningPipeline, sleep } from '../e2e/cli.js';
 import { sql } from '../e2e/target-db.js';
 
 /** One `highwater run` member process of a clustered pipeline (no metrics endpoint). */
@@ -169,6 +172,7 @@ export class Writer {
   }
 }
 
+/** A pipeline file of `cluster.*` from `sourceUrl` into `targetUrl` run through NATS; `extra` are top-level lines, `sourceExtra` lines of `source:`. */
 export async function writePipeline(
   dir: string,
   name: string,
@@ -176,6 +180,7 @@ export async function writePipeline(
   targetUrl: string,
   natsUrl: string,
   extra: readonly string[] = [],
+  sourceExtra: readonly string[] = [],
 ): Promise<string> {
   const file = join(dir, `${name}.yaml`);
   await writeFile(
@@ -189,6 +194,7 @@ export async function writePipeline(
       '  chunkSize: 250',
       '  parallelism: 2',
       `  options: { slotName: ${name.replace(/[^a-z0-9_]/g, '_')}, publicationName: ${name.replace(/[^a-z0-9_]/g, '_')} }`,
+      ...sourceExtra,
       'sink:',
       '  type: postgres',
       `  connection: '${targetUrl}'`,
@@ -200,4 +206,38 @@ export async function writePipeline(
     ].join('\n'),
   );
   return file;
+}
+
+/** What a describe block of cluster tests shares: a Postgres, a NATS, a directory, its member processes. */
+export interface ClusterServers {
+  readonly pg: ThrowawayPostgres;
+  readonly nats: ThrowawayNats;
+  readonly dir: string;
+  /** Every member process started; SIGKILLed after the block. */
+  readonly members: Member[];
+}
+
+/**
+ * Starts a throwaway Postgres and nats-server before the describe block it is called in and stops
+ * them (and SIGKILLs every member left) after it, also when a test failed.
+ */
+export function useClusterServers(): ClusterServers {
+  const shared = { members: [] as Member[] } as {
+    pg: ThrowawayPostgres;
+    nats: ThrowawayNats;
+    dir: string;
+    members: Member[];
+  };
+  beforeAll(async () => {
+    assertBuilt();
+    [shared.pg, shared.nats] = await Promise.all([startPostgres({ useEnv: false }), startNats({ useEnv: false })]);
+    shared.dir = await mkdtemp(join(tmpdir(), 'highwater-cluster-'));
+  });
+  afterAll(async () => {
+    await Promise.all(shared.members.map((m) => m.kill('SIGKILL')));
+    await shared.nats?.stop();
+    await shared.pg?.stop();
+    if (shared.dir !== undefined) await rm(shared.dir, { recursive: true, force: true });
+  });
+  return shared;
 }

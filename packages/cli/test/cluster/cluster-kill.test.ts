@@ -1,10 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startNats, startPostgres, type ThrowawayNats, type ThrowawayPostgres } from '@highwater/test-servers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, highwater, until } from '../e2e/cli.js';
-import { ClusterProbe, Member, query, Writer, writePipeline } from './cluster-harness.js';
+import { describe, expect, it } from 'vitest';
+import { highwater, until } from '../e2e/cli.js';
+import { ClusterProbe, Member, query, useClusterServers, Writer, writePipeline } from './cluster-harness.js';
 
 const ROWS = 40_000;
 
@@ -18,33 +14,20 @@ const ROWS = 40_000;
  * no row left behind that the source deleted).
  */
 describe('cluster: members and the leader killed with SIGKILL', () => {
-  let pgServer: ThrowawayPostgres;
-  let nats: ThrowawayNats;
-  let dir: string;
-  const members: Member[] = [];
-
-  beforeAll(async () => {
-    assertBuilt();
-    [pgServer, nats] = await Promise.all([startPostgres({ useEnv: false }), startNats({ useEnv: false })]);
-    dir = await mkdtemp(join(tmpdir(), 'highwater-cluster-'));
-  });
-
-  afterAll(async () => {
-    await Promise.all(members.map((m) => m.kill('SIGKILL')));
-    await nats?.stop();
-    await pgServer?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  const servers = useClusterServers();
+  const members = servers.members;
 
   it('reads every chunk once into the target through kills of a member and of the leader', async () => {
-    const source = pgServer.url;
+    const source = servers.pg.url;
     await query(source, 'CREATE DATABASE target');
-    const target = pgServer.url.replace(/\/postgres$/, '/target');
+    const target = servers.pg.url.replace(/\/postgres$/, '/target');
     await query(source, 'CREATE SCHEMA cluster');
     await query(source, 'CREATE TABLE cluster.items (id int PRIMARY KEY, v text NOT NULL, n int NOT NULL)');
     await query(source, `INSERT INTO cluster.items SELECT g, 'row ' || g, 0 FROM generate_series(1, ${ROWS}) g`);
-    const file = await writePipeline(dir, 'clustered', source, target, nats.url, ['metrics: { port: 0 }']);
-    const probe = await ClusterProbe.open(nats.url, 'clustered');
+    const file = await writePipeline(servers.dir, 'clustered', source, target, servers.nats.url, [
+      'metrics: { port: 0 }',
+    ]);
+    const probe = await ClusterProbe.open(servers.nats.url, 'clustered');
     const writer = new Writer(source, ROWS);
     const start = () => {
       const m = new Member(file);
@@ -156,18 +139,35 @@ describe('cluster: members and the leader killed with SIGKILL', () => {
       }
       expect(report.cluster.members.filter((x) => x.role === 'leader').map((x) => x.member)).toEqual([leaderNow]);
 
-      // So does each member's /api/status (the metrics address; port 0: each member logs its own).
+      // So does each member's status page and its /api/status (the metrics address; port 0: each member logs its own).
       const someone = alive()[0]!;
       const url = /metrics at (http:\/\/[^\s,"]+)\/metrics/.exec(someone.output)?.[1];
       expect(url, someone.tail()).toBeDefined();
-      const api = (await (await fetch(`${url}/api/status`)).json()) as {
-        member: { member: string };
-        leader: { member: string };
-        members: { member: string }[];
-      };
-      expect(api.member.member.endsWith(someone.idSuffix)).toBe(true);
-      expect(api.leader.member).toBe(leaderNow);
-      for (const m of alive()) expect(api.members.some((x) => x.member.endsWith(m.idSuffix))).toBe(true);
+      type Api = { cluster: { member: string; leader: string; members: { member: string; role: string }[] } };
+      // The page reads the members from NATS every 2 s: wait until it lists the member started last.
+      let last: Api | null = null;
+      const api = await until(
+        'the status page listing every live member',
+        async () => {
+          const doc = (await (await fetch(`${url}/api/status`)).json()) as Api;
+          last = doc;
+          return alive().every((m) => doc.cluster.members.some((x) => x.member.endsWith(m.idSuffix))) ? doc : null;
+        },
+        { timeoutMs: 20_000 },
+      ).catch((error: unknown) => {
+        throw new Error(
+          `${String(error)}\nlive: ${alive()
+            .map((m) => m.pid)
+            .join(', ')}\npage: ${JSON.stringify(last?.cluster)}\n${someone.tail()}`,
+        );
+      });
+      expect(api.cluster.member.endsWith(someone.idSuffix)).toBe(true);
+      expect(api.cluster.leader).toBe(leaderNow);
+      const page = await (await fetch(`${url}/`)).text();
+      expect(page).toContain('Cluster members');
+      for (const m of alive())
+        expect(page).toMatch(new RegExp(`<tr data-member="[^"]*${m.idSuffix}" data-role="(leader|member)">`));
+      expect(page).toContain(`<tr data-member="${leaderNow}" data-role="leader">`);
 
       for (const m of alive()) expect((await m.kill('SIGTERM')).code, m.tail()).toBe(0);
     } finally {

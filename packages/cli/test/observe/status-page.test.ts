@@ -3,7 +3,7 @@ import { memoryAdapter } from '@highwater/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeStatus } from '../../src/commands/status.js';
 import { type MetricsServer, PipelineMetrics, startMetricsServer } from '../../src/observe/metrics-server.js';
-import type { StatusDocument } from '../../src/observe/status/status-document.js';
+import type { ClusterSection, StatusDocument } from '../../src/observe/status/status-document.js';
 import type { StatusProvider } from '../../src/observe/status/status-model.js';
 import { StatusPage } from '../../src/observe/status/status-page.js';
 import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
@@ -38,10 +38,14 @@ afterEach(async () => {
 });
 
 /** A runner over the memory database with the status page on a free port; the sampler's timers are slow: tests sample by hand. */
-async function serve(provider: StatusProvider): Promise<{ page: StatusPage; server: MetricsServer; base: string }> {
+async function serve(
+  provider: StatusProvider,
+  cluster?: () => ClusterSection,
+): Promise<{ page: StatusPage; server: MetricsServer; base: string }> {
   const page = await StatusPage.create({
     provider,
     pipeline,
+    ...(cluster === undefined ? {} : { cluster }),
     readyLagSeconds: 30,
     pushIntervalMs: 50,
     sampler: { intervalMs: 3_600_000, readingMs: 3_600_000 },
@@ -313,5 +317,60 @@ describe('/health and /ready', () => {
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'up', state: 'restarting' });
+  });
+
+  it('shows the members of a clustered pipeline: who leads, what each one reads; a member that does not lead is ready while NATS answers', async () => {
+    const provider = fakeProvider();
+    provider.state = 'created';
+    const at = '2026-12-07T19:00:00.000Z';
+    let section: ClusterSection = {
+      member: 'web-2-77',
+      role: 'member',
+      leader: 'web-1-42',
+      readAt: at,
+      error: null,
+      members: [
+        {
+          member: 'web-1-42',
+          host: 'web-1',
+          pid: 42,
+          role: 'leader',
+          reading: [],
+          handedOut: 9,
+          chunksWritten: 3,
+          since: at,
+          seenAt: at,
+        },
+        {
+          member: 'web-2-77',
+          host: 'web-2',
+          pid: 77,
+          role: 'member',
+          reading: ['shop.orders:12', 'shop.<b>:3'],
+          handedOut: 0,
+          chunksWritten: 5,
+          since: at,
+          seenAt: at,
+        },
+      ],
+    };
+    const { base } = await serve(provider, () => section);
+    const doc = await status(base);
+    expect(doc.cluster).toEqual(section);
+    const html = await (await fetch(`${base}/`)).text();
+    expect(html).toContain('<h2>Cluster members</h2>');
+    expect(html).toContain('<tr data-member="web-1-42" data-role="leader">');
+    expect(html).toContain('<code>shop.orders:12</code> <code>shop.&lt;b&gt;:3</code>');
+    expect(html).toContain('Leader: <strong>web-1-42</strong>');
+    // No pipeline runs here, yet the member reads chunks: ready while NATS answers.
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+    section = { ...section, error: 'connection refused' };
+    const notReady = await fetch(`${base}/ready`);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { reason: string }).reason).toBe('NATS did not answer: connection refused');
+    // A single process's page has no such section.
+    const single = await serve(fakeProvider());
+    expect((await status(single.base)).cluster).toBeUndefined();
+    expect(await (await fetch(`${single.base}/`)).text()).not.toContain('Cluster members');
   });
 });

@@ -32,6 +32,40 @@ export interface StatusDocument {
   /** The last incidents (restarts, reconnects, the final failure), oldest first, at most 20. */
   readonly incidents: readonly IncidentStatus[];
   readonly samples: SampleSeries;
+  /** Only for a pipeline run by several processes (`cluster:`): who leads and what every member reads. */
+  readonly cluster?: ClusterSection;
+}
+
+/** The members of a clustered pipeline as this member last read them from NATS. */
+export interface ClusterSection {
+  /** This process's member id (`<host>-<pid>`). */
+  readonly member: string;
+  /** `leader` while this process holds the lease (it runs the pipeline), else `member`. */
+  readonly role: 'leader' | 'member';
+  /** The member holding the lease; null while nobody does. */
+  readonly leader: string | null;
+  /** ISO time of the last read from NATS; null before the first succeeded. */
+  readonly readAt: string | null;
+  /** Why the last read failed; null when it succeeded. */
+  readonly error: string | null;
+  /** Every live member, by id. */
+  readonly members: readonly ClusterMemberStatus[];
+}
+
+export interface ClusterMemberStatus {
+  readonly member: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly role: 'leader' | 'member';
+  /** Ids of the chunks its readers are reading now (`schema.table:7`). */
+  readonly reading: readonly string[];
+  /** As leader: chunks handed out and not done yet. */
+  readonly handedOut: number;
+  /** Chunks it wrote since it started. */
+  readonly chunksWritten: number;
+  /** ISO times: when it joined, and its last report. */
+  readonly since: string;
+  readonly seenAt: string;
 }
 
 export interface CheckpointStatus {

@@ -10,6 +10,7 @@ import { describeSink, describeSource } from './describe-pipeline.js';
 import { hintFor } from './error-hints.js';
 import type { Sampler } from './sampler.js';
 import {
+  type ClusterSection,
   type IncidentStatus,
   type Readiness,
   STATUS_VERSION,
@@ -39,12 +40,19 @@ export class StatusModel {
   readonly #source: string;
   readonly #sink: string;
   readonly #location: string;
+  readonly #cluster: (() => ClusterSection) | undefined;
 
   constructor(
     provider: StatusProvider,
     pipeline: LoadedPipeline,
-    options: { readonly sampler: Sampler; readonly readyLagSeconds: number },
+    options: {
+      readonly sampler: Sampler;
+      readonly readyLagSeconds: number;
+      /** A clustered pipeline's members (`cluster:`), as last read from NATS. */
+      readonly cluster?: () => ClusterSection;
+    },
   ) {
+    this.#cluster = options.cluster;
     this.#provider = provider;
     this.#pipeline = pipeline;
     this.#sampler = options.sampler;
@@ -99,6 +107,7 @@ export class StatusModel {
         }),
       ),
       samples: this.#sampler.series(afterSeq),
+      ...(this.#cluster === undefined ? {} : { cluster: this.#cluster() }),
     };
   }
 
@@ -110,6 +119,13 @@ export class StatusModel {
     const provider = this.#provider;
     const maxLagSeconds = this.#maxLagSeconds;
     const state = provider.state;
+    const cluster = this.#cluster?.();
+    // A member that does not lead runs no pipeline: it is ready while it reaches NATS (it reads chunks).
+    if (cluster !== undefined && cluster.role === 'member') {
+      return cluster.error === null && cluster.readAt !== null
+        ? { ready: true, reason: null, maxLagSeconds }
+        : { ready: false, reason: `NATS did not answer: ${cluster.error ?? 'not read yet'}`, maxLagSeconds };
+    }
     if (state !== 'snapshot' && state !== 'stream') {
       return { ready: false, reason: `the pipeline is ${state}, not reading`, maxLagSeconds };
     }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoadedPipeline } from '../../pipeline/load-pipeline.js';
 import { Sampler, type SamplerOptions } from './sampler.js';
-import type { StatusDocument } from './status-document.js';
+import type { ClusterSection, StatusDocument } from './status-document.js';
 import { StatusModel, type StatusProvider } from './status-model.js';
 
 /** The page's files, served from the package (no CDN, no build step): `packages/cli/assets`. */
@@ -28,6 +28,8 @@ export interface StatusPageOptions {
   /** One Server-Sent Event per interval (default 1000 ms). */
   readonly pushIntervalMs?: number;
   readonly sampler?: SamplerOptions;
+  /** A clustered pipeline's members, shown in a section of their own and in `/api/status`. */
+  readonly cluster?: () => ClusterSection;
 }
 
 /**
@@ -52,6 +54,7 @@ export class StatusPage {
     this.model = new StatusModel(options.provider, options.pipeline, {
       sampler: this.sampler,
       readyLagSeconds: options.readyLagSeconds,
+      ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
     });
     this.#renderer = renderer;
     this.#assets = assets;
