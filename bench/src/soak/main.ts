@@ -171,9 +171,11 @@ async function main(): Promise<number> {
     const snapshotKillers = [...pipelines.values()].map(async (p) => {
       for (let i = 0; i < options.snapshotKills; i++) {
         const deadline = performance.now() + 120_000;
-        let state: string | null = null;
-        while (performance.now() < deadline && (state = await p.state()) !== 'snapshot' && state !== 'stream')
+        let state = await p.state();
+        while (performance.now() < deadline && state !== 'snapshot' && state !== 'stream') {
           await sleep(100);
+          state = await p.state();
+        }
         if (state !== 'snapshot') return;
         await sleep(random.between(300, 3_000));
         const killedIn = await p.sigkill(random.int(0, 1_500));
