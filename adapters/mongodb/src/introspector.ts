@@ -56,7 +56,13 @@ export class MongoIntrospector implements Introspector<MongoOffset> {
           .db(database)
           .listCollections({ type: 'collection' }, { nameOnly: true })
           .toArray();
-        for (const c of collections) if (!c.name.startsWith('system.')) out.push({ database, name: c.name });
+        const { heartbeat } = this.options;
+        for (const c of collections) {
+          if (c.name.startsWith('system.')) continue;
+          // The heartbeat collection may live in a captured database: its markers are no rows.
+          if (database === heartbeat.database && c.name === heartbeat.collection) continue;
+          out.push({ database, name: c.name });
+        }
       }
       return out;
     } catch (error) {

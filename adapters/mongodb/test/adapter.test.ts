@@ -70,6 +70,61 @@ describe('mongodb adapter on the simulator', () => {
     expect(update?.after).toEqual({ _id: 'a', document: new JsonText('{"i":100,"d":{"$numberDecimal":"0.10"}}') });
   });
 
+  it('passes each high watermark on the heartbeat event when the heartbeat collection is in the stream', async () => {
+    // A getMore on a quiet stream returns when a matching event arrives or maxAwaitTimeMS passes. With the heartbeat
+    // collection in the captured database the stream matches it, so a chunk's high-watermark marker ends the wait:
+    // with a wait of a minute, 4 chunks (each waiting for the stream to pass its high watermark) finish long before
+    // this test's timeout. Not capturing the heartbeat collection itself (a pattern matches it).
+    const coll = client.db('adapter_tests').collection('hb_scope');
+    await coll.insertMany(Array.from({ length: 12 }, (_, i) => ({ _id: i })) as never);
+    const adapter = mongodbAdapter({
+      url: sim.url,
+      databases: ['adapter_tests'],
+      maxAwaitTimeMs: 60_000,
+      heartbeat: { database: 'adapter_tests', collection: 'hb_marker' },
+    });
+    const s = createSource({ adapter, tables: { include: ['adapter_tests.hb_*'] }, chunkSize: 3 });
+    open.push(s);
+    const reads = await read(s, (e) => e.length >= 12);
+    expect(reads.map((e) => e.source.table)).toEqual(Array(12).fill('adapter_tests.hb_scope'));
+    await client
+      .db('adapter_tests')
+      .collection('hb_marker')
+      .updateOne(
+        { _id: 'x' } as never,
+        { $set: { n: 1 } },
+        {
+          upsert: true,
+        },
+      );
+    await coll.insertOne({ _id: 12 } as never);
+    const [insert] = (await read(s, (e) => e.some((x) => x.op === 'c'))).filter((x) => x.op === 'c');
+    expect(insert?.source.table).toBe('adapter_tests.hb_scope');
+  }, 30_000);
+
+  it('leaves a heartbeat collection without images out of a preImages stream (its updates would fail it)', async () => {
+    // Under fullDocumentBeforeChange 'required' an update event of a collection that records no pre-images fails the
+    // stream: such a heartbeat is not matched, and high watermarks are passed when a getMore's wait ends.
+    await client
+      .db('adapter_tests')
+      .createCollection('hbplain_marker', { changeStreamPreAndPostImages: { enabled: false } });
+    const coll = client.db('adapter_tests').collection('hbplain');
+    await coll.insertMany(Array.from({ length: 6 }, (_, i) => ({ _id: i })) as never);
+    const adapter = mongodbAdapter({
+      url: sim.url,
+      databases: ['adapter_tests'],
+      changelog: 'preImages',
+      maxAwaitTimeMs: 50,
+      heartbeat: { database: 'adapter_tests', collection: 'hbplain_marker' },
+    });
+    const s = createSource({ adapter, tables: { include: ['adapter_tests.hbplain'] }, chunkSize: 3 });
+    open.push(s);
+    expect(await read(s, (e) => e.length >= 6)).toHaveLength(6);
+    await coll.updateOne({ _id: 1 } as never, { $set: { n: 1 } });
+    const [update] = (await read(s, (e) => e.some((x) => x.op === 'u'))).filter((x) => x.op === 'u');
+    expect(update?.source.table).toBe('adapter_tests.hbplain');
+  });
+
   it('delivers the events of a transaction in one batch, with one txId', async () => {
     const coll = client.db('adapter_tests').collection('txn');
     await coll.insertOne({ _id: 0 } as never);

@@ -1,6 +1,6 @@
 import { CheckpointError, type JsonValue } from '@highwater/core';
 import fc from 'fast-check';
-import { Timestamp } from 'mongodb';
+import { BSON, Binary, Timestamp } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import {
   AFTER_ALL,
@@ -33,6 +33,20 @@ describe('MongoDB offsets', () => {
       fc.property(offset, (o) => {
         const json = JSON.parse(JSON.stringify(mongoOffsets.toJSON(o as MongoOffset)));
         expect(mongoOffsets.fromJSON(json)).toEqual(o);
+      }),
+    );
+  });
+
+  it('write a token as canonical Extended JSON, the common { _data } form and any other alike (property)', () => {
+    const token = fc.oneof(
+      fc.stringMatching(/^[0-9A-F]{2,60}$/).map((h) => ({ _data: h })),
+      fc.record({ _data: fc.string(), _typeBits: fc.uint8Array({ maxLength: 4 }).map((b) => new Binary(b)) }),
+      fc.record({ _data: fc.integer() }),
+    );
+    fc.assert(
+      fc.property(token, (t) => {
+        const json = mongoOffsets.toJSON({ clusterTime: 1n, index: 0, token: t } as MongoOffset) as { token: unknown };
+        expect(json.token).toEqual(BSON.EJSON.serialize(t, { relaxed: false }));
       }),
     );
   });

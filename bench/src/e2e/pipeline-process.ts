@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Measurement } from '../core/measure.js';
 import { sleep } from '../db/common.js';
+import type { ReadChildArgs, ReadChildResult } from './read-child.js';
 
 /** The built `highwater` command (`npm run bench` builds every package first). */
 const BIN = fileURLToPath(new URL('../../../packages/cli/dist/bin/highwater.js', import.meta.url));
@@ -39,9 +40,9 @@ export interface PipelineRun {
   /** Rows or events the run moves (the measurement's count). */
   readonly count: number;
   /**
-   * Unset: the pipeline ends by itself (`startup: snapshot`). Set: it streams; the run is over once
-   * the metrics endpoint on `metricsPort` reports `count` events written and `settled()` is true,
-   * then the process gets SIGTERM.
+   * Unset: the pipeline ends by itself (`startup: snapshot`). Set: it streams; the run is over when
+   * the metrics endpoint on `metricsPort` reports `count` events written, provided `settled()` (not
+   * timed) then confirms the target; then the process gets SIGTERM.
    */
   readonly stream?: { readonly metricsPort: number; readonly settled: () => Promise<boolean> };
 }
@@ -81,8 +82,12 @@ export async function runPipeline(run: PipelineRun): Promise<Measurement> {
     peak = Math.max(peak, peakRssKiB(pid));
     if (run.stream !== undefined && done === 0) {
       const n = await eventsWritten(run.stream.metricsPort);
+      // The metrics count a batch once the sink has committed it, so everything was written by the
+      // time they said so; settled() only confirms it (it reads the whole target, which can take
+      // longer than the run for a file) and is not timed.
+      const seenAt = performance.now();
       if (n !== null && n >= run.count && (await run.stream.settled())) {
-        done = performance.now();
+        done = seenAt;
         child.kill('SIGTERM');
       }
     }
@@ -95,4 +100,35 @@ export async function runPipeline(run: PipelineRun): Promise<Measurement> {
     throw new Error(`highwater run ${run.file} ended with ${code} before it was done:\n${log}`);
   }
   return { seconds: (done - started) / 1000, count: run.count, extra: { maxRssKiB: peak } };
+}
+
+/** The child that reads what a Postgres → file run reads, writing nothing (`read-child.ts`). */
+const READ_CHILD = fileURLToPath(new URL('./read-child.js', import.meta.url));
+
+/**
+ * The Postgres → file benchmarks' second limit: the same read as `highwater run`'s, with no sink, in
+ * a fresh Node process timed from spawning to exit like the Highwater side. Throws unless it counted
+ * `expected` change events.
+ */
+export async function runReadChild(args: ReadChildArgs, expected: number): Promise<Measurement> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [READ_CHILD, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-8_000);
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`read-child ended with ${code}:\n${err}`);
+  const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as ReadChildResult;
+  if (result.events !== expected)
+    throw new Error(`read-child counted ${result.events} change events, expected ${expected}`);
+  return { seconds, count: expected, extra: {} };
 }

@@ -159,6 +159,16 @@ describe('MongoDB simulator change streams', () => {
     });
     await expect(strictAfter.next()).rejects.toMatchObject({ code: 47, message: expect.stringMatching(/post-image/) });
     await strictAfter.close();
+    // A $match that reads no image field runs before the image lookup (the server's pre-image stage declares
+    // canSwapWithMatch): a database stream keeping only 'on' is not failed by the update of 'off'.
+    const filtered = db.watch([{ $match: { 'ns.coll': 'on' } }], {
+      fullDocument: 'required',
+      fullDocumentBeforeChange: 'required',
+      startAtOperationTime: missing?.clusterTime as Timestamp,
+    });
+    await on.insertOne({ _id: 2 });
+    expect(await filtered.next()).toMatchObject({ operationType: 'insert', documentKey: { _id: 2 } });
+    await filtered.close();
   });
 
   it('watches a database and the cluster with $match on namespaces, and reports DDL events', async () => {
@@ -285,24 +295,35 @@ describe('MongoDB simulator change streams', () => {
     expect(await stream.tryNext()).toBeNull();
   });
 
-  it('holds commits back from reads but not from the oplog under a visibility-lag fault', async () => {
+  it('holds commits behind the majority commit point under a visibility-lag fault', async () => {
     const coll = anyCollection(session, 'vis', 'c');
     await coll.insertOne({ _id: 1, v: 'old' });
-    const stream = watch(coll.watch());
+    const stream = watch(coll.watch([], { maxAwaitTimeMS: 50 }));
     await stream.tryNext();
+    const majorityTime = async () => {
+      const reply = await session.client
+        .db('vis')
+        .command({ find: 'c', filter: {}, readConcern: { level: 'majority' } });
+      return reply.operationTime as Timestamp;
+    };
+    const before = await majorityTime();
     session.simulator.setVisibilityLag({ holdCommits: true });
     await coll.updateOne({ _id: 1 }, { $set: { v: 'new' } });
     await coll.insertOne({ _id: 2 });
     expect(session.simulator.heldCommits).toBe(2);
-    // The change stream has both commits; reads still see the state before them.
-    expect((await take(stream, 2)).map((e) => e.operationType)).toEqual(['update', 'insert']);
+    // Neither the change stream nor reads have them; $clusterTime moved on, a majority read's operationTime did not.
+    expect(await stream.tryNext()).toBeNull();
     expect(await coll.find().toArray()).toEqual([{ _id: 1, v: 'old' }]);
+    expect((await majorityTime()).equals(before)).toBe(true);
+    expect(session.simulator.clusterTime().greaterThan(before)).toBe(true);
     // Writes apply to the latest state: a second insert of _id 2 is still a duplicate.
     await expect(coll.insertOne({ _id: 2 })).rejects.toMatchObject({ code: 11000 });
     session.simulator.setVisibilityLag(null);
     session.simulator.releaseHeldCommits();
     expect(session.simulator.heldCommits).toBe(0);
+    expect((await take(stream, 2)).map((e) => e.operationType)).toEqual(['update', 'insert']);
     expect(await coll.find().toArray()).toEqual([{ _id: 1, v: 'new' }, { _id: 2 }]);
+    expect((await majorityTime()).greaterThan(before)).toBe(true);
   });
 
   it('fails with Unauthorized (13) for a denied changeStream privilege', async () => {

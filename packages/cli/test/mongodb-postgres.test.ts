@@ -51,8 +51,9 @@ async function rows(): Promise<{ id: string; document: unknown }[]> {
     "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = 'orders' AND table_schema = 'public'",
   );
   if (found.rowCount === 0) return [];
-  const result = await target.query('SELECT "_id"::text AS id, "document" FROM public.orders ORDER BY 1');
-  return result.rows as { id: string; document: unknown }[];
+  const result = await target.query('SELECT "_id"::text AS id, "document" FROM public.orders');
+  const out = result.rows as { id: string; document: unknown }[];
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
@@ -72,6 +73,8 @@ describe('MongoDB (simulator) → Postgres table', () => {
     await orders.insertMany([
       { _id: 1, total: Decimal128.fromString('19.90'), big: Long.fromString('9007199254740993'), tags: ['a', 'b'] },
       { _id: 'two', nested: { at: new Date('2024-02-29T12:00:00.123Z'), ref: oid } },
+      // The string '1' beside the number 1: another document, so another row (a text key held both as `1`).
+      { _id: '1', kind: 'string id' },
     ] as never);
     const file = join(dir, 'mongo-pg.yaml');
     await writeFile(
@@ -82,25 +85,30 @@ describe('MongoDB (simulator) → Postgres table', () => {
     child = spawn(process.execPath, [BIN, 'run', file, '--log-format=json'], { cwd: dir, stdio: 'pipe' });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    const snapshot = await until(rows, (r) => r.length === 2, `the snapshot in Postgres (${stderr})`);
+    const snapshot = await until(rows, (r) => r.length === 3, `the snapshot in Postgres (${stderr})`);
+    // `_id` is jsonb: its JSON text tells the number from the string.
     expect(snapshot).toEqual([
+      { id: '"1"', document: { kind: 'string id' } },
+      {
+        id: '"two"',
+        document: { nested: { at: { $date: '2024-02-29T12:00:00.123Z' }, ref: { $oid: '65a1b2c3d4e5f60718293a4b' } } },
+      },
       {
         id: '1',
         // pg parses jsonb numbers as doubles (2^53 + 1 → 2^53): the exact digits are checked below.
         document: { total: { $numberDecimal: '19.90' }, big: 2 ** 53, tags: ['a', 'b'] },
       },
-      {
-        id: 'two',
-        document: { nested: { at: { $date: '2024-02-29T12:00:00.123Z' }, ref: { $oid: '65a1b2c3d4e5f60718293a4b' } } },
-      },
     ]);
     // Every digit of the Int64 reached jsonb (pg's parser rounds it; the text does not).
-    const big = await target.query(`SELECT "document"->>'big' AS big FROM public.orders WHERE "_id"::text = '1'`);
+    const big = await target.query(`SELECT "document"->>'big' AS big FROM public.orders WHERE "_id" = '1'::jsonb`);
     expect(big.rows[0]?.big).toBe('9007199254740993');
 
     await orders.updateOne({ _id: 1 } as never, { $set: { status: 'paid' }, $unset: { tags: '' } });
     await orders.deleteOne({ _id: 'two' } as never);
+    // The delete of the string '1' leaves the number 1's row alone.
+    await orders.deleteOne({ _id: '1' } as never);
     const streamed = await until(rows, (r) => r.length === 1 && JSON.stringify(r).includes('paid'), 'the changes');
+    expect(streamed[0]?.id).toBe('1');
     expect(streamed[0]?.document).toEqual({
       total: { $numberDecimal: '19.90' },
       big: 2 ** 53,
@@ -125,6 +133,10 @@ describe('MongoDB (simulator) → Postgres table', () => {
     const before = await verify();
     expect(before.totals).toMatchObject({ sourceRows: 2, targetRows: 1, missing: 1, extra: 0, different: 0 });
     expect(before.tables).toMatchObject([{ missingKeys: ['{"_id":"3"}'] }]);
+    // The string "3" in the target is not the number 3 of the source.
+    await target.query(`INSERT INTO public.orders ("_id", "document") VALUES ('"3"', '{"n": -12}')`);
+    expect((await verify()).totals).toMatchObject({ missing: 1, extra: 1, different: 0 });
+    await target.query(`DELETE FROM public.orders WHERE "_id" = '"3"'`);
     await target.query(`INSERT INTO public.orders ("_id", "document") VALUES ('3', '{"n": -12}')`);
     expect((await verify()).code).toBe(0);
     await target.query(`UPDATE public.orders SET "document" = '{"n": -13}' WHERE "_id" = '3'`);

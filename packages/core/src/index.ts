@@ -71,6 +71,7 @@ export type {
 } from './output/debezium-schema-change.js';
 export { toDebeziumSchemaChange } from './output/debezium-schema-change.js';
 export { type EventFormat, EventLineEncoder, toEventJson } from './output/event-lines.js';
+export { LineBuffer } from './output/line-buffer.js';
 export type { TemporalMode } from './output/debezium-values.js';
 export type { EventBatch } from './source/event-batch.js';
 export type { Sink } from './sink/sink.js';

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, stat, truncate } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, stat, truncate } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   type Checkpoint,
@@ -6,6 +6,7 @@ import {
   type EventBatch,
   type EventFormat,
   EventLineEncoder,
+  LineBuffer,
   parseCheckpoint,
   type Sink,
   SinkError,
@@ -13,6 +14,9 @@ import {
   writeFileAtomically,
 } from '@highwater/core';
 import type { SinkLogger } from '@highwater/core';
+
+/** Bytes of a batch encoded before they are handed to a write; the next slice is encoded meanwhile. */
+const SLICE_BYTES = 1024 * 1024;
 
 export interface FileSinkOptions {
   /** The JSON-lines file; its checkpoint is kept beside it in `<path>.checkpoint.json`. */
@@ -100,11 +104,16 @@ export class FileSink implements Sink {
   /** The checkpoint file, absolute. */
   readonly checkpointPath: string;
   readonly #encoder: EventLineEncoder;
+  /**
+   * Two buffers a batch is encoded into in turns, a slice of about {@link SLICE_BYTES} at a time:
+   * one is written (by a thread of libuv's pool) while the next slice is encoded into the other.
+   */
+  readonly #slices = [new LineBuffer(), new LineBuffer()] as const;
   readonly #logger: SinkLogger | undefined;
   #length = 0;
   /** False until a checkpoint file exists: the first write creates one before any data. */
   #hasState = false;
-  #handle: Awaited<ReturnType<typeof open>> | null = null;
+  #handle: FileHandle | null = null;
   #opened = false;
   #failed: Error | null = null;
 
@@ -179,23 +188,35 @@ export class FileSink implements Sink {
       await this.#saveState(0, null);
       this.#hasState = true;
     }
-    const data = Buffer.from(this.#encoder.encode(batch.events), 'utf8');
-    if (data.length > 0) {
+    const { events } = batch;
+    let bytes = 0;
+    let writing: Promise<void> = Promise.resolve();
+    for (let next = 0, turn = 0; next < events.length; turn ^= 1) {
+      const slice = this.#slices[turn] as LineBuffer;
+      slice.clear();
+      next = this.#encoder.encodeInto(events, slice, next, SLICE_BYTES);
+      // The other buffer's write has ended before this one's starts: appends stay in order, and a
+      // buffer is encoded into again only after its write.
+      await writing;
+      if (slice.length === 0) continue;
+      bytes += slice.length;
       this.#handle ??= await open(this.path, 'a');
-      let written = 0;
-      while (written < data.length) {
-        const { bytesWritten } = await this.#handle.write(data, written, data.length - written);
-        written += bytesWritten;
-      }
-      await this.#handle.datasync();
+      writing = writeAll(this.#handle, slice.bytes());
+      // Awaited at the next turn or after the loop; until then a failure must not count as unhandled.
+      writing.catch(() => undefined);
     }
-    await this.#saveState(this.#length + data.length, batch.checkpoint);
-    this.#length += data.length;
+    await writing;
+    // The new checkpoint file is written and fsynced while the data is flushed; it replaces the old
+    // one only once the data is durable.
+    const flushed = bytes > 0 ? (this.#handle as FileHandle).datasync() : Promise.resolve();
+    await this.#saveState(this.#length + bytes, batch.checkpoint, flushed);
+    await flushed;
+    this.#length += bytes;
   }
 
-  async #saveState(length: number, checkpoint: Checkpoint | null): Promise<void> {
+  async #saveState(length: number, checkpoint: Checkpoint | null, renameAfter?: Promise<void>): Promise<void> {
     const text = `${JSON.stringify({ version: 1, length, storedAt: new Date().toISOString(), checkpoint })}\n`;
-    await writeFileAtomically(this.checkpointPath, text);
+    await writeFileAtomically(this.checkpointPath, text, renameAfter === undefined ? {} : { renameAfter });
   }
 
   async close(): Promise<void> {
@@ -203,6 +224,14 @@ export class FileSink implements Sink {
     this.#handle = null;
     this.#opened = false;
     await handle?.close();
+  }
+}
+
+async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const { bytesWritten } = await handle.write(data, written, data.length - written);
+    written += bytesWritten;
   }
 }
 

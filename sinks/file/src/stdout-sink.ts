@@ -3,13 +3,17 @@ import {
   type EventBatch,
   type EventFormat,
   EventLineEncoder,
+  LineBuffer,
   type Sink,
   SinkError,
 } from '@highwater/core';
 
-/** Where the stdout sink writes; `process.stdout` unless a test gives another stream. */
+/**
+ * Where the stdout sink writes; `process.stdout` unless a test gives another stream. Each chunk is
+ * the UTF-8 text of one batch's lines, a buffer of its own.
+ */
 export interface LineOutput {
-  write(chunk: string, callback: (error?: Error | null) => void): boolean;
+  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean;
 }
 
 export interface StdoutSinkOptions {
@@ -29,6 +33,7 @@ export class StdoutSink implements Sink {
   readonly storesCheckpoints = false;
   readonly #encoder: EventLineEncoder;
   readonly #output: LineOutput;
+  readonly #out = new LineBuffer();
 
   constructor(options: StdoutSinkOptions) {
     this.#encoder = new EventLineEncoder(options.format, options.serverName);
@@ -40,12 +45,15 @@ export class StdoutSink implements Sink {
   }
 
   write(batch: EventBatch): Promise<void> {
-    const text = this.#encoder.encode(batch.events);
-    if (text === '') return Promise.resolve();
+    this.#out.clear();
+    this.#encoder.encodeInto(batch.events, this.#out);
+    if (this.#out.length === 0) return Promise.resolve();
+    // A copy (one memcpy), since the buffer is reused and an output may keep the chunk it was given.
+    const chunk = Buffer.from(this.#out.bytes());
     // Resolving on the write callback, not on `drain`, is what makes a slow reader of the pipe slow
     // the source down instead of growing the stream's buffer without bound.
     return new Promise((resolve, reject) => {
-      this.#output.write(text, (error) => {
+      this.#output.write(chunk, (error) => {
         if (error) reject(new SinkError(`cannot write to standard output: ${error.message}`, { cause: error }));
         else resolve();
       });

@@ -66,7 +66,7 @@ registerSinkConformanceTests({
         format: 'native',
         output: {
           write(chunk, callback) {
-            printed.set(target, (printed.get(target) ?? '') + chunk);
+            printed.set(target, (printed.get(target) ?? '') + Buffer.from(chunk).toString('utf8'));
             callback();
             return true;
           },

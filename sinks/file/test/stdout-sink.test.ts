@@ -37,8 +37,8 @@ function capture() {
   return {
     chunks,
     output: {
-      write(chunk: string, callback: (error?: Error | null) => void) {
-        chunks.push(chunk);
+      write(chunk: Uint8Array, callback: (error?: Error | null) => void) {
+        chunks.push(Buffer.from(chunk).toString('utf8'));
         callback();
         return true;
       },
@@ -93,7 +93,7 @@ describe('stdout sink', () => {
     const sink = new StdoutSink({
       format: 'native',
       output: {
-        write(_c: string, cb: (e?: Error | null) => void) {
+        write(_c: Uint8Array, cb: (e?: Error | null) => void) {
           cb(new Error('EPIPE'));
           return false;
         },

@@ -61,7 +61,8 @@ export function mysqlColumnType(type: LogicalType, isKey: boolean): string {
       return 'CHAR(36)';
     case 'json':
     case 'array':
-      return 'JSON';
+      // A JSON column cannot be indexed: a JSON key (a MongoDB `_id` of mixed types) is kept as its text.
+      return isKey ? `VARCHAR(${KEY_CHARS})` : 'JSON';
     case 'date':
       return 'DATE';
     case 'time':

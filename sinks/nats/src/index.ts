@@ -8,4 +8,5 @@ export {
   type NatsStreamLimits,
 } from './nats-sink-options.js';
 export { commitSubject, subjectMatches, subjectToken, tableSubject } from './subjects.js';
-export { natsSinkLocation, readNatsSinkCommit } from './stored-commit.js';
+export { natsSinkLocation } from './location.js';
+export { readNatsSinkCommit } from './stored-commit.js';

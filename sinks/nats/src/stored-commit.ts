@@ -3,22 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { type CommitMarker, readLastCommit } from './commit-marker.js';
 import { connectOptionsFromUrl, redact } from './connect-options.js';
 import { natsFailure } from './nats-errors.js';
-import { defaultStreamName } from './nats-sink-options.js';
-import { commitSubject, subjectToken } from './subjects.js';
-
-/** Where a NATS sink keeps its commits: the stream and the commit subject, defaults filled in. */
-export function natsSinkLocation(options: { pipeline: string; stream?: string; subjectPrefix?: string }): {
-  readonly stream: string;
-  readonly subjectPrefix: string;
-  readonly commitSubject: string;
-} {
-  const subjectPrefix = options.subjectPrefix ?? subjectToken(options.pipeline);
-  return {
-    stream: options.stream ?? defaultStreamName(options.pipeline),
-    subjectPrefix,
-    commitSubject: commitSubject(subjectPrefix, options.pipeline),
-  };
-}
+import { natsSinkLocation } from './location.js';
 
 /**
  * Reads the last commit marker a NATS sink stored (for `highwater status`), without writing anything;

@@ -63,6 +63,8 @@ export class MongoLogReader implements LogReader<MongoOffset> {
   /** The stream's first read when `open` returned before it ended (see `open`). */
   private firstRead: Promise<StreamEvent | null> | null = null;
   private readonly tables = new Map<string, CollectionRows>();
+  /** Whether the stream's `$match` takes the heartbeat collection's events (see `canMatchHeartbeat`). */
+  private heartbeatMatched = false;
 
   constructor(
     private readonly client: MongoClient,
@@ -80,6 +82,7 @@ export class MongoLogReader implements LogReader<MongoOffset> {
 
   /** Opens the stream and waits for the server's first answer (the aggregate), so a lost position fails here, before anything is read. */
   async open(): Promise<void> {
+    this.heartbeatMatched = await this.canMatchHeartbeat();
     const stream = this.watch();
     this.stream = stream;
     // The first read is the aggregate (a bad resume point fails there) and, when its batch is empty,
@@ -209,10 +212,15 @@ export class MongoLogReader implements LogReader<MongoOffset> {
       namespaces.set(db, [...(namespaces.get(db) ?? []), id.name]);
     }
     const databases = [...namespaces.keys()];
+    // The heartbeat collection, where the stream can see it (a cluster-wide stream, or a database stream
+    // on its database): a high watermark's marker then ends the getMore waiting on a quiet stream at once,
+    // instead of after maxAwaitTimeMS (its event moves the position; it is no row).
+    const heartbeat = this.options.heartbeat;
     const match = {
       $or: [
         ...[...namespaces].map(([db, colls]) => ({ 'ns.db': db, 'ns.coll': { $in: colls } })),
         { operationType: { $in: ['dropDatabase', 'invalidate'] }, 'ns.db': { $in: databases } },
+        ...(this.heartbeatMatched ? [{ 'ns.db': heartbeat.database, 'ns.coll': heartbeat.collection }] : []),
       ],
     };
     const from = this.last;
@@ -236,6 +244,37 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     return databases.length === 1
       ? this.client.db(databases[0]).watch(pipeline, options)
       : this.client.watch(pipeline, options);
+  }
+
+  /**
+   * True when the stream can take the heartbeat collection's events: it sees that database (a cluster-wide
+   * stream, or a database stream on it), and, where the changelog asks for images as `required`, the collection
+   * records them — else each heartbeat update would fail the stream for want of an image. The collection is
+   * created recording them when it does not exist yet; where that is refused, or it exists without them, the
+   * heartbeat is not matched and a quiet stream passes a high watermark when its getMore's wait ends.
+   */
+  private async canMatchHeartbeat(): Promise<boolean> {
+    const { heartbeat, changelog } = this.options;
+    const databases = new Set([...this.tables.values()].map((rows) => rows.schema.id.database ?? 'test'));
+    if (databases.size === 1 && !databases.has(heartbeat.database)) return false;
+    if (changelog === 'normalize') return true;
+    const db = this.client.db(heartbeat.database);
+    try {
+      const [info] = await db.listCollections({ name: heartbeat.collection }).toArray();
+      if (info !== undefined)
+        return (info as { options?: Document }).options?.changeStreamPreAndPostImages?.enabled === true;
+      await db.createCollection(heartbeat.collection, { changeStreamPreAndPostImages: { enabled: true } });
+      return true;
+    } catch (error) {
+      // The server's refusal (a privilege, or a collection made meanwhile): leave the heartbeat out.
+      if (typeof (error as { code?: unknown }).code === 'number') return false;
+      throw toHighwaterError(
+        error,
+        this.at,
+        'looking at the heartbeat collection',
+        `${heartbeat.database}.${heartbeat.collection}`,
+      );
+    }
   }
 
   private describeScope(): string {

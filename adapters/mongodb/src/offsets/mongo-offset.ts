@@ -42,6 +42,19 @@ export function positionAt(clusterTime: Timestamp | bigint, index: number): Mong
 }
 
 /**
+ * A resume token in canonical Extended JSON. The tokens of MongoDB 4.2+ are `{ _data: '<hex>' }`, whose
+ * Extended JSON is the document itself: made directly, as this runs for every streamed event (the
+ * core puts the serialised offset in each event's source): 0.8–1.0 µs a token through EJSON.serialize,
+ * 0.01 µs directly (a loop of 200,000 on a loaded machine, load ~10); EJSON took 100 of the ~300 ms of
+ * adapter and core time of a 3 × 20,000-change stream profile.
+ */
+function tokenJson(token: Document): JsonValue {
+  const keys = Object.keys(token);
+  if (keys.length === 1 && typeof token._data === 'string') return { _data: token._data };
+  return EJSON.serialize(token, { relaxed: false }) as JsonValue;
+}
+
+/**
  * Serialised as `{ clusterTime: 't.i', index, token }` with the token in canonical Extended JSON,
  * e.g. `{"clusterTime":"1733580000.12","index":0,"token":{"_data":"8267…"}}`.
  */
@@ -52,7 +65,7 @@ export const mongoOffsets: OffsetCodec<MongoOffset> = {
     return {
       clusterTime: `${ts.t}.${ts.i}`,
       index: o.index,
-      token: o.token === null ? null : (EJSON.serialize(o.token, { relaxed: false }) as JsonValue),
+      token: o.token === null ? null : tokenJson(o.token),
     };
   },
   fromJSON(json) {

@@ -56,7 +56,7 @@ export function describeCollection(id: TableId, options: Document | undefined, f
     return {
       id,
       columns: [
-        { name: '_id', type: { kind: 'other' }, nativeType: 'bson', nullable: false },
+        { name: '_id', type: ANY_ID, nativeType: 'bson', nullable: false },
         { name: 'document', type: { kind: 'json' }, nativeType: DOCUMENT, nullable: false },
       ],
       primaryKey: ['_id'],
@@ -69,7 +69,7 @@ export function describeCollection(id: TableId, options: Document | undefined, f
   const compound = idSchema !== undefined && firstType(idSchema) === 'object' && idSchema.properties !== undefined;
   const keyColumns = compound
     ? Object.entries(idSchema.properties ?? {}).map(([name, s]) => column(name, s, false))
-    : [column('_id', idSchema ?? { bsonType: 'objectId' }, false)];
+    : [idColumn(idSchema ?? { bsonType: 'objectId' })];
   const others = Object.entries(properties)
     .filter(([name]) => name !== '_id')
     .map(([name, s]) => column(name, s, !required.has(name)));
@@ -177,6 +177,21 @@ const LOGICAL: Readonly<Record<string, LogicalType>> = {
   object: { kind: 'json' },
   array: { kind: 'json' },
 };
+
+/**
+ * The type of an `_id` that may hold values of several BSON types: JSON, so a target stores its
+ * JSON text (`1`, `"1"`, `{"$oid":"…"}`) and `_id`s of different types never share a text there
+ * (as `other`, text, the number 1 and the string '1' were both `1`). `normalised`: BSON keeps no
+ * text of its own, and a Postgres target then uses `jsonb`, which has the equality a key needs.
+ */
+const ANY_ID: LogicalType = { kind: 'json', normalised: true };
+
+/** The `_id` column of the fields shape: JSON when the validator allows several types (or says none). */
+function idColumn(s: JsonSchema): ColumnSchema {
+  const types = (typeof s.bsonType === 'string' ? [s.bsonType] : (s.bsonType ?? [])).filter((t) => t !== 'null');
+  const c = column('_id', s, false);
+  return types.length === 1 ? c : { ...c, type: ANY_ID };
+}
 
 function column(name: string, s: JsonSchema, nullable: boolean): ColumnSchema {
   const bsonType = firstType(s);

@@ -79,14 +79,31 @@ export class Transaction {
 }
 
 /**
- * How committed writes reach readers late, as the memory adapter's fault of the same name: the oplog (and change
- * streams, and the cluster time) have a commit before `find` and the other reads see its data.
+ * The MongoDB form of "committed before visible": the majority commit point lagging behind the primary's oplog (a
+ * slow secondary). A held commit is in the primary's oplog and moves `$clusterTime`, but nothing that reads at the
+ * majority commit point has it: change streams, which return majority-committed changes only
+ * (https://www.mongodb.com/docs/manual/changeStreams/ "Availability"), and reads, which see the state before it
+ * (all of them here, `readConcern: local` included, though a server shows local reads the primary's latest state).
+ * A `readConcern: majority` read reports the majority commit point as its `operationTime`
+ * (https://www.mongodb.com/docs/manual/reference/read-concern-majority/: the data it returns has been acknowledged
+ * by a majority), i.e. the time just before the first held commit. Not simulated: a `w: majority` write waits for
+ * the commit point to pass it on a server; here it is acknowledged at once (waiting for a hold that only the test
+ * ends would deadlock the test).
+ *
  * `holdCommits` holds every commit until `releaseHeldCommits()`; `delayMs` holds each for that long. Held commits
- * become visible in log order.
+ * are released in log order.
  */
 export interface VisibilityLag {
   readonly holdCommits?: boolean;
   readonly delayMs?: number;
+}
+
+/** A commit past the majority commit point: its changes, its oplog entries, and the cluster time just before it. */
+interface HeldCommit {
+  readonly changes: readonly Change[];
+  readonly entries: readonly OplogEntry[];
+  readonly before: Timestamp;
+  due: boolean;
 }
 
 /** Which state a lookup sees: what reads see, or the latest state that writes apply to (held commits included). */
@@ -105,7 +122,7 @@ export class Engine {
   changeStreamLagMs = 0;
   /** Commits reach reads late (fault injection); null makes them visible at once. */
   visibilityLag: VisibilityLag | null = null;
-  private readonly held: { readonly changes: readonly Change[]; due: boolean }[] = [];
+  private readonly held: HeldCommit[] = [];
 
   constructor(readonly options: EngineOptions) {
     const start = this.clock.tick();
@@ -212,14 +229,35 @@ export class Engine {
     this.flushHeld();
   }
 
-  private flushHeld(): void {
-    while (this.held[0]?.due === true) this.held.shift();
+  /**
+   * The majority commit point: the cluster time just before the first held commit (the latest cluster time when
+   * none is held). The `operationTime` of a `readConcern: majority` read.
+   */
+  majorityCommitPoint(): Timestamp {
+    return this.held[0]?.before ?? this.clock.current();
   }
 
-  private holdIfLagging(changes: readonly Change[]): void {
+  private flushHeld(): void {
+    let released = false;
+    while (this.held[0]?.due === true) {
+      const commit = this.held.shift() as HeldCommit;
+      for (const entry of commit.entries) entry.visibleAt = Date.now() + this.changeStreamLagMs;
+      released = true;
+    }
+    // Change streams waiting in a getMore look again.
+    if (released) this.oplog.wakeAll();
+  }
+
+  private holdIfLagging(changes: readonly Change[], entries: readonly OplogEntry[], before: Timestamp): void {
     const lag = this.visibilityLag;
     if (lag === null && this.held.length === 0) return;
-    const commit = { changes, due: lag === null || (lag.holdCommits !== true && lag.delayMs === undefined) };
+    const commit: HeldCommit = {
+      changes,
+      entries,
+      before,
+      due: lag === null || (lag.holdCommits !== true && lag.delayMs === undefined),
+    };
+    for (const entry of entries) entry.visibleAt = Number.POSITIVE_INFINITY;
     this.held.push(commit);
     if (lag?.holdCommits !== true && lag?.delayMs !== undefined) {
       // unref: a pending release must not keep a test process alive.
@@ -247,6 +285,7 @@ export class Engine {
   commit(changes: readonly Change[], txn?: Transaction): Timestamp | undefined {
     if (changes.length === 0) return undefined;
     for (const change of changes) this.ensureCollection(change.db, change.coll);
+    const before = this.clock.current();
     const ts = this.clock.tick();
     const wall = new Date();
     const entries: OplogEntry[] = changes.map((change, index) => {
@@ -272,8 +311,9 @@ export class Engine {
       };
       return entry;
     });
+    // Held before they are appended, so no change stream sees them in between.
+    this.holdIfLagging(changes, entries, before);
     this.oplog.append(entries);
-    this.holdIfLagging(changes);
     return ts;
   }
 

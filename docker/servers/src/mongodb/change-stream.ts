@@ -102,6 +102,13 @@ export class ChangeStream {
   private readonly beforeChange: BeforeChangeMode;
   private readonly expanded: boolean;
   private readonly filters: Document[] = [];
+  /** Events built without an image they required: the error, raised if the user's $match keeps the event. */
+  private readonly lackingImage = new WeakMap<Document, CommandError>();
+
+  /** A $match reading fullDocument or fullDocumentBeforeChange runs after the image stages, as on the server. */
+  private get filtersReadImages(): boolean {
+    return this.filters.some((filter) => JSON.stringify(filter).includes('"fullDocument'));
+  }
   private readonly splitLargeEvents: boolean;
 
   constructor(
@@ -223,6 +230,10 @@ export class ChangeStream {
       const invalidates = this.invalidates(entry);
       const event = this.eventFor(entry, invalidates ? TokenKind.Invalidating : TokenKind.Event);
       if (event !== undefined && this.filters.every((filter) => matches(event, filter))) {
+        // An image the event required and lacks fails the stream only for events the user's $match keeps: the
+        // server moves a $match that reads no image field ahead of its image stages (canSwapWithMatch).
+        const lacking = this.lackingImage.get(event);
+        if (lacking !== undefined) throw lacking;
         const parts = this.split(event, entry);
         const size = calculateObjectSize(parts[0] as Document);
         if (events.length > 0 && bytes + size > MAX_BSON_SIZE - 4096) break; // next batch, from this entry
@@ -342,6 +353,10 @@ export class ChangeStream {
         what === 'pre-image' ? 'Location51770' : 'NoMatchingDocument',
         `Change stream was configured to require a ${what} for all update, delete and replace events, but the ${what} was not found for the event in ${entry.db}.${entry.coll}; enable it with collMod { changeStreamPreAndPostImages: { enabled: true } }`,
       );
+    const fail = (what: 'pre-image' | 'post-image') => {
+      if (this.filtersReadImages) throw missing(what);
+      this.lackingImage.set(event, missing(what));
+    };
     if (entry.op === 'insert' || entry.op === 'replace') {
       event.fullDocument = entry.after;
     } else if (entry.op === 'update') {
@@ -354,14 +369,14 @@ export class ChangeStream {
           event.fullDocument = entry.imagesRecorded ? entry.after : null;
           break;
         case 'required':
-          if (!entry.imagesRecorded) throw missing('post-image');
-          event.fullDocument = entry.after;
+          if (!entry.imagesRecorded) fail('post-image');
+          else event.fullDocument = entry.after;
           break;
       }
     }
     if (entry.op !== 'insert' && this.beforeChange !== 'off') {
       if (entry.imagesRecorded) event.fullDocumentBeforeChange = entry.before;
-      else if (this.beforeChange === 'required') throw missing('pre-image');
+      else if (this.beforeChange === 'required') fail('pre-image');
       else event.fullDocumentBeforeChange = null;
     }
   }

@@ -59,6 +59,9 @@ function resolveTransaction(
   );
 }
 
+/** Reads that take a read concern (https://www.mongodb.com/docs/manual/reference/read-concern/ "Read Concern Support"). */
+const MAJORITY_READS = new Set(['find', 'aggregate', 'count', 'distinct']);
+
 /** Commands a client may send before it authenticates. */
 const UNAUTHENTICATED = new Set([
   'hello',
@@ -112,7 +115,10 @@ export async function dispatch(
   if (!state.standalone) {
     const clusterTime = state.engine.clock.current();
     reply.$clusterTime = { clusterTime, signature: ZERO_SIGNATURE };
-    reply.operationTime = clusterTime;
+    // A majority read's operationTime is the majority commit point it read at; it trails $clusterTime while
+    // commits are held (the visibility-lag fault, backend.ts).
+    const majorityRead = MAJORITY_READS.has(name) && (body.readConcern as Document | undefined)?.level === 'majority';
+    reply.operationTime = majorityRead ? state.engine.majorityCommitPoint() : clusterTime;
   }
   return reply;
 }

@@ -13,8 +13,11 @@ interface EntryBase {
   readonly wall: Date;
   /** Position of the operation inside its transaction (0 for a lone write). */
   readonly txnOpIndex: number;
-  /** When a change stream may first see the entry (visibility-lag fault injection). */
-  readonly visibleAt: number;
+  /**
+   * When a change stream may first see the entry (fault injection: the change-stream lag, and the visibility lag,
+   * which holds it at +Infinity until its commit is released).
+   */
+  visibleAt: number;
   readonly db: string;
   readonly lsid?: Document;
   readonly txnNumber?: unknown;

@@ -13,7 +13,6 @@ import { listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
 import { SlotMonitor } from '../slots/slot-monitor.js';
 import type { LineOutput } from '@highwater/sink-file';
 import { createAdapter, sourceOptionsOf } from '../sources/create-adapter.js';
-import { runClusterMember } from './run-cluster.js';
 
 /** Command-line options of `highwater run`. */
 export interface RunCommandOptions {
@@ -58,13 +57,14 @@ export async function runCommand(
   }
   let adapter: SourceAdapter<unknown>;
   try {
-    adapter = createAdapter(pipeline.config.source, pipeline.name);
+    adapter = await createAdapter(pipeline.config.source, pipeline.name);
   } catch (error) {
     (io.stderr ?? process.stderr).write(`highwater run: ${redact(messageOf(error), pipeline.secrets)}\n`);
     return exitCodeOf(error);
   }
   const cluster = pipeline.config.cluster;
   if (cluster !== undefined) {
+    const { runClusterMember } = await import('./run-cluster.js');
     return runClusterMember(pipeline, cluster, adapter, sourceOptionsOf(pipeline.config.source), options, io);
   }
   return executeRun({ pipeline, adapter, sourceOptions: sourceOptionsOf(pipeline.config.source) }, options, io);

@@ -1,15 +1,15 @@
 import { stat } from 'node:fs/promises';
-import { type ClusterStatus, readClusterStatus } from '@highwater/cluster';
+import type { ClusterStatus } from '@highwater/cluster';
 import { dirname, resolve } from 'node:path';
 import { type Checkpoint, FileCheckpointStore } from '@highwater/core';
 import type { SlotReport } from '@highwater/postgres';
-import { natsSinkLocation, readNatsSinkCommit } from '@highwater/sink-nats';
+import { natsSinkLocation } from '@highwater/sink-nats/location';
+import { CHECKPOINT_TABLE } from '@highwater/sink-sql';
 import { type LoadedPipeline, loadPipeline } from '../pipeline/load-pipeline.js';
 import { ago } from '../observe/ago.js';
 import { redact } from '../pipeline/redact.js';
 import { fileSinkCheckpointPath, readFileSinkState } from '@highwater/sink-file';
 import { describeSlot, listPipelineSlots, replicationOf } from '../slots/pipeline-slots.js';
-import { CHECKPOINT_TABLE, readSqlSinkCheckpoint } from '../sinks/sql/index.js';
 import { EXIT_OK, exitCodeOf } from './run.js';
 
 /** A pipeline's stored checkpoint and where it was found. */
@@ -33,6 +33,9 @@ export async function readStoredCheckpoint(pipeline: LoadedPipeline): Promise<St
   const cluster = pipeline.config.cluster;
   const location = checkpointLocation(pipeline);
   if (cluster !== undefined) {
+    // Imported here, like each sink's reader below: `highwater run` loads this module for its status
+    // page, and needs none of them.
+    const { readClusterStatus } = await import('@highwater/cluster');
     const status = await readClusterStatus(cluster.nats, pipeline.name);
     return { location, checkpoint: status.checkpoint, storedAt: status.checkpointSavedAt, cluster: status };
   }
@@ -43,10 +46,12 @@ export async function readStoredCheckpoint(pipeline: LoadedPipeline): Promise<St
     }
     case 'postgres':
     case 'mysql': {
+      const { readSqlSinkCheckpoint } = await import('../sinks/sql/index.js');
       const stored = await readSqlSinkCheckpoint(sink, pipeline.name);
       return { location, checkpoint: stored?.checkpoint ?? null, storedAt: stored?.storedAt ?? null };
     }
     case 'nats': {
+      const { readNatsSinkCommit } = await import('@highwater/sink-nats');
       const marker = await readNatsSinkCommit({ ...sink, pipeline: pipeline.name });
       const storedAt = marker === null || marker.commit === 0 ? null : new Date(marker.committedAt);
       return { location, checkpoint: marker?.checkpoint ?? null, storedAt };

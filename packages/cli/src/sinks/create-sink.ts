@@ -1,9 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Sink, SinkContext, SourceAdapter } from '@highwater/core';
-import { FileSink, type LineOutput, StdoutSink } from '@highwater/sink-file';
-import { NatsSink } from '@highwater/sink-nats';
+import type { LineOutput } from '@highwater/sink-file';
 import type { LoadedPipeline } from '../pipeline/load-pipeline.js';
-import { createSqlSink, sourceTableDescriber } from './sql/index.js';
 
 /** Test seams for {@link createSink}. */
 export interface CreateSinkOptions {
@@ -18,7 +16,8 @@ export interface CreateSinkOptions {
 
 /**
  * The sink a pipeline's `sink` section describes. Nothing is connected to or written yet: the
- * runner calls `open()`. A relative `file` path is taken from the pipeline file's directory.
+ * runner calls `open()`. A relative `file` path is taken from the pipeline file's directory. Only
+ * that sink's package (and its driver) is imported.
  */
 export async function createSink(
   pipeline: LoadedPipeline,
@@ -27,17 +26,22 @@ export async function createSink(
 ): Promise<Sink> {
   const sink = pipeline.config.sink;
   switch (sink.type) {
-    case 'stdout':
+    case 'stdout': {
+      const { StdoutSink } = await import('@highwater/sink-file');
       return new StdoutSink({ format: sink.format, serverName: context.pipelineName, output: options.stdout });
-    case 'file':
+    }
+    case 'file': {
+      const { FileSink } = await import('@highwater/sink-file');
       return new FileSink({
         path: resolve(dirname(pipeline.file), sink.path),
         format: sink.format,
         serverName: context.pipelineName,
         logger: context.logger,
       });
+    }
     case 'postgres':
     case 'mysql': {
+      const { createSqlSink, sourceTableDescriber } = await import('./sql/index.js');
       const describer =
         options.adapter === undefined ? null : sourceTableDescriber(options.adapter, pipeline.config.source);
       const sql = createSqlSink(sink, {
@@ -47,7 +51,8 @@ export async function createSink(
       });
       return describer === null ? sql : closingAlso(sql, () => describer.close());
     }
-    case 'nats':
+    case 'nats': {
+      const { NatsSink } = await import('@highwater/sink-nats');
       return new NatsSink({
         url: sink.url,
         pipeline: context.pipelineName,
@@ -58,6 +63,7 @@ export async function createSink(
         limits: sink.streamLimits,
         logger: context.logger,
       });
+    }
   }
 }
 

@@ -1,14 +1,14 @@
 import type { SourceAdapter, SourceOptions, StartupMode } from '@highwater/core';
-import { mongodbAdapter } from '@highwater/mongodb';
-import { mysqlAdapter } from '@highwater/mysql';
-import { oracleAdapter } from '@highwater/oracle';
-import { postgresAdapter } from '@highwater/postgres';
 import type { ConnectionConfig, SourceConfig } from '../pipeline/pipeline-schema.js';
 
-/** The adapter a pipeline's `source` section describes. */
-export function createAdapter(source: SourceConfig, pipelineName: string): SourceAdapter<unknown> {
+/**
+ * The adapter a pipeline's `source` section describes. Only that adapter's package (and its
+ * driver) is imported: a process needs one of the four.
+ */
+export async function createAdapter(source: SourceConfig, pipelineName: string): Promise<SourceAdapter<unknown>> {
   switch (source.adapter) {
-    case 'postgres':
+    case 'postgres': {
+      const { postgresAdapter } = await import('@highwater/postgres');
       return postgresAdapter({
         connection: postgresConnection(source.connection),
         ...replicationNamesOf(source, pipelineName),
@@ -16,13 +16,17 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
         createPublication: source.options.createPublication,
         dropSlotOnClose: source.options.dropSlotOnClose,
       }) as SourceAdapter<unknown>;
-    case 'mysql':
+    }
+    case 'mysql': {
+      const { mysqlAdapter } = await import('@highwater/mysql');
       return mysqlAdapter({
         connection: mysqlConnection(source.connection),
         serverId: source.options.serverId,
         heartbeatMs: source.options.heartbeatMs,
       }) as SourceAdapter<unknown>;
-    case 'oracle':
+    }
+    case 'oracle': {
+      const { oracleAdapter } = await import('@highwater/oracle');
       return oracleAdapter({
         connection: oracleConnection(source.connection),
         rowidKeys: source.options.rowidKeys === true,
@@ -34,7 +38,9 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
           ...(source.options.redoFlushMs === undefined ? {} : { redoFlushMs: source.options.redoFlushMs }),
         },
       }) as SourceAdapter<unknown>;
-    case 'mongodb':
+    }
+    case 'mongodb': {
+      const { mongodbAdapter } = await import('@highwater/mongodb');
       return mongodbAdapter({
         url: mongodbUrl(source.connection),
         ...source.options,
@@ -43,6 +49,7 @@ export function createAdapter(source: SourceConfig, pipelineName: string): Sourc
           ? { normalizeStore: { directory: `highwater-${pipelineName}.images` } }
           : {}),
       }) as SourceAdapter<unknown>;
+    }
   }
 }
 

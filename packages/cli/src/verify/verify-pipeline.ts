@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import {
   AdapterError,
   ConfigError,
@@ -15,6 +16,7 @@ import { describeCapturedTables } from '@highwater/sink-sql';
 import { createAdapter } from '../sources/create-adapter.js';
 import type { SqlSession } from '@highwater/sink-sql';
 import { compareTable, type TableComparison } from './compare-table.js';
+import { compareFileTarget } from './file-target.js';
 import { adapterRowsReader } from './row-text-reader.js';
 import { targetTableOf } from './target-reader.js';
 import { type TableReport, totalsOf, type VerifyReport } from './verify-report.js';
@@ -48,9 +50,10 @@ export function readOnlySource(source: SourceConfig): SourceConfig {
 export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOptions = {}): Promise<VerifyReport> {
   const started = Date.now();
   const sink = pipeline.config.sink;
+  if (sink.type === 'file') return verifyFileSink(pipeline, sink, options, started);
   if (sink.type !== 'postgres' && sink.type !== 'mysql') {
     throw new ConfigError(
-      `${pipeline.file}: sink.type is ${sink.type}: verify compares the source with a postgres or mysql sink's tables`,
+      `${pipeline.file}: sink.type is ${sink.type}: verify compares the source with a postgres, mysql or file sink's output`,
     );
   }
   const source = pipeline.config.source;
@@ -61,12 +64,9 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
     );
   }
   const chunkSize = options.chunkSize ?? source.chunkSize ?? DEFAULT_VERIFY_CHUNK_SIZE;
-  const adapter = createAdapter(readOnlySource(source), pipeline.name);
   const open: { close(): Promise<void> }[] = [];
   try {
-    const introspector = await adapter.createIntrospector();
-    open.push(introspector);
-    const tables = await capturedTables(introspector, source, options.tables);
+    const { adapter, introspector, tables } = await openCaptured(pipeline, options, open);
     const targetDialect = dialectOf(sink.type);
     const targetSession = await onTarget(sink, () => targetDialect.connect(sink.connection));
     open.push(targetSession);
@@ -100,14 +100,61 @@ export async function verifyPipeline(pipeline: LoadedPipeline, options: VerifyOp
       reports.push(report);
       options.onTable?.(report);
     }
-    const totals = totalsOf(reports);
-    return {
-      pipeline: pipeline.name,
-      equal: totals.errors === 0 && totals.missing + totals.extra + totals.different === 0,
-      tables: reports,
-      totals,
-      elapsedMs: Date.now() - started,
-    };
+    return reportOf(pipeline.name, reports, started);
+  } finally {
+    for (const o of open.reverse()) await o.close().catch(() => undefined);
+  }
+}
+
+/** The pipeline's source, read-only, its introspector (pushed on `open`) and the captured tables. */
+async function openCaptured(pipeline: LoadedPipeline, options: VerifyOptions, open: { close(): Promise<void> }[]) {
+  const source = pipeline.config.source;
+  const adapter = await createAdapter(readOnlySource(source), pipeline.name);
+  const introspector = await adapter.createIntrospector();
+  open.push(introspector);
+  const tables = await capturedTables(introspector, source, options.tables);
+  return { adapter, introspector, tables };
+}
+
+function reportOf(pipeline: string, reports: TableReport[], started: number): VerifyReport {
+  const totals = totalsOf(reports);
+  return {
+    pipeline,
+    equal: totals.errors === 0 && totals.missing + totals.extra + totals.different === 0,
+    tables: reports,
+    totals,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** verify against a file sink: its JSON lines replayed, against the source read through the adapter. */
+async function verifyFileSink(
+  pipeline: LoadedPipeline,
+  sink: Extract<LoadedPipeline['config']['sink'], { type: 'file' }>,
+  options: VerifyOptions,
+  started: number,
+): Promise<VerifyReport> {
+  const source = pipeline.config.source;
+  const open: { close(): Promise<void> }[] = [];
+  try {
+    const { adapter, introspector, tables } = await openCaptured(pipeline, options, open);
+    const reader = await adapter.createChunkReader();
+    open.push(reader);
+    const reports = await compareFileTarget({
+      // As the sink resolves it: relative to the pipeline file's directory.
+      path: resolve(dirname(pipeline.file), sink.path),
+      format: sink.format,
+      serverName: pipeline.name,
+      adapterName: adapter.name,
+      tables,
+      introspector,
+      reader,
+      compareKeys: (t, a, b) => adapter.compareKeys(t, a, b),
+      chunkSize: options.chunkSize ?? source.chunkSize ?? DEFAULT_VERIFY_CHUNK_SIZE,
+      maxKeys: options.maxKeys ?? 20,
+    });
+    for (const report of reports) options.onTable?.(report);
+    return reportOf(pipeline.name, reports, started);
   } finally {
     for (const o of open.reverse()) await o.close().catch(() => undefined);
   }

@@ -39,8 +39,8 @@ function stdoutCapture() {
   const chunks: string[] = [];
   return {
     output: {
-      write(c: string, cb: (e?: Error | null) => void) {
-        chunks.push(c);
+      write(c: Uint8Array, cb: (e?: Error | null) => void) {
+        chunks.push(Buffer.from(c).toString('utf8'));
         cb();
         return true;
       },

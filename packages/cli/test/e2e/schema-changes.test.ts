@@ -80,7 +80,7 @@ async function run(
   });
   const done = new Set<string>();
   const warnings: string[] = [];
-  const running = runPipeline(
+  const running = await runPipeline(
     pipeline,
     {
       // Between the first and the second chunk of each snapshot table: the DDL lands mid-snapshot.
@@ -342,7 +342,7 @@ describe.each<Kind>(['postgres', 'mysql'])('the widening case into a %s sink, de
       `CREATE TABLE ${source.qualified('wide')} (id int PRIMARY KEY, v int NOT NULL DEFAULT 0, a int)`,
     );
     await db.postgres?.query(`INSERT INTO ${source.qualified('wide')} VALUES (1, 0, 1), (2, 0, 2)`);
-    const running = runPipeline(
+    const running = await runPipeline(
       pipelineText({
         name: `sc_${n}`,
         source: { kind: 'postgres', url: url('postgres'), schema: source.schema },

@@ -285,13 +285,13 @@ sink:
 ${options.mode === undefined ? '' : `  schemaChanges: ${options.mode}\n`}`;
 }
 
-export function runPipeline(
+export async function runPipeline(
   text: string,
   hooks: { onChunk?: (table: string, index: number) => Promise<void> },
   warnings: string[] = [],
-): { runner: PipelineRunner; done: Promise<unknown>; close(): Promise<void> } {
+): Promise<{ runner: PipelineRunner; done: Promise<unknown>; close(): Promise<void> }> {
   const pipeline = parsePipeline(text, '/tmp/schema-changes.yaml', {});
-  const adapter = createAdapter(pipeline.config.source, pipeline.name) as SourceAdapter<unknown>;
+  const adapter = (await createAdapter(pipeline.config.source, pipeline.name)) as SourceAdapter<unknown>;
   const schemas = sourceTableDescriber(adapter, pipeline.config.source);
   const logger = { info() {}, debug() {}, warn: (_f: object, message: string) => void warnings.push(message) };
   const sink = createSqlSink(pipeline.config.sink as SqlSinkConfig, {

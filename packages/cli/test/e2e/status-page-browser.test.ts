@@ -117,22 +117,24 @@ async function liveMode(page: Page): Promise<string | null> {
 /** Runs the pipeline in-process, as `highwater run` does, with chunk reads held by `gate`. */
 function startRun(pipeline: LoadedPipeline, gate: ChunkGate, stderr = new PassThrough()) {
   const started: { runner?: PipelineRunner; metrics?: MetricsServer } = {};
-  const exit = executeRun(
-    {
-      pipeline,
-      adapter: createAdapter(pipeline.config.source, pipeline.name),
-      sourceOptions: {
-        ...sourceOptionsOf(pipeline.config.source),
-        phaseHooks: { afterRead: (split) => gate.pass(split.index) },
+  const exit = createAdapter(pipeline.config.source, pipeline.name).then((adapter) =>
+    executeRun(
+      {
+        pipeline,
+        adapter,
+        sourceOptions: {
+          ...sourceOptionsOf(pipeline.config.source),
+          phaseHooks: { afterRead: (split) => gate.pass(split.index) },
+        },
       },
-    },
-    { progress: 'off', logFormat: 'json' },
-    {
-      stderr,
-      handleSignals: false,
-      onRunner: (r) => (started.runner = r),
-      onMetrics: (m) => (started.metrics = m),
-    },
+      { progress: 'off', logFormat: 'json' },
+      {
+        stderr,
+        handleSignals: false,
+        onRunner: (r) => (started.runner = r),
+        onMetrics: (m) => (started.metrics = m),
+      },
+    ),
   );
   return { started, exit };
 }

@@ -38,7 +38,7 @@ describe('pipeline files', () => {
     );
   });
 
-  it('accepts adapter: oracle with its LogMiner options, and builds the Oracle adapter', () => {
+  it('accepts adapter: oracle with its LogMiner options, and builds the Oracle adapter', async () => {
     const text = minimal
       .replace(
         'adapter: postgres',
@@ -58,7 +58,7 @@ describe('pipeline files', () => {
         pdbMining: 'root',
       },
     });
-    expect(createAdapter(p.config.source, p.name).name).toBe('oracle');
+    expect((await createAdapter(p.config.source, p.name)).name).toBe('oracle');
     const e = errorOf(() =>
       parsePipeline(text.replace('pollMs: 200', 'slotName: x'), 'orders.yaml', { PG_PASSWORD: 'x' }),
     );

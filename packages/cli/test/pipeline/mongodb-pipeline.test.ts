@@ -14,7 +14,7 @@ sink:
 `;
 
 describe('pipelines with adapter: mongodb', () => {
-  it('accept the adapter and its options, and build a mongodb adapter', () => {
+  it('accept the adapter and its options, and build a mongodb adapter', async () => {
     const p = parsePipeline(
       pipeline(
         '  options: { changelog: normalize, databases: [shop], normalizeStore: { directory: /var/lib/hw/images } }',
@@ -23,13 +23,13 @@ describe('pipelines with adapter: mongodb', () => {
       { MONGO_PASSWORD: 'pw' },
     );
     expect(p.config.source.adapter).toBe('mongodb');
-    const adapter = createAdapter(p.config.source, p.name);
+    const adapter = await createAdapter(p.config.source, p.name);
     expect(adapter.name).toBe('mongodb');
     // normalize has no addTables (a table added later would need its own seeding read).
     expect(adapter.capabilities.addTables).toBe(false);
     expect(
-      createAdapter(parsePipeline(pipeline(''), 'x.yaml', { MONGO_PASSWORD: 'pw' }).config.source, 'x').capabilities
-        .addTables,
+      (await createAdapter(parsePipeline(pipeline(''), 'x.yaml', { MONGO_PASSWORD: 'pw' }).config.source, 'x'))
+        .capabilities.addTables,
     ).toBe(true);
   });
 

@@ -179,6 +179,37 @@ describe.each<TargetKind>(['postgres', 'mysql'])('types through the %s sink', (k
     },
   );
 
+  it('keeps JSON keys of different types apart (a MongoDB _id of 1 and of "1")', async () => {
+    const keyed = table(
+      'json_keys',
+      [
+        ['_id', { kind: 'json', normalised: true }],
+        ['v', { kind: 'string' }],
+      ],
+      ['_id'],
+    );
+    const sink = createSqlSink(sinkConfig(kind, server.url, 'types_target'), context([keyed]));
+    await sink.open();
+    await sink.write({
+      events: [
+        insert(keyed, { _id: 1, v: 'number' }),
+        insert(keyed, { _id: '1', v: 'string' }),
+        insert(keyed, { _id: { $oid: '65a1b2c3d4e5f60718293a4b' }, v: 'object id' }),
+      ],
+      checkpoint: checkpoint(1),
+    });
+    await sink.close();
+    const db = await targetClient(kind, server.url);
+    try {
+      const id = kind === 'postgres' ? '"_id"::text' : 'CAST(`_id` AS CHAR)';
+      const rows = await db.query(`SELECT ${id} AS id, v FROM ${q(kind, 'types_target', 'json_keys')}`);
+      const byId = Object.fromEntries(rows.map((r) => [String(r.id).replace(/ /g, ''), r.v]));
+      expect(byId).toEqual({ '1': 'number', '"1"': 'string', '{"$oid":"65a1b2c3d4e5f60718293a4b"}': 'object id' });
+    } finally {
+      await db.close();
+    }
+  });
+
   it('keeps the exact text of big integers, decimals and microsecond times', async () => {
     const db = await targetClient(kind, server.url);
     try {

@@ -220,7 +220,7 @@ describe.each(SOURCES)('random values from $db', (s) => {
 
 async function describeSource(s: Source): Promise<TableSchema> {
   const pipeline = pipelineFor('prop_describe', { db: s.db, url: s.url() }, s.include, sinkOf('postgres'), 'x');
-  const introspector = await createAdapter(pipeline.config.source, pipeline.name).createIntrospector();
+  const introspector = await (await createAdapter(pipeline.config.source, pipeline.name)).createIntrospector();
   try {
     const [table] = await introspector.describeTables([s.id]);
     return table as TableSchema;

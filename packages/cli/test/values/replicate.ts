@@ -50,7 +50,7 @@ export interface Running {
 
 /** Starts a pipeline in-process (snapshot, then the stream), as `highwater run` would. */
 export async function start(pipeline: ReturnType<typeof pipelineFor>): Promise<Running> {
-  const adapter = createAdapter(pipeline.config.source, pipeline.name);
+  const adapter = await createAdapter(pipeline.config.source, pipeline.name);
   const logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
   const sink = await createSink(pipeline, { pipelineName: pipeline.name, logger }, { adapter });
   const runner = new PipelineRunner({

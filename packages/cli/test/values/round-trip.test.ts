@@ -168,7 +168,7 @@ describe('docs/sinks.md', () => {
 
 /** The source table as its adapter describes it. */
 async function describe_(s: SourceSetup): Promise<TableSchema> {
-  const adapter = createAdapter(
+  const adapter = await createAdapter(
     pipelineFor('rt_describe', { db: s.db, url: s.url() }, s.include, sinkEndpoint('postgres'), 'x').config.source,
     'rt_describe',
   );
@@ -197,7 +197,7 @@ async function refusal(s: SourceSetup, sample: Sample, literal: string, sink: Db
     sinkEndpoint(sink),
     'rt_refused',
   );
-  const adapter = createAdapter(pipeline.config.source, pipeline.name);
+  const adapter = await createAdapter(pipeline.config.source, pipeline.name);
   const introspector = await adapter.createIntrospector();
   const reader = await adapter.createChunkReader();
   const target = createSqlSink(pipeline.config.sink as SqlSinkConfig, {

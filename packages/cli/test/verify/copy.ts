@@ -5,6 +5,7 @@ import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
 import { createSqlSink, sourceTableDescriber } from '../../src/sinks/sql/index.js';
 import { createAdapter } from '../../src/sources/create-adapter.js';
 import { readOnlySource } from '../../src/verify/index.js';
+import { snapshotReadEvent } from '../../src/verify/file-target.js';
 
 /** A pipeline file's text, parsed as `highwater` would. */
 export function pipelineOf(
@@ -27,7 +28,7 @@ sink:
 
 /** Copies every captured table into the pipeline's SQL sink as snapshot reads (what a finished snapshot leaves). */
 export async function copyTables(pipeline: ReturnType<typeof pipelineOf>): Promise<void> {
-  const adapter = createAdapter(readOnlySource(pipeline.config.source), pipeline.name);
+  const adapter = await createAdapter(readOnlySource(pipeline.config.source), pipeline.name);
   const introspector = await adapter.createIntrospector();
   const reader = await adapter.createChunkReader();
   const described = sourceTableDescriber(adapter, pipeline.config.source);
@@ -47,24 +48,7 @@ export async function copyTables(pipeline: ReturnType<typeof pipelineOf>): Promi
       const events: ChangeEvent[] = [];
       for await (const rows of reader.readChunk(table, { start: null, end: null })) {
         for (const row of rows) {
-          events.push({
-            kind: 'change',
-            op: 'r',
-            key: Object.fromEntries(table.primaryKey.map((k) => [k, row[k] ?? null])),
-            before: null,
-            after: row,
-            beforeImage: 'none',
-            unknownColumns: [],
-            source: {
-              connector: adapter.name,
-              table: tableName(table.id),
-              tableId: table.id,
-              opTs: 0,
-              offset: null,
-              txId: null,
-              snapshot: true,
-            },
-          });
+          events.push(snapshotReadEvent(table, row, adapter.name));
         }
       }
       await sink.write({

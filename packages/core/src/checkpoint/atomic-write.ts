@@ -11,8 +11,19 @@ import { basename, dirname, join } from 'node:path';
  *
  * For state that must never be seen half-written: checkpoint files, and sinks that keep their
  * position in a file beside their output. Two writers must not replace one file concurrently.
+ *
+ * `options.renameAfter`: the rename waits for it, and does not happen if it rejects (the promise
+ * then rejects with its reason). A sink whose checkpoint names data it is still flushing passes the
+ * flush here: the temporary file is written and fsynced meanwhile, and the new text becomes the
+ * file only once the data is durable.
  */
-export async function writeFileAtomically(path: string, text: string): Promise<void> {
+export async function writeFileAtomically(
+  path: string,
+  text: string,
+  options: { readonly renameAfter?: Promise<unknown> } = {},
+): Promise<void> {
+  // Awaited before the rename; until then (and if the temporary file fails first) its rejection is not unhandled.
+  options.renameAfter?.catch(() => undefined);
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
   let renamed = false;
@@ -24,6 +35,7 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
     } finally {
       await file.close();
     }
+    await options.renameAfter;
     await rename(temp, path);
     renamed = true;
     await syncDirectory(dir);

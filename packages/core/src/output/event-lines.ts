@@ -2,6 +2,8 @@ import type { SourceEvent } from '../events/source-event.js';
 import type { TableSchema } from '../schema/table-schema.js';
 import { toDebeziumEnvelope } from './debezium.js';
 import { toDebeziumSchemaChange } from './debezium-schema-change.js';
+import type { LineBuffer } from './line-buffer.js';
+import { isJsonNative, NativeLineWriter, plainValue } from './native-line.js';
 
 /** How the `stdout` and `file` sinks write an event: one JSON object per line. */
 export type EventFormat = 'native' | 'debezium';
@@ -23,6 +25,7 @@ export type EventFormat = 'native' | 'debezium';
 export class EventLineEncoder {
   /** Latest schema per table, from schema-change events, so Debezium output can use column types. */
   readonly #schemas = new Map<string, TableSchema>();
+  readonly #native = new NativeLineWriter();
 
   constructor(
     readonly format: EventFormat,
@@ -34,25 +37,51 @@ export class EventLineEncoder {
   encode(events: readonly SourceEvent[]): string {
     let out = '';
     for (const event of events) {
-      if (event.kind === 'heartbeat') continue;
-      if (event.kind === 'schema') {
-        if (event.schema === null) this.#schemas.delete(event.table);
-        else this.#schemas.set(event.table, event.schema);
-      }
-      if (this.format === 'native') {
-        // A replacer makes JSON.stringify several times slower; most change events do not need one.
-        const plain =
-          event.kind === 'change' && isJsonNative(event.key) && isJsonNative(event.before) && isJsonNative(event.after);
-        out += `${plain ? JSON.stringify(event) : JSON.stringify(event, plainValue)}\n`;
-      } else {
-        const record =
-          event.kind === 'schema'
-            ? toDebeziumSchemaChange(event, { name: this.serverName })
-            : toDebeziumEnvelope(event, { name: this.serverName, schemas: this.#schemas });
-        out += `${JSON.stringify(record)}\n`;
-      }
+      const line = this.line(event);
+      if (line !== null) out += `${line}\n`;
     }
     return out;
+  }
+
+  /**
+   * Appends the lines of `events` to `out`, each ending in `\n` (the bytes of {@link encode}'s text):
+   * from `events[start]` on, and only until `out` holds `maxBytes` or more. Returns the index of the
+   * first event not encoded (`events.length` when all are). The file and stdout sinks write this
+   * way: with no string of the whole batch in between.
+   */
+  encodeInto(events: readonly SourceEvent[], out: LineBuffer, start = 0, maxBytes = Number.POSITIVE_INFINITY): number {
+    let i = start;
+    while (i < events.length && out.length < maxBytes) {
+      const event = events[i++] as SourceEvent;
+      if (this.format === 'native' && event.kind === 'change') {
+        this.#native.writeLine(event, out);
+        continue;
+      }
+      const line = this.line(event);
+      if (line === null) continue;
+      out.appendString(line);
+      out.appendNewline();
+    }
+    return i;
+  }
+
+  /**
+   * One event's line without its `\n`, or null for an event that is not written (a heartbeat). Feed
+   * every event through here or {@link encode}, in order: schema changes set what later lines of
+   * their table look like.
+   */
+  line(event: SourceEvent): string | null {
+    if (event.kind === 'heartbeat') return null;
+    if (event.kind === 'schema') {
+      if (event.schema === null) this.#schemas.delete(event.table);
+      else this.#schemas.set(event.table, event.schema);
+    }
+    if (this.format === 'native') return this.#native.line(event);
+    const record =
+      event.kind === 'schema'
+        ? toDebeziumSchemaChange(event, { name: this.serverName })
+        : toDebeziumEnvelope(event, { name: this.serverName, schemas: this.#schemas });
+    return JSON.stringify(record);
   }
 }
 
@@ -62,37 +91,4 @@ export class EventLineEncoder {
  */
 export function toEventJson(value: unknown): string {
   return isJsonNative(value) ? JSON.stringify(value) : JSON.stringify(value, plainValue);
-}
-
-/**
- * True when JSON.stringify writes `value` as event lines do without a replacer: no `bigint`, no
- * bytes, no non-finite number anywhere in it (objects with their own `toJSON`, like `JsonText` and
- * `Date`, write themselves the same either way).
- */
-function isJsonNative(value: unknown): boolean {
-  switch (typeof value) {
-    case 'bigint':
-      return false;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      if (value === null) return true;
-      if (value instanceof Uint8Array) return false;
-      if (Array.isArray(value)) return value.every(isJsonNative);
-      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
-      for (const key in value) if (!isJsonNative((value as Record<string, unknown>)[key])) return false;
-      return true;
-    default:
-      return true;
-  }
-}
-
-function plainValue(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  // Read from the holder: a Buffer (a Uint8Array drivers often return) has been through its toJSON by now.
-  const original = this[key];
-  if (original instanceof Uint8Array)
-    return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64');
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  return value;
 }

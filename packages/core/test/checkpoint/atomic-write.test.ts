@@ -33,6 +33,29 @@ describe('writeFileAtomically', () => {
     expect((await readdir(dir)).sort()).toEqual(['keep', 'taken']);
   });
 
+  it('renames only after renameAfter resolves, and not at all when it rejects', async () => {
+    const path = join(dir, 'state.json');
+    await writeFileAtomically(path, 'old\n');
+    let flushed!: () => void;
+    const flush = new Promise<void>((resolve) => {
+      flushed = resolve;
+    });
+    const writing = writeFileAtomically(path, 'new\n', { renameAfter: flush });
+    // The temporary file is written meanwhile; the file keeps its old text until the flush ends.
+    for (let i = 0; i < 50 && (await readdir(dir)).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await readdir(dir)).length).toBe(2);
+    expect(await readFile(path, 'utf8')).toBe('old\n');
+    flushed();
+    await writing;
+    expect(await readFile(path, 'utf8')).toBe('new\n');
+    expect(await readdir(dir)).toEqual(['state.json']);
+
+    const failed = writeFileAtomically(path, 'newer\n', { renameAfter: Promise.reject(new Error('EIO on the data')) });
+    await expect(failed).rejects.toThrow('EIO on the data');
+    expect(await readFile(path, 'utf8')).toBe('new\n');
+    expect(await readdir(dir)).toEqual(['state.json']);
+  });
+
   it('names its temporary files so a sweep finds only them', () => {
     const path = join(dir, 'cp.json');
     expect(isTemporaryFileOf(path, '.cp.json.0123456789abcdef.tmp')).toBe(true);

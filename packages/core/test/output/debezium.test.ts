@@ -4,7 +4,7 @@ import { type DebeziumOptions, toDebeziumEnvelope } from '../../src/output/debez
 import type { ColumnSchema, LogicalType, TableSchema } from '../../src/schema/table-schema.js';
 import { JsonText } from '../../src/values/json-text.js';
 import type { Row } from '../../src/values/value.js';
-import { change, snapshotSource, streamSource } from './events.js';
+import { change, snapshotSource, streamSource, usersDropped } from './events.js';
 
 const NOW = 1_717_243_300_456;
 const options: DebeziumOptions = { name: 'shop-server', version: '0.1.0', now: () => NOW };
@@ -117,15 +117,7 @@ describe('toDebeziumEnvelope', () => {
   });
 
   it('returns null for schema changes and heartbeats', () => {
-    const schemaChange: SchemaChangeEvent = {
-      kind: 'schema',
-      table: 'shop.public.users',
-      schema: null,
-      before: null,
-      changes: [],
-      ddl: 'DROP TABLE users',
-      source: streamSource,
-    };
+    const schemaChange: SchemaChangeEvent = usersDropped();
     const heartbeat: HeartbeatEvent = { kind: 'heartbeat', offset: { lsn: '0/1' }, at: NOW };
     expect(toDebeziumEnvelope(schemaChange, options)).toBeNull();
     expect(toDebeziumEnvelope(heartbeat, options)).toBeNull();

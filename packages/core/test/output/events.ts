@@ -1,4 +1,4 @@
-import type { ChangeEvent, SourceInfo } from '../../src/events/source-event.js';
+import type { ChangeEvent, SchemaChangeEvent, SourceInfo } from '../../src/events/source-event.js';
 import type { Row } from '../../src/values/value.js';
 
 export const streamSource: SourceInfo = {
@@ -38,5 +38,18 @@ export function change(
     unknownColumns: [],
     source: op === 'r' ? snapshotSource : streamSource,
     ...extra,
+  };
+}
+
+/** `DROP TABLE users`: the schema change that ends `shop.public.users`. */
+export function usersDropped(source: SourceInfo = streamSource): SchemaChangeEvent {
+  return {
+    kind: 'schema',
+    table: 'shop.public.users',
+    schema: null,
+    before: null,
+    changes: [],
+    ddl: 'DROP TABLE users',
+    source,
   };
 }
