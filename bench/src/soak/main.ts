@@ -7,7 +7,7 @@
  * pipeline to catch up and compares every row by key (and `highwater verify` for table targets).
  * Exit 0 when every path ends equal, 1 otherwise; the work directory is kept on a divergence.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -35,6 +35,8 @@ interface Options {
   readonly catchUpS: number;
   readonly paths: readonly PathName[];
   readonly keep: boolean;
+  /** Changes every target by one row (one duplicated event in the file) before the final comparison: every path must then diverge. */
+  readonly selfCheck: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -43,7 +45,7 @@ function parseOptions(argv: readonly string[]): Options {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (match === null)
       throw new Error(
-        `soak: unknown argument ${arg} (flags: --duration=S --faults=N --seed=N --scale=N --snapshot-kills=N --paths=pg-pg,pg-file,my-my,my-pg --long --keep)`,
+        `soak: unknown argument ${arg} (flags: --duration=S --faults=N --seed=N --scale=N --snapshot-kills=N --paths=pg-pg,pg-file,my-my,my-pg --long --keep --self-check)`,
       );
     flags.set(match[1] as string, match[2] ?? 'true');
   }
@@ -67,6 +69,7 @@ function parseOptions(argv: readonly string[]): Options {
     catchUpS: number('catch-up', 300),
     paths,
     keep: flags.has('keep'),
+    selfCheck: flags.has('self-check'),
   };
 }
 
@@ -246,6 +249,7 @@ async function main(): Promise<number> {
       await sleep(5_000);
     }
     for (const p of pipelines.values()) await p.stop();
+    if (options.selfCheck) await tamper(options.paths, servers, dir);
     const verified = new Map<PathName, { code: number | null; output: string }>();
     for (const path of options.paths)
       if (path !== 'pg-file') verified.set(path, await verify(join(dir, `${path}.yaml`)));
@@ -291,6 +295,16 @@ async function main(): Promise<number> {
         console.log(`  pipeline exited by itself: ${e.split('\n').join('\n    ').slice(0, 3_000)}`);
     }
     console.log(`faults in order:\n  ${faultLog.join('\n  ')}`);
+    if (options.selfCheck) {
+      const missed = [...results].filter(
+        ([path, diffs]) => diffs.every((d) => d.equal) && verified.get(path)?.code !== 1,
+      );
+      console.log(
+        `self-check: ${missed.length === 0 ? 'the planted difference was found on every path' : `NOT found on ${missed.map(([p]) => p).join(' ')}`}`,
+      );
+      diverged = missed.length > 0;
+      return diverged ? 1 : 0;
+    }
     if (diverged)
       console.log(
         `reproduce: npm run soak -- --seed=${options.seed} --duration=${options.durationS} --faults=${options.faults} --scale=${options.scale} --paths=${options.paths.join(',')} (work directory kept: ${dir}; the schedule is seeded, the timing is not)`,
@@ -300,6 +314,27 @@ async function main(): Promise<number> {
     for (const p of pipelines.values()) await p.stop();
     await Promise.all([servers.srcPg?.stop(), servers.tgtPg?.stop(), servers.srcMy?.stop(), servers.tgtMy?.stop()]);
     if (!diverged && !options.keep) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Plants one difference per path: a changed, a deleted and a deleted row in the table targets, a repeated streamed event in the file. */
+async function tamper(
+  paths: readonly PathName[],
+  servers: { tgtPg?: ThrowawayPostgres; tgtMy?: ThrowawayMariadb },
+  dir: string,
+): Promise<void> {
+  const pgUrl = servers.tgtPg?.url ?? '';
+  if (paths.includes('pg-pg'))
+    await runSql('postgres', pgUrl, ['UPDATE pgpg.pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1']);
+  if (paths.includes('my-pg'))
+    await runSql('postgres', pgUrl, ['DELETE FROM mypg.items WHERE id = (SELECT min(id) FROM mypg.items)']);
+  if (paths.includes('my-my'))
+    await runSql('mysql', servers.tgtMy?.url ?? '', ['DELETE FROM mymy.items ORDER BY id LIMIT 1']);
+  if (paths.includes('pg-file')) {
+    const file = join(dir, 'pg-file.jsonl');
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    const streamed = lines.findLast((l) => l.includes('"snapshot":false') && l.includes('"kind":"change"'));
+    if (streamed !== undefined) await appendFile(file, `${streamed}\n`);
   }
 }
 
