@@ -4,8 +4,9 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ConnectionConfig } from '@highwater/sink-sql';
+import { postgresArrayStatements } from './array-statements.js';
 import { copyLine } from './copy-text.js';
-import type { Dialect, SqlSession } from '@highwater/sink-sql';
+import type { Dialect, SessionStatement, SqlSession } from '@highwater/sink-sql';
 import { valuesList } from '@highwater/sink-sql';
 import { postgresText } from './postgres-value-text.js';
 import type { RejectValue } from '@highwater/sink-sql';
@@ -134,6 +135,7 @@ export const postgresDialect: Dialect = {
       return `INSERT INTO ${qualified} (${list}) SELECT ${list} FROM pg_temp.${postgresDialect.quote(stage)} ${onConflict(columns, key)}`;
     },
   },
+  arrayStatements: postgresArrayStatements,
   async connect(connection: ConnectionConfig): Promise<SqlSession> {
     const config: pg.ClientConfig =
       typeof connection === 'string'
@@ -147,7 +149,9 @@ export const postgresDialect: Dialect = {
       application_name: 'highwater-sink',
       // Every value is read as text: the sink only reads its own checkpoint and catalog names.
       types: { getTypeParser: (() => (text: string) => text) as unknown as pg.CustomTypesConfig['getTypeParser'] },
-      options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601',
+      // A plan per run of a prepared statement: a generic one, made while a target table was still
+      // empty, would scan the whole table for every `= ANY($1)` delete once it has grown.
+      options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c plan_cache_mode=force_custom_plan',
     });
     client.on('error', () => {
       // Reported again by the next query on this client.
@@ -158,10 +162,44 @@ export const postgresDialect: Dialect = {
       await client.end().catch(() => undefined);
       throw error;
     }
+    /** Statement text → its name on this connection (node-postgres parses a name once per connection). */
+    const prepared = new Map<string, string>();
+    const nameOf = (sql: string) => {
+      let name = prepared.get(sql);
+      if (name === undefined) {
+        name = `highwater_${prepared.size + 1}`;
+        prepared.set(sql, name);
+      }
+      return name;
+    };
     return {
       async query<T>(sql: string, params?: readonly unknown[]) {
         const result = await client.query(sql, params as unknown[] | undefined);
         return result.rows as T[];
+      },
+      async execute(sql: string, params: readonly unknown[]) {
+        await client.query({ name: nameOf(sql), text: sql, values: params as unknown[] });
+      },
+      async pipeline(statements: readonly SessionStatement[]) {
+        // node-postgres sends every query queued in pipeline mode at once (each with its own Sync)
+        // and answers them in order; the mode is on only while these are in flight (COPY cannot share it).
+        const pipelined = client as unknown as { pipeline: boolean };
+        pipelined.pipeline = true;
+        let answers: PromiseSettledResult<unknown>[];
+        try {
+          answers = await Promise.allSettled(
+            statements.map((s) =>
+              s.prepared
+                ? client.query({ name: nameOf(s.sql), text: s.sql, values: s.params as unknown[] })
+                : // The extended protocol for every statement, as Postgres's own pipeline mode (libpq) uses only that.
+                  client.query({ text: s.sql, values: s.params as unknown[], queryMode: 'extended' } as pg.QueryConfig),
+            ),
+          );
+        } finally {
+          pipelined.pipeline = false;
+        }
+        const index = answers.findIndex((a) => a.status === 'rejected');
+        return index < 0 ? null : { index, error: (answers[index] as PromiseRejectedResult).reason };
       },
       async load(sql: string, data: Iterable<string>) {
         // Settles once the server has read the data and answered (its error, e.g. a duplicate key, rejects).

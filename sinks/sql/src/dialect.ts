@@ -2,9 +2,29 @@ import type { LogicalType, TableIndex, Value } from '@highwater/core';
 import type { ConnectionConfig } from './sink-config.js';
 import type { RejectValue } from './value-text.js';
 
+/** A statement as a session sends it: `prepared` ones have the same text every time (see `SqlSession.execute`). */
+export interface SessionStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly prepared: boolean;
+}
+
 /** One connection to the target; statements run one at a time. */
 export interface SqlSession {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Runs a statement the session prepares once per connection and runs again by name (the same
+   * text every time: array parameters, see {@link ArrayStatements}). Absent: `query` is used.
+   */
+  execute?(sql: string, params: readonly unknown[]): Promise<void>;
+  /**
+   * Sends `statements` in order without waiting for each answer (one round trip for all) and
+   * settles once every one is answered: null, or the first failure and its index (the server then
+   * fails the rest of the transaction). Absent: the sink sends them one by one.
+   */
+  pipeline?(
+    statements: readonly SessionStatement[],
+  ): Promise<{ readonly index: number; readonly error: unknown } | null>;
   /** Runs a bulk-load statement (`COPY … FROM STDIN`) fed with `data`; present when the dialect has {@link BulkLoad}. */
   load?(sql: string, data: Iterable<string>): Promise<void>;
   close(): Promise<void>;
@@ -33,6 +53,32 @@ export interface BulkLoad {
   upsertFromStage(qualified: string, stage: string, columns: readonly string[], key: readonly string[]): string;
   /** Drops `stage` once upserted from, where the target does not drop it at commit itself (MySQL). */
   dropStage?(stage: string): string;
+}
+
+/** A target column as array parameters carry it: its type as a cast names it, and whether it is an array itself. */
+export interface ArrayColumn {
+  /**
+   * The column's type without length or precision (`character varying`, `numeric`, `bpchar`, `"bit"`):
+   * the column's own applies on assignment, which fails on a value too long rather than cutting it.
+   */
+  readonly type: string;
+  /** The column holds arrays: its values travel as text and are cast one by one (`unnest` would flatten them). */
+  readonly isArray: boolean;
+}
+
+/**
+ * Statements that take each column's values as one array parameter (Postgres: `unnest`, `= ANY`):
+ * a group of any size is one statement with one text, so it is prepared once per connection.
+ */
+export interface ArrayStatements {
+  /** The target's columns of `qualified` with their types; empty when the table does not exist. */
+  columnTypes(session: SqlSession, qualified: string): Promise<ReadonlyMap<string, ArrayColumn>>;
+  /** Insert-or-update of the rows whose values of `columns` the parameters hold, one array per column. */
+  upsert(qualified: string, columns: readonly string[], types: readonly ArrayColumn[], key: readonly string[]): string;
+  /** Deletes the rows whose keys the parameters hold, one array per key column. */
+  delete(qualified: string, key: readonly string[], types: readonly ArrayColumn[]): string;
+  /** One column's parameter from its values (as `Dialect.encode` gives them). */
+  array(values: readonly unknown[]): unknown;
 }
 
 /** A target column as the sink creates it. */
@@ -75,6 +121,8 @@ export interface Dialect {
   readonly begin: string;
   /** Present when the target takes many rows faster in bulk than with multi-row statements. */
   readonly bulkLoad?: BulkLoad;
+  /** Present when the target binds arrays: upserts and deletes of any number of rows are then one statement each. */
+  readonly arrayStatements?: ArrayStatements;
   connect(connection: ConnectionConfig): Promise<SqlSession>;
   /** The schema (Postgres) or database (MySQL) unqualified names resolve to on this connection. */
   currentSchema(session: SqlSession): Promise<string>;

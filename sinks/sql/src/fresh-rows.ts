@@ -53,8 +53,7 @@ export function freshRows(
 
 /**
  * The rows of `fresh` planned as any batch is: one row per key, the last of each key winning. (All
- * of them land in one group: inserts of one table with the same columns join the newest such
- * group, a repeated key included; see BatchPlan.)
+ * of them land in one group: a table's rows with the same columns are one upsert; see BatchPlan.)
  */
 export function plannedRows(fresh: FreshRows): Row[] {
   const plan = new BatchPlan();

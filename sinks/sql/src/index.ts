@@ -8,12 +8,16 @@ export {
 } from './batch-plan.js';
 export { type CapturedTablesConfig, describeCapturedTables } from './captured-tables.js';
 export { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
+export { ARRAY_STATEMENT_ROWS, ArrayWriter, type RunStatement, type ValueEncoder } from './array-writer.js';
 export {
+  type ArrayColumn,
+  type ArrayStatements,
   type BulkLoad,
   type Dialect,
   type ExistingColumn,
   type IndexDdl,
   keyInList,
+  type SessionStatement,
   type SqlSession,
   type TargetColumn,
   valuesList,
@@ -30,6 +34,7 @@ export {
 } from './schema-evolution.js';
 export type { ConnectionConfig, SqlSinkConfig, SqlTargetConfig } from './sink-config.js';
 export { sourceTableDescriber } from './source-schemas.js';
+export { type QueuedStatement, StatementQueue } from './statement-queue.js';
 export { readSqlCheckpoint } from './stored-checkpoint.js';
 export { connectError, type SinkEndpoint, sinkEndpoint, sinkError } from './sql-errors.js';
 export { BULK_MIN_ROWS, DEFAULT_STATEMENT_ROWS, SqlSink, type SqlSinkContext } from './sql-sink.js';

@@ -20,6 +20,7 @@ import {
 } from '@highwater/core';
 import type { SqlSinkConfig } from './sink-config.js';
 import type { SinkContext } from '@highwater/core';
+import { ArrayWriter, type ValueEncoder as Encoder } from './array-writer.js';
 import { BatchPlan, type StatementGroup, type UpsertGroup } from './batch-plan.js';
 import { CHECKPOINT_TABLE, readCheckpointRow } from './checkpoint-table.js';
 import { type FreshRows, freshRows, plannedRows } from './fresh-rows.js';
@@ -40,6 +41,7 @@ import {
   withActions,
   withSchema,
 } from './target-table.js';
+import { StatementQueue } from './statement-queue.js';
 import { jsonText } from './value-text.js';
 import { createFenceTable, FENCE_TABLE, passFence } from './write-fence.js';
 
@@ -56,12 +58,6 @@ export interface SqlSinkContext extends SinkContext {
    */
   readonly capturedTables?: () => Promise<readonly TableSchema[]>;
 }
-
-/**
- * A value of one column as the dialect binds or loads it; `source` is its row, or its key values in
- * key order, named in the error when the target cannot hold the value.
- */
-type Encoder = (value: Value, source: Row | readonly Value[]) => unknown;
 
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
 export const DEFAULT_STATEMENT_ROWS = 500;
@@ -97,6 +93,8 @@ export class SqlSink implements Sink {
   private readonly encoders = new WeakMap<TargetTable, Map<string, Encoder>>();
   /** The checkpoint stored in the target (from `open`, then each write): where a restart resumes. */
   private stored: Checkpoint | null = null;
+  /** Upserts and deletes with array parameters, where the dialect has them. */
+  private readonly arrays: ArrayWriter | null;
 
   constructor(
     private readonly dialect: Dialect,
@@ -104,6 +102,7 @@ export class SqlSink implements Sink {
     private readonly context: SqlSinkContext,
   ) {
     this.name = dialect.name;
+    this.arrays = dialect.arrayStatements === undefined ? null : new ArrayWriter(dialect.arrayStatements);
   }
 
   async open(): Promise<Checkpoint | null> {
@@ -119,7 +118,10 @@ export class SqlSink implements Sink {
   }
 
   async write(batch: EventBatch): Promise<void> {
-    const session = await this.connect();
+    const connection = await this.connect();
+    // What nothing waits for is queued and sent together; every other call on `session` sends it first.
+    const queue = new StatementQueue(connection, (what, error, table) => this.fail(what, error, table));
+    const { session } = queue;
     const schema = await this.targetSchema(session);
     const tables = new Map(this.tables);
     /** Per source table: the target actions its schema changes in this batch call for, in order. */
@@ -144,7 +146,7 @@ export class SqlSink implements Sink {
     let inTransaction = false;
     try {
       if (this.dialect.transactionalDdl) {
-        await session.query(this.dialect.begin);
+        queue.add({ sql: this.dialect.begin, params: [], prepared: false });
         inTransaction = true;
       }
       if (!this.checkpointTableReady) {
@@ -169,9 +171,12 @@ export class SqlSink implements Sink {
           );
         }
       }
-      for (const statement of ddl) await this.run(session, statement.sql, [], statement.table);
+      for (const statement of ddl) {
+        if (statement.table !== undefined) this.arrays?.forget(statement.table);
+        await this.run(session, statement.sql, [], statement.table);
+      }
       if (!inTransaction) {
-        await session.query(this.dialect.begin);
+        queue.add({ sql: this.dialect.begin, params: [], prepared: false });
         inTransaction = true;
       }
       if (batch.fence !== undefined)
@@ -179,7 +184,7 @@ export class SqlSink implements Sink {
       const fresh = this.canBulkLoad(session)
         ? freshRows(batch.events, (name) => (gone.has(name) ? undefined : tables.get(name)), BULK_MIN_ROWS)
         : null;
-      for (const rows of fresh ?? []) await this.loadFresh(session, rows, ensured);
+      for (const rows of fresh ?? []) await this.loadFresh(queue, rows, ensured);
       const plan = new BatchPlan();
       // A batch of new rows only is written above, unplanned.
       for (const event of fresh === null ? batch.events : []) {
@@ -190,15 +195,19 @@ export class SqlSink implements Sink {
           plan.truncate(this.tableOf(tables, event.table));
         }
       }
-      for (const group of plan.groups) await this.apply(session, group, ensured);
-      await this.run(session, this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)), [
-        this.pipeline,
-        JSON.stringify(batch.checkpoint),
-      ]);
-      await session.query('COMMIT');
+      for (const group of plan.groups) await this.apply(queue, group, ensured);
+      queue.add({
+        sql: this.dialect.storeCheckpoint(this.qualify(schema, CHECKPOINT_TABLE)),
+        params: [this.pipeline, JSON.stringify(batch.checkpoint)],
+        prepared: true,
+      });
+      queue.add({ sql: 'COMMIT', params: [], prepared: false });
+      await queue.flush();
       inTransaction = false;
     } catch (error) {
-      if (inTransaction) await session.query('ROLLBACK').catch(() => undefined);
+      // Column types read inside the rolled-back transaction may describe tables it created.
+      this.arrays?.forget();
+      if (inTransaction) await connection.query('ROLLBACK').catch(() => undefined);
       throw this.fail('applying a batch', error);
     }
     this.tables = tables;
@@ -649,22 +658,27 @@ export class SqlSink implements Sink {
   }
 
   private async apply(
-    session: SqlSession,
+    queue: StatementQueue,
     group: StatementGroup,
     ensured: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
   ): Promise<void> {
     const { table } = group;
+    const { session } = queue;
+    /** Array statements are queued: nothing waits for their answers. */
+    const queued = async (sql: string, params: readonly unknown[], qualified: string) =>
+      queue.add({ sql, params, prepared: true, table: qualified });
     switch (group.kind) {
       case 'truncate':
-        await this.run(session, this.dialect.truncate(table.qualified), [], table.qualified);
+        queue.add({ sql: this.dialect.truncate(table.qualified), params: [], prepared: false, table: table.qualified });
         return;
       case 'delete': {
         const keys = [...group.keys.values()];
+        const keyEncoders = this.encodersOf(table, table.key);
+        if (await this.arrays?.delete(session, table, keys, keyEncoders, queued)) return;
         const per = this.rowsPerStatement(table.key.length);
         for (let i = 0; i < keys.length; i += per) {
           const slice = keys.slice(i, i + per);
-          const encoders = this.encodersOf(table, table.key);
-          const params = slice.flatMap((k) => k.map((v, j) => (encoders[j] as Encoder)(v, k)));
+          const params = slice.flatMap((k) => k.map((v, j) => (keyEncoders[j] as Encoder)(v, k)));
           const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
           await this.run(session, sql, params, table.qualified);
         }
@@ -680,11 +694,15 @@ export class SqlSink implements Sink {
           await this.updateRows(session, table, group.columns, rows, omitted[0]);
           return;
         }
-        if (rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
+        // New rows in bulk; rows the target may have (updates) as one array statement where the
+        // dialect has them (fewer statements than a stage: no table to create, load and drop).
+        if (group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
+        const encoders = this.encodersOf(table, group.columns);
+        if (await this.arrays?.upsert(session, table, group.columns, rows, encoders, queued)) return;
+        if (!group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
-          const encoders = this.encodersOf(table, group.columns);
           const params = slice.flatMap((row: Row) =>
             group.columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null, row)),
           );
@@ -810,7 +828,7 @@ export class SqlSink implements Sink {
    * bulk loads gets them planned and written with statements.
    */
   private async loadFresh(
-    session: SqlSession,
+    queue: StatementQueue,
     fresh: FreshRows,
     ensured: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
   ): Promise<void> {
@@ -821,9 +839,9 @@ export class SqlSink implements Sink {
       rows: new Map(),
       fresh: true,
     };
-    if (await this.bulkUpsert(session, group, fresh.rows, () => plannedRows(fresh))) return;
+    if (await this.bulkUpsert(queue.session, group, fresh.rows, () => plannedRows(fresh))) return;
     const rows = new Map(plannedRows(fresh).map((row, i) => [i, row]));
-    await this.apply(session, { ...group, rows }, ensured);
+    await this.apply(queue, { ...group, rows }, ensured);
   }
 
   /** The target refuses bulk loads: statements from now on, said once. Returns false (not loaded). */

@@ -3,7 +3,7 @@ import { mysqlDialect } from '@highwater/sink-mysql';
 import { postgresDialect } from '@highwater/sink-postgres';
 import { startMariadb, startPostgres, type ThrowawayServer } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dialect, SqlSession } from '../src/dialect.js';
+import type { Dialect, SessionStatement, SqlSession } from '../src/dialect.js';
 import { SqlSink } from '../src/sql-sink.js';
 import {
   checkpoint,
@@ -43,16 +43,39 @@ function killing(when: RegExp, n = 1, base: Dialect = mysqlDialect): { dialect: 
     ...base,
     async connect(connection) {
       const session = await base.connect(connection);
+      const dies = async (sql: string) => {
+        if (!killed && when.test(sql) && ++seen === n) {
+          killed = true;
+          await session.close();
+          throw new Error(`killed before: ${sql}`);
+        }
+      };
+      const execute = session.execute?.bind(session);
+      const pipeline = session.pipeline?.bind(session);
       const dying: SqlSession = {
         ...session,
         query: async (sql, params) => {
-          if (!killed && when.test(sql) && ++seen === n) {
-            killed = true;
-            await session.close();
-            throw new Error(`killed before: ${sql}`);
-          }
+          await dies(sql);
           return session.query(sql, params);
         },
+        // Prepared statements (array upserts and deletes) die the same way.
+        ...(execute === undefined
+          ? {}
+          : {
+              execute: async (sql: string, params: readonly unknown[]) => {
+                await dies(sql);
+                return execute(sql, params);
+              },
+            }),
+        // Statements sent together die before the first of them is sent.
+        ...(pipeline === undefined
+          ? {}
+          : {
+              pipeline: async (statements: readonly SessionStatement[]) => {
+                for (const statement of statements) await dies(statement.sql);
+                return pipeline(statements);
+              },
+            }),
         close: () => session.close(),
       };
       return dying;

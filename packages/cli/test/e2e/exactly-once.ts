@@ -4,17 +4,23 @@
  *
  * Every source write bumps the row's `ver` column to a number no other write uses (`seq`, the
  * write's position in commit order), so a target row version names exactly one source write. The
- * sink may merge changes of one key inside one batch (one target transaction) into one upsert, so a
- * source write can be absent from the audit when a later upsert of the same key in the same batch
- * carries it. The rules:
+ * sink applies one outcome per key and batch (one target transaction): the last image of the key,
+ * after a delete when the batch deleted it (docs/sinks.md, "Batching"). So a source write can be
+ * absent from the audit when a later write of the same key in the same batch carries it, and a
+ * DELETE deletes the row as the target had it, which may be older than the version the source
+ * deleted. The rules:
  *
  * 1. Per key, the applied entries are source writes (or the row as loaded before the test) in the
- *    source's order, none twice: no duplicate, no phantom, no reordering.
+ *    source's order, none twice: no duplicate, no phantom, no reordering. An upsert names the write
+ *    that wrote its version; a DELETE names the key's next source delete, and the version it
+ *    deleted is the one the key's previous applied entry stored.
  * 2. A write is required once the key has been applied (the first applied entry is the snapshot's
  *    copy or the insert), or when it was committed after the snapshot had finished. A required
- *    write is applied, or merged: it is an upsert, the key's next applied entry is a later upsert
- *    with no delete in between, and it was committed after everything the previous target
- *    transaction applied (batches are consecutive slices of the source's order).
+ *    write is applied, or merged: the key's next applied entry carries it, and it was committed
+ *    after everything the previous target transaction applied (batches are consecutive slices of
+ *    the source's order); or nothing of the key is applied after it, the key's last write is a
+ *    delete, and the target did not hold the key before it (a row inserted and deleted inside one
+ *    batch never reaches the target; whether the target ends without it, verify checks).
  */
 
 /** One committed source write. `seq` orders all writes of all tables; `ver` is the row version it wrote (deleted, for a delete). */
@@ -99,8 +105,15 @@ export function checkExactlyOnce(
   for (const [id, entries] of byKey) {
     const items = history.get(id) ?? [];
     let next = 0;
+    /** The version the key's previous applied entry stored (null: none yet, or deleted). */
+    let stored: number | null = null;
     for (const a of entries) {
-      const index = items.findIndex((h, i) => i >= next && h.ver === a.ver && kindOf(h.op) === kindOf(a.op));
+      const deletesStored =
+        a.op === 'DELETE' &&
+        (stored === null ? items.some((h) => h.op === 'initial' && h.ver === a.ver) : stored === a.ver);
+      const index = deletesStored
+        ? items.findIndex((h, i) => i >= next && h.op === 'delete')
+        : items.findIndex((h, i) => i >= next && h.ver === a.ver && kindOf(h.op) === kindOf(a.op));
       if (index < 0) {
         const earlier = items.findIndex((h) => h.ver === a.ver && kindOf(h.op) === kindOf(a.op));
         problem(
@@ -113,6 +126,7 @@ export function checkExactlyOnce(
       items[index]!.applied = a;
       if (!firstApplied.has(id)) firstApplied.set(id, index);
       next = index + 1;
+      stored = a.op === 'DELETE' ? null : a.ver;
     }
   }
 
@@ -120,6 +134,7 @@ export function checkExactlyOnce(
   // first (a first entry may be a snapshot copy, read long after its write).
   const txOrder: string[] = [];
   const txHigh = new Map<string, number>();
+  const txLow = new Map<string, number>();
   for (const a of [...applied].sort((x, y) => x.n - y.n)) {
     if (txHigh.has(a.tx)) continue;
     txOrder.push(a.tx);
@@ -128,7 +143,9 @@ export function checkExactlyOnce(
   for (const [id, items] of history) {
     const first = firstApplied.get(id);
     items.forEach((h, i) => {
-      if (h.applied !== null && i !== first) txHigh.set(h.applied.tx, Math.max(txHigh.get(h.applied.tx)!, h.seq));
+      if (h.applied === null || i === first) return;
+      txHigh.set(h.applied.tx, Math.max(txHigh.get(h.applied.tx)!, h.seq));
+      txLow.set(h.applied.tx, Math.min(txLow.get(h.applied.tx) ?? Number.POSITIVE_INFINITY, h.seq));
     });
   }
   const highBefore = new Map<string, number>();
@@ -137,6 +154,9 @@ export function checkExactlyOnce(
     highBefore.set(tx, high);
     high = Math.max(high, txHigh.get(tx)!);
   }
+  /** True when two writes `from` ≤ … < `to` provably went to different target transactions. */
+  const batchEndsBetween = (from: number, to: number) =>
+    txOrder.some((tx) => highBefore.get(tx)! >= from && (txLow.get(tx) ?? Number.POSITIVE_INFINITY) < to);
 
   // Rule 2: required writes are applied or merged.
   let merged = 0;
@@ -150,12 +170,16 @@ export function checkExactlyOnce(
         return;
       }
       const carrier = items.findIndex((x, j) => j > i && x.applied !== null);
-      const between = carrier < 0 ? [] : items.slice(i, carrier + 1);
-      const carried =
-        carrier >= 0 &&
-        kindOf(h.op) === 'upsert' &&
-        between.every((x) => kindOf(x.op) === 'upsert') &&
-        h.seq > highBefore.get(items[carrier]!.applied!.tx)!;
+      const before = items.slice(0, i).filter((x) => x.applied !== null);
+      // The target held the key when the write's batch began: the sink keeps a delete of it.
+      const held = before.length > 0 && before[before.length - 1]!.applied!.op !== 'DELETE';
+      let carried: boolean;
+      if (carrier >= 0) {
+        carried = h.seq > highBefore.get(items[carrier]!.applied!.tx)! && !(h.op === 'delete' && held);
+      } else {
+        const last = items[items.length - 1]!;
+        carried = last.op === 'delete' && !held && !batchEndsBetween(h.seq, last.seq);
+      }
       if (carried) merged++;
       else problem(`${id}: ${h.op} of version ${h.ver} (write #${h.seq}) was never applied`);
     });

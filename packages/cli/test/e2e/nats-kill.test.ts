@@ -166,7 +166,7 @@ describe('Postgres → NATS JetStream, killed and restarted under load', () => {
     console.log(`${NAME}: ${target.events().length} messages; ${removed} restarts removed a batch cut short`);
     const context = `seed ${seed}`;
     expectKilledAndExact(result, context);
-    // One message per event: no write may be missing as "merged into a later upsert".
+    // One message per event: no write may be missing as "merged into a later write of the same batch".
     expect(result.exactlyOnce.merged, context).toBe(0);
     expect(outOfCommitOrder(target.events(), result.writes, result.snapshotDoneSeq), context).toEqual([]);
     const afterSnapshot = result.writes.filter((w) => w.seq > result.snapshotDoneSeq).length;

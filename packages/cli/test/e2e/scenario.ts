@@ -198,7 +198,7 @@ export async function runKillScenario(s: KillScenario): Promise<ScenarioResult> 
     const report = checkExactlyOnce(initialKeys(s.size), writer.writes, await s.target.applied(), snapshotDoneSeq);
     s.log(
       `${s.name}: ${writer.writes.length} source writes, ${report.applied} applied rows audited, ` +
-        `${report.merged} merged into a later upsert of the same batch, ${report.beforeSnapshot} before their snapshot copy; ` +
+        `${report.merged} merged into a later write of the same key in the same batch, ${report.beforeSnapshot} before their snapshot copy; ` +
         `snapshot done by write #${snapshotDoneSeq}`,
     );
     return {
