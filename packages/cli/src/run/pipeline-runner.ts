@@ -115,7 +115,8 @@ const quietLogger: SinkLogger = { info() {}, warn() {}, debug() {} };
  *    (a sink that stores checkpoints with its data rolled it back, or committed it with its
  *    checkpoint: either way it is applied once). Each restart is a `warn` log line; the attempts
  *    count restarts in a row and start again after a batch is written. A failure while starting
- *    for the first time is not retried: it is usually a wrong setting, and says so at once.
+ *    for the first time is not retried (it is usually a wrong setting, and says so at once) unless
+ *    the run resumes from a stored checkpoint: that pipeline has run with these settings before.
  *
  * Errors reject `run()` (after the source and sink are closed) as the core's typed errors.
  *
@@ -261,7 +262,10 @@ export class PipelineRunner {
         return summary;
       } catch (error) {
         // #runOnce closed source and sink.
-        if (this.#stopRequested || !this.#startedOnce || !isRetriable(error) || this.#attempt >= policy.attempts) {
+        // A first start that fails is usually a wrong setting, said at once; one that resumes from a
+        // stored checkpoint ran with these settings before, so a lost database there is retried.
+        const ranBefore = this.#startedOnce || this.#checkpoint !== null;
+        if (this.#stopRequested || !ranBefore || !isRetriable(error) || this.#attempt >= policy.attempts) {
           this.#phase = 'failed';
           await this.#releaseLogState('failed');
           const final = this.#attempt > 0 && isRetriable(error) ? gaveUp(error, this.#attempt) : error;

@@ -144,6 +144,48 @@ describe('PipelineRunner restarts', () => {
     expect(second.progress().restarts).toBe(0);
   });
 
+  it('restarts a run resuming from a stored checkpoint whose source is down while it starts', async () => {
+    const db = shopDatabase(20);
+    const sink = new MemorySink(true);
+    const before = new PipelineRunner({
+      adapter: memoryAdapter(db) as SourceAdapter<unknown>,
+      source: { tables },
+      sink,
+      restart: fast,
+    });
+    const firstRun = before.run();
+    await waitFor(() => committed(sink).filter((c) => c.startsWith('r:')).length === 20, 'the snapshot');
+    before.stop();
+    await firstRun;
+    expect(sink.stored.checkpoint).not.toBeNull();
+
+    // The source's server is restarting: the first connection of the resumed run is refused.
+    const adapter = memoryAdapter(db) as SourceAdapter<unknown>;
+    const createIntrospector = adapter.createIntrospector.bind(adapter);
+    let refused = 0;
+    const restarting: SourceAdapter<unknown> = {
+      ...adapter,
+      createIntrospector: async () => {
+        if (refused++ === 0) throw new ConnectionLostError('memory: cannot connect: connection refused');
+        return createIntrospector();
+      },
+    };
+    const logger = recordingLogger();
+    const resumed = new PipelineRunner({ adapter: restarting, source: { tables }, sink, logger, restart: fast });
+    const secondRun = resumed.run();
+    db.insert('shop.orders', { id: 21, note: 'written while the pipeline was down' });
+    await waitFor(() => committed(sink).includes('c:21'), 'the change after the restart');
+    resumed.stop();
+    const summary = await secondRun;
+
+    expect(refused).toBeGreaterThanOrEqual(2);
+    expect(summary.restarts).toBe(1);
+    expect(logger.warnings[0]).toMatch(/connection refused; restarting from the stored checkpoint/);
+    const all = committed(sink);
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.filter((c) => !c.startsWith('r:'))).toEqual(['c:21']);
+  });
+
   it('stop() during the wait before a restart ends the run at once', async () => {
     const sink = new MemorySink(true);
     let writes = 0;
