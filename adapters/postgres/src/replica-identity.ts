@@ -80,8 +80,9 @@ export async function replicaIdentityProblem(
  */
 export async function requireReplicaIdentity(db: Queryable, tables: readonly TableSchema[]): Promise<void> {
   for (const t of tables) {
-    const exists = await db.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [qualifiedName(t.id)]);
-    if (exists.rows[0]?.e !== true) continue;
+    // As text: some of the adapter's connections leave every value unparsed.
+    const found = await db.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [qualifiedName(t.id)]);
+    if ((found.rows[0]?.r ?? null) === null) continue;
     const problem = await replicaIdentityProblem(db, t.id, t.chunkKey);
     if (problem !== null) throw new DatabaseSetupError(problem);
   }
