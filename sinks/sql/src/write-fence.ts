@@ -68,9 +68,8 @@ export async function checkFence(
   pipeline: string,
   fence: WriteFence,
 ): Promise<void> {
-  const placeholders = dialect.name === 'postgres' ? '$1 AND scope = $2' : '? AND scope = ?';
   const rows = await session.query<{ token: unknown }>(
-    `SELECT token FROM ${qualified} WHERE pipeline = ${placeholders}`,
+    `SELECT token FROM ${qualified} WHERE pipeline = ${dialect.param(1)} AND scope = ${dialect.param(2)}`,
     [pipeline, fence.scope],
   );
   const stored = rows[0]?.token;
