@@ -61,18 +61,17 @@ export function parseDdl(sql: string, defaultSchema: string): ParsedDdl | null {
 
 /**
  * The columns an ALTER TABLE's clauses rename (new name → old): `RENAME COLUMN a TO b`, and
- * `CHANGE [COLUMN] [IF EXISTS] a b <definition>` where the names differ. Clauses are split on commas
+ * `CHANGE [COLUMN] [IF EXISTS] a b <definition>` where the names differ, each clause read by
+ * {@link columnClause}; clauses it does not understand rename nothing. Clauses are split on commas
  * outside parentheses and quotes.
  */
 function columnRenames(clauses: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const rename = new RegExp(`^RENAME\\s+COLUMN\\s+(${IDENT})\\s+TO\\s+(${IDENT})`, 'i');
-  const change = new RegExp(`^CHANGE\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?(${IDENT})\\s+(${IDENT})`, 'i');
   for (const clause of topLevelClauses(clauses)) {
-    const m = rename.exec(clause) ?? change.exec(clause);
-    if (m?.[1] === undefined || m[2] === undefined) continue;
-    const [from, to] = [unquote(m[1]), unquote(m[2])];
-    if (from !== to) out[to] = from;
+    const parsed = columnClause(clause);
+    if ((parsed?.kind === 'rename' || parsed?.kind === 'redefine') && parsed.from !== parsed.to) {
+      out[parsed.to] = parsed.from;
+    }
   }
   return out;
 }
