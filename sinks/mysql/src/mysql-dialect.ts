@@ -198,9 +198,6 @@ function updateList(columns: readonly string[], key: readonly string[]): string 
 }
 
 /** The load's pieces as UTF-8 buffers: mysql2 sends each chunk of the stream as one packet. */
-function* bytesOf(data: Iterable<string>): Generator<Buffer> {
-  for (const piece of data) yield Buffer.from(piece, 'utf8');
-}
 
 const LOST_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
@@ -282,9 +279,9 @@ export const mysqlDialect: Dialect = {
         const [rows] = await db.query(sql, params as unknown[] | undefined);
         return (Array.isArray(rows) ? rows : []) as T[];
       },
-      async load(sql: string, data: Iterable<string>) {
+      async load(sql: string, data: Iterable<Uint8Array>) {
         // The server asks for the file by name; the sink's rows are sent whatever it names.
-        const stream = () => Readable.from(bytesOf(data));
+        const stream = () => Readable.from(data);
         const [result] = await db.query({ sql, infileStreamFactory: stream });
         const warnings = (result as { warningStatus?: number }).warningStatus ?? 0;
         if (warnings === 0) return;

@@ -191,12 +191,12 @@ function columnsOf(table: TargetTable, row: Row): readonly string[] {
  */
 export type KeyId = number | string;
 
-function keyId(key: readonly Value[]): KeyId {
+export function keyId(key: readonly Value[]): KeyId {
   if (key.length === 1 && typeof key[0] === 'number') return key[0];
   return jsonText(key);
 }
 
 /** The key values of a row, in key order; falls back to the event's key row for columns the row lacks. */
-function keyOf(table: TargetTable, row: Row, eventKey: Row): Value[] {
+export function keyOf(table: TargetTable, row: Row, eventKey: Row): Value[] {
   return table.key.map((c) => (c in row ? (row[c] ?? null) : (eventKey[c] ?? null)));
 }

@@ -25,8 +25,11 @@ export interface SqlSession {
   pipeline?(
     statements: readonly SessionStatement[],
   ): Promise<{ readonly index: number; readonly error: unknown } | null>;
-  /** Runs a bulk-load statement (`COPY … FROM STDIN`) fed with `data`; present when the dialect has {@link BulkLoad}. */
-  load?(sql: string, data: Iterable<string>): Promise<void>;
+  /**
+   * Runs a bulk-load statement (`COPY … FROM STDIN`) fed with `data` (UTF-8 bytes, in pieces); present
+   * when the dialect has {@link BulkLoad}.
+   */
+  load?(sql: string, data: Iterable<Uint8Array>): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -151,6 +151,42 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
   });
 
+  it('loads the new rows of a snapshot batch with changes mixed in, and applies the changed keys in order', async () => {
+    const schema = await target.freshSchema();
+    const config = sinkConfig(kind, target.url, schema);
+    const log: CapturedLog = { warnings: [], debugs: [] };
+    const sink = createSqlSink(config, context([items], log));
+    await sink.open();
+    const read = (id: number, name: string) => ({ ...insert(items, { id, name, note: null }), op: 'r' as const });
+    const reads = (from: number, n: number, name: string) => Array.from({ length: n }, (_, i) => read(from + i, name));
+    const n = BULK_MIN_ROWS;
+    await sink.write({ events: reads(1, n, 'a'), checkpoint: checkpoint(1) });
+    expect(log.debugs).toEqual([]);
+    // A chunk read while the source is written to: its rows, and changes of keys in and out of it.
+    const events = [
+      ...reads(n + 1, 2 * n, 'b'),
+      update(items, { id: 3 }, { id: 3, name: 'u', note: null }),
+      remove(items, { id: 4 }),
+      insert(items, { id: 4, name: 'again', note: null }),
+      update(items, { id: n + 2 }, { id: n + 2, name: 'u2', note: null }),
+      remove(items, { id: n + 3 }),
+      // A key the target has: the bulk load meets it and the new rows are upserted instead.
+      read(5, 'b'),
+    ];
+    await sink.write({ events, checkpoint: checkpoint(2) });
+    const after = await rows(schema, 'items');
+    const expected = Array.from({ length: 3 * n }, (_, i) => {
+      const id = i + 1;
+      const name = { 3: 'u', 4: 'again', 5: 'b', [n + 2]: 'u2' }[id] ?? (id <= n ? 'a' : 'b');
+      return [id, name];
+    }).filter(([id]) => id !== n + 3);
+    expect(after.map((r) => [Number(r.id), r.name])).toEqual(expected);
+    // The new rows went to the bulk load (which met key 5), not into the statements of the changes.
+    expect(log.debugs).toEqual(['bulk load found rows already in the target; upserting them instead']);
+    await sink.close();
+    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
+  });
+
   it('leaves unknown (unchanged TOAST) columns as stored', async () => {
     const schema = await target.freshSchema();
     const sink = createSqlSink(sinkConfig(kind, target.url, schema), context([items]));
