@@ -95,7 +95,7 @@ export function freshRows(
     // A new row without every column (rare): its key may have new rows loaded already, so the whole batch is planned.
     for (const column of fresh.columns) if (!(column in row)) return { fresh: [], planned: events as ChangeEvent[] };
     const keys = touched.get(name);
-    if (keys !== undefined && keys.has(keyId(keyOf(fresh.table, row, change.key)))) {
+    if (keys?.has(keyId(keyOf(fresh.table, row, change.key)))) {
       planned.push(change);
       continue;
     }
