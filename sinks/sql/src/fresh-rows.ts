@@ -22,8 +22,8 @@ export interface FreshSplit {
 
 /**
  * Splits a batch's changes into new rows to bulk-load per table without per-key planning, and the
- * rest to plan (null when the batch holds anything but changes, e.g. a truncate or a schema event:
- * it is planned whole).
+ * rest to plan; null when the batch is planned whole: it holds anything but changes (e.g. a
+ * truncate or a schema event), or it is a stream's batch — updates or deletes and no snapshot read.
  *
  * A new row is a snapshot read (`r`) or insert (`c`) carrying every column of its table, as a
  * snapshot's chunks are, of a key that no update or delete of the batch touches (a read or insert
@@ -54,10 +54,19 @@ export function freshRows(
     }
     return found;
   };
-  // First the keys that updates and deletes touch, per table (most batches of a snapshot have none).
-  const touched = new Map<string, Set<KeyId>>();
+  let reads = false;
+  let changes = false;
   for (const event of events) {
     if (event.kind !== 'change') return null;
+    if (event.op === 'r') reads = true;
+    else if (event.op !== 'c' || event.after === null) changes = true;
+  }
+  // A stream's batch (inserts among updates and deletes, no snapshot reads) stays one plan: its
+  // statements go in one round trip, which a load under a savepoint would break up.
+  if (changes && !reads) return null;
+  // The keys that updates and deletes touch, per table.
+  const touched = new Map<string, Set<KeyId>>();
+  for (const event of changes ? (events as ChangeEvent[]) : []) {
     if ((event.op === 'r' || event.op === 'c') && event.after !== null) continue;
     const name = event.source.table;
     const target = eligibleOf(name);

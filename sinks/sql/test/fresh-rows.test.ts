@@ -68,8 +68,16 @@ describe('freshRows', () => {
     ]);
   });
 
-  it('plans a whole batch with a truncate or a new row without every column, and every change of a table with renamed columns', () => {
+  it('plans a whole batch with a truncate, a stream batch or a new row without every column, and every change of a table with renamed columns', () => {
     expect(freshRows([...reads(a, 1, 3), truncate(a)], tableOf, 2), 'a truncate').toBeNull();
+    // A stream's batch: inserts with an update and no snapshot read.
+    const stream = [
+      insert(a, { id: 1, v: 'x' }),
+      insert(a, { id: 2, v: 'x' }),
+      update(a, { id: 3 }, { id: 3, v: 'u' }),
+    ];
+    expect(freshRows(stream, tableOf, 2), 'a stream batch').toBeNull();
+    expect(freshRows(stream.slice(0, 2), tableOf, 2)?.fresh, 'inserts only').toHaveLength(1);
     const renamed = { ...target(a), renamed: new Map([['w', 'v']]) };
     const split = freshRows(reads(a, 1, 3), () => renamed, 2);
     expect(split?.fresh).toEqual([]);
