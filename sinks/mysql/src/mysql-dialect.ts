@@ -197,8 +197,6 @@ function updateList(columns: readonly string[], key: readonly string[]): string 
     .join(', ');
 }
 
-/** The load's pieces as UTF-8 buffers: mysql2 sends each chunk of the stream as one packet. */
-
 const LOST_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'ECONNRESET',
@@ -280,7 +278,8 @@ export const mysqlDialect: Dialect = {
         return (Array.isArray(rows) ? rows : []) as T[];
       },
       async load(sql: string, data: Iterable<Uint8Array>) {
-        // The server asks for the file by name; the sink's rows are sent whatever it names.
+        // The server asks for the file by name; the sink's rows are sent whatever it names (mysql2
+        // sends each piece of the stream as one packet).
         const stream = () => Readable.from(data);
         const [result] = await db.query({ sql, infileStreamFactory: stream });
         const warnings = (result as { warningStatus?: number }).warningStatus ?? 0;

@@ -27,9 +27,9 @@ export interface FreshSplit {
  *
  * A new row is a snapshot read (`r`) or insert (`c`) carrying every column of its table, as a
  * snapshot's chunks are, of a key that no update or delete of the batch touches (a read or insert
- * without every column has the whole batch planned). Such rows have nothing to order: each is an insert of its own key,
- * and changes of different keys commute, so they need no key map, which is most of what planning a
- * snapshot batch cost. A key that does come twice among them (or is in the target already) makes the
+ * without every column has the whole batch planned). Such rows have nothing to order: each is an
+ * insert of its own key, and changes of different keys commute, so they need no key map, which is
+ * most of what planning a snapshot batch cost. A key that does come twice among them (or is in the target already) makes the
  * bulk load fail as a duplicate, and only then are they planned per key ({@link plannedRows}). A
  * snapshot taken while the source is written to gives batches of chunk rows and a few updates: the
  * chunk rows are still loaded in bulk, and only the updated keys are planned.
@@ -101,7 +101,8 @@ export function freshRows(
       fresh = { table: target.table, columns: target.columns, rows: [], events: [] };
       byTable.set(name, fresh);
     }
-    // A new row without every column (rare): its key may have new rows loaded already, so the whole batch is planned.
+    // A new row without every column (rare): its key may have new rows loaded already, so the whole
+    // batch is planned.
     for (const column of fresh.columns) if (!(column in row)) return { fresh: [], planned: events as ChangeEvent[] };
     const keys = touched.get(name);
     if (keys?.has(keyId(keyOf(fresh.table, row, change.key)))) {

@@ -113,6 +113,15 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     expect(after).toHaveLength(BULK_MIN_ROWS * 3);
     expect(after.filter((r) => r.name === 'second').map((r) => Number(r.id))).toEqual(second.map((e) => e.after?.id));
     expect(after[0]).toEqual({ id: 1, name: 'first', note: '0\t\\\n' });
+    // A value longer than a piece of the load's data (256 KiB) between short rows, read back whole.
+    const long = `${'ü'.repeat(100_000)}\t${'x'.repeat(100_000)}`;
+    const longRows = Array.from({ length: BULK_MIN_ROWS }, (_, i) =>
+      insert(items, { id: 1000 + i, name: 'long', note: i === 1 ? long : 'short' }),
+    );
+    await sink.write({ events: longRows, checkpoint: checkpoint(2) });
+    const loaded = await rows(schema, 'items');
+    expect(loaded.filter((r) => r.name === 'long').map((r) => r.note)).toEqual(longRows.map((e) => e.after?.note));
+    await target.db.query(`DELETE FROM ${q(kind, schema, 'items')} WHERE name = 'long'`);
     // Many updates in one batch: upserted together (on Postgres through a stage loaded in bulk).
     const updates = after.map((r) =>
       update(items, { id: Number(r.id) }, { id: Number(r.id), name: 'third', note: null }),
