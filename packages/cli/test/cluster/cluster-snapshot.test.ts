@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { until } from '../e2e/cli.js';
-import { ClusterProbe, Member, query, useClusterServers, Writer, writePipeline } from './cluster-harness.js';
+import {
+  ClusterProbe,
+  Member,
+  query,
+  sourceAndTarget,
+  useClusterServers,
+  Writer,
+  writePipeline,
+} from './cluster-harness.js';
 
 /**
  * Clustered pipelines of real `highwater run` processes (throwaway Postgres and nats-server): a
@@ -14,17 +22,7 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
   const servers = useClusterServers();
   const members = servers.members;
 
-  /** A source and a target database of the throwaway server, with `cluster.items` of `rows` rows. */
-  const databases = async (name: string, rows: number) => {
-    await query(servers.pg.url, `CREATE DATABASE ${name}_src`);
-    await query(servers.pg.url, `CREATE DATABASE ${name}_dst`);
-    const source = servers.pg.url.replace(/\/postgres$/, `/${name}_src`);
-    const target = servers.pg.url.replace(/\/postgres$/, `/${name}_dst`);
-    await query(source, 'CREATE SCHEMA cluster');
-    await query(source, 'CREATE TABLE cluster.items (id int PRIMARY KEY, v text NOT NULL, n int NOT NULL)');
-    await query(source, `INSERT INTO cluster.items SELECT g, 'row ' || g, 0 FROM generate_series(1, ${rows}) g`);
-    return { source, target };
-  };
+  const databases = (name: string, rows: number) => sourceAndTarget(servers.pg.url, name, rows);
 
   const start = (file: string) => {
     const m = new Member(file);
