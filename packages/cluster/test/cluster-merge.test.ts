@@ -1,4 +1,4 @@
-import type { ChangeEvent, EventBatch, SnapshotSplit } from '@highwater/core';
+import type { ChangeEvent, EventBatch, Sink, SnapshotSplit } from '@highwater/core';
 import { memoryAdapter } from '@highwater/memory';
 import { describe, expect, it } from 'vitest';
 import { ClusterMember, type Leadership, leadSource, openCoordinator } from '../src/index.js';
@@ -168,6 +168,60 @@ describe('cluster: the log window reaches the member that read the chunk', () =>
     }
     expect(crash.crashed()).toBe(true);
     expect(warnings.filter((w) => w.includes('was truncated while chunk'))).toEqual([]);
+    expect(target.rows(TABLE)).toEqual(sourceRows(db));
+  }, 120_000);
+
+  it('writes a chunk read after a truncate only once the leader has stored the truncate', async () => {
+    // The leader's write of a truncate is held back: a member writing the rows it read after the
+    // truncate before that write lands would see them wiped by it (and the leader emits none of the
+    // changes they merged). Without the barrier this ends with the refilled rows missing.
+    const db = itemsDb();
+    const adapter = memoryAdapter(db);
+    const target = new InMemoryTableSink();
+    const leaderSink = target.open();
+    const slowTruncates: Sink = {
+      ...leaderSink,
+      write: async (batch) => {
+        if (batch.events.some((e) => e.kind === 'truncate')) await new Promise((r) => setTimeout(r, 1_500));
+        await leaderSink.write(batch);
+      },
+    };
+    let truncated = false;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const member = new ClusterMember<number>({
+      nats: { url: nats.url, ackWaitMs: 5_000, leaseTtlMs: 3_000 },
+      pipeline: 'barrier.test',
+      adapter,
+      readers: 2,
+      memberId: 'solo',
+      logger: process.env.HIGHWATER_TEST_LOG === undefined ? undefined : consoleLogger,
+      createChunkSink: async () => target.open(),
+      phaseHooks: {
+        // Inside the window of a chunk being read: the truncate and a refill of every chunk's range.
+        afterRead: (split) => {
+          if (truncated || split.index !== 2) return;
+          truncated = true;
+          db.truncate(TABLE);
+          db.insertMany(
+            TABLE,
+            Array.from({ length: ROWS / 2 }, (_, i) => ({ id: (i + 1) * 20, v: `refilled ${(i + 1) * 20}` })),
+          );
+        },
+      },
+      lead: leadUntilStored(adapter, target, { chunkSize: 50, parallelism: 4 }, () => finish(), slowTruncates),
+    });
+    try {
+      await member.start();
+      await Promise.race([done, member.failedWith]);
+      db.insert(TABLE, { id: 1, v: 'after the snapshot' });
+      await until(() => target.rows(TABLE).some((r) => r.id === 1));
+    } finally {
+      await member.stop();
+    }
+    expect(truncated).toBe(true);
     expect(target.rows(TABLE)).toEqual(sourceRows(db));
   }, 120_000);
 
