@@ -7,6 +7,8 @@ import {
   sourceAndTarget,
   useClusterServers,
   Writer,
+  untilChunksDone,
+  untilSentinel,
   writePipeline,
 } from './cluster-harness.js';
 
@@ -56,23 +58,14 @@ describe('cluster: truncate and rename during the snapshot under schemaChanges: 
     };
     try {
       writer.start();
-      await until(
-        'a few chunks done',
-        async () => (await probe.chunks()).filter((c) => c.state === 'done').length >= 3,
-        { timeoutMs: 120_000 },
-      ).catch(failed);
+      await untilChunksDone(probe, 3, failed);
       expect(Object.values((await probe.phases()) ?? {})).toContain('snapshot');
       await during(source, probe, failed);
       await until('the snapshot stored', async () => (await probe.phases())?.['cluster.items'] === 'stream', {
         timeoutMs: 400_000,
       }).catch(failed);
       await writer.stop();
-      await query(source, "INSERT INTO cluster.items (id, v, n) VALUES (-1, 'sentinel', 0)");
-      await until(
-        'the sentinel in the target',
-        async () => (await query(target, 'SELECT 1 FROM public.items WHERE id = -1')).length === 1,
-        { timeoutMs: 120_000 },
-      ).catch(failed);
+      await untilSentinel(source, target, failed);
       const want = await query(source, compared.replace('%s', 'cluster.items'));
       const got = await query(target, compared.replace('%s', 'public.items'));
       const missing = want.filter((w) => !got.some((g) => g.id === w.id)).length;

@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
-import { assertBuilt, RunningPipeline, sleep } from '../e2e/cli.js';
+import { assertBuilt, RunningPipeline, sleep, until } from '../e2e/cli.js';
 import { sql } from '../e2e/target-db.js';
 
 /** One `highwater run` member process of a clustered pipeline (no metrics endpoint). */
@@ -270,4 +270,37 @@ export async function sourceAndTarget(
     `INSERT INTO cluster.items (id, v, n) SELECT g, 'row ' || g, 0 FROM generate_series(1, ${rows}) g`,
   );
   return { source, target };
+}
+
+/**
+ * Inserts a sentinel row into `cluster.items` and waits until the target has it: the leader has then
+ * applied every change before it. `failed` turns a timeout into an error that says more.
+ */
+export async function untilSentinel(
+  source: string,
+  target: string,
+  failed: (error: unknown) => never = (error) => {
+    throw error;
+  },
+): Promise<void> {
+  await query(source, "INSERT INTO cluster.items (id, v, n) VALUES (-1, 'sentinel', 0)");
+  await until(
+    'the sentinel in the target',
+    async () => (await query(target, 'SELECT 1 FROM public.items WHERE id = -1')).length === 1,
+    { timeoutMs: 120_000 },
+  ).catch(failed);
+}
+
+/** Waits until at least `count` chunk records say done. */
+export async function untilChunksDone(
+  probe: ClusterProbe,
+  count: number,
+  failed: (error: unknown) => never,
+  timeoutMs = 120_000,
+): Promise<void> {
+  await until(
+    `${count} chunks done`,
+    async () => (await probe.chunks()).filter((c) => c.state === 'done').length >= count,
+    { timeoutMs },
+  ).catch(failed);
 }
