@@ -57,7 +57,7 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
   readonly pending = new Map<string, O>();
   /** The table of each chunk handed out and not yet done. */
   private readonly pendingTables = new Map<string, string>();
-  /** First low watermarks of chunk records by split id: set once per record, never changed. */
+  /** First low watermarks of chunk records by split id: set once per record, changed only by a barrier's reset (which drops it here). */
   private readonly firstLowWatermarks = new Map<string, O>();
 
   constructor(

@@ -3,8 +3,9 @@ import { valueFromJson, valueToJson } from '@highwater/core';
 
 /**
  * A chunk's record in the state bucket, written by the member reading it. `firstLowWatermark` is
- * the low watermark of the chunk's first attempt and never changes: a later attempt merges the log
- * from there, so it can delete every row an earlier attempt may have written that is gone now.
+ * the low watermark of the chunk's first attempt and changes only when the leader resets the record
+ * at a barrier (then every earlier attempt's rows are gone or fenced off): a later attempt merges
+ * the log from there, so it can delete every row an earlier attempt may have written that is gone now.
  */
 export interface ChunkRecord {
   readonly state: 'reading' | 'done';
