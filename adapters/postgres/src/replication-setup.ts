@@ -79,8 +79,11 @@ export async function ensureSlot(client: Queryable, settings: ReplicationSetting
       .catch(async (error: unknown) => {
         // 53400 configuration_limit_exceeded: "all replication slots are in use".
         if ((error as { code?: unknown }).code === '53400') throw await slotsExhaustedError(client, name, error);
+        if (createdMeanwhile(error)) return null;
         throw error;
       });
+    // Another process (a cluster member starting beside this one) created it first: use that one.
+    if (created === null) return ensureSlot(client, settings);
     return {
       plugin: 'pgoutput',
       active: false,
@@ -147,8 +150,19 @@ export async function ensurePublication(
       );
     }
     const forTables = tables.length === 0 ? '' : ` FOR TABLE ${list}`;
-    await client.query(`CREATE PUBLICATION ${quoteIdent(name)}${forTables} WITH (publish_via_partition_root = true)`);
-    return true;
+    const made = await client
+      .query(`CREATE PUBLICATION ${quoteIdent(name)}${forTables} WITH (publish_via_partition_root = true)`)
+      .then(
+        () => true,
+        (error: unknown) => {
+          if (createdMeanwhile(error)) return false;
+          throw error;
+        },
+      );
+    if (made) return true;
+    // Another process (a cluster member starting beside this one) created it first: add the tables to that one.
+    await ensurePublication(client, settings, tables);
+    return false;
   }
   if (publication.puballtables === 't' || tables.length === 0) return false;
   const published = await client.query<{ schemaname: string; tablename: string }>(
@@ -219,4 +233,14 @@ export async function ensureReplication(
   } finally {
     await client?.end().catch(() => undefined);
   }
+}
+
+/**
+ * Whether creating a publication or slot failed because another session created it since this one
+ * looked: 42710 duplicate_object ("… already exists"), or 23505 unique_violation when both inserted
+ * into the catalog at once.
+ */
+function createdMeanwhile(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '42710' || code === '23505';
 }
