@@ -442,6 +442,87 @@ describe('source runtime', () => {
       expect(timeline.slice(0, i), entry).toContain(`hw ${entry.slice('decode '.length)}`);
     }
   });
+  it("makes a released chunk's events only when the consumer takes its batch, not while it waits in the queue", async () => {
+    const db = tableOf(1_000);
+    const adapter = memoryAdapter(db, { deferDecoding: true, chunkBatchSize: 30 });
+    let decoded = 0;
+    const counting: SourceAdapter<number> = {
+      ...adapter,
+      createChunkReader: async () => {
+        const reader = await adapter.createChunkReader();
+        const read = reader.readUndecodedChunk?.bind(reader);
+        if (read === undefined) throw new Error('deferDecoding did not give readUndecodedChunk');
+        return {
+          readChunk: (table, range) => reader.readChunk(table, range),
+          readUndecodedChunk: async function* (table, range) {
+            for await (const rows of read(table, range)) {
+              yield {
+                count: rows.count,
+                decode: () => {
+                  decoded += rows.count;
+                  return rows.decode();
+                },
+              };
+            }
+          },
+          close: () => reader.close(),
+        };
+      },
+    };
+    const source = createSource({
+      adapter: counting,
+      tables: { include: ['app.t'] },
+      startup: { mode: 'snapshot' },
+      chunkSize: 100,
+      parallelism: 3,
+    });
+    let delivered = 0;
+    let queuedMeanwhile = false;
+    for await (const batch of source) {
+      for (const e of batch.events) if (e.kind === 'change') delivered++;
+      // Everything decoded so far is in the batches handed out: nothing was made ahead of the consumer.
+      expect(decoded).toBe(delivered);
+      // A slow consumer: the source reads and releases further chunks meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      queuedMeanwhile ||= source.metrics().snapshot.rowsRead > delivered;
+    }
+    expect(delivered).toBe(1_000);
+    expect(queuedMeanwhile).toBe(true);
+  });
+  it("fails the source with the error when making a taken batch's events throws (a row that does not decode)", async () => {
+    const db = tableOf(300);
+    const adapter = memoryAdapter(db, { deferDecoding: true, chunkBatchSize: 30 });
+    const broken: SourceAdapter<number> = {
+      ...adapter,
+      createChunkReader: async () => {
+        const reader = await adapter.createChunkReader();
+        const read = reader.readUndecodedChunk?.bind(reader);
+        if (read === undefined) throw new Error('deferDecoding did not give readUndecodedChunk');
+        return {
+          readChunk: (table, range) => reader.readChunk(table, range),
+          readUndecodedChunk: async function* (table, range) {
+            for await (const rows of read(table, range)) {
+              yield {
+                count: rows.count,
+                decode: () => {
+                  throw new Error('bad bytes in row 7');
+                },
+              };
+            }
+          },
+          close: () => reader.close(),
+        };
+      },
+    };
+    const source = createSource({ adapter: broken, tables: { include: ['app.t'] }, startup: { mode: 'snapshot' } });
+    const read = async () => {
+      for await (const _batch of source) {
+        // nothing: the first batch with rows fails
+      }
+    };
+    await expect(read()).rejects.toThrow(/bad bytes in row 7/);
+    expect(source.metrics().state).toBe('failed');
+  });
   it('a truncate the log passed before a chunk registered its high watermark empties the chunk: no read row follows it', async () => {
     const db = tableOf(20);
     let seenTruncate: () => void = () => undefined;
