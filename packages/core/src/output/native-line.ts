@@ -58,7 +58,7 @@ export class NativeLineWriter {
   /** The `{"connector":…,"table":…,"tableId":…` part of the last stream event's source, and what it was made of. */
   #prefixOf: { connector: string; table: string; tableId: unknown } | null = null;
   #prefix = '';
-  /** The last event's parts ({@link changeParts}), kept in one reused object rather than one per event. */
+  /** The last event's parts (`#changeParts`), kept in one reused object rather than one per event. */
   readonly #parts: { key: string; before: string; after: string; tail: string } = {
     key: '',
     before: '',
