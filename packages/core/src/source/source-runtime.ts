@@ -758,7 +758,12 @@ export class SourceRuntime<O> implements Source {
           return { done: false, value: left };
         }
         await this.start();
-        const batch = await this.output.take();
+        const batch = await this.output.take().catch(async (error: unknown) => {
+          // A failure the queue found itself (making a batch's deferred events threw): the source
+          // fails with it, closing its readers, as it does for a failure of its own.
+          if (this.failure === null) await this.fail(error);
+          throw this.failure ?? error;
+        });
         if (batch === null) {
           if (this.complete) this.state = 'done';
           await this.close();
