@@ -516,7 +516,7 @@ export class SqlSink implements Sink {
         throw new SinkError(`${this.dialect.name} sink: the source did not describe table ${name}`, { table: name });
       }
       // A schema event later in the batch already gave the table its model (with its changes applied).
-      if (!tables.has(name)) tables.set(name, this.merge(undefined, found, schema));
+      if (!tables.has(name)) tables.set(name, this.merge(undefined, this.lastKnown(name, found), schema));
     }
   }
 
@@ -567,10 +567,20 @@ export class SqlSink implements Sink {
     for (const source of described) {
       const name = tableName(source.id);
       if (!tables.has(name) && keyColumnsOf(source).length === 0) continue;
-      if (!tables.has(name)) tables.set(name, this.merge(undefined, source, schema));
+      if (!tables.has(name)) tables.set(name, this.merge(undefined, this.lastKnown(name, source), schema));
       names.push(name);
     }
     return names;
+  }
+
+  /**
+   * A source table's definition as the stored checkpoint knew it (the target was made from it), else
+   * `described` (the source's catalog now). After a restart the source reports DDL made while the
+   * pipeline was down as schema events from that stored definition; starting from the catalog's
+   * instead would, e.g., add a renamed column before the event that renames it.
+   */
+  private lastKnown(name: string, described: TableSchema): TableSchema {
+    return this.stored?.schemas?.[name] ?? described;
   }
 
   private merge(existing: TargetTable | undefined, source: TableSchema, schema: string): TargetTable {
@@ -679,6 +689,16 @@ export class SqlSink implements Sink {
         const name = renamedTargetName(action.to, this.config.tableNaming);
         const renamed = { ...table, name, qualified: this.qualify(schema, name) };
         ensured.delete(table.qualified);
+        if (existing !== undefined && (await catalog(name)) !== null) {
+          // The new name is a target table already: captured in its own right (a pipeline restarted
+          // after a rename made while it was down finds the table under its new name), with its own
+          // snapshot. The old one goes, as on a drop.
+          log(`dropping ${table.qualified}: its source table was renamed to ${action.to}, captured on its own`);
+          return {
+            sql: [...sql, { sql: this.dialect.dropTable(table.qualified), table: table.qualified }],
+            table: null,
+          };
+        }
         if (existing !== undefined) {
           log(`renaming ${table.qualified} to ${renamed.qualified}: its source table was renamed to ${action.to}`);
           sql.push({ sql: this.dialect.renameTable(table.qualified, schema, name), table: table.qualified });

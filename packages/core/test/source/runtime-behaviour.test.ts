@@ -169,9 +169,10 @@ describe('source runtime', () => {
       sizes.push(JSON.stringify(last.checkpoint).length);
       expect(source.metrics().snapshot.splitsDone).toBe(chunkSize === 10 ? 2_000 : 1);
     }
-    // 2,000 finished chunks cost no more than one: finished chunks are not listed.
+    // 2,000 finished chunks cost no more than one: finished chunks are not listed. The rest is the
+    // table's definition (`schemas`, a fixed size per table: two columns here).
     expect(sizes[1]).toBeLessThanOrEqual((sizes[0] as number) + 20);
-    expect(sizes[1]).toBeLessThan(300);
+    expect(sizes[1]).toBeLessThan(600);
   });
 
   it('reports snapshot progress and stream metrics', async () => {
