@@ -63,7 +63,9 @@ class Parser {
     for (const field of ['primaryKey', 'chunkKey'] as const) {
       const names = json[field];
       if (!Array.isArray(names)) this.fail(`${path}.${field}`, 'an array of column names', names);
-      names.forEach((name: unknown, i) => this.string(name, `${path}.${field}[${i}]`));
+      names.forEach((name: unknown, i) => {
+        this.string(name, `${path}.${field}[${i}]`);
+      });
     }
     return this.json(json, path) as unknown as TableSchema;
   }
