@@ -1,7 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SchemaChangeRefusedError } from '@highwater/core';
+import {
+  type Checkpoint,
+  createSource,
+  type SchemaChangeEvent,
+  SchemaChangeRefusedError,
+  type SourceAdapter,
+} from '@highwater/core';
 import { startMariadb, startPostgres } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaChangeAcceptCommand } from '../../src/commands/schema-change.js';
@@ -9,6 +15,7 @@ import { parsePipeline } from '../../src/pipeline/load-pipeline.js';
 import type { SqlSinkConfig } from '../../src/pipeline/pipeline-schema.js';
 import { readSqlSinkCheckpoint } from '../../src/sinks/sql/index.js';
 import type { SchemaChangesMode } from '@highwater/sink-sql';
+import { createAdapter } from '../../src/sources/create-adapter.js';
 import { verifyPipeline } from '../../src/verify/index.js';
 import {
   CASES,
@@ -688,6 +695,89 @@ describe.each<Kind>(['postgres', 'mysql'])('a Postgres drop lost to a crash, int
       second.runner.stop();
       await second.done;
       await second.close();
+    }
+  }, 300_000);
+});
+
+describe.each<Kind>(['postgres', 'mysql'])('the schema event of a DDL made while stopped, from %s', (sourceKind) => {
+  // What every sink gets (a file or stdout sink writes it as is): the event with the definition
+  // stored with the checkpoint as `before` and the one after the DDL as `schema`.
+  it('carries the old and the new definition: a renamed and a widened column', async () => {
+    const n = ++runs;
+    const source = new SourceTables(db[sourceKind] as Db, `se${n}`);
+    await source.create(pick('rename'));
+    const pipeline = parsePipeline(
+      pipelineText({
+        name: `se_${n}`,
+        source: { kind: sourceKind, url: url(sourceKind), schema: source.schema, serverId: 7000 + n },
+        target: { kind: 'postgres', url: url('postgres'), schema: `te${n}` },
+        dropSlotOnClose: false,
+      }),
+      '/tmp/schema-events.yaml',
+      {},
+    );
+    const table = `${source.schema}.rename_l`;
+    const open = async (resumeFrom: Checkpoint | null) =>
+      createSource({
+        adapter: (await createAdapter(pipeline.config.source, pipeline.name)) as SourceAdapter<unknown>,
+        tables: pipeline.config.source.tables,
+        resumeFrom,
+      });
+    const first = await open(null);
+    let checkpoint: Checkpoint | null = null;
+    for await (const batch of first) {
+      checkpoint = batch.checkpoint;
+      if (first.metrics().state === 'stream') break;
+    }
+    await first.close();
+    expect(checkpoint?.schemas?.[table]?.columns.map((c) => c.name)).toEqual(['id', 'v', 'a', 'b']);
+    await source.db.query(`ALTER TABLE ${source.qualified('rename_l')} RENAME COLUMN b TO b2`);
+    await source.db.query(
+      sourceKind === 'postgres'
+        ? `ALTER TABLE ${source.qualified('rename_l')} ALTER COLUMN a TYPE bigint`
+        : `ALTER TABLE ${source.qualified('rename_l')} MODIFY a bigint`,
+    );
+    await source.db.query(
+      `INSERT INTO ${source.qualified('rename_l')} (id, v, a, b2) VALUES (900, 0, 2147483649, 'x')`,
+    );
+    const second = await open(checkpoint);
+    const events: SchemaChangeEvent[] = [];
+    let inserted = false;
+    try {
+      for await (const batch of second) {
+        for (const e of batch.events) {
+          if (e.kind === 'schema' && e.table === table) events.push(e);
+          if (e.kind === 'change' && e.source.table === table && e.after?.id === 900)
+            inserted = e.after.a === 2147483649n || e.after.a === 2147483649;
+        }
+        if (inserted) break;
+      }
+    } finally {
+      await second.close();
+    }
+    expect(inserted).toBe(true);
+    const changes = events.flatMap((e) => e.changes);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'rename-column', from: 'b', column: expect.objectContaining({ name: 'b2' }) }),
+        expect.objectContaining({
+          kind: 'change-type',
+          change: 'widening',
+          column: expect.objectContaining({ name: 'a' }),
+        }),
+      ]),
+    );
+    expect(changes.some((c) => c.kind === 'drop-column' || c.kind === 'add-column')).toBe(false);
+    expect(events[0]?.before?.columns.map((c) => c.name)).toEqual(['id', 'v', 'a', 'b']);
+    expect(events.at(-1)?.schema?.columns.map((c) => c.name)).toEqual(['id', 'v', 'a', 'b2']);
+    if (sourceKind === 'postgres') {
+      // The walsender may take a moment to release the slot after close.
+      await until('the slot dropped', () =>
+        (db.postgres as Db).query(`SELECT pg_drop_replication_slot('se_${n}')`).then(
+          () => true,
+          () => false,
+        ),
+      );
     }
   }, 300_000);
 });
