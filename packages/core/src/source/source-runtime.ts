@@ -470,6 +470,9 @@ export class SourceRuntime<O> implements Source {
   private tableDropped(table: CapturedTable<O>, renamedTo: string | null): void {
     const recapture = renamedTo !== null && this.capturesRenamed(renamedTo);
     if (recapture) this.spawn(this.captureRenamed(renamedTo));
+    // Dropped and created again (e.g. while the pipeline was down: the stored definition's table is
+    // gone, one of the same name is there): the new table is captured as a new one.
+    else if (renamedTo === null && this.capturesRenamed(table.name)) this.spawn(this.captureRenamed(table.name));
     if (table.snapshot === null) return;
     const snapshot = table.snapshot;
     const after =
@@ -511,10 +514,10 @@ export class SourceRuntime<O> implements Source {
   }
 
   /**
-   * Captures a table under the name it was renamed to, as {@link addTables} does: with a snapshot of
-   * its own in `initial` mode, whose chunks read every row it has now (the changes the log carried
-   * under the new name before this are in those rows). Renamed or dropped again meanwhile: that DDL
-   * is its own, and the table is not captured.
+   * Captures a table under the name it was renamed to (or a table created under a dropped one's
+   * name), as {@link addTables} does: with a snapshot of its own in `initial` mode, whose chunks read
+   * every row it has now (the changes the log carried under the name before this are in those rows).
+   * No table of that name (renamed or dropped again, or not created again): nothing is captured.
    */
   private async captureRenamed(name: string): Promise<void> {
     if (this.closed || this.complete) return;
