@@ -692,10 +692,12 @@ export async function createMysqlLogReader(
       // while it was down. The binlog's changes up to that DDL are then decoded with `t`, and the DDL
       // is reported, replayed on `t`, when the reader gets to it; a table gone now (dropped or
       // renamed) likewise.
-      const now = await describeTable(control, t.id).catch((error: unknown) => {
-        if (error instanceof TableNotFoundError) return null;
-        throw error;
-      });
+      let now: DescribedTable | null = null;
+      try {
+        now = await describeTable(control, t.id);
+      } catch (error) {
+        if (!(error instanceof TableNotFoundError)) throw error;
+      }
       const described = now !== null && sameDefinition(now.schema, t) ? now : describedFromSchema(t);
       tables.push(capturedTable(t, described, tableName(t.id)));
     }

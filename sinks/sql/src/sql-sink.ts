@@ -146,10 +146,10 @@ export class SqlSink implements Sink {
   }
 
   /**
-   * The refusal noted at the stored checkpoint, raised again. A restarted source need not report the
-   * DDL again (both adapters describe their tables afresh when they start, so a DDL between the
-   * stored checkpoint and the restart is no change to them): without this, a restart would pass it
-   * unhandled.
+   * The refusal noted at the stored checkpoint, raised again. A restarted source reports the DDL
+   * again when the checkpoint holds the tables' definitions (`Checkpoint.schemas`); one stored
+   * without them (an earlier release) makes it describe its tables afresh, so the DDL would be no
+   * change to it: without this, such a restart would pass it unhandled.
    */
   private refusedAgain(refused: RefusedSchemaChange): SchemaChangeRefusedError {
     return new SchemaChangeRefusedError({
@@ -346,8 +346,8 @@ export class SqlSink implements Sink {
 
   /**
    * The acceptances still to keep once `checkpoint` is stored: not used by the batch, and not passed
-   * (a checkpoint at or after an acceptance's DDL has the DDL behind it: after a restart the source
-   * may not report it again, as Postgres describes tables afresh).
+   * (a checkpoint at or after an acceptance's DDL has the DDL behind it, with the definitions after
+   * it: a restarted source does not report it again).
    */
   private acceptancesAfter(checkpoint: Checkpoint): AcceptedSchemaChange[] {
     const compare = this.context.compareOffsets;
