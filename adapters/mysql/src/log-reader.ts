@@ -5,6 +5,7 @@ import {
   type LogReadRequest,
   OffsetUnavailableError,
   type Row,
+  TableNotFoundError,
   type RowBuilder,
   type RowChange,
   type TableSchema,
@@ -14,7 +15,7 @@ import {
 import ZongJi from '@vlasky/zongji';
 import type mysql from 'mysql2/promise';
 import { type ConnectionSettings, closeConnection, connect, connectionOptions } from './connection.js';
-import { type DescribedTable, describeTable } from './describe-tables.js';
+import { type DescribedTable, describedFromSchema, describeTable } from './describe-tables.js';
 import type { ColumnDecoder } from './types/decode.js';
 import { toHighwaterError } from './errors.js';
 import { type BinaryLog, binlogBytesAfter } from './binlog-lag.js';
@@ -687,7 +688,17 @@ export async function createMysqlLogReader(
     }
     const tables: Captured[] = [];
     for (const t of request.tables) {
-      const described = await describeTable(control, t.id);
+      // `t` may be older than the catalog: a resumed pipeline's stored definition, with DDL made
+      // while it was down. The binlog's changes up to that DDL are then decoded with `t`, and the DDL
+      // is reported, replayed on `t`, when the reader gets to it; a table gone now (dropped or
+      // renamed) likewise.
+      let now: DescribedTable | null = null;
+      try {
+        now = await describeTable(control, t.id);
+      } catch (error) {
+        if (!(error instanceof TableNotFoundError)) throw error;
+      }
+      const described = now !== null && sameDefinition(now.schema, t) ? now : describedFromSchema(t);
       tables.push(capturedTable(t, described, tableName(t.id)));
     }
     const zongji = new ZongJi(connectionOptions(settings.connection));
@@ -722,4 +733,12 @@ export async function createMysqlLogReader(
     if (control !== undefined) await closeConnection(control);
     throw toHighwaterError(error, 'createLogReader', qualifiedName({ name: request.from.file }));
   }
+}
+
+/** Same column names and native types, in the same order: the catalog's description decodes what `known` would. */
+function sameDefinition(catalog: TableSchema, known: TableSchema): boolean {
+  return (
+    catalog.columns.length === known.columns.length &&
+    catalog.columns.every((c, i) => c.name === known.columns[i]?.name && c.nativeType === known.columns[i]?.nativeType)
+  );
 }

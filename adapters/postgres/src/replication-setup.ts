@@ -174,6 +174,10 @@ export async function ensurePublication(
   const missing: TableId[] = [];
   for (const id of tables) {
     if (have.has(tableName({ schema: id.schema ?? 'public', name: id.name }))) continue;
+    // A table a resumed pipeline knew that is gone under this name (dropped, or renamed: a renamed
+    // table stays published) while it was down: its log reader reports that.
+    const exists = await client.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [qualifiedName(id)]);
+    if (exists.rows[0]?.r === null || exists.rows[0]?.r === undefined) continue;
     const partitions = await client.query<{ n: string }>(
       `SELECT count(*) AS n FROM pg_partition_tree($1::regclass) p
          JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace s ON s.oid = c.relnamespace

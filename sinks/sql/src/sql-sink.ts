@@ -149,10 +149,10 @@ export class SqlSink implements Sink {
   }
 
   /**
-   * The refusal noted at the stored checkpoint, raised again. A restarted source need not report the
-   * DDL again (both adapters describe their tables afresh when they start, so a DDL between the
-   * stored checkpoint and the restart is no change to them): without this, a restart would pass it
-   * unhandled.
+   * The refusal noted at the stored checkpoint, raised again. A restarted source reports the DDL
+   * again when the checkpoint holds the tables' definitions (`Checkpoint.schemas`); one stored
+   * without them (an earlier release) makes it describe its tables afresh, so the DDL would be no
+   * change to it: without this, such a restart would pass it unhandled.
    */
   private refusedAgain(refused: RefusedSchemaChange): SchemaChangeRefusedError {
     return new SchemaChangeRefusedError({
@@ -349,8 +349,8 @@ export class SqlSink implements Sink {
 
   /**
    * The acceptances still to keep once `checkpoint` is stored: not used by the batch, and not passed
-   * (a checkpoint at or after an acceptance's DDL has the DDL behind it: after a restart the source
-   * may not report it again, as Postgres describes tables afresh).
+   * (a checkpoint at or after an acceptance's DDL has the DDL behind it, with the definitions after
+   * it: a restarted source does not report it again).
    */
   private acceptancesAfter(checkpoint: Checkpoint): AcceptedSchemaChange[] {
     const compare = this.context.compareOffsets;
@@ -519,7 +519,7 @@ export class SqlSink implements Sink {
         throw new SinkError(`${this.dialect.name} sink: the source did not describe table ${name}`, { table: name });
       }
       // A schema event later in the batch already gave the table its model (with its changes applied).
-      if (!tables.has(name)) tables.set(name, this.merge(undefined, found, schema));
+      if (!tables.has(name)) tables.set(name, this.merge(undefined, this.lastKnown(name, found), schema));
     }
   }
 
@@ -570,10 +570,20 @@ export class SqlSink implements Sink {
     for (const source of described) {
       const name = tableName(source.id);
       if (!tables.has(name) && keyColumnsOf(source).length === 0) continue;
-      if (!tables.has(name)) tables.set(name, this.merge(undefined, source, schema));
+      if (!tables.has(name)) tables.set(name, this.merge(undefined, this.lastKnown(name, source), schema));
       names.push(name);
     }
     return names;
+  }
+
+  /**
+   * A source table's definition as the stored checkpoint knew it (the target was made from it), else
+   * `described` (the source's catalog now). After a restart the source reports DDL made while the
+   * pipeline was down as schema events from that stored definition; starting from the catalog's
+   * instead would, e.g., add a renamed column before the event that renames it.
+   */
+  private lastKnown(name: string, described: TableSchema): TableSchema {
+    return this.stored?.schemas?.[name] ?? described;
   }
 
   private merge(existing: TargetTable | undefined, source: TableSchema, schema: string): TargetTable {
@@ -682,6 +692,16 @@ export class SqlSink implements Sink {
         const name = renamedTargetName(action.to, this.config.tableNaming);
         const renamed = { ...table, name, qualified: this.qualify(schema, name) };
         ensured.delete(table.qualified);
+        if (existing !== undefined && (await catalog(name)) !== null) {
+          // The new name is a target table already: captured in its own right (a pipeline restarted
+          // after a rename made while it was down finds the table under its new name), with its own
+          // snapshot. The old one goes, as on a drop.
+          log(`dropping ${table.qualified}: its source table was renamed to ${action.to}, captured on its own`);
+          return {
+            sql: [...sql, { sql: this.dialect.dropTable(table.qualified), table: table.qualified }],
+            table: null,
+          };
+        }
         if (existing !== undefined) {
           log(`renaming ${table.qualified} to ${renamed.qualified}: its source table was renamed to ${action.to}`);
           sql.push({ sql: this.dialect.renameTable(table.qualified, schema, name), table: table.qualified });
