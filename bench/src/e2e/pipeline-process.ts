@@ -6,8 +6,13 @@ import type { Measurement } from '../core/measure.js';
 import { sleep } from '../db/common.js';
 import type { ReadChildArgs, ReadChildResult } from './read-child.js';
 
-/** The built `highwater` command (`npm run bench` builds every package first). */
-const BIN = fileURLToPath(new URL('../../../packages/cli/dist/bin/highwater.js', import.meta.url));
+/**
+ * The built `highwater` command (`npm run bench` builds every package first); `BENCH_HIGHWATER_BIN`
+ * names another build's `highwater.js` instead (an A/B against another checkout in the same run).
+ */
+const BIN =
+  process.env.BENCH_HIGHWATER_BIN ??
+  fileURLToPath(new URL('../../../packages/cli/dist/bin/highwater.js', import.meta.url));
 
 /** The kernel's peak resident set of a running process (`VmHWM`), in KiB; 0 once it is gone. */
 function peakRssKiB(pid: number): number {
