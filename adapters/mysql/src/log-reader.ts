@@ -25,17 +25,12 @@ import { checkServer } from './watermarks.js';
 import { parseDdl } from './ddl.js';
 import { describedAsOfStatement } from './ddl-replay.js';
 import {
-  eventTypeCode,
-  fieldReader,
-  type MappedColumn,
-  type RawValue,
-  readRowImage,
-  rowsEventHeader,
-  rowsEventOp,
-  type RowsOp,
-  type SchemaColumn,
-} from './binlog-rows.js';
-import { enumValues } from './types/mysql-column.js';
+  type BinlogPacket,
+  RowsEventReader,
+  RowsRead,
+  readBeforeZongji,
+  type ZongJiState,
+} from './rows-before-zongji.js';
 
 export interface LogReaderSettings {
   readonly connection: ConnectionSettings;
@@ -188,50 +183,6 @@ class ChangeItem implements RowChange<MysqlOffset> {
   }
 }
 
-/** The type code of a table map event. */
-const TABLE_MAP_EVENT = 19;
-
-/** A rows event of a captured table whose rows the reader read from the event's bytes (see `binlog-rows.ts`). */
-class DecodedRows {
-  constructor(
-    readonly op: RowsOp,
-    readonly table: Captured,
-    /** The row images in order (an update's before and after images alternate). */
-    readonly rows: readonly Row[],
-    readonly timestamp: number,
-    readonly nextPosition: number,
-    readonly gtid: string | undefined,
-  ) {}
-}
-
-/** How the rows of one table map entry are read: a field reader per column, or null where zongji reads them. */
-interface RowsPlan {
-  readonly table: Captured;
-  readonly readers: readonly NonNullable<ReturnType<typeof fieldReader>>[] | null;
-  /** The reader's `capturedVersion` the plan was made at. */
-  readonly version: number;
-}
-
-/** The parts of a mysql2 packet the rows reader needs. */
-interface BinlogPacket {
-  readonly buffer: Buffer;
-  readonly offset: number;
-  readonly end: number;
-  isEOF(): boolean;
-  isError(): boolean;
-}
-
-/** The parts of zongji the rows reader reads (its table map, checksum setting and current GTID). */
-interface ZongJiState {
-  readonly tableMap: Record<number, unknown>;
-  readonly useChecksum: boolean;
-  readonly _currentGtid?: string;
-  readonly stopped: boolean;
-  readonly connection: unknown;
-  /** Set at every table map: zongji keeps its own resume position out of a transaction's rows. */
-  _positionFrozen?: boolean;
-}
-
 class MysqlLogReader implements LogReader<MysqlOffset> {
   /** Items waiting for the consumer: full batches of {@link MAX_BATCH}, then the one being filled. */
   private readonly full: LogItem<MysqlOffset>[][] = [];
@@ -267,17 +218,8 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
   /** Bytes of binlog after the last position decoded, as of the last `SHOW BINARY LOGS`; null before it. */
   private binlogLag: number | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
-  /** How each table map entry's rows are read (zongji keeps an entry until the table's next map). */
-  private readonly plans = new WeakMap<object, RowsPlan>();
-  /** Counts changes to `captured`: a plan made before one is made again. */
-  private capturedVersion = 0;
-  private readonly cursor = { at: 0 };
-  private rawValues: RawValue[] = [];
-  /** Rows events read by {@link readRowsEvent} (for the tests). */
-  rowsEventsReadHere = 0;
-  /** The body of the last table map event zongji handled, per table id (see {@link skipRepeatedTableMap}). */
-  private readonly tableMaps = new Map<number, Buffer>();
-
+  /** Reads rows events of captured tables before zongji does (see `rows-before-zongji.ts`). */
+  readonly rowsReader = new RowsEventReader<Captured>((schema, table) => this.captured.get(`${schema}.${table}`));
   constructor(
     private readonly zongji: ZongJi,
     private readonly control: mysql.Connection,
@@ -292,7 +234,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
 
   private setCaptured(key: string, table: Captured): void {
     this.captured.set(key, table);
-    this.capturedVersion++;
+    this.rowsReader.tablesChanged();
     this.lastEntry = null;
     this.lastTable = undefined;
   }
@@ -411,93 +353,25 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
   }
 
   /**
-   * Reads a rows event from its packet and handles it, where its table's columns all have types
-   * `binlog-rows.ts` reads; false (nothing done) otherwise, and zongji handles the packet. Only
-   * while no DDL is being handled: rows read meanwhile would be decoded with the table's old
-   * definition.
+   * Handles a packet before zongji: a rows event of a captured table read here, or a repeated table
+   * map skipped; false (zongji handles it) otherwise. Rows are read only while no DDL is being
+   * handled: rows read meanwhile would be decoded with the table's old definition.
    */
-  readRowsEvent(packet: BinlogPacket, zongji: ZongJiState): boolean {
-    if (this.busy !== null || this.closed) return false;
-    const bytes = packet.buffer;
-    const start = packet.offset;
-    if (bytes[start] !== 0) return false;
-    const code = eventTypeCode(bytes, start);
-    const op = rowsEventOp(code);
-    if (op === undefined) return false;
-    const header = rowsEventHeader(bytes, start, op, code);
-    const entry = zongji.tableMap[header.tableId];
-    if (!isRec(entry)) return false;
-    const plan = this.rowsPlan(entry, header.columnCount);
-    if (plan?.readers == null || plan.readers.length !== header.columnCount) return false;
-    const { table, readers } = plan;
-    const decoders = table.decoders;
-    const end = packet.end - (zongji.useChecksum ? 4 : 0);
-    const raw = this.rawValues;
-    const cursor = this.cursor;
-    cursor.at = header.rowsStart;
-    const rows: Row[] = [];
-    try {
-      while (cursor.at < end) {
-        for (let image = op === 'u' ? 2 : 1, present = header.present; image > 0; image--) {
-          readRowImage(bytes, cursor, present, readers, raw);
-          const values = table.values;
-          for (let i = 0; i < readers.length; i++) values[i] = (decoders[i] as ColumnDecoder).fromBinlog(raw[i]);
-          rows.push(table.makeRow(values));
-          present = header.presentAfter;
-        }
+  beforeZongji(packet: BinlogPacket, zongji: ZongJiState): boolean {
+    if (this.closed) return false;
+    if (this.busy === null) {
+      const read = this.rowsReader.read(packet, zongji);
+      if (read !== null) {
+        this.onEvent(read);
+        return true;
       }
-      if (cursor.at !== end) throw new RangeError('binlog rows event: rows run past the end of the event');
-    } catch {
-      // Not as this module expects it: zongji reads the event instead (or reports what is wrong).
-      return false;
     }
-    this.rowsEventsReadHere++;
-    const timestamp = bytes.readUInt32LE(start + 1) * 1000;
-    const nextPosition = bytes.readUInt32LE(start + 14);
-    this.onEvent(new DecodedRows(op, table, rows, timestamp, nextPosition, zongji._currentGtid));
-    return true;
-  }
-
-  /**
-   * Skips a table map event that repeats, byte for byte, the last one zongji handled for its table id
-   * while zongji still has that table's entry: zongji would find its entry current and change nothing
-   * but freeze its resume position (done here), and the reader has no use for the event. A server
-   * writes one per table per statement, so most are repeats. False (zongji handles it) otherwise.
-   */
-  skipRepeatedTableMap(packet: BinlogPacket, zongji: ZongJiState): boolean {
-    const bytes = packet.buffer;
-    const start = packet.offset;
-    if (bytes[start] !== 0 || eventTypeCode(bytes, start) !== TABLE_MAP_EVENT) return false;
-    const body = bytes.subarray(start + 20, packet.end - (zongji.useChecksum ? 4 : 0));
-    const tableId = body.readUIntLE(0, 6);
-    const last = this.tableMaps.get(tableId);
-    const entry = zongji.tableMap[tableId];
-    if (last !== undefined && isRec(entry) && Array.isArray(entry.columns) && last.equals(body)) {
-      zongji._positionFrozen = true;
-      return true;
-    }
-    this.tableMaps.set(tableId, Buffer.from(body));
-    return false;
-  }
-
-  /** The plan of a table map entry: readers when it is a captured table's and every column type is read here. */
-  private rowsPlan(entry: Rec, columnCount: number): RowsPlan | undefined {
-    const known = this.plans.get(entry);
-    if (known?.version === this.capturedVersion) return known;
-    const schema = str(entry, 'parentSchema');
-    const name = str(entry, 'tableName');
-    const table = schema === undefined || name === undefined ? undefined : this.captured.get(`${schema}.${name}`);
-    if (table === undefined) return undefined;
-    const plan: RowsPlan = { table, readers: fieldReaders(entry, table, columnCount), version: this.capturedVersion };
-    this.plans.set(entry, plan);
-    if (this.rawValues.length < table.columns.length)
-      this.rawValues = new Array<RawValue>(table.columns.length).fill(null);
-    return plan;
+    return this.rowsReader.skipRepeatedTableMap(packet, zongji);
   }
 
   /** Handles one binlog event: synchronously, but for a DDL statement (it re-describes tables). */
   private handle(event: unknown): Promise<void> | undefined {
-    if (event instanceof DecodedRows) {
+    if (event instanceof RowsRead) {
       const index = event.nextPosition > 0 ? event.nextPosition : this.eventIndex + 1;
       this.decodedRows(event, index);
       this.eventIndex = index;
@@ -571,7 +445,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     return found;
   }
 
-  private decodedRows(event: DecodedRows, eventIndex: number): void {
+  private decodedRows(event: RowsRead<Captured>, eventIndex: number): void {
     const { op, table, rows, timestamp, gtid } = event;
     const txId = gtid ?? null;
     const step = op === 'u' ? 2 : 1;
@@ -832,56 +706,6 @@ function describeFromReader(zongji: ZongJi, reader: MysqlLogReader): void {
   };
 }
 
-/**
- * The field readers of a captured table's rows as zongji's table map entry describes them, or null
- * when a column differs from the reader's definition or has a type `binlog-rows.ts` does not read.
- */
-function fieldReaders(
-  entry: Rec,
-  table: Captured,
-  columnCount: number,
-): NonNullable<ReturnType<typeof fieldReader>>[] | null {
-  const columns = entry.columns;
-  const schemas = entry.columnSchemas;
-  if (!Array.isArray(columns) || !Array.isArray(schemas)) return null;
-  if (columns.length !== columnCount || columns.length !== table.columns.length) return null;
-  const readers: NonNullable<ReturnType<typeof fieldReader>>[] = [];
-  for (let i = 0; i < columns.length; i++) {
-    const column = columns[i] as MappedColumn;
-    const schema = schemas[i] as SchemaColumn | undefined;
-    if (!isRec(column) || schema === undefined || column.name !== table.columns[i]) return null;
-    const reader = fieldReader(column, schema, () => enumValues(schema.COLUMN_TYPE));
-    if (reader === undefined) return null;
-    readers.push(reader);
-  }
-  return readers;
-}
-
-/**
- * Has the reader read rows events itself (see {@link MysqlLogReader.readRowsEvent}) before zongji
- * parses them: zongji's binlog command hands each packet to its state method `binlogData`, looked
- * up on the command class zongji makes per start. Where zongji no longer has that shape, every event
- * stays with zongji.
- */
-function readRowsBeforeZongji(zongji: ZongJi, reader: MysqlLogReader): void {
-  type State = (this: unknown, packet: BinlogPacket, connection: unknown) => unknown;
-  const z = zongji as unknown as ZongJiState & { BinlogClass?: { prototype: { binlogData?: State } } };
-  const proto = z.BinlogClass?.prototype;
-  const original = proto?.binlogData;
-  if (proto === undefined || typeof original !== 'function') return;
-  proto.binlogData = function (this: unknown, packet: BinlogPacket, connection: unknown) {
-    if (
-      !z.stopped &&
-      connection === z.connection &&
-      !packet.isEOF() &&
-      !packet.isError() &&
-      (reader.readRowsEvent(packet, z) || reader.skipRepeatedTableMap(packet, z))
-    )
-      return proto.binlogData;
-    return original.call(this, packet, connection);
-  };
-}
-
 /** Drops progress items followed by another item in the same batch (the batch itself when there are none). */
 function coalesce(batch: LogItem<MysqlOffset>[]): LogItem<MysqlOffset>[] {
   const last = batch.length - 1;
@@ -930,7 +754,7 @@ export async function createMysqlLogReader(
       zongji.on('binlog', (event: unknown) => reader.onEvent(event));
       zongji.on('ready', () => {
         // zongji has made its binlog command class and not yet started it.
-        if (settings.rowsDecoder !== 'zongji') readRowsBeforeZongji(zongji, reader);
+        if (settings.rowsDecoder !== 'zongji') readBeforeZongji(zongji, (packet, z) => reader.beforeZongji(packet, z));
         // Queued before the dump command: heartbeats while idle, in nanoseconds.
         const ns = BigInt(Math.max(1, Math.round(settings.heartbeatMs))) * 1_000_000n;
         zongji.connection?.query(`SET @master_heartbeat_period = ${ns}`, () => undefined);

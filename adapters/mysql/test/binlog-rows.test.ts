@@ -2,6 +2,7 @@ import type { LogItem, Row, RowChange, TableSchema } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
 import { createMysqlLogReader } from '../src/log-reader.js';
 import { compareOffsets, type MysqlOffset, mysqlAdapter } from '../src/index.js';
+import { createRandom } from '@highwater/conformance';
 import { collect, LogTap, useMariadb } from './helpers.js';
 
 /**
@@ -137,18 +138,6 @@ const EDGES: Readonly<Record<string, readonly string[]>> = {
   vc: ["'trailing  '", "'héllo 😀'"],
 };
 
-/** A seeded generator (mulberry32): the same rows every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Item = LogItem<MysqlOffset>;
 const changes = (items: readonly Item[]) => items.filter((i): i is RowChange<MysqlOffset> => i.kind === 'change');
 
@@ -186,7 +175,10 @@ async function read(
   );
   try {
     const items = await new LogTap<Item>(log).until((xs) => xs.some((x) => compareOffsets(x.offset, hw) >= 0));
-    return { changes: changes(items), readHere: (log as unknown as { rowsEventsReadHere: number }).rowsEventsReadHere };
+    return {
+      changes: changes(items),
+      readHere: (log as unknown as { rowsReader: { eventsRead: number } }).rowsReader.eventsRead,
+    };
   } finally {
     await log.close();
   }
@@ -202,7 +194,8 @@ describe('rows events read from their bytes', () => {
     const schema = await describeTable('fast_types');
     const from = await highWatermark();
     const names = COLUMNS.map(([n]) => `\`${n}\``).join(', ');
-    const r = seeded(16);
+    // Seeded: the same rows every run.
+    const r = createRandom(16).next;
     let id = 0;
     const row = (override: Readonly<Record<string, string>> = {}) =>
       `(${++id}, ${COLUMNS.map(([n, , gen]) => override[n] ?? (r() < 0.08 ? 'NULL' : gen(r))).join(', ')})`;

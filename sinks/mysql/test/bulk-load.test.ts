@@ -1,9 +1,10 @@
-import { type Checkpoint, type EventBatch, type Row, SinkError, type TableSchema } from '@highwater/core';
+import { type Row, SinkError, type TableSchema } from '@highwater/core';
 import { BULK_MIN_ROWS } from '@highwater/sink-sql';
 import { startMariadb, type ThrowawayServer } from '@highwater/test-servers';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataStatement, loadLine, mysqlDialect, mysqlSink } from '../src/index.js';
+import { change as changeOf, checkpoint } from './events.js';
 
 const items: TableSchema = {
   id: { schema: 'src', name: 'items' },
@@ -17,34 +18,7 @@ const items: TableSchema = {
   chunkKey: ['id'],
 };
 
-const checkpoint = (position: number): Checkpoint => ({
-  version: 1,
-  connector: 'test',
-  position,
-  complete: false,
-  tables: {},
-});
-
-function change(op: 'r' | 'u', after: Row): EventBatch['events'][number] {
-  return {
-    kind: 'change',
-    op,
-    key: { id: after.id ?? null },
-    before: op === 'u' ? { id: after.id ?? null } : null,
-    after,
-    beforeImage: op === 'u' ? 'key' : 'none',
-    unknownColumns: [],
-    source: {
-      connector: 'test',
-      table: 'src.items',
-      tableId: items.id,
-      opTs: 0,
-      offset: null,
-      txId: null,
-      snapshot: op === 'r',
-    },
-  };
-}
+const change = (op: 'r' | 'u', after: Row) => changeOf(items, op, after);
 
 const row = (id: number, name: string): Row => ({
   id,

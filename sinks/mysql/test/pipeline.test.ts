@@ -1,10 +1,11 @@
-import { type Checkpoint, type EventBatch, type Row, SinkError, type TableSchema } from '@highwater/core';
+import { type Checkpoint, type Row, SinkError, type TableSchema } from '@highwater/core';
 import type { SessionStatement, SqlSession } from '@highwater/sink-sql';
 import { startMariadb, type ThrowawayServer } from '@highwater/test-servers';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlDialect, mysqlSink } from '../src/index.js';
 import { PIPELINE_BYTES, sendStatements } from '../src/multi-statement.js';
+import { change as changeOf, checkpoint } from './events.js';
 
 /**
  * A stream batch into MariaDB goes as one multi-statement query (BEGIN, the deletes and upserts,
@@ -21,34 +22,7 @@ const items: TableSchema = {
   chunkKey: ['id'],
 };
 
-const checkpoint = (position: number): Checkpoint => ({
-  version: 1,
-  connector: 'test',
-  position,
-  complete: false,
-  tables: {},
-});
-
-function change(op: 'c' | 'u' | 'd', row: Row): EventBatch['events'][number] {
-  return {
-    kind: 'change',
-    op,
-    key: { id: row.id ?? null },
-    before: op === 'c' ? null : { id: row.id ?? null },
-    after: op === 'd' ? null : row,
-    beforeImage: op === 'c' ? 'none' : 'key',
-    unknownColumns: [],
-    source: {
-      connector: 'test',
-      table: 'src.items',
-      tableId: items.id,
-      opTs: 0,
-      offset: null,
-      txId: null,
-      snapshot: false,
-    },
-  };
-}
+const change = (op: 'c' | 'u' | 'd', row: Row) => changeOf(items, op, row);
 
 /** What the sink's sessions were asked, in order: `query`, `load`, or `pipeline` with the statements' first words. */
 const calls: string[] = [];
