@@ -15,6 +15,7 @@ import {
   type RejectValue,
 } from '@highwater/sink-sql';
 import { LoadDuplicateError, loadDataStatement, loadLine, loadWarningsError } from './load-data.js';
+import { sendStatements } from './multi-statement.js';
 
 /** Longest VARCHAR a key column gets: utf8mb4 takes 4 bytes a character, InnoDB keys 3072 bytes. */
 const KEY_CHARS = 255;
@@ -242,6 +243,8 @@ export const mysqlDialect: Dialect = {
     line: loadLine,
     isDuplicateKey: (error) => error instanceof LoadDuplicateError,
     isUnavailable: (error) => LOCAL_INFILE_REFUSED.has(Number(fieldOf(error, 'errno'))),
+    // Updates ride in the batch's one multi-statement query (see multi-statement.ts).
+    stagesUpdates: false,
     // CREATE/DROP TEMPORARY TABLE do not commit the transaction, unlike other DDL on MySQL.
     createStage(qualified, stage, columns) {
       const list = columns.map((c) => mysqlDialect.quote(c)).join(', ');
@@ -261,6 +264,9 @@ export const mysqlDialect: Dialect = {
       dateStrings: true,
       timezone: 'Z',
       charset: 'UTF8MB4_BIN',
+      // A batch's statements go in one query (`pipeline`). Nothing a source sends reaches the text
+      // unescaped: values are parameters escaped by mysql2, identifiers quoted by `quote`.
+      multipleStatements: true,
     });
     db.on('error', () => {
       // Reported again by the next query on this connection.
@@ -277,6 +283,7 @@ export const mysqlDialect: Dialect = {
         const [rows] = await db.query(sql, params as unknown[] | undefined);
         return (Array.isArray(rows) ? rows : []) as T[];
       },
+      pipeline: (statements) => sendStatements(db, statements),
       async load(sql: string, data: Iterable<Uint8Array>) {
         // The server asks for the file by name; the sink's rows are sent whatever it names (mysql2
         // sends each piece of the stream as one packet).

@@ -846,7 +846,7 @@ export class SqlSink implements Sink {
           const slice = keys.slice(i, i + per);
           const params = slice.flatMap((k) => k.map((v, j) => (keyEncoders[j] as Encoder)(v, k)));
           const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
-          await this.run(session, sql, params, table.qualified);
+          queue.add({ sql, params, prepared: false, table: table.qualified });
         }
         return;
       }
@@ -865,7 +865,13 @@ export class SqlSink implements Sink {
         if (group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
         const encoders = this.encodersOf(table, group.columns);
         if (await this.arrays?.upsert(session, table, group.columns, rows, encoders, queued)) return;
-        if (!group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
+        if (
+          this.dialect.bulkLoad?.stagesUpdates !== false &&
+          !group.fresh &&
+          rows.length >= BULK_MIN_ROWS &&
+          (await this.bulkUpsert(session, group, rows))
+        )
+          return;
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
@@ -873,7 +879,7 @@ export class SqlSink implements Sink {
             group.columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null, row)),
           );
           const sql = this.dialect.upsert(table.qualified, group.columns, table.key, slice.length);
-          await this.run(session, sql, params, table.qualified);
+          queue.add({ sql, params, prepared: false, table: table.qualified });
         }
         return;
       }
