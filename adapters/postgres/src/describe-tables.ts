@@ -29,22 +29,63 @@ SELECT c.oid::int8 AS oid, c.relkind
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`;
 
-const COLUMN_QUERY = `
+/**
+ * The columns of the relation `relid` (an SQL expression: a parameter, or a column of an enclosing
+ * query, so that the log reader's catalog check reads every table's columns in one statement).
+ */
+export function columnQuery(relid: string): string {
+  return `
 SELECT a.attname, a.atttypid::int8 AS typid, a.atttypmod AS typmod, a.attnotnull, a.attnum,
        format_type(a.atttypid, a.atttypmod) AS native,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS def
   FROM pg_attribute a
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
- WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE a.attrelid = ${relid} AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum`;
+}
 
-const KEY_QUERY = `
-SELECT a.attname
+/** A row of {@link columnQuery}, as text (the adapter's connections) or as JSON (aggregated). */
+export interface ColumnRow {
+  readonly attname: string;
+  readonly typid: string | number;
+  readonly typmod: string | number;
+  readonly attnotnull: string | boolean;
+  readonly attnum: string | number;
+  readonly native: string;
+  readonly def: string | null;
+}
+
+/** The columns {@link columnQuery} returned: their schemas (as `describeTable` reports them), types and numbers. */
+export async function columnsOf(
+  catalog: TypeCatalog,
+  rows: readonly ColumnRow[],
+): Promise<{ columns: ColumnSchema[]; types: Map<string, PgType>; numbers: Map<string, number> }> {
+  const types = await catalog.resolve(rows.map((c) => Number(c.typid)));
+  const byColumn = new Map<string, PgType>();
+  const columns: ColumnSchema[] = rows.map((c) => {
+    const type = types.get(Number(c.typid)) as PgType;
+    byColumn.set(c.attname, type);
+    return {
+      name: c.attname,
+      type: logicalTypeOf(type, Number(c.typmod)),
+      nativeType: c.native,
+      nullable: c.attnotnull !== 't' && c.attnotnull !== true,
+      ...(c.def === null ? {} : { default: c.def }),
+    };
+  });
+  return { columns, types: byColumn, numbers: new Map(rows.map((c) => [c.attname, Number(c.attnum)])) };
+}
+
+/** The primary key's columns of the relation `relid` (an SQL expression, as in {@link columnQuery}), in key order. */
+export function keyQuery(relid: string): string {
+  return `
+SELECT a.attname, k.ord
   FROM pg_index i
   JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
- WHERE i.indrelid = $1::oid AND i.indisprimary
+ WHERE i.indrelid = ${relid} AND i.indisprimary
  ORDER BY k.ord`;
+}
 
 /**
  * Secondary B-tree indexes over plain columns (no expression, no predicate; INCLUDE columns left out),
@@ -86,29 +127,9 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
     );
   }
   const oid = Number(row.oid);
-  const columns = await db.query<{
-    attname: string;
-    typid: string;
-    typmod: string;
-    attnotnull: string;
-    attnum: number;
-    native: string;
-    def: string | null;
-  }>(COLUMN_QUERY, [oid]);
-  const types = await catalog.resolve(columns.rows.map((c) => Number(c.typid)));
-  const byColumn = new Map<string, PgType>();
-  const columnSchemas: ColumnSchema[] = columns.rows.map((c) => {
-    const type = types.get(Number(c.typid)) as PgType;
-    byColumn.set(c.attname, type);
-    return {
-      name: c.attname,
-      type: logicalTypeOf(type, Number(c.typmod)),
-      nativeType: c.native,
-      nullable: c.attnotnull !== 't',
-      ...(c.def === null ? {} : { default: c.def }),
-    };
-  });
-  const key = await db.query<{ attname: string }>(KEY_QUERY, [oid]);
+  const rows = await db.query<ColumnRow>(columnQuery('$1::oid'), [oid]);
+  const { columns: columnSchemas, types: byColumn, numbers } = await columnsOf(catalog, rows.rows);
+  const key = await db.query<{ attname: string }>(keyQuery('$1::oid'), [oid]);
   const primaryKey = key.rows.map((k) => k.attname);
   const indexRows = await db.query<{ name: string; uniq: boolean | string; cols: string }>(INDEX_QUERY, [oid]);
   const indexes: TableIndex[] = indexRows.rows.map((r) => ({
@@ -127,9 +148,9 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
       chunkKey: primaryKey,
       ...(indexes.length === 0 ? {} : { indexes }),
       uniqueKeys,
-      sourceIds: { table: oid, columns: Object.fromEntries(columns.rows.map((c) => [c.attname, Number(c.attnum)])) },
+      sourceIds: { table: oid, columns: Object.fromEntries(numbers) },
     },
     types: byColumn,
-    numbers: new Map(columns.rows.map((c) => [c.attname, Number(c.attnum)])),
+    numbers,
   };
 }

@@ -15,7 +15,14 @@ import { Socket } from 'node:net';
 import type pg from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { type ConnectionSettings, clientConfig, connect } from './connection.js';
-import { type DescribedTable, describeTable } from './describe-tables.js';
+import {
+  type ColumnRow,
+  columnQuery,
+  columnsOf,
+  type DescribedTable,
+  describeTable,
+  keyQuery,
+} from './describe-tables.js';
 import { toHighwaterError } from './errors.js';
 import { formatLsn, type Lsn, parseLsn } from './offsets/lsn.js';
 import { compareOffsets, type PgOffset, positionAt } from './offsets/pg-offset.js';
@@ -90,25 +97,37 @@ export interface LogReaderTuning {
   readonly slotCreatedAt?: string | null;
   /**
    * How often, at most, the reader asks the catalog whether its tables still exist under their names
-   * (ms, default 1000): pgoutput carries no DROP TABLE, and a rename only with the table's next change.
+   * and with which columns (ms, default 1000): pgoutput carries no DROP TABLE, and a table or column
+   * rename, an added or dropped column or a type change only with the table's next change.
    * Checks run when a keepalive or a watermark message arrives.
    */
   readonly tableCheckIntervalMs?: number;
 }
 
 /**
- * Captured tables the catalog no longer has under their names (see {@link PgLogReader}'s
- * `checkTables`), to be reported once everything committed before `at` has been delivered.
+ * What a catalog check (see {@link PgLogReader}'s `checkTables`) found different from what the
+ * reader reported: to be reported once everything committed before `at` has been delivered.
  */
-interface GoneTables {
+interface CatalogCheck {
   /** The WAL insert position read after the catalog: every DDL the check saw committed before it. */
   readonly at: Lsn;
+  /** The reader's count of handled relation messages when the check was asked (see `relationsHandled`). */
+  readonly since: number;
+  /** Captured tables the catalog no longer has under their names. */
   readonly tables: readonly {
     readonly table: string;
     /** The oid the reader knew when it checked (null: the table was missing when the reader learnt of it). */
     readonly oid: number | null;
     /** The table's qualified name now, when the relation still exists (renamed); null when dropped. */
     readonly renamedTo: string | null;
+  }[];
+  /** Captured tables whose columns in the catalog differ from those last reported. */
+  readonly changed: readonly {
+    readonly table: string;
+    readonly oid: number;
+    readonly columns: readonly ColumnSchema[];
+    readonly numbers: ReadonlyMap<string, number>;
+    readonly primaryKey: readonly string[];
   }[];
 }
 
@@ -240,8 +259,11 @@ export class PgLogReader implements LogReader<PgOffset> {
   private readonly tableCheckInterval: number;
   private lastTableCheck = 0;
   private checkingTables = false;
-  /** Tables found gone, waiting for the stream to pass the position the check was made at. */
-  private gone: GoneTables | null = null;
+  /** What a check found, waiting for the stream to pass the position the check was made at. */
+  private gone: CatalogCheck | null = null;
+  /** Relation messages handled so far, and per table the count when its last one was. */
+  private relationsHandled = 0;
+  private readonly lastRelation = new Map<string, number>();
   private txn: Transaction | null = null;
   /** The offset of the last item yielded (or `from`): everything yielded is strictly after the previous. */
   private last: PgOffset;
@@ -707,6 +729,7 @@ export class PgLogReader implements LogReader<PgOffset> {
     const known = this.known.get(relation.table);
     const previous = this.numbers.get(relation.table);
     this.oids.set(relation.table, relation.oid);
+    this.lastRelation.set(relation.table, ++this.relationsHandled);
     if (relation.numbers !== null) {
       // The catalog is read when the message is resolved, maybe after a later DDL: a column the
       // message names but the catalog no longer has keeps the number it had.
@@ -755,13 +778,13 @@ export class PgLogReader implements LogReader<PgOffset> {
   }
 
   /**
-   * Asks the catalog whether the known tables still exist under their names (at most every
-   * `tableCheckIntervalMs`, one check at a time, none while an earlier result waits). pgoutput has
-   * no DROP TABLE, and shows a renamed table only before its next change. The answer is kept in
-   * `gone` with the WAL insert position read after the catalog (in the same statement, so after its
-   * snapshot): a DDL the check saw committed before that position, so it is reported once the stream
-   * has delivered every transaction committed before it (see {@link reportGone}), after every change
-   * the table had.
+   * Asks the catalog whether the known tables still exist under their names, and with which columns
+   * (at most every `tableCheckIntervalMs`, one statement for all tables, one check at a time, none
+   * while an earlier result waits). pgoutput has no DROP TABLE, and shows a renamed table or a
+   * changed column only before the table's next change. The answer is kept in `gone` with the WAL
+   * insert position read after the catalog (in the same statement, so after its snapshot): a DDL the
+   * check saw committed before that position, so it is reported once the stream has delivered every
+   * transaction committed before it (see {@link reportGone}), after every change the table had.
    */
   private checkTables(): void {
     if (this.checkingTables || this.gone !== null || this.closed || this.failure !== null) return;
@@ -769,46 +792,75 @@ export class PgLogReader implements LogReader<PgOffset> {
     if (now - this.lastTableCheck < this.tableCheckInterval || this.known.size === 0) return;
     this.checkingTables = true;
     this.lastTableCheck = now;
+    const since = this.relationsHandled;
     const asked = [...this.known.keys()].map((table) => ({ table, oid: this.oids.get(table) ?? null }));
     const oids = asked.flatMap((a) => (a.oid === null ? [] : [String(a.oid)]));
+    const at =
+      '(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text';
     this.client
-      .query<{ oid: string; schema: string | null; name: string | null; at: string }>(
+      .query<{
+        oid: string;
+        schema: string | null;
+        name: string | null;
+        cols: string | null;
+        pk: string | null;
+        at: string;
+      }>(
+        // The describe's own column and key queries, per table, as JSON: one statement, one snapshot.
         `SELECT k.oid::int8::text AS oid, n.nspname AS schema, c.relname AS name,
-                (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text AS at
+                (SELECT json_agg(x ORDER BY x.attnum)::text FROM (${columnQuery('c.oid')}) x) AS cols,
+                (SELECT json_agg(y.attname ORDER BY y.ord)::text FROM (${keyQuery('c.oid')}) y) AS pk,
+                ${at} AS at
            FROM unnest($1::oid[]) AS k(oid)
            LEFT JOIN pg_class c ON c.oid = k.oid LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
           UNION ALL
-         SELECT NULL, NULL, NULL,
-                (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text`,
+         SELECT NULL, NULL, NULL, NULL, NULL, ${at}`,
         [oids],
       )
-      .then(
-        (result) => {
-          const now = new Map<number, string | null>();
-          let at: Lsn | null = null;
-          for (const r of result.rows) {
-            if (r.oid === null) at = parseLsn(r.at);
-            else now.set(Number(r.oid), r.schema === null || r.name === null ? null : `${r.schema}.${r.name}`);
+      .then(async (result) => {
+        const found = new Map<number, { name: string | null; cols: ColumnRow[]; pk: string[] }>();
+        let at: Lsn | null = null;
+        for (const r of result.rows) {
+          if (r.oid === null) at = parseLsn(r.at);
+          else
+            found.set(Number(r.oid), {
+              name: r.schema === null || r.name === null ? null : `${r.schema}.${r.name}`,
+              cols: r.cols === null ? [] : (JSON.parse(r.cols) as ColumnRow[]),
+              pk: r.pk === null ? [] : (JSON.parse(r.pk) as string[]),
+            });
+        }
+        const tables: CatalogCheck['tables'][number][] = [];
+        const changed: CatalogCheck['changed'][number][] = [];
+        for (const a of asked) {
+          const now = a.oid === null ? undefined : found.get(a.oid);
+          const name = now?.name ?? null;
+          if (name !== a.table) {
+            tables.push({ table: a.table, oid: a.oid, renamedTo: name });
+            continue;
           }
-          const tables = asked.flatMap((a) => {
-            const name = a.oid === null ? null : (now.get(a.oid) ?? null);
-            return name === a.table ? [] : [{ table: a.table, oid: a.oid, renamedTo: name }];
-          });
-          if (tables.length > 0 && at !== null) this.gone = { at, tables };
-        },
-        // A failed check is tried again at the next keepalive; the reader's connection failing is
-        // what the stream reports.
-        () => undefined,
-      )
+          const known = this.known.get(a.table);
+          if (now === undefined || a.oid === null || known === undefined) continue;
+          const { columns, numbers } = await columnsOf(this.catalog, now.cols);
+          if (!sameColumns(known.columns, columns)) {
+            changed.push({ table: a.table, oid: a.oid, columns, numbers, primaryKey: now.pk });
+          }
+        }
+        if ((tables.length > 0 || changed.length > 0) && at !== null) this.gone = { at, since, tables, changed };
+      })
+      // A failed check is tried again at the next keepalive; the reader's connection failing is
+      // what the stream reports.
+      .catch(() => undefined)
       .finally(() => {
         this.checkingTables = false;
       });
   }
 
   /**
-   * Reports the tables a check found gone, once the stream is at `lsn` between transactions and
-   * `lsn` is at or past the check's position: every change they had has been delivered. A table
-   * re-keyed since the check (a relation message told its rename) is skipped.
+   * Reports what a check found, once the stream is at `lsn` between transactions and `lsn` is at or
+   * past the check's position: every change the tables had before has been delivered. A table
+   * re-keyed since the check (a relation message told its rename) is skipped, and so is a table with
+   * a relation message since the check was asked: that message told its columns (a later change is
+   * found by the next check).
    */
   private reportGone(lsn: Lsn, batch: LogItem<PgOffset>[]): void {
     const gone = this.gone;
@@ -829,6 +881,35 @@ export class PgLogReader implements LogReader<PgOffset> {
         ddl: null,
         commitTime: null,
         ...(g.renamedTo === null ? {} : { renamedTo: g.renamedTo }),
+      });
+    }
+    for (const c of gone.changed) {
+      const known = this.known.get(c.table);
+      if (known === undefined || this.oids.get(c.table) !== c.oid) continue;
+      if ((this.lastRelation.get(c.table) ?? 0) > gone.since || sameColumns(known.columns, c.columns)) continue;
+      const offset = this.offsetBefore(lsn);
+      if (offset === null) return;
+      const previous = this.numbers.get(c.table);
+      const renamedColumns = previous === undefined ? {} : renamesOf(known.columns, previous, c.columns, c.numbers);
+      // What a relation message would have told (see `relation` and `handleRelation`).
+      const primaryKey = c.primaryKey.filter((k) => c.columns.some((col) => col.name === k));
+      const schema: TableSchema = {
+        id: known.id,
+        columns: c.columns,
+        primaryKey,
+        chunkKey: primaryKey,
+        sourceIds: { table: c.oid, columns: Object.fromEntries(c.numbers) },
+      };
+      this.known.set(c.table, schema);
+      this.numbers.set(c.table, c.numbers);
+      this.emit(batch, {
+        kind: 'schema',
+        offset,
+        table: c.table,
+        schema,
+        ddl: null,
+        commitTime: null,
+        ...(Object.keys(renamedColumns).length === 0 ? {} : { renamedColumns }),
       });
     }
     this.gone = null;
@@ -990,6 +1071,10 @@ export class PgLogReader implements LogReader<PgOffset> {
       described = await describeTable(this.client, this.catalog, id);
     } catch {
       described = undefined; // dropped since: no primary key, nullability or defaults to report
+    }
+    // Dropped between the describe's statements: found, then no columns. What was known stands.
+    if (described !== undefined && described.schema.columns.length === 0 && message.columns.length > 0) {
+      described = undefined;
     }
     const current = described?.schema;
     const columns: ColumnSchema[] = message.columns.map((c, i) => {

@@ -180,6 +180,75 @@ describe('log reader (pgoutput)', () => {
     }
   });
 
+  it('a column added with a default or renamed with no write after it is reported by the catalog check', async () => {
+    // pgoutput tells a table's columns only before its next change: without the check, nothing
+    // arrives here until the table is written again.
+    const db = pgs.sql();
+    await db.query("CREATE TABLE cols_t (id int4 PRIMARY KEY, v text); INSERT INTO cols_t VALUES (1, 'a')");
+    const { adapter, introspector, log, tap } = await open(['cols_t']);
+    const schemas = (items: readonly LogItem<PgOffset>[]) =>
+      items.flatMap((i) => (i.kind === 'schema' && i.table === 'public.cols_t' ? [i] : []));
+    try {
+      await db.query("INSERT INTO cols_t VALUES (2, 'b')");
+      await tap.until((i) => changes(i).length >= 1);
+      await db.query("ALTER TABLE cols_t ADD COLUMN flag text NOT NULL DEFAULT 'yes'");
+      const added = schemas(await tap.until((i) => schemas(i).length >= 1, 20_000));
+      expect(added[0]?.schema?.columns.map((c) => [c.name, c.nativeType, c.nullable, c.default ?? null])).toEqual([
+        ['id', 'integer', false, null],
+        ['v', 'text', true, null],
+        ['flag', 'text', false, "'yes'::text"],
+      ]);
+      expect(added[0]?.schema?.primaryKey).toEqual(['id']);
+      // After the last change of the table.
+      const last = changes(tap.items).at(-1) as RowChange<PgOffset>;
+      expect(adapter.offsets.compare(last.offset, (added[0] as LogItem<PgOffset>).offset)).toBeLessThan(0);
+
+      await db.query('ALTER TABLE cols_t RENAME COLUMN v TO w');
+      const renamed = schemas(await tap.until((i) => schemas(i).length >= 2, 20_000))[1];
+      expect(renamed?.schema?.columns.map((c) => c.name)).toEqual(['id', 'w', 'flag']);
+      expect(renamed?.renamedColumns).toEqual({ w: 'v' });
+
+      // The next write brings the relation message with the same columns: no second report.
+      await db.query("INSERT INTO cols_t VALUES (3, 'c')");
+      const after = await tap.until((i) => changes(i).length >= 2);
+      expect(changes(after)[1]?.after).toEqual({ id: 3, w: 'c', flag: 'yes' });
+      expect(schemas(after)).toHaveLength(2);
+    } finally {
+      await log.close();
+      await introspector.close();
+    }
+  });
+
+  it('a column change whose relation message comes first is reported once', async () => {
+    const db = pgs.sql();
+    await db.query('CREATE TABLE cols_once (id int4 PRIMARY KEY)');
+    const { introspector, log, tap } = await open(['cols_once']);
+    const schemas = (items: readonly LogItem<PgOffset>[]) =>
+      items.flatMap((i) => (i.kind === 'schema' && i.table === 'public.cols_once' ? [i] : []));
+    try {
+      // Some writes follow their DDL at once, some after about a check interval: the relation
+      // message and the catalog check race; each change is told once either way.
+      for (let round = 1; round <= 6; round++) {
+        await db.query(`ALTER TABLE cols_once ADD COLUMN c${round} int4`);
+        if (round % 2 === 0) await new Promise((resolve) => setTimeout(resolve, 900));
+        await db.query(`INSERT INTO cols_once (id, c${round}) VALUES (${round}, ${round})`);
+      }
+      await tap.until((i) => changes(i).length >= 6, 30_000);
+      // Let any late check report (it must find nothing).
+      await db.query('INSERT INTO cols_once (id) VALUES (100)');
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await db.query('INSERT INTO cols_once (id) VALUES (101)');
+      const items = await tap.until((i) => changes(i).length >= 8, 20_000);
+      expect(schemas(items).map((s) => s.schema?.columns.length)).toEqual([2, 3, 4, 5, 6, 7]);
+      for (const c of changes(items).slice(0, 6)) {
+        expect(Object.keys(c.after ?? {})).toHaveLength(Number(c.after?.id) + 1);
+      }
+    } finally {
+      await log.close();
+      await introspector.close();
+    }
+  });
+
   it('a table missing when the reader opens is reported dropped', async () => {
     const db = pgs.sql();
     await db.query('CREATE TABLE gone_early (id int4 PRIMARY KEY); CREATE TABLE present (id int4 PRIMARY KEY)');
