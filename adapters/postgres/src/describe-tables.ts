@@ -37,7 +37,8 @@ export function columnQuery(relid: string): string {
   return `
 SELECT a.attname, a.atttypid::int8 AS typid, a.atttypmod AS typmod, a.attnotnull, a.attnum,
        format_type(a.atttypid, a.atttypmod) AS native,
-       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS def
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS def,
+       a.attgenerated <> '' AS generated
   FROM pg_attribute a
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
  WHERE a.attrelid = ${relid} AND a.attnum > 0 AND NOT a.attisdropped
@@ -53,6 +54,8 @@ export interface ColumnRow {
   readonly attnum: string | number;
   readonly native: string;
   readonly def: string | null;
+  /** A generated column (`pgoutput` leaves these out of its relation messages before Postgres 18). */
+  readonly generated: string | boolean;
 }
 
 /** The columns {@link columnQuery} returned: their schemas (as `describeTable` reports them), types and numbers. */

@@ -840,6 +840,9 @@ export class PgLogReader implements LogReader<PgOffset> {
           }
           const known = this.known.get(a.table);
           if (now === undefined || a.oid === null || known === undefined) continue;
+          // Relation messages leave generated columns out while the describe has them: such a table's
+          // columns are told by its relation messages only.
+          if (now.cols.some((c) => c.generated === true || c.generated === 't')) continue;
           const { columns, numbers } = await columnsOf(this.catalog, now.cols);
           if (!sameColumns(known.columns, columns)) {
             changed.push({ table: a.table, oid: a.oid, columns, numbers, primaryKey: now.pk });
