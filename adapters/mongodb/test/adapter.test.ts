@@ -320,6 +320,37 @@ describe('mongodb adapter on the simulator', () => {
     }
   });
 
+  it('refuses a resume point the oplog lost with OffsetUnavailableError naming the point and the oplog window', async () => {
+    const coll = client.db('adapter_tests').collection('lost_history');
+    await coll.insertOne({ _id: 0 } as never);
+    const adapter = mongodbAdapter({ url: sim.url, databases: ['adapter_tests'] });
+    const introspector = await adapter.createIntrospector();
+    try {
+      const tables = await introspector.describeTables([{ database: 'adapter_tests', name: 'lost_history' }]);
+      const from = await introspector.lowWatermark();
+      await coll.insertOne({ _id: 1 } as never);
+      sim.truncateOplogBefore();
+      await coll.insertOne({ _id: 2 } as never);
+      const failure = await adapter.createLogReader({ from, tables }).then(
+        async (reader) => {
+          await reader.close();
+          return null;
+        },
+        (error: unknown) => error,
+      );
+      expect(failure).toMatchObject({ code: 'HW_OFFSET_UNAVAILABLE' });
+      const message = String((failure as Error).message);
+      expect(message).toContain('ChangeStreamHistoryLost');
+      const seconds = String(from.clusterTime >> 32n);
+      expect(message).toContain(
+        `The resume point is at ${new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z')} (${seconds}.`,
+      );
+      expect(message).toMatch(/the oplog now holds \S+ \(\d+\.\d+\) to \S+ \(\d+\.\d+\) \(a window of \d+\.\d\d h\)/);
+    } finally {
+      await introspector.close();
+    }
+  });
+
   it('says to run collMod when pre-images are required but not recorded', async () => {
     const coll = client.db('adapter_tests').collection('noimages');
     await coll.insertOne({ _id: 1, v: 1 } as never);
