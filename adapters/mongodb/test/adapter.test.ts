@@ -320,6 +320,56 @@ describe('mongodb adapter on the simulator', () => {
     }
   });
 
+  it.each(['preImages', 'upsert', 'normalize'] as const)(
+    'changelog %s: drop, rename away and dropDatabase reach the sink as truncates, and the stream goes on past the invalidate',
+    async (changelog) => {
+      const dbName = `ddl_${changelog.toLowerCase()}`;
+      const db = client.db(dbName);
+      await db.collection('a').insertOne({ _id: 1, v: 1 } as never);
+      await db.collection('b').insertOne({ _id: 1, v: 1 } as never);
+      const dir = mkdtempSync(join(tmpdir(), 'hw-ddl-'));
+      dirs.push(dir);
+      const adapter = mongodbAdapter({
+        url: sim.url,
+        databases: [dbName],
+        changelog,
+        ...(changelog === 'normalize' ? { normalizeStore: { directory: dir } } : {}),
+      });
+      const s = createSource({ adapter, tables: { include: [`${dbName}.a`, `${dbName}.b`] } });
+      open.push(s);
+      const it = s[Symbol.asyncIterator]();
+      const seen: string[] = [];
+      const until = async (count: number) => {
+        while (seen.length < count) {
+          const next = await it.next();
+          if (next.done === true) throw new Error(`the source ended after ${JSON.stringify(seen)}`);
+          for (const e of next.value.events) {
+            if (e.kind === 'change') seen.push(`${e.op} ${e.source.table} ${JSON.stringify(e.after?._id ?? null)}`);
+            else if (e.kind === 'truncate') seen.push(`truncate ${e.table}`);
+          }
+        }
+        return seen;
+      };
+      await until(2); // the snapshot
+      await db.collection('a').drop();
+      await db.collection('a').insertOne({ _id: 2, v: 'after the drop' } as never);
+      await db.collection('b').rename('b_moved');
+      await db.dropDatabase();
+      // The database stream ends with an invalidate after dropDatabase; the reader opens it again after it.
+      await db.collection('a').insertOne({ _id: 3, v: 'after dropDatabase' } as never);
+      expect((await until(9)).slice(2)).toEqual([
+        `truncate ${dbName}.a`,
+        `c ${dbName}.a 2`,
+        `truncate ${dbName}.b`,
+        // dropDatabase: a drop event per collection left, then the dropDatabase event (a truncate per captured one).
+        `truncate ${dbName}.a`,
+        `truncate ${dbName}.a`,
+        `truncate ${dbName}.b`,
+        `c ${dbName}.a 3`,
+      ]);
+    },
+  );
+
   it('refuses a resume point the oplog lost with OffsetUnavailableError naming the point and the oplog window', async () => {
     const coll = client.db('adapter_tests').collection('lost_history');
     await coll.insertOne({ _id: 0 } as never);
