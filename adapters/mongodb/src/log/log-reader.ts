@@ -240,7 +240,9 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     const match = {
       $or: [
         ...[...namespaces].map(([db, colls]) => ({ 'ns.db': db, 'ns.coll': { $in: colls } })),
-        { operationType: { $in: ['dropDatabase', 'invalidate'] }, 'ns.db': { $in: databases } },
+        { operationType: 'dropDatabase', 'ns.db': { $in: databases } },
+        // An invalidate event has no `ns` (MongoDB manual, "Change Events: invalidate"): matched by its type alone.
+        { operationType: 'invalidate' },
         ...(this.heartbeatMatched ? [{ 'ns.db': heartbeat.database, 'ns.coll': heartbeat.collection }] : []),
       ],
     };
