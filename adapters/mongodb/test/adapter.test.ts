@@ -418,6 +418,29 @@ describe('mongodb adapter on the simulator', () => {
     );
   });
 
+  it('refuses a wrong password with a PermissionError saying what to check, without the password', async () => {
+    const guarded = await startMongoSimulator({ users: [{ username: 'cdc', password: 'right-pw' }] });
+    try {
+      const url = guarded.url.replace('mongodb://', 'mongodb://cdc:wrong-pw-123@');
+      const adapter = mongodbAdapter({ url, databases: ['x'] });
+      const s = createSource({ adapter, tables: { include: ['x.t'] }, startup: { mode: 'latest' } });
+      const failure = await s[Symbol.asyncIterator]()
+        .next()
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      await s.close();
+      expect(failure).toMatchObject({ code: 'HW_PERMISSION_DENIED' });
+      const message = String((failure as Error).message);
+      expect(message).toContain('authentication failed');
+      expect(message).toContain('check the user name, password and authSource');
+      expect(message).not.toContain('wrong-pw-123');
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('refuses a standalone server, saying how to make it a replica set', async () => {
     const standalone = await startMongoSimulator({ standalone: true });
     try {
