@@ -53,6 +53,21 @@ async function read(s: Source, done: (events: ChangeEvent[]) => boolean): Promis
   }
 }
 
+/** What a source of one collection (`startup: latest`) fails with on its first read; null when it does not. */
+async function startFailure(adapter: ReturnType<typeof mongodbAdapter>, table: string): Promise<unknown> {
+  const s = createSource({ adapter, tables: { include: [table] }, startup: { mode: 'latest' } });
+  try {
+    return await s[Symbol.asyncIterator]()
+      .next()
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+  } finally {
+    await s.close();
+  }
+}
+
 describe('mongodb adapter on the simulator', () => {
   it('snapshots mixed _id types in BSON order and streams their changes exactly', async () => {
     const coll = client.db('adapter_tests').collection('mixed');
@@ -423,14 +438,7 @@ describe('mongodb adapter on the simulator', () => {
     try {
       const url = guarded.url.replace('mongodb://', 'mongodb://cdc:wrong-pw-123@');
       const adapter = mongodbAdapter({ url, databases: ['x'] });
-      const s = createSource({ adapter, tables: { include: ['x.t'] }, startup: { mode: 'latest' } });
-      const failure = await s[Symbol.asyncIterator]()
-        .next()
-        .then(
-          () => null,
-          (error: unknown) => error,
-        );
-      await s.close();
+      const failure = await startFailure(adapter, 'x.t');
       expect(failure).toMatchObject({ code: 'HW_PERMISSION_DENIED' });
       const message = String((failure as Error).message);
       expect(message).toContain('authentication failed');
@@ -451,14 +459,7 @@ describe('mongodb adapter on the simulator', () => {
         .collection('t')
         .insertOne({ _id: 1 } as never);
       await c.close();
-      const s = createSource({ adapter, tables: { include: ['x.t'] }, startup: { mode: 'latest' } });
-      const failure = await s[Symbol.asyncIterator]()
-        .next()
-        .then(
-          () => null,
-          (error: unknown) => error,
-        );
-      await s.close();
+      const failure = await startFailure(adapter, 'x.t');
       expect(failure).toMatchObject({ code: 'HW_DATABASE_SETUP' });
       expect(String((failure as Error).message)).toContain('rs.initiate()');
     } finally {
