@@ -187,3 +187,48 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
     ),
   };
 }
+
+/**
+ * A table described from a definition the pipeline stored (its checkpoint's), for a captured table
+ * the catalog no longer has: dropped or renamed while the pipeline was down. The binlog still holds
+ * its changes up to the DDL, which are decoded with this. The definition keeps `COLUMN_TYPE` in lower
+ * case (`nativeType`), so an ENUM or SET value decodes in lower case here.
+ */
+export function describedFromSchema(schema: TableSchema): DescribedTable {
+  const columns: MysqlColumn[] = schema.columns.map((c) => {
+    const [, columnType = c.nativeType, collation = null] = /^(.*?)(?: collate (\S+))?$/.exec(c.nativeType) ?? [];
+    const type = c.type;
+    const scale =
+      type.kind === 'decimal'
+        ? (type.scale ?? 0)
+        : type.kind === 'time' || type.kind === 'timestamp' || type.kind === 'timestamptz'
+          ? (type.precision ?? 0)
+          : 0;
+    const precision = type.kind === 'decimal' ? (type.precision ?? 0) : type.kind === 'bits' ? (type.length ?? 0) : 0;
+    return {
+      name: c.name,
+      dataType: /^[a-z]+/.exec(columnType)?.[0] ?? columnType,
+      columnType,
+      charset: collation === null ? null : collation === 'binary' ? 'binary' : (collation.split('_')[0] ?? null),
+      collation,
+      precision,
+      scale,
+      nullable: c.nullable,
+      json: type.kind === 'json' && !GEOMETRY_TYPES.has(/^[a-z]+/.exec(columnType)?.[0] ?? ''),
+    };
+  });
+  return {
+    schema,
+    binlogColumns: columns.map((c) => ({
+      COLUMN_NAME: c.name,
+      COLLATION_NAME: c.collation,
+      CHARACTER_SET_NAME: c.charset,
+      COLUMN_COMMENT: '',
+      COLUMN_TYPE: c.columnType,
+    })),
+    columns,
+    decoders: new Map(
+      columns.map((c) => [c.name, GEOMETRY_TYPES.has(c.dataType) ? geometryDecoder(c) : decoderFor(c)]),
+    ),
+  };
+}

@@ -5,6 +5,7 @@ import {
   type LogReadRequest,
   OffsetUnavailableError,
   type Row,
+  TableNotFoundError,
   type RowBuilder,
   type RowChange,
   type TableSchema,
@@ -14,7 +15,7 @@ import {
 import ZongJi from '@vlasky/zongji';
 import type mysql from 'mysql2/promise';
 import { type ConnectionSettings, closeConnection, connect, connectionOptions } from './connection.js';
-import { type DescribedTable, describeTable } from './describe-tables.js';
+import { type DescribedTable, describedFromSchema, describeTable } from './describe-tables.js';
 import type { ColumnDecoder } from './types/decode.js';
 import { toHighwaterError } from './errors.js';
 import { type BinaryLog, binlogBytesAfter } from './binlog-lag.js';
@@ -24,6 +25,13 @@ import { stopZongji } from './stop-zongji.js';
 import { checkServer } from './watermarks.js';
 import { parseDdl } from './ddl.js';
 import { describedAsOfStatement } from './ddl-replay.js';
+import {
+  type BinlogPacket,
+  RowsEventReader,
+  RowsRead,
+  readBeforeZongji,
+  type ZongJiState,
+} from './rows-before-zongji.js';
 
 export interface LogReaderSettings {
   readonly connection: ConnectionSettings;
@@ -31,6 +39,12 @@ export interface LogReaderSettings {
   readonly serverId: number;
   /** Heartbeat period asked of the server: how soon an idle reader reports its position (ms). */
   readonly heartbeatMs: number;
+  /**
+   * Who reads the values of rows events: `highwater` (default) reads them from the event's bytes
+   * for tables whose column types `binlog-rows.ts` knows, and leaves the rest to zongji; `zongji`
+   * leaves them all to zongji (the tests compare the two).
+   */
+  readonly rowsDecoder?: 'highwater' | 'zongji';
 }
 
 /** How often the reader measures how much binlog is left after its position (`binlogLagBytes`). */
@@ -205,7 +219,8 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
   /** Bytes of binlog after the last position decoded, as of the last `SHOW BINARY LOGS`; null before it. */
   private binlogLag: number | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
-
+  /** Reads rows events of captured tables before zongji does (see `rows-before-zongji.ts`). */
+  readonly rowsReader = new RowsEventReader<Captured>((schema, table) => this.captured.get(`${schema}.${table}`));
   constructor(
     private readonly zongji: ZongJi,
     private readonly control: mysql.Connection,
@@ -220,6 +235,7 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
 
   private setCaptured(key: string, table: Captured): void {
     this.captured.set(key, table);
+    this.rowsReader.tablesChanged();
     this.lastEntry = null;
     this.lastTable = undefined;
   }
@@ -337,8 +353,31 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     this.progressTimer = setTimeout(() => this.flushProgress(), PROGRESS_QUIET_MS);
   }
 
+  /**
+   * Handles a packet before zongji: a rows event of a captured table read here, or a repeated table
+   * map skipped; false (zongji handles it) otherwise. Rows are read only while no DDL is being
+   * handled: rows read meanwhile would be decoded with the table's old definition.
+   */
+  beforeZongji(packet: BinlogPacket, zongji: ZongJiState): boolean {
+    if (this.closed) return false;
+    if (this.busy === null) {
+      const read = this.rowsReader.read(packet, zongji);
+      if (read !== null) {
+        this.onEvent(read);
+        return true;
+      }
+    }
+    return this.rowsReader.skipRepeatedTableMap(packet, zongji);
+  }
+
   /** Handles one binlog event: synchronously, but for a DDL statement (it re-describes tables). */
   private handle(event: unknown): Promise<void> | undefined {
+    if (event instanceof RowsRead) {
+      const index = event.nextPosition > 0 ? event.nextPosition : this.eventIndex + 1;
+      this.decodedRows(event, index);
+      this.eventIndex = index;
+      return;
+    }
     if (!isRec(event)) return;
     const name = eventName(event);
     const timestamp = typeof event.timestamp === 'number' ? event.timestamp : null;
@@ -405,6 +444,20 @@ class MysqlLogReader implements LogReader<MysqlOffset> {
     this.lastEntry = entry;
     this.lastTable = found;
     return found;
+  }
+
+  private decodedRows(event: RowsRead<Captured>, eventIndex: number): void {
+    const { op, table, rows, timestamp, gtid } = event;
+    const txId = gtid ?? null;
+    const step = op === 'u' ? 2 : 1;
+    for (let i = 0, rowIndex = 0; i < rows.length; i += step, rowIndex++) {
+      const offset = this.offset(eventIndex, rowIndex, gtid);
+      if (compareOffsets(offset, this.from) <= 0) continue;
+      const row = rows[i] as Row;
+      if (op === 'c') this.push(new ChangeItem(op, offset, null, row, 'none', table.name, timestamp, txId));
+      else if (op === 'd') this.push(new ChangeItem(op, offset, row, null, 'full', table.name, timestamp, txId));
+      else this.push(new ChangeItem(op, offset, row, rows[i + 1] as Row, 'full', table.name, timestamp, txId));
+    }
   }
 
   private rows(name: string, event: Rec, timestamp: number | null, eventIndex: number): void {
@@ -687,7 +740,17 @@ export async function createMysqlLogReader(
     }
     const tables: Captured[] = [];
     for (const t of request.tables) {
-      const described = await describeTable(control, t.id);
+      // `t` may be older than the catalog: a resumed pipeline's stored definition, with DDL made
+      // while it was down. The binlog's changes up to that DDL are then decoded with `t`, and the DDL
+      // is reported, replayed on `t`, when the reader gets to it; a table gone now (dropped or
+      // renamed) likewise.
+      let now: DescribedTable | null = null;
+      try {
+        now = await describeTable(control, t.id);
+      } catch (error) {
+        if (!(error instanceof TableNotFoundError)) throw error;
+      }
+      const described = now !== null && sameDefinition(now.schema, t) ? now : describedFromSchema(t);
       tables.push(capturedTable(t, described, tableName(t.id)));
     }
     const zongji = new ZongJi(connectionOptions(settings.connection));
@@ -701,6 +764,8 @@ export async function createMysqlLogReader(
       });
       zongji.on('binlog', (event: unknown) => reader.onEvent(event));
       zongji.on('ready', () => {
+        // zongji has made its binlog command class and not yet started it.
+        if (settings.rowsDecoder !== 'zongji') readBeforeZongji(zongji, (packet, z) => reader.beforeZongji(packet, z));
         // Queued before the dump command: heartbeats while idle, in nanoseconds.
         const ns = BigInt(Math.max(1, Math.round(settings.heartbeatMs))) * 1_000_000n;
         zongji.connection?.query(`SET @master_heartbeat_period = ${ns}`, () => undefined);
@@ -722,4 +787,12 @@ export async function createMysqlLogReader(
     if (control !== undefined) await closeConnection(control);
     throw toHighwaterError(error, 'createLogReader', qualifiedName({ name: request.from.file }));
   }
+}
+
+/** Same column names and native types, in the same order: the catalog's description decodes what `known` would. */
+function sameDefinition(catalog: TableSchema, known: TableSchema): boolean {
+  return (
+    catalog.columns.length === known.columns.length &&
+    catalog.columns.every((c, i) => c.name === known.columns[i]?.name && c.nativeType === known.columns[i]?.nativeType)
+  );
 }

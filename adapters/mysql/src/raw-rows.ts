@@ -172,10 +172,10 @@ type Slicing = Buffer & {
 const direct =
   typeof (Buffer.prototype as Partial<Slicing>).latin1Slice === 'function' &&
   typeof (Buffer.prototype as Partial<Slicing>).utf8Slice === 'function';
-const latin1: (bytes: Buffer, start: number, end: number) => string = direct
+export const latin1: (bytes: Buffer, start: number, end: number) => string = direct
   ? (bytes, start, end) => (bytes as Slicing).latin1Slice(start, end)
   : (bytes, start, end) => bytes.toString('latin1', start, end);
-const utf8: (bytes: Buffer, start: number, end: number) => string = direct
+export const utf8: (bytes: Buffer, start: number, end: number) => string = direct
   ? (bytes, start, end) => (bytes as Slicing).utf8Slice(start, end)
   : (bytes, start, end) => bytes.toString('utf8', start, end);
 

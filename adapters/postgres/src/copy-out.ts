@@ -45,6 +45,8 @@ export class CopyOutQuery {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private pendingLength = -1;
+  /** The part of a socket read after a message {@link parse} completed from earlier reads; parsed next. */
+  private leftover: Buffer | null = null;
   private readonly text = new CopyTextChunks();
 
   constructor(private readonly sql: string) {}
@@ -104,6 +106,13 @@ export class CopyOutQuery {
   async nextBytes(): Promise<Buffer | null> {
     for (;;) {
       if (this.error !== null) throw this.error;
+      if (this.leftover !== null) {
+        const rest = this.leftover;
+        this.leftover = null;
+        const bytes = this.parse(rest);
+        if (bytes !== null) return bytes;
+        continue;
+      }
       if (this.attached) {
         const chunk = (this.connection as PgConnection).stream.read() as Buffer | null;
         if (chunk !== null) {
@@ -156,6 +165,7 @@ export class CopyOutQuery {
     let data = read;
     if (this.pendingBytes > 0) {
       // A message began in an earlier read: wait until it is whole, then join once.
+      const before = this.pendingBytes;
       this.pending.push(read);
       this.pendingBytes += read.length;
       if (this.pendingLength < 0 && this.pendingBytes >= 5) {
@@ -163,6 +173,20 @@ export class CopyOutQuery {
         this.pendingLength = 1 + head.readUInt32BE(1);
       }
       if (this.pendingLength < 0 || this.pendingBytes < this.pendingLength) return null;
+      const need = this.pendingLength - before;
+      if ((this.pending[0] as Buffer)[0] === COPY_DATA && this.pendingLength > 5 && need < read.length) {
+        // Usually a row cut by the end of the previous read: only that row is joined, and the rest
+        // of this read is taken in place by the next call (joining the whole read copied every
+        // byte of most reads once more).
+        const parts = this.pending.slice(0, -1);
+        parts.push(read.subarray(0, need));
+        const message = Buffer.concat(parts, this.pendingLength);
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.pendingLength = -1;
+        this.leftover = read.subarray(need);
+        return message.subarray(5);
+      }
       data = Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;

@@ -127,6 +127,7 @@ export async function describeTable(db: Queryable, catalog: TypeCatalog, id: Tab
       chunkKey: primaryKey,
       ...(indexes.length === 0 ? {} : { indexes }),
       uniqueKeys,
+      sourceIds: { table: oid, columns: Object.fromEntries(columns.rows.map((c) => [c.attname, Number(c.attnum)])) },
     },
     types: byColumn,
     numbers: new Map(columns.rows.map((c) => [c.attname, Number(c.attnum)])),

@@ -389,9 +389,19 @@ export class PgLogReader implements LogReader<PgOffset> {
     await this.loadNumbers(tables);
   }
 
-  /** The column numbers of `tables` as the catalog has them now (see {@link DescribedTable.numbers}). */
+  /**
+   * The column numbers of `tables` (see {@link DescribedTable.numbers}) and their oids: those a
+   * definition carries (`sourceIds`: as the pipeline last knew the table, e.g. from its checkpoint,
+   * so a table or column renamed since is told from a drop and an add), else the catalog's now.
+   */
   private async loadNumbers(tables: readonly TableSchema[]): Promise<void> {
     for (const t of tables) {
+      if (t.sourceIds !== undefined) {
+        const name = tableName(t.id);
+        this.numbers.set(name, new Map(Object.entries(t.sourceIds.columns)));
+        this.oids.set(name, t.sourceIds.table);
+        continue;
+      }
       const rows = await this.client
         .query<{ oid: string; attname: string | null; attnum: number | null }>(
           `SELECT c.oid::int8::text AS oid, a.attname, a.attnum FROM pg_class c
@@ -678,7 +688,7 @@ export class PgLogReader implements LogReader<PgOffset> {
 
   /** Emits a schema item when a relation message shows columns other than those known. */
   private handleRelation(lsn: string, relation: Relation, batch: LogItem<PgOffset>[]): void {
-    const from = relation.renamedFrom;
+    const from = relation.renamedFrom ?? this.knownByOid(relation.oid, relation.table);
     if (from !== undefined && this.known.has(from)) {
       // ALTER TABLE … RENAME TO: the same relation under a new name. The old name ends here.
       this.known.delete(from);
@@ -708,7 +718,12 @@ export class PgLogReader implements LogReader<PgOffset> {
       this.numbers.set(relation.table, numbers);
     }
     if (known === undefined || !sameColumns(known.columns, relation.schema.columns)) {
-      this.known.set(relation.table, relation.schema);
+      const numbers = this.numbers.get(relation.table);
+      const schema: TableSchema =
+        numbers === undefined
+          ? relation.schema
+          : { ...relation.schema, sourceIds: { table: relation.oid, columns: Object.fromEntries(numbers) } };
+      this.known.set(relation.table, schema);
       const renamedColumns =
         known === undefined || previous === undefined || relation.numbers === null
           ? {}
@@ -722,12 +737,21 @@ export class PgLogReader implements LogReader<PgOffset> {
         kind: 'schema',
         offset: this.next(lsn, 'schema'),
         table: relation.table,
-        schema: relation.schema,
+        schema,
         ddl: null,
         commitTime: this.txn?.commitTime ?? null,
         ...(Object.keys(renamedColumns).length === 0 ? {} : { renamedColumns }),
       });
     }
+  }
+
+  /**
+   * The known table that had `oid` under another name than `table`: renamed before this session's
+   * first relation message of it (while the pipeline was down).
+   */
+  private knownByOid(oid: number, table: string): string | undefined {
+    for (const [name, known] of this.oids) if (known === oid && name !== table && this.known.has(name)) return name;
+    return undefined;
   }
 
   /**

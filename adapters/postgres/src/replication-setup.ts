@@ -79,8 +79,11 @@ export async function ensureSlot(client: Queryable, settings: ReplicationSetting
       .catch(async (error: unknown) => {
         // 53400 configuration_limit_exceeded: "all replication slots are in use".
         if ((error as { code?: unknown }).code === '53400') throw await slotsExhaustedError(client, name, error);
+        if (createdMeanwhile(error)) return null;
         throw error;
       });
+    // Another process (a cluster member starting beside this one) created it first: use that one.
+    if (created === null) return ensureSlot(client, settings);
     return {
       plugin: 'pgoutput',
       active: false,
@@ -147,8 +150,19 @@ export async function ensurePublication(
       );
     }
     const forTables = tables.length === 0 ? '' : ` FOR TABLE ${list}`;
-    await client.query(`CREATE PUBLICATION ${quoteIdent(name)}${forTables} WITH (publish_via_partition_root = true)`);
-    return true;
+    const made = await client
+      .query(`CREATE PUBLICATION ${quoteIdent(name)}${forTables} WITH (publish_via_partition_root = true)`)
+      .then(
+        () => true,
+        (error: unknown) => {
+          if (createdMeanwhile(error)) return false;
+          throw error;
+        },
+      );
+    if (made) return true;
+    // Another process (a cluster member starting beside this one) created it first: add the tables to that one.
+    await ensurePublication(client, settings, tables);
+    return false;
   }
   if (publication.puballtables === 't' || tables.length === 0) return false;
   const published = await client.query<{ schemaname: string; tablename: string }>(
@@ -160,6 +174,10 @@ export async function ensurePublication(
   const missing: TableId[] = [];
   for (const id of tables) {
     if (have.has(tableName({ schema: id.schema ?? 'public', name: id.name }))) continue;
+    // A table a resumed pipeline knew that is gone under this name (dropped, or renamed: a renamed
+    // table stays published) while it was down: its log reader reports that.
+    const exists = await client.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [qualifiedName(id)]);
+    if (exists.rows[0]?.r === null || exists.rows[0]?.r === undefined) continue;
     const partitions = await client.query<{ n: string }>(
       `SELECT count(*) AS n FROM pg_partition_tree($1::regclass) p
          JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace s ON s.oid = c.relnamespace
@@ -219,4 +237,14 @@ export async function ensureReplication(
   } finally {
     await client?.end().catch(() => undefined);
   }
+}
+
+/**
+ * Whether creating a publication or slot failed because another session created it since this one
+ * looked: 42710 duplicate_object ("… already exists"), or 23505 unique_violation when both inserted
+ * into the catalog at once.
+ */
+function createdMeanwhile(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '42710' || code === '23505';
 }

@@ -88,6 +88,22 @@ describe('COPY out reader (protocol)', () => {
     expect(r.handedBack.equals(after)).toBe(true);
   });
 
+  it('joins only the row a read cut, and takes the rest of the next read in place (not copied again)', async () => {
+    const socket = new FakeSocket();
+    const copy = new CopyOutQuery('COPY x TO STDOUT');
+    socket.on('data', () => undefined);
+    copy.submit({ stream: socket, query: () => undefined } as unknown as Connection);
+    const first = message('d', '1\tcut here\n');
+    const second = Buffer.concat([first.subarray(7), message('d', '2\tx\n'), message('d', '3\ty\n')]);
+    socket.queue = [Buffer.concat([message('H', Buffer.from([0, 0, 0])), first.subarray(0, 7)]), second];
+    const cut = await copy.nextBytes();
+    expect(cut?.toString()).toBe('1\tcut here\n');
+    const rest = await copy.nextBytes();
+    expect(rest?.toString()).toBe('2\tx\n3\ty\n');
+    // A view of the socket's own read, its CopyData headers dropped in place.
+    expect(rest?.buffer).toBe(second.buffer);
+  });
+
   it('hands an error response to pg and throws what pg reports', async () => {
     const socket = new FakeSocket();
     const copy = new CopyOutQuery('COPY x TO STDOUT');

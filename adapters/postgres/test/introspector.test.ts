@@ -57,6 +57,8 @@ describe('introspector', () => {
       primaryKey: ['region', 'n'],
       chunkKey: ['region', 'n'],
       uniqueKeys: [['region', 'n']],
+      // The relation's oid and the columns' numbers, which a rename keeps.
+      sourceIds: { table: expect.any(Number), columns: { region: 1, n: 2, note: 3 } },
     });
     expect(nokey?.primaryKey).toEqual([]);
     await expect(introspector.describeTables([{ schema: 'public', name: 'missing' }])).rejects.toThrow(

@@ -453,7 +453,7 @@ function pushRss(report: DbReport, name: string, rows: number, runs: readonly Me
     report.rss.push({
       benchmark: name,
       rows,
-      what: '`highwater run` process (VmHWM)',
+      what: `\`highwater run\` process (VmHWM; CPU ${(m.extra.cpuSeconds ?? 0).toFixed(1)} s)`,
       maxRssMiB: (m.extra.maxRssKiB ?? 0) / 1024,
       seconds: m.seconds,
     });

@@ -6,8 +6,13 @@ import type { Measurement } from '../core/measure.js';
 import { sleep } from '../db/common.js';
 import type { ReadChildArgs, ReadChildResult } from './read-child.js';
 
-/** The built `highwater` command (`npm run bench` builds every package first). */
-const BIN = fileURLToPath(new URL('../../../packages/cli/dist/bin/highwater.js', import.meta.url));
+/**
+ * The built `highwater` command (`npm run bench` builds every package first), or another build's
+ * from `BENCH_HIGHWATER_BIN` (for an A/B run against another checkout with the same limits).
+ */
+const BIN =
+  process.env.BENCH_HIGHWATER_BIN ??
+  fileURLToPath(new URL('../../../packages/cli/dist/bin/highwater.js', import.meta.url));
 
 /** The kernel's peak resident set of a running process (`VmHWM`), in KiB; 0 once it is gone. */
 function peakRssKiB(pid: number): number {
@@ -19,6 +24,21 @@ function peakRssKiB(pid: number): number {
     return 0;
   }
 }
+
+/** CPU seconds (user + system) a running process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat, counted after the command name (which may hold spaces).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc CPU times (100 on every architecture Node runs on). */
+const CLOCK_TICKS = 100;
 
 /** `events written` from the pipeline's metrics endpoint, or null while it does not answer. */
 async function eventsWritten(metricsPort: number): Promise<number | null> {
@@ -50,7 +70,8 @@ export interface PipelineRun {
 /**
  * Runs `highwater run <file>` as a user would, in its own process, and times it from spawning to the
  * end (snapshot) or to the moment everything is written (stream). Peak RSS is the process's `VmHWM`,
- * read every 100 ms (it only grows, so the last reading before the end is the peak).
+ * read every 100 ms (it only grows, so the last reading before the end is the peak); its CPU time
+ * likewise (user + system from /proc, so up to the last 100 ms before the exit are not counted).
  */
 export async function runPipeline(run: PipelineRun): Promise<Measurement> {
   await writeFile(run.file, run.yaml);
@@ -78,8 +99,10 @@ export async function runPipeline(run: PipelineRun): Promise<Measurement> {
   let peak = 0;
   let done = 0;
   const deadline = started + 600_000;
+  let cpu = 0;
   while (!ended) {
     peak = Math.max(peak, peakRssKiB(pid));
+    cpu = Math.max(cpu, cpuSeconds(pid));
     if (run.stream !== undefined && done === 0) {
       const n = await eventsWritten(run.stream.metricsPort);
       // The metrics count a batch once the sink has committed it, so everything was written by the
@@ -99,7 +122,7 @@ export async function runPipeline(run: PipelineRun): Promise<Measurement> {
   if (code !== 0 || done === 0) {
     throw new Error(`highwater run ${run.file} ended with ${code} before it was done:\n${log}`);
   }
-  return { seconds: (done - started) / 1000, count: run.count, extra: { maxRssKiB: peak } };
+  return { seconds: (done - started) / 1000, count: run.count, extra: { maxRssKiB: peak, cpuSeconds: cpu } };
 }
 
 /** The child that reads what a Postgres → file run reads, writing nothing (`read-child.ts`). */

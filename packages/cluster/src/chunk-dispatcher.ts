@@ -1,6 +1,7 @@
 import {
   type Checkpoint,
   ClusterError,
+  type JsonValue,
   type LogItem,
   type OffsetCodec,
   type RemoteChunkResult,
@@ -11,10 +12,22 @@ import {
   tableName,
 } from '@highwater/core';
 import { type KvWatchEntry, KvWatchInclude } from '@nats-io/kv';
-import { type ChunkRecord, type ChunkTask, rangeKey, rangeToJson } from './chunk-record.js';
+import type { ChunkFencer } from './chunk-fencer.js';
+import {
+  type ChunkRecord,
+  type ChunkTask,
+  rangeKey,
+  rangeToJson,
+  BARRIER_RESET,
+  type Barrier,
+  type BarrierRecord,
+} from './chunk-record.js';
 import type { Coordinator } from './coordinator.js';
 import type { LogPublisher } from './log-publisher.js';
-import { chunkRecordKey } from './names.js';
+import { barrierRecordKey, chunkRecordKey } from './names.js';
+
+/** Compare-and-swap rounds on one KV key before giving up (another writer keeps changing it). */
+const CAS_ROUNDS = 50;
 
 /** Someone waiting for updates of a chunk record; `take` returns true once it needs no more. */
 interface Waiter {
@@ -42,7 +55,9 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
    * was handed out with: a reader of it takes its low watermark later, so its window starts there or after.
    */
   readonly pending = new Map<string, O>();
-  /** First low watermarks of chunk records by split id: set once per record, never changed. */
+  /** The table of each chunk handed out and not yet done. */
+  private readonly pendingTables = new Map<string, string>();
+  /** First low watermarks of chunk records by split id: set once per record, changed only by a barrier's reset (which drops it here). */
   private readonly firstLowWatermarks = new Map<string, O>();
 
   constructor(
@@ -50,6 +65,7 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     private readonly offsets: OffsetCodec<O>,
     private readonly publisher: LogPublisher<O>,
     private readonly epoch: number,
+    private readonly fencer: ChunkFencer,
   ) {
     this.closing = new Promise((resolve) => {
       this.signalClosed = resolve;
@@ -108,6 +124,7 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     if (!records) return;
     const keys: string[] = [];
     for await (const key of await state.keys('chunk.>')) keys.push(key);
+    for await (const key of await state.keys('barrier.>')) keys.push(key);
     for (const key of keys) await state.purge(key);
   }
 
@@ -116,15 +133,122 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
     this.signalClosed();
     this.stop?.();
     await this.watching?.catch(() => undefined);
+    await this.fencer.close().catch(() => undefined);
   }
 
-  publishLog(batch: readonly LogItem<O>[]): Promise<void> {
-    return this.publisher.publish(batch);
+  /**
+   * Appends a log batch to the log stream. A truncate or schema change of a table being snapshotted
+   * is first made a barrier (see {@link barrier}), before the publish: a member whose window reaches
+   * it finds it announced and its chunk reset.
+   */
+  async publishLog(batch: readonly LogItem<O>[]): Promise<void> {
+    for (const item of batch) {
+      if (item.kind === 'truncate') await this.barrier(item.table, item.offset, undefined);
+      else if (item.kind === 'schema' && item.schema !== null)
+        await this.barrier(
+          item.table,
+          item.offset,
+          item.schema.columns.map((c) => c.name),
+        );
+    }
+    await this.publisher.publish(batch);
+  }
+
+  /**
+   * Orders a truncate or schema change `B` of a table being snapshotted against the members' chunk
+   * writes (docs/algorithm.md, "Truncates and DDL during a cluster snapshot"): a chunk's rows land
+   * before `B` when they are as of a high watermark below it, after it otherwise.
+   * - Announced in the table's barrier record: a member writes only once every announced barrier at
+   *   or before its high watermark is in a stored checkpoint (so in the target before its rows).
+   * - Every chunk of the table with a record (handed out and not released, or listed unfinished) is
+   *   reset: a fresh record at a new revision, no first low watermark, and a write with that revision
+   *   as the chunk's fencing token. An attempt that claimed before may have read before `B`: from
+   *   then on the sink refuses its rows, and what it wrote before is in the target ahead of `B`. The
+   *   chunk is read again by an attempt that claims after the reset, so reads and takes its high
+   *   watermark after `B`.
+   * A barrier at or before the stored checkpoint is a replay: it landed, and was ordered when first read.
+   */
+  private async barrier(table: string, offset: O, columns: readonly string[] | undefined): Promise<void> {
+    const stored = this.stored;
+    const phase = stored?.tables[table]?.phase;
+    const handedOut = [...this.pendingTables].filter(([, t]) => t === table).map(([id]) => id);
+    if (phase !== 'snapshot' && handedOut.length === 0) return;
+    const landed = stored?.position == null ? null : this.offsets.fromJSON(stored.position);
+    if (landed !== null && this.offsets.compare(offset, landed) <= 0) return;
+    const at = this.offsets.toJSON(offset);
+    await this.announce(table, { offset: at, ...(columns === undefined ? {} : { columns }) }, landed);
+    const ids = new Set(handedOut);
+    const state = stored?.tables[table];
+    if (state?.phase === 'snapshot') for (const u of state.unfinished) ids.add(snapshotSplitId(table, u.index));
+    for (const id of ids) await this.resetChunk(id, at);
+  }
+
+  /** Adds `barrier` to the table's record, dropping the barriers a stored checkpoint covers. */
+  private async announce(table: string, barrier: Barrier, landed: O | null): Promise<void> {
+    const { state } = this.coordinator;
+    const key = barrierRecordKey(table);
+    const offset = this.offsets.fromJSON(barrier.offset);
+    await this.compareAndSwap(key, async () => {
+      const entry = await state.get(key);
+      const prior = entry !== null && entry.operation === 'PUT' ? entry.json<BarrierRecord>().barriers : [];
+      const kept = prior.filter(
+        (b) => landed === null || this.offsets.compare(this.offsets.fromJSON(b.offset), landed) > 0,
+      );
+      if (!kept.some((b) => this.offsets.compare(this.offsets.fromJSON(b.offset), offset) === 0)) kept.push(barrier);
+      const record: BarrierRecord = { barriers: kept };
+      return entry === null
+        ? state.create(key, JSON.stringify(record))
+        : state.update(key, JSON.stringify(record), entry.revision);
+    });
+  }
+
+  /** Resets a chunk's record at barrier `at` and shuts out its earlier attempts (see {@link barrier}). */
+  private async resetChunk(splitId: string, at: JsonValue): Promise<void> {
+    const { state } = this.coordinator;
+    const key = chunkRecordKey(splitId);
+    const revision = await this.compareAndSwap(key, async () => {
+      const entry = await state.get(key);
+      // No attempt claimed it yet: any that does reads after the barrier.
+      if (entry === null || entry.operation !== 'PUT') return null;
+      const record = entry.json<ChunkRecord>();
+      const reset: ChunkRecord = {
+        state: 'reading',
+        member: BARRIER_RESET,
+        attempts: record.attempts,
+        firstLowWatermark: null,
+        range: record.range,
+        resetAt: at,
+        at: Date.now(),
+      };
+      return state.update(key, JSON.stringify(reset), entry.revision);
+    });
+    if (revision === null) return;
+    this.firstLowWatermarks.delete(splitId);
+    await this.fencer.fence(splitId, revision, at);
+  }
+
+  /** Runs `attempt` (a read and a compare-and-swap write) until its write is not beaten by another writer. */
+  private async compareAndSwap<T>(key: string, attempt: () => Promise<T>): Promise<T> {
+    for (let round = 1; ; round++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (round >= CAS_ROUNDS || this.closed)
+          throw new ClusterError(
+            `could not update ${key} in NATS bucket ${this.coordinator.names.stateBucket}: NATS is unreachable or another writer keeps changing it; this leader steps down and another takes over`,
+            {
+              cause: error,
+              retriable: true,
+            },
+          );
+      }
+    }
   }
 
   async readChunk(split: SnapshotSplit, table: TableSchema, notBefore: O): Promise<RemoteChunkResult<O>> {
     const key = chunkRecordKey(split.id);
     this.pending.set(split.id, notBefore);
+    this.pendingTables.set(split.id, split.table);
     try {
       await Promise.race([this.whenListed(split), this.closing]);
       for (let dispatches = 0; !this.closed; ) {
@@ -150,6 +274,7 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
       throw new ClusterError(`the leader stopped while chunk ${split.id} was being read`, { retriable: true });
     } finally {
       this.pending.delete(split.id);
+      this.pendingTables.delete(split.id);
     }
   }
 
@@ -211,6 +336,7 @@ export class ChunkDispatcher<O> implements RemoteChunks<O> {
       chunkKey: table.chunkKey,
       basedOn: revision,
       epoch: this.epoch,
+      columns: table.columns.map((c) => c.name),
     };
     // The id makes a publish retried within the duplicate window land once.
     await js.publish(names.chunkSubject(split.id), JSON.stringify(task), {

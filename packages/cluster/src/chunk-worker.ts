@@ -1,5 +1,6 @@
 import {
   type Checkpoint,
+  type ChunkChange,
   type ChunkReader,
   eventKeyRowOf,
   type Introspector,
@@ -20,11 +21,29 @@ import {
   type SourceEvent,
 } from '@highwater/core';
 import type { JsMsg } from '@nats-io/jetstream';
-import { type ChunkRecord, type ChunkTask, rangeKey, taskRange } from './chunk-record.js';
+import { chunkCheckpoint, chunkFenceScope } from './chunk-fencer.js';
+import {
+  type ChunkRecord,
+  type ChunkTask,
+  rangeKey,
+  BARRIER_RESET,
+  type BarrierRecord,
+  taskRange,
+} from './chunk-record.js';
 import { leaseHolder } from './lease.js';
 import type { Coordinator } from './coordinator.js';
 import type { LogWindowReader } from './log-window.js';
-import { chunkRecordKey } from './names.js';
+import { barrierRecordKey, CHECKPOINT_KEY, chunkRecordKey } from './names.js';
+
+/**
+ * What became of a chunk's message: done (acknowledge it), taken over by another attempt (leave it
+ * alone), or to be read again soon (hand it back): the leader reset the chunk at a barrier, or the
+ * table changed shape ahead of the leader's log.
+ */
+type Outcome = 'ack' | 'leave' | 'again';
+
+/** How long a chunk handed back to be read again waits on the queue. */
+const AGAIN_DELAY_MS = 500;
 
 /** What a member's chunk readers share. */
 export interface ChunkWorkContext<O> {
@@ -91,8 +110,9 @@ export class ChunkWorker<O> {
     );
     this.context.onChunk?.(this.index, task.id);
     try {
-      const acknowledged = await this.readChunk(task);
-      if (acknowledged) message.ack();
+      const outcome = await this.readChunk(task);
+      if (outcome === 'ack') message.ack();
+      else if (outcome === 'again') message.nak(AGAIN_DELAY_MS);
     } catch (error) {
       this.context.log(
         'warn',
@@ -107,16 +127,16 @@ export class ChunkWorker<O> {
     }
   }
 
-  /** Reads, merges and writes one chunk; false when another attempt took it over (leave the message alone). */
-  private async readChunk(task: ChunkTask): Promise<boolean> {
+  /** Reads, merges and writes one chunk. */
+  private async readChunk(task: ChunkTask): Promise<Outcome> {
     const { coordinator, adapter, introspector, window, member } = this.context;
     const offsets = adapter.offsets;
     const key = chunkRecordKey(task.id);
     const state = coordinator.state;
     const entry = await state.get(key);
     const prior = entry !== null && entry.operation === 'PUT' ? entry.json<ChunkRecord>() : null;
-    if (prior?.state === 'done' && (entry?.revision ?? 0) > task.basedOn) return true; // stale task
-    if (await this.queuedByEarlierLeader(task)) return true;
+    if (prior?.state === 'done' && (entry?.revision ?? 0) > task.basedOn) return 'ack'; // stale task
+    if (await this.queuedByEarlierLeader(task)) return 'ack';
     const claim: ChunkRecord = {
       state: 'reading',
       member,
@@ -124,6 +144,7 @@ export class ChunkWorker<O> {
       firstLowWatermark: prior?.firstLowWatermark ?? null,
       range: rangeKey(task),
       at: Date.now(),
+      ...(prior?.resetAt === undefined ? {} : { resetAt: prior.resetAt }),
     };
     let revision =
       entry === null
@@ -166,11 +187,13 @@ export class ChunkWorker<O> {
       inChunk: (k) =>
         (range.start === null || compare(k, range.start) >= 0) && (range.end === null || compare(k, range.end) < 0),
     });
-    if (redo && merged.truncated) {
+    if (redo && merged.truncated && this.truncatedSince(changes, claim.resetAt)) {
       throw new UnsupportedError(
         `table ${task.table} was truncated while chunk ${task.id} was read again after a failure: restart the pipeline's snapshot (delete its checkpoint in NATS bucket ${coordinator.names.stateBucket})`,
       );
     }
+    // Truncates and DDL of the table at or before the high watermark land before these rows.
+    if ((await this.barriersStored(task, written, highWatermark)) === 'again') return 'again';
     const source: SourceInfo = {
       connector: adapter.name,
       table: task.table,
@@ -212,11 +235,8 @@ export class ChunkWorker<O> {
       }
     }
     const current = await state.get(key);
-    if (current?.revision !== revision) {
-      this.context.log('info', { chunk: task.id }, `chunk ${task.id} was taken over by another attempt; leaving it`);
-      return false;
-    }
-    if (await this.queuedByEarlierLeader(task)) return true;
+    if (current?.revision !== revision) return this.takenOver(task, 'before its write');
+    if (await this.queuedByEarlierLeader(task)) return 'ack';
     this.sink ??= await this.openSink();
     // The claim's revision is the fencing token: a later attempt claims at a higher one, and once it
     // has written, the sink refuses this attempt's rows even if it stalled past every check above.
@@ -228,8 +248,7 @@ export class ChunkWorker<O> {
       });
     } catch (error) {
       if (!(error instanceof FencedWriteError)) throw error;
-      this.context.log('info', { chunk: task.id }, `chunk ${task.id} was written by a newer attempt; leaving it`);
-      return false;
+      return this.takenOver(task, 'and its write was refused');
     }
     const done: ChunkRecord = {
       ...record,
@@ -241,16 +260,113 @@ export class ChunkWorker<O> {
     try {
       await state.update(key, JSON.stringify(done), revision);
     } catch {
-      this.context.log(
-        'info',
-        { chunk: task.id },
-        `chunk ${task.id} was taken over by another attempt after its write`,
-      );
-      return false;
+      return this.takenOver(task, 'after its write');
     }
     this.told.set(task.table, written);
     this.context.log('debug', { chunk: task.id, rows: merged.rows.length, redo }, `chunk ${task.id} written`);
-    return true;
+    return 'ack';
+  }
+
+  /**
+   * The chunk's record moved on under this attempt: another attempt claimed it (it holds the
+   * message's successor; leave this one alone), or the leader reset it at a truncate and nobody
+   * claimed it since (hand the message back so it is read again soon, not after the ack wait).
+   */
+  private async takenOver(task: ChunkTask, when: string): Promise<Outcome> {
+    const entry = await this.context.coordinator.state.get(chunkRecordKey(task.id));
+    const record = entry !== null && entry.operation === 'PUT' ? entry.json<ChunkRecord>() : null;
+    if (record?.member === BARRIER_RESET) {
+      this.context.log(
+        'info',
+        { chunk: task.id },
+        `chunk ${task.id} was reset at a truncate or DDL ${when}; reading it again`,
+      );
+      return 'again';
+    }
+    this.context.log(
+      'info',
+      { chunk: task.id },
+      `chunk ${task.id} was taken over by another attempt ${when}; leaving it`,
+    );
+    return 'leave';
+  }
+
+  /**
+   * Whether the window holds a truncate after the one the chunk's record was last reset at (any, if
+   * never): such a truncate may have landed after rows an earlier attempt read before it.
+   */
+  private truncatedSince(changes: readonly ChunkChange<O>[], resetAt: ChunkRecord['resetAt']): boolean {
+    const offsets = this.context.adapter.offsets;
+    const reset = resetAt === undefined ? null : offsets.fromJSON(resetAt);
+    return changes.some((c) => c.kind === 'truncate' && (reset === null || offsets.compare(c.offset, reset) > 0));
+  }
+
+  /**
+   * Waits until every barrier of the table (truncate, schema change) the leader announced at or
+   * before `highWatermark` is in a stored checkpoint, so in the target: the rows are as of
+   * `highWatermark` and must land after what came before it (docs/algorithm.md, "Truncates and DDL
+   * during a cluster snapshot"). The leader announces a barrier before it publishes it, and the
+   * window was read up to `highWatermark`, so every such barrier is in the record by now.
+   *
+   * A table that lost a column the leader knew when it queued the chunk (renamed or dropped since)
+   * gives rows the target can take only after the leader's change: that change must be among the
+   * barriers, else the leader's log has not reached it yet and the chunk is read again later
+   * (`again`). Its sink is then opened afresh, to learn the target as the leader left it.
+   */
+  private async barriersStored(task: ChunkTask, written: TableSchema, highWatermark: O): Promise<'stored' | 'again'> {
+    const { coordinator, adapter } = this.context;
+    const offsets = adapter.offsets;
+    const entry = await coordinator.state.get(barrierRecordKey(task.table));
+    const barriers = entry !== null && entry.operation === 'PUT' ? entry.json<BarrierRecord>().barriers : [];
+    const before = barriers.filter((b) => offsets.compare(offsets.fromJSON(b.offset), highWatermark) <= 0);
+    const names = written.columns.map((c) => c.name);
+    const lost = (known: readonly string[] | undefined) => known?.some((c) => !names.includes(c)) ?? false;
+    if (lost(task.columns)) {
+      const now = [...names].sort().join('\u0000');
+      if (!before.some((b) => b.columns !== undefined && [...b.columns].sort().join('\u0000') === now)) {
+        this.context.log(
+          'info',
+          { chunk: task.id },
+          `chunk ${task.id}: table ${task.table} changed shape ahead of the leader's log; reading it again`,
+        );
+        return 'again';
+      }
+    }
+    if (lost(this.told.get(task.table)?.columns.map((c) => c.name))) {
+      const sink = this.sink;
+      this.sink = null;
+      this.told.delete(task.table);
+      await sink?.close().catch(() => undefined);
+    }
+    let latest: O | null = null;
+    for (const b of before) {
+      const offset = offsets.fromJSON(b.offset);
+      if (latest === null || offsets.compare(offset, latest) > 0) latest = offset;
+    }
+    if (latest !== null) await this.storedThrough(task.table, latest);
+    return 'stored';
+  }
+
+  /** Waits until the pipeline's stored checkpoint is at or past `through` (following its key on the server). */
+  private async storedThrough(table: string, through: O): Promise<void> {
+    const { coordinator, adapter, stopped } = this.context;
+    const offsets = adapter.offsets;
+    const watch = await coordinator.state.watch({ key: CHECKPOINT_KEY });
+    // The watch waits on the server; a stopping member ends it from here.
+    const stopping = setInterval(() => {
+      if (stopped()) watch.stop();
+    }, 500);
+    try {
+      for await (const update of watch) {
+        if (update.operation !== 'PUT') continue;
+        const position = update.json<Checkpoint>().position;
+        if (position !== null && offsets.compare(offsets.fromJSON(position), through) >= 0) return;
+      }
+      throw new Error(`the member stopped while waiting for a truncate or DDL of ${table} to be stored`);
+    } finally {
+      clearInterval(stopping);
+      watch.stop();
+    }
   }
 
   /**
@@ -313,21 +429,4 @@ export class ChunkWorker<O> {
     await reader?.close().catch(() => undefined);
     await sink?.close().catch(() => undefined);
   }
-}
-
-/** Fencing scope of a chunk's writes; the token is the revision of the attempt's claim in KV. */
-export function chunkFenceScope(splitId: string): string {
-  return `chunk:${splitId}`;
-}
-
-/**
- * The checkpoint a chunk write carries: a SQL sink stores it in its checkpoint table under the
- * members' own row, never under the pipeline's (the leader's checkpoint lives in NATS).
- */
-function chunkCheckpoint(connector: string, position: Checkpoint['position']): Checkpoint {
-  return { version: 1, connector, position, complete: false, tables: {} };
-}
-
-function _sameColumns(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i]);
 }

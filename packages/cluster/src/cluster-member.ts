@@ -13,6 +13,7 @@ import {
   type WriteFence,
 } from '@highwater/core';
 import { ChunkDispatcher } from './chunk-dispatcher.js';
+import { ChunkFencer } from './chunk-fencer.js';
 import { ChunkWorker } from './chunk-worker.js';
 import { type ClusterNatsOptions, type Coordinator, messageOf, openCoordinator } from './coordinator.js';
 import { KvCheckpointStore } from './kv-checkpoint-store.js';
@@ -202,7 +203,8 @@ export class ClusterMember<O> {
       this.endLeadership = resolve;
     });
     const publisher = new LogPublisher(coordinator, this.options.adapter.offsets);
-    const dispatcher = new ChunkDispatcher(coordinator, this.options.adapter.offsets, publisher, lease.epoch);
+    const fencer = new ChunkFencer(this.options.createChunkSink, this.options.adapter.name);
+    const dispatcher = new ChunkDispatcher(coordinator, this.options.adapter.offsets, publisher, lease.epoch, fencer);
     this.dispatcher = dispatcher;
     // Chunks still handed out are left to the next leader: the pipeline's close must not wait for them.
     void ended.then(() => dispatcher.close());
@@ -255,6 +257,7 @@ export class ClusterMember<O> {
       if (fresh) await publisher.reset();
       else await publisher.open();
       await dispatcher.open();
+      await fencer.open();
       await this.options.lead({
         remoteChunks: dispatcher,
         checkpointStore,

@@ -48,6 +48,14 @@ export function chunkRecordKey(splitId: string): string {
   return `chunk.${encodeToken(splitId)}`;
 }
 
+/**
+ * KV key of a table's barriers (`BarrierRecord`): its truncates and schema changes the leader has
+ * published to the log stream and not yet seen stored.
+ */
+export function barrierRecordKey(table: string): string {
+  return `barrier.${encodeToken(table)}`;
+}
+
 /** A split id (`schema.table:7`) as one subject token / KV key part: base64url has no '.', '*', '>' or spaces. */
 function encodeToken(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');

@@ -31,12 +31,16 @@ export function inRange(split: SnapshotSplit, id: number): boolean {
   return (start === null || id >= Number((start as Key)[0])) && (end === null || id < Number((end as Key)[0]));
 }
 
-/** The leader's part: the source into `target`, calling `stored` once the checkpoint says the snapshot is stored. */
+/**
+ * The leader's part: the source into `target` (through `sink`, a handle of it, when given), calling
+ * `stored` once the checkpoint says the snapshot is stored.
+ */
 export function leadUntilStored(
   adapter: SourceAdapter<number>,
   target: InMemoryTableSink,
   chunks: { chunkSize: number; parallelism: number },
   stored: () => void,
+  sink: Sink = target.open(),
 ): (leadership: Leadership<number>) => Promise<void> {
   return (leadership) =>
     leadSource(leadership, {
@@ -44,7 +48,7 @@ export function leadUntilStored(
       tables: { include: [TABLE] },
       ...chunks,
       heartbeatIntervalMs: 100,
-      sink: target.open(),
+      sink,
       onBatch: (batch) => {
         if (Object.values(batch.checkpoint.tables).every((t) => t.phase === 'stream')) stored();
       },

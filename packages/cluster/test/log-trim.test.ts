@@ -1,6 +1,7 @@
 import type { Checkpoint, LogItem } from '@highwater/core';
 import { memoryAdapter, memoryOffsets } from '@highwater/memory';
 import { describe, expect, it } from 'vitest';
+import { ChunkFencer } from '../src/chunk-fencer.js';
 import { ChunkDispatcher } from '../src/chunk-dispatcher.js';
 import { ClusterMember, openCoordinator } from '../src/index.js';
 import { LogPublisher } from '../src/log-publisher.js';
@@ -55,7 +56,9 @@ describe('cluster: the log stream is trimmed while a snapshot runs', () => {
     const coordinator = await openCoordinator({ url: nats.url }, 'floor.test', 'probe');
     try {
       const publisher = new LogPublisher(coordinator, memoryOffsets);
-      const dispatcher = new ChunkDispatcher(coordinator, memoryOffsets, publisher, 1);
+      // No truncate in this test: the fencer is never asked for a sink.
+      const fencer = new ChunkFencer(() => Promise.reject(new Error('no chunk sink in this test')), 'memory');
+      const dispatcher = new ChunkDispatcher(coordinator, memoryOffsets, publisher, 1, fencer);
       expect(await dispatcher.windowFloor()).toBeNull();
       // Split 0 was read by an earlier attempt from offset 30; split 1 is claimed, its low watermark not yet taken.
       await coordinator.state.put(

@@ -4,7 +4,7 @@ export { valueFromJson, valueToJson } from './values/value-json.js';
 export { createRowBuilder, type RowBuilder } from './values/row-builder.js';
 export { civilFromDays, daysFromCivil } from './values/civil-date.js';
 export type { OffsetCodec } from './offset/offset-codec.js';
-export type { ColumnSchema, LogicalType, TableId, TableIndex, TableSchema } from './schema/table-schema.js';
+export type { ColumnSchema, LogicalType, TableId, SourceIds, TableIndex, TableSchema } from './schema/table-schema.js';
 export { chunkKeyOf, eventKeyRowOf, keyColumnsOf, primaryKeyRowOf, tableName } from './schema/table-schema.js';
 export type { DdlChange, DdlKind, TypeChange } from './schema/ddl-changes.js';
 export { compareTypes, constantDefault, diffTableSchemas } from './schema/ddl-changes.js';

@@ -16,6 +16,7 @@ import {
   type RejectValue,
 } from '@highwater/sink-sql';
 import { LoadDuplicateError, loadDataStatement, loadLine, loadWarningsError } from './load-data.js';
+import { sendStatements } from './multi-statement.js';
 
 /** Longest VARCHAR a key column gets: utf8mb4 takes 4 bytes a character, InnoDB keys 3072 bytes. */
 const KEY_CHARS = 255;
@@ -199,11 +200,6 @@ function updateList(columns: readonly string[], key: readonly string[]): string 
     .join(', ');
 }
 
-/** The load's pieces as UTF-8 buffers: mysql2 sends each chunk of the stream as one packet. */
-function* bytesOf(data: Iterable<string>): Generator<Buffer> {
-  for (const piece of data) yield Buffer.from(piece, 'utf8');
-}
-
 const LOST_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',
   'ECONNRESET',
@@ -249,6 +245,8 @@ export const mysqlDialect: Dialect = {
     line: loadLine,
     isDuplicateKey: (error) => error instanceof LoadDuplicateError,
     isUnavailable: (error) => LOCAL_INFILE_REFUSED.has(Number(fieldOf(error, 'errno'))),
+    // Updates ride in the batch's one multi-statement query (see multi-statement.ts).
+    stagesUpdates: false,
     // CREATE/DROP TEMPORARY TABLE do not commit the transaction, unlike other DDL on MySQL.
     createStage(qualified, stage, columns) {
       const list = columns.map((c) => mysqlDialect.quote(c)).join(', ');
@@ -268,6 +266,9 @@ export const mysqlDialect: Dialect = {
       dateStrings: true,
       timezone: 'Z',
       charset: 'UTF8MB4_BIN',
+      // A batch's statements go in one query (`pipeline`). Nothing a source sends reaches the text
+      // unescaped: values are parameters escaped by mysql2, identifiers quoted by `quote`.
+      multipleStatements: true,
     });
     db.on('error', () => {
       // Reported again by the next query on this connection.
@@ -284,9 +285,11 @@ export const mysqlDialect: Dialect = {
         const [rows] = await db.query(sql, params as unknown[] | undefined);
         return (Array.isArray(rows) ? rows : []) as T[];
       },
-      async load(sql: string, data: Iterable<string>) {
-        // The server asks for the file by name; the sink's rows are sent whatever it names.
-        const stream = () => Readable.from(bytesOf(data));
+      pipeline: (statements) => sendStatements(db, statements),
+      async load(sql: string, data: Iterable<Uint8Array>) {
+        // The server asks for the file by name; the sink's rows are sent whatever it names (mysql2
+        // sends each piece of the stream as one packet).
+        const stream = () => Readable.from(data);
         const [result] = await db.query({ sql, infileStreamFactory: stream });
         const warnings = (result as { warningStatus?: number }).warningStatus ?? 0;
         if (warnings === 0) return;

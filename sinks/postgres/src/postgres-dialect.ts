@@ -201,7 +201,7 @@ export const postgresDialect: Dialect = {
         const index = answers.findIndex((a) => a.status === 'rejected');
         return index < 0 ? null : { index, error: (answers[index] as PromiseRejectedResult).reason };
       },
-      async load(sql: string, data: Iterable<string>) {
+      async load(sql: string, data: Iterable<Uint8Array>) {
         // Settles once the server has read the data and answered (its error, e.g. a duplicate key, rejects).
         await pipeline(Readable.from(data, { objectMode: false }), client.query(copyFrom(sql)));
       },

@@ -191,13 +191,13 @@ function columnsOf(table: TargetTable, row: Row): readonly string[] {
  */
 export type KeyId = number | string;
 
-function keyId(key: readonly Value[]): KeyId {
+export function keyId(key: readonly Value[]): KeyId {
   if (key.length === 1 && typeof key[0] === 'number') return key[0];
   // Exact, so no two keys of a JSON key column share an id (a bigint beyond 2^53 and its digits as a string did).
   return exactJsonText(key);
 }
 
 /** The key values of a row, in key order; falls back to the event's key row for columns the row lacks. */
-function keyOf(table: TargetTable, row: Row, eventKey: Row): Value[] {
+export function keyOf(table: TargetTable, row: Row, eventKey: Row): Value[] {
   return table.key.map((c) => (c in row ? (row[c] ?? null) : (eventKey[c] ?? null)));
 }

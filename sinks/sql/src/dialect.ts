@@ -25,8 +25,11 @@ export interface SqlSession {
   pipeline?(
     statements: readonly SessionStatement[],
   ): Promise<{ readonly index: number; readonly error: unknown } | null>;
-  /** Runs a bulk-load statement (`COPY … FROM STDIN`) fed with `data`; present when the dialect has {@link BulkLoad}. */
-  load?(sql: string, data: Iterable<string>): Promise<void>;
+  /**
+   * Runs a bulk-load statement (`COPY … FROM STDIN`) fed with `data` (UTF-8 bytes, in pieces); present
+   * when the dialect has {@link BulkLoad}.
+   */
+  load?(sql: string, data: Iterable<Uint8Array>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,6 +50,13 @@ export interface BulkLoad {
    * then writes with statements from this point on. Absent: a failed load is always an error.
    */
   isUnavailable?(error: unknown): boolean;
+  /**
+   * False: rows the target may already hold (updates) go in multi-row statements, queued with the
+   * batch's others, instead of through a stage (default true). A stage costs round trips of its own
+   * (create, load, upsert, drop) where the statements ride in the batch's one (MySQL's multi-statement
+   * pipeline).
+   */
+  readonly stagesUpdates?: boolean;
   /** A session-private table `stage` with the types of `columns` of `qualified`. */
   createStage(qualified: string, stage: string, columns: readonly string[]): string;
   /** Insert-or-update of every row of `stage` into `qualified` (as `Dialect.upsert` does for bound rows). */

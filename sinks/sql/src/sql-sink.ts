@@ -71,6 +71,9 @@ export interface SqlSinkContext extends SinkContext {
 /** Rows per multi-row statement unless the sink's `batchSize` says otherwise. */
 export const DEFAULT_STATEMENT_ROWS = 500;
 
+/** Bytes of bulk-load data sent as one piece. */
+const BULK_PIECE_BYTES = 262_144;
+
 /** Rows of one table in a batch from which they are bulk-loaded (where the dialect can) rather than written with statements. */
 export const BULK_MIN_ROWS = 64;
 
@@ -146,10 +149,10 @@ export class SqlSink implements Sink {
   }
 
   /**
-   * The refusal noted at the stored checkpoint, raised again. A restarted source need not report the
-   * DDL again (both adapters describe their tables afresh when they start, so a DDL between the
-   * stored checkpoint and the restart is no change to them): without this, a restart would pass it
-   * unhandled.
+   * The refusal noted at the stored checkpoint, raised again. A restarted source reports the DDL
+   * again when the checkpoint holds the tables' definitions (`Checkpoint.schemas`); one stored
+   * without them (an earlier release) makes it describe its tables afresh, so the DDL would be no
+   * change to it: without this, such a restart would pass it unhandled.
    */
   private refusedAgain(refused: RefusedSchemaChange): SchemaChangeRefusedError {
     return new SchemaChangeRefusedError({
@@ -266,13 +269,13 @@ export class SqlSink implements Sink {
         inTransaction = true;
       }
       if (batch.fence !== undefined) await passFence(this.dialect, session, fenceTable, this.pipeline, batch.fence);
-      const fresh = this.canBulkLoad(session)
+      const split = this.canBulkLoad(session)
         ? freshRows(batch.events, (name) => (gone.has(name) ? undefined : tables.get(name)), BULK_MIN_ROWS)
         : null;
-      for (const rows of fresh ?? []) await this.loadFresh(queue, rows, ensured);
+      // New rows of keys nothing else in the batch touches are loaded unplanned; the rest is planned.
+      for (const rows of split?.fresh ?? []) await this.loadFresh(queue, rows, ensured);
       const plan = new BatchPlan();
-      // A batch of new rows only is written above, unplanned.
-      for (const event of fresh === null ? batch.events : []) {
+      for (const event of split === null ? batch.events : split.planned) {
         if (event.kind === 'change' && !gone.has(event.source.table)) {
           const table = this.tableOf(tables, event.source.table);
           plan.add(table, table.renamed === undefined ? event : renamedEvent(table, event));
@@ -346,8 +349,8 @@ export class SqlSink implements Sink {
 
   /**
    * The acceptances still to keep once `checkpoint` is stored: not used by the batch, and not passed
-   * (a checkpoint at or after an acceptance's DDL has the DDL behind it: after a restart the source
-   * may not report it again, as Postgres describes tables afresh).
+   * (a checkpoint at or after an acceptance's DDL has the DDL behind it, with the definitions after
+   * it: a restarted source does not report it again).
    */
   private acceptancesAfter(checkpoint: Checkpoint): AcceptedSchemaChange[] {
     const compare = this.context.compareOffsets;
@@ -516,7 +519,7 @@ export class SqlSink implements Sink {
         throw new SinkError(`${this.dialect.name} sink: the source did not describe table ${name}`, { table: name });
       }
       // A schema event later in the batch already gave the table its model (with its changes applied).
-      if (!tables.has(name)) tables.set(name, this.merge(undefined, found, schema));
+      if (!tables.has(name)) tables.set(name, this.merge(undefined, this.lastKnown(name, found), schema));
     }
   }
 
@@ -567,10 +570,20 @@ export class SqlSink implements Sink {
     for (const source of described) {
       const name = tableName(source.id);
       if (!tables.has(name) && keyColumnsOf(source).length === 0) continue;
-      if (!tables.has(name)) tables.set(name, this.merge(undefined, source, schema));
+      if (!tables.has(name)) tables.set(name, this.merge(undefined, this.lastKnown(name, source), schema));
       names.push(name);
     }
     return names;
+  }
+
+  /**
+   * A source table's definition as the stored checkpoint knew it (the target was made from it), else
+   * `described` (the source's catalog now). After a restart the source reports DDL made while the
+   * pipeline was down as schema events from that stored definition; starting from the catalog's
+   * instead would, e.g., add a renamed column before the event that renames it.
+   */
+  private lastKnown(name: string, described: TableSchema): TableSchema {
+    return this.stored?.schemas?.[name] ?? described;
   }
 
   private merge(existing: TargetTable | undefined, source: TableSchema, schema: string): TargetTable {
@@ -679,6 +692,16 @@ export class SqlSink implements Sink {
         const name = renamedTargetName(action.to, this.config.tableNaming);
         const renamed = { ...table, name, qualified: this.qualify(schema, name) };
         ensured.delete(table.qualified);
+        if (existing !== undefined && (await catalog(name)) !== null) {
+          // The new name is a target table already: captured in its own right (a pipeline restarted
+          // after a rename made while it was down finds the table under its new name), with its own
+          // snapshot. The old one goes, as on a drop.
+          log(`dropping ${table.qualified}: its source table was renamed to ${action.to}, captured on its own`);
+          return {
+            sql: [...sql, { sql: this.dialect.dropTable(table.qualified), table: table.qualified }],
+            table: null,
+          };
+        }
         if (existing !== undefined) {
           log(`renaming ${table.qualified} to ${renamed.qualified}: its source table was renamed to ${action.to}`);
           sql.push({ sql: this.dialect.renameTable(table.qualified, schema, name), table: table.qualified });
@@ -823,7 +846,7 @@ export class SqlSink implements Sink {
           const slice = keys.slice(i, i + per);
           const params = slice.flatMap((k) => k.map((v, j) => (keyEncoders[j] as Encoder)(v, k)));
           const sql = `DELETE FROM ${table.qualified} WHERE ${keyInList(this.dialect, table.key, slice.length)}`;
-          await this.run(session, sql, params, table.qualified);
+          queue.add({ sql, params, prepared: false, table: table.qualified });
         }
         return;
       }
@@ -842,7 +865,13 @@ export class SqlSink implements Sink {
         if (group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
         const encoders = this.encodersOf(table, group.columns);
         if (await this.arrays?.upsert(session, table, group.columns, rows, encoders, queued)) return;
-        if (!group.fresh && rows.length >= BULK_MIN_ROWS && (await this.bulkUpsert(session, group, rows))) return;
+        if (
+          this.dialect.bulkLoad?.stagesUpdates !== false &&
+          !group.fresh &&
+          rows.length >= BULK_MIN_ROWS &&
+          (await this.bulkUpsert(session, group, rows))
+        )
+          return;
         const per = this.rowsPerStatement(group.columns.length);
         for (let i = 0; i < rows.length; i += per) {
           const slice = rows.slice(i, i + per);
@@ -850,7 +879,7 @@ export class SqlSink implements Sink {
             group.columns.map((c, j) => (encoders[j] as Encoder)(row[c] ?? null, row)),
           );
           const sql = this.dialect.upsert(table.qualified, group.columns, table.key, slice.length);
-          await this.run(session, sql, params, table.qualified);
+          queue.add({ sql, params, prepared: false, table: table.qualified });
         }
         return;
       }
@@ -997,23 +1026,36 @@ export class SqlSink implements Sink {
     return false;
   }
 
-  /** The rows of a group as the bulk load's data, in pieces of about 256 KiB (never the whole group as one string). */
-  private *bulkData(bulk: BulkLoad, group: UpsertGroup, rows: readonly Row[]): Generator<string> {
+  /**
+   * The rows of a group as the bulk load's data: UTF-8 bytes in pieces of {@link BULK_PIECE_BYTES},
+   * each line written into the piece as it is made. (Joining lines into one long string and
+   * converting that cost more than making the lines: V8 flattens the joined string first.)
+   */
+  private *bulkData(bulk: BulkLoad, group: UpsertGroup, rows: readonly Row[]): Generator<Buffer> {
     const { table, columns } = group;
     const encoders = this.encodersOf(table, columns);
     const width = columns.length;
     // One array for every row's values: `line` reads it before the next row is encoded.
     const values: unknown[] = new Array(width);
-    let piece = '';
+    let piece = Buffer.allocUnsafe(BULK_PIECE_BYTES);
+    let used = 0;
     for (const row of rows) {
       for (let j = 0; j < width; j++) values[j] = (encoders[j] as Encoder)(row[columns[j] as string] ?? null, row);
-      piece += bulk.line(values);
-      if (piece.length >= 262_144) {
-        yield piece;
-        piece = '';
+      const line = bulk.line(values);
+      // A UTF-16 code unit is at most 3 bytes of UTF-8.
+      if (used + line.length * 3 > piece.length) {
+        if (used > 0) yield piece.subarray(0, used);
+        used = 0;
+        if (line.length * 3 > BULK_PIECE_BYTES) {
+          yield Buffer.from(line);
+          piece = Buffer.allocUnsafe(BULK_PIECE_BYTES);
+          continue;
+        }
+        piece = Buffer.allocUnsafe(BULK_PIECE_BYTES);
       }
+      used += piece.write(line, used);
     }
-    if (piece !== '') yield piece;
+    if (used > 0) yield piece.subarray(0, used);
   }
 
   private rowsPerStatement(width: number): number {

@@ -118,6 +118,8 @@ export function checkpoint(position: number): Checkpoint {
 
 export interface CapturedLog {
   readonly warnings: string[];
+  /** Debug messages too, when given. */
+  readonly debugs?: string[];
 }
 
 export function context(tables: readonly TableSchema[], log: CapturedLog = { warnings: [] }): SqlSinkContext {
@@ -125,7 +127,7 @@ export function context(tables: readonly TableSchema[], log: CapturedLog = { war
     pipelineName: 'test-pipeline',
     logger: {
       info: () => undefined,
-      debug: () => undefined,
+      debug: (_fields, message) => log.debugs?.push(message),
       warn: (_fields, message) => log.warnings.push(message),
     },
     describeTables: async (ids) =>

@@ -113,6 +113,15 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     expect(after).toHaveLength(BULK_MIN_ROWS * 3);
     expect(after.filter((r) => r.name === 'second').map((r) => Number(r.id))).toEqual(second.map((e) => e.after?.id));
     expect(after[0]).toEqual({ id: 1, name: 'first', note: '0\t\\\n' });
+    // A value longer than a piece of the load's data (256 KiB) between short rows, read back whole.
+    const long = `${'ü'.repeat(100_000)}\t${'x'.repeat(100_000)}`;
+    const longRows = Array.from({ length: BULK_MIN_ROWS }, (_, i) =>
+      insert(items, { id: 1000 + i, name: 'long', note: i === 1 ? long : 'short' }),
+    );
+    await sink.write({ events: longRows, checkpoint: checkpoint(2) });
+    const loaded = await rows(schema, 'items');
+    expect(loaded.filter((r) => r.name === 'long').map((r) => r.note)).toEqual(longRows.map((e) => e.after?.note));
+    await target.db.query(`DELETE FROM ${q(kind, schema, 'items')} WHERE name = 'long'`);
     // Many updates in one batch: upserted together (on Postgres through a stage loaded in bulk).
     const updates = after.map((r) =>
       update(items, { id: Number(r.id) }, { id: Number(r.id), name: 'third', note: null }),
@@ -147,6 +156,42 @@ describe.each<TargetKind>(['postgres', 'mysql'])('the %s sink', (kind) => {
     const after = await rows(schema, 'items');
     expect(after).toHaveLength(BULK_MIN_ROWS);
     expect(after.filter((r) => r.name !== 'b').map((r) => [Number(r.id), r.name])).toEqual([[3, 'c']]);
+    await sink.close();
+    expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
+  });
+
+  it('loads the new rows of a snapshot batch with changes mixed in, and applies the changed keys in order', async () => {
+    const schema = await target.freshSchema();
+    const config = sinkConfig(kind, target.url, schema);
+    const log: CapturedLog = { warnings: [], debugs: [] };
+    const sink = createSqlSink(config, context([items], log));
+    await sink.open();
+    const read = (id: number, name: string) => ({ ...insert(items, { id, name, note: null }), op: 'r' as const });
+    const reads = (from: number, n: number, name: string) => Array.from({ length: n }, (_, i) => read(from + i, name));
+    const n = BULK_MIN_ROWS;
+    await sink.write({ events: reads(1, n, 'a'), checkpoint: checkpoint(1) });
+    expect(log.debugs).toEqual([]);
+    // A chunk read while the source is written to: its rows, and changes of keys in and out of it.
+    const events = [
+      ...reads(n + 1, 2 * n, 'b'),
+      update(items, { id: 3 }, { id: 3, name: 'u', note: null }),
+      remove(items, { id: 4 }),
+      insert(items, { id: 4, name: 'again', note: null }),
+      update(items, { id: n + 2 }, { id: n + 2, name: 'u2', note: null }),
+      remove(items, { id: n + 3 }),
+      // A key the target has: the bulk load meets it and the new rows are upserted instead.
+      read(5, 'b'),
+    ];
+    await sink.write({ events, checkpoint: checkpoint(2) });
+    const after = await rows(schema, 'items');
+    const expected = Array.from({ length: 3 * n }, (_, i) => {
+      const id = i + 1;
+      const name = { 3: 'u', 4: 'again', 5: 'b', [n + 2]: 'u2' }[id] ?? (id <= n ? 'a' : 'b');
+      return [id, name];
+    }).filter(([id]) => id !== n + 3);
+    expect(after.map((r) => [Number(r.id), r.name])).toEqual(expected);
+    // The new rows went to the bulk load (which met key 5), not into the statements of the changes.
+    expect(log.debugs).toEqual(['bulk load found rows already in the target; upserting them instead']);
     await sink.close();
     expect((await readSqlSinkCheckpoint(config, 'test-pipeline'))?.checkpoint).toEqual(checkpoint(2));
   });

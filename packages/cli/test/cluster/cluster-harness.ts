@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
-import { assertBuilt, RunningPipeline, sleep } from '../e2e/cli.js';
+import { assertBuilt, RunningPipeline, sleep, until } from '../e2e/cli.js';
 import { sql } from '../e2e/target-db.js';
 
 /** One `highwater run` member process of a clustered pipeline (no metrics endpoint). */
@@ -172,7 +172,10 @@ export class Writer {
   }
 }
 
-/** A pipeline file of `cluster.*` from `sourceUrl` into `targetUrl` run through NATS; `extra` are top-level lines, `sourceExtra` lines of `source:`. */
+/**
+ * A pipeline file of `cluster.*` from `sourceUrl` into `targetUrl` run through NATS; `extra` are
+ * top-level lines, `sourceExtra` lines of `source:`, `sinkExtra` lines of `sink:`.
+ */
 export async function writePipeline(
   dir: string,
   name: string,
@@ -181,6 +184,7 @@ export async function writePipeline(
   natsUrl: string,
   extra: readonly string[] = [],
   sourceExtra: readonly string[] = [],
+  sinkExtra: readonly string[] = [],
 ): Promise<string> {
   const file = join(dir, `${name}.yaml`);
   await writeFile(
@@ -199,6 +203,7 @@ export async function writePipeline(
       '  type: postgres',
       `  connection: '${targetUrl}'`,
       '  schema: public',
+      ...sinkExtra,
       'cluster:',
       `  nats: { url: '${natsUrl}', ackWaitMs: 3000, leaseTtlMs: 3000 }`,
       ...extra,
@@ -240,4 +245,62 @@ export function useClusterServers(): ClusterServers {
     if (shared.dir !== undefined) await rm(shared.dir, { recursive: true, force: true });
   });
   return shared;
+}
+
+/**
+ * A source and a target database `<name>_src` / `<name>_dst` of the throwaway server at `serverUrl`,
+ * the source with `cluster.items (id, v, n)` of `rows` rows (`extraColumns`: more column definitions,
+ * left at their defaults).
+ */
+export async function sourceAndTarget(
+  serverUrl: string,
+  name: string,
+  rows: number,
+  extraColumns: readonly string[] = [],
+): Promise<{ source: string; target: string }> {
+  await query(serverUrl, `CREATE DATABASE ${name}_src`);
+  await query(serverUrl, `CREATE DATABASE ${name}_dst`);
+  const source = serverUrl.replace(/\/postgres$/, `/${name}_src`);
+  const target = serverUrl.replace(/\/postgres$/, `/${name}_dst`);
+  const columns = ['id int PRIMARY KEY', 'v text NOT NULL', 'n int NOT NULL', ...extraColumns].join(', ');
+  await query(source, 'CREATE SCHEMA cluster');
+  await query(source, `CREATE TABLE cluster.items (${columns})`);
+  await query(
+    source,
+    `INSERT INTO cluster.items (id, v, n) SELECT g, 'row ' || g, 0 FROM generate_series(1, ${rows}) g`,
+  );
+  return { source, target };
+}
+
+/**
+ * Inserts a sentinel row into `cluster.items` and waits until the target has it: the leader has then
+ * applied every change before it. `failed` turns a timeout into an error that says more.
+ */
+export async function untilSentinel(
+  source: string,
+  target: string,
+  failed: (error: unknown) => never = (error) => {
+    throw error;
+  },
+): Promise<void> {
+  await query(source, "INSERT INTO cluster.items (id, v, n) VALUES (-1, 'sentinel', 0)");
+  await until(
+    'the sentinel in the target',
+    async () => (await query(target, 'SELECT 1 FROM public.items WHERE id = -1')).length === 1,
+    { timeoutMs: 120_000 },
+  ).catch(failed);
+}
+
+/** Waits until at least `count` chunk records say done. */
+export async function untilChunksDone(
+  probe: ClusterProbe,
+  count: number,
+  failed: (error: unknown) => never,
+  timeoutMs = 120_000,
+): Promise<void> {
+  await until(
+    `${count} chunks done`,
+    async () => (await probe.chunks()).filter((c) => c.state === 'done').length >= count,
+    { timeoutMs },
+  ).catch(failed);
 }

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { highwater, until } from '../e2e/cli.js';
-import { ClusterProbe, Member, query, useClusterServers, Writer, writePipeline } from './cluster-harness.js';
+import {
+  ClusterProbe,
+  Member,
+  query,
+  untilSentinel,
+  useClusterServers,
+  Writer,
+  writePipeline,
+} from './cluster-harness.js';
 
 const ROWS = 40_000;
 
@@ -96,12 +104,7 @@ describe('cluster: members and the leader killed with SIGKILL', () => {
       // The snapshot is stored: nobody needs a log window, and the leader emptied the log stream.
       await until('the log stream emptied', async () => (await probe.logMessages()) === 0, { timeoutMs: 60_000 });
       await writer.stop();
-      await query(source, "INSERT INTO cluster.items VALUES (-1, 'sentinel', 0)");
-      await until(
-        'the sentinel in the target',
-        async () => (await query(target, 'SELECT 1 FROM public.items WHERE id = -1')).length === 1,
-        { timeoutMs: 120_000 },
-      );
+      await untilSentinel(source, target);
       const want = await query<{ id: number; v: string; n: number }>(
         source,
         'SELECT id, v, n FROM cluster.items ORDER BY id',

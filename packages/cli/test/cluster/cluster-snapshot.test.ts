@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { until } from '../e2e/cli.js';
-import { ClusterProbe, Member, query, useClusterServers, Writer, writePipeline } from './cluster-harness.js';
+import {
+  ClusterProbe,
+  Member,
+  query,
+  sourceAndTarget,
+  useClusterServers,
+  Writer,
+  untilChunksDone,
+  untilSentinel,
+  writePipeline,
+} from './cluster-harness.js';
 
 /**
  * Clustered pipelines of real `highwater run` processes (throwaway Postgres and nats-server): a
@@ -14,17 +24,7 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
   const servers = useClusterServers();
   const members = servers.members;
 
-  /** A source and a target database of the throwaway server, with `cluster.items` of `rows` rows. */
-  const databases = async (name: string, rows: number) => {
-    await query(servers.pg.url, `CREATE DATABASE ${name}_src`);
-    await query(servers.pg.url, `CREATE DATABASE ${name}_dst`);
-    const source = servers.pg.url.replace(/\/postgres$/, `/${name}_src`);
-    const target = servers.pg.url.replace(/\/postgres$/, `/${name}_dst`);
-    await query(source, 'CREATE SCHEMA cluster');
-    await query(source, 'CREATE TABLE cluster.items (id int PRIMARY KEY, v text NOT NULL, n int NOT NULL)');
-    await query(source, `INSERT INTO cluster.items SELECT g, 'row ' || g, 0 FROM generate_series(1, ${rows}) g`);
-    return { source, target };
-  };
+  const databases = (name: string, rows: number) => sourceAndTarget(servers.pg.url, name, rows);
 
   const start = (file: string) => {
     const m = new Member(file);
@@ -81,16 +81,12 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
     const probe = await ClusterProbe.open(servers.nats.url, 'ddl');
     const writer = new Writer(source, rows);
     const group = [start(file), start(file)];
-    const failed = (error: unknown) => {
+    const failed = (error: unknown): never => {
       throw new Error(`${String(error)}\n${tails(group)}`);
     };
     try {
       writer.start();
-      await until(
-        'a few chunks done',
-        async () => (await probe.chunks()).filter((c) => c.state === 'done').length >= 2,
-        { timeoutMs: 120_000 },
-      ).catch(failed);
+      await untilChunksDone(probe, 2, failed);
       expect(Object.values((await probe.phases()) ?? {})).toContain('snapshot');
       await query(source, "ALTER TABLE cluster.items ADD COLUMN note text NOT NULL DEFAULT 'none'");
       await query(source, "UPDATE cluster.items SET note = 'noted ' || id WHERE id % 7 = 0");
@@ -127,12 +123,7 @@ describe('cluster: snapshot-only pipelines and schema changes during the snapsho
         { timeoutMs: 300_000 },
       ).catch(failed);
       await writer.stop();
-      await query(source, "INSERT INTO cluster.items (id, v, n) VALUES (-1, 'sentinel', 0)");
-      await until(
-        'the sentinel in the target',
-        async () => (await query(target, 'SELECT 1 FROM public.items WHERE id = -1')).length === 1,
-        { timeoutMs: 120_000 },
-      ).catch(failed);
+      await untilSentinel(source, target, failed);
       const items = 'SELECT id, v, n, note FROM %s ORDER BY id';
       expect(await query(target, items.replace('%s', 'public.items'))).toEqual(
         await query(source, items.replace('%s', 'cluster.items')),

@@ -1,4 +1,4 @@
-import type { SourceAdapter } from '@highwater/core';
+import type { Sink, SourceAdapter } from '@highwater/core';
 import type { ThrowawayMariadb, ThrowawayPostgres } from '@highwater/test-servers';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -283,18 +283,23 @@ ${options.mode === undefined ? '' : `  schemaChanges: ${options.mode}\n`}`;
 
 export async function runPipeline(
   text: string,
-  hooks: { onChunk?: (table: string, index: number) => Promise<void> },
+  hooks: {
+    onChunk?: (table: string, index: number) => Promise<void>;
+    /** Wraps the SQL sink (e.g. to make a write fail as a crash would, before it commits). */
+    wrapSink?: (sink: Sink) => Sink;
+  },
   warnings: string[] = [],
 ): Promise<{ runner: PipelineRunner; done: Promise<unknown>; close(): Promise<void> }> {
   const pipeline = parsePipeline(text, '/tmp/schema-changes.yaml', {});
   const adapter = (await createAdapter(pipeline.config.source, pipeline.name)) as SourceAdapter<unknown>;
   const schemas = sourceTableDescriber(adapter, pipeline.config.source);
   const logger = { info() {}, debug() {}, warn: (_f: object, message: string) => void warnings.push(message) };
-  const sink = createSqlSink(pipeline.config.sink as SqlSinkConfig, {
+  const sqlSink = createSqlSink(pipeline.config.sink as SqlSinkConfig, {
     pipelineName: pipeline.name,
     logger,
     ...schemas,
   });
+  const sink = hooks.wrapSink?.(sqlSink) ?? sqlSink;
   const runner = new PipelineRunner({
     adapter,
     source: {

@@ -1,6 +1,11 @@
 import type { Checkpoint, EventBatch, SourceEvent } from '@highwater/core';
 import { describe, expect, it } from 'vitest';
-import { BatchGatherer, GATHER_MAX_BATCHES, GATHER_MAX_EVENTS } from '../../src/run/gather-batches.js';
+import {
+  BatchGatherer,
+  GATHER_ALONE_EVENTS,
+  GATHER_MAX_BATCHES,
+  GATHER_MAX_EVENTS,
+} from '../../src/run/gather-batches.js';
 
 const checkpoint = (n: number) => ({ version: 1, position: n, tables: {} }) as unknown as Checkpoint;
 const heartbeat = (n: number): SourceEvent => ({ kind: 'heartbeat', offset: n, at: n }) as unknown as SourceEvent;
@@ -58,13 +63,24 @@ describe('BatchGatherer', () => {
   });
 
   it(`stops joining at ${GATHER_MAX_EVENTS} events`, async () => {
-    const half = GATHER_MAX_EVENTS / 2;
-    const s = source([batch(1, half), batch(2, half), batch(3)]);
+    const size = GATHER_ALONE_EVENTS - 1;
+    const joined = Math.ceil(GATHER_MAX_EVENTS / size);
+    const s = source([...Array.from({ length: joined }, (_, i) => batch(i + 1, size)), batch(joined + 1)]);
     const g = new BatchGatherer(s.iterator);
     const first = await g.next();
-    expect(first.value?.events).toHaveLength(GATHER_MAX_EVENTS);
-    expect(first.value?.checkpoint).toEqual(checkpoint(2));
-    expect((await g.next()).value).toEqual(batch(3));
+    expect(first.value?.events).toHaveLength(joined * size);
+    expect(first.value?.checkpoint).toEqual(checkpoint(joined));
+    expect((await g.next()).value).toEqual(batch(joined + 1));
+  });
+
+  it(`hands out a batch of ${GATHER_ALONE_EVENTS} events or more alone, without taking the next one from the source`, async () => {
+    const large = batch(1, GATHER_ALONE_EVENTS);
+    const s = source([large, batch(2)]);
+    const g = new BatchGatherer(s.iterator);
+    expect((await g.next()).value).toBe(large);
+    // The next batch stays in the source (a source makes a snapshot chunk's events only when it is taken).
+    expect(s.calls()).toBe(1);
+    expect((await g.next()).value).toEqual(batch(2));
   });
 
   it(`stops joining at ${GATHER_MAX_BATCHES} batches, so endless empty batches ready at once cannot starve the event loop`, async () => {

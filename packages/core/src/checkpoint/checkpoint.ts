@@ -1,3 +1,4 @@
+import type { TableSchema } from '../schema/table-schema.js';
 import type { JsonValue } from '../values/value.js';
 
 /** A snapshot split as stored in a checkpoint (chunk keys encoded with `valueToJson`). */
@@ -50,6 +51,13 @@ export interface Checkpoint {
   /** True when the source runs `snapshot` mode and everything is read: nothing is left to do. */
   readonly complete: boolean;
   readonly tables: { readonly [table: string]: TableCheckpoint };
+  /**
+   * Each captured table's definition as the source knew it at `position`. A restarted source hands
+   * these (not the catalog's definitions) to its log reader, so DDL made while the pipeline was down
+   * is reported as schema changes (docs/pipelines.md, "Schema changes while stopped"). Absent in
+   * checkpoints written before it existed: the catalog's definitions are used then.
+   */
+  readonly schemas?: { readonly [table: string]: TableSchema };
 }
 
 /** Somewhere to keep the latest checkpoint. `save` must be atomic: after a crash `load` returns the old or the new one, whole. */

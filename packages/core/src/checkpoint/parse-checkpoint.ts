@@ -1,4 +1,5 @@
 import { CheckpointError } from '../errors/errors.js';
+import type { TableSchema } from '../schema/table-schema.js';
 import type { JsonValue } from '../values/value.js';
 import type { Checkpoint, SplitterState, StoredSplit, TableCheckpoint } from './checkpoint.js';
 
@@ -31,7 +32,42 @@ class Parser {
     const tables = Object.fromEntries(
       Object.entries(rawTables).map(([name, table]) => [name, this.table(table, `tables[${JSON.stringify(name)}]`)]),
     );
-    return { version: 1, connector, position, complete, tables };
+    const rawSchemas = json.schemas;
+    if (rawSchemas === undefined) return { version: 1, connector, position, complete, tables };
+    if (!isPlainObject(rawSchemas)) this.fail('schemas', 'an object of table name to table definition', rawSchemas);
+    const schemas = Object.fromEntries(
+      Object.entries(rawSchemas).map(([name, schema]) => [
+        name,
+        this.schema(schema, `schemas[${JSON.stringify(name)}]`),
+      ]),
+    );
+    return { version: 1, connector, position, complete, tables, schemas };
+  }
+
+  /** A table definition: the fields the source relies on are checked; the rest is copied as JSON. */
+  private schema(json: unknown, path: string): TableSchema {
+    if (!isPlainObject(json)) this.fail(path, 'an object', json);
+    if (!isPlainObject(json.id)) this.fail(`${path}.id`, 'an object', json.id);
+    this.string(json.id.name, `${path}.id.name`);
+    if (!Array.isArray(json.columns)) this.fail(`${path}.columns`, 'an array of columns', json.columns);
+    json.columns.forEach((column: unknown, i) => {
+      const at = `${path}.columns[${i}]`;
+      if (!isPlainObject(column)) this.fail(at, 'an object', column);
+      this.string(column.name, `${at}.name`);
+      this.string(column.nativeType, `${at}.nativeType`);
+      this.boolean(column.nullable, `${at}.nullable`);
+      if (!isPlainObject(column.type)) this.fail(`${at}.type`, 'a logical type object', column.type);
+      this.string(column.type.kind, `${at}.type.kind`);
+      if (column.default !== undefined) this.string(column.default, `${at}.default`);
+    });
+    for (const field of ['primaryKey', 'chunkKey'] as const) {
+      const names = json[field];
+      if (!Array.isArray(names)) this.fail(`${path}.${field}`, 'an array of column names', names);
+      names.forEach((name: unknown, i) => {
+        this.string(name, `${path}.${field}[${i}]`);
+      });
+    }
+    return this.json(json, path) as unknown as TableSchema;
   }
 
   private table(json: unknown, path: string): TableCheckpoint {

@@ -11,6 +11,32 @@ const QUOTED: ReadonlyMap<unknown, string> = new Map(
   ['r', 'c', 'u', 'd', 'none', 'key', 'full'].map((s) => [s, `"${s}"`]),
 );
 
+/** The JSON of a change event's parts, as {@link NativeLineWriter} joins them. */
+interface ChangeParts {
+  readonly key: string;
+  readonly before: string;
+  readonly after: string;
+  /** `,"beforeImage":…,"unknownColumns":…,"source":`. */
+  readonly tail: string;
+}
+
+/** `{"kind":"change","op":…,"key":` per op, as bytes. */
+const HEAD_BYTES: ReadonlyMap<unknown, Buffer> = new Map(
+  ['r', 'c', 'u', 'd'].map((op) => [op, Buffer.from(`{"kind":"change","op":"${op}","key":`)]),
+);
+const BEFORE_BYTES = Buffer.from(',"before":');
+const BEFORE_NULL_BYTES = Buffer.from(',"before":null');
+const AFTER_BYTES = Buffer.from(',"after":');
+/** The tail of an event with no unknown columns, per `beforeImage`. */
+const EMPTY_UNKNOWN_TAILS: ReadonlyMap<unknown, string> = new Map(
+  ['none', 'key', 'full'].map((b) => [b, `,"beforeImage":"${b}","unknownColumns":[],"source":`]),
+);
+
+/** `{"kind":"change",…,"source":` of an event of the usual shape. */
+function headOf(op: string, parts: ChangeParts): string {
+  return `{"kind":"change","op":"${op}","key":${parts.key},"before":${parts.before},"after":${parts.after}${parts.tail}`;
+}
+
 /**
  * Writes events as `native` JSON lines (see `EventLineEncoder`), byte for byte what
  * `JSON.stringify(event)` — with the `plainValue` replacer where a value needs it — writes, but
@@ -32,6 +58,13 @@ export class NativeLineWriter {
   /** The `{"connector":…,"table":…,"tableId":…` part of the last stream event's source, and what it was made of. */
   #prefixOf: { connector: string; table: string; tableId: unknown } | null = null;
   #prefix = '';
+  /** The last event's parts (`#changeParts`), kept in one reused object rather than one per event. */
+  readonly #parts: { key: string; before: string; after: string; tail: string } = {
+    key: '',
+    before: '',
+    after: '',
+    tail: '',
+  };
 
   /** The event's line without its `\n`. */
   line(event: SourceEvent): string {
@@ -46,19 +79,29 @@ export class NativeLineWriter {
   /** Appends the event's line and its `\n` to `out`. */
   writeLine(event: SourceEvent, out: LineBuffer): void {
     if (event.kind === 'change') {
-      const head = this.#changeHead(event);
-      if (head !== null) {
+      const parts = this.#changeParts(event);
+      if (parts !== null) {
         const source = event.source;
         if (source === this.#source) {
-          // A snapshot chunk's events share their source: its bytes are copied, not encoded again.
+          // A snapshot chunk's events share their source: its bytes are copied, not encoded again;
+          // and the line goes into the buffer piece by piece, with no string of it made first.
           this.#sourceTail ??= Buffer.from(`${this.#sourceJson}}\n`, 'utf8');
-          out.appendString(head);
+          out.appendBytes(HEAD_BYTES.get(event.op) as Buffer);
+          out.appendString(parts.key);
+          if (parts.before === 'null') out.appendBytes(BEFORE_NULL_BYTES);
+          else {
+            out.appendBytes(BEFORE_BYTES);
+            out.appendString(parts.before);
+          }
+          out.appendBytes(AFTER_BYTES);
+          out.appendString(parts.after);
+          out.appendString(parts.tail);
           out.appendBytes(this.#sourceTail);
           return;
         }
         const json = this.#sourceJsonOf(source);
         if (json !== null) {
-          out.appendString(`${head}${json}}`);
+          out.appendString(`${headOf(event.op, parts)}${json}}`);
           out.appendNewline();
           return;
         }
@@ -70,10 +113,16 @@ export class NativeLineWriter {
 
   /** `{"kind":"change",…,"source":` of an event of the usual shape whose rows JSON writes alike anywhere; else null. */
   #changeHead(event: ChangeEvent): string | null {
+    const parts = this.#changeParts(event);
+    return parts === null ? null : headOf(event.op, parts);
+  }
+
+  /** The JSON of an event's rows and of what follows `after` up to `"source":`; null for an event of another shape. */
+  #changeParts(event: ChangeEvent): ChangeParts | null {
     if (!isPlainWithKeys(event, CHANGE_KEYS)) return null;
-    const op = QUOTED.get(event.op);
+    if (!HEAD_BYTES.has(event.op)) return null;
     const beforeImage = QUOTED.get(event.beforeImage);
-    if (op === undefined || beforeImage === undefined) return null;
+    if (beforeImage === undefined) return null;
     const key = rowJson(event.key);
     const before = event.before === null ? 'null' : rowJson(event.before);
     const after = event.after === null ? 'null' : rowJson(event.after);
@@ -86,7 +135,15 @@ export class NativeLineWriter {
           ? JSON.stringify(unknown)
           : undefined;
     if (typeof unknownJson !== 'string') return null;
-    return `{"kind":"change","op":${op},"key":${key},"before":${before},"after":${after},"beforeImage":${beforeImage},"unknownColumns":${unknownJson},"source":`;
+    const tail =
+      (unknownJson === '[]' ? EMPTY_UNKNOWN_TAILS.get(event.beforeImage) : undefined) ??
+      `,"beforeImage":${beforeImage},"unknownColumns":${unknownJson},"source":`;
+    const parts = this.#parts;
+    parts.key = key;
+    parts.before = before;
+    parts.after = after;
+    parts.tail = tail;
+    return parts;
   }
 
   #sourceJsonOf(source: SourceInfo): string | null {

@@ -80,6 +80,20 @@ export interface TableSchema {
    * Absent when the adapter does not say (then a configured chunk key is taken on trust).
    */
   readonly uniqueKeys?: readonly (readonly string[])[];
+  /**
+   * The database's own numbers for the table and its columns, which a rename keeps (Postgres: the
+   * relation's oid and each column's `attnum`); absent where the adapter has none. Checkpoints keep
+   * them with the definition, so a restarted source tells a table or column renamed while the
+   * pipeline was down from a drop and an add.
+   */
+  readonly sourceIds?: SourceIds;
+}
+
+/** See {@link TableSchema.sourceIds}. */
+export interface SourceIds {
+  readonly table: number;
+  /** Column name → the column's number. */
+  readonly columns: { readonly [column: string]: number };
 }
 
 /** A secondary index of a table over plain columns. */

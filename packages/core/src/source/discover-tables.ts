@@ -8,18 +8,21 @@ import type { Introspector } from '../spi/source-adapter.js';
 /**
  * The tables a filter selects, with their chunk keys settled. A name given literally that does
  * not exist, or patterns that select nothing, are errors: a typo must not become an empty capture.
+ * Names in `known` (tables a resumed pipeline captured before) are exempt: such a table was dropped
+ * or renamed while the pipeline was down, which its log reader reports.
  */
 export async function discoverTables<O>(
   introspector: Introspector<O>,
   filter: TableFilter,
   chunkKeys: { readonly [table: string]: readonly string[] } = {},
   keyless: KeylessPolicy = { mode: 'fail' },
+  known: ReadonlySet<string> = new Set(),
 ): Promise<TableSchema[]> {
   const ids = await introspector.listTables();
   const names = ids.map(tableName);
   const matches = compileTableFilter(filter);
   for (const pattern of filter.include) {
-    if (isLiteralPattern(pattern) && !names.includes(pattern)) {
+    if (isLiteralPattern(pattern) && !names.includes(pattern) && !known.has(pattern)) {
       throw new TableNotFoundError(
         pattern,
         `table ${pattern} (tables.include) does not exist or is not visible to this user${nearby(names, pattern)}`,
@@ -27,6 +30,7 @@ export async function discoverTables<O>(
     }
   }
   const selected = ids.filter((id) => matches(tableName(id)));
+  if (selected.length === 0 && [...known].some(matches)) return [];
   if (selected.length === 0) {
     throw new TableNotFoundError(
       filter.include.join(', '),

@@ -18,6 +18,7 @@ import {
 import { RateMeter } from '../metrics/rate-meter.js';
 import type { SourceMetrics, TableSnapshotProgress } from '../metrics/source-metrics.js';
 import type { TableFilter } from '../schema/table-filter.js';
+import { compileTableFilter } from '../schema/table-filter.js';
 import type { TableSchema } from '../schema/table-schema.js';
 import { tableName } from '../schema/table-schema.js';
 import type { ChunkReader, Introspector, LogReader, SourceAdapter, UndecodedRows } from '../spi/source-adapter.js';
@@ -126,7 +127,17 @@ export class SourceRuntime<O> implements Source {
     }
     this.snapshotOnly = options.startup.mode === 'snapshot';
     this.introspector = await adapter.createIntrospector();
-    const schemas = await discoverTables(this.introspector, options.tables, options.chunkKeys, this.keyless());
+    // On a resume, the tables the checkpoint has definitions for (see `lastKnown`).
+    const known = new Set(Object.keys(resume?.schemas ?? {}).filter((name) => resume?.tables[name] !== undefined));
+    const discovered = await discoverTables(
+      this.introspector,
+      options.tables,
+      options.chunkKeys,
+      this.keyless(),
+      known,
+    );
+    const schemas =
+      resume?.schemas === undefined ? discovered : await this.lastKnown(discovered, resume.schemas, known);
     // Per table: its stored snapshot state (null: a fresh snapshot), or undefined when it is only
     // streamed. Tables without a stored state (all of them on a first start) are snapshotted in
     // `initial` and `snapshot` modes.
@@ -197,6 +208,29 @@ export class SourceRuntime<O> implements Source {
     this.output.emit({ kind: 'heartbeat', offset: this.adapter.offsets.toJSON(this.position), at: now });
     this.output.seal();
     this.lastSealAt = now;
+  }
+
+  /**
+   * The definitions a resumed source starts from: for each table the checkpoint knew, the definition
+   * stored with it — as of the checkpoint's position — not the catalog's, plus the captured tables
+   * the catalog no longer has (dropped or renamed while the pipeline was down). The log reader starts
+   * from these, so the DDL made since is reported as schema changes where the log shows it, as it
+   * would have been had the pipeline been running (docs/pipelines.md, "Schema changes while stopped").
+   * A table the filter no longer selects is left out, as before.
+   */
+  private async lastKnown(
+    discovered: readonly TableSchema[],
+    stored: NonNullable<Checkpoint['schemas']>,
+    known: ReadonlySet<string>,
+  ): Promise<TableSchema[]> {
+    const found = new Set(discovered.map((s) => tableName(s.id)));
+    const selected = compileTableFilter(this.options.tables);
+    const listed = new Set((await this.introspector!.listTables()).map(tableName));
+    const gone = [...known].filter((name) => !found.has(name) && !listed.has(name) && selected(name));
+    return [
+      ...discovered.map((s) => (known.has(tableName(s.id)) ? (stored[tableName(s.id)] as TableSchema) : s)),
+      ...gone.map((name) => stored[name] as TableSchema),
+    ];
   }
 
   /** Where streaming starts without a snapshot, by startup mode. */
@@ -428,15 +462,30 @@ export class SourceRuntime<O> implements Source {
     this.stopSnapshot(table);
   }
 
-  /** A table dropped (or renamed) in the source: its chunks are abandoned (their readers move on) and it is no longer captured. */
+  /**
+   * A table dropped (or renamed) in the source: its chunks are abandoned (their readers move on) and
+   * it is no longer captured under that name. A new name the table filter selects is captured as a
+   * table added while running (see {@link captureRenamed}).
+   */
   private tableDropped(table: CapturedTable<O>, renamedTo: string | null): void {
+    const recapture = renamedTo !== null && this.capturesRenamed(renamedTo);
+    if (recapture) this.spawn(this.captureRenamed(renamedTo));
+    // Dropped and created again (e.g. while the pipeline was down: the stored definition's table is
+    // gone, one of the same name is there): the new table is captured as a new one.
+    else if (renamedTo === null && this.capturesRenamed(table.name)) this.spawn(this.captureRenamed(table.name));
     if (table.snapshot === null) return;
     const snapshot = table.snapshot;
+    const after =
+      renamedTo === null
+        ? ''
+        : recapture
+          ? ` and ${renamedTo} is captured anew${this.snapshotsAdded() ? ', with a snapshot of its own' : ''}`
+          : ` and ${renamedTo} is not captured (tables.include does not select it)`;
     this.options.onSnapshotAbandoned?.(
       table.name,
       `table ${table.name} was ${renamedTo === null ? 'dropped' : `renamed to ${renamedTo}`} in the source while its ` +
         `snapshot was read: the snapshot ends after ${snapshot.splitsDone} chunk(s) (${snapshot.rowsRead} rows); the ` +
-        `rows of its other chunks are not emitted${renamedTo === null ? '' : ` and ${renamedTo} is not captured`}`,
+        `rows of its other chunks are not emitted${after}`,
     );
     for (let i = this.awaitingRelease.length - 1; i >= 0; i--) {
       if (this.awaitingRelease[i]?.table === table) this.awaitingRelease.splice(i, 1);
@@ -447,6 +496,34 @@ export class SourceRuntime<O> implements Source {
       this.output.seal(true);
       this.output.end();
     }
+  }
+
+  /** True when a table renamed to `name` is to be captured under it: the filter selects it and the adapter can add tables. */
+  private capturesRenamed(name: string): boolean {
+    return (
+      this.adapter.capabilities.addTables &&
+      this.logReader?.addTables !== undefined &&
+      !this.router!.tables.has(name) &&
+      compileTableFilter(this.options.tables)(name)
+    );
+  }
+
+  /** Whether a table added while running is snapshotted (see {@link addTables}). */
+  private snapshotsAdded(): boolean {
+    return this.options.startup.mode === 'initial' || this.snapshotOnly;
+  }
+
+  /**
+   * Captures a table under the name it was renamed to (or a table created under a dropped one's
+   * name), as {@link addTables} does: with a snapshot of its own in `initial` mode, whose chunks read
+   * every row it has now (the changes the log carried under the name before this are in those rows).
+   * No table of that name (renamed or dropped again, or not created again): nothing is captured.
+   */
+  private async captureRenamed(name: string): Promise<void> {
+    if (this.closed || this.complete) return;
+    const exists = (await this.introspector!.listTables()).some((id) => tableName(id) === name);
+    if (!exists || this.closed || this.router!.tables.has(name)) return;
+    await this.addTables({ include: [name] });
   }
 
   private stopSnapshot(table: CapturedTable<O>): void {
@@ -672,8 +749,10 @@ export class SourceRuntime<O> implements Source {
 
   private checkpoint(): Checkpoint {
     const tables: Record<string, TableCheckpoint> = {};
+    const schemas: Record<string, TableSchema> = {};
     for (const t of this.router?.tables.values() ?? []) {
       tables[t.name] = t.snapshot === null ? STREAM : t.snapshot.toCheckpoint();
+      schemas[t.name] = t.schema;
     }
     return {
       version: 1,
@@ -681,6 +760,7 @@ export class SourceRuntime<O> implements Source {
       position: this.position === null ? null : this.adapter.offsets.toJSON(this.position),
       complete: this.complete,
       tables,
+      schemas,
     };
   }
 
@@ -725,7 +805,7 @@ export class SourceRuntime<O> implements Source {
         `the ${this.adapter.name} adapter cannot add tables to a running source: restart it with the new tables in tables.include`,
       );
     }
-    const snapshot = this.options.startup.mode === 'initial' || this.snapshotOnly;
+    const snapshot = this.snapshotsAdded();
     if (snapshot) for (const s of schemas) requireChunkKey(s);
     // Capture first, so changes the log reader delivers from now on are retained for the new chunks.
     for (const s of schemas) this.capture(s, snapshot ? null : undefined);
@@ -758,7 +838,12 @@ export class SourceRuntime<O> implements Source {
           return { done: false, value: left };
         }
         await this.start();
-        const batch = await this.output.take();
+        const batch = await this.output.take().catch(async (error: unknown) => {
+          // A failure the queue found itself (making a batch's deferred events threw): the source
+          // fails with it, closing its readers, as it does for a failure of its own.
+          if (this.failure === null) await this.fail(error);
+          throw this.failure ?? error;
+        });
         if (batch === null) {
           if (this.complete) this.state = 'done';
           await this.close();

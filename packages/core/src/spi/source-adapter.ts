@@ -105,7 +105,7 @@ export interface ChunkReader {
   readChunk(table: TableSchema, range: ChunkRange): AsyncIterable<readonly Row[]>;
   /**
    * The same rows as {@link readChunk}, left as the bytes or text the database sent until the core
-   * emits the chunk. Optional: a chunk waits for its high watermark after it is read, and rows held
+   * emits the chunk (or the application takes its batch). Optional: a chunk waits for its high watermark after it is read, and rows held
    * as thousands of small objects over that time are what the garbage collector spends its time
    * copying; undecoded text is a few large strings. The core uses it when present.
    */
@@ -113,9 +113,13 @@ export interface ChunkReader {
   close(): Promise<void>;
 }
 
-/** Rows read by {@link ChunkReader.readUndecodedChunk}, turned into objects by `decode()` (called once). */
+/**
+ * Rows read by {@link ChunkReader.readUndecodedChunk}, turned into objects by `decode()` (called once:
+ * at the chunk's release, or later, when the application takes the chunk's batch — so it must depend
+ * only on what it holds).
+ */
 export interface UndecodedRows {
-  /** How many rows `decode()` returns. */
+  /** How many rows `decode()` returns (the core counts the chunk's rows from it before decoding). */
   readonly count: number;
   decode(): readonly Row[];
 }

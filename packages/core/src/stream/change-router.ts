@@ -1,5 +1,5 @@
 import { PlainChangeEvent } from '../events/change-event.js';
-import type { SourceInfo } from '../events/source-event.js';
+import type { ChangeEvent, SourceInfo } from '../events/source-event.js';
 import { isUndecoded, type UnfinishedSplit } from '../enumerator/table-snapshot.js';
 import type { OffsetCodec } from '../offset/offset-codec.js';
 import { diffTableSchemas } from '../schema/ddl-changes.js';
@@ -193,20 +193,18 @@ export class ChangeRouter<O> {
     // Rows read with the current definition have every column (see ChunkReader.readChunk); only
     // rows an update filled in from a partial image, or read before a schema change, can lack one.
     const complete = window.readWith === schema;
+    const rowEvent = (row: Row, partial: boolean): ChangeEvent =>
+      new PlainChangeEvent(
+        'r',
+        eventKeyRowOf(schema, row),
+        null,
+        row,
+        'none',
+        partial ? unknownColumnsOf(row, columns) : NONE,
+        source,
+      );
     const emitRows = (rows: Iterable<Row>, partial: boolean): void => {
-      for (const row of rows) {
-        output.emit(
-          new PlainChangeEvent(
-            'r',
-            eventKeyRowOf(schema, row),
-            null,
-            row,
-            'none',
-            partial ? unknownColumnsOf(row, columns) : NONE,
-            source,
-          ),
-        );
-      }
+      for (const row of rows) output.emit(rowEvent(row, partial));
     };
     let size = 0;
     if (window.writtenElsewhere != null) {
@@ -214,12 +212,16 @@ export class ChangeRouter<O> {
       size = window.writtenElsewhere;
     } else if (merged.length === 0) {
       // Nothing logged in the window touches the chunk: the read's rows are its rows as of HW, each
-      // once (a plain read returns a row once when nothing changes it), so skip keying them.
-      for (const batch of batches) {
-        const rows = isUndecoded(batch) ? batch.decode() : batch;
-        size += rows.length;
-        emitRows(rows, !complete);
-      }
+      // once (a plain read returns a row once when nothing changes it), so skip keying them. Their
+      // events are made when the consumer takes the batch (see DeferredEvents), from what the
+      // release decided here.
+      for (const batch of batches) size += isUndecoded(batch) ? batch.count : batch.length;
+      output.emitDeferred((into) => {
+        for (const batch of batches) {
+          const rows = isUndecoded(batch) ? batch.decode() : batch;
+          for (const row of rows) into.push(rowEvent(row, !complete));
+        }
+      });
     } else {
       const buffer: ChunkBuffer = new Map();
       for (const batch of batches) addRows(buffer, isUndecoded(batch) ? batch.decode() : batch, space);

@@ -39,6 +39,21 @@ describe('parseCheckpoint', () => {
     expect(parsed.position).not.toBe(input.position);
   });
 
+  it('keeps the table definitions (schemas) and refuses a malformed one, naming the field', () => {
+    const schema = {
+      id: { schema: 'public', name: 'orders' },
+      columns: [{ name: 'id', type: { kind: 'int32' }, nativeType: 'integer', nullable: false }],
+      primaryKey: ['id'],
+      chunkKey: ['id'],
+      sourceIds: { table: 16384, columns: { id: 1 } },
+    };
+    const withSchemas = { ...sampleCheckpoint(), schemas: { 'public.orders': schema } };
+    expect(parseCheckpoint(withSchemas, 'test').schemas).toEqual({ 'public.orders': schema });
+    const bad = { ...withSchemas, schemas: { 'public.orders': { ...schema, columns: [{ name: 'id' }] } } };
+    expect(errorOf(bad).message).toContain('schemas["public.orders"].columns[0].nativeType must be a string');
+    expect(errorOf({ ...withSchemas, schemas: [] }).message).toContain('schemas must be an object');
+  });
+
   it('accepts what JSON.stringify and JSON.parse made of a checkpoint', () => {
     const input = sampleCheckpoint({ position: null, complete: true });
     expect(parseCheckpoint(JSON.parse(JSON.stringify(input)), 'test')).toEqual(input);
