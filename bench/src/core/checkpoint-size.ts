@@ -14,11 +14,29 @@ function table(i: number): TableSchema {
     { name: 'customer_id', type: { kind: 'int64' }, nativeType: 'bigint', nullable: false },
     { name: 'email', type: { kind: 'string', length: 255 }, nativeType: 'character varying(255)', nullable: false },
     { name: 'name', type: { kind: 'string', length: 120 }, nativeType: 'character varying(120)', nullable: true },
-    { name: 'amount', type: { kind: 'decimal', precision: 12, scale: 2 }, nativeType: 'numeric(12,2)', nullable: false, default: '0' },
-    { name: 'status', type: { kind: 'enum', values: ['new', 'paid', 'shipped', 'cancelled'] }, nativeType: 'order_status', nullable: false, default: "'new'::order_status" },
+    {
+      name: 'amount',
+      type: { kind: 'decimal', precision: 12, scale: 2 },
+      nativeType: 'numeric(12,2)',
+      nullable: false,
+      default: '0',
+    },
+    {
+      name: 'status',
+      type: { kind: 'enum', values: ['new', 'paid', 'shipped', 'cancelled'] },
+      nativeType: 'order_status',
+      nullable: false,
+      default: "'new'::order_status",
+    },
     { name: 'paid', type: { kind: 'boolean' }, nativeType: 'boolean', nullable: false, default: 'false' },
     { name: 'attributes', type: { kind: 'json' }, nativeType: 'jsonb', nullable: true },
-    { name: 'created_at', type: { kind: 'timestamptz', precision: 6 }, nativeType: 'timestamp with time zone', nullable: false, default: 'now()' },
+    {
+      name: 'created_at',
+      type: { kind: 'timestamptz', precision: 6 },
+      nativeType: 'timestamp with time zone',
+      nullable: false,
+      default: 'now()',
+    },
     { name: 'note', type: { kind: 'string' }, nativeType: 'text', nullable: true },
   ];
   return {

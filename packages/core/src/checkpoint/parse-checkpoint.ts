@@ -181,7 +181,8 @@ class Parser {
       for (const key of Object.keys(json)) {
         const value = this.json(json[key], () => `${pathText(path)}[${JSON.stringify(key)}]`, ancestors);
         // A plain assignment to `__proto__` would set the prototype instead of a field.
-        if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+        if (key === '__proto__')
+          Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
         else fields[key] = value;
       }
       return fields;
