@@ -3,9 +3,13 @@
  * every checkpoint a pipeline stores, for 1, 50 and 500 captured tables — the checkpoint's JSON size,
  * and the process CPU per batch of what every store does with it (`JSON.stringify`; the file
  * checkpoint store also checks it with `parseCheckpoint`), side by side with the same checkpoint
- * without definitions (the limit). Results: docs/benchmarks.md, "Checkpoint size".
+ * without definitions (the limit). With `--postgres`, also what storing it costs a Postgres sink per
+ * batch: the upsert of the checkpoint row (jsonb, as the sink's) on a throwaway Postgres, its wall
+ * time and the WAL it writes, with and without definitions alternately. Results: docs/benchmarks.md, "Checkpoint size".
  */
 import { type Checkpoint, parseCheckpoint, type TableSchema } from '@highwater/core';
+import { startPostgres } from '@highwater/test-servers';
+import pg from 'pg';
 
 /** A typical table of ten columns, one secondary index, a unique key and Postgres source ids. */
 function table(i: number): TableSchema {
@@ -98,3 +102,52 @@ console.log(
 );
 console.log('|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(r);
+
+/** The Postgres sink's checkpoint upsert, `reps` times per side, alternately: ms and WAL bytes per upsert. */
+async function postgresUpserts(tables: number, reps: number): Promise<string> {
+  const server = await startPostgres();
+  const client = new pg.Client({ connectionString: server.url });
+  try {
+    await client.connect();
+    await client.query(
+      'CREATE TABLE cp (pipeline text PRIMARY KEY, checkpoint jsonb NOT NULL, stored_at timestamptz NOT NULL)',
+    );
+    const texts = [false, true].map((w) => JSON.stringify(checkpoint(tables, w)));
+    const totals = [
+      { ms: 0, wal: 0n },
+      { ms: 0, wal: 0n },
+    ];
+    const lsn = async () => BigInt((await client.query("SELECT pg_current_wal_lsn() - '0/0' AS b")).rows[0].b);
+    for (let r = 0; r < reps + 2; r++) {
+      for (const side of r % 2 === 0 ? [0, 1] : [1, 0]) {
+        const before = await lsn();
+        const start = performance.now();
+        await client.query(
+          `INSERT INTO cp VALUES ('p', $1::jsonb, now())
+             ON CONFLICT (pipeline) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, stored_at = EXCLUDED.stored_at`,
+          [texts[side]],
+        );
+        const ms = performance.now() - start;
+        const wal = (await lsn()) - before;
+        const total = totals[side] as { ms: number; wal: bigint };
+        if (r >= 2) {
+          total.ms += ms;
+          total.wal += wal;
+        }
+      }
+    }
+    const [a, b] = totals as [{ ms: number; wal: bigint }, { ms: number; wal: bigint }];
+    return `| ${tables} | ${(a.ms / reps).toFixed(2)} | ${(b.ms / reps).toFixed(2)} | ${a.wal / BigInt(reps)} | ${b.wal / BigInt(reps)} |`;
+  } finally {
+    await client.end().catch(() => undefined);
+    await server.stop();
+  }
+}
+
+if (process.argv.includes('--postgres')) {
+  const lines: string[] = [];
+  for (const n of [1, 50, 500]) lines.push(await postgresUpserts(n, 40));
+  console.log('\n| tables | upsert ms without | with | WAL bytes without | with |');
+  console.log('|---:|---:|---:|---:|---:|');
+  for (const l of lines) console.log(l);
+}
