@@ -100,5 +100,5 @@ describe('cluster lease and checkpoint in NATS KV', () => {
     // The store still saves (its revision is unchanged).
     await store.save(checkpoint(3));
     expect((await new KvCheckpointStore(c).load())?.position).toBe(3);
-  });
+  }, 60_000);
 });
