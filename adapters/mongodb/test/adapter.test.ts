@@ -53,6 +53,21 @@ async function read(s: Source, done: (events: ChangeEvent[]) => boolean): Promis
   }
 }
 
+/** What a source of one collection (`startup: latest`) fails with on its first read; null when it does not. */
+async function startFailure(adapter: ReturnType<typeof mongodbAdapter>, table: string): Promise<unknown> {
+  const s = createSource({ adapter, tables: { include: [table] }, startup: { mode: 'latest' } });
+  try {
+    return await s[Symbol.asyncIterator]()
+      .next()
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+  } finally {
+    await s.close();
+  }
+}
+
 describe('mongodb adapter on the simulator', () => {
   it('snapshots mixed _id types in BSON order and streams their changes exactly', async () => {
     const coll = client.db('adapter_tests').collection('mixed');
@@ -320,6 +335,87 @@ describe('mongodb adapter on the simulator', () => {
     }
   });
 
+  it.each(['preImages', 'upsert', 'normalize'] as const)(
+    'changelog %s: drop, rename away and dropDatabase reach the sink as truncates, and the stream goes on past the invalidate',
+    async (changelog) => {
+      const dbName = `ddl_${changelog.toLowerCase()}`;
+      const db = client.db(dbName);
+      await db.collection('a').insertOne({ _id: 1, v: 1 } as never);
+      await db.collection('b').insertOne({ _id: 1, v: 1 } as never);
+      const dir = mkdtempSync(join(tmpdir(), 'hw-ddl-'));
+      dirs.push(dir);
+      const adapter = mongodbAdapter({
+        url: sim.url,
+        databases: [dbName],
+        changelog,
+        ...(changelog === 'normalize' ? { normalizeStore: { directory: dir } } : {}),
+      });
+      const s = createSource({ adapter, tables: { include: [`${dbName}.a`, `${dbName}.b`] } });
+      open.push(s);
+      const it = s[Symbol.asyncIterator]();
+      const seen: string[] = [];
+      const until = async (count: number) => {
+        while (seen.length < count) {
+          const next = await it.next();
+          if (next.done === true) throw new Error(`the source ended after ${JSON.stringify(seen)}`);
+          for (const e of next.value.events) {
+            if (e.kind === 'change') seen.push(`${e.op} ${e.source.table} ${JSON.stringify(e.after?._id ?? null)}`);
+            else if (e.kind === 'truncate') seen.push(`truncate ${e.table}`);
+          }
+        }
+        return seen;
+      };
+      await until(2); // the snapshot
+      await db.collection('a').drop();
+      await db.collection('a').insertOne({ _id: 2, v: 'after the drop' } as never);
+      await db.collection('b').rename('b_moved');
+      await db.dropDatabase();
+      // The database stream ends with an invalidate after dropDatabase; the reader opens it again after it.
+      await db.collection('a').insertOne({ _id: 3, v: 'after dropDatabase' } as never);
+      expect((await until(9)).slice(2)).toEqual([
+        `truncate ${dbName}.a`,
+        `c ${dbName}.a 2`,
+        `truncate ${dbName}.b`,
+        // dropDatabase: a drop event per collection left, then the dropDatabase event (a truncate per captured one).
+        `truncate ${dbName}.a`,
+        `truncate ${dbName}.a`,
+        `truncate ${dbName}.b`,
+        `c ${dbName}.a 3`,
+      ]);
+    },
+  );
+
+  it('refuses a resume point the oplog lost with OffsetUnavailableError naming the point and the oplog window', async () => {
+    const coll = client.db('adapter_tests').collection('lost_history');
+    await coll.insertOne({ _id: 0 } as never);
+    const adapter = mongodbAdapter({ url: sim.url, databases: ['adapter_tests'] });
+    const introspector = await adapter.createIntrospector();
+    try {
+      const tables = await introspector.describeTables([{ database: 'adapter_tests', name: 'lost_history' }]);
+      const from = await introspector.lowWatermark();
+      await coll.insertOne({ _id: 1 } as never);
+      sim.truncateOplogBefore();
+      await coll.insertOne({ _id: 2 } as never);
+      const failure = await adapter.createLogReader({ from, tables }).then(
+        async (reader) => {
+          await reader.close();
+          return null;
+        },
+        (error: unknown) => error,
+      );
+      expect(failure).toMatchObject({ code: 'HW_OFFSET_UNAVAILABLE' });
+      const message = String((failure as Error).message);
+      expect(message).toContain('ChangeStreamHistoryLost');
+      const seconds = String(from.clusterTime >> 32n);
+      expect(message).toContain(
+        `The resume point is at ${new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z')} (${seconds}.`,
+      );
+      expect(message).toMatch(/the oplog now holds \S+ \(\d+\.\d+\) to \S+ \(\d+\.\d+\) \(a window of \d+\.\d\d h\)/);
+    } finally {
+      await introspector.close();
+    }
+  });
+
   it('says to run collMod when pre-images are required but not recorded', async () => {
     const coll = client.db('adapter_tests').collection('noimages');
     await coll.insertOne({ _id: 1, v: 1 } as never);
@@ -337,6 +433,22 @@ describe('mongodb adapter on the simulator', () => {
     );
   });
 
+  it('refuses a wrong password with a PermissionError saying what to check, without the password', async () => {
+    const guarded = await startMongoSimulator({ users: [{ username: 'cdc', password: 'right-pw' }] });
+    try {
+      const url = guarded.url.replace('mongodb://', 'mongodb://cdc:wrong-pw-123@');
+      const adapter = mongodbAdapter({ url, databases: ['x'] });
+      const failure = await startFailure(adapter, 'x.t');
+      expect(failure).toMatchObject({ code: 'HW_PERMISSION_DENIED' });
+      const message = String((failure as Error).message);
+      expect(message).toContain('authentication failed');
+      expect(message).toContain('check the user name, password and authSource');
+      expect(message).not.toContain('wrong-pw-123');
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('refuses a standalone server, saying how to make it a replica set', async () => {
     const standalone = await startMongoSimulator({ standalone: true });
     try {
@@ -347,14 +459,7 @@ describe('mongodb adapter on the simulator', () => {
         .collection('t')
         .insertOne({ _id: 1 } as never);
       await c.close();
-      const s = createSource({ adapter, tables: { include: ['x.t'] }, startup: { mode: 'latest' } });
-      const failure = await s[Symbol.asyncIterator]()
-        .next()
-        .then(
-          () => null,
-          (error: unknown) => error,
-        );
-      await s.close();
+      const failure = await startFailure(adapter, 'x.t');
       expect(failure).toMatchObject({ code: 'HW_DATABASE_SETUP' });
       expect(String((failure as Error).message)).toContain('rs.initiate()');
     } finally {

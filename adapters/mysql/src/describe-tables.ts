@@ -10,7 +10,7 @@ import type mysql from 'mysql2/promise';
 import { qualifiedName } from './sql/identifiers.js';
 import { type ColumnDecoder, decoderFor } from './types/decode.js';
 import { GEOMETRY_TYPES, geometryDecoder } from './types/geometry.js';
-import { logicalTypeOf, type MysqlColumn } from './types/mysql-column.js';
+import { columnTypeText, logicalTypeOf, type MysqlColumn } from './types/mysql-column.js';
 
 /** A column as zongji asks information_schema for it (it names and types row values with these). */
 export interface BinlogColumn {
@@ -121,7 +121,7 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
     return {
       name: r.COLUMN_NAME,
       dataType,
-      columnType: r.COLUMN_TYPE.toLowerCase(),
+      columnType: columnTypeText(r.COLUMN_TYPE),
       charset: r.CHARACTER_SET_NAME,
       collation: r.COLLATION_NAME,
       precision: num(r.NUMERIC_PRECISION),
@@ -191,8 +191,8 @@ export async function describeTable(db: mysql.Connection, id: TableId): Promise<
 /**
  * A table described from a definition the pipeline stored (its checkpoint's), for a captured table
  * the catalog no longer has: dropped or renamed while the pipeline was down. The binlog still holds
- * its changes up to the DDL, which are decoded with this. The definition keeps `COLUMN_TYPE` in lower
- * case (`nativeType`), so an ENUM or SET value decodes in lower case here.
+ * its changes up to the DDL, which are decoded with this. `nativeType` keeps the ENUM and SET values
+ * as declared (`columnTypeText`), so such a value decodes with its case.
  */
 export function describedFromSchema(schema: TableSchema): DescribedTable {
   const columns: MysqlColumn[] = schema.columns.map((c) => {

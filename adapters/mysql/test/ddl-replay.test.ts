@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { type Checkpoint, createSource, type Row } from '@highwater/core';
 import { columnClauses } from '../src/ddl.js';
 import { describedAsOfStatement } from '../src/ddl-replay.js';
 import { type DescribedTable, describeTable } from '../src/describe-tables.js';
+import { mysqlAdapter } from '../src/index.js';
 import { useMariadb } from './helpers.js';
 
 const db = useMariadb();
@@ -84,4 +86,56 @@ describe('describedAsOfStatement', () => {
     expect(describedAsOfStatement(before, final, 'ALTER TABLE late2 ADD COLUMN b int')).toBeNull();
     expect(describedAsOfStatement(before, final, 'ALTER TABLE late2 ADD COLUMN (b int, c int)')).toBeNull();
   });
+});
+
+describe('a table gone while the pipeline was down', () => {
+  // Its binlog rows are decoded from the definition stored with the checkpoint. That definition
+  // used to keep COLUMN_TYPE in lower case, so 'Green' came back as 'green' (and SET values likewise).
+  it('decodes ENUM and SET values from the stored definition with their declared case (dropped and renamed)', async () => {
+    const sql = db.sql();
+    for (const t of ['hue_dropped', 'hue_renamed'])
+      await sql.query(
+        `CREATE TABLE ${t} (id int PRIMARY KEY, c ENUM('Red','Green','it''s'), s SET('Mon','TUE','wEd')); ` +
+          `INSERT INTO ${t} VALUES (1, 'Red', 'Mon,wEd')`,
+      );
+    const tables = ['highwater.hue_dropped', 'highwater.hue_renamed'];
+    const open = (resumeFrom: Checkpoint | null) =>
+      createSource({
+        adapter: mysqlAdapter({ connection: db.server().url, heartbeatMs: 50 }),
+        tables: { include: tables },
+        resumeFrom,
+        heartbeatIntervalMs: 100,
+      });
+    const first = open(null);
+    let checkpoint: Checkpoint | null = null;
+    try {
+      for await (const batch of first) {
+        checkpoint = batch.checkpoint;
+        if (first.metrics().state === 'stream') break;
+      }
+    } finally {
+      await first.close();
+    }
+    // Stored and read back, as a checkpoint store does.
+    const stored = JSON.parse(JSON.stringify(checkpoint)) as Checkpoint;
+    expect(Object.keys(stored.schemas ?? {}).sort()).toEqual(tables);
+    for (const t of ['hue_dropped', 'hue_renamed'])
+      await sql.query(`INSERT INTO ${t} VALUES (2, 'Green', 'TUE'), (3, 'it''s', 'Mon,TUE,wEd')`);
+    await sql.query('DROP TABLE hue_dropped; RENAME TABLE hue_renamed TO hue_renamed_later');
+    const second = open(stored);
+    const rows = new Map<string, Row>();
+    try {
+      for await (const batch of second) {
+        for (const e of batch.events)
+          if (e.kind === 'change' && e.after !== null) rows.set(`${e.source.table}/${e.after.id}`, e.after);
+        if (rows.has('highwater.hue_dropped/3') && rows.has('highwater.hue_renamed/3')) break;
+      }
+    } finally {
+      await second.close();
+    }
+    for (const t of tables) {
+      expect(rows.get(`${t}/2`), t).toMatchObject({ c: 'Green', s: 'TUE' });
+      expect(rows.get(`${t}/3`), t).toMatchObject({ c: "it's", s: 'Mon,TUE,wEd' });
+    }
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +41,8 @@ export async function mongodbBenchmarks(quick: boolean, plan: RunPlan): Promise<
     const from = await writeChanges(client, changes);
     const stream = await sideBySide(
       plan,
-      () => bareStream(client, from, changes),
-      () => highwaterStream(sim.url, from, changes, 'preImages', null),
+      () => bareStream(client, sim, from, changes),
+      () => highwaterStream(sim, from, changes, 'preImages', null),
     );
     const storeDir = () => {
       const dir = mkdtempSync(join(tmpdir(), 'hw-bench-images-'));
@@ -51,8 +51,8 @@ export async function mongodbBenchmarks(quick: boolean, plan: RunPlan): Promise<
     };
     const normalize = await sideBySide(
       plan,
-      () => highwaterStream(sim.url, from, changes, 'preImages', null),
-      () => highwaterStream(sim.url, from, changes, 'normalize', storeDir()),
+      () => highwaterStream(sim, from, changes, 'preImages', null),
+      () => highwaterStream(sim, from, changes, 'normalize', storeDir()),
     );
     const rows = [
       row(
@@ -80,6 +80,8 @@ export async function mongodbBenchmarks(quick: boolean, plan: RunPlan): Promise<
     const perEvent = (1 / rate(normalize.highwater) - 1 / rate(normalize.limit)) * 1e6;
     const bytesPerDoc = median(normalize.highwater.map((m) => m.extra.storeBytes ?? Number.NaN)) / (docs + changes / 2);
     const seedPerDoc = median(normalize.highwater.map((m) => m.extra.seedSeconds ?? Number.NaN)) / (docs + changes / 2);
+    const cpu = (ms: readonly Measurement[], name: string) =>
+      median(ms.map((m) => m.extra[name] ?? Number.NaN)).toFixed(1);
     return [
       'MongoDB adapter benchmarks (on the MongoDB wire-protocol SIMULATOR of @highwater/test-servers, in a child process; not a MongoDB server)',
       '',
@@ -90,6 +92,9 @@ export async function mongodbBenchmarks(quick: boolean, plan: RunPlan): Promise<
       `Normalize store: ${perEvent.toFixed(1)} µs more per change than \`preImages\` (the store's lookup, update application and acknowledged write); ` +
         `file ${bytesPerDoc.toFixed(0)} bytes per document (${((bytesPerDoc * 1e6) / 2 ** 20).toFixed(0)} MiB per million, extrapolated from ${fmt(docs + changes / 2)}); ` +
         `seeding ${(seedPerDoc * 1e6).toFixed(0)} s per million documents (extrapolated; includes the simulator's snapshot read).`,
+      '',
+      `Stream CPU per change (median, from the first change): this process ${cpu(stream.limit, 'cpuUs')} µs bare, ${cpu(stream.highwater, 'cpuUs')} µs Highwater; ` +
+        `the simulator's process ${cpu(stream.limit, 'simCpuUs')} µs serving the bare stream, ${cpu(stream.highwater, 'simCpuUs')} µs serving Highwater's.`,
     ].join('\n');
   } finally {
     await client.close();
@@ -115,7 +120,19 @@ function row(
 
 interface SimulatorProcess {
   readonly url: string;
+  /** CPU seconds the simulator's process has used (NaN where /proc is not there). */
+  cpuSeconds(): number;
   stop(): void;
+}
+
+/** CPU of both processes from `start` (taken at a run's first change), in µs per change. */
+function cpuFrom(
+  start: { own: NodeJS.CpuUsage; sim: number },
+  sim: SimulatorProcess,
+  n: number,
+): Record<string, number> {
+  const own = process.cpuUsage(start.own);
+  return { cpuUs: (own.user + own.system) / n, simCpuUs: ((sim.cpuSeconds() - start.sim) * 1e6) / n };
 }
 
 /** The simulator's `highwater-mongo-sim` in a child process; resolves with its connection string. */
@@ -131,10 +148,24 @@ function startSimulatorProcess(): Promise<SimulatorProcess> {
       const line = out.split('\n')[0];
       if (out.includes('\n') && line !== undefined) {
         child.removeAllListeners('exit');
-        resolve({ url: line.trim(), stop: () => child.kill('SIGTERM') });
+        resolve({
+          url: line.trim(),
+          cpuSeconds: () => processCpuSeconds(child.pid),
+          stop: () => child.kill('SIGTERM'),
+        });
       }
     });
   });
+}
+
+/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux). */
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function load(client: MongoClient, docs: number): Promise<void> {
@@ -199,8 +230,15 @@ async function writeChanges(client: MongoClient, changes: number): Promise<Times
   return new Timestamp({ t: second, i: 0 });
 }
 
-async function bareStream(client: MongoClient, from: Timestamp, changes: number): Promise<Measurement> {
-  const t = performance.now();
+/** Timed from the first change, as the Highwater side is: neither counts opening its stream. */
+async function bareStream(
+  client: MongoClient,
+  sim: SimulatorProcess,
+  from: Timestamp,
+  changes: number,
+): Promise<Measurement> {
+  let t = 0;
+  let cpu = { own: process.cpuUsage(), sim: 0 };
   const stream = client.db('bench').watch([{ $match: { 'ns.coll': 'stream' } }], {
     startAtOperationTime: from,
     fullDocument: 'required',
@@ -210,16 +248,20 @@ async function bareStream(client: MongoClient, from: Timestamp, changes: number)
   try {
     while (n < changes) {
       await stream.next();
+      if (n === 0) {
+        t = performance.now();
+        cpu = { own: process.cpuUsage(), sim: sim.cpuSeconds() };
+      }
       n++;
     }
   } finally {
     await stream.close();
   }
-  return { seconds: (performance.now() - t) / 1000, count: n, extra: {} };
+  return { seconds: (performance.now() - t) / 1000, count: n, extra: cpuFrom(cpu, sim, n) };
 }
 
 async function highwaterStream(
-  url: string,
+  sim: SimulatorProcess,
   from: Timestamp,
   changes: number,
   changelog: ChangelogMode,
@@ -228,7 +270,7 @@ async function highwaterStream(
   const started = performance.now();
   const source = createSource({
     adapter: mongodbAdapter({
-      url,
+      url: sim.url,
       databases: ['bench'],
       rows: 'document',
       changelog,
@@ -240,12 +282,16 @@ async function highwaterStream(
   });
   // Timed from the first change: a normalize store is seeded before it (measured apart).
   let t = 0;
+  let cpu = { own: process.cpuUsage(), sim: 0 };
   let n = 0;
   try {
     for await (const batch of source) {
       for (const e of batch.events) {
         if (e.kind !== 'change' || e.source.table !== 'bench.stream') continue;
-        if (n === 0) t = performance.now();
+        if (n === 0) {
+          t = performance.now();
+          cpu = { own: process.cpuUsage(), sim: sim.cpuSeconds() };
+        }
         n++;
       }
       if (n >= changes) break;
@@ -254,7 +300,7 @@ async function highwaterStream(
     await source.close();
   }
   const seconds = (performance.now() - t) / 1000;
-  const extra: Record<string, number> = { seedSeconds: (t - started) / 1000 };
+  const extra: Record<string, number> = { seedSeconds: (t - started) / 1000, ...cpuFrom(cpu, sim, n) };
   if (storeDirectory !== null) {
     extra.storeBytes = readdirSync(storeDirectory).reduce((sum, f) => sum + statSync(join(storeDirectory, f)).size, 0);
   }

@@ -32,12 +32,23 @@ export class KvCheckpointStore implements CheckpointStore {
   }
 
   async save(checkpoint: Checkpoint): Promise<void> {
-    const { state, names } = this.coordinator;
+    const { state, names, nc } = this.coordinator;
+    const text = JSON.stringify(checkpoint);
+    // A value is one message: beyond the server's max_payload the put fails, and NATS's error would
+    // read like a lost lease. The captured tables' definitions (about 1.5 kB per table of ten
+    // columns, docs/benchmarks.md "Checkpoint size") are what makes a checkpoint this large.
+    const limit = nc.info?.max_payload;
+    const bytes = Buffer.byteLength(text);
+    if (limit !== undefined && bytes > limit) {
+      throw new CheckpointError(
+        `the checkpoint (${bytes} bytes, ${Object.keys(checkpoint.tables).length} tables with their definitions) is larger than NATS's max_payload (${limit} bytes), so it cannot be saved in bucket ${names.stateBucket}: raise max_payload in the nats-server configuration (up to 64 MB; 8 MB is advised) or capture fewer tables per pipeline`,
+      );
+    }
     try {
       this.revision =
         this.revision === 0
-          ? await state.create(CHECKPOINT_KEY, JSON.stringify(checkpoint))
-          : await state.update(CHECKPOINT_KEY, JSON.stringify(checkpoint), this.revision);
+          ? await state.create(CHECKPOINT_KEY, text)
+          : await state.update(CHECKPOINT_KEY, text, this.revision);
     } catch (cause) {
       throw new ClusterError(
         `saving the checkpoint in NATS bucket ${names.stateBucket} failed: another member saved one since (this process is no longer the leader) or NATS is unreachable`,

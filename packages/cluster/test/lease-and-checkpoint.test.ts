@@ -1,4 +1,4 @@
-import { type Checkpoint, ClusterError } from '@highwater/core';
+import { type Checkpoint, CheckpointError, ClusterError, type TableSchema } from '@highwater/core';
 import { startNats, type ThrowawayNats } from '@highwater/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Coordinator, KvCheckpointStore, leaseHolder, openCoordinator } from '../src/index.js';
@@ -61,5 +61,44 @@ describe('cluster lease and checkpoint in NATS KV', () => {
     await current.save(checkpoint(2));
     await expect(deposed.save(checkpoint(3))).rejects.toBeInstanceOf(ClusterError);
     expect((await new KvCheckpointStore(c).load())?.position).toBe(2);
+  }, 60_000);
+
+  it('refuses a checkpoint beyond max_payload with an error saying so, and keeps the stored one', async () => {
+    // Before, NATS's refusal came out as "another member saved one since ... or NATS is unreachable".
+    const c = await coordinator('big', 'a');
+    const store = new KvCheckpointStore(c);
+    await store.save(checkpoint(1));
+    const limit = c.nc.info?.max_payload ?? 0;
+    expect(limit).toBeGreaterThan(0);
+    const columns = Array.from({ length: 20 }, (_, i) => ({
+      name: `column_${i}`,
+      type: { kind: 'string' as const, length: 255 },
+      nativeType: 'character varying(255)',
+      nullable: true,
+    }));
+    const count = Math.ceil(limit / 1_000);
+    const names = Array.from({ length: count }, (_, i) => `public.t${i}`);
+    const schema = (name: string): TableSchema => ({
+      id: { schema: 'public', name },
+      columns,
+      primaryKey: ['column_0'],
+      chunkKey: ['column_0'],
+    });
+    const big: Checkpoint = {
+      ...checkpoint(2),
+      tables: Object.fromEntries(names.map((n) => [n, { phase: 'stream' as const }])),
+      schemas: Object.fromEntries(names.map((n) => [n, schema(n)])),
+    };
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeGreaterThan(limit);
+    const error = await store.save(big).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect((error as Error).message).toContain(`larger than NATS's max_payload (${limit} bytes)`);
+    expect((await new KvCheckpointStore(c).load())?.position).toBe(1);
+    // The store still saves (its revision is unchanged).
+    await store.save(checkpoint(3));
+    expect((await new KvCheckpointStore(c).load())?.position).toBe(3);
   }, 60_000);
 });

@@ -7,6 +7,7 @@ import { valuesList } from '@highwater/sink-sql';
 import {
   bitBytes,
   bitString,
+  exactJsonText,
   float32Text,
   isoYear,
   isTrue,
@@ -152,6 +153,7 @@ export function mysqlParam(type: LogicalType, value: Value, reject: RejectValue)
     case 'bytes':
       return value instanceof Uint8Array ? Buffer.from(value) : value;
     case 'json':
+      return exactJsonText(value);
     case 'array':
       return jsonText(value);
     case 'date':

@@ -37,7 +37,7 @@ function record(session: SqlSession): SqlSession {
     ...(session.load === undefined
       ? {}
       : {
-          load: (sql: string, data: Iterable<string>) => {
+          load: (sql: string, data: Iterable<Uint8Array>) => {
             calls.push('load');
             return (session.load as NonNullable<SqlSession['load']>)(sql, data);
           },

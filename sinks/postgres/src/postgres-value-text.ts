@@ -1,5 +1,13 @@
 import type { LogicalType, Value } from '@highwater/core';
-import { bitString, float32Text, isoYear, isTrue, jsonText, plainText, type RejectValue } from '@highwater/sink-sql';
+import {
+  bitString,
+  exactJsonText,
+  float32Text,
+  isoYear,
+  isTrue,
+  plainText,
+  type RejectValue,
+} from '@highwater/sink-sql';
 
 /**
  * A value as the text Postgres's input function for the target column type reads back as the same
@@ -25,7 +33,7 @@ export function postgresText(type: LogicalType, value: Value, reject: RejectValu
     case 'bytes':
       return value instanceof Uint8Array ? `\\x${Buffer.from(value).toString('hex')}` : String(value);
     case 'json':
-      return jsonText(value);
+      return exactJsonText(value);
     case 'date':
     case 'timestamp':
     case 'timestamptz':

@@ -1,6 +1,6 @@
 import type { ChangeEvent, Row, Value } from '@highwater/core';
 import type { TargetTable } from './target-table.js';
-import { jsonText } from './value-text.js';
+import { exactJsonText } from './value-text.js';
 
 /** Rows inserted-or-updated with one statement (or bulk load): same table, same column list, each key once. */
 export interface UpsertGroup {
@@ -193,7 +193,8 @@ export type KeyId = number | string;
 
 export function keyId(key: readonly Value[]): KeyId {
   if (key.length === 1 && typeof key[0] === 'number') return key[0];
-  return jsonText(key);
+  // Exact, so no two keys of a JSON key column share an id (a bigint beyond 2^53 and its digits as a string did).
+  return exactJsonText(key);
 }
 
 /** The key values of a row, in key order; falls back to the event's key row for columns the row lacks. */

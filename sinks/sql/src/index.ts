@@ -56,6 +56,7 @@ export {
   float32Text,
   isoYear,
   isTrue,
+  exactJsonText,
   jsonable,
   jsonText,
   plainText,

@@ -10,6 +10,63 @@ export function jsonText(value: Value): string {
   return value instanceof JsonText ? value.text : JSON.stringify(jsonable(value));
 }
 
+/**
+ * JSON text of a value for a JSON column (`json` kind; a MongoDB `_id` of mixed types is one, and a key):
+ * a document ({@link JsonText}) is its own text, as {@link jsonText} keeps it; any other value is
+ * written so that two different values never get the same text, nor one the target's JSON type
+ * stores alike — which a key needs. Where {@link jsonable} writes a string, this keeps the value apart
+ * from every string, in the Extended JSON form the MongoDB adapter uses for documents:
+ * - an integer beyond ±2^53 (a bigint, or a double) as its exact digits (a JSON number), not a string;
+ * - bytes as `{"$binary":{"base64":"…","subType":"00"}}`, not a `\x…` string;
+ * - NaN and ±Infinity as `{"$numberDouble":"NaN"}` (`"Infinity"`, `"-Infinity"`), not strings;
+ * - an object whose field names are not in the order Postgres's `jsonb` keeps them (shorter first, then
+ *   bytewise), as `{"$fields":[["name",value],…]}`: `jsonb` sorts fields, so `{"b":2,"a":1}` and
+ *   `{"a":1,"b":2}` — two MongoDB `_id`s, whose order counts — would be one key there.
+ * Equal numbers of any type still give one text (2^60 as a double and as an Int64: the server's `_id`
+ * index holds them equal too).
+ */
+export function exactJsonText(value: Value): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'bigint':
+      return value.toString();
+    case 'number':
+      return exactJsonNumber(value);
+  }
+  if (value instanceof JsonText) return value.text;
+  if (value instanceof Uint8Array) {
+    return `{"$binary":{"base64":"${Buffer.from(value).toString('base64')}","subType":"00"}}`;
+  }
+  if (Array.isArray(value)) return `[${(value as readonly Value[]).map(exactJsonText).join(',')}]`;
+  const entries = Object.entries(value as { readonly [key: string]: Value });
+  if (inJsonbOrder(entries))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${exactJsonText(v)}`).join(',')}}`;
+  return `{"$fields":[${entries.map(([k, v]) => `[${JSON.stringify(k)},${exactJsonText(v)}]`).join(',')}]}`;
+}
+
+const SAFE_LIMIT = 2 ** 53;
+
+function exactJsonNumber(n: number): string {
+  if (Number.isNaN(n)) return '{"$numberDouble":"NaN"}';
+  if (!Number.isFinite(n)) return `{"$numberDouble":"${n > 0 ? 'Infinity' : '-Infinity'}"}`;
+  // The shortest text of a large double names a range, not the value (2^60 + 256 prints as …847200).
+  if (Math.abs(n) >= SAFE_LIMIT) return BigInt(n).toString();
+  return JSON.stringify(n);
+}
+
+/** True when the field names are in `jsonb`'s order: by length in UTF-8 bytes, then bytewise. */
+function inJsonbOrder(entries: readonly (readonly [string, unknown])[]): boolean {
+  for (let i = 1; i < entries.length; i++) {
+    const a = Buffer.from((entries[i - 1] as readonly [string, unknown])[0]);
+    const b = Buffer.from((entries[i] as readonly [string, unknown])[0]);
+    if (a.length > b.length || (a.length === b.length && Buffer.compare(a, b) > 0)) return false;
+  }
+  return true;
+}
+
 /** A value JSON can carry: bytes as `\x…` hex (Postgres's bytea text form), non-finite numbers as strings. */
 export function jsonable(value: Value): unknown {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;

@@ -2,6 +2,7 @@ import {
   type LogItem,
   type LogReader,
   type LogReadRequest,
+  OffsetUnavailableError,
   type RowChange,
   type TableSchema,
   tableName,
@@ -9,7 +10,7 @@ import {
 import type { Binary, Document, Timestamp } from 'mongodb';
 import type { ChangeStream, ChangeStreamOptions, MongoClient } from 'mongodb';
 import { isTimestamp, timestampFromBigInt, timestampToBigInt } from '../bson/bson-order.js';
-import { type Endpoint, toHighwaterError } from '../errors.js';
+import { CODES, type Endpoint, toHighwaterError } from '../errors.js';
 import { AFTER_ALL, clusterTimeOfToken, compareMongoOffsets, type MongoOffset } from '../offsets/mongo-offset.js';
 import type { ResolvedOptions } from '../options.js';
 import { type CollectionRows, rowsOf } from '../rows/collection-rows.js';
@@ -63,6 +64,11 @@ export class MongoLogReader implements LogReader<MongoOffset> {
   /** The stream's first read when `open` returned before it ended (see `open`). */
   private firstRead: Promise<StreamEvent | null> | null = null;
   private readonly tables = new Map<string, CollectionRows>();
+  /** The same by database, then collection: a row event's lookup without building its `db.coll` name. */
+  private readonly byNamespace = new Map<
+    string,
+    Map<string, { readonly name: string; readonly rows: CollectionRows }>
+  >();
   /** Whether the stream's `$match` takes the heartbeat collection's events (see `canMatchHeartbeat`). */
   private heartbeatMatched = false;
 
@@ -77,7 +83,7 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     this.last = start;
     this.deliverAfter = request.from;
     this.indexAt = start.token === null ? null : { clusterTime: start.clusterTime, index: start.index };
-    for (const t of request.tables) this.tables.set(tableName(t.id), rowsOf(t));
+    for (const t of request.tables) this.addTable(t);
   }
 
   /** Opens the stream and waits for the server's first answer (the aggregate), so a lost position fails here, before anything is read. */
@@ -103,7 +109,9 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     } catch (error) {
       this.stream = null;
       await stream.close().catch(() => undefined);
-      throw toHighwaterError(error, this.at, 'opening the change stream', this.describeScope());
+      const failure = toHighwaterError(error, this.at, 'opening the change stream', this.describeScope());
+      if ((error as { code?: unknown }).code !== CODES.ChangeStreamHistoryLost) throw failure;
+      throw new OffsetUnavailableError(`${failure.message}. ${await this.oplogWindow()}`, { cause: error });
     } finally {
       stream.off('resumeTokenChanged', onAnswer);
     }
@@ -151,7 +159,10 @@ export class MongoLogReader implements LogReader<MongoOffset> {
         }
         txn = eventTxn;
         try {
-          await this.convert(event, items);
+          // Synchronous for a row event whose images are in the event (every mode but `normalize`): no
+          // promise and microtask per event.
+          const pending = this.convert(event, items);
+          if (pending !== undefined) await pending;
         } catch (error) {
           throw toHighwaterError(
             error,
@@ -178,9 +189,19 @@ export class MongoLogReader implements LogReader<MongoOffset> {
   }
 
   async addTables(tables: readonly TableSchema[]): Promise<void> {
-    for (const t of tables) this.tables.set(tableName(t.id), rowsOf(t));
+    for (const t of tables) this.addTable(t);
     // The stream's $match names the namespaces: reopen it from the last position delivered.
     this.reopen = true;
+  }
+
+  private addTable(table: TableSchema): void {
+    const name = tableName(table.id);
+    const rows = rowsOf(table);
+    this.tables.set(name, rows);
+    const db = table.id.database ?? 'test';
+    const colls = this.byNamespace.get(db) ?? new Map();
+    this.byNamespace.set(db, colls);
+    colls.set(table.id.name, { name, rows });
   }
 
   async close(): Promise<void> {
@@ -219,7 +240,9 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     const match = {
       $or: [
         ...[...namespaces].map(([db, colls]) => ({ 'ns.db': db, 'ns.coll': { $in: colls } })),
-        { operationType: { $in: ['dropDatabase', 'invalidate'] }, 'ns.db': { $in: databases } },
+        { operationType: 'dropDatabase', 'ns.db': { $in: databases } },
+        // An invalidate event has no `ns` (MongoDB manual, "Change Events: invalidate"): matched by its type alone.
+        { operationType: 'invalidate' },
         ...(this.heartbeatMatched ? [{ 'ns.db': heartbeat.database, 'ns.coll': heartbeat.collection }] : []),
       ],
     };
@@ -227,7 +250,11 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     const options: ChangeStreamOptions = {
       ...streamImageOptions(this.options.changelog),
       maxAwaitTimeMS: this.options.maxAwaitTimeMs,
-      showExpandedEvents: true,
+      // Only `normalize` reads what expanded events add (`updateDescription.disambiguatedPaths`, for field
+      // names with dots or digits). The other modes leave it off: the server then sends no `collectionUUID`
+      // and no create/modify events, which cost the driver 3-4 µs and the simulator 2-3 µs an event
+      // (docs/benchmarks.md, MongoDB). Drop, rename, dropDatabase and invalidate come either way.
+      ...(this.options.changelog === 'normalize' ? { showExpandedEvents: true } : {}),
       ...(from.token !== null
         ? { startAfter: from.token }
         : {
@@ -277,6 +304,35 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     }
   }
 
+  /**
+   * The resume point and the oplog's window now, for the message of a position the oplog lost: the
+   * user sizes the oplog by them. Read from `local.oplog.rs` (its oldest and newest entries); a user
+   * who may not read it gets the resume point alone.
+   */
+  private async oplogWindow(): Promise<string> {
+    const at = `The resume point is at ${clusterTimeText(this.last.clusterTime)}`;
+    try {
+      const edge = async (order: 1 | -1) => {
+        const reply = await this.client.db('local').command({
+          find: 'oplog.rs',
+          filter: {},
+          sort: { $natural: order },
+          limit: 1,
+          projection: { ts: 1 },
+        });
+        const ts = (reply.cursor as { firstBatch?: Document[] } | undefined)?.firstBatch?.[0]?.ts;
+        return isTimestamp(ts) ? timestampToBigInt(ts) : null;
+      };
+      const first = await edge(1);
+      const last = await edge(-1);
+      if (first === null || last === null) return `${at}; the oplog is empty`;
+      const hours = Number((last >> 32n) - (first >> 32n)) / 3600;
+      return `${at}; the oplog now holds ${clusterTimeText(first)} to ${clusterTimeText(last)} (a window of ${hours.toFixed(2)} h)`;
+    } catch {
+      return `${at} (the oplog's window could not be read: reading local.oplog.rs needs the \`read\` role on \`local\`)`;
+    }
+  }
+
   private describeScope(): string {
     return [...this.tables.keys()].join(', ') || 'no collection';
   }
@@ -292,77 +348,74 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     return { clusterTime: ct, index, token: event._id };
   }
 
-  private async convert(event: StreamEvent, items: LogItem<MongoOffset>[]): Promise<void> {
+  /** Converts one event into `items`; a promise only when an image source or a forget is asynchronous. */
+  private convert(event: StreamEvent, items: LogItem<MongoOffset>[]): Promise<void> | undefined {
     const offset = this.offsetOf(event);
     // Opened by time: the events of `from`'s cluster time up to `from` itself were delivered before.
-    if (compareMongoOffsets(offset, this.last) <= 0) return;
+    if (compareMongoOffsets(offset, this.last) <= 0) return undefined;
     this.last = offset;
     // Read to bring the changelog state up to `from`, not delivered again.
     const deliver = compareMongoOffsets(offset, this.deliverAfter) > 0;
-    const push = (item: LogItem<MongoOffset>) => {
-      if (deliver) items.push(item);
-    };
     const commitTime =
       event.wallTime instanceof Date ? event.wallTime.getTime() : Number(offset.clusterTime >> 32n) * 1000;
-    const ns = event.ns === undefined ? '' : `${event.ns.db}.${event.ns.coll ?? ''}`;
     switch (event.operationType) {
       case 'insert':
       case 'update':
       case 'replace':
       case 'delete': {
-        const rows = this.tables.get(ns);
-        if (rows === undefined) return;
-        const images = await this.images.images(event as unknown as RowEvent, rows, offset);
-        const op = event.operationType === 'insert' ? 'c' : event.operationType === 'delete' ? 'd' : 'u';
-        const change: RowChange<MongoOffset> = {
-          kind: 'change',
-          offset,
-          op,
-          table: ns,
-          before:
-            images.before === null
-              ? null
-              : images.beforeImage === 'full'
-                ? rows.rowOf(images.before)
-                : rows.keyRowOf(images.before._id),
-          after: images.after === null ? null : rows.rowOf(images.after),
-          beforeImage: images.beforeImage,
-          commitTime,
-          txId: txIdOf(event),
-        };
-        push(change);
-        return;
+        const ns = event.ns;
+        const table = ns?.coll === undefined ? undefined : this.byNamespace.get(ns.db)?.get(ns.coll);
+        if (table === undefined) return undefined;
+        const images = this.images.images(event as unknown as RowEvent, table.rows, offset);
+        if (images instanceof Promise) {
+          return images.then((i) => {
+            if (deliver) items.push(rowChange(event, table.name, table.rows, i, offset, commitTime));
+          });
+        }
+        if (deliver) items.push(rowChange(event, table.name, table.rows, images, offset, commitTime));
+        return undefined;
       }
       case 'drop':
       case 'rename':
-        // Every document of the collection left it at once: a truncate (a rename's target is captured
-        // only if it matches, and then through its own events).
-        if (this.tables.has(ns)) {
-          await this.images.forget?.(ns, offset);
-          push({ kind: 'truncate', offset, table: ns, commitTime, txId: null });
-        }
-        return;
-      case 'dropDatabase': {
-        // One event, a truncate per captured collection of the database: each its own index, so offsets increase.
-        let index = offset.index;
-        for (const name of this.tables.keys()) {
-          if (!name.startsWith(`${event.ns?.db}.`)) continue;
-          const at: MongoOffset = { ...offset, index: index++ };
-          await this.images.forget?.(name, at);
-          push({ kind: 'truncate', offset: at, table: name, commitTime, txId: null });
-          this.last = at;
-          this.indexAt = { clusterTime: at.clusterTime, index: at.index };
-        }
-        return;
-      }
+      case 'dropDatabase':
+        return this.convertDrop(event, offset, commitTime, deliver ? items : null);
       case 'invalidate':
         // The stream ends after an invalidate; `startAfter` its token continues past it.
         this.reopen = true;
-        push({ kind: 'progress', offset });
-        return;
+        if (deliver) items.push({ kind: 'progress', offset });
+        return undefined;
       default:
         // create, createIndexes, modify, …: nothing for the rows; the position moves on.
-        return;
+        return undefined;
+    }
+  }
+
+  /** A drop, rename or dropDatabase: truncates of the captured collections it empties (`items` null: not delivered). */
+  private async convertDrop(
+    event: StreamEvent,
+    offset: MongoOffset,
+    commitTime: number,
+    items: LogItem<MongoOffset>[] | null,
+  ): Promise<void> {
+    if (event.operationType !== 'dropDatabase') {
+      // Every document of the collection left it at once: a truncate (a rename's target is captured
+      // only if it matches, and then through its own events).
+      const ns = event.ns === undefined ? '' : `${event.ns.db}.${event.ns.coll ?? ''}`;
+      if (this.tables.has(ns)) {
+        await this.images.forget?.(ns, offset);
+        items?.push({ kind: 'truncate', offset, table: ns, commitTime, txId: null });
+      }
+      return;
+    }
+    // One event, a truncate per captured collection of the database: each its own index, so offsets increase.
+    let index = offset.index;
+    for (const name of this.tables.keys()) {
+      if (!name.startsWith(`${event.ns?.db}.`)) continue;
+      const at: MongoOffset = { ...offset, index: index++ };
+      await this.images.forget?.(name, at);
+      items?.push({ kind: 'truncate', offset: at, table: name, commitTime, txId: null });
+      this.last = at;
+      this.indexAt = { clusterTime: at.clusterTime, index: at.index };
     }
   }
 
@@ -392,6 +445,40 @@ export class MongoLogReader implements LogReader<MongoOffset> {
     items.push({ kind: 'progress', offset: this.last });
     this.reported = this.last;
   }
+}
+
+/** A cluster time as UTC seconds and increment: `2026-12-07T21:00:00Z (1796677200.3)`. */
+function clusterTimeText(clusterTime: bigint): string {
+  const seconds = Number(clusterTime >> 32n);
+  return `${new Date(seconds * 1000).toISOString().replace('.000Z', 'Z')} (${seconds}.${Number(clusterTime & 0xffffffffn)})`;
+}
+
+/** The row change of a row event, from its images. */
+function rowChange(
+  event: StreamEvent,
+  table: string,
+  rows: CollectionRows,
+  images: ChangeImages,
+  offset: MongoOffset,
+  commitTime: number,
+): RowChange<MongoOffset> {
+  const type = event.operationType;
+  return {
+    kind: 'change',
+    offset,
+    op: type === 'insert' ? 'c' : type === 'delete' ? 'd' : 'u',
+    table,
+    before:
+      images.before === null
+        ? null
+        : images.beforeImage === 'full'
+          ? rows.rowOf(images.before)
+          : rows.keyRowOf(images.before._id),
+    after: images.after === null ? null : rows.rowOf(images.after),
+    beforeImage: images.beforeImage,
+    commitTime,
+    txId: txIdOf(event),
+  };
 }
 
 /** `<lsid uuid>:<txnNumber>` for events of a multi-document transaction, else null. */

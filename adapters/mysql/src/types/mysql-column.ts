@@ -5,7 +5,10 @@ export interface MysqlColumn {
   readonly name: string;
   /** `DATA_TYPE`, lower case: `int`, `varchar`, `datetime`, … */
   readonly dataType: string;
-  /** `COLUMN_TYPE`, lower case: `int(10) unsigned`, `enum('a','b')`, … */
+  /**
+   * `COLUMN_TYPE` with its keywords in lower case and its quoted ENUM/SET values as declared:
+   * `int(10) unsigned`, `enum('Red','green')`, … (see `columnTypeText`).
+   */
   readonly columnType: string;
   /** `CHARACTER_SET_NAME` (null for non-text columns). */
   readonly charset: string | null;
@@ -17,6 +20,27 @@ export interface MysqlColumn {
   readonly nullable: boolean;
   /** MariaDB `JSON` is `LONGTEXT` with a `json_valid()` check; true when such a check exists (or MySQL `json`). */
   readonly json: boolean;
+}
+
+/**
+ * `COLUMN_TYPE` as the decoders read it: keywords in lower case (the patterns here match `unsigned`,
+ * `zerofill`, `varchar(…)`), quoted ENUM/SET values untouched — they are the values a row carries,
+ * and a definition stored with a checkpoint decodes a dropped table's rows from this text.
+ */
+export function columnTypeText(columnType: string): string {
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < columnType.length; i++) {
+    const ch = columnType[i] as string;
+    if (quoted && ch === '\\' && i + 1 < columnType.length) {
+      out += ch + columnType[++i];
+      continue;
+    }
+    // A doubled quote inside a value toggles twice: it stays inside.
+    if (ch === "'") quoted = !quoted;
+    out += quoted ? ch : ch.toLowerCase();
+  }
+  return out;
 }
 
 /** The values of an `enum(...)` or `set(...)` column type, unquoted. */

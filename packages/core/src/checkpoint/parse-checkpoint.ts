@@ -17,6 +17,11 @@ export function parseCheckpoint(json: unknown, where: string): Checkpoint {
 
 type Fields = { readonly [key: string]: unknown };
 
+/** Where a value is in the checkpoint, or how to say it (built only for an error message). */
+type Path = string | (() => string);
+
+const pathText = (path: Path): string => (typeof path === 'string' ? path : path());
+
 class Parser {
   constructor(private readonly where: string) {}
 
@@ -151,20 +156,39 @@ class Parser {
     return json;
   }
 
-  /** A JSON value, copied; `undefined` (a missing field) is refused rather than read as null. */
-  private json(json: unknown, path: string, ancestors: unknown[] = []): JsonValue {
+  /**
+   * A JSON value, copied; `undefined` (a missing field) is refused rather than read as null. A
+   * nested value's path is built only if it fails: the definitions make a checkpoint thousands of
+   * values, checked on every save by the file store, and building each path cost most of the check.
+   */
+  private json(json: unknown, path: Path, ancestors: unknown[] = []): JsonValue {
     if (json === null || typeof json === 'string' || typeof json === 'boolean') return json;
     if (typeof json === 'number') {
-      if (!Number.isFinite(json)) this.fail(path, 'JSON (a finite number)', json);
+      if (!Number.isFinite(json)) this.fail(pathText(path), 'JSON (a finite number)', json);
       return json;
     }
-    if (typeof json !== 'object' || (!Array.isArray(json) && !isPlainObject(json))) this.fail(path, 'JSON', json);
-    if (ancestors.includes(json)) this.fail(path, 'JSON (not a cyclic structure)', json);
-    const inner = [...ancestors, json];
-    if (Array.isArray(json)) return json.map((item, i) => this.json(item, `${path}[${i}]`, inner));
-    return Object.fromEntries(
-      Object.entries(json).map(([key, value]) => [key, this.json(value, `${path}[${JSON.stringify(key)}]`, inner)]),
-    );
+    if (typeof json !== 'object' || (!Array.isArray(json) && !isPlainObject(json)))
+      this.fail(pathText(path), 'JSON', json);
+    if (ancestors.includes(json)) this.fail(pathText(path), 'JSON (not a cyclic structure)', json);
+    ancestors.push(json);
+    try {
+      if (Array.isArray(json)) {
+        const items: JsonValue[] = new Array(json.length);
+        for (let i = 0; i < json.length; i++) items[i] = this.json(json[i], () => `${pathText(path)}[${i}]`, ancestors);
+        return items;
+      }
+      const fields: { [key: string]: JsonValue } = {};
+      for (const key of Object.keys(json)) {
+        const value = this.json(json[key], () => `${pathText(path)}[${JSON.stringify(key)}]`, ancestors);
+        // A plain assignment to `__proto__` would set the prototype instead of a field.
+        if (key === '__proto__')
+          Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+        else fields[key] = value;
+      }
+      return fields;
+    } finally {
+      ancestors.pop();
+    }
   }
 
   private fail(path: string, expected: string, found: unknown): never {

@@ -36,6 +36,8 @@ export class OutputQueue {
   private consumerFailed: ((error: unknown) => void) | null = null;
   private producers: (() => void)[] = [];
   private ended = false;
+  /** The application closed the source: nothing more is sealed, nothing queued is handed out. */
+  private discarding = false;
   private producersReleased = false;
   private failure: { error: unknown } | null = null;
 
@@ -66,7 +68,8 @@ export class OutputQueue {
 
   /** Seals the pending events into a batch (an empty one only when `evenIfEmpty`). */
   seal(evenIfEmpty = false): void {
-    if (this.ended || (this.current.length === 0 && !evenIfEmpty)) return;
+    if (this.discarding) this.current = [];
+    if (this.ended || this.discarding || (this.current.length === 0 && !evenIfEmpty)) return;
     const queued: QueuedBatch = {
       events: this.current,
       checkpoint: this.checkpoint(),
@@ -120,6 +123,20 @@ export class OutputQueue {
   /** Stops making producers wait (the source is shutting down); the consumer is not told yet. */
   releaseProducers(): void {
     this.producersReleased = true;
+    this.wakeProducers(true);
+  }
+
+  /**
+   * The application is closing the source: batches sealed but not taken are dropped, and events
+   * emitted from now on (a heartbeat or a commit the readers deliver while they stop) are never
+   * sealed. A `take` already waiting gets the end, when {@link end} comes. Nothing is lost: only a
+   * taken batch's checkpoint can have been committed, and a restart reads on from there.
+   */
+  discard(): void {
+    this.discarding = true;
+    this.sealed.length = 0;
+    this.current = [];
+    this.currentDeferred = false;
     this.wakeProducers(true);
   }
 

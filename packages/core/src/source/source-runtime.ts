@@ -311,6 +311,8 @@ export class SourceRuntime<O> implements Source {
   private async shutdown(): Promise<void> {
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     if (this.state !== 'failed' && this.state !== 'done') this.state = 'closed';
+    // Closed by the application (a failure keeps its own path: the consumer must hear the error).
+    if (this.failure === null) this.output.discard();
     this.output.releaseProducers();
     for (const { entry } of this.awaitingRelease) entry.window?.abandon(new SourceClosedError('the source closed'));
     this.awaitingRelease.length = 0;
@@ -832,7 +834,8 @@ export class SourceRuntime<O> implements Source {
         if (delivered !== null && autoCommit && this.closing === null) await this.commit(delivered.checkpoint);
         delivered = null;
         if (this.closing !== null && this.failure === null) {
-          // Closed by the application: whatever is left ends the iteration.
+          // Closed by the application: queued batches were dropped, so this is the end (null) once
+          // the readers have stopped.
           const left = await this.output.take();
           if (left === null) return { done: true, value: undefined };
           return { done: false, value: left };
