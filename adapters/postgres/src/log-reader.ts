@@ -904,7 +904,10 @@ export class PgLogReader implements LogReader<PgOffset> {
         sourceIds: { table: c.oid, columns: Object.fromEntries(c.numbers) },
       };
       this.known.set(c.table, schema);
-      this.numbers.set(c.table, c.numbers);
+      // Old names keep their numbers: a chunk reader planning with the core's columns before the
+      // core has taken this event finds a renamed column under its new name (as before a relation
+      // message, which replaces them).
+      this.numbers.set(c.table, new Map([...(previous ?? []), ...c.numbers]));
       this.emit(batch, {
         kind: 'schema',
         offset,
